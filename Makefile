@@ -1,0 +1,36 @@
+# make test: set up .venv and run lint, docs check and the tests.
+# make demo: set up .venv, build the demo database and its report.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_DB ?= reports/demo.db
+
+.PHONY: test demo lint docs bench reliability clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+
+docs: $(STAMP)
+	$(BIN)/cog -r README.md
+
+test: lint $(STAMP)
+	$(BIN)/cog --check README.md
+	$(BIN)/pytest -q
+
+demo: $(STAMP)
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	$(BIN)/calibrate --db $(DEMO_DB) demo
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build src/*.egg-info

@@ -1,0 +1,292 @@
+"""Durations and dates, in and out.
+
+Durations are read as ``90m``, ``1.5h``, ``1h30m``, ``2d``, ``1w`` or a bare
+number (hours unless another unit is named) and always returned as hours.
+A day is the team's working day (8 hours unless the ``day-hours`` setting
+says otherwise) and a week is five such days.
+
+Dates are read as ISO dates, ``today``, ``tomorrow``, ``yesterday``, weekday
+names and offsets such as ``+3d`` or ``-2w``. Times are stored in UTC as ISO
+8601 text (``2026-11-30T14:05:00Z``); weeks and days are the user's local ones.
+
+Standard library only: this module is on the start-up path of ``calibrate add``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+
+from calibrate.errors import InputError
+
+DEFAULT_DAY_HOURS = 8.0
+DAYS_PER_WEEK = 5
+UNIT_HOURS = {"s": 1 / 3600, "m": 1 / 60, "h": 1.0}
+UNIT_WORDS = {
+    "s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
+    "m": "m", "min": "m", "mins": "m", "minute": "m", "minutes": "m",
+    "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+    "d": "d", "day": "d", "days": "d",
+    "w": "w", "wk": "w", "wks": "w", "week": "w", "weeks": "w",
+}  # fmt: skip
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_PART = re.compile(rf"\s*({_NUMBER})\s*([a-z]+)?", re.IGNORECASE)
+_DURATION_HINT = "use e.g. 90m, 1.5h, 1h30m, 2d or 1w"
+
+
+def unit_hours(unit: str, day_hours: float = DEFAULT_DAY_HOURS) -> float:
+    """Hours in one ``unit`` (s, m, h, d or w, or a spelled-out form of them)."""
+    key = UNIT_WORDS.get(unit.lower())
+    if key is None:
+        raise InputError(f"unknown duration unit {unit!r}: use s, m, h, d or w")
+    if key == "d":
+        return day_hours
+    if key == "w":
+        return day_hours * DAYS_PER_WEEK
+    return UNIT_HOURS[key]
+
+
+def parse_duration(
+    text: str,
+    *,
+    day_hours: float = DEFAULT_DAY_HOURS,
+    unit: str = "h",
+    allow_zero: bool = False,
+) -> float:
+    """Read a duration and return it in hours.
+
+    ``unit`` is the unit of a bare number. Zero and negative durations are
+    errors unless ``allow_zero`` (negative ones always are).
+    """
+    raw = str(text).strip()
+    if not raw:
+        raise InputError(f"empty duration: {_DURATION_HINT}")
+    if raw.startswith("-"):
+        raise InputError(f"negative duration {raw!r}: effort must be more than zero")
+    body = raw[1:] if raw.startswith("+") else raw
+    hours = 0.0
+    pos = 0
+    parts = 0
+    bare = False
+    while pos < len(body):
+        match = _PART.match(body, pos)
+        if not match or match.end() == pos:
+            raise InputError(f"not a duration: {raw!r} ({_DURATION_HINT})")
+        number, word = match.groups()
+        if word is None:
+            bare = True
+        try:
+            hours += float(number) * unit_hours(word or unit, day_hours)
+        except InputError:
+            raise InputError(f"not a duration: {raw!r} ({_DURATION_HINT})") from None
+        parts += 1
+        pos = match.end()
+        while pos < len(body) and body[pos] in " \t":
+            pos += 1
+    if parts == 0 or (bare and parts > 1):
+        raise InputError(f"not a duration: {raw!r} ({_DURATION_HINT})")
+    if hours != hours or hours == float("inf"):  # NaN or overflow
+        raise InputError(f"not a duration: {raw!r} ({_DURATION_HINT})")
+    if hours <= 0 and not allow_zero:
+        raise InputError(f"zero duration {raw!r}: effort must be more than zero")
+    return hours
+
+
+def format_duration(hours: float | None) -> str:
+    """Print hours back in the notation :func:`parse_duration` reads: ``1h30m``.
+
+    Whole seconds are kept, so ``parse_duration(format_duration(h))`` gives
+    ``h`` back for any whole number of seconds. Days are never used on output
+    because their length is a team setting.
+    """
+    if hours is None:
+        return ""
+    if hours < 0:
+        return "-" + format_duration(-hours)
+    seconds = round(hours * 3600)
+    if seconds == 0:
+        return "0m" if hours == 0 else f"{hours * 3600:.3g}s"
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    out = ""
+    if h:
+        out += f"{h}h"
+    if m:
+        out += f"{m}m"
+    if s:
+        out += f"{s}s"
+    return out
+
+
+def parse_range(text: str, *, day_hours: float = DEFAULT_DAY_HOURS) -> tuple[float, float]:
+    """Read ``2h..6h`` (or ``2h-6h``) into (low, high) hours, low below high."""
+    raw = str(text).strip()
+    if ".." in raw:
+        low_text, _, high_text = raw.partition("..")
+    else:
+        low_text, sep, high_text = raw.partition("-")
+        if not sep:
+            raise InputError(f"not a range: {raw!r} (use LOW..HIGH, e.g. 2h..6h)")
+    low = parse_duration(low_text, day_hours=day_hours)
+    high = parse_duration(high_text, day_hours=day_hours)
+    if low >= high:
+        raise InputError(f"range {raw!r}: its low must be below its high")
+    return low, high
+
+
+def parse_confidence(value: float | str) -> float:
+    """A confidence in percent, strictly between 0 and 100 (``90`` or ``90%``)."""
+    text = str(value).strip().rstrip("%")
+    try:
+        number = float(text)
+    except ValueError:
+        raise InputError(f"confidence {value!r} is not a number between 0 and 100") from None
+    if not 0 < number < 100:
+        raise InputError(f"confidence {value!r} must be between 0 and 100, exclusive")
+    return number
+
+
+# --- dates -----------------------------------------------------------------
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_OFFSET = re.compile(r"^([+-])\s*(\d+)\s*([dw])$", re.IGNORECASE)
+_DATE_HINT = "use an ISO date (2026-12-04), today, tomorrow, a weekday name or +3d"
+
+
+def local_today() -> date:
+    return datetime.now().astimezone().date()
+
+
+def weekday_index(word: str) -> int | None:
+    word = word.lower()
+    if len(word) < 3:
+        return None
+    for index, name in enumerate(WEEKDAYS):
+        if name.startswith(word):
+            return index
+    return None
+
+
+def parse_date(text: str, *, today: date | None = None, future: bool = True) -> date:
+    """Read a calendar date.
+
+    Weekday names point forward when ``future`` (``--due friday`` is the
+    coming Friday, never today) and backward otherwise (``--at friday`` is the
+    last Friday, today included).
+    """
+    raw = str(text).strip()
+    today = today or local_today()
+    word = raw.lower()
+    if word == "today":
+        return today
+    if word == "tomorrow":
+        return today + timedelta(days=1)
+    if word == "yesterday":
+        return today - timedelta(days=1)
+    offset = _OFFSET.match(raw)
+    if offset:
+        sign, count, unit = offset.groups()
+        days = int(count) * (7 if unit.lower() == "w" else 1)
+        return today + timedelta(days=days if sign == "+" else -days)
+    index = weekday_index(word) if word.isalpha() else None
+    if index is not None:
+        if future:
+            ahead = (index - today.weekday()) % 7 or 7
+            return today + timedelta(days=ahead)
+        return today - timedelta(days=(today.weekday() - index) % 7)
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InputError(f"not a date: {raw!r} ({_DATE_HINT})") from None
+
+
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+_AGO = re.compile(r"^(?:-\s*(.+)|(.+?)\s+ago)$", re.IGNORECASE)
+
+
+def parse_when(text: str, *, now: datetime | None = None) -> datetime:
+    """Read a moment for ``--at``: ``14:30`` (today), ``-20m`` or ``20m ago``,
+    an ISO date-time, or a date (read as noon local time). Returns aware UTC."""
+    raw = str(text).strip()
+    now = (now or datetime.now(UTC)).astimezone()
+    if raw.lower() == "now":
+        return now.astimezone(UTC)
+    clock = _CLOCK.match(raw)
+    if clock:
+        hour, minute = int(clock.group(1)), int(clock.group(2))
+        if hour > 23 or minute > 59:
+            raise InputError(f"not a time of day: {raw!r}")
+        return now.replace(hour=hour, minute=minute, second=0, microsecond=0).astimezone(UTC)
+    ago = _AGO.match(raw)
+    if ago and not _OFFSET.match(raw):
+        span = parse_duration(ago.group(1) or ago.group(2))
+        return (now - timedelta(hours=span)).astimezone(UTC)
+    if "T" in raw or " " in raw.strip():
+        try:
+            moment = datetime.fromisoformat(raw.replace(" ", "T", 1))
+        except ValueError:
+            raise InputError(f"not a date or time: {raw!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.astimezone()  # a naive time is local
+        return moment.astimezone(UTC)
+    day = parse_date(raw, today=now.date(), future=False)
+    return datetime.combine(day, time(12, 0)).astimezone().astimezone(UTC)
+
+
+def to_iso(moment: datetime) -> str:
+    """UTC ISO 8601 text with a Z, to the second: how every time is stored."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_iso() -> str:
+    return to_iso(datetime.now(UTC))
+
+
+def from_iso(text: str) -> datetime:
+    """Parse stored ISO text back into an aware datetime (UTC if no zone)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def hours_between(start: str, stop: str) -> float:
+    return (from_iso(stop) - from_iso(start)).total_seconds() / 3600
+
+
+def week_start(day: date) -> date:
+    """The Monday of ``day``'s ISO week."""
+    return day - timedelta(days=day.weekday())
+
+
+def local_midnight_utc(day: date) -> str:
+    """The UTC ISO text of local midnight starting ``day``."""
+    return to_iso(datetime.combine(day, time(0, 0)).astimezone())
+
+
+_WEEKS = re.compile(r"^(\d+)\s*w$", re.IGNORECASE)
+
+
+def parse_since(text: str | None, *, today: date | None = None) -> str | None:
+    """Read a window start (``26w``, a date, or ``all``) into the UTC ISO text
+    of the local midnight that starts its first ISO week; ``None`` for all.
+
+    ``26w`` is the current week and the 26 before it.
+    """
+    if text is None:
+        return None
+    raw = str(text).strip()
+    if raw.lower() == "all":
+        return None
+    today = today or local_today()
+    weeks = _WEEKS.match(raw)
+    if weeks:
+        first = week_start(today) - timedelta(weeks=int(weeks.group(1)))
+    else:
+        try:
+            first = week_start(parse_date(raw, today=today, future=False))
+        except InputError:
+            raise InputError(
+                f"not a window start: {raw!r} (use 26w, a date such as 2026-01-01, or all)"
+            ) from None
+    return local_midnight_utc(first)

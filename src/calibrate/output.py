@@ -1,0 +1,94 @@
+"""Tables for people (80 columns), and JSON and CSV for programs.
+
+CSV cells that a spreadsheet would run as a formula are neutralised with a
+leading apostrophe (OWASP "CSV injection"); :func:`csv_unescape` takes it off
+again so that an export imports back unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
+_ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
+
+
+def csv_escape(value: Any) -> Any:
+    """Prefix a text cell that starts like a formula with an apostrophe."""
+    if isinstance(value, str) and _FORMULA.match(value):
+        return "'" + value
+    return value
+
+
+def csv_unescape(value: str) -> str:
+    """Undo :func:`csv_escape` (for import)."""
+    if _ESCAPED.match(value):
+        return value[1:]
+    return value
+
+
+def to_csv(rows: Iterable[dict], columns: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    write_csv(buffer, rows, columns)
+    return buffer.getvalue()
+
+
+def write_csv(handle, rows: Iterable[dict], columns: Sequence[str]) -> int:
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        writer.writerow(
+            [csv_escape(_csv_value(row.get(column))) for column in columns]
+        )
+        count += 1
+    return count
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return value
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+@dataclass
+class Column:
+    key: str
+    header: str
+    width: int = 0  # 0: take what is left
+    align: str = "<"
+
+
+def render_table(rows: Sequence[dict], columns: Sequence[Column], width: int = 80) -> str:
+    """Fixed columns, one flexible (width 0) that takes the remaining room and
+    truncates with an ellipsis."""
+    fixed = sum(c.width for c in columns if c.width) + 2 * (len(columns) - 1)
+    flexible = max(10, width - fixed)
+    widths = [c.width or flexible for c in columns]
+    lines = ["  ".join(_cell(c.header, w, c.align) for c, w in zip(columns, widths, strict=True))]
+    for row in rows:
+        cells = (
+            _cell(str(row.get(c.key) if row.get(c.key) is not None else ""), w, c.align)
+            for c, w in zip(columns, widths, strict=True)
+        )
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _cell(text: str, width: int, align: str) -> str:
+    text = " ".join(text.split())  # no newlines or tabs inside a cell
+    if len(text) > width:
+        text = text[: max(0, width - 1)] + "…"
+    return f"{text:{align}{width}}"

@@ -1,0 +1,170 @@
+"""Team-wide settings, kept in the ``settings`` table and read by ``config``.
+
+Each setting has a default, a parser that validates what a user types, and a
+printer. Values are stored as JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from calibrate.durations import WEEKDAYS, weekday_index
+from calibrate.errors import InputError
+
+
+def _number(low: float, high: float, *, low_open: bool = True) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise InputError(f"{text!r} is not a number") from None
+        too_low = value <= low if low_open else value < low
+        if too_low or value > high or value != value:
+            bracket = "(" if low_open else "["
+            raise InputError(f"{text!r} must be in {bracket}{low:g}, {high:g}]")
+        return value
+
+    return parse
+
+
+def _share(text: str) -> float:
+    """A share typed as 0.85 or 85%."""
+    raw = text.strip()
+    try:
+        value = float(raw.rstrip("%")) / (100 if raw.endswith("%") else 1)
+    except ValueError:
+        raise InputError(f"{text!r} is not a share (use 0.85 or 85%)") from None
+    if not 0 <= value <= 1:
+        raise InputError(f"{text!r} must be between 0 and 1 (or 0% and 100%)")
+    return value
+
+
+def _weekdays(text: str) -> list[str]:
+    days: list[int] = []
+    for part in text.replace(" ", "").lower().split(","):
+        if not part:
+            continue
+        first, sep, last = part.partition("-")
+        start = weekday_index(first)
+        end = weekday_index(last) if sep else start
+        if start is None or end is None:
+            raise InputError(f"{text!r}: use weekday names such as mon-fri or mon,tue,thu")
+        index = start
+        while True:
+            if index not in days:
+                days.append(index)
+            if index == end:
+                break
+            index = (index + 1) % 7
+    if not days:
+        raise InputError("at least one working day is needed")
+    return [WEEKDAYS[i][:3] for i in sorted(days)]
+
+
+def _dates(text: str) -> list[str]:
+    out = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        try:
+            out.append(date.fromisoformat(part).isoformat())
+        except ValueError:
+            raise InputError(f"{part!r} is not an ISO date (2026-12-25)") from None
+    return sorted(set(out))
+
+
+def _show_share(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def _show_list(value: list[str]) -> str:
+    return ",".join(value) if value else "(none)"
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    default: Any
+    parse: Callable[[str], Any]
+    show: Callable[[Any], str]
+    help: str
+
+
+SETTINGS: dict[str, Setting] = {
+    s.key: s
+    for s in [
+        Setting("day-hours", 8.0, _number(0, 24), "{:g}".format,
+                "hours in a working day, for reading 1d (and 1w = 5 days)"),
+        Setting("focus-hours", 6.0, _number(0, 24), "{:g}".format,
+                "focused hours of work a day, for forecast calendars"),
+        Setting("work-days", ["mon", "tue", "wed", "thu", "fri"], _weekdays, _show_list,
+                "working days, for forecast calendars"),
+        Setting("holidays", [], _dates, _show_list,
+                "days off (comma-separated ISO dates), for forecast calendars"),
+        Setting("promise-rate-min", 0.20, _share, _show_share,
+                "fewest promises per task logged before advising to make some"),
+        Setting("promise-rate-max", 0.50, _share, _show_share,
+                "most promises per task logged before advising to make fewer"),
+        Setting("keep-rate-min", 0.85, _share, _show_share,
+                "target share of promises kept"),
+        Setting("keep-rate-flag", 0.80, _share, _show_share,
+                "keep rate under which the panel flags it"),
+        Setting("exceed-rate-min", 0.10, _share, _show_share,
+                "target share of promises kept with margin"),
+    ]
+}  # fmt: skip
+
+
+def setting(key: str) -> Setting:
+    try:
+        return SETTINGS[key]
+    except KeyError:
+        known = ", ".join(SETTINGS)
+        raise InputError(f"unknown setting {key!r}; known settings: {known}") from None
+
+
+def read_all(conn: sqlite3.Connection | None) -> dict[str, Any]:
+    """Every setting, stored values over defaults. ``None`` gives the defaults
+    (a database that does not exist yet)."""
+    values = {key: s.default for key, s in SETTINGS.items()}
+    if conn is not None:
+        for row in conn.execute("SELECT key, value FROM settings"):
+            if row[0] in values:
+                values[row[0]] = json.loads(row[1])
+    return values
+
+
+def read(conn: sqlite3.Connection | None, key: str) -> Any:
+    default = setting(key).default
+    if conn is None:
+        return default
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return json.loads(row[0]) if row else default
+
+
+def validate(key: str, text: str) -> Any:
+    """Parse what a user typed for ``key``; cross-checks the promise band."""
+    return setting(key).parse(text)
+
+
+def write(conn: sqlite3.Connection, key: str, value: Any) -> None:
+    """Store an already validated value (call inside a transaction)."""
+    current = read_all(conn)
+    current[key] = value
+    if current["promise-rate-min"] > current["promise-rate-max"]:
+        raise InputError("promise-rate-min must not be above promise-rate-max")
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, json.dumps(value)),
+    )
+
+
+def reset(conn: sqlite3.Connection, key: str) -> None:
+    setting(key)
+    conn.execute("DELETE FROM settings WHERE key = ?", (key,))

@@ -1,0 +1,183 @@
+"""The database file: where it lives, opening it, and the schema-version check.
+
+Everyday commands (add, start, stop, done, list) come through here with the
+standard library's ``sqlite3`` only. The check on open is one 100-byte read of
+the file header plus ``PRAGMA user_version``; the migration machinery (which
+needs sqlite-utils) is imported only when the database is behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from calibrate.errors import DatabaseError
+
+#: The schema version this code writes. ``migrations.MIGRATIONS`` has exactly
+#: this many steps (a test checks it); bump both together.
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 10.0
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def default_db_path() -> Path:
+    """``CALIBRATE_DB``, else ``calibrate.db`` in the user's data directory."""
+    env = os.environ.get("CALIBRATE_DB")
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "calibrate" / "calibrate.db"
+
+
+def read_header_version(path: Path) -> int | None:
+    """The schema version in a file's SQLite header, without opening it with
+    SQLite; ``None`` for an empty file. Raises if it is not a SQLite file."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except IsADirectoryError:
+        raise DatabaseError(f"{path} is a directory, not a database file") from None
+    except PermissionError:
+        raise DatabaseError(f"{path} cannot be read: permission denied") from None
+    except OSError as error:
+        raise DatabaseError(f"{path} cannot be read: {error.strerror}") from None
+    if not header:
+        return None
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise DatabaseError(f"{path} is not a calibrate database (not an SQLite file)")
+    return int.from_bytes(header[60:64], "big")
+
+
+def _too_new(path: Path, version: int) -> DatabaseError:
+    return DatabaseError(
+        f"{path} was written by a newer calibrate (schema version {version}; this one "
+        f"reads up to {SCHEMA_VERSION}): upgrade calibrate to use it. The file was not changed."
+    )
+
+
+def connect(path: Path | str | None = None, *, create: bool = True) -> sqlite3.Connection:
+    """Open (or create) the database at ``path`` and bring it up to date.
+
+    The connection is in autocommit mode: write through :func:`transaction`.
+    A file that is not a calibrate database, or one from a newer version, is
+    refused before SQLite touches it.
+    """
+    path = Path(path) if path is not None else default_db_path()
+    exists = path.exists()
+    if exists:
+        version = read_header_version(path)
+        if version is not None and version > SCHEMA_VERSION:
+            raise _too_new(path, version)
+        if not os.access(path, os.W_OK):
+            return _connect_read_only(path)
+    elif not create:
+        raise DatabaseError(f"no database at {path}")
+    else:
+        if path.parent.is_file():
+            raise DatabaseError(f"cannot create {path}: {path.parent} is a file")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseError(f"cannot create {path.parent}: {error.strerror}") from None
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as error:
+        raise DatabaseError(f"cannot open {path}: {error}") from None
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise _too_new(path, version)
+        if version < SCHEMA_VERSION:
+            _refuse_foreign(conn, path, version)
+            from calibrate import migrations  # sqlite-utils: only when behind
+
+            migrations.migrate(conn, path)
+    except sqlite3.DatabaseError as error:
+        conn.close()
+        raise DatabaseError(f"{path} is damaged or not a calibrate database ({error})") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A database the user may read but not write: reads work, writes say why."""
+    try:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
+            isolation_level=None,
+        )
+        conn.row_factory = sqlite3.Row
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        raise DatabaseError(f"{path} is damaged or not a calibrate database ({error})") from None
+    if version != SCHEMA_VERSION:
+        conn.close()
+        if version > SCHEMA_VERSION:
+            raise _too_new(path, version)
+        raise DatabaseError(f"{path} is read-only and needs an upgrade: make it writable once")
+    return conn
+
+
+def _refuse_foreign(conn: sqlite3.Connection, path: Path, version: int) -> None:
+    """A version-0 file with tables in it belongs to some other program."""
+    if version == 0:
+        tables = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchone()[0]
+        if tables:
+            raise DatabaseError(
+                f"{path} is an SQLite database of another program, not calibrate's; "
+                "it was not changed"
+            )
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: everything inside lands, or nothing does.
+
+    ``BEGIN IMMEDIATE`` takes the write lock at once, so concurrent writers
+    queue on the busy timeout instead of failing half-way.
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        raise translate(error) from None
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as error:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise translate(error) from None
+
+
+def translate(error: sqlite3.Error) -> DatabaseError:
+    """Turn SQLite's words into a sentence a user can act on."""
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return DatabaseError(
+            f"the database is locked by another process (waited {BUSY_TIMEOUT_S:g}s); try again"
+        )
+    if "readonly" in text or "read-only" in text:
+        return DatabaseError("the database is read-only here: reading works, writing does not")
+    if "disk is full" in text or "full" in text:
+        return DatabaseError("the disk is full: nothing was written")
+    return DatabaseError(f"database error: {text}")

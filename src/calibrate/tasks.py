@@ -1,0 +1,404 @@
+"""The task log: adding tasks and living through them.
+
+A task is added with its original estimate (and optionally a range, a
+promise and tags), timed with start/stop intervals, re-estimated, finished
+with an actual or dropped. Every function here takes an open ``sqlite3``
+connection and does its writes in one transaction; none prints.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from calibrate.durations import format_duration, hours_between, now_iso, to_iso
+from calibrate.errors import InputError, NotFound, StateError
+from calibrate.store import transaction
+
+OPEN_STATUSES = ("open", "started")
+STATUSES = ("open", "started", "done", "dropped")
+
+
+@dataclass
+class NewTask:
+    """What ``add`` (or an importer) knows about a task before it is stored."""
+
+    title: str
+    estimate_h: float
+    person: str
+    team: str | None = None
+    project: str | None = None
+    low_h: float | None = None
+    high_h: float | None = None
+    confidence: float | None = None
+    promise_h: float | None = None
+    due: str | None = None
+    tags: Sequence[str] = field(default_factory=tuple)
+    notes: str | None = None
+    uid: str | None = None
+    source: str = "cli"
+
+
+def check_task_values(
+    *,
+    estimate_h: float,
+    low_h: float | None = None,
+    high_h: float | None = None,
+    confidence: float | None = None,
+    promise_h: float | None = None,
+    actual_h: float | None = None,
+) -> None:
+    """Raise :class:`InputError` for values no task may hold."""
+    if not estimate_h > 0:
+        raise InputError("the estimate must be more than zero")
+    if (low_h is None) != (high_h is None):
+        raise InputError("a range needs both a low and a high")
+    if low_h is not None and high_h is not None:
+        if not 0 < low_h < high_h:
+            raise InputError(
+                f"range {format_duration(low_h)}..{format_duration(high_h)}: "
+                "its low must be above zero and below its high"
+            )
+        if not low_h <= estimate_h <= high_h:
+            raise InputError(
+                f"the estimate {format_duration(estimate_h)} is outside its range "
+                f"{format_duration(low_h)}..{format_duration(high_h)}"
+            )
+    if confidence is not None:
+        if low_h is None:
+            raise InputError("a confidence needs a range (--range LOW..HIGH)")
+        if not 0 < confidence < 100:
+            raise InputError(f"confidence {confidence:g} must be between 0 and 100, exclusive")
+    if promise_h is not None and not promise_h > 0:
+        raise InputError("a promised effort must be more than zero")
+    if actual_h is not None and not actual_h > 0:
+        raise InputError("the actual must be more than zero")
+
+
+def clean_tags(tags: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for tag in tags:
+        for part in str(tag).split(","):
+            part = part.strip()
+            if part and part not in out:
+                out.append(part)
+    return out
+
+
+def canonical_person(conn: sqlite3.Connection, name: str) -> str:
+    """The person a name stands for, after aliases."""
+    row = conn.execute("SELECT person FROM aliases WHERE alias = ?", (name,)).fetchone()
+    return row[0] if row else name
+
+
+def add_task(
+    conn: sqlite3.Connection,
+    task: NewTask,
+    *,
+    start: bool = False,
+    actual_h: float | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Store a new task and return its id. With ``start`` its timer runs from
+    ``at``; with ``actual_h`` it is stored as done at ``at``."""
+    title = task.title.strip()
+    if not title:
+        raise InputError("a task needs a title")
+    confidence = task.confidence
+    if task.low_h is not None and confidence is None:
+        confidence = 90.0
+    check_task_values(
+        estimate_h=task.estimate_h, low_h=task.low_h, high_h=task.high_h,
+        confidence=confidence, promise_h=task.promise_h, actual_h=actual_h,
+    )  # fmt: skip
+    if start and actual_h is not None:
+        raise InputError("a task is either started (--start) or done (--actual), not both")
+    when = to_iso(at) if at else now_iso()
+    with transaction(conn):
+        person = canonical_person(conn, task.person)
+        if start:
+            _stop_running_for(conn, person, when)
+        cursor = conn.execute(
+            """
+            INSERT INTO tasks (uid, title, person, team, project, estimate_h, low_h, high_h,
+                confidence, promise_h, due, status, actual_h, created_at, started_at, done_at,
+                updated_at, source, notes, tags)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            (
+                task.uid or str(uuid.uuid4()), title, person, task.team, task.project,
+                task.estimate_h, task.low_h, task.high_h, confidence, task.promise_h, task.due,
+                "done" if actual_h is not None else "started" if start else "open",
+                actual_h, when, when if start else None,
+                when if actual_h is not None else None, when, task.source, task.notes,
+                json.dumps(clean_tags(task.tags)),
+            ),
+        )  # fmt: skip
+        task_id = cursor.lastrowid
+        if start:
+            conn.execute(
+                "INSERT INTO intervals (task_id, started_at) VALUES (?, ?)", (task_id, when)
+            )
+    return int(task_id)
+
+
+def get_task(conn: sqlite3.Connection, task_id: int) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no task #{task_id}")
+    return row
+
+
+def _require_open(task: sqlite3.Row, action: str) -> None:
+    if task["status"] == "done":
+        raise StateError(f"task #{task['id']} is already done; cannot {action} it")
+    if task["status"] == "dropped":
+        raise StateError(f"task #{task['id']} was dropped; cannot {action} it")
+
+
+def running_intervals(conn: sqlite3.Connection, person: str | None = None) -> list[sqlite3.Row]:
+    sql = (
+        "SELECT intervals.id, intervals.task_id, intervals.started_at, tasks.title "
+        "FROM intervals JOIN tasks ON tasks.id = intervals.task_id "
+        "WHERE intervals.stopped_at IS NULL"
+    )
+    params: tuple = ()
+    if person is not None:
+        sql += " AND tasks.person = ?"
+        params = (person,)
+    return conn.execute(sql + " ORDER BY intervals.started_at", params).fetchall()
+
+
+def _close_interval(conn: sqlite3.Connection, interval: sqlite3.Row, when: str) -> float:
+    if when < interval["started_at"]:
+        raise InputError(
+            f"the stop time {when} is before task #{interval['task_id']}'s timer "
+            f"started ({interval['started_at']})"
+        )
+    conn.execute("UPDATE intervals SET stopped_at = ? WHERE id = ?", (when, interval["id"]))
+    conn.execute("UPDATE tasks SET updated_at = ? WHERE id = ?", (now_iso(), interval["task_id"]))
+    return hours_between(interval["started_at"], when)
+
+
+def _stop_running_for(
+    conn: sqlite3.Connection, person: str, when: str, *, except_task: int | None = None
+) -> list[tuple[int, float]]:
+    stopped = []
+    for interval in running_intervals(conn, person):
+        if interval["task_id"] != except_task:
+            stopped.append((interval["task_id"], _close_interval(conn, interval, when)))
+    return stopped
+
+
+def start_task(
+    conn: sqlite3.Connection, task_id: int, at: datetime | None = None
+) -> list[tuple[int, float]]:
+    """Start the task's timer; one timer runs per person, so any other of the
+    same person's timers stops at that moment. Returns those stopped."""
+    when = to_iso(at) if at else now_iso()
+    with transaction(conn):
+        task = get_task(conn, task_id)
+        _require_open(task, "start")
+        if conn.execute(
+            "SELECT 1 FROM intervals WHERE task_id = ? AND stopped_at IS NULL", (task_id,)
+        ).fetchone():
+            raise StateError(f"task #{task_id}'s timer is already running")
+        last_stop = conn.execute(
+            "SELECT max(stopped_at) FROM intervals WHERE task_id = ?", (task_id,)
+        ).fetchone()[0]
+        if last_stop and when < last_stop:
+            raise InputError(f"task #{task_id}'s timer last stopped at {last_stop}, after {when}")
+        stopped = _stop_running_for(conn, task["person"], when, except_task=task_id)
+        conn.execute("INSERT INTO intervals (task_id, started_at) VALUES (?, ?)", (task_id, when))
+        conn.execute(
+            "UPDATE tasks SET status = 'started', started_at = coalesce(started_at, ?), "
+            "updated_at = ? WHERE id = ?",
+            (when, now_iso(), task_id),
+        )
+    return stopped
+
+
+def stop_timer(
+    conn: sqlite3.Connection,
+    task_id: int | None = None,
+    *,
+    person: str | None = None,
+    at: datetime | None = None,
+) -> list[tuple[int, float]]:
+    """Stop a task's running timer, or (no id) the person's running timers.
+    Returns (task id, hours of the interval) for each one stopped."""
+    when = to_iso(at) if at else now_iso()
+    with transaction(conn):
+        if task_id is not None:
+            get_task(conn, task_id)
+            running = [i for i in running_intervals(conn) if i["task_id"] == task_id]
+            if not running:
+                raise StateError(f"task #{task_id}'s timer is not running")
+        else:
+            running = running_intervals(conn, person)
+            if not running:
+                raise StateError("no timer is running" + (f" for {person}" if person else ""))
+        return [(i["task_id"], _close_interval(conn, i, when)) for i in running]
+
+
+def timer_total(conn: sqlite3.Connection, task_id: int, until: str | None = None) -> float:
+    """Hours on the task's timer; a running interval counts up to ``until``."""
+    total = 0.0
+    for row in conn.execute(
+        "SELECT started_at, stopped_at FROM intervals WHERE task_id = ?", (task_id,)
+    ):
+        stop = row["stopped_at"] or until
+        if stop:
+            total += max(0.0, hours_between(row["started_at"], stop))
+    return total
+
+
+def finish_task(
+    conn: sqlite3.Connection,
+    task_id: int,
+    actual_h: float | None = None,
+    at: datetime | None = None,
+) -> tuple[float, bool]:
+    """Mark a task done. Without ``actual_h`` the timer's total is the actual.
+    Returns (actual hours, whether they came from the timer)."""
+    when = to_iso(at) if at else now_iso()
+    with transaction(conn):
+        task = get_task(conn, task_id)
+        _require_open(task, "finish")
+        for interval in running_intervals(conn):
+            if interval["task_id"] == task_id:
+                _close_interval(conn, interval, when)
+        from_timer = actual_h is None
+        if from_timer:
+            actual_h = timer_total(conn, task_id)
+            if actual_h <= 0:
+                raise InputError(
+                    f"task #{task_id} has no time on its timer: give the effort with --actual"
+                )
+        check_task_values(estimate_h=task["estimate_h"], actual_h=actual_h)
+        conn.execute(
+            "UPDATE tasks SET status = 'done', actual_h = ?, done_at = ?, updated_at = ? "
+            "WHERE id = ?",
+            (actual_h, when, now_iso(), task_id),
+        )
+    return float(actual_h), from_timer
+
+
+def drop_task(conn: sqlite3.Connection, task_id: int, at: datetime | None = None) -> None:
+    """Drop a task: it will not be done, and counts in no score (a promise on
+    it counts as broken)."""
+    when = to_iso(at) if at else now_iso()
+    with transaction(conn):
+        task = get_task(conn, task_id)
+        _require_open(task, "drop")
+        for interval in running_intervals(conn):
+            if interval["task_id"] == task_id:
+                _close_interval(conn, interval, when)
+        conn.execute(
+            "UPDATE tasks SET status = 'dropped', done_at = ?, updated_at = ? WHERE id = ?",
+            (when, now_iso(), task_id),
+        )
+
+
+def reestimate(
+    conn: sqlite3.Connection, task_id: int, estimate_h: float, reason: str | None = None
+) -> float:
+    """Record a later estimate; the original stays what scores use. Returns
+    the previous current estimate."""
+    check_task_values(estimate_h=estimate_h)
+    with transaction(conn):
+        task = get_task(conn, task_id)
+        _require_open(task, "re-estimate")
+        previous = current_estimate(conn, task_id)
+        conn.execute(
+            "INSERT INTO reestimates (task_id, estimate_h, at, reason) VALUES (?, ?, ?, ?)",
+            (task_id, estimate_h, now_iso(), reason),
+        )
+        conn.execute("UPDATE tasks SET updated_at = ? WHERE id = ?", (now_iso(), task_id))
+    return previous
+
+
+def current_estimate(conn: sqlite3.Connection, task_id: int) -> float:
+    row = conn.execute(
+        "SELECT estimate_h FROM reestimates WHERE task_id = ? ORDER BY at DESC, id DESC LIMIT 1",
+        (task_id,),
+    ).fetchone()
+    return float(row[0]) if row else float(get_task(conn, task_id)["estimate_h"])
+
+
+EDITABLE = (
+    "title", "person", "team", "project", "estimate_h", "low_h", "high_h", "confidence",
+    "promise_h", "due", "actual_h", "notes", "tags",
+)  # fmt: skip
+
+
+def edit_task(conn: sqlite3.Connection, task_id: int, changes: dict) -> dict:
+    """Change a task's fields; the result is checked as a whole. Returns the
+    fields that changed, with their old values."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise InputError(f"cannot edit {', '.join(sorted(unknown))}")
+    with transaction(conn):
+        task = dict(get_task(conn, task_id))
+        new = {**task, **changes}
+        if "title" in changes and not str(new["title"]).strip():
+            raise InputError("a task needs a title")
+        if "person" in changes:
+            new["person"] = canonical_person(conn, str(new["person"]).strip())
+        if new["low_h"] is None:
+            new["high_h"] = new["confidence"] = None
+        elif new["confidence"] is None:
+            new["confidence"] = 90.0
+        if "actual_h" in changes and task["status"] != "done":
+            raise StateError(f"task #{task_id} is not done: finish it with 'calibrate done'")
+        check_task_values(
+            estimate_h=new["estimate_h"], low_h=new["low_h"], high_h=new["high_h"],
+            confidence=new["confidence"], promise_h=new["promise_h"], actual_h=new["actual_h"],
+        )  # fmt: skip
+        if "tags" in changes:
+            new["tags"] = json.dumps(clean_tags(changes["tags"]))
+        changed = {k: task[k] for k in EDITABLE if new[k] != task[k]}
+        if changed:
+            assignments = ", ".join(f"{column} = ?" for column in changed)
+            conn.execute(
+                f"UPDATE tasks SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608 (column names from EDITABLE)
+                (*[new[column] for column in changed], now_iso(), task_id),
+            )
+    return changed
+
+
+def delete_tasks(conn: sqlite3.Connection, task_ids: Sequence[int]) -> int:
+    """Delete tasks (their intervals and re-estimates go with them)."""
+    with transaction(conn):
+        for task_id in task_ids:
+            get_task(conn, task_id)
+        for task_id in task_ids:
+            conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+    return len(task_ids)
+
+
+def task_details(conn: sqlite3.Connection, task_id: int) -> dict:
+    """Everything about one task, for ``show``."""
+    task = dict(get_task(conn, task_id))
+    task["tags"] = json.loads(task["tags"])
+    task["current_estimate_h"] = current_estimate(conn, task_id)
+    task["timer_h"] = timer_total(conn, task_id, until=now_iso())
+    task["reestimates"] = [
+        dict(row)
+        for row in conn.execute(
+            "SELECT estimate_h, at, reason FROM reestimates WHERE task_id = ? ORDER BY at, id",
+            (task_id,),
+        )
+    ]
+    task["intervals"] = [
+        dict(row)
+        for row in conn.execute(
+            "SELECT started_at, stopped_at FROM intervals WHERE task_id = ? ORDER BY started_at",
+            (task_id,),
+        )
+    ]
+    return task
