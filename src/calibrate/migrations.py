@@ -101,11 +101,12 @@ def m001_initial(db: Database) -> None:
 assert len(MIGRATIONS) == SCHEMA_VERSION, "store.SCHEMA_VERSION must match MIGRATIONS"
 
 
-def backup_path(path: Path, version: int) -> Path:
+def backup_path(path: str | Path, version: int) -> Path:
+    path = Path(path)
     return path.with_name(f"{path.name}.bak-v{version}")
 
 
-def migrate(conn: sqlite3.Connection, path: Path) -> list[str]:
+def migrate(conn: sqlite3.Connection, path: str | Path) -> list[str]:
     """Apply every missing migration to ``conn`` (the database at ``path``).
 
     Returns the names applied. Safe when two processes race: each step

@@ -7,12 +7,8 @@ again so that an export imports back unchanged.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 _FORMULA = re.compile(r"^'*[=+\-@\t\r]")
@@ -34,19 +30,21 @@ def csv_unescape(value: str) -> str:
 
 
 def to_csv(rows: Iterable[dict], columns: Sequence[str]) -> str:
+    import io
+
     buffer = io.StringIO()
     write_csv(buffer, rows, columns)
     return buffer.getvalue()
 
 
 def write_csv(handle, rows: Iterable[dict], columns: Sequence[str]) -> int:
+    import csv
+
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(columns)
     count = 0
     for row in rows:
-        writer.writerow(
-            [csv_escape(_csv_value(row.get(column))) for column in columns]
-        )
+        writer.writerow([csv_escape(_csv_value(row.get(column))) for column in columns])
         count += 1
     return count
 
@@ -60,15 +58,18 @@ def _csv_value(value: Any) -> Any:
 
 
 def to_json(value: Any) -> str:
+    import json
+
     return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
 
 
-@dataclass
 class Column:
-    key: str
-    header: str
-    width: int = 0  # 0: take what is left
-    align: str = "<"
+    """A table column; ``width`` 0 takes the room the others leave."""
+
+    __slots__ = ("align", "header", "key", "width")
+
+    def __init__(self, key: str, header: str, width: int = 0, align: str = "<"):
+        self.key, self.header, self.width, self.align = key, header, width, align
 
 
 def render_table(rows: Sequence[dict], columns: Sequence[Column], width: int = 80) -> str:

@@ -8,33 +8,39 @@ One :class:`Selection` turns the options every command shares into a SQL
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from calibrate.errors import InputError
 
 STATUS_CHOICES = ("open", "done", "dropped", "any")
 
 
-@dataclass
 class Selection:
-    person: str | None = None
-    team: str | None = None
-    everyone: bool = False
-    status: str = "any"
-    #: UTC ISO bounds: the window's first and (exclusive) last moment.
-    since: str | None = None
-    until: str | None = None
-    #: ``done``: the window applies to the done date (scores);
-    #: ``activity``: to the done date, else the creation date (lists).
-    window_on: str = "done"
-    tags: Sequence[str] = field(default_factory=tuple)
-    project: str | None = None
+    """The shared options of a command, ready to become a ``WHERE`` clause.
 
-    def __post_init__(self) -> None:
-        if sum([self.person is not None, self.team is not None, self.everyone]) > 1:
+    ``since``/``until`` are UTC ISO bounds (the window's first moment and its
+    exclusive end). ``window_on`` is ``done`` (scores: the window applies to
+    the done date) or ``activity`` (lists: the done date, else the creation date).
+    """
+
+    def __init__(
+        self,
+        person: str | None = None,
+        team: str | None = None,
+        everyone: bool = False,
+        status: str = "any",
+        since: str | None = None,
+        until: str | None = None,
+        window_on: str = "done",
+        tags: Sequence[str] = (),
+        project: str | None = None,
+    ):
+        if sum([person is not None, team is not None, everyone]) > 1:
             raise InputError("give one scope: --person, --team or --everyone")
-        if self.status not in STATUS_CHOICES:
-            raise InputError(f"unknown status {self.status!r}: use {', '.join(STATUS_CHOICES)}")
+        if status not in STATUS_CHOICES:
+            raise InputError(f"unknown status {status!r}: use {', '.join(STATUS_CHOICES)}")
+        self.person, self.team, self.everyone = person, team, everyone
+        self.status, self.since, self.until, self.window_on = status, since, until, window_on
+        self.tags, self.project = tuple(tags), project
 
     def where(self, alias: str = "") -> tuple[str, list]:
         """The ``WHERE`` clause (without the keyword) and its parameters."""
@@ -52,7 +58,9 @@ class Selection:
         elif self.status in ("done", "dropped"):
             clauses.append(f"{t}status = ?")
             params.append(self.status)
-        moment = f"{t}done_at" if self.window_on == "done" else f"coalesce({t}done_at, {t}created_at)"
+        moment = (
+            f"{t}done_at" if self.window_on == "done" else f"coalesce({t}done_at, {t}created_at)"
+        )
         if self.since is not None:
             clauses.append(f"{moment} >= ?")
             params.append(self.since)
@@ -60,7 +68,8 @@ class Selection:
             clauses.append(f"{moment} < ?")
             params.append(self.until)
         for tag in self.tags:
-            clauses.append(f"EXISTS (SELECT 1 FROM json_each({t}tags) WHERE json_each.value = ?)")
+            tag_test = f"EXISTS (SELECT 1 FROM json_each({t}tags) WHERE json_each.value = ?)"  # noqa: S608
+            clauses.append(tag_test)
             params.append(tag)
         if self.project is not None:
             clauses.append(f"{t}project = ?")

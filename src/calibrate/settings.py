@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -86,13 +85,16 @@ def _show_list(value: list[str]) -> str:
     return ",".join(value) if value else "(none)"
 
 
-@dataclass(frozen=True)
 class Setting:
-    key: str
-    default: Any
-    parse: Callable[[str], Any]
-    show: Callable[[Any], str]
-    help: str
+    """One setting: its default, how to read what a user types, how to show it."""
+
+    __slots__ = ("default", "help", "key", "parse", "show")
+
+    def __init__(self, key: str, default: Any, parse: Callable[[str], Any],
+                 show: Callable[[Any], str], help: str):  # fmt: skip
+        self.key, self.default, self.parse, self.show, self.help = (
+            key, default, parse, show, help,
+        )  # fmt: skip
 
 
 SETTINGS: dict[str, Setting] = {

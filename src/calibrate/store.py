@@ -13,7 +13,6 @@ import os
 import sqlite3
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 from calibrate.errors import DatabaseError
 
@@ -24,21 +23,25 @@ BUSY_TIMEOUT_S = 10.0
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def default_db_path() -> Path:
-    """``CALIBRATE_DB``, else ``calibrate.db`` in the user's data directory."""
+def default_db_path() -> str:
+    """``CALIBRATE_DB``, else ``calibrate.db`` in the user's data directory.
+
+    Paths are plain strings here: importing pathlib would cost ``add`` 5 ms.
+    """
     env = os.environ.get("CALIBRATE_DB")
     if env:
-        return Path(env).expanduser()
+        return os.path.expanduser(env)
+    home = os.path.expanduser("~")
     if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+        base = os.environ.get("APPDATA") or os.path.join(home, "AppData", "Roaming")
     elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
+        base = os.path.join(home, "Library", "Application Support")
     else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "calibrate" / "calibrate.db"
+        base = os.environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
+    return os.path.join(base, "calibrate", "calibrate.db")
 
 
-def read_header_version(path: Path) -> int | None:
+def read_header_version(path: str) -> int | None:
     """The schema version in a file's SQLite header, without opening it with
     SQLite; ``None`` for an empty file. Raises if it is not a SQLite file."""
     try:
@@ -57,22 +60,22 @@ def read_header_version(path: Path) -> int | None:
     return int.from_bytes(header[60:64], "big")
 
 
-def _too_new(path: Path, version: int) -> DatabaseError:
+def _too_new(path: str, version: int) -> DatabaseError:
     return DatabaseError(
         f"{path} was written by a newer calibrate (schema version {version}; this one "
         f"reads up to {SCHEMA_VERSION}): upgrade calibrate to use it. The file was not changed."
     )
 
 
-def connect(path: Path | str | None = None, *, create: bool = True) -> sqlite3.Connection:
+def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> sqlite3.Connection:
     """Open (or create) the database at ``path`` and bring it up to date.
 
     The connection is in autocommit mode: write through :func:`transaction`.
     A file that is not a calibrate database, or one from a newer version, is
     refused before SQLite touches it.
     """
-    path = Path(path) if path is not None else default_db_path()
-    exists = path.exists()
+    path = os.fspath(path) if path is not None else default_db_path()
+    exists = os.path.exists(path)
     if exists:
         version = read_header_version(path)
         if version is not None and version > SCHEMA_VERSION:
@@ -82,12 +85,13 @@ def connect(path: Path | str | None = None, *, create: bool = True) -> sqlite3.C
     elif not create:
         raise DatabaseError(f"no database at {path}")
     else:
-        if path.parent.is_file():
-            raise DatabaseError(f"cannot create {path}: {path.parent} is a file")
+        parent = os.path.dirname(os.path.abspath(path))
+        if os.path.isfile(parent):
+            raise DatabaseError(f"cannot create {path}: {parent} is a file")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(parent, exist_ok=True)
         except OSError as error:
-            raise DatabaseError(f"cannot create {path.parent}: {error.strerror}") from None
+            raise DatabaseError(f"cannot create {parent}: {error.strerror}") from None
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as error:
@@ -113,11 +117,13 @@ def connect(path: Path | str | None = None, *, create: bool = True) -> sqlite3.C
     return conn
 
 
-def _connect_read_only(path: Path) -> sqlite3.Connection:
+def _connect_read_only(path: str) -> sqlite3.Connection:
     """A database the user may read but not write: reads work, writes say why."""
     try:
         conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
+            f"file:{urllib_quote(os.path.abspath(path))}?mode=ro",
+            uri=True,
+            timeout=BUSY_TIMEOUT_S,
             isolation_level=None,
         )
         conn.row_factory = sqlite3.Row
@@ -132,7 +138,7 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _refuse_foreign(conn: sqlite3.Connection, path: Path, version: int) -> None:
+def _refuse_foreign(conn: sqlite3.Connection, path: str, version: int) -> None:
     """A version-0 file with tables in it belongs to some other program."""
     if version == 0:
         tables = conn.execute(
@@ -143,6 +149,13 @@ def _refuse_foreign(conn: sqlite3.Connection, path: Path, version: int) -> None:
                 f"{path} is an SQLite database of another program, not calibrate's; "
                 "it was not changed"
             )
+
+
+def urllib_quote(path: str) -> str:
+    """Quote a path for an SQLite ``file:`` URI (only on the read-only path)."""
+    from urllib.parse import quote
+
+    return quote(path)
 
 
 @contextlib.contextmanager
@@ -178,6 +191,8 @@ def translate(error: sqlite3.Error) -> DatabaseError:
         )
     if "readonly" in text or "read-only" in text:
         return DatabaseError("the database is read-only here: reading works, writing does not")
+    if "malformed" in text or "not a database" in text:
+        return DatabaseError("the database file is damaged; restore it from a backup")
     if "disk is full" in text or "full" in text:
         return DatabaseError("the disk is full: nothing was written")
     return DatabaseError(f"database error: {text}")

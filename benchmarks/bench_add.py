@@ -1,0 +1,92 @@
+"""Start-up benchmark for `calibrate add` (foundation issue).
+
+Builds (once, cached under benchmarks/.cache/) a database holding 100,000
+tasks, then times `calibrate add` against the bare interpreter start-up
+`python -c "import click, sqlite3"`, alternating the two in the same run, and
+prints both medians and their ratio (target: at most 1.3).
+
+    .venv/bin/python benchmarks/bench_add.py [--runs 40] [--tasks 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+BIN = Path(sys.executable).parent
+
+
+def build_database(path: Path, tasks: int) -> None:
+    """A database of `tasks` finished tasks, made through the package's own
+    schema (store.connect) and filled with one bulk insert."""
+    from calibrate import store
+
+    conn = store.connect(path)
+    rows = (
+        (f"bench:{i}", f"task {i}", f"person{i % 50}", "team", 1.0 + i % 8, 1.0 + i % 5,
+         "done", "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-02T00:00:00Z")
+        for i in range(tasks)
+    )  # fmt: skip
+    with store.transaction(conn):
+        conn.executemany(
+            "INSERT INTO tasks (uid, title, person, team, estimate_h, actual_h, status, "
+            "created_at, done_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    conn.close()
+
+
+def timed(command: list[str], env: dict) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--tasks", type=int, default=100_000)
+    args = parser.parse_args()
+
+    CACHE.mkdir(exist_ok=True)
+    cached = CACHE / f"add-{args.tasks}.db"
+    if not cached.exists():
+        build_database(cached, args.tasks)
+    work = CACHE / "add-work.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{work}{suffix}").unlink(missing_ok=True)
+    shutil.copy(cached, work)
+
+    drop = ("CALIBRATE_PERSON", "CALIBRATE_DB", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in drop}  # as on a user's machine
+    env["CALIBRATE_DB"] = str(work)
+    baseline = [sys.executable, "-c", "import click, sqlite3"]
+    add = [str(BIN / "calibrate"), "add", "Benchmark task", "-e", "1h30m"]
+    for _ in range(3):  # warm the file cache
+        timed(baseline, env)
+        timed(add, env)
+    base_times, add_times = [], []
+    for _ in range(args.runs):
+        base_times.append(timed(baseline, env))
+        add_times.append(timed(add, env))
+    conn = sqlite3.connect(work)
+    count = conn.execute("SELECT count(*) FROM tasks").fetchone()[0]
+    conn.close()
+    base, cmd = statistics.median(base_times), statistics.median(add_times)
+    print(f"database: {count:,} tasks; {args.runs} alternating runs each")
+    print(f"python -c 'import click, sqlite3'  median {base * 1000:6.1f} ms")
+    print(f"calibrate add                      median {cmd * 1000:6.1f} ms")
+    print(f"ratio {cmd / base:.2f} (target <= 1.30)")
+
+
+if __name__ == "__main__":
+    main()

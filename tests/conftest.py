@@ -1,0 +1,55 @@
+"""Shared fixtures: every test gets its own database and a fixed person."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from calibrate import store
+from calibrate.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    """No test touches real data: the database, person and team are set here."""
+    monkeypatch.setenv("CALIBRATE_DB", str(tmp_path / "calibrate.db"))
+    monkeypatch.setenv("CALIBRATE_PERSON", "alice")
+    monkeypatch.delenv("CALIBRATE_TEAM", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "calibrate.db"
+
+
+@pytest.fixture
+def conn(db_path):
+    connection = store.connect(db_path)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def run(db_path):
+    """Invoke the CLI against the test database; returns click's Result."""
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(cli, ["--db", str(db_path), *args], input=input)
+
+    return invoke
+
+
+def requires_shared_data(*names: str):
+    """Skip unless the public datasets are present beside the repo."""
+    missing = [n for n in names if not (SHARED_DATA / n).exists()]
+    return pytest.mark.skipif(
+        bool(missing) or not SHARED_DATA.exists(),
+        reason=f"public datasets not present at {SHARED_DATA}",
+    )
