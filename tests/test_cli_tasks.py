@@ -3,6 +3,7 @@ import json
 import os
 import sqlite3
 
+import click
 import pytest
 
 from calibrate import store
@@ -336,7 +337,9 @@ def test_every_command_has_help():
     from click.testing import CliRunner
 
     runner = CliRunner()
-    for name, command in cli.commands.items():
+    ctx = click.Context(cli, info_name="calibrate")
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
         assert command.help, f"{name} has no help text"
         result = runner.invoke(cli, [name, "--help"])
         assert result.exit_code == 0, name

@@ -135,12 +135,30 @@ def default_team() -> str | None:
 # --- errors: one line on stderr, exit 1 (or 2 for usage) --------------------
 
 
+#: Commands that need pandas, numpy, plotly or sqlite-utils live in modules of
+#: their own, imported only when that command runs (or ``--help`` lists them),
+#: so that the everyday commands above start fast: "name": "module:attribute".
+LAZY_COMMANDS: dict[str, str] = {}
+
+
 class CalibrateGroup(click.Group):
-    """Prints every error as one line, ``Error: ...``, on stderr.
+    """Loads the heavier commands lazily, and prints every error as one line,
+    ``Error: ...``, on stderr.
 
     Library errors (:class:`CalibrateError`) exit 1, like click's own
     ``ClickException``; usage mistakes exit 2 with a pointer to ``--help``.
     """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in LAZY_COMMANDS:
+            import importlib
+
+            module_name, attribute = LAZY_COMMANDS[name].split(":")
+            self.add_command(getattr(importlib.import_module(module_name), attribute), name)
+        return super().get_command(ctx, name)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
