@@ -1,0 +1,331 @@
+"""Team summaries: ranks from a summary file equal ranks from the raw tasks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+
+import numpy as np
+import pytest
+
+from calibrate import demo, ranks, reference, store, summary
+from calibrate.durations import local_today, parse_since
+from calibrate.errors import InputError
+from calibrate.selection import Selection
+
+TODAY = local_today()
+
+
+@pytest.fixture(scope="module")
+def team_db(tmp_path_factory):
+    """A synthetic history of 10 people in 3 teams (built once for the module)."""
+    path = tmp_path_factory.mktemp("team") / "team.db"
+    conn = store.connect(path)
+    demo.generate(conn, people=10, teams=3, weeks=40, seed=7, today=TODAY)
+    conn.close()
+    return path
+
+
+def standings(conn, since: str | None) -> tuple[list, dict]:
+    selection = Selection(everyone=True, since=since)
+    inputs = summary.rank_inputs(conn, selection, today=TODAY)
+    groups = ranks.rank_people(
+        inputs.people, inputs.teams, inputs.everyone,
+        reference_scores=reference.load().scores,
+    )  # fmt: skip
+    return groups, ranks.rank_teams(inputs.teams, inputs.people_per_team)
+
+
+def export_summary(conn, path, since: str | None = None, **scope) -> dict:
+    selection = Selection(everyone=not scope, since=since, **scope)
+    built = summary.build_summary(conn, selection, today=TODAY)
+    with open(path, "w", encoding="utf-8") as handle:
+        summary.write_summary(handle, built)
+    return built
+
+
+def assert_same_standings(raw, from_summary):
+    raw_groups, raw_teams = raw
+    groups, teams = from_summary
+    assert teams == raw_teams
+    assert [g["team"] for g in groups] == [g["team"] for g in raw_groups]
+    compared = 0
+    for mine, theirs in zip(groups, raw_groups, strict=True):
+        assert {k: v for k, v in mine.items() if k not in ("ranked", "provisional")} == {
+            k: v for k, v in theirs.items() if k not in ("ranked", "provisional")
+        }
+        for kind in ("ranked", "provisional"):
+            assert len(mine[kind]) == len(theirs[kind])
+            for a, b in zip(mine[kind], theirs[kind], strict=True):
+                exact_a = {k: v for k, v in a.items() if k not in ("bias", "bias_factor")}
+                exact_b = {k: v for k, v in b.items() if k not in ("bias", "bias_factor")}
+                assert exact_a == exact_b  # scores, intervals, ranks: to the last bit
+                # medians agree to the bin width (0.01, centres: half of it)
+                assert a["bias"] == pytest.approx(b["bias"], abs=summary.HISTOGRAM_BIN / 2)
+                compared += 1
+    assert compared >= 8
+
+
+@pytest.mark.parametrize("window", ["all", "26w"])
+def test_ranks_from_a_summary_equal_ranks_from_raw_tasks(team_db, tmp_path, window):
+    since = parse_since(window)
+    source = store.connect(team_db)
+    raw = standings(source, since)
+    file = tmp_path / "team.summary.json"
+    export_summary(source, file, since)
+    source.close()
+    lead = store.connect(tmp_path / "lead.db")
+    result = summary.import_summary(lead, file)
+    assert result.people == 10
+    assert lead.execute("SELECT count(*) FROM tasks").fetchone()[0] == 0
+    assert_same_standings(raw, standings(lead, since))
+    lead.close()
+
+
+def test_a_wider_summary_ranked_in_a_narrower_window(team_db, tmp_path):
+    """Weeks are whole, so a summary of all history ranks a 26-week window exactly."""
+    since = parse_since("26w")
+    source = store.connect(team_db)
+    raw = standings(source, since)
+    export_summary(source, tmp_path / "all.json", None)
+    source.close()
+    lead = store.connect(tmp_path / "lead.db")
+    summary.import_summary(lead, tmp_path / "all.json")
+    assert_same_standings(raw, standings(lead, since))
+
+
+def test_summary_holds_no_tasks(team_db, tmp_path):
+    source = store.connect(team_db)
+    built = export_summary(source, tmp_path / "s.json")
+    titles = [row[0] for row in source.execute("SELECT title FROM tasks LIMIT 50")]
+    source.close()
+    text = (tmp_path / "s.json").read_text()
+    assert not any(title in text for title in titles)
+    assert set(built["weeks"][0]) == {
+        "person", "team", "week", "n", "sum_abs", "sum_sq", "over", "exact", "under",
+        "within_25", "histogram", "ranges", "promises",
+    }  # fmt: skip
+    for row in built["weeks"]:
+        assert sum(count for _, count in row["histogram"]) == row["n"]
+        assert row["week"] is None or date.fromisoformat(row["week"]).weekday() == 0
+
+
+def test_importing_again_replaces_and_own_summary_is_refused(team_db, tmp_path):
+    source = store.connect(team_db)
+    export_summary(source, tmp_path / "s.json")
+    with pytest.raises(InputError, match="exported from this database"):
+        summary.import_summary(source, tmp_path / "s.json")
+    source.close()
+    lead = store.connect(tmp_path / "lead.db")
+    first = summary.import_summary(lead, tmp_path / "s.json")
+    again = summary.import_summary(lead, tmp_path / "s.json")
+    assert not first.replaced and again.replaced
+    weeks = lead.execute("SELECT count(*) FROM summary_weeks").fetchone()[0]
+    assert weeks == first.weeks
+    assert lead.execute("SELECT count(*) FROM summaries").fetchone()[0] == 1
+
+
+def test_raw_tasks_win_over_a_summary_of_the_same_weeks(team_db, tmp_path):
+    """A lead who merged a member's database and imported their summary too
+    counts each week once."""
+    since = parse_since("26w")
+    source = store.connect(team_db)
+    raw = standings(source, since)
+    export_summary(source, tmp_path / "s.json", since)
+    source.close()
+    lead_path = tmp_path / "lead.db"
+    lead = store.connect(lead_path)
+    lead.close()
+    from calibrate.merge import merge_database
+
+    lead = store.connect(lead_path)
+    merge_database(lead, team_db)
+    summary.import_summary(lead, tmp_path / "s.json")
+    groups, teams = standings(lead, since)
+    assert teams == raw[1]
+    assert [r["score"] for g in groups for r in g["ranked"]] == [
+        r["score"] for g in raw[0] for r in g["ranked"]
+    ]
+
+
+def test_opt_out_travels_with_the_summary(team_db, tmp_path):
+    source = store.connect(team_db)
+    name = source.execute("SELECT person FROM tasks ORDER BY id LIMIT 1").fetchone()[0]
+    with store.transaction(source):
+        source.execute("INSERT INTO people (name, opt_out) VALUES (?, 1)", (name,))
+    try:
+        export_summary(source, tmp_path / "s.json")
+    finally:
+        with store.transaction(source):
+            source.execute("DELETE FROM people WHERE name = ?", (name,))
+        source.close()
+    lead = store.connect(tmp_path / "lead.db")
+    summary.import_summary(lead, tmp_path / "s.json")
+    groups, _ = standings(lead, None)
+    shown = {row["person"] for g in groups for row in g["ranked"] + g["provisional"]}
+    assert name not in shown
+
+
+def test_histogram_median_within_half_a_bin():
+    rng = np.random.default_rng(3)
+    for size in (1, 2, 7, 50, 51):
+        r = rng.normal(0.2, 0.9, size)
+        bins = np.rint(np.clip(r, -3, 3) / summary.HISTOGRAM_BIN).astype(int)
+        values, counts = np.unique(bins, return_counts=True)
+        median = summary.histogram_median(zip(values.tolist(), counts.tolist(), strict=True))
+        assert median == pytest.approx(np.median(r), abs=summary.HISTOGRAM_BIN / 2 + 1e-12)
+    assert summary.histogram_median([]) is None
+
+
+# --- checking a summary file ---------------------------------------------------------------
+
+
+def valid_summary() -> dict:
+    return {
+        "format": "calibrate-summary", "format_version": 1, "score_version": ranks.SCORE_VERSION,
+        "database_id": "abc123", "exported_at": "2026-11-30T10:00:00Z", "today": "2026-11-30",
+        "window": {"since": None, "until": None}, "histogram_bin": 0.01, "clip_log2": 3.0,
+        "people": [{"person": "Ana", "team": "core", "opt_out": False}],
+        "weeks": [{
+            "person": "Ana", "team": "core", "week": "2026-11-23", "n": 3, "sum_abs": 1.5,
+            "sum_sq": 1.25, "over": 1, "exact": 1, "under": 1, "within_25": 1,
+            "histogram": [[-50, 1], [0, 1], [100, 1]], "ranges": [[90.0, 2, 1, 0, 1]],
+            "promises": {"due": 2, "kept": 1, "exceeded": 1},
+        }],
+    }  # fmt: skip
+
+
+def write(tmp_path, data) -> object:
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_valid_summary_is_stored(conn, tmp_path):
+    result = summary.import_summary(conn, write(tmp_path, valid_summary()))
+    assert (result.people, result.weeks, result.tasks) == (1, 1, 3)
+    row = conn.execute("SELECT n, sum_abs, due, kept, ranges FROM summary_weeks").fetchone()
+    assert tuple(row) == (3, 1.5, 2, 1, "[[90.0, 2, 1, 0, 1]]")
+
+
+BAD = [
+    (lambda d: d.update(format_version=2), "newer calibrate"),
+    (lambda d: d.update(score_version=ranks.SCORE_VERSION + 1), "definition version"),
+    (lambda d: d.update(format="something else"), "not a calibrate summary"),
+    (lambda d: d["weeks"][0].update(n=-3), "n is negative"),
+    (lambda d: d["weeks"][0]["promises"].update(kept=-1), "kept is negative"),
+    (lambda d: d["weeks"][0]["promises"].update(kept=3), "kept of 2 due"),
+    (lambda d: d["weeks"][0]["promises"].update(due=-2), "due is negative"),
+    (lambda d: d["weeks"][0].update(ranges=[[90.0, 2, 3, 0, 0]]), "hits are more than"),
+    (lambda d: d["weeks"][0].update(ranges=[[90.0, 5, 5, 0, 0]]), "more than its 3 tasks"),
+    (lambda d: d["weeks"][0].update(over=2), "over \\+ exact \\+ under"),
+    (lambda d: d["weeks"][0].update(within_25=4), "more than its tasks"),
+    (lambda d: d["weeks"][0].update(sum_abs=10.0), "impossible for 3 tasks"),
+    (lambda d: d["weeks"][0].update(sum_sq=0.1), "sum_sq is too small"),
+    (lambda d: d["weeks"][0].update(histogram=[[0, 3], [5, 1]]), "holds 4 tasks"),
+    (lambda d: d["weeks"][0].update(week="2026-11-24"), "not a Monday"),
+    (lambda d: d["weeks"].append(copy.deepcopy(d["weeks"][0])), "repeats Ana"),
+    (lambda d: d["weeks"][0].update(n=2.5), "whole number"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), BAD)
+def test_bad_summaries_are_refused_and_nothing_is_written(conn, tmp_path, change, message):
+    data = valid_summary()
+    change(data)
+    with pytest.raises(InputError, match=message):
+        summary.import_summary(conn, write(tmp_path, data))
+    assert conn.execute("SELECT count(*) FROM summaries").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM summary_weeks").fetchone()[0] == 0
+
+
+def test_a_file_that_is_not_json(conn, tmp_path):
+    path = tmp_path / "summary.json"
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError, match="not valid JSON"):
+        summary.import_summary(conn, path)
+
+
+# --- through the command line -----------------------------------------------------------------
+
+
+def test_export_summary_then_import_and_rank(team_db, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from calibrate.cli import cli
+
+    runner = CliRunner()
+    file = tmp_path / "core.summary.json"
+    result = runner.invoke(
+        cli, ["--db", str(team_db), "export", "--summary", "--since", "26w", "-o", str(file)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Exported a summary of 10 people" in result.output
+    lead = tmp_path / "lead.db"
+    result = runner.invoke(cli, ["--db", str(lead), "import", str(file), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "Would import summary" in result.output and not lead.exists()
+    result = runner.invoke(cli, ["--db", str(lead), "import", str(file)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Imported summary core.summary.json")
+
+    def ranks_of(db):
+        output = runner.invoke(cli, ["--db", str(db), "rank", "--everyone", "--json"]).output
+        groups = json.loads(output)["groups"]
+        return [
+            (row["person"], row["rank"], row["of"], row["score"], row["score_low"])
+            for group in groups
+            for row in group["ranked"]
+        ]
+
+    assert ranks_of(lead) == ranks_of(team_db)
+    teams = [
+        runner.invoke(cli, ["--db", str(db), "rank", "--teams", "--json"]) for db in (lead, team_db)
+    ]
+    assert json.loads(teams[0].output)["ranked"] == json.loads(teams[1].output)["ranked"]
+    people = json.loads(runner.invoke(cli, ["--db", str(lead), "people", "--json"]).output)
+    assert len(people) == 10 and all(row["tasks"] == 0 and row["summary"] for row in people)
+
+
+def test_export_summary_to_stdout_and_its_options(run, team_db, tmp_path):
+    from click.testing import CliRunner
+
+    from calibrate.cli import cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--db", str(team_db), "export", "--summary", "--team", "Platform"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["format"] == "calibrate-summary"
+    assert {row["team"] for row in data["weeks"]} <= {"Platform"}
+    result = runner.invoke(cli, ["--db", str(team_db), "export", "--summary", "--status", "open"])
+    assert result.exit_code == 2
+    result = runner.invoke(cli, ["--db", str(team_db), "export", "--summary", "--format", "csv"])
+    assert result.exit_code == 2
+
+
+def test_importing_a_bad_summary_writes_nothing(run, db_path, tmp_path):
+    data = valid_summary()
+    data["weeks"][0]["ranges"] = [[90.0, 2, 3, 0, 0]]
+    path = write(tmp_path, data)
+    result = run("import", str(path))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: summary.json: week row 1 (Ana): 3 range hits")
+    assert not db_path.exists()
+    data = valid_summary()
+    data["format_version"] = 9
+    result = run("import", str(write(tmp_path, data)))
+    assert result.exit_code == 1
+    assert "written by a newer calibrate (summary format 9" in result.output
+    assert not db_path.exists()
+
+
+def test_summary_format_is_named_and_guessed(conn, tmp_path):
+    from calibrate import formats, importer
+
+    path = write(tmp_path, valid_summary())
+    assert formats.guess_format(path) == "summary"
+    options = importer.ImportOptions(path=path, person="alice")
+    with pytest.raises(InputError, match="is a team summary, not a file of tasks"):
+        importer.import_file(conn, options)
