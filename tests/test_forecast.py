@@ -1,0 +1,497 @@
+"""`calibrate forecast` and its backtest: pools, draws, the shared shift, the
+calendar, promises, the cached coverage line, bad input, and real data."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from calibrate import forecast, forecasting, hints, store
+from calibrate.forecast import Calendar, History, OpenTask, Pools
+
+#: The public datasets beside the repo (../shared/data); tests on them skip without it.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+NOW = datetime.now(UTC).replace(microsecond=0)
+MONDAY = date(2026, 11, 30)
+
+
+def requires_shared_data(*names: str):
+    """Skip unless the named files of the public datasets are present."""
+    missing = [name for name in names if not (SHARED_DATA / name).exists()]
+    return pytest.mark.skipif(bool(missing), reason=f"public datasets not at {SHARED_DATA}")
+
+
+def insert(conn, rows):
+    """Tasks straight into the table: (person, team, estimate_h, actual_h or None,
+    days ago it was done or created, status)."""
+    values = []
+    for i, (person, team, estimate, actual, days_ago, status) in enumerate(rows):
+        moment = (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        done = moment if status == "done" else None
+        values.append((f"t:{i}:{moment}", f"task {i}", person, team, estimate, actual, status,
+                       moment, done, moment))  # fmt: skip
+    with store.transaction(conn):
+        conn.executemany(
+            "INSERT INTO tasks (uid, title, person, team, estimate_h, actual_h, status, "
+            "created_at, done_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
+
+
+def history_of(ratios, estimates=None, person="alice", team=None) -> list[tuple]:
+    estimates = estimates if estimates is not None else [2.0] * len(ratios)
+    return [(person, team, e, e * r, 400 - i * 0.5, "done")
+            for i, (e, r) in enumerate(zip(estimates, ratios, strict=True))]  # fmt: skip
+
+
+def open_rows(count, person="alice", team=None, estimate=2.0):
+    return [(person, team, estimate, None, 1, "open") for _ in range(count)]
+
+
+def forecast_json(run, *args) -> dict:
+    result = run("forecast", *args, "--json", "--today", MONDAY.isoformat())
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def error_line(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
+# --- pools ----------------------------------------------------------------------------------
+
+
+def make_history(person, team, estimate, ratio) -> History:
+    return History.from_arrays(np.asarray(estimate, float),
+                               np.asarray(estimate, float) * np.asarray(ratio, float),
+                               person=person, team=team)  # fmt: skip
+
+
+def test_own_weight_and_team_pool_by_bucket():
+    people = ["a"] * 10 + ["b"] * 40 + ["c"] * 5
+    teams = ["web"] * 50 + ["ops"] * 5
+    h = make_history(people, teams, [3.0] * 55, [1.0] * 55)
+    pools = Pools(h)
+    c = pools.for_task("a", "web", [3.0])
+    assert c.own_n[0] == 10 and c.pool_n[0] == 50
+    assert c.prob[0].tolist() == pytest.approx([10 / 30, 20 / 30, 0.0])
+    assert forecast.POOL_KINDS[c.pool_kind[0]] == "team"
+    ops = pools.for_task("c", "ops", [3.0])  # 5 < 30 in the team's bucket: everyone's
+    assert forecast.POOL_KINDS[ops.pool_kind[0]] == "everyone" and ops.pool_n[0] == 55
+    nobody = pools.for_task("zed", None, [3.0])
+    assert nobody.own_n[0] == 0 and nobody.prob[0, 0] == 0
+
+
+def test_empty_buckets_widen_then_fall_back_to_the_reference():
+    h = make_history(["a"] * 4, None, [0.5, 0.5, 3.0, 3.0], [1, 1, 2, 2])
+    pools = Pools(h)
+    kinds = [forecast.POOL_KINDS[k] for k in pools.for_task("a", None, [1.5, 6, 40]).pool_kind]
+    assert kinds == ["neighbours", "neighbours", "all sizes"]
+    empty = Pools(make_history([], None, [], []))
+    c = empty.for_task("a", None, [2.0])
+    assert forecast.POOL_KINDS[c.pool_kind[0]] == "reference" and c.pool_n[0] == 0
+
+
+def own_slice(pools, components):
+    start, length = components.start[0, 0], components.length[0, 0]
+    return set(pools.values[start : start + length].tolist())
+
+
+def test_pools_only_know_the_history_before_the_cut():
+    h = make_history(["a"] * 500, None, [2.0] * 500, [1.0] * 250 + [4.0] * 250)
+    pools = Pools(h)
+    before = pools.components([0], [-1], [1], [250])
+    assert set(forecast.mixture(pools, before)[0]) == {0.0}
+    after = pools.components([0], [-1], [1], [500])
+    assert after.own_n[0] == hints.OWN_POOL and own_slice(pools, after) == {2.0}
+    assert after.pool_n[0] == 500  # everyone's: the 2,000 most recent, here all
+
+
+def test_draws_follow_the_mixture():
+    h = make_history(["a"] * 20 + ["b"] * 180, None, [2.0] * 200, [1.0] * 20 + [4.0] * 180)
+    pools = Pools(h)
+    c = pools.for_task("a", None, [2.0])
+    draws = forecast.draw_log_ratios(pools, c, 40_000, np.random.default_rng(0))
+    # own weight 20/40; the pool (everyone: 20 zeros and 180 twos) the other half
+    expected_zero = 0.5 + 0.5 * 20 / 200
+    assert (draws == 0.0).mean() == pytest.approx(expected_zero, abs=0.01)
+    values, cumulative = forecast.mixture(pools, c)
+    assert cumulative[values == 0.0].max() == pytest.approx(expected_zero)
+
+
+def test_shift_variance_counts_between_weeks_only():
+    rng = np.random.default_rng(5)
+    weeks = np.repeat(np.arange(300), 8)
+    r = rng.normal(0, 1, weeks.size) + rng.normal(0, 0.5, 300)[weeks]
+    assert forecast.shift_variance(r, weeks) == pytest.approx(0.25, abs=0.06)
+    assert forecast.shift_variance(rng.normal(0, 1, weeks.size), weeks) < 0.02
+    # fewer than 4 weeks with 3+ tasks: no shift
+    assert forecast.shift_variance([0, 1, 2, 5, 6, 7, 9, 9, 9], [0, 0, 0, 1, 1, 1, 2, 2, 2]) == 0
+    # by hand: weekly means 1 and 3 (twice each), within-week variances 1
+    r = [0, 1, 2, 2, 3, 4, 0, 1, 2, 2, 3, 4]
+    w = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert forecast.shift_variance(r, w) == pytest.approx(4 / 3 - 1 / 3)
+
+
+# --- the simulation -----------------------------------------------------------------------------
+
+
+def test_identical_ratios_collapse_the_forecast():
+    h = make_history(["a"] * 50, None, [2.0] * 50, [1.5] * 50)
+    tasks = [OpenTask(id=1, person="a", team=None, estimate_h=4.0),
+             OpenTask(id=2, person="a", team=None, estimate_h=8.0, promise_h=11.0)]  # fmt: skip
+    result = forecast.simulate(Pools(h), tasks, runs=500, today=MONDAY)
+    assert result["remaining_h"] == pytest.approx({"p50": 18.0, "p80": 18.0, "p95": 18.0})
+    assert result["tasks"][0]["remaining_p95_h"] == pytest.approx(6.0)
+    assert result["tasks"][1]["promise_chance"] == 0.0 and result["tasks"][1]["flagged"]
+    # 18h at 6 focused hours a day: Monday, Tuesday, Wednesday
+    assert result["finish"] == {"p50": "2026-12-02", "p80": "2026-12-02", "p95": "2026-12-02"}
+
+
+def test_the_calendar_skips_weekends_and_holidays():
+    cal = Calendar(focus_hours=4.0, holidays=[date(2026, 12, 1)])
+    assert str(cal.dates(MONDAY, 0)) == "2026-11-30"
+    assert str(cal.dates(MONDAY, 1)) == "2026-12-02"  # Tuesday is a holiday
+    assert str(cal.dates(MONDAY, 4)) == "2026-12-07"  # over the weekend
+    assert str(cal.dates(date(2026, 12, 5), 0)) == "2026-12-07"  # from a Saturday
+    assert int(cal.days_through(MONDAY, date(2026, 12, 4))) == 4
+    assert int(cal.days_through(MONDAY, date(2026, 11, 27))) < 1
+    h = make_history(["a"] * 20, None, [2.0] * 20, [1.0] * 20)
+    tasks = [
+        OpenTask(id=1, person="a", team=None, estimate_h=12.0, due=date(2026, 12, 2)),
+        OpenTask(id=2, person="a", team=None, estimate_h=1.0, due=date(2026, 12, 8)),
+    ]
+    result = forecast.simulate(Pools(h), tasks, runs=200, today=MONDAY, calendar=cal)
+    assert result["finish"]["p50"] == "2026-12-04"  # 13h at 4h a day: Mon, Wed, Thu, Fri
+    chances = {t["id"]: t["promise_chance"] for t in result["tasks"]}
+    assert chances == {1: 0.0, 2: 1.0}  # 12h cannot be done in 2 working days of 4h
+
+
+def test_people_work_in_parallel_and_in_due_order():
+    h = make_history(["a"] * 20 + ["b"] * 20, None, [2.0] * 40, [1.0] * 40)
+    tasks = [OpenTask(id=1, person="a", team=None, estimate_h=6.0),
+             OpenTask(id=2, person="b", team=None, estimate_h=6.0),
+             OpenTask(id=3, person="a", team=None, estimate_h=6.0, due=MONDAY)]  # fmt: skip
+    result = forecast.simulate(Pools(h), tasks, runs=100, today=MONDAY)
+    assert result["finish"]["p95"] == "2026-12-01"  # a: two days; b: one, at the same time
+    by_id = {t["id"]: t for t in result["tasks"]}
+    assert by_id[3]["promise_chance"] == 1.0  # due today: worked first
+    assert by_id[1]["finish_p80"] == "2026-12-01"
+
+
+def test_started_tasks_are_drawn_above_the_time_spent():
+    ratios = np.exp2(np.random.default_rng(2).normal(0, 1, 200))
+    h = make_history(["a"] * 200, None, [4.0] * 200, ratios)  # own pool = team pool
+    started = OpenTask(id=1, person="a", team=None, estimate_h=4.0, spent_h=10.0, started=True)
+    result = forecast.simulate(Pools(h), [started], runs=5000, today=MONDAY)
+    task = result["tasks"][0]
+    assert 0 < task["remaining_p50_h"] < task["remaining_p95_h"]
+    # given that it took more than 10h (2.5x), the rest is drawn from the tail only
+    tail = 4.0 * ratios[ratios > 2.5] - 10.0
+    assert task["remaining_p50_h"] == pytest.approx(np.median(tail), rel=0.15)
+
+
+def test_seeded_runs_are_identical():
+    ratios = np.exp2(np.random.default_rng(3).normal(0, 1, 100))
+    h = make_history(["a"] * 100, None, [2.0] * 100, ratios)
+    tasks = [OpenTask(id=i, person="a", team=None, estimate_h=3.0) for i in range(5)]
+    one = forecast.simulate(Pools(h), tasks, runs=1000, seed=7, today=MONDAY, tau2=0.1)
+    two = forecast.simulate(Pools(h), tasks, runs=1000, seed=7, today=MONDAY, tau2=0.1)
+    other = forecast.simulate(Pools(h), tasks, runs=1000, seed=8, today=MONDAY, tau2=0.1)
+    assert np.array_equal(one.pop("totals"), two.pop("totals"))
+    assert not np.array_equal(one["finish_day"], other["finish_day"]) or (
+        one["remaining_h"] != other["remaining_h"]
+    )
+    one.pop("finish_day"), two.pop("finish_day")
+    assert one == two
+
+
+# --- the backtest ------------------------------------------------------------------------------
+
+
+def synthetic(n=2100, tau=0.0, seed=1) -> History:
+    """A person whose log ratios are drawn from a known distribution: N(0.2, 0.8^2),
+    plus a shared shift per week of ten tasks ~ N(0, tau^2)."""
+    rng = np.random.default_rng(seed)
+    estimate = rng.choice([0.5, 1, 2, 3, 5, 8, 13, 20], size=n)
+    week = np.arange(n) // 10
+    r = rng.normal(0.2, 0.8, n) + rng.normal(0, tau, week.max() + 1)[week]
+    return History.from_arrays(estimate, estimate * np.exp2(r), week=week)
+
+
+def test_backtest_coverage_is_near_nominal_on_a_known_distribution():
+    result = forecast.backtest(synthetic())
+    assert result["blocks"] == 200
+    for method in forecast.METHODS:
+        figures = result["methods"][method]
+        assert 0.72 <= figures["coverage_80"] <= 0.88, (method, figures)
+        assert 0.38 <= figures["coverage_50"] <= 0.62, (method, figures)
+        assert 0.87 <= figures["keep_90"] <= 0.93, (method, figures)
+
+
+def test_the_shared_shift_keeps_coverage_when_tasks_overrun_together():
+    result = forecast.backtest(synthetic(tau=0.4))
+    own, mixture = result["methods"]["own"], result["methods"]["mixture"]
+    assert own["coverage_80"] < 0.7  # no shift: too narrow for correlated overruns
+    assert 0.72 <= mixture["coverage_80"] <= 0.88
+
+
+def test_backtest_protocol_blocks():
+    assert forecast.block_starts(109).size == 0
+    assert forecast.block_starts(110).tolist() == [100]
+    assert forecast.block_starts(135).tolist() == [100, 110, 120]
+    assert forecast.block_starts(135, max_blocks=2).tolist() == [110, 120]
+    empty = forecast.backtest(synthetic(n=105))
+    assert empty["methods"]["mixture"] == {
+        "coverage_50": None, "coverage_80": None, "keep_90": None, "blocks": 0,
+    }  # fmt: skip
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+def test_forecast_command_text_and_json(run, conn):
+    insert(conn, history_of([1.0, 1.5, 2.0] * 40) + open_rows(3))
+    conn.execute("UPDATE tasks SET promise_h = 2.5, due = '2026-12-31' WHERE id = 121")
+    result = run("forecast", "--today", MONDAY.isoformat())
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert text.startswith("Forecast for alice: 3 open tasks, 6h estimated\n")
+    assert "Remaining effort" in text and "Finish (date)" in text
+    assert "#121" in text and "2.5h by Thu 31 Dec" in text
+    assert text.rstrip().splitlines()[-1].startswith("Backtest on 2 past blocks: 80% intervals")
+    assert max(len(line) for line in text.splitlines()) <= 100
+    data = forecast_json(run)
+    assert [t["id"] for t in data["tasks"]] == [121, 122, 123]
+    assert data["runs"] == 10_000 and data["seed"] == 0
+    assert set(data["remaining_h"]) == {"p50", "p80", "p95"}
+    assert data["backtest"]["blocks"] == 2 and data["backtest"]["cached"] is True
+    assert sum(row["runs"] for row in data["histogram"]) == 10_000
+    assert data["tasks"][0]["promise_chance"] is not None
+
+
+def test_forecast_is_reproducible_and_seeded(run, conn):
+    insert(conn, history_of(list(np.exp2(np.linspace(-1, 1.5, 60)))) + open_rows(4))
+    first, second = forecast_json(run), forecast_json(run)
+    assert (first["backtest"].pop("cached"), second["backtest"].pop("cached")) == (False, True)
+    assert first == second
+    today = ("--today", MONDAY.isoformat())
+    assert run("forecast", *today).stdout == run("forecast", *today).stdout
+    assert forecast_json(run, "--seed", "3")["remaining_h"] != forecast_json(run)["remaining_h"]
+
+
+def test_forecast_ids_and_scopes(run, conn):
+    alice = history_of([1.2] * 40, team="web") + open_rows(2, team="web")
+    bob = history_of([2.0] * 40, person="bob", team="web")
+    insert(conn, alice[:40] + bob + alice[40:] + open_rows(1, person="bob", team="web"))
+    team = forecast_json(run, "--team", "web")
+    assert len(team["tasks"]) == 3 and team["people"] == 2
+    assert team["scope"]["team"] == "web"
+    bob = forecast_json(run, "--person", "bob")
+    assert [t["id"] for t in bob["tasks"]] == [83]
+    chosen = forecast_json(run, "81", "83")
+    assert [t["id"] for t in chosen["tasks"]] == [81, 83] and chosen["scope"]["team"] == "web"
+
+
+def test_the_quoted_backtest_is_cached_until_history_changes(run, conn):
+    insert(conn, history_of([1.0, 1.5, 2.0] * 40) + open_rows(2))
+    assert forecast_json(run)["backtest"]["cached"] is False
+    assert forecast_json(run)["backtest"]["cached"] is True
+    assert run("done", "121", "--actual", "3h").exit_code == 0
+    again = forecast_json(run)
+    assert again["backtest"]["cached"] is False and len(again["tasks"]) == 1
+
+
+def test_backtest_command(run, conn):
+    ratios = np.exp2(np.random.default_rng(4).normal(0, 0.8, 260))
+    insert(conn, history_of(list(ratios)))
+    result = run("forecast", "--backtest", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data["methods"]) == {"own", "team", "mixture"}
+    for figures in data["methods"].values():
+        assert set(figures) == {"coverage_50", "coverage_80", "keep_90", "blocks"}
+        assert figures["blocks"] == 16
+        assert all(0 <= figures[k] <= 1 for k in ("coverage_50", "coverage_80", "keep_90"))
+    text = run("forecast", "--backtest").stdout
+    assert text.startswith("Backtest for alice: 16 blocks of 10 finished tasks (tasks 101 to 260")
+    assert "mixture" in text and "FogBugz" in text
+    limited = json.loads(run("forecast", "--backtest", "--json", "--blocks", "5").stdout)
+    assert limited["blocks"] == 5 and limited["first_task"] == 210
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+
+def test_no_history_warns_and_uses_the_reference(run, conn):
+    insert(conn, open_rows(2))
+    result = run("forecast", "--today", MONDAY.isoformat())
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("Warning: no finished tasks here yet")
+    assert "Backtest: not yet possible (0 finished tasks here" in result.stdout
+    data = forecast_json(run)
+    assert data["tasks"][0]["pool"] == "reference"
+
+
+def test_bad_input_is_one_clear_line_and_writes_nothing(run, conn, db_path):
+    insert(conn, history_of([1.0] * 5) + open_rows(1))
+    conn.execute("UPDATE tasks SET status = 'dropped' WHERE id = 2")
+    cases = {
+        ("forecast", "--person", "bbo"): "Error: nobody called 'bbo' has tasks here (known: alice)",
+        ("forecast", "--team", "web"): "Error: no team 'web' has tasks here (no task has a team)",
+        ("forecast", "1"): "Error: task #1 is done: forecast covers open tasks only",
+        ("forecast", "2"): "Error: task #2 is dropped: forecast covers open tasks only",
+        ("forecast", "99"): "Error: no task #99",
+        ("forecast", "--backtest"): "Error: not enough history to backtest alice: 4 finished "
+        "tasks; the backtest predicts blocks of 10 from task 100 on, so it needs 110",
+    }
+    conn.execute("UPDATE tasks SET status = 'done' WHERE id = 6")  # no open task, no actual
+    before = conn.execute("SELECT count(*) FROM advice_cache").fetchone()[0]
+    for args, message in cases.items():
+        result = run(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert error_line(result) == message
+    nothing = run("forecast")
+    assert error_line(nothing) == "Error: no open tasks for alice: nothing to forecast"
+    assert conn.execute("SELECT count(*) FROM advice_cache").fetchone()[0] == before
+    assert run("forecast", "--runs", "5").exit_code == 2
+    assert run("forecast", "--backtest", "--blocks", "none").exit_code == 2
+    assert run("forecast", "--person", "a", "--team", "b").exit_code == 2
+
+
+def test_a_calendar_without_hours_is_refused(run, conn):
+    insert(conn, history_of([1.0] * 5) + open_rows(1))
+    conn.execute("INSERT INTO settings (key, value) VALUES ('focus-hours', '0')")
+    result = run("forecast")
+    assert result.exit_code == 1
+    assert error_line(result) == (
+        "Error: the working calendar has zero focused hours a day: set one with "
+        "'calibrate config focus-hours 6'"
+    )
+
+
+def test_forecast_without_a_database_creates_none(run, db_path):
+    result = run("forecast")
+    assert result.exit_code == 1
+    assert error_line(result) == "Error: the database is empty: no open tasks to forecast"
+    assert not db_path.exists()
+
+
+# --- real data ---------------------------------------------------------------------------------
+
+
+def _sip_history() -> History:
+    """SiP as `calibrate import` reads it: one row per task (the developer who
+    logged most of its hours), done on CompletedOn, oldest first."""
+    import pandas as pd
+
+    from calibrate import metrics
+
+    rows = pd.read_csv(SHARED_DATA / "sip" / "Sip-task-info.csv", encoding="cp1252")
+    dates = pd.read_csv(SHARED_DATA / "sip" / "est-act-dates.csv", encoding="cp1252")
+    dates = dates.drop_duplicates("TaskNumber")  # one row per developer, dates repeated
+    rows = rows.sort_values("DeveloperHoursActual", kind="stable", ascending=False)
+    rows = rows.drop_duplicates("TaskNumber").merge(dates, on="TaskNumber", how="left")
+    rows = rows[(rows.HoursEstimate > 0) & (rows.HoursActual > 0)]
+    done = pd.to_datetime(rows.CompletedOn, format="%d-%b-%y", errors="coerce")
+    rows = rows.assign(done=done).sort_values(["done", "TaskNumber"], kind="stable")
+    week = metrics.week_index(rows.done.to_numpy().astype("datetime64[D]"))
+    return History.from_arrays(
+        rows.HoursEstimate.to_numpy(float),
+        rows.HoursActual.to_numpy(float),
+        person=rows.DeveloperID.astype(str).to_numpy(),
+        week=week,
+    )
+
+
+@pytest.mark.realdata
+@requires_shared_data("sip/Sip-task-info.csv", "sip/est-act-dates.csv")
+def test_sip_backtest_mixture_covers_at_least_as_well_as_own_history():
+    history = _sip_history()
+    assert len(history) == 10_266
+    result = forecast.backtest(history)
+    own, mixture = result["methods"]["own"], result["methods"]["mixture"]
+    print(
+        "\nSiP backtest (everyone, "
+        f"{result['blocks']} blocks): "
+        + "; ".join(
+            f"{name} coverage_80 {m['coverage_80']:.3f} coverage_50 {m['coverage_50']:.3f} "
+            f"keep_90 {m['keep_90']:.3f}"
+            for name, m in result["methods"].items()
+        )
+    )
+    assert mixture["coverage_80"] >= own["coverage_80"]
+    assert 0.75 <= mixture["coverage_80"] <= 0.88
+    assert 0.86 <= mixture["keep_90"] <= 0.95
+
+
+@pytest.mark.realdata
+@requires_shared_data("cesaw/CESAW_task_fact.csv.xz")
+def test_cesaw_backtest_is_calibrated():
+    import pandas as pd
+
+    from calibrate import metrics
+
+    rows = pd.read_csv(SHARED_DATA / "cesaw" / "CESAW_task_fact.csv.xz", na_values=["\\N"],
+                       usecols=["person_key", "team_key", "task_actual_complete_date",
+                                "task_actual_time_minutes", "task_plan_time_minutes"])  # fmt: skip
+    rows = rows[(rows.task_plan_time_minutes > 0) & (rows.task_actual_time_minutes > 0)]
+    done = pd.to_datetime(rows.task_actual_complete_date, format="%m/%d/%Y %H:%M",
+                          errors="coerce")  # fmt: skip
+    rows = rows.assign(done=done).sort_values("done", kind="stable", na_position="first")
+    history = History.from_arrays(
+        rows.task_plan_time_minutes.to_numpy(float) / 60,
+        rows.task_actual_time_minutes.to_numpy(float) / 60,
+        person=rows.person_key.astype(str).to_numpy(),
+        team=rows.team_key.astype(str).to_numpy(),
+        week=metrics.week_index(rows.done.to_numpy().astype("datetime64[D]")),
+    )
+    result = forecast.backtest(history, max_blocks=1000)
+    own, mixture = result["methods"]["own"], result["methods"]["mixture"]
+    print(
+        "\nCESAW backtest (everyone, last 1000 blocks): "
+        + "; ".join(
+            f"{name} coverage_80 {m['coverage_80']:.3f} keep_90 {m['keep_90']:.3f}"
+            for name, m in result["methods"].items()
+        )
+    )
+    assert mixture["coverage_80"] >= own["coverage_80"]
+    assert 0.75 <= mixture["coverage_80"] <= 0.88
+    assert 0.86 <= mixture["keep_90"] <= 0.95
+
+
+def test_forecasting_loads_history_in_done_order(conn):
+    rows = [("a", None, 1.0, 2.0, 5, "done"), ("b", "web", 1.0, 4.0, 9, "done"),
+            ("a", None, 1.0, 1.0, 1, "dropped"), ("a", None, 2.0, None, 1, "open")]  # fmt: skip
+    insert(conn, rows)
+    history = forecasting.load_history(conn)
+    assert history.log_ratio.tolist() == [2.0, 1.0]
+    assert history.people == ("a", "b") and history.teams == ("web",)
+    assert history.team.tolist() == [0, -1]
+
+
+def test_history_loads_the_same_both_ways_with_local_weeks(conn, monkeypatch):
+    from calibrate import demo, history, metrics
+
+    demo.generate(conn, people=4, teams=2, weeks=30, seed=2)
+    conn.execute("UPDATE tasks SET done_at = NULL WHERE id IN (5, 9)")  # undated: oldest
+    fast = forecasting.load_history(conn)
+    monkeypatch.setattr(forecasting, "_columns_at_once", lambda conn: None)
+    slow = forecasting.load_history(conn)
+    for name in ("estimate_h", "actual_h", "person", "team", "week"):
+        assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
+    assert fast.people == slow.people and fast.teams == slow.teams
+    done = [r[0] for r in conn.execute(
+        "SELECT done_at FROM tasks WHERE estimate_h > 0 AND actual_h > 0 "
+        "AND status != 'dropped' ORDER BY done_at, id"
+    )]  # fmt: skip
+    expected = metrics.week_index(history.local_dates(done))
+    assert np.array_equal(fast.week, expected)
+    assert fast.week[:2].tolist() == [-1, -1]
