@@ -32,5 +32,9 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
+# The reliability suite at full size (make test runs it small): see docs/GUARANTEES.md.
+reliability: $(STAMP)
+	CALIBRATE_RELIABILITY=full $(BIN)/pytest -q -rA tests/reliability
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build src/*.egg-info

@@ -47,7 +47,10 @@ def build_database(path: Path, tasks: int) -> None:
 
 def timed(command: list[str], env: dict) -> float:
     start = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    # stderr too: add prints its advice hint there once the history has one
+    subprocess.run(
+        command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.perf_counter() - start
 
 

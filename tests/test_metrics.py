@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calibrate import metrics
-from conftest import SHARED_DATA, requires_shared_data
+from tests.conftest import SHARED_DATA, requires_shared_data
 
 approx = pytest.approx
 

@@ -138,7 +138,19 @@ def default_team() -> str | None:
 #: Commands that need pandas, numpy, plotly or sqlite-utils live in modules of
 #: their own, imported only when that command runs (or ``--help`` lists them),
 #: so that the everyday commands above start fast: "name": "module:attribute".
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "score": "calibrate.cli_score:score",
+    "import": "calibrate.cli_exchange:import_",
+    "export": "calibrate.cli_exchange:export",
+    "merge": "calibrate.cli_exchange:merge",
+    "demo": "calibrate.cli_demo:demo",
+    "report": "calibrate.cli_report:report",
+    "rank": "calibrate.cli_ranks:rank",
+    "people": "calibrate.cli_ranks:people_command",
+    "alias": "calibrate.cli_ranks:alias",
+    "suggest": "calibrate.cli_advice:suggest",
+    "forecast": "calibrate.cli_advice:forecast",
+}
 
 
 class CalibrateGroup(click.Group):
@@ -161,8 +173,12 @@ class CalibrateGroup(click.Group):
         return super().get_command(ctx, name)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        _refuse_undecodable(sys.argv[1:] if args is None else args)
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:
+            click.echo(error.ctx.get_help() if error.ctx else error.format_message())
+            sys.exit(0)
         except click.UsageError as error:
             command = error.ctx.command_path if error.ctx else "calibrate"
             hint = f" (see '{command} --help')"
@@ -180,14 +196,43 @@ class CalibrateGroup(click.Group):
         except BrokenPipeError:
             sys.stderr.close()  # a closed pipe (| head) is not an error
             sys.exit(0)
+        except UnicodeEncodeError as error:  # e.g. $CALIBRATE_PERSON in another encoding
+            text = error.object[max(0, error.start - 20) : error.end + 20]
+            _fail(f"text that is not valid UTF-8: '{_shown(text)}' (check the encoding)", 1)
         if not standalone_mode:
             return result
         sys.exit(result if isinstance(result, int) else 0)
 
 
+def _refuse_undecodable(args) -> None:
+    """An argument in another encoding than UTF-8 (a Latin-1 terminal) reaches
+    Python as lone surrogates, which no database text can hold: refuse it by
+    name before anything runs (exit 2, like any mistyped argument)."""
+    for argument in args:
+        if isinstance(argument, str) and not argument.isascii():
+            try:
+                argument.encode("utf-8")
+            except UnicodeEncodeError:
+                _fail(f"argument '{_shown(argument)}' is not valid UTF-8 text: check your "
+                      "terminal's encoding", 2)  # fmt: skip
+
+
+def _shown(text: str) -> str:
+    """Text with its undecodable bytes written as ``\\xff``."""
+    return os.fsencode(text).decode("utf-8", "backslashreplace") if text else text
+
+
 def _fail(message: str, code: int) -> None:
-    click.echo(f"Error: {message}", err=True)
+    click.echo(f"Error: {_printable(message)}", err=True)
     sys.exit(code)
+
+
+def _printable(text: str) -> str:
+    """One line with no terminal controls: newlines, escape sequences or bidi
+    overrides that came from a file or an argument are shown escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def bad(option: str) -> Callable[[CalibrateError], click.BadParameter]:
@@ -270,6 +315,15 @@ def emit(rows: list[dict], columns: list[Column], json_output: bool, csv_output:
         click.echo(to_csv(rows, [c.key for c in columns]), nl=False)
     elif rows:
         click.echo(render_table(rows, columns))
+
+
+def terminal_width() -> int:
+    """The terminal's width on a terminal (at least 80); 80 in a pipe."""
+    if not sys.stdout.isatty():
+        return 80
+    import shutil
+
+    return max(80, shutil.get_terminal_size((80, 24)).columns)
 
 
 def paint(text: str, **style) -> str:
@@ -381,6 +435,12 @@ def add(app: App, title, estimate, range_, confidence, promise, due, tags, proje
         click.echo(task_id)
     else:
         click.echo(f"Added #{task_id}: {task.title}")
+        if actual_h is None:
+            from calibrate import hints  # stdlib only; one indexed SELECT when the hint is stored
+
+            hint = hints.for_add(app.conn, task.person, estimate_h)
+            if hint is not None:
+                click.echo(hints.add_line(hint, estimate_h), err=True)
 
 
 @cli.command()
@@ -434,6 +494,9 @@ def done(app: App, task_id: int, actual: str | None, at: str | None) -> None:
         f"Done #{task_id}: {format_duration(hours)}{source} against "
         f"{format_duration(task['estimate_h'])} estimated, {ratio:.2f}x"
     )
+    from calibrate import hints
+
+    hints.refresh_task(app.conn, task_id)  # the advice on 'add' and 'suggest' learns from it
 
 
 @cli.command()
@@ -538,17 +601,51 @@ def edit(app: App, task_id, title, estimate, range_, confidence, promise, due, a
 
 
 @cli.command()
-@click.argument("task_ids", metavar="ID...", nargs=-1, type=click.IntRange(min=1), required=True)
+@click.argument("task_ids", metavar="ID...", nargs=-1, type=click.IntRange(min=1))
+@click.option(
+    "--person", metavar="NAME", help="Delete all of this person's tasks (instead of IDs)."
+)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
-def rm(app: App, task_ids: tuple[int, ...], yes: bool) -> None:
-    """Delete tasks for good (asks first unless --yes)."""
+def rm(app: App, task_ids: tuple[int, ...], person: str | None, yes: bool) -> None:
+    """Delete tasks for good (asks first unless --yes).
+
+    With --person NAME, every task of that person goes, with the weeks that
+    imported team summaries hold for them.
+    """
+    if person is not None:
+        if task_ids:
+            raise click.UsageError("give IDs or --person, not both")
+        _rm_person(app, person, yes)
+        return
+    if not task_ids:
+        raise click.UsageError("give the IDs of the tasks to delete, or --person NAME")
     found = [tasklog.get_task(app.conn, task_id) for task_id in task_ids]
     if not yes:
         listing = ", ".join(f"#{t['id']} {t['title']!r}" for t in found)
         click.confirm(f"Delete {listing}?", abort=True, err=True)
     count = tasklog.delete_tasks(app.conn, list(task_ids))
     click.echo(f"Deleted {count} task{'s' if count != 1 else ''}")
+
+
+def _rm_person(app: App, name: str, yes: bool) -> None:
+    from calibrate import people  # standard library only
+    from calibrate.errors import NotFound
+
+    conn = app.existing_conn()
+    if conn is None:
+        raise NotFound(f"no person {name!r} in this database (see 'calibrate people')")
+    person, count = people.person_task_count(conn, name)
+    if not yes:
+        click.confirm(
+            f"Delete all {count:,} task{'s' if count != 1 else ''} of {person}?",
+            abort=True,
+            err=True,
+        )
+    deleted = people.delete_person(conn, person)
+    tasks = deleted["tasks"]
+    extra = f" and {deleted['summary_weeks']:,} summary weeks" if deleted["summary_weeks"] else ""
+    click.echo(f"Deleted {tasks:,} task{'s' if tasks != 1 else ''} of {person}{extra}")
 
 
 # --- reading -----------------------------------------------------------------
@@ -623,13 +720,19 @@ def list_(app: App, person, team, everyone, status, since, tags, project, limit,
         row["estimate"] = format_duration(row["estimate_h"])
         row["actual"] = format_duration(row["actual_h"])
         row["tags"] = ",".join(row["tags"])
-    columns = [Column("id", "ID", 5, ">"), Column("status", "STATUS", 7),
-               Column("estimate", "EST", 7, ">"), Column("actual", "ACTUAL", 7, ">"),
-               Column("due", "DUE", 10)]  # fmt: skip
+    id_width = max(2, len(str(rows[-1]["id"])))
+    columns = [Column("id", "ID", id_width, ">"), Column("status", "STATUS", 7),
+               Column("estimate", "EST", 6, ">")]  # fmt: skip
+    if status != "open":
+        columns.append(Column("actual", "ACTUAL", 6, ">"))
+    if any(row["due"] for row in rows):
+        columns.append(Column("due", "DUE", 10))
     if selection.person is None:
         columns.append(Column("person", "PERSON", 12))
-    columns += [Column("title", "TITLE"), Column("tags", "TAGS", 12)]
-    click.echo(render_table(rows, columns))
+    columns.append(Column("title", "TITLE"))
+    if any(row["tags"] for row in rows):
+        columns.append(Column("tags", "TAGS", 12))
+    click.echo(render_table(rows, columns, width=terminal_width()))
 
 
 @cli.command()

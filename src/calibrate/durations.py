@@ -20,6 +20,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from calibrate.errors import InputError
 
 DEFAULT_DAY_HOURS = 8.0
+#: The largest effort one task may have: 100,000 hours is about fifty years of
+#: work. Anything larger is a typo (or a unit mix-up), and would overflow the
+#: calendar arithmetic of forecasts.
+MAX_EFFORT_H = 100_000.0
 DAYS_PER_WEEK = 5
 UNIT_HOURS = {"s": 1 / 3600, "m": 1 / 60, "h": 1.0}
 UNIT_WORDS = {
@@ -89,6 +93,10 @@ def parse_duration(
         raise InputError(f"not a duration: {raw!r} ({_DURATION_HINT})")
     if hours <= 0 and not allow_zero:
         raise InputError(f"zero duration {raw!r}: effort must be more than zero")
+    if hours > MAX_EFFORT_H:
+        raise InputError(
+            f"duration {raw!r} is more than {MAX_EFFORT_H:,.0f}h: not the effort of one task"
+        )
     return hours
 
 
@@ -149,6 +157,9 @@ def parse_confidence(value: float | str) -> float:
 # --- dates -----------------------------------------------------------------
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+#: Dates outside these years are refused (as imports refuse them): far
+#: enough for any real task, and far from where date arithmetic overflows.
+FIRST_YEAR, LAST_YEAR = 1900, 2199
 _OFFSET = re.compile(r"^([+-])\s*(\d+)\s*([dw])$", re.IGNORECASE)
 _DATE_HINT = "use an ISO date (2026-12-04), today, tomorrow, a weekday name or +3d"
 
@@ -175,7 +186,20 @@ def parse_date(text: str, *, today: date | None = None, future: bool = True) -> 
     last Friday, today included).
     """
     raw = str(text).strip()
-    today = today or local_today()
+    try:
+        day = _parse_date(raw, today or local_today(), future)
+    except (OverflowError, ValueError):  # beyond what datetime holds
+        raise InputError(f"date {raw!r} is out of range") from None
+    return _in_range(day, raw)
+
+
+def _in_range(day: date, raw: str) -> date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InputError(f"date {raw!r} is out of range (years {FIRST_YEAR}-{LAST_YEAR})")
+    return day
+
+
+def _parse_date(raw: str, today: date, future: bool) -> date:
     word = raw.lower()
     if word == "today":
         return today
@@ -208,6 +232,15 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
     """Read a moment for ``--at``: ``14:30`` (today), ``-20m`` or ``20m ago``,
     an ISO date-time, or a date (read as noon local time). Returns aware UTC."""
     raw = str(text).strip()
+    try:
+        moment = _parse_when(raw, now)
+    except (OverflowError, ValueError):  # beyond what datetime holds
+        raise InputError(f"moment {raw!r} is out of range") from None
+    _in_range(moment.date(), raw)
+    return moment
+
+
+def _parse_when(raw: str, now: datetime | None) -> datetime:
     now = (now or datetime.now(UTC)).astimezone()
     if raw.lower() == "now":
         return now.astimezone(UTC)
@@ -235,7 +268,8 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
 
 def to_iso(moment: datetime) -> str:
     """UTC ISO 8601 text with a Z, to the second: how every time is stored."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = moment.astimezone(UTC)
+    return f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%SZ")  # %Y is not padded
 
 
 def now_iso() -> str:
@@ -281,7 +315,12 @@ def parse_since(text: str | None, *, today: date | None = None) -> str | None:
     today = today or local_today()
     weeks = _WEEKS.match(raw)
     if weeks:
-        first = week_start(today) - timedelta(weeks=int(weeks.group(1)))
+        try:
+            first = _in_range(week_start(today) - timedelta(weeks=int(weeks.group(1))), raw)
+        except (OverflowError, InputError):
+            raise InputError(
+                f"window {raw!r} starts before {FIRST_YEAR}: use fewer weeks, or all"
+            ) from None
     else:
         try:
             first = week_start(parse_date(raw, today=today, future=False))

@@ -98,6 +98,130 @@ def m001_initial(db: Database) -> None:
     db["aliases"].create({"alias": str, "person": str}, pk="alias", not_null={"person"})
 
 
+@migration
+def m002_team_summaries(db: Database) -> None:
+    """Team summaries imported from other databases (per person and week, never
+    tasks: see ``summary.py``), this database's identity and pseudonym key, and
+    an index that finds a person's most recent task (their team) without a scan."""
+    import secrets
+
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES ('database_id', ?), ('pseudonym_salt', ?)",
+        [secrets.token_hex(16), secrets.token_hex(32)],
+    )
+    db.execute(
+        """
+        CREATE TABLE summaries (
+            id INTEGER PRIMARY KEY,
+            database_id TEXT NOT NULL UNIQUE,
+            file TEXT NOT NULL,
+            exported_at TEXT NOT NULL,
+            imported_at TEXT NOT NULL,
+            since TEXT,
+            until TEXT,
+            format_version INTEGER NOT NULL,
+            score_version INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE summary_people (
+            summary_id INTEGER NOT NULL REFERENCES summaries(id) ON DELETE CASCADE,
+            person TEXT NOT NULL,
+            team TEXT,
+            opt_out INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (summary_id, person)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE summary_weeks (
+            summary_id INTEGER NOT NULL REFERENCES summaries(id) ON DELETE CASCADE,
+            person TEXT NOT NULL,
+            team TEXT,
+            week TEXT,
+            n INTEGER NOT NULL CHECK (n >= 0),
+            sum_abs REAL NOT NULL CHECK (sum_abs >= 0),
+            sum_sq REAL NOT NULL CHECK (sum_sq >= 0),
+            over INTEGER NOT NULL,
+            exact INTEGER NOT NULL,
+            under INTEGER NOT NULL,
+            within_25 INTEGER NOT NULL,
+            due INTEGER NOT NULL,
+            kept INTEGER NOT NULL,
+            exceeded INTEGER NOT NULL,
+            histogram TEXT NOT NULL DEFAULT '[]',
+            ranges TEXT NOT NULL DEFAULT '[]'
+        )
+        """
+    )
+    db.execute("CREATE INDEX summary_weeks_summary ON summary_weeks(summary_id)")
+    db.execute("CREATE INDEX summary_weeks_person ON summary_weeks(person, week)")
+    db.execute("CREATE INDEX tasks_person_created ON tasks(person, created_at, id)")
+
+
+@migration
+def m003_advice(db: Database) -> None:
+    """The advice caches (``hints``: per person and size; ``advice_cache``: the
+    history as arrays and the quoted backtests) and the history stamp they
+    are checked against: a counter bumped by triggers whenever a counted
+    task's estimate, actual, status (to or from dropped), person, team or done
+    time changes, or one is deleted. Inserts need no trigger (bulk imports stay
+    fast): the newest id with an actual tells them apart."""
+    db.execute(
+        "CREATE TABLE history_state (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "version INTEGER NOT NULL)"
+    )
+    db.execute("INSERT INTO history_state (id, version) VALUES (1, 0)")
+    bump = "BEGIN UPDATE history_state SET version = version + 1 WHERE id = 1; END"
+    db.execute(
+        f"""
+        CREATE TRIGGER tasks_history_update
+        AFTER UPDATE OF estimate_h, actual_h, status, person, team, done_at ON tasks
+        WHEN (OLD.actual_h IS NOT NULL OR NEW.actual_h IS NOT NULL) AND (
+            OLD.estimate_h IS NOT NEW.estimate_h OR OLD.actual_h IS NOT NEW.actual_h
+            OR (OLD.status = 'dropped') IS NOT (NEW.status = 'dropped')
+            OR OLD.person IS NOT NEW.person OR OLD.team IS NOT NEW.team
+            OR OLD.done_at IS NOT NEW.done_at)
+        {bump}
+        """
+    )
+    # a deleted task takes what was derived from it along (rm --person forgets them)
+    db.execute(
+        "CREATE TRIGGER tasks_history_delete AFTER DELETE ON tasks WHEN OLD.actual_h IS NOT NULL "
+        "BEGIN UPDATE history_state SET version = version + 1 WHERE id = 1; "
+        "DELETE FROM advice_cache; END"
+    )
+    db.execute(
+        "CREATE TRIGGER tasks_forget_hints AFTER DELETE ON tasks "
+        "BEGIN DELETE FROM hints WHERE person = OLD.person; END"
+    )
+    db.execute(
+        """
+        CREATE TABLE hints (
+            person TEXT NOT NULL,
+            bucket INTEGER NOT NULL,
+            own_n INTEGER NOT NULL,
+            pool_n INTEGER NOT NULL,
+            pool TEXT NOT NULL,
+            team TEXT,
+            p50 REAL NOT NULL,
+            p80 REAL NOT NULL,
+            p90 REAL NOT NULL,
+            stamp TEXT NOT NULL,
+            PRIMARY KEY (person, bucket)
+        ) WITHOUT ROWID
+        """
+    )
+    # forecast's caches, by key: the loaded history (arrays) and each scope's backtest
+    db.execute(
+        "CREATE TABLE advice_cache (key TEXT PRIMARY KEY, stamp TEXT NOT NULL, value BLOB NOT NULL)"
+    )
+
+
 assert len(MIGRATIONS) == SCHEMA_VERSION, "store.SCHEMA_VERSION must match MIGRATIONS"
 
 

@@ -41,10 +41,17 @@ def write_csv(handle, rows: Iterable[dict], columns: Sequence[str]) -> int:
     import csv
 
     writer = csv.writer(handle, lineterminator="\n")
+    quoted = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(columns)
     count = 0
     for row in rows:
-        writer.writerow([csv_escape(_csv_value(row.get(column))) for column in columns])
+        cells = [csv_escape(_csv_value(row.get(column))) for column in columns]
+        # Python's writer quotes a lone CR only when the line terminator has one:
+        # such a row is written fully quoted, so that readers keep it whole.
+        if any(isinstance(cell, str) and "\r" in cell for cell in cells):
+            quoted.writerow(cells)
+        else:
+            writer.writerow(cells)
         count += 1
     return count
 

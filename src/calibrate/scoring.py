@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from calibrate import history, metrics, settings
+from calibrate import reference as real_developers
 from calibrate.durations import local_today
 from calibrate.selection import Selection
 
@@ -130,6 +131,11 @@ def assemble_panel(
         "reference_malr": reference_malr,
         **{key: point[key] for key in metrics.POINT_KEYS if key not in ("n", "score_raw")},
     }
+    # Where a person's raw score stands among real developers (ranks.py, METRICS.md 5):
+    # {"percentile", "top_percent", "n", "source"}, or None (under 30 tasks, or not a person).
+    panel["population"] = (
+        real_developers.load().position(raw, n) if selection.person is not None else None
+    )
     panel["flags"] = (
         metrics.padding_flags(n, point["exact"], point["under"], reference_exact, reference_under)
         if selection.person is not None
@@ -311,6 +317,12 @@ def _render_point(out: _Lines, panel: Mapping) -> None:
         if panel["reference"] != "itself":
             text += f", shrunk toward {panel['reference']}"
         out.add("Score", text)
+        population = panel.get("population")
+        if population:
+            out.add(
+                "Real devs",
+                f"{real_developers.describe(population)} by raw score ({population['source']})",
+            )
     whose = "your estimate" if panel["scope"] == "person" else "the estimate"
     out.add("Bias", f"tasks take {_factor(panel['bias_factor'])} {whose} (median)")
     out.add(

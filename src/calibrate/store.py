@@ -18,9 +18,22 @@ from calibrate.errors import DatabaseError
 
 #: The schema version this code writes. ``migrations.MIGRATIONS`` has exactly
 #: this many steps (a test checks it); bump both together.
-SCHEMA_VERSION = 1
-BUSY_TIMEOUT_S = 10.0
+SCHEMA_VERSION = 3
 SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _busy_timeout(default: float = 10.0) -> float:
+    """Seconds a command waits for another process's write lock before saying
+    the database is locked: 10, or ``CALIBRATE_BUSY_TIMEOUT`` (the reliability
+    tests use a short one to prove the message without waiting)."""
+    try:
+        seconds = float(os.environ.get("CALIBRATE_BUSY_TIMEOUT", ""))
+    except ValueError:
+        return default
+    return seconds if 0 <= seconds <= 3600 else default  # NaN fails the test too
+
+
+BUSY_TIMEOUT_S = _busy_timeout()
 
 
 def default_db_path() -> str:
@@ -57,7 +70,33 @@ def read_header_version(path: str) -> int | None:
         return None
     if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
         raise DatabaseError(f"{path} is not a calibrate database (not an SQLite file)")
+    _refuse_truncated(path, header)
     return int.from_bytes(header[60:64], "big")
+
+
+def _refuse_truncated(path: str, header: bytes) -> None:
+    """Refuse a file shorter than its header says (cut off by a full disk or
+    a failed copy) before SQLite reads zeros for the missing pages or writes
+    into the hole. The header's page count is trusted only when it is valid
+    (bytes 92-95 equal the change counter) and no journal or WAL file still
+    holds pages meant for the file, as after an interrupted checkpoint."""
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if not pages or header[24:28] != header[92:96]:
+        return
+    expected = page_size * pages
+    size = os.path.getsize(path)
+    if size >= expected:
+        return
+    for suffix in ("-wal", "-journal"):
+        with contextlib.suppress(OSError):
+            if os.path.getsize(f"{path}{suffix}") > 0:
+                return
+    raise DatabaseError(
+        f"{path} is damaged: truncated ({size:,} of its {expected:,} bytes); restore it "
+        "from a backup. It was not changed"
+    )
 
 
 def _too_new(path: str, version: int) -> DatabaseError:
@@ -110,32 +149,58 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
             migrations.migrate(conn, path)
     except sqlite3.DatabaseError as error:
         conn.close()
-        raise DatabaseError(f"{path} is damaged or not a calibrate database ({error})") from None
+        raise _open_error(path, error) from None
     except BaseException:
         conn.close()
         raise
     return conn
 
 
+def _open_error(path: str, error: sqlite3.DatabaseError) -> DatabaseError:
+    """Why a file could not be opened: damaged (or not SQLite's), else what
+    :func:`translate` says (locked, a full or failing disk, read-only)."""
+    name = getattr(error, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR",
+                        "SQLITE_READONLY")):  # fmt: skip
+        return translate(error)
+    return DatabaseError(f"{path} is damaged or not a calibrate database ({error})")
+
+
 def _connect_read_only(path: str) -> sqlite3.Connection:
-    """A database the user may read but not write: reads work, writes say why."""
+    """A database the user may read but not write: reads work, writes say why.
+
+    A WAL database needs its ``-shm`` index file, which a read-only folder
+    cannot hold; when there is none and no ``-wal`` either (so nobody is
+    writing it), it is opened as immutable, which needs no index file."""
+    uri = f"file:{urllib_quote(os.path.abspath(path))}?mode=ro"
     try:
-        conn = sqlite3.connect(
-            f"file:{urllib_quote(os.path.abspath(path))}?mode=ro",
-            uri=True,
-            timeout=BUSY_TIMEOUT_S,
-            isolation_level=None,
-        )
-        conn.row_factory = sqlite3.Row
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        try:
+            conn, version = _open_uri(uri)
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorname", "") != "SQLITE_CANTOPEN" or any(
+                os.path.exists(f"{path}{suffix}") for suffix in ("-wal", "-shm")
+            ):
+                raise
+            conn, version = _open_uri(uri + "&immutable=1")
     except sqlite3.DatabaseError as error:
-        raise DatabaseError(f"{path} is damaged or not a calibrate database ({error})") from None
+        raise _open_error(path, error) from None
     if version != SCHEMA_VERSION:
         conn.close()
         if version > SCHEMA_VERSION:
             raise _too_new(path, version)
         raise DatabaseError(f"{path} is read-only and needs an upgrade: make it writable once")
     return conn
+
+
+def _open_uri(uri: str) -> tuple[sqlite3.Connection, int]:
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except BaseException:
+        conn.close()
+        raise
+    return conn, version
 
 
 def _refuse_foreign(conn: sqlite3.Connection, path: str, version: int) -> None:
@@ -172,7 +237,8 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite rolls back by itself on a full disk or I/O error
+            conn.execute("ROLLBACK")
         raise
     try:
         conn.execute("COMMIT")
@@ -195,4 +261,10 @@ def translate(error: sqlite3.Error) -> DatabaseError:
         return DatabaseError("the database file is damaged; restore it from a backup")
     if "disk is full" in text or "full" in text:
         return DatabaseError("the disk is full: nothing was written")
+    if (getattr(error, "sqlite_errorname", "") or "").startswith("SQLITE_IOERR"):
+        # EFBIG (a file-size limit) and failing disks arrive as I/O errors, not FULL
+        return DatabaseError(
+            f"the disk could not be written or read ({text}): it may be full or failing; "
+            "nothing was written"
+        )
     return DatabaseError(f"database error: {text}")

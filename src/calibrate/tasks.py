@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from calibrate.durations import format_duration, hours_between, now_iso, to_iso
+from calibrate.durations import MAX_EFFORT_H, format_duration, hours_between, now_iso, to_iso
 from calibrate.errors import InputError, NotFound, StateError
 from calibrate.store import transaction
 
@@ -90,6 +90,12 @@ def check_task_values(
     """Raise :class:`InputError` for values no task may hold."""
     if not estimate_h > 0:
         raise InputError("the estimate must be more than zero")
+    for name, hours in (("estimate", estimate_h), ("range's high", high_h),
+                        ("promised effort", promise_h), ("actual", actual_h)):  # fmt: skip
+        if hours is not None and not hours <= MAX_EFFORT_H:
+            raise InputError(
+                f"the {name} is more than {MAX_EFFORT_H:,.0f}h: not the effort of one task"
+            )
     if (low_h is None) != (high_h is None):
         raise InputError("a range needs both a low and a high")
     if low_h is not None and high_h is not None:
@@ -142,11 +148,15 @@ def canonical_person(conn: sqlite3.Connection, name: str) -> str:
 def checked_new_task(
     task: NewTask, *, start: bool = False, actual_h: float | None = None
 ) -> NewTask:
-    """Validate a task before anything is written; returns it with the title
-    trimmed and the range's confidence defaulted to 90%."""
+    """Validate a task before anything is written; returns it with the title,
+    person, team and project trimmed (as an import trims them, so that an
+    export imports back the same) and the range's confidence defaulted to 90%."""
     title = task.title.strip()
     if not title:
         raise InputError("a task needs a title")
+    person = task.person.strip()
+    if not person:
+        raise InputError("a task needs a person")
     confidence = task.confidence
     if task.low_h is not None and confidence is None:
         confidence = 90.0
@@ -156,7 +166,10 @@ def checked_new_task(
     )  # fmt: skip
     if start and actual_h is not None:
         raise InputError("a task is either started (--start) or done (--actual), not both")
-    return task.replace(title=title, confidence=confidence)
+    return task.replace(
+        title=title, person=person, team=(task.team or "").strip() or None,
+        project=(task.project or "").strip() or None, confidence=confidence,
+    )  # fmt: skip
 
 
 def add_task(
