@@ -390,3 +390,12 @@ def test_no_arguments_shows_help():
     result = CliRunner().invoke(cli, [])
     assert result.exit_code == 0
     assert result.stdout.startswith("Usage:")
+
+
+def test_a_task_without_a_team_joins_the_persons_team(run, db_path):
+    run("add", "first", "-e", "1h", "--team", "red")
+    run("add", "second", "-e", "1h")
+    assert [t["team"] for t in rows(db_path)] == ["red", "red"]
+    run("add", "moved", "-e", "1h", "--team", "blue")
+    run("add", "after the move", "-e", "1h")
+    assert rows(db_path)[-1]["team"] == "blue"

@@ -110,7 +110,8 @@ def test_export_filters_like_list(run, varied):
     assert [t["title"] for t in exported("--status", "dropped")] == ["To drop"]
     assert [t["title"] for t in exported("--tag", "a")] == ["Ranged"]
     assert [t["title"] for t in exported("--project", "web")] == ["Ranged"]
-    assert [t["title"] for t in exported("--team", "red")] == ["Ranged"]
+    # alice's later tasks, added without --team, join her team (red)
+    assert [t["title"] for t in exported("--team", "red")] == ["Ranged", "Running", "To drop"]
     assert len(exported("--since", "all")) == len(varied)
     assert exported("--since", "2099-01-01") == []
     result = run("export", "--person", "bob", "--everyone")

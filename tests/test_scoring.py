@@ -347,7 +347,9 @@ def test_team_of_a_person_is_the_team_of_their_latest_task(conn):
     log(conn, 1, 1, person="alice", team="new", days_ago=1)
     assert history.team_of(conn, "alice") == "new"
     log(conn, 1, 1, person="alice", days_ago=0)
-    assert history.team_of(conn, "alice") is None
+    assert history.team_of(conn, "alice") == "new"  # added without a team: it joins hers
+    conn.execute("UPDATE tasks SET team = NULL WHERE id = (SELECT max(id) FROM tasks)")
+    assert history.team_of(conn, "alice") is None  # (an imported task without a team)
     assert history.team_of(conn, "nobody") is None
 
 

@@ -33,7 +33,7 @@ import math
 import sqlite3
 
 from calibrate.errors import NotFound
-from calibrate.tasks import canonical_person
+from calibrate.tasks import canonical_person, team_of
 
 #: Upper bounds (inclusive) of the size buckets; the same as
 #: ``metrics.SIZE_EDGES_H`` (a test checks), repeated here to keep numpy away.
@@ -208,15 +208,6 @@ def _known(conn: sqlite3.Connection, column: str, shown: int = 8) -> str:
 
 
 # --- computing ---------------------------------------------------------------------------
-
-
-def team_of(conn: sqlite3.Connection, person: str) -> str | None:
-    """The team of the person's most recent task (METRICS.md), ``None`` without one."""
-    row = conn.execute(
-        "SELECT team FROM tasks WHERE person = ? ORDER BY created_at DESC, id DESC LIMIT 1",
-        (person,),
-    ).fetchone()
-    return row[0] if row and row[0] else None
 
 
 def _log_ratios(conn: sqlite3.Connection, where: str, params: list, limit: int) -> list[float]:

@@ -24,7 +24,7 @@ import pandas as pd
 from calibrate import metrics
 from calibrate.errors import DatabaseError
 from calibrate.selection import Selection
-from calibrate.tasks import canonical_person
+from calibrate.tasks import canonical_person, team_of
 
 #: A task counts in every score when E > 0, A > 0 and it is not dropped.
 COUNTED_SQL = "estimate_h > 0 AND actual_h > 0 AND status != 'dropped'"
@@ -120,16 +120,6 @@ def resolve_person(conn: sqlite3.Connection, selection: Selection) -> Selection:
     if selection.person is None:
         return selection
     return replace(selection, person=canonical_person(conn, selection.person))
-
-
-def team_of(conn: sqlite3.Connection, person: str) -> str | None:
-    """A person's team: the team of their most recent task (METRICS.md); ``None``
-    when that task has no team or the person has no task."""
-    row = conn.execute(
-        "SELECT team FROM tasks WHERE person = ? ORDER BY created_at DESC, id DESC LIMIT 1",
-        (person,),
-    ).fetchone()
-    return row[0] if row and row[0] else None
 
 
 def reference_for(conn: sqlite3.Connection, selection: Selection) -> tuple[Selection | None, str]:

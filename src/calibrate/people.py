@@ -15,7 +15,7 @@ import sqlite3
 
 from calibrate.errors import InputError, NotFound
 from calibrate.store import transaction
-from calibrate.tasks import canonical_person
+from calibrate.tasks import canonical_person, team_of
 
 COUNTED_SQL = "estimate_h > 0 AND actual_h > 0 AND status != 'dropped'"
 
@@ -32,12 +32,8 @@ def _has_table(conn: sqlite3.Connection, name: str) -> bool:
 def current_team(conn: sqlite3.Connection, person: str) -> str | None:
     """The team of the person's most recent task (METRICS.md), else the team an
     imported summary gives them; ``None`` for none."""
-    row = conn.execute(
-        "SELECT team FROM tasks WHERE person = ? ORDER BY created_at DESC, id DESC LIMIT 1",
-        (person,),
-    ).fetchone()
-    if row is not None:
-        return row[0] or None
+    if conn.execute("SELECT 1 FROM tasks WHERE person = ? LIMIT 1", (person,)).fetchone():
+        return team_of(conn, person)
     if _has_table(conn, "summary_people"):
         row = conn.execute(
             "SELECT team FROM summary_people WHERE person = ? ORDER BY summary_id DESC LIMIT 1",

@@ -172,6 +172,16 @@ def checked_new_task(
     )  # fmt: skip
 
 
+def team_of(conn: sqlite3.Connection, person: str) -> str | None:
+    """A person's team: the team of their most recent task (METRICS.md);
+    ``None`` when that task has no team or the person has no task."""
+    row = conn.execute(
+        "SELECT team FROM tasks WHERE person = ? ORDER BY created_at DESC, id DESC LIMIT 1",
+        (person,),
+    ).fetchone()
+    return row[0] if row and row[0] else None
+
+
 def add_task(
     conn: sqlite3.Connection,
     task: NewTask,
@@ -181,11 +191,14 @@ def add_task(
     at: datetime | None = None,
 ) -> int:
     """Store a new task and return its id. With ``start`` its timer runs from
-    ``at``; with ``actual_h`` it is stored as done at ``at``."""
+    ``at``; with ``actual_h`` it is stored as done at ``at``. A task given no
+    team joins the person's current team (that of their latest task), so that
+    leaving out ``--team`` does not take someone out of their team."""
     task = checked_new_task(task, start=start, actual_h=actual_h)
     when = to_iso(at) if at else now_iso()
     with transaction(conn):
         person = canonical_person(conn, task.person)
+        team = task.team if task.team is not None else team_of(conn, person)
         if start:
             _stop_running_for(conn, person, when)
         cursor = conn.execute(
@@ -196,7 +209,7 @@ def add_task(
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             (
-                task.uid or new_uid(), task.title, person, task.team, task.project,
+                task.uid or new_uid(), task.title, person, team, task.project,
                 task.estimate_h, task.low_h, task.high_h, task.confidence, task.promise_h, task.due,
                 "done" if actual_h is not None else "started" if start else "open",
                 actual_h, when, when if start else None,
