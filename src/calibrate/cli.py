@@ -28,6 +28,7 @@ from calibrate.durations import (
     parse_when,
 )
 from calibrate.errors import CalibrateError, InputError
+from calibrate.identity import default_person, default_team
 from calibrate.output import Column, render_table, to_csv, to_json
 from calibrate.selection import STATUS_CHOICES, Selection
 
@@ -61,8 +62,10 @@ class App:
         return float(row[0]) if row else 8.0
 
     def duration(self, text: str, option: str) -> float:
+        # only days and weeks depend on the day-hours setting: skip its query otherwise
+        needs_day = any(letter in text.lower() for letter in "dw")
         try:
-            return parse_duration(text, day_hours=self.day_hours())
+            return parse_duration(text, day_hours=self.day_hours() if needs_day else 8.0)
         except InputError as error:
             raise click.BadParameter(str(error), param_hint=option) from None
 
@@ -70,66 +73,6 @@ class App:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-
-def default_person() -> str:
-    """``CALIBRATE_PERSON``, else ``git config user.name``, else the login name."""
-    name = os.environ.get("CALIBRATE_PERSON", "").strip()
-    if name:
-        return name
-    name = git_user_name()
-    if name:
-        return name
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name (some containers): still a name
-        return "me"
-
-
-def git_user_name() -> str | None:
-    """``git config user.name``, or ``None`` without git or a name.
-
-    Spawned with ``os.posix_spawnp`` where there is one: importing
-    ``subprocess`` alone would cost ``add`` about 3 ms.
-    """
-    command = ["git", "config", "user.name"]
-    if not hasattr(os, "posix_spawnp"):
-        import subprocess
-
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=3)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return result.stdout.strip() if result.returncode == 0 else None
-    read_end, write_end = os.pipe()
-    try:
-        pid = os.posix_spawnp(
-            "git", command, os.environ,
-            file_actions=[
-                (os.POSIX_SPAWN_DUP2, write_end, 1),
-                (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
-                (os.POSIX_SPAWN_CLOSE, read_end),
-            ],
-        )  # fmt: skip
-    except OSError:
-        os.close(read_end)
-        os.close(write_end)
-        return None
-    os.close(write_end)
-    output = b""
-    while chunk := os.read(read_end, 4096):
-        output += chunk
-    os.close(read_end)
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        return None
-    return output.decode("utf-8", "replace").strip() or None
-
-
-def default_team() -> str | None:
-    return os.environ.get("CALIBRATE_TEAM", "").strip() or None
 
 
 # --- errors: one line on stderr, exit 1 (or 2 for usage) --------------------
