@@ -495,3 +495,17 @@ def test_history_loads_the_same_both_ways_with_local_weeks(conn, monkeypatch):
     expected = metrics.week_index(history.local_dates(done))
     assert np.array_equal(fast.week, expected)
     assert fast.week[:2].tolist() == [-1, -1]
+
+
+def test_finish_dates_a_century_away_stay_on_the_calendar(run, conn):
+    insert(conn, history_of([1.0, 2.0] * 20) + open_rows(150))
+    conn.execute("UPDATE tasks SET estimate_h = 100000 WHERE status != 'done'")
+    result = run("forecast", "--today", MONDAY.isoformat())
+    assert result.exit_code == 0, result.output
+    assert "Finish" in result.stdout
+    report = run(
+        "report",
+        "-o",
+        str(Path(conn.execute("PRAGMA database_list").fetchone()[2]).parent / "r.html"),
+    )
+    assert report.exit_code == 0, report.output

@@ -227,6 +227,7 @@ BAD = [
     (lambda d: d["weeks"][0].update(week="2026-11-24"), "not a Monday"),
     (lambda d: d["weeks"].append(copy.deepcopy(d["weeks"][0])), "repeats Ana"),
     (lambda d: d["weeks"][0].update(n=2.5), "whole number"),
+    (lambda d: d.update(window=[None]), "window must be an object"),
 ]
 
 

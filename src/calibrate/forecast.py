@@ -558,6 +558,10 @@ def backtest(
 # --- the forecast ------------------------------------------------------------------------------
 
 
+#: Finish dates stop about a century ahead (a forecast that far says enough).
+MAX_WORKING_DAYS = 100 * 366
+
+
 @dataclass(frozen=True)
 class Calendar:
     """A team's working calendar: focused hours a working day, which weekdays
@@ -575,8 +579,9 @@ class Calendar:
 
     def dates(self, start: date, working_days) -> np.ndarray:
         """The date of working day number ``working_days`` (0: the first
-        working day on or after ``start``)."""
-        offsets = np.asarray(working_days, dtype=np.int64)
+        working day on or after ``start``), at most about a century ahead
+        (:data:`MAX_WORKING_DAYS`): further dates would leave the calendar."""
+        offsets = np.minimum(np.asarray(working_days, dtype=np.int64), MAX_WORKING_DAYS)
         return np.busday_offset(
             np.datetime64(start, "D"), offsets, roll="forward", **self._options()
         )

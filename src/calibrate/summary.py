@@ -757,6 +757,8 @@ def check_summary(data: Any, name: str = "the summary") -> SummaryFile:
         if not isinstance(data.get(key), list):
             raise InputError(f"{name}: {key} must be a list")
     window = data.get("window") or {}
+    if not isinstance(window, dict):
+        raise InputError(f"{name}: window must be an object with since and until")
     for key in ("since", "until"):
         if window.get(key) is not None:
             _iso_date(window[key], f"{name}: window {key}")
