@@ -722,3 +722,11 @@ def test_a_row_with_an_empty_key_is_keyed_by_its_content(run, db_path, tmp_path)
     uids = sorted(tasks(db_path))
     assert len(uids) == 2 and "k:A" in uids and all(uid.startswith("k:") for uid in uids)
     assert ": 0 added, 0 updated, 2 unchanged" in run("import", str(source)).stdout
+
+
+def test_a_text_duration_over_the_limit_says_so(run, tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("title,estimate,actual\nhuge,200000h,1h\n")
+    result = run("import", str(path))
+    assert result.exit_code == 1
+    assert "more than 100,000h" in result.stderr

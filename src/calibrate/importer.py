@@ -540,9 +540,8 @@ class RowConverter:
                     hours = parse_duration(
                         value, day_hours=self.day_hours, unit=self.unit, allow_zero=True
                     )
-                except InputError:
-                    raise RowError(f"{self.labels.get(what, what)}: not a duration: "
-                                   f"{value!r}") from None  # fmt: skip
+                except InputError as error:  # its own words: not a duration, too large...
+                    raise RowError(f"{self.labels.get(what, what)}: {error}") from None
         elif isinstance(value, int | float) and not isinstance(value, bool):
             hours = float(value) * self.unit_factor
         else:
