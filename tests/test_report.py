@@ -12,6 +12,7 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -475,8 +476,16 @@ def test_promises_with_people_are_the_rows_history_loads(team_db):
         Selection(team=team, since=parse_since("8w", today=TODAY)),
         Selection(person=person, since=parse_since("26w", today=TODAY)),
     ):
-        ours = report.promise_frame(conn, selection, TODAY, values)
+        reference, _ = history.reference_for(conn, selection)
+        rows = report.load_tasks(conn, selection, None, reference)
+        ours = report.promise_frame(rows, TODAY, values)
+        ours = ours[ours["in_scope"]]
         theirs = history.promise_outcomes(conn, selection, TODAY, values)
+        if reference is not None:  # the reference's too, for its keep rate
+            assert scoring.keep_rate(ours.iloc[:0]) is None
+            assert scoring.keep_rate(
+                report.promise_frame(rows, TODAY, values).query("in_reference")
+            ) == scoring.keep_rate(history.promise_outcomes(conn, reference, TODAY, values))
         columns = ["has_promise", "resolved", "kept", "broken", "exceeded"]
         assert len(ours) == len(theirs) > 0
         assert sorted(map(tuple, ours[columns].to_numpy().tolist())) == sorted(
@@ -498,4 +507,49 @@ def test_the_previous_periods_figures_are_the_score_panels(team_db):
         for key in ("score", "score_low", "score_high", "bias_factor", "typical_miss"):
             assert ours[key] == pytest.approx(theirs[key], rel=1e-12), key
         assert ours["window"] == theirs["window"]
+    conn.close()
+
+
+def test_the_one_load_gives_what_each_loader_gives(team_db):
+    """Every section derives its data from one read (report.load_tasks); what
+    it derives must equal what the single-purpose loaders read, row for row
+    and in the same order (sums in another order could change a last digit)."""
+    from calibrate import forecasting, summary
+
+    conn = store.connect(team_db)
+    person, team = a_person(team_db)
+    for selection in (
+        everyone(),
+        everyone("all"),
+        Selection(team=team, since=parse_since("8w", today=TODAY)),
+        Selection(person=person, since=parse_since("26w", today=TODAY)),
+    ):
+        data = report.load(conn, selection, today=TODAY)
+        assert data.panel == scoring.build_panel(conn, selection, today=TODAY)
+        theirs = history.counted_tasks(conn, selection, with_people=True)
+        assert data.tasks["estimate_h"].tolist() == theirs["estimate_h"].tolist()
+        assert data.tasks["person"].tolist() == theirs["person"].tolist()
+        ranked = history.replace(selection, person=None, team=None, everyone=True)
+        for ours, loaded in zip(
+            data.rank_frames(), summary.load_tasks(conn, ranked, today=TODAY), strict=True
+        ):
+            pd.testing.assert_frame_equal(
+                ours.reset_index(drop=True), loaded.reset_index(drop=True), check_categorical=False
+            )
+        history_here = data.forecast_history()
+        if selection.since is None:
+            loaded = forecasting.load_history(conn)
+            for name in ("log_ratio", "estimate_h", "person", "team", "week"):
+                assert getattr(history_here, name).tolist() == getattr(loaded, name).tolist()
+            assert (history_here.people, history_here.teams) == (loaded.people, loaded.teams)
+        else:
+            assert history_here is None  # the forecast reads its own (all history)
+        if data.previous_selection is not None:
+            previous = scoring.build_panel(conn, data.previous_selection, today=TODAY)
+            assert data.previous["n"] == previous["n"]
+            for key in ("score", "bias_factor", "typical_miss"):
+                expected = previous[key]
+                assert data.previous[key] == (
+                    expected if expected is None else pytest.approx(expected, rel=1e-12)
+                ), key
     conn.close()

@@ -52,8 +52,22 @@ def load_history(conn: sqlite3.Connection) -> forecast.History:
     rows are read in table order and sorted here. No pandas: the command
     starts faster.
     """
-    columns = _columns_at_once(conn) or _columns_row_by_row(conn)
-    ids, estimate, actual, epoch, person, team = columns
+    return history_from_columns(*(_columns_at_once(conn) or _columns_row_by_row(conn)))
+
+
+def history_from_columns(
+    ids: np.ndarray,
+    estimate: np.ndarray,
+    actual: np.ndarray,
+    epoch: np.ndarray,
+    person: Sequence,
+    team: Sequence,
+) -> forecast.History:
+    """:func:`load_history` from every counted task's columns already in hand
+    (any order): ids (or any numbers that grow with the id: they break ties
+    in done time), estimate and actual hours, the done time in seconds
+    since 1970 (:data:`NO_TIME` without one), person, and team (``''`` or
+    ``None`` without one)."""
     order = np.lexsort((ids, epoch))
     person_codes, people = forecast.name_codes(person)
     team_codes, teams = forecast.name_codes(team)
@@ -458,9 +472,12 @@ def run_forecast(
     runs: int = forecast.RUNS,
     seed: int = 0,
     today: date,
+    history: forecast.History | None = None,
 ) -> dict:
     """``calibrate forecast``: the open tasks of the scope (or those ids),
-    simulated; with the scope's backtested coverage and any warnings."""
+    simulated; with the scope's backtested coverage and any warnings.
+    ``history``: every counted task (:func:`load_history`), when the caller
+    has it in hand already; else it comes from the cache or the database."""
     if task_ids:
         tasks = open_tasks(conn, ids=task_ids)
         if person or team or everyone:
@@ -474,7 +491,8 @@ def run_forecast(
             raise StateError(f"no open tasks for {scope.describe()}: nothing to forecast")
     work_calendar = calendar(conn)
     stamp = hints.history_stamp(conn)
-    history = cached_history(conn, stamp)
+    if history is None:
+        history = cached_history(conn, stamp)
     warnings = []
     if len(history) == 0:
         warnings.append(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -217,17 +217,25 @@ def counted_tasks(
     where, params = selection.where()
     wanted = [*COUNTED_COLUMNS, *(PEOPLE_COLUMNS if with_people else ())]
     names = ", ".join(name for name, _ in wanted)
+    # In id order, whatever index SQLite picks: the sums behind a score then run
+    # in one order, so the report (which loads by id) gets the very same figures.
     sql = (
         f"SELECT {names} FROM {_source(conn, selection)} "  # noqa: S608 (clause from Selection)
-        f"WHERE {COUNTED_SQL} AND {where}"
+        f"WHERE {COUNTED_SQL} AND {where} ORDER BY id"
     )
     columns = _fetch(conn, sql, params, wanted)
+    return counted_frame(columns, local_dates(columns["done_at"]))
+
+
+def counted_frame(columns: Mapping[str, np.ndarray], done_date: np.ndarray) -> pd.DataFrame:
+    """:func:`counted_tasks`' frame from its columns already in hand (the
+    :data:`COUNTED_COLUMNS`, optionally ``person`` and ``team``) and the local
+    done dates (:func:`local_dates` of ``done_at``)."""
     has_range = np.isfinite(columns["low_h"]) & np.isfinite(columns["high_h"])
     stated = columns["confidence"] / 100.0
     confidence = np.where(
         has_range, np.where(np.isfinite(stated), stated, DEFAULT_CONFIDENCE), np.nan
     )
-    done_date = local_dates(columns.pop("done_at"))
     frame = pd.DataFrame(
         {
             "estimate_h": columns["estimate_h"],
@@ -239,7 +247,7 @@ def counted_tasks(
             "week": metrics.week_index(done_date),
         }
     )
-    if with_people:
+    if "person" in columns:
         frame["person"] = columns["person"]
         frame["team"] = columns["team"]
     return frame
@@ -337,12 +345,23 @@ def promise_outcomes(
     """:func:`metrics.promise_outcomes` over :func:`promise_tasks`, with the
     working days and holidays of the settings ``values``."""
     tasks = promise_tasks(conn, selection)
+    return outcomes_of(
+        tasks["status"].to_numpy(), tasks["promise_h"].to_numpy(), tasks["due"].to_numpy(),
+        tasks["done_date"].to_numpy(), tasks["actual_h"].to_numpy(), today, values,
+    )  # fmt: skip
+
+
+def outcomes_of(
+    status, promise_h, due, done_date, actual_h, today: date, values: Mapping
+) -> pd.DataFrame:
+    """:func:`metrics.promise_outcomes` of arrays already in hand (``due`` and
+    ``done_date`` as local dates), on the working calendar of the settings ``values``."""
     return metrics.promise_outcomes(
-        status=tasks["status"].to_numpy(),
-        promise_h=tasks["promise_h"].to_numpy(),
-        due=tasks["due"].to_numpy(),
-        done_date=tasks["done_date"].to_numpy(),
-        actual_h=tasks["actual_h"].to_numpy(),
+        status=status,
+        promise_h=promise_h,
+        due=due,
+        done_date=done_date,
+        actual_h=actual_h,
         today=today,
         weekmask=weekmask(values.get("work-days")),
         holidays=list(values.get("holidays") or ()),

@@ -7,11 +7,17 @@ says so in one line instead of drawing an empty chart.
 
 How it is built:
 
-1. :func:`load` gathers a :class:`ReportData`: the headline figures come from
-   :func:`scoring.build_panel`, so they equal ``calibrate score --json`` for the
-   same scope and window; the same panel for the window of the same length just
-   before gives the change since the previous period; the counted tasks (with
-   person and team) feed the charts.
+1. :func:`load` reads the tasks ONCE (:func:`load_tasks`: one query, in id
+   order, only the columns the sections use, with a 0/1 column per rule SQL
+   decides: scope, window, previous window, promise window...) and derives a
+   :class:`ReportData` from those arrays with the library's own "from arrays"
+   functions: the headline is :func:`scoring.assemble_panel` fed as
+   :func:`scoring.build_panel` feeds it, so it equals ``calibrate score --json``
+   for the same scope and window; the previous window's panel gives the change
+   since the previous period; the counted tasks (with person and team) feed the
+   charts; the ranks (:func:`summary.task_frames`) and, for all history, the
+   forecast's evidence (:func:`forecasting.history_from_columns`) come from
+   the same rows.
 2. Each section is a small function ``(ReportData) -> Section`` listed in
    :data:`SECTIONS`: a title, a sentence on how to read it, and a plotly figure,
    tables, or the empty-state sentence. Adding a section is writing one such
@@ -53,10 +59,11 @@ import plotly.io as pio
 from markupsafe import Markup
 from plotly.subplots import make_subplots
 
-from calibrate import __version__, history, metrics, scoring, settings
+from calibrate import __version__, history, metrics, scoring, settings, summary
 from calibrate.durations import format_duration, local_midnight_utc, local_today, week_start
 from calibrate.errors import DatabaseError, InputError, NotFound
 from calibrate.selection import Selection
+from calibrate.tasks import STATUSES
 
 # --- limits that keep the file small ---------------------------------------------
 
@@ -158,9 +165,10 @@ class ReportData:
     """Everything the sections read. ``panel`` is :func:`scoring.build_panel`'s
     dict for the scope and window, ``previous`` the same for the window of the
     same length just before (``None`` for all history), ``tasks`` the counted
-    tasks of the window (:func:`counted_people`: estimate, actual, person,
-    team), ``values`` the settings. ``conn`` lets a section fetch what only it
-    needs."""
+    tasks of the window (estimate, actual, person, team), ``values`` the
+    settings, ``rows`` what :func:`load_tasks` read. ``conn`` is for the few
+    small look-ups only one section makes (a person's worst estimates, the
+    open tasks)."""
 
     conn: sqlite3.Connection | None
     selection: Selection
@@ -170,6 +178,10 @@ class ReportData:
     previous_selection: Selection | None
     tasks: pd.DataFrame
     values: dict
+    #: Everyone's tasks as :func:`load_tasks` read them, for what a section derives itself.
+    rows: Loaded | None = None
+    #: The scope's promises with their outcomes, person and team (:func:`promise_frame`).
+    promises: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: Real name -> pseudonym when the report is anonymised (report_ranks.anonymise).
     pseudonyms: dict | None = None
     #: First and last done date, for a window of all history (:func:`done_span`).
@@ -179,11 +191,35 @@ class ReportData:
     def scope(self) -> str:
         return self.panel["scope"]
 
-    @cached_property
-    def promises(self) -> pd.DataFrame:
-        """The window's promises with their outcomes, person and team
-        (:func:`promise_frame`), loaded once for the sections that need them."""
-        return promise_frame(self.conn, self.selection, self.today, self.values)
+    def rank_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Everyone's counted tasks and promises of the window as
+        :func:`summary.load_tasks` gives them, from the loaded rows."""
+        rows = self.rows
+        everyone = rows.mask("everyone")
+        return summary.task_frames(
+            rows.take(everyone, summary.FRAME_COLUMNS),
+            history.replace(self.selection, person=None, team=None, everyone=True),
+            today=self.today, values=self.values,
+            parsed=(rows.done_stamps[everyone], rows.done_date[everyone], rows.due_date[everyone]),
+        )  # fmt: skip
+
+    def forecast_history(self):
+        """Every counted task as :func:`forecasting.load_history` gives it, from
+        the loaded rows when they hold all history (``None`` otherwise: the
+        forecast then reads its cache or the database)."""
+        from calibrate import forecasting
+
+        rows = self.rows
+        if rows is None or not rows.all_history:
+            return None
+        counted = rows.counted
+        seconds = rows.done_stamps.dt.tz_localize(None).to_numpy().astype("datetime64[s]")
+        epoch = np.where(np.isnat(seconds), forecasting.NO_TIME, seconds.astype(np.int64))
+        return forecasting.history_from_columns(
+            np.flatnonzero(counted), rows.columns["estimate_h"][counted],  # in id order
+            rows.columns["actual_h"][counted], epoch[counted], rows.columns["person"][counted],
+            rows.columns["team"][counted],
+        )  # fmt: skip
 
     def week_span(self) -> tuple[int, int] | None:
         """First and last week number (:func:`metrics.week_index`) of the window,
@@ -215,27 +251,35 @@ def previous_window(selection: Selection, today: date) -> Selection | None:
     )
 
 
-def previous_panel(conn: sqlite3.Connection, selection: Selection, today: date) -> dict:
+def previous_panel(
+    conn: sqlite3.Connection,
+    selection: Selection,
+    today: date,
+    estimate_h: np.ndarray | None = None,
+    actual_h: np.ndarray | None = None,
+) -> dict:
     """The point figures of the previous period (n, score and interval, bias,
     typical miss) as :func:`scoring.build_panel` gives them (to rounding: the
-    sums may run in another order), from the estimates and actuals alone: the
-    headline's "change" line shows nothing else, and loading dates, ranges and
-    promises too (everyone's, for a team) would double the report's loading."""
-    where, params = selection.where()
-    sql = (
-        f"SELECT estimate_h, actual_h FROM {history._source(conn, selection)} "  # noqa: S608
-        f"WHERE {history.COUNTED_SQL} AND {where}"
-    )
-    pairs = _numbers(_rows(conn, sql, params)).reshape(-1, 2)
-    missing = np.full(len(pairs), np.nan)
+    sums may run in another order), from the estimates and actuals alone
+    (loaded here unless given): the headline's "change" line shows nothing
+    else. The reference's sums come from SQL, as the panel's do."""
+    if estimate_h is None or actual_h is None:
+        where, params = selection.where()
+        sql = (
+            f"SELECT estimate_h, actual_h FROM {history._source(conn, selection)} "  # noqa: S608
+            f"WHERE {history.COUNTED_SQL} AND {where}"
+        )
+        pairs = _numbers(_rows(conn, sql, params)).reshape(-1, 2)
+        estimate_h, actual_h = pairs[:, 0], pairs[:, 1]
+    missing = np.full(len(estimate_h), np.nan)
     tasks = pd.DataFrame(
         {
-            "estimate_h": pairs[:, 0],
-            "actual_h": pairs[:, 1],
+            "estimate_h": estimate_h,
+            "actual_h": actual_h,
             "low_h": missing,
             "high_h": missing,
             "confidence": missing,
-            "week": np.full(len(pairs), -1, dtype=np.int64),  # no trend needed
+            "week": np.full(len(estimate_h), -1, dtype=np.int64),  # no trend needed
         }
     )
     reference, label = history.reference_for(conn, selection)
@@ -247,41 +291,6 @@ def previous_panel(conn: sqlite3.Connection, selection: Selection, today: date) 
         reference_label=label,
         reference_stats=reference_stats,
     )
-
-
-def counted_people(conn: sqlite3.Connection, selection: Selection) -> pd.DataFrame:
-    """The window's counted tasks as the charts and tables use them, one row
-    each: ``estimate_h``, ``actual_h``, ``person``, ``team``. The rows of
-    :func:`history.counted_tasks`, without the dates and ranges that only the
-    panel needs (they double the loading time of a million tasks)."""
-    where, params = selection.where()
-    sql = (
-        "SELECT estimate_h, actual_h, person, team "  # noqa: S608
-        f"FROM {history._source(conn, selection)} WHERE {history.COUNTED_SQL} AND {where}"
-    )
-    rows = _rows(conn, sql, params)
-    estimate, actual, person, team = zip(*rows, strict=True) if rows else ((), (), (), ())
-    return pd.DataFrame(
-        {
-            "estimate_h": _numbers(estimate),
-            "actual_h": _numbers(actual),
-            "person": np.array(person, dtype=object),
-            "team": np.array(team, dtype=object),
-        }
-    )
-
-
-def done_span(conn: sqlite3.Connection, selection: Selection) -> tuple[date, date] | None:
-    """The local dates of the first and last counted task of the window."""
-    where, params = selection.where()
-    sql = f"SELECT min(done_at), max(done_at) FROM tasks WHERE {history.COUNTED_SQL} AND {where}"  # noqa: S608
-    first, last = conn.execute(sql, params).fetchone()
-    if first is None:
-        return None
-    days = history.local_dates([first, last])
-    if np.isnat(days).any():
-        return None
-    return pd.Timestamp(days[0]).date(), pd.Timestamp(days[1]).date()
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: Sequence) -> list[tuple]:
@@ -303,22 +312,188 @@ def _numbers(values) -> np.ndarray:
         ) from None
 
 
+#: The columns every section together needs, read once (``status`` as its
+#: index in ``tasks.STATUSES``: a small int costs far less than a string).
+LOADED_COLUMNS = (
+    "person", "team", "estimate_h", "actual_h", "low_h", "high_h", "confidence",
+    "status", "promise_h", "due", "done_at", "created_at",
+)  # fmt: skip
+
+
+@dataclass
+class Loaded:
+    """Everyone's tasks that any section needs, read by :func:`load_tasks` in
+    one query, in id order, with the done times parsed once.
+
+    ``rules`` holds a mask per named rule (``scope``, ``reference``,
+    ``everyone``: who; ``status``: the selection's status filter, which only
+    the counted tasks obey, as in :mod:`history`; ``window``, ``previous``:
+    done (or active, with ``window_on``) in the window or the
+    previous one; ``promise``: a promise's outcome may fall in the window;
+    ``created``: logged in the window). SQLite works each out with the very
+    clause the single-purpose loaders (:mod:`history`) filter with, so every
+    figure equals theirs; a rule left out holds for every row.
+    ``all_history``: no row was left out (the window is all history)."""
+
+    columns: dict[str, np.ndarray]
+    rules: dict[str, np.ndarray]
+    done_stamps: pd.Series
+    done_date: np.ndarray
+    due_date: np.ndarray
+    all_history: bool
+
+    def __len__(self) -> int:
+        return len(self.columns["status"])
+
+    def mask(self, *rules: str) -> np.ndarray:
+        """Rows that meet every named rule."""
+        out = np.ones(len(self), dtype=bool)
+        for name in rules:
+            if name in self.rules:
+                out &= self.rules[name]
+        return out
+
+    @cached_property
+    def status(self) -> np.ndarray:
+        return np.asarray(STATUSES, dtype=object)[self.columns["status"].astype(np.int64)]
+
+    @cached_property
+    def counted(self) -> np.ndarray:
+        """:data:`history.COUNTED_SQL` per row: E > 0, A > 0, not dropped."""
+        with np.errstate(invalid="ignore"):
+            return (
+                (self.columns["estimate_h"] > 0)
+                & (self.columns["actual_h"] > 0)
+                & (self.status != "dropped")
+            )
+
+    @cached_property
+    def has_promise(self) -> np.ndarray:
+        """:data:`history.HAS_PROMISE_SQL` per row."""
+        return np.isfinite(self.columns["promise_h"]) | pd.notna(self.columns["due"])
+
+    def take(self, rows: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
+        return {name: self.columns[name][rows] for name in names}
+
+
+def _rule_sql(selection: Selection) -> tuple[str | None, list]:
+    where, params = selection.where()
+    return None if where == "1" else where, params
+
+
+def task_rules(
+    selection: Selection, previous: Selection | None, reference: Selection | None
+) -> dict[str, tuple[str, list]]:
+    """Each rule of :class:`Loaded` as SQL (clause, parameters), from the
+    selections the sections would otherwise query one by one; rules that hold
+    for every row are left out."""
+    unwindowed = {"since": None, "until": None, "status": "any"}
+    everyone = history.replace(selection, person=None, team=None, everyone=True)
+    on = selection.window_on
+    rules = {
+        "scope": _rule_sql(history.replace(selection, **unwindowed)),
+        "status": _rule_sql(Selection(status=selection.status)),  # counted tasks only
+        "everyone": _rule_sql(history.replace(everyone, **unwindowed)),
+        "reference": (
+            _rule_sql(history.replace(reference, **unwindowed)) if reference else (None, [])
+        ),
+        "window": _rule_sql(Selection(since=selection.since, until=selection.until, window_on=on)),
+        "previous": (
+            _rule_sql(Selection(since=previous.since, until=previous.until, window_on=on))
+            if previous
+            else (None, [])
+        ),
+    }
+    promise, promise_params = [], []
+    created, created_params = [], []
+    start, end = history.window_start(selection), history.window_end(selection)
+    if selection.since is not None:  # as history.promise_tasks and logged_counts window them
+        promise.append("(CASE WHEN done_at IS NOT NULL THEN done_at >= ? ELSE due >= ? END)")
+        promise_params += [selection.since, start.isoformat()]
+        created.append("created_at >= ?")
+        created_params.append(selection.since)
+    if selection.until is not None:
+        promise.append("(CASE WHEN done_at IS NOT NULL THEN done_at < ? ELSE due < ? END)")
+        promise_params += [selection.until, end.isoformat()]
+        created.append("created_at < ?")
+        created_params.append(selection.until)
+    rules["promise"] = (" AND ".join(promise) or None, promise_params)
+    rules["created"] = (" AND ".join(created) or None, created_params)
+    return {name: rule for name, rule in rules.items() if rule[0] is not None}
+
+
+def load_tasks(
+    conn: sqlite3.Connection,
+    selection: Selection,
+    previous: Selection | None = None,
+    reference: Selection | None = None,
+) -> Loaded:
+    """The one read of the tasks table behind a report: everyone's tasks (the
+    ranks and the reference need them all) that are done in the window or the
+    previous one, have a promise whose outcome may fall in the window, or
+    were logged in it; for all history, every task (the forecast's evidence
+    too). Only :data:`LOADED_COLUMNS` and a 0/1 column per rule come back."""
+    rules = task_rules(selection, previous, reference)
+    names = [*LOADED_COLUMNS, *rules]
+    selected = [summary.STATUS_CODE_SQL if name == "status" else name for name in LOADED_COLUMNS]
+    selected += [f"coalesce(({clause}), 0)" for clause, _ in rules.values()]
+    params = [value for _, rule_params in rules.values() for value in rule_params]
+    all_history = selection.since is None and selection.until is None
+    where = "1"
+    if not all_history:
+        wanted = [name for name in ("window", "previous", "promise", "created") if name in rules]
+        everyone_clause, everyone_params = rules.get("everyone", ("1", []))
+        where = f"({everyone_clause}) AND (" + " OR ".join(f"({rules[n][0]})" for n in wanted) + ")"
+        params += everyone_params + [value for n in wanted for value in rules[n][1]]
+    sql = f"SELECT {', '.join(selected)} FROM tasks WHERE {where} ORDER BY id"  # noqa: S608
+    columns = summary.fetch_columns(conn, sql, params, names)
+    flags = {name: columns.pop(name).astype(np.int64) != 0 for name in rules}
+    return Loaded(
+        columns, flags, *summary.parse_dates(columns["done_at"], columns["due"]), all_history
+    )
+
+
 def load(
     conn: sqlite3.Connection | None, selection: Selection, *, today: date | None = None
 ) -> ReportData:
-    """The data of a report. Raises :class:`NotFound` when the scope has no
-    task at all (a mistyped name should not give an empty report)."""
+    """The data of a report, from one read of the tasks (:func:`load_tasks`).
+    Raises :class:`NotFound` when the scope has no task at all (a mistyped
+    name should not give an empty report)."""
     today = today or local_today()
     if conn is not None:
         selection = history.resolve_person(conn, selection)
     if conn is None or not history.has_tasks(conn, selection):
         raise NotFound(f"no tasks for {_scope_words(selection)} in this database{_hint(selection)}")
-    panel = scoring.build_panel(conn, selection, today=today)
+    values = settings.read_all(conn)
     previous_selection = previous_window(selection, today)
-    previous = (
-        previous_panel(conn, previous_selection, today) if previous_selection is not None else None
+    reference, reference_label = history.reference_for(conn, selection)
+    rows = load_tasks(conn, selection, previous_selection, reference)
+    counted = rows.counted & rows.mask("scope", "status", "window")
+    promises = promise_frame(rows, today, values)
+    panel = scoring.assemble_panel(
+        selection,
+        today=today,
+        tasks=history.counted_frame(
+            rows.take(counted, [name for name, _ in history.COUNTED_COLUMNS]),
+            rows.done_date[counted],
+        ),
+        reference_label=reference_label,
+        reference_stats=history.counted_stats(conn, reference) if reference else None,
+        outcomes=promises[promises["in_scope"]],
+        reference_keep_rate=(
+            scoring.keep_rate(promises[promises["in_reference"]]) if reference else None
+        ),
+        logged=int(rows.mask("scope", "created").sum()),
+        promised=int((rows.mask("scope", "created") & rows.has_promise).sum()),
+        bands={key: values[key] for key in metrics.DEFAULT_BANDS},
     )
-    tasks = counted_people(conn, selection)
+    previous = None
+    if previous_selection is not None:
+        before = rows.counted & rows.mask("scope", "status", "previous")
+        previous = previous_panel(
+            conn, previous_selection, today,
+            rows.columns["estimate_h"][before], rows.columns["actual_h"][before],
+        )  # fmt: skip
     return ReportData(
         conn=conn,
         selection=selection,
@@ -326,10 +501,53 @@ def load(
         panel=panel,
         previous=previous,
         previous_selection=previous_selection,
-        tasks=tasks,
-        values=settings.read_all(conn),
-        done_span=done_span(conn, selection) if selection.since is None else None,
+        tasks=pd.DataFrame(rows.take(counted, ["estimate_h", "actual_h", "person", "team"])),
+        values=values,
+        rows=rows,
+        promises=promises[promises["in_scope"]]
+        .drop(columns=["in_scope", "in_reference"])
+        .reset_index(drop=True),
+        done_span=done_span(rows, counted) if selection.since is None else None,
     )
+
+
+def done_span(rows: Loaded, counted: np.ndarray) -> tuple[date, date] | None:
+    """The local dates of the first and last of the ``counted`` rows (by the
+    stored text, as SQL's min and max)."""
+    texts = rows.columns["done_at"][counted]
+    texts = texts[pd.notna(texts)]
+    if not texts.size:
+        return None
+    days = history.local_dates([min(texts), max(texts)])
+    if np.isnat(days).any():
+        return None
+    return pd.Timestamp(days[0]).date(), pd.Timestamp(days[1]).date()
+
+
+def promise_frame(rows: Loaded, today: date, values: Mapping) -> pd.DataFrame:
+    """The loaded promises whose outcome may fall in the window (the rows of
+    :func:`history.promise_tasks`; a test holds them equal), with their
+    outcome (:func:`metrics.promise_outcomes`: ``resolved``, ``kept``,
+    ``exceeded``, ...), ``outcome_week`` (the week it was known: the done
+    date; for an open promise past due, the day after the due date),
+    ``person``, ``team``, and whether each is in the report's scope and in
+    its reference (``in_scope``, ``in_reference``): outcomes worked out once
+    for the headline, the reference and the keep rates per person or team."""
+    whose = rows.mask("scope") | rows.mask("reference")
+    promised = rows.has_promise & rows.mask("promise") & whose
+    done = rows.done_date[promised]
+    due = rows.due_date[promised]
+    outcomes = history.outcomes_of(
+        rows.status[promised], rows.columns["promise_h"][promised], due, done,
+        rows.columns["actual_h"][promised], today, values,
+    )  # fmt: skip
+    known = np.where(np.isnat(done), due + np.timedelta64(1, "D"), done)
+    outcomes["outcome_week"] = metrics.week_index(known)
+    outcomes["person"] = rows.columns["person"][promised]
+    outcomes["team"] = rows.columns["team"][promised]
+    outcomes["in_scope"] = rows.mask("scope")[promised]
+    outcomes["in_reference"] = rows.mask("reference")[promised]
+    return outcomes
 
 
 def _scope_words(selection: Selection) -> str:
@@ -541,6 +759,13 @@ TEMPLATE = {
 }
 
 
+def new_figure(*traces) -> go.Figure:
+    """A figure with the report's :data:`TEMPLATE` from the start, so that
+    plotly never loads its own default template (a tenth of a second, only
+    for :func:`_layout` to replace it)."""
+    return go.Figure(data=list(traces), layout={"template": TEMPLATE})
+
+
 def _layout(fig: go.Figure, *, height: int, legend: bool = False, **extra) -> go.Figure:
     fig.layout.template = TEMPLATE  # assigned, not merged into plotly's default
     fig.update_layout(
@@ -601,6 +826,7 @@ def trend_section(data: ReportData) -> Section:
     point_colours = np.where(faded, BLUE_FADED, BLUE)
     custom = np.stack([labels, n_roll], axis=-1)
     fig = make_subplots(
+        figure=new_figure(),
         rows=3,
         cols=1,
         shared_xaxes=True,
@@ -703,7 +929,7 @@ def scatter_section(data: ReportData) -> Section:
     actual = tasks["actual_h"].to_numpy(dtype=float)
     low = float(min(estimate.min(), actual.min())) / 1.6
     high = float(max(estimate.max(), actual.max())) * 1.6
-    fig = go.Figure()
+    fig = new_figure()
     line_x = np.array([low, high])
     fig.add_trace(
         go.Scatter(
@@ -853,7 +1079,7 @@ def ratio_section(data: ReportData) -> Section:
     range_text[0] = f"at most {high_ratio[0]:.2f}x"
     range_text[-1] = f"at least {low_ratio[-1]:.1f}x"
     colours = np.where(centres > half, "#ea580c", np.where(centres < -half, "#0891b2", GREY))
-    fig = go.Figure(
+    fig = new_figure(
         go.Bar(
             x=centres, y=shares, marker={"color": colours}, width=RATIO_BIN_LOG2 * 0.92,
             customdata=np.stack([np.array(range_text, dtype=object), counts], axis=-1),
@@ -909,7 +1135,7 @@ def size_section(data: ReportData) -> Section:
     p90 = np.array([row["ratio_p90"] for row in rows], dtype=float)
     miss = np.array([row["typical_miss"] for row in rows], dtype=float)
     within = np.array([row["within_25"] * 100 for row in rows], dtype=float)
-    fig = go.Figure(
+    fig = new_figure(
         go.Scatter(
             x=labels, y=median, mode="markers", name="median",
             marker={"color": BLUE, "size": 11},
@@ -970,7 +1196,7 @@ def range_section(data: ReportData) -> Section:
     hit_high = np.array([level["hit_high"] * 100 for level in levels])
     level_n = np.array([level["n"] for level in levels])
     left = max(0.0, math.floor((nominal.min() - 15) / 10) * 10)
-    fig = go.Figure()
+    fig = new_figure()
     fig.add_trace(
         go.Scatter(
             x=[left, 100], y=[left, 100], mode="lines", name="calibrated",
@@ -1020,90 +1246,18 @@ def range_section(data: ReportData) -> Section:
 # --- section: promises --------------------------------------------------------------------
 
 
-PROMISE_COLUMNS = ("status", "promise_h", "due", "done_at", "actual_h", "person", "team")
-
-
-def promise_frame(
-    conn: sqlite3.Connection | None, selection: Selection, today: date, values: Mapping
-) -> pd.DataFrame:
-    """The scope's promises whose outcome may fall in the window: the rows of
-    :func:`history.promise_tasks` (the same window rule; a test holds them
-    equal) with ``person`` and ``team`` added, so that keep rates per person
-    or team come from one query, and their outcome
-    (:func:`metrics.promise_outcomes`: ``resolved``, ``kept``, ``exceeded``,
-    ...) with ``outcome_week``, the week it was known (the done date; for an
-    open promise past due, the day after the due date)."""
-    rows: list = []
-    if conn is not None:
-        where, params = history.replace(selection, since=None, until=None, status="any").where()
-        clauses = [history.HAS_PROMISE_SQL, where]
-        start, end = history.window_start(selection), history.window_end(selection)
-        if selection.since is not None:
-            clauses.append("(CASE WHEN done_at IS NOT NULL THEN done_at >= ? ELSE due >= ? END)")
-            params += [selection.since, start.isoformat()]
-        if selection.until is not None:
-            clauses.append("(CASE WHEN done_at IS NOT NULL THEN done_at < ? ELSE due < ? END)")
-            params += [selection.until, end.isoformat()]
-        sql = (
-            f"SELECT {', '.join(PROMISE_COLUMNS)} FROM tasks "  # noqa: S608
-            f"WHERE {' AND '.join(clauses)}"
-        )
-        cursor = conn.cursor()
-        cursor.row_factory = None
-        rows = cursor.execute(sql, params).fetchall()
-        cursor.close()
-    columns = dict(zip(PROMISE_COLUMNS, zip(*rows, strict=True), strict=True)) if rows else {}
-
-    def column(name: str, dtype: str) -> np.ndarray:
-        return np.array(columns.get(name, ()), dtype=dtype)
-
-    done = history.local_dates(column("done_at", "object"))
-    due = history.iso_dates(column("due", "object"))
-    outcomes = metrics.promise_outcomes(
-        status=column("status", "object"),
-        promise_h=column("promise_h", "float"),
-        due=due,
-        done_date=done,
-        actual_h=column("actual_h", "float"),
-        today=today,
-        weekmask=history.weekmask(values.get("work-days")),
-        holidays=list(values.get("holidays") or ()),
-    )
-    known = np.where(np.isnat(done), due + np.timedelta64(1, "D"), done)
-    outcomes["outcome_week"] = metrics.week_index(known)
-    outcomes["person"] = column("person", "object")
-    outcomes["team"] = column("team", "object")
-    return outcomes
-
-
 def promise_weeks(data: ReportData) -> pd.DataFrame | None:
     """Per week of the window: tasks logged and promised (by creation date),
     promises due, kept and exceeded (by the date their outcome was known), and
     the rolling rates over :data:`PROMISE_WINDOW_WEEKS` weeks. ``None`` when
     the window has no weeks to show."""
     span = data.week_span()
-    if span is None or data.conn is None:
+    if span is None or data.rows is None:
         return None
     first, last = span
-    selection = data.selection
-    scope_where, params = history.replace(selection, since=None, until=None, status="any").where()
-    clauses = [scope_where]
-    if selection.since is not None:
-        clauses.append("created_at >= ?")
-        params.append(selection.since)
-    if selection.until is not None:
-        clauses.append("created_at < ?")
-        params.append(selection.until)
-    sql = (
-        f"SELECT created_at, {history.HAS_PROMISE_SQL} FROM tasks "  # noqa: S608
-        f"WHERE {' AND '.join(clauses)}"
-    )
-    cursor = data.conn.cursor()
-    cursor.row_factory = None
-    rows = cursor.execute(sql, params).fetchall()
-    cursor.close()
-    created = history.local_dates([row[0] for row in rows])
-    promised_flag = np.array([bool(row[1]) for row in rows], dtype=bool)
+    logged = data.rows.mask("scope", "created")
+    created = history.local_dates(data.rows.columns["created_at"][logged])
+    promised_flag = data.rows.has_promise[logged]
     logged_week = metrics.week_index(created)
     outcomes = data.promises
     outcome_week = outcomes["outcome_week"].to_numpy(dtype=np.int64)
@@ -1173,7 +1327,7 @@ def promise_section(data: ReportData) -> Section:
     )
     if weeks is not None and len(weeks):
         fig = make_subplots(
-            rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+            figure=new_figure(), rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.08,
             subplot_titles=[row[2] + ", rolling 8 weeks" for row in rows],
         )  # fmt: skip
         x = pd.to_datetime(weeks["start"])

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from calibrate import forecasting
 from calibrate.errors import CalibrateError
 from calibrate.hints import day_words, nice_hours
-from calibrate.report import BLUE, Cell, ReportData, Section, Table, _layout
+from calibrate.report import BLUE, Cell, ReportData, Section, Table, _layout, new_figure
 
 #: Monte Carlo runs behind the chart (the command's default is 10,000).
 REPORT_RUNS = 2_000
@@ -45,6 +45,7 @@ def open_work_section(data: ReportData) -> Section:
         result = forecasting.run_forecast(
             data.conn, (), selection.person, selection.team, selection.everyone,
             selection.person or "", runs=REPORT_RUNS, seed=0, today=data.today,
+            history=data.forecast_history(),
         )  # fmt: skip
     except CalibrateError as error:
         message = str(error)
@@ -61,7 +62,7 @@ def open_work_section(data: ReportData) -> Section:
         else f"week of {day_words(day.isoformat(), today)}"
         for day, _ in drawn
     ]
-    fig = go.Figure(
+    fig = new_figure(
         go.Bar(
             x=[(day + timedelta(days=width_days / 2 if width_days > 1 else 0)).isoformat()
                for day, _ in drawn],

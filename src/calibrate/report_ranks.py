@@ -29,6 +29,7 @@ from calibrate.report import (
     Table,
     _layout,
     factor,
+    new_figure,
     percent,
 )
 
@@ -100,9 +101,11 @@ def team_section(data: ReportData) -> Section:
 
 
 def _groups(data: ReportData) -> list[dict]:
-    """:func:`ranks.rank_people` for the report's scope (its window)."""
+    """:func:`ranks.rank_people` for the report's scope (its window), from the
+    tasks the report loaded."""
     selection = data.selection
-    inputs = summary.rank_inputs(data.conn, selection, today=data.today)
+    frames = data.rank_frames() if data.rows is not None else None
+    inputs = summary.rank_inputs(data.conn, selection, today=data.today, frames=frames)
     if selection.person is not None:
         wanted = [people.current_team(data.conn, selection.person)]
     elif selection.team is not None:
@@ -169,7 +172,7 @@ def _reference_chart(ranked: list[dict], table: reference.Reference) -> go.Figur
     edges = np.arange(0.0, 100.0 + SCORE_BIN, SCORE_BIN)
     counts, _ = np.histogram(np.asarray(table.scores), bins=edges)
     centres = (edges[:-1] + edges[1:]) / 2
-    fig = go.Figure()
+    fig = new_figure()
     fig.add_bar(
         x=centres, y=counts, width=SCORE_BIN * 0.95, marker_color=LIGHT_GREY,
         name=f"real developers ({table.n})",

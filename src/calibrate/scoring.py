@@ -56,9 +56,7 @@ def build_panel(
         reference_stats = reference_keep = None
     else:
         reference_stats = history.counted_stats(conn, reference)
-        reference_outcomes = history.promise_outcomes(conn, reference, today, values)
-        resolved = reference_outcomes[reference_outcomes["resolved"]]
-        reference_keep = float(resolved["kept"].mean()) if len(resolved) else None
+        reference_keep = keep_rate(history.promise_outcomes(conn, reference, today, values))
     return assemble_panel(
         selection,
         today=today,
@@ -71,6 +69,13 @@ def build_panel(
         promised=promised,
         bands=bands,
     )
+
+
+def keep_rate(outcomes: pd.DataFrame) -> float | None:
+    """The raw keep rate of promise outcomes (:func:`metrics.promise_outcomes`):
+    the share of resolved promises that were kept; ``None`` when none is resolved."""
+    resolved = outcomes[outcomes["resolved"]]
+    return float(resolved["kept"].mean()) if len(resolved) else None
 
 
 def assemble_panel(

@@ -123,22 +123,43 @@ def load_tasks(
         window_params += [selection.until, selection.until, end.isoformat()]
     counted_params = [p for i, p in enumerate(window_params) if i % 3 == 0]
     promised_params = [p for i, p in enumerate(window_params) if i % 3 != 0]
-    columns = ["person", "team", "estimate_h", "actual_h", "done_at", "status", "promise_h", "due"]
-    if detail:
-        columns += ["low_h", "high_h", "confidence"]
+    columns = [*FRAME_COLUMNS, *(DETAIL_COLUMNS if detail else ())]
     sql = (
         f"SELECT {', '.join(_SELECTED.get(c, c) for c in columns)} FROM tasks "  # noqa: S608
         f"WHERE {scope} AND (({' AND '.join(counted)}) OR ({' AND '.join(promised)})) "
         "ORDER BY id"
     )
-    data = _fetch_columns(conn, sql, [*params, *counted_params, *promised_params], columns)
-    stamps = pd.to_datetime(
-        pd.Series(data["done_at"], dtype=object), format="ISO8601", utc=True, errors="coerce"
-    )
-    done_date = (stamps.dt.tz_convert(history.local_zone()).dt.tz_localize(None).to_numpy()).astype(
-        "datetime64[D]"
-    )
+    data = fetch_columns(conn, sql, [*params, *counted_params, *promised_params], columns)
+    return task_frames(data, selection, today=today, values=values, detail=detail)
+
+
+#: The columns :func:`task_frames` reads (with ``detail`` also :data:`DETAIL_COLUMNS`).
+FRAME_COLUMNS = (
+    "person", "team", "estimate_h", "actual_h", "done_at", "status", "promise_h", "due",
+)  # fmt: skip
+DETAIL_COLUMNS = ("low_h", "high_h", "confidence")
+
+
+def task_frames(
+    data: Mapping[str, np.ndarray],
+    selection: Selection,
+    *,
+    today: date,
+    values: Mapping,
+    detail: bool = False,
+    parsed: tuple[pd.Series, np.ndarray, np.ndarray] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`load_tasks`' two frames from columns already in hand (those of
+    :data:`FRAME_COLUMNS`, ``status`` as its index in ``tasks.STATUSES``, in
+    task-id order; any superset of the rows :func:`load_tasks` selects, as
+    the window and the counted rule are applied here). ``parsed``: the
+    ``done_at`` texts as UTC times, their local dates and the ``due`` dates
+    (:func:`history.iso_dates`), when the caller has parsed them already."""
+    if parsed is None:
+        parsed = parse_dates(data["done_at"], data["due"])
+    stamps, done_date, due_all = parsed
     done_week = metrics.week_index(done_date)
+    start, end = history.window_start(selection), history.window_end(selection)
     has_done = stamps.notna().to_numpy()
     in_window = has_done.copy()
     if selection.since is not None:
@@ -149,9 +170,6 @@ def load_tasks(
     status = np.asarray(tasks.STATUSES, dtype=object)[data["status"].astype(np.int64)]
     with np.errstate(invalid="ignore"):
         is_counted = (estimate_h > 0) & (actual_h > 0) & (status != "dropped") & in_window
-    due_all = np.full(len(status), np.datetime64("NaT"), dtype="datetime64[D]")
-    has_due = pd.notna(data["due"])
-    due_all[has_due] = history.iso_dates(data["due"][has_due])
     has_promise = np.isfinite(data["promise_h"]) | ~np.isnat(due_all)
     due_in_window = ~np.isnat(due_all)
     if start is not None:
@@ -207,11 +225,27 @@ def load_tasks(
     return counted_frame, promise_frame
 
 
+def parse_dates(done_at: np.ndarray, due: np.ndarray) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Stored done times as UTC times and local dates (:func:`history.local_dates`),
+    and due dates (:func:`history.iso_dates`; NaT without one)."""
+    stamps = pd.to_datetime(
+        pd.Series(done_at, dtype=object), format="ISO8601", utc=True, errors="coerce"
+    )
+    done_date = (stamps.dt.tz_convert(history.local_zone()).dt.tz_localize(None).to_numpy()).astype(
+        "datetime64[D]"
+    )
+    due_date = np.full(len(due), np.datetime64("NaT"), dtype="datetime64[D]")
+    has_due = pd.notna(due)
+    due_date[has_due] = history.iso_dates(due[has_due])
+    return stamps, done_date, due_date
+
+
 #: The status as its index in ``tasks.STATUSES``: a small int costs Python far
 #: less than a string on a million rows.
-_SELECTED = {
-    "status": "(CASE status WHEN 'open' THEN 0 WHEN 'started' THEN 1 WHEN 'done' THEN 2 ELSE 3 END)"
-}
+STATUS_CODE_SQL = (
+    "(CASE status WHEN 'open' THEN 0 WHEN 'started' THEN 1 WHEN 'done' THEN 2 ELSE 3 END)"
+)
+_SELECTED = {"status": STATUS_CODE_SQL}
 
 
 def _categorical(names: np.ndarray) -> pd.Categorical:
@@ -223,7 +257,7 @@ def _categorical(names: np.ndarray) -> pd.Categorical:
 _FLOAT_COLUMNS = {"estimate_h", "actual_h", "promise_h", "low_h", "high_h", "confidence"}
 
 
-def _fetch_columns(
+def fetch_columns(
     conn: sqlite3.Connection, sql: str, params: list, names: list[str]
 ) -> dict[str, np.ndarray]:
     """The query's columns as numpy arrays, fetched in chunks (numbers as
@@ -461,6 +495,7 @@ def rank_inputs(
     selection: Selection,
     *,
     today: date | None = None,
+    frames: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> RankInputs:
     """Everyone's sums in the selection's window, from the raw tasks here and
     the imported summaries (raw tasks win where both cover a person's week).
@@ -469,10 +504,12 @@ def rank_inputs(
     none), the :data:`STATS` sums, ``bias`` (median r: exact from raw tasks,
     read from the histograms for people with summary weeks) and ``opt_out``;
     ``teams`` the sums per team (indexed by team); ``everyone`` the sums of all.
+    ``frames``: everyone's :func:`load_tasks` frames for the window, when the
+    caller has them already (the report: :func:`task_frames` of what it loaded).
     """
     today = today or local_today()
     everyone = history.replace(selection, person=None, team=None, everyone=True)
-    counted, promises = load_tasks(conn, everyone, today=today)
+    counted, promises = frames or load_tasks(conn, everyone, today=today)
     rows = week_rows(counted, promises)
     imported = imported_rows(conn, everyone)
     from_summaries = 0
