@@ -763,7 +763,7 @@ def new_figure(*traces) -> go.Figure:
     """A figure with the report's :data:`TEMPLATE` from the start, so that
     plotly never loads its own default template (a tenth of a second, only
     for :func:`_layout` to replace it)."""
-    return go.Figure(data=list(traces), layout={"template": TEMPLATE})
+    return go.Figure(data=list(traces), layout={"template": TEMPLATE}, _validate=False)
 
 
 def _layout(fig: go.Figure, *, height: int, legend: bool = False, **extra) -> go.Figure:
