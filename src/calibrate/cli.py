@@ -232,6 +232,25 @@ def selection_from(
     return Selection(person=person, team=team, everyone=everyone, since=window, **extra)
 
 
+def filter_options(default_status: str) -> Callable:
+    """``--status``, ``--since``, ``--tag`` and ``--project``: the filters that
+    ``list`` and ``export`` share."""
+
+    def decorate(fn: Callable) -> Callable:
+        fn = click.option("--project", metavar="NAME", help="Only this project.")(fn)
+        fn = click.option(
+            "-t", "--tag", "tags", multiple=True, metavar="TAG",
+            help="Only tasks with this tag (repeatable: all of them).",
+        )(fn)  # fmt: skip
+        fn = window_option(None)(fn)
+        return click.option(
+            "--status", type=click.Choice(STATUS_CHOICES), default=default_status,
+            show_default=True, help="open includes started tasks.",
+        )(fn)  # fmt: skip
+
+    return decorate
+
+
 def task_id_arg(fn: Callable) -> Callable:
     return click.argument("task_id", metavar="ID", type=click.IntRange(min=1))(fn)
 
@@ -618,23 +637,7 @@ def _list_rows(conn: sqlite3.Connection, selection: Selection, limit: int | None
 
 @cli.command(name="list")
 @scope_options
-@click.option(
-    "--status",
-    type=click.Choice(STATUS_CHOICES),
-    default="open",
-    show_default=True,
-    help="open includes started tasks.",
-)
-@window_option(None)
-@click.option(
-    "-t",
-    "--tag",
-    "tags",
-    multiple=True,
-    metavar="TAG",
-    help="Only tasks with this tag (repeatable: all of them).",
-)
-@click.option("--project", metavar="NAME", help="Only this project.")
+@filter_options(default_status="open")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N tasks.")
 @output_options
 @pass_app

@@ -14,14 +14,14 @@ from calibrate.cli import (
     App,
     default_person,
     default_team,
+    filter_options,
     pass_app,
     scope_options,
     selection_from,
-    window_option,
 )
 from calibrate.errors import InputError
 from calibrate.output import to_json
-from calibrate.selection import STATUS_CHOICES, Selection
+from calibrate.selection import Selection
 
 
 @click.command(name="import")
@@ -170,23 +170,7 @@ def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bo
 
 @click.command()
 @scope_options
-@click.option(
-    "--status",
-    type=click.Choice(STATUS_CHOICES),
-    default="any",
-    show_default=True,
-    help="open includes started tasks.",
-)
-@window_option(None)
-@click.option(
-    "-t",
-    "--tag",
-    "tags",
-    multiple=True,
-    metavar="TAG",
-    help="Only tasks with this tag (repeatable: all of them).",
-)
-@click.option("--project", metavar="NAME", help="Only this project.")
+@filter_options(default_status="any")
 @click.option(
     "--format",
     "format_name",
