@@ -18,14 +18,13 @@ close (the target is memory that does not grow with the file).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from common import run_once
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -55,28 +54,16 @@ def make_csv(path: Path, rows: int) -> Path:
     return path
 
 
-def run_measured(command: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one fresh process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr.read().decode()}")
-    return elapsed, usage.ru_maxrss / 1024  # KB on Linux
-
-
 def calibrate_import(csv_path: Path, folder: Path, n: int) -> tuple[float, float]:
     db = folder / f"calibrate-{n}.db"
-    return run_measured(
+    return run_once(
         [str(BIN / "calibrate"), "--db", str(db), "import", str(csv_path), "--person", "bench"]
     )
 
 
 def sqlite_utils_insert(csv_path: Path, folder: Path, n: int) -> tuple[float, float]:
     db = folder / f"sqlite-utils-{n}.db"
-    return run_measured([str(BIN / "sqlite-utils"), "insert", str(db), "tasks", str(csv_path),
+    return run_once([str(BIN / "sqlite-utils"), "insert", str(db), "tasks", str(csv_path),
                          "--csv"])  # fmt: skip
 
 

@@ -271,20 +271,7 @@ def point_stats_by(keys, estimate_h, actual_h) -> pd.DataFrame:
     stats["score_raw"] = np.where(
         stats["n"] >= MIN_SCORE_N, 100.0 * np.exp2(-stats["malr"]), np.nan
     )
-    columns = [
-        "n",
-        "bias",
-        "bias_factor",
-        "malr",
-        "typical_miss",
-        "score_raw",
-        "within_25",
-        "over",
-        "exact",
-        "under",
-        "sum_abs",
-        "sum_sq",
-    ]
+    columns = [key for key in POINT_KEYS if not key.startswith("ratio_")]  # no quantiles
     return stats[columns]
 
 
