@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from calibrate import store
-from calibrate.durations import week_start
+from calibrate.durations import utc_now, week_start
 from calibrate.errors import InputError, StateError
 
 SOURCE = "demo"
@@ -632,7 +632,7 @@ def _chunks(
 def _end_moment(today: date | None) -> datetime:
     """Now (to the minute) when ``today`` is not given, else 17:00 UTC that day."""
     if today is None:
-        return datetime.now(UTC).replace(second=0, microsecond=0)
+        return utc_now().replace(second=0, microsecond=0)
     return datetime.combine(today, time(17, 0), tzinfo=UTC)
 
 

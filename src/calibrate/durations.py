@@ -14,6 +14,7 @@ Standard library only: this module is on the start-up path of ``calibrate add``.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -164,8 +165,17 @@ _OFFSET = re.compile(r"^([+-])\s*(\d+)\s*([dw])$", re.IGNORECASE)
 _DATE_HINT = "use an ISO date (2026-12-04), today, tomorrow, a weekday name or +3d"
 
 
+def utc_now() -> datetime:
+    """Now, aware, in UTC. ``CALIBRATE_NOW`` (an ISO moment) freezes the clock:
+    it exists for tests, which compare whole outputs against recorded ones."""
+    frozen = os.environ.get("CALIBRATE_NOW")
+    if frozen:
+        return from_iso(frozen)
+    return datetime.now(UTC)
+
+
 def local_today() -> date:
-    return datetime.now().astimezone().date()
+    return utc_now().astimezone().date()
 
 
 def weekday_index(word: str) -> int | None:
@@ -241,7 +251,7 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
 
 
 def _parse_when(raw: str, now: datetime | None) -> datetime:
-    now = (now or datetime.now(UTC)).astimezone()
+    now = (now or utc_now()).astimezone()
     if raw.lower() == "now":
         return now.astimezone(UTC)
     clock = _CLOCK.match(raw)
@@ -273,7 +283,7 @@ def to_iso(moment: datetime) -> str:
 
 
 def now_iso() -> str:
-    return to_iso(datetime.now(UTC))
+    return to_iso(utc_now())
 
 
 def from_iso(text: str) -> datetime:
