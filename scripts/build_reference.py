@@ -1,4 +1,4 @@
-"""Rebuild the reference population shipped as ``calibrate/data/reference.json``.
+"""Rebuild the reference population shipped as ``calibrate/reference/reference.json``.
 
 ``calibrate rank`` and ``calibrate score`` place a person's raw score among the
 per-developer scores of real developers (METRICS.md section 5). This script
@@ -38,12 +38,12 @@ from pathlib import Path
 
 import numpy as np
 
-from calibrate import metrics
-from calibrate.ranks import SCORE_VERSION
+from calibrate.stats import metrics
+from calibrate.stats.ranks import SCORE_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
-OUTPUT = REPO / "src" / "calibrate" / "data" / "reference.json"
+OUTPUT = REPO / "src" / "calibrate" / "reference" / "reference.json"
 CESAW_FILE = Path("cesaw") / "CESAW_task_fact.csv.xz"
 SIP_FILE = Path("sip") / "Sip-task-info.csv"
 #: Figures are rounded so that a rebuild on any machine gives the same bytes.

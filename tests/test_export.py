@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calibrate import exporter
-from calibrate.exporter import EXPORT_FIELDS
-from calibrate.formats import ReadOptions
-from calibrate.formats.csvfile import CsvStream, write_tasks
-from calibrate.importer import RowConverter
+from calibrate.exchange import exporter
+from calibrate.exchange.exporter import EXPORT_FIELDS
+from calibrate.exchange.formats import ReadOptions
+from calibrate.exchange.formats.csvfile import CsvStream, write_tasks
+from calibrate.exchange.importer import RowConverter
 from calibrate.selection import Selection
 
 

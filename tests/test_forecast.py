@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calibrate import forecast, forecasting, hints, store
-from calibrate.forecast import Calendar, History, OpenTask, Pools
+from calibrate import advice, store
+from calibrate.stats import forecast, hints
+from calibrate.stats.forecast import Calendar, History, OpenTask, Pools
 
 #: The public datasets beside the repo (../shared/data); tests on them skip without it.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -392,7 +393,7 @@ def _sip_history() -> History:
     logged most of its hours), done on CompletedOn, oldest first."""
     import pandas as pd
 
-    from calibrate import metrics
+    from calibrate.stats import metrics
 
     rows = pd.read_csv(SHARED_DATA / "sip" / "Sip-task-info.csv", encoding="cp1252")
     dates = pd.read_csv(SHARED_DATA / "sip" / "est-act-dates.csv", encoding="cp1252")
@@ -437,7 +438,7 @@ def test_sip_backtest_mixture_covers_at_least_as_well_as_own_history():
 def test_cesaw_backtest_is_calibrated():
     import pandas as pd
 
-    from calibrate import metrics
+    from calibrate.stats import metrics
 
     rows = pd.read_csv(SHARED_DATA / "cesaw" / "CESAW_task_fact.csv.xz", na_values=["\\N"],
                        usecols=["person_key", "team_key", "task_actual_complete_date",
@@ -471,20 +472,22 @@ def test_forecasting_loads_history_in_done_order(conn):
     rows = [("a", None, 1.0, 2.0, 5, "done"), ("b", "web", 1.0, 4.0, 9, "done"),
             ("a", None, 1.0, 1.0, 1, "dropped"), ("a", None, 2.0, None, 1, "open")]  # fmt: skip
     insert(conn, rows)
-    history = forecasting.load_history(conn)
+    history = advice.load_history(conn)
     assert history.log_ratio.tolist() == [2.0, 1.0]
     assert history.people == ("a", "b") and history.teams == ("web",)
     assert history.team.tolist() == [0, -1]
 
 
 def test_history_loads_the_same_both_ways_with_local_weeks(conn, monkeypatch):
-    from calibrate import demo, history, metrics
+    from calibrate import demo
+    from calibrate.stats import metrics
+    from calibrate.store import load as history
 
     demo.generate(conn, people=4, teams=2, weeks=30, seed=2)
     conn.execute("UPDATE tasks SET done_at = NULL WHERE id IN (5, 9)")  # undated: oldest
-    fast = forecasting.load_history(conn)
-    monkeypatch.setattr(forecasting, "_columns_at_once", lambda conn: None)
-    slow = forecasting.load_history(conn)
+    fast = advice.load_history(conn)
+    monkeypatch.setattr(advice, "_columns_at_once", lambda conn: None)
+    slow = advice.load_history(conn)
     for name in ("estimate_h", "actual_h", "person", "team", "week"):
         assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
     assert fast.people == slow.people and fast.teams == slow.teams

@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from calibrate import demo, forecast, hints, metrics, store
-from calibrate.tasks import NewTask, add_task
+from calibrate import demo, store
+from calibrate.stats import forecast, hints, metrics
+from calibrate.store.tasks import NewTask, add_task
 
 NOW = datetime.now(UTC)
 
@@ -118,9 +119,9 @@ def test_no_history_gives_the_reference_spread(conn):
 
 def test_hints_equal_the_forecast_mixture_on_a_team_history(conn):
     demo.generate(conn, people=6, teams=2, weeks=30, seed=3)
-    from calibrate import forecasting
+    from calibrate import advice
 
-    pools = forecast.Pools(forecasting.load_history(conn))
+    pools = forecast.Pools(advice.load_history(conn))
     people = [r[0] for r in conn.execute("SELECT DISTINCT person FROM tasks ORDER BY person")]
     for person in people[:4]:
         team = hints.team_of(conn, person)

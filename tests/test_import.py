@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from calibrate import store
-from calibrate.formats import guess_format
-from calibrate.formats.dates import DateError, DateReader
-from calibrate.formats.taskwarrior import iso_duration_hours
-from calibrate.importer import ImportOptions, import_file
+from calibrate.exchange.formats import guess_format
+from calibrate.exchange.formats.dates import DateError, DateReader
+from calibrate.exchange.formats.taskwarrior import iso_duration_hours
+from calibrate.exchange.importer import ImportOptions, import_file
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # never copied in

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calibrate import metrics
+from calibrate.stats import metrics
 from tests.conftest import SHARED_DATA, requires_shared_data
 
 approx = pytest.approx

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from calibrate import store
-from calibrate.tasks import new_uid
+from calibrate.store.tasks import new_uid
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

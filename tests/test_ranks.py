@@ -7,14 +7,14 @@ import subprocess
 import sys
 import tomllib
 import zipfile
-from fnmatch import fnmatch
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from calibrate import metrics, ranks, reference
+from calibrate import reference
+from calibrate.stats import metrics, ranks
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -252,16 +252,12 @@ def _package_files() -> list[tuple[Path, str]]:
     """The files an install of the package holds: its modules, and the
     package data pyproject.toml declares (nothing else of the source tree)."""
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
-    patterns = config["tool"]["setuptools"]["package-data"]["calibrate"]
-    root = REPO / "src" / "calibrate"
-    out = []
-    for path in sorted(root.rglob("*")):
-        if not path.is_file() or "__pycache__" in path.parts:
-            continue
-        relative = path.relative_to(root).as_posix()
-        if path.suffix == ".py" or any(fnmatch(relative, pattern) for pattern in patterns):
-            out.append((path, f"calibrate/{relative}"))
-    return out
+    root = REPO / "src"
+    files = {p for p in (root / "calibrate").rglob("*.py") if "__pycache__" not in p.parts}
+    for package, patterns in config["tool"]["setuptools"]["package-data"].items():
+        folder = root.joinpath(*package.split("."))
+        files |= {p for pattern in patterns for p in folder.glob(pattern) if p.is_file()}
+    return [(path, path.relative_to(root).as_posix()) for path in sorted(files)]
 
 
 def test_reference_loads_from_the_installed_package(tmp_path):
@@ -298,5 +294,5 @@ def test_rebuilding_the_reference_reproduces_the_shipped_file(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    shipped = REPO / "src" / "calibrate" / "data" / "reference.json"
+    shipped = REPO / "src" / "calibrate" / "reference" / "reference.json"
     assert rebuilt.read_bytes() == shipped.read_bytes()

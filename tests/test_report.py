@@ -16,11 +16,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from calibrate import demo, history, report, scoring, store
+from calibrate import demo, panel, report, store
 from calibrate.cli import cli
 from calibrate.durations import parse_since
 from calibrate.errors import InputError, NotFound
 from calibrate.selection import Selection
+from calibrate.store import load as history
 from tests.conftest import SHARED_DATA, requires_shared_data
 
 XSS = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
@@ -107,14 +108,14 @@ def test_an_everyone_report_has_every_section_and_the_panels_numbers(team_db):
                 v.get("title", {}).get("text") for k, v in layout.items() if k.startswith(axis)
             )
     conn = store.connect(team_db)
-    panel = scoring.build_panel(conn, everyone(), today=TODAY)
+    built = panel.build_panel(conn, everyone(), today=TODAY)
     conn.close()
     shown = shown_figures(html)
     for key in ("score", "score_low", "score_high", "bias_factor", "typical_miss", "within_25"):
-        assert float(shown[key]) == panel[key], key
-    assert int(shown["n"]) == panel["n"]
+        assert float(shown[key]) == built[key], key
+    assert int(shown["n"]) == built["n"]
     assert int(shown["people"]) == 6
-    assert float(shown["keep_rate"]) == panel["promises"]["keep_rate"]
+    assert float(shown["keep_rate"]) == built["promises"]["keep_rate"]
     assert "Teams and people" in html and "<caption>Teams</caption>" in html
     assert "the previous 27 weeks (2025-11-24 to 2026-05-31)" in html
     assert mine(empty_sections(html)) == []
@@ -482,10 +483,10 @@ def test_promises_with_people_are_the_rows_history_loads(team_db):
         ours = ours[ours["in_scope"]]
         theirs = history.promise_outcomes(conn, selection, TODAY, values)
         if reference is not None:  # the reference's too, for its keep rate
-            assert scoring.keep_rate(ours.iloc[:0]) is None
-            assert scoring.keep_rate(
+            assert panel.keep_rate(ours.iloc[:0]) is None
+            assert panel.keep_rate(
                 report.promise_frame(rows, TODAY, values).query("in_reference")
-            ) == scoring.keep_rate(history.promise_outcomes(conn, reference, TODAY, values))
+            ) == panel.keep_rate(history.promise_outcomes(conn, reference, TODAY, values))
         columns = ["has_promise", "resolved", "kept", "broken", "exceeded"]
         assert len(ours) == len(theirs) > 0
         assert sorted(map(tuple, ours[columns].to_numpy().tolist())) == sorted(
@@ -502,7 +503,7 @@ def test_the_previous_periods_figures_are_the_score_panels(team_db):
                   Selection(person=person, since=parse_since("6w", today=TODAY))):  # fmt: skip
         previous = report.previous_window(scope, TODAY)
         ours = report.previous_panel(conn, previous, TODAY)
-        theirs = scoring.build_panel(conn, previous, today=TODAY)
+        theirs = panel.build_panel(conn, previous, today=TODAY)
         assert ours["n"] == theirs["n"] > 0
         for key in ("score", "score_low", "score_high", "bias_factor", "typical_miss"):
             assert ours[key] == pytest.approx(theirs[key], rel=1e-12), key
@@ -514,7 +515,7 @@ def test_the_one_load_gives_what_each_loader_gives(team_db):
     """Every section derives its data from one read (report.load_tasks); what
     it derives must equal what the single-purpose loaders read, row for row
     and in the same order (sums in another order could change a last digit)."""
-    from calibrate import forecasting, summary
+    from calibrate import advice, teams
 
     conn = store.connect(team_db)
     person, team = a_person(team_db)
@@ -525,27 +526,27 @@ def test_the_one_load_gives_what_each_loader_gives(team_db):
         Selection(person=person, since=parse_since("26w", today=TODAY)),
     ):
         data = report.load(conn, selection, today=TODAY)
-        assert data.panel == scoring.build_panel(conn, selection, today=TODAY)
+        assert data.panel == panel.build_panel(conn, selection, today=TODAY)
         theirs = history.counted_tasks(conn, selection, with_people=True)
         assert data.tasks["estimate_h"].tolist() == theirs["estimate_h"].tolist()
         assert data.tasks["person"].tolist() == theirs["person"].tolist()
         ranked = history.replace(selection, person=None, team=None, everyone=True)
         for ours, loaded in zip(
-            data.rank_frames(), summary.load_tasks(conn, ranked, today=TODAY), strict=True
+            data.rank_frames(), teams.load_tasks(conn, ranked, today=TODAY), strict=True
         ):
             pd.testing.assert_frame_equal(
                 ours.reset_index(drop=True), loaded.reset_index(drop=True), check_categorical=False
             )
         history_here = data.forecast_history()
         if selection.since is None:
-            loaded = forecasting.load_history(conn)
+            loaded = advice.load_history(conn)
             for name in ("log_ratio", "estimate_h", "person", "team", "week"):
                 assert getattr(history_here, name).tolist() == getattr(loaded, name).tolist()
             assert (history_here.people, history_here.teams) == (loaded.people, loaded.teams)
         else:
             assert history_here is None  # the forecast reads its own (all history)
         if data.previous_selection is not None:
-            previous = scoring.build_panel(conn, data.previous_selection, today=TODAY)
+            previous = panel.build_panel(conn, data.previous_selection, today=TODAY)
             assert data.previous["n"] == previous["n"]
             for key in ("score", "bias_factor", "typical_miss"):
                 expected = previous[key]

@@ -9,10 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
-from calibrate import history, metrics, scoring, settings, store
+from calibrate import panel, store
 from calibrate.durations import parse_since
 from calibrate.selection import Selection
-from calibrate.tasks import NewTask, add_task, drop_task
+from calibrate.stats import metrics
+from calibrate.store import load as history
+from calibrate.store import settings
+from calibrate.store.tasks import NewTask, add_task, drop_task
 
 NOW = datetime.now(UTC)
 
@@ -292,8 +295,8 @@ def test_every_panel_fits_80_columns(run, conn):
 def test_render_panel_in_words(conn):
     for _ in range(30):
         log(conn, 2, 3)
-    panel = scoring.build_panel(conn, selection(person="alice"))
-    text = scoring.render_panel(panel)
+    built = panel.build_panel(conn, selection(person="alice"))
+    text = panel.render_panel(built)
     assert "tasks take 1.5x your estimate (median)" in text
     assert "typically off by 1.5x; 100% within 25%" not in text  # 1.5x is outside 25%
     assert "typically off by 1.5x; 0% within 25%" in text

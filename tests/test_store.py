@@ -5,8 +5,9 @@ import sqlite3
 
 import pytest
 
-from calibrate import migrations, store
+from calibrate import store
 from calibrate.errors import DatabaseError
+from calibrate.store import schema as migrations
 
 
 def digest(path):
@@ -155,7 +156,7 @@ def test_failed_migration_leaves_the_version(db_path, monkeypatch):
 
 
 def _add_many(path, person, count):
-    from calibrate import tasks
+    from calibrate.store import tasks
 
     conn = store.connect(path)
     for i in range(count):

@@ -9,10 +9,11 @@ from datetime import date
 import numpy as np
 import pytest
 
-from calibrate import demo, ranks, reference, store, summary
+from calibrate import demo, reference, store, teams
 from calibrate.durations import local_today, parse_since
 from calibrate.errors import InputError
 from calibrate.selection import Selection
+from calibrate.stats import ranks
 
 TODAY = local_today()
 
@@ -29,7 +30,7 @@ def team_db(tmp_path_factory):
 
 def standings(conn, since: str | None) -> tuple[list, dict]:
     selection = Selection(everyone=True, since=since)
-    inputs = summary.rank_inputs(conn, selection, today=TODAY)
+    inputs = teams.rank_inputs(conn, selection, today=TODAY)
     groups = ranks.rank_people(
         inputs.people, inputs.teams, inputs.everyone,
         reference_scores=reference.load().scores,
@@ -39,16 +40,16 @@ def standings(conn, since: str | None) -> tuple[list, dict]:
 
 def export_summary(conn, path, since: str | None = None, **scope) -> dict:
     selection = Selection(everyone=not scope, since=since, **scope)
-    built = summary.build_summary(conn, selection, today=TODAY)
+    built = teams.build_summary(conn, selection, today=TODAY)
     with open(path, "w", encoding="utf-8") as handle:
-        summary.write_summary(handle, built)
+        teams.write_summary(handle, built)
     return built
 
 
 def assert_same_standings(raw, from_summary):
     raw_groups, raw_teams = raw
-    groups, teams = from_summary
-    assert teams == raw_teams
+    groups, team_rows = from_summary
+    assert team_rows == raw_teams
     assert [g["team"] for g in groups] == [g["team"] for g in raw_groups]
     compared = 0
     for mine, theirs in zip(groups, raw_groups, strict=True):
@@ -62,7 +63,7 @@ def assert_same_standings(raw, from_summary):
                 exact_b = {k: v for k, v in b.items() if k not in ("bias", "bias_factor")}
                 assert exact_a == exact_b  # scores, intervals, ranks: to the last bit
                 # medians agree to the bin width (0.01, centres: half of it)
-                assert a["bias"] == pytest.approx(b["bias"], abs=summary.HISTOGRAM_BIN / 2)
+                assert a["bias"] == pytest.approx(b["bias"], abs=teams.HISTOGRAM_BIN / 2)
                 compared += 1
     assert compared >= 8
 
@@ -76,7 +77,7 @@ def test_ranks_from_a_summary_equal_ranks_from_raw_tasks(team_db, tmp_path, wind
     export_summary(source, file, since)
     source.close()
     lead = store.connect(tmp_path / "lead.db")
-    result = summary.import_summary(lead, file)
+    result = teams.import_summary(lead, file)
     assert result.people == 10
     assert lead.execute("SELECT count(*) FROM tasks").fetchone()[0] == 0
     assert_same_standings(raw, standings(lead, since))
@@ -91,7 +92,7 @@ def test_a_wider_summary_ranked_in_a_narrower_window(team_db, tmp_path):
     export_summary(source, tmp_path / "all.json", None)
     source.close()
     lead = store.connect(tmp_path / "lead.db")
-    summary.import_summary(lead, tmp_path / "all.json")
+    teams.import_summary(lead, tmp_path / "all.json")
     assert_same_standings(raw, standings(lead, since))
 
 
@@ -115,11 +116,11 @@ def test_importing_again_replaces_and_own_summary_is_refused(team_db, tmp_path):
     source = store.connect(team_db)
     export_summary(source, tmp_path / "s.json")
     with pytest.raises(InputError, match="exported from this database"):
-        summary.import_summary(source, tmp_path / "s.json")
+        teams.import_summary(source, tmp_path / "s.json")
     source.close()
     lead = store.connect(tmp_path / "lead.db")
-    first = summary.import_summary(lead, tmp_path / "s.json")
-    again = summary.import_summary(lead, tmp_path / "s.json")
+    first = teams.import_summary(lead, tmp_path / "s.json")
+    again = teams.import_summary(lead, tmp_path / "s.json")
     assert not first.replaced and again.replaced
     weeks = lead.execute("SELECT count(*) FROM summary_weeks").fetchone()[0]
     assert weeks == first.weeks
@@ -137,13 +138,13 @@ def test_raw_tasks_win_over_a_summary_of_the_same_weeks(team_db, tmp_path):
     lead_path = tmp_path / "lead.db"
     lead = store.connect(lead_path)
     lead.close()
-    from calibrate.merge import merge_database
+    from calibrate.exchange.merge import merge_database
 
     lead = store.connect(lead_path)
     merge_database(lead, team_db)
-    summary.import_summary(lead, tmp_path / "s.json")
-    groups, teams = standings(lead, since)
-    assert teams == raw[1]
+    teams.import_summary(lead, tmp_path / "s.json")
+    groups, team_rows = standings(lead, since)
+    assert team_rows == raw[1]
     assert [r["score"] for g in groups for r in g["ranked"]] == [
         r["score"] for g in raw[0] for r in g["ranked"]
     ]
@@ -161,7 +162,7 @@ def test_opt_out_travels_with_the_summary(team_db, tmp_path):
             source.execute("DELETE FROM people WHERE name = ?", (name,))
         source.close()
     lead = store.connect(tmp_path / "lead.db")
-    summary.import_summary(lead, tmp_path / "s.json")
+    teams.import_summary(lead, tmp_path / "s.json")
     groups, _ = standings(lead, None)
     shown = {row["person"] for g in groups for row in g["ranked"] + g["provisional"]}
     assert name not in shown
@@ -171,11 +172,11 @@ def test_histogram_median_within_half_a_bin():
     rng = np.random.default_rng(3)
     for size in (1, 2, 7, 50, 51):
         r = rng.normal(0.2, 0.9, size)
-        bins = np.rint(np.clip(r, -3, 3) / summary.HISTOGRAM_BIN).astype(int)
+        bins = np.rint(np.clip(r, -3, 3) / teams.HISTOGRAM_BIN).astype(int)
         values, counts = np.unique(bins, return_counts=True)
-        median = summary.histogram_median(zip(values.tolist(), counts.tolist(), strict=True))
-        assert median == pytest.approx(np.median(r), abs=summary.HISTOGRAM_BIN / 2 + 1e-12)
-    assert summary.histogram_median([]) is None
+        median = teams.histogram_median(zip(values.tolist(), counts.tolist(), strict=True))
+        assert median == pytest.approx(np.median(r), abs=teams.HISTOGRAM_BIN / 2 + 1e-12)
+    assert teams.histogram_median([]) is None
 
 
 # --- checking a summary file ---------------------------------------------------------------
@@ -203,7 +204,7 @@ def write(tmp_path, data) -> object:
 
 
 def test_a_valid_summary_is_stored(conn, tmp_path):
-    result = summary.import_summary(conn, write(tmp_path, valid_summary()))
+    result = teams.import_summary(conn, write(tmp_path, valid_summary()))
     assert (result.people, result.weeks, result.tasks) == (1, 1, 3)
     row = conn.execute("SELECT n, sum_abs, due, kept, ranges FROM summary_weeks").fetchone()
     assert tuple(row) == (3, 1.5, 2, 1, "[[90.0, 2, 1, 0, 1]]")
@@ -236,7 +237,7 @@ def test_bad_summaries_are_refused_and_nothing_is_written(conn, tmp_path, change
     data = valid_summary()
     change(data)
     with pytest.raises(InputError, match=message):
-        summary.import_summary(conn, write(tmp_path, data))
+        teams.import_summary(conn, write(tmp_path, data))
     assert conn.execute("SELECT count(*) FROM summaries").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM summary_weeks").fetchone()[0] == 0
 
@@ -245,7 +246,7 @@ def test_a_file_that_is_not_json(conn, tmp_path):
     path = tmp_path / "summary.json"
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(InputError, match="not valid JSON"):
-        summary.import_summary(conn, path)
+        teams.import_summary(conn, path)
 
 
 # --- through the command line -----------------------------------------------------------------
@@ -323,7 +324,7 @@ def test_importing_a_bad_summary_writes_nothing(run, db_path, tmp_path):
 
 
 def test_summary_format_is_named_and_guessed(conn, tmp_path):
-    from calibrate import formats, importer
+    from calibrate.exchange import formats, importer
 
     path = write(tmp_path, valid_summary())
     assert formats.guess_format(path) == "summary"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from calibrate import store, tasks
+from calibrate import store
 from calibrate.durations import (
     MAX_EFFORT_H,
     parse_date,
@@ -23,7 +23,8 @@ from calibrate.durations import (
     to_iso,
 )
 from calibrate.errors import DatabaseError, InputError
-from calibrate.output import to_csv
+from calibrate.store import tasks
+from calibrate.text import to_csv
 from tests.reliability.faults import assert_clean_failure, file_state
 
 

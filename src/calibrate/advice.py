@@ -1,0 +1,584 @@
+"""Running ``forecast`` and its backtest on the database: scope, SQL, cache.
+
+:mod:`calibrate.forecast` computes from arrays and never touches the
+database; this module resolves the scope (:class:`Scope`), hands it the
+counted history in done order (:func:`load_history`), the open tasks with the
+time already on their timers (:func:`open_tasks`) and the working calendar
+(:func:`calendar`), and keeps the backtest every forecast quotes, recomputed
+only when the history stamp changed (:func:`quoted_backtest`).
+:func:`run_forecast` and :func:`run_backtest` return JSON-ready dicts.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import numpy as np
+
+from calibrate.errors import InputError, NotFound, StateError
+from calibrate.selection import Selection
+from calibrate.stats import forecast, hints
+from calibrate.store import settings
+from calibrate.store.tasks import canonical_person
+
+#: Histogram rows at most; beyond, days are grouped into weeks.
+HISTOGRAM_ROWS = 16
+#: Rows fetched per round trip.
+FETCH_ROWS = 100_000
+
+
+#: Done time of a task without one (or with one SQLite cannot read): sorts first.
+NO_TIME = -(2**62)
+#: Separates names in the one-string columns (the ASCII unit separator).
+NAME_SEPARATOR = "\x1f"
+_COLUMNS_SQL = (
+    "SELECT count(*), group_concat(id), group_concat(printf('%!.17g', estimate_h)), "
+    "group_concat(printf('%!.17g', actual_h)), "
+    "group_concat(coalesce({epoch}, {missing})), group_concat(person, char(31)), "
+    "group_concat(coalesce(team, ''), char(31)) FROM tasks WHERE {counted}"
+)
+_EPOCH_SQL = ("unixepoch(done_at)", "CAST(strftime('%s', done_at) AS INTEGER)")
+
+
+def load_history(conn: sqlite3.Connection) -> forecast.History:
+    """Every counted task of the database, oldest done first (ties by id);
+    tasks without a done date count as the oldest.
+
+    Each column comes back as one string (``group_concat``) that numpy parses
+    in C: five times faster than a row at a time for a million tasks. The
+    rows are read in table order and sorted here. No pandas: the command
+    starts faster.
+    """
+    return history_from_columns(*(_columns_at_once(conn) or _columns_row_by_row(conn)))
+
+
+def history_from_columns(
+    ids: np.ndarray,
+    estimate: np.ndarray,
+    actual: np.ndarray,
+    epoch: np.ndarray,
+    person: Sequence,
+    team: Sequence,
+) -> forecast.History:
+    """:func:`load_history` from every counted task's columns already in hand
+    (any order): ids (or any numbers that grow with the id: they break ties
+    in done time), estimate and actual hours, the done time in seconds
+    since 1970 (:data:`NO_TIME` without one), person, and team (``''`` or
+    ``None`` without one)."""
+    order = np.lexsort((ids, epoch))
+    person_codes, people = forecast.name_codes(person)
+    team_codes, teams = forecast.name_codes(team)
+    estimate, actual = estimate[order], actual[order]
+    return forecast.History(
+        log_ratio=np.log2(actual / estimate), estimate_h=estimate, actual_h=actual,
+        person=person_codes[order], team=team_codes[order],
+        week=week_index(local_days(epoch))[order], people=people, teams=teams,
+    )  # fmt: skip
+
+
+def _columns_at_once(conn: sqlite3.Connection) -> tuple | None:
+    """The counted tasks' columns, each as one string parsed by numpy (numbers
+    printed with 17 significant digits: they read back exactly); ``None``
+    when that fails (an old SQLite, a name holding the separator, a value numpy
+    cannot read): the caller then reads row by row."""
+    for epoch in _EPOCH_SQL:
+        sql = _COLUMNS_SQL.format(epoch=epoch, missing=NO_TIME, counted=hints.COUNTED_SQL)
+        try:
+            row = conn.execute(sql).fetchone()
+        except sqlite3.OperationalError:
+            continue  # no unixepoch() before SQLite 3.38
+        break
+    else:
+        return None
+    n = row[0]
+    if n == 0:
+        return _empty_columns()
+    try:
+        ids, epoch = (np.fromstring(row[i], dtype=np.int64, sep=",") for i in (1, 4))
+        estimate, actual = (np.fromstring(row[i], dtype=float, sep=",") for i in (2, 3))
+    except ValueError:
+        return None
+    person, team = row[5].split(NAME_SEPARATOR), row[6].split(NAME_SEPARATOR)
+    if not all(len(column) == n for column in (ids, epoch, estimate, actual, person, team)):
+        return None
+    return ids, estimate, actual, epoch, person, team
+
+
+def _columns_row_by_row(conn: sqlite3.Connection) -> tuple:
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    sql = (
+        f"SELECT id, estimate_h, actual_h, done_at, person, team FROM tasks "  # noqa: S608
+        f"WHERE {hints.COUNTED_SQL}"
+    )
+    cursor.execute(sql)
+    parts: list[list] = [[] for _ in range(6)]
+    while rows := cursor.fetchmany(FETCH_ROWS):
+        for part, column in zip(parts, zip(*rows, strict=True), strict=True):
+            part.extend(column)
+    cursor.close()
+    ids, estimate, actual, done, person, team = parts
+    if not ids:
+        return _empty_columns()
+    utc = np.array([_iso_seconds(text) for text in done], dtype="datetime64[s]")
+    epoch = np.where(np.isnat(utc), NO_TIME, utc.astype(np.int64))
+    return (np.array(ids, dtype=np.int64), np.array(estimate, dtype=float),
+            np.array(actual, dtype=float), epoch, person, team)  # fmt: skip
+
+
+def _iso_seconds(text: str | None) -> str:
+    """The ``YYYY-MM-DDTHH:MM:SS`` part of a stored UTC time, or ``NaT``."""
+    if not text or len(text) < 10:
+        return "NaT"
+    try:
+        np.datetime64(text[:19])
+    except ValueError:
+        return "NaT"
+    return text[:19]
+
+
+def _empty_columns() -> tuple:
+    empty_int = np.array([], dtype=np.int64)
+    return empty_int, np.array([]), np.array([]), empty_int, [], []
+
+
+def local_days(epoch: np.ndarray) -> np.ndarray:
+    """Local calendar day numbers (days since 1970-01-01) of UTC moments in
+    seconds since 1970 (-1 for :data:`NO_TIME`), with the system's time zone and
+    its summer time as it was at each moment: one offset lookup per distinct hour."""
+    from datetime import datetime
+
+    out = np.full(epoch.shape, -1, dtype=np.int64)
+    ok = epoch != NO_TIME
+    seconds = epoch[ok]
+    hours, inverse = np.unique(seconds // 3600, return_inverse=True)
+    offsets = np.array([_utc_offset(int(hour) * 3600, datetime) for hour in hours], dtype=np.int64)
+    out[ok] = (seconds + offsets[inverse]) // 86_400
+    return out
+
+
+def _utc_offset(moment: int, datetime) -> int:
+    try:
+        return int(datetime.fromtimestamp(moment).astimezone().utcoffset().total_seconds())
+    except (OverflowError, OSError, ValueError):
+        return 0  # beyond what the platform's clock reads: UTC
+
+
+def week_index(day_numbers: np.ndarray) -> np.ndarray:
+    """:func:`calibrate.metrics.week_index` of day numbers (-1 stays -1)."""
+    return np.where(day_numbers >= 0, (day_numbers + 3) // 7, -1)
+
+
+# --- open tasks ----------------------------------------------------------------------------
+
+OPEN_COLUMNS = ("id", "title", "person", "team", "estimate_h", "promise_h", "due", "status")
+
+
+def open_tasks(
+    conn: sqlite3.Connection,
+    selection: Selection | None = None,
+    ids: Sequence[int] = (),
+    *,
+    now: str | None = None,
+) -> list[dict]:
+    """The open (and started) tasks to forecast: the given ``ids`` (each must
+    exist and be open), else the selection's. Each with ``spent_h``, the time
+    on its timer so far (a running interval counts up to ``now``)."""
+    names = ", ".join(OPEN_COLUMNS)
+    by_id = f"SELECT {names} FROM tasks WHERE id = ?"  # noqa: S608 (fixed column names)
+    if ids:
+        rows = []
+        for task_id in dict.fromkeys(ids):
+            row = conn.execute(by_id, (task_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no task #{task_id}")
+            if row["status"] in ("done", "dropped"):
+                raise StateError(
+                    f"task #{task_id} is {row['status']}: forecast covers open tasks only"
+                )
+            rows.append(row)
+    else:
+        selection = selection or Selection(status="open")
+        where, params = selection.where()
+        rows = conn.execute(
+            f"SELECT {names} FROM tasks WHERE status IN ('open', 'started') AND {where} "  # noqa: S608
+            "ORDER BY id",
+            params,
+        ).fetchall()
+    tasks = [dict(row) for row in rows]
+    spent = _timer_hours(conn, [t["id"] for t in tasks], now)
+    for task in tasks:
+        task["spent_h"] = spent.get(task["id"], 0.0)
+    return tasks
+
+
+def _timer_hours(conn: sqlite3.Connection, ids: list[int], now: str | None) -> dict[int, float]:
+    """Hours on each task's timer, summed in SQL (running intervals up to ``now``)."""
+    from calibrate.durations import now_iso
+
+    out: dict[int, float] = {}
+    now = now or now_iso()
+    for first in range(0, len(ids), 500):
+        chunk = ids[first : first + 500]
+        marks = ", ".join("?" * len(chunk))
+        sql = (
+            "SELECT task_id, total(max(0, julianday(coalesce(stopped_at, ?)) "  # noqa: S608
+            f"- julianday(started_at))) * 24 FROM intervals WHERE task_id IN ({marks}) "
+            "GROUP BY task_id"
+        )
+        out.update(conn.execute(sql, [now, *chunk]).fetchall())
+    return out
+
+
+# --- the calendar ------------------------------------------------------------------------------
+
+
+def calendar(conn: sqlite3.Connection | None) -> forecast.Calendar:
+    """The team's working calendar from the settings (6 focused hours a day,
+    Monday to Friday, no holidays by default)."""
+    values = settings.read_all(conn)
+    focus = values["focus-hours"]
+    try:
+        focus = float(focus)
+    except (TypeError, ValueError):
+        raise InputError(f"the focus-hours setting {focus!r} is not a number") from None
+    if not focus > 0:
+        raise InputError(
+            "the working calendar has zero focused hours a day: set one with "
+            "'calibrate config focus-hours 6'"
+        )
+    days = values["work-days"] or []
+    if not days:
+        raise InputError(
+            "the working calendar has no working days: set them with "
+            "'calibrate config work-days mon-fri'"
+        )
+    holidays = [date.fromisoformat(day) for day in values["holidays"] or []]
+    weekmask = " ".join(day[:3].capitalize() for day in days)
+    return forecast.Calendar(focus_hours=focus, weekmask=weekmask, holidays=holidays)
+
+
+def histogram_rows(
+    histogram: list[dict], rows: int = HISTOGRAM_ROWS, tail: float = 0.01
+) -> tuple[list[tuple[date | None, int]], int]:
+    """Finish dates grouped into at most ``rows`` bins (days, else weeks, else
+    several weeks), as (first day of the bin, runs), and the bins' width in
+    days (1 for days); the last ``tail`` of the runs beyond the bins as one
+    row (``None``, runs), so that a long tail does not squash the bars."""
+    days = [(date.fromisoformat(h["date"]), h["runs"]) for h in histogram]
+    total = sum(runs for _, runs in days)
+    later = 0
+    if len(days) > rows:
+        kept, seen = [], 0
+        for day, runs in days:
+            if seen >= (1 - tail) * total:
+                later += runs
+            else:
+                kept.append((day, runs))
+            seen += runs
+        days = kept
+    if len(days) > rows:
+        first, last = days[0][0], days[-1][0]
+        monday = first - timedelta(days=first.weekday())
+        weeks = (last - monday).days // 7 + 1
+        width = -(-weeks // (rows - 1 if later else rows))  # weeks per bin, rounded up
+        bins: dict[date, int] = {}
+        for day, runs in days:
+            start = monday + timedelta(weeks=((day - monday).days // 7) // width * width)
+            bins[start] = bins.get(start, 0) + runs
+        days = sorted(bins.items())
+        width_days = 7 * width
+    else:
+        width_days = 1
+    return ([*days, (None, later)] if later else days), width_days
+
+
+# --- caches, checked against the history stamp --------------------------------------------------
+
+HISTORY_KEY = "history"
+
+
+def read_cache(conn: sqlite3.Connection, key: str, stamp: str) -> bytes | None:
+    """A cached value if it was stored at this history stamp (``None`` otherwise,
+    or in a database without the cache table)."""
+    try:
+        row = conn.execute("SELECT stamp, value FROM advice_cache WHERE key = ?", (key,)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    if row is None or row[0] != stamp:
+        return None
+    return row[1] if isinstance(row[1], bytes) else str(row[1]).encode()
+
+
+def write_cache(conn: sqlite3.Connection, key: str, stamp: str, value: bytes) -> None:
+    """Keep a value for the next command; a read-only or locked database keeps none."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        return
+    try:
+        conn.execute(
+            "INSERT OR REPLACE INTO advice_cache (key, stamp, value) VALUES (?, ?, ?)",
+            (key, stamp, value),
+        )
+        conn.execute("COMMIT")
+    except sqlite3.Error:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
+def cached_history(conn: sqlite3.Connection, stamp: str | None = None) -> forecast.History:
+    """:func:`load_history`, from the cache while the history stamp is unchanged:
+    a few megabytes of arrays read back in milliseconds, instead of a query
+    over every finished task."""
+    stamp = stamp or hints.history_stamp(conn)
+    cached = read_cache(conn, HISTORY_KEY, stamp)
+    if cached is not None:
+        try:
+            return history_from_bytes(cached)
+        except (ValueError, KeyError, OSError, UnicodeDecodeError):
+            pass  # an unreadable cache is rebuilt
+    loaded = load_history(conn)
+    write_cache(conn, HISTORY_KEY, stamp, history_to_bytes(loaded))
+    return loaded
+
+
+def history_to_bytes(h: forecast.History) -> bytes:
+    """The history's arrays as an ``.npz`` (names as JSON text: no pickles)."""
+    buffer = io.BytesIO()
+    names = json.dumps({"people": list(h.people), "teams": list(h.teams)}).encode()
+    np.savez(
+        buffer, estimate_h=h.estimate_h, actual_h=h.actual_h, person=h.person, team=h.team,
+        week=h.week, names=np.frombuffer(names, dtype=np.uint8),
+    )  # fmt: skip
+    return buffer.getvalue()
+
+
+def history_from_bytes(data: bytes) -> forecast.History:
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        names = json.loads(arrays["names"].tobytes().decode())
+        estimate, actual = arrays["estimate_h"], arrays["actual_h"]
+        return forecast.History(
+            log_ratio=np.log2(actual / estimate), estimate_h=estimate, actual_h=actual,
+            person=arrays["person"], team=arrays["team"], week=arrays["week"],
+            people=tuple(names["people"]), teams=tuple(names["teams"]),
+        )  # fmt: skip
+
+
+def cached_backtest(conn: sqlite3.Connection, key: str, stamp: str) -> dict | None:
+    value = read_cache(conn, f"backtest:{key}", stamp)
+    return None if value is None else json.loads(value)
+
+
+def store_backtest(conn: sqlite3.Connection, key: str, stamp: str, result: dict) -> None:
+    write_cache(conn, f"backtest:{key}", stamp, json.dumps(result, sort_keys=True).encode())
+
+
+# --- scope --------------------------------------------------------------------------------------
+
+
+class Scope:
+    """Whose history the shift, the backtest and (without ids) the open tasks
+    come from: one person, one team, or everyone."""
+
+    def __init__(self, person: str | None = None, team: str | None = None):
+        self.person, self.team = person, team
+
+    @classmethod
+    def resolve(
+        cls,
+        conn: sqlite3.Connection,
+        person: str | None,
+        team: str | None,
+        everyone: bool,
+        default_person: str,
+    ) -> Scope:
+        """From the command's options: an unknown person or team is an error;
+        no option means you (even before your first task)."""
+        if everyone:
+            return cls()
+        if team is not None:
+            return cls(team=hints.require_team(conn, team))
+        if person is not None:
+            return cls(person=hints.require_person(conn, person))
+        return cls(person=canonical_person(conn, default_person))
+
+    @classmethod
+    def of_tasks(cls, conn: sqlite3.Connection, tasks: list[dict]) -> Scope:
+        """For tasks given by id: their person if one, else their team if one, else everyone."""
+        people = {t["person"] for t in tasks}
+        if len(people) == 1:
+            return cls(person=people.pop())
+        teams = {t["team"] or hints.team_of(conn, t["person"]) for t in tasks}
+        return cls(team=teams.pop()) if len(teams) == 1 and None not in teams else cls()
+
+    @property
+    def key(self) -> str:
+        if self.person is not None:
+            return f"person:{self.person}"
+        if self.team is not None:
+            return f"team:{self.team}"
+        return "everyone"
+
+    def describe(self) -> str:
+        if self.person is not None:
+            return self.person
+        return f"team {self.team}" if self.team is not None else "everyone"
+
+    def selection(self) -> Selection:
+        return Selection(person=self.person, team=self.team, everyone=self.is_everyone,
+                         status="open")  # fmt: skip
+
+    @property
+    def is_everyone(self) -> bool:
+        return self.person is None and self.team is None
+
+    def positions(self, history: forecast.History) -> np.ndarray:
+        """The scope's counted tasks, as positions in the history (done order)."""
+        if self.person is not None:
+            return np.flatnonzero(history.person == history.person_code(self.person))
+        if self.team is not None:
+            return np.flatnonzero(history.team == history.team_code(self.team))
+        return np.arange(len(history), dtype=np.int64)
+
+    def as_dict(self) -> dict:
+        return {"person": self.person, "team": self.team, "everyone": self.is_everyone}
+
+    def counted(self, conn: sqlite3.Connection) -> int:
+        """How many counted tasks the scope has."""
+        where, params = Selection(person=self.person, team=self.team).where()
+        sql = f"SELECT count(*) FROM tasks WHERE {hints.COUNTED_SQL} AND {where}"  # noqa: S608
+        return conn.execute(sql, params).fetchone()[0]
+
+
+# --- the forecast ---------------------------------------------------------------------------------
+
+#: Blocks of the backtest quoted beside every forecast (the most recent ones).
+QUOTED_BLOCKS = 300
+BACKTEST_NEEDS = forecast.BACKTEST_START + forecast.BLOCK
+
+
+def run_forecast(
+    conn: sqlite3.Connection,
+    task_ids: Sequence[int],
+    person: str | None,
+    team: str | None,
+    everyone: bool,
+    default_person: str,
+    *,
+    runs: int = forecast.RUNS,
+    seed: int = 0,
+    today: date,
+    history: forecast.History | None = None,
+) -> dict:
+    """``calibrate forecast``: the open tasks of the scope (or those ids),
+    simulated; with the scope's backtested coverage and any warnings.
+    ``history``: every counted task (:func:`load_history`), when the caller
+    has it in hand already; else it comes from the cache or the database."""
+    if task_ids:
+        tasks = open_tasks(conn, ids=task_ids)
+        if person or team or everyone:
+            scope = Scope.resolve(conn, person, team, everyone, default_person)
+        else:
+            scope = Scope.of_tasks(conn, tasks)
+    else:
+        scope = Scope.resolve(conn, person, team, everyone, default_person)
+        tasks = open_tasks(conn, scope.selection())
+        if not tasks:
+            raise StateError(f"no open tasks for {scope.describe()}: nothing to forecast")
+    work_calendar = calendar(conn)
+    stamp = hints.history_stamp(conn)
+    if history is None:
+        history = cached_history(conn, stamp)
+    warnings = []
+    if len(history) == 0:
+        warnings.append(
+            "no finished tasks here yet: forecasting from the reference population's "
+            "spread (SiP: A/E P10 0.36, median 1.0, P90 2.0)"
+        )
+    scope_positions = scope.positions(history)
+    tau2 = forecast.shift_variance(
+        history.log_ratio[scope_positions], history.week[scope_positions]
+    )
+    open_work = [
+        forecast.OpenTask(
+            id=t["id"], title=t["title"], person=t["person"],
+            team=t["team"] or hints.team_of(conn, t["person"]), estimate_h=t["estimate_h"],
+            spent_h=t["spent_h"], promise_h=t["promise_h"], due=_date(t["due"]),
+            started=t["status"] == "started",
+        )
+        for t in tasks
+    ]  # fmt: skip
+    pools = forecast.Pools(history)
+    result = forecast.simulate(
+        pools, open_work, tau2=tau2, runs=runs, seed=seed, today=today, calendar=work_calendar
+    )
+    result.pop("totals")
+    result.pop("finish_day")
+    result["scope"] = scope.as_dict()
+    result["scope"]["describe"] = scope.describe()
+    result["backtest"] = quoted_backtest(conn, scope, pools, scope_positions, stamp)
+    result["warnings"] = warnings
+    return result
+
+
+def _date(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(str(text)[:10])
+    except ValueError:
+        return None
+
+
+def quoted_backtest(
+    conn: sqlite3.Connection,
+    scope: Scope,
+    pools: forecast.Pools,
+    scope_positions: np.ndarray,
+    stamp: str,
+) -> dict:
+    """The mixture's coverage over the scope's most recent blocks, from the
+    cache when the history has not changed since it was computed."""
+    key = f"{scope.key}|mixture|{QUOTED_BLOCKS}"
+    figures = cached_backtest(conn, key, stamp)
+    cached = figures is not None
+    if figures is None:
+        result = forecast.backtest(
+            pools.history, scope_positions, methods=("mixture",), max_blocks=QUOTED_BLOCKS,
+            pools=pools,
+        )  # fmt: skip
+        figures = {**result["methods"]["mixture"], "tasks": result["tasks"]}
+        store_backtest(conn, key, stamp, figures)
+    keys = ("blocks", "coverage_50", "coverage_80", "keep_90", "tasks")
+    return {**{k: figures[k] for k in keys}, "needs": BACKTEST_NEEDS, "cached": cached}
+
+
+def run_backtest(
+    conn: sqlite3.Connection,
+    scope: Scope,
+    *,
+    max_blocks: int | None = None,
+    seed: int = 0,
+    progress=None,
+) -> dict:
+    """``calibrate forecast --backtest``: every method over the scope's history."""
+    counted = scope.counted(conn)
+    if counted < BACKTEST_NEEDS:  # said before anything is loaded or cached
+        raise StateError(
+            f"not enough history to backtest {scope.describe()}: {counted:,} "
+            f"finished task{'s' if counted != 1 else ''}; the backtest predicts "
+            f"blocks of {forecast.BLOCK} from task {forecast.BACKTEST_START} on, so it "
+            f"needs {BACKTEST_NEEDS}"
+        )
+    history = cached_history(conn)
+    positions = scope.positions(history)
+    result = forecast.backtest(
+        history, positions, max_blocks=max_blocks, seed=seed, progress=progress
+    )
+    result["scope"] = {**scope.as_dict(), "describe": scope.describe()}
+    return result

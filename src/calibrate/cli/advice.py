@@ -1,0 +1,346 @@
+"""``calibrate suggest`` and ``calibrate forecast``: advice from history.
+
+``suggest`` reads the small precomputed table of :mod:`hints` (standard
+library only), so it starts as fast as ``add``; ``forecast`` needs numpy and
+imports :mod:`forecasting` inside its body. Keep this module's top-level
+imports light for that reason. The 80-column text of both is made here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import textwrap
+from datetime import date, timedelta
+
+import click
+
+from calibrate.cli import App, default_person, pass_app, scope_options
+from calibrate.errors import StateError
+from calibrate.stats import hints
+from calibrate.stats.hints import day_words, nice_hours
+from calibrate.text import to_json
+
+#: Blocks of ``forecast --backtest`` unless ``--blocks`` says otherwise.
+BACKTEST_BLOCKS = 1000
+BAR_WIDTH = 36
+#: A forecast lists its tasks one per line up to this many.
+TASKS_SHOWN = 20
+REFERENCE_WARNING = (
+    "no finished tasks here yet: advice from the reference population's spread "
+    "(real developers' tasks, SiP: A/E P10 0.36, median 1.0, P90 2.0)"
+)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
+# --- suggest --------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("estimate", metavar="DURATION")
+@click.option("--person", metavar="NAME", help="Whose history [default: you].")
+@click.option("--json", "json_output", is_flag=True, help="Output JSON.")
+@pass_app
+def suggest(app: App, estimate: str, person: str | None, json_output: bool) -> None:
+    """What a task you estimate at DURATION will really take, and what to promise.
+
+    From all your history: your own finished tasks of that size, mixed with
+    your team's (the more of yours, the more they weigh). P50 is the median
+    actual; 80% and 90% of such tasks take under P80 and P90. Promise at P90:
+    that is what keeps about nine promises in ten.
+    """
+    estimate_h = app.duration(estimate, "'DURATION'")
+    conn = app.existing_conn()
+    name = person or default_person()
+    if conn is None:
+        hint = hints.reference_hint(name, estimate_h)
+    else:
+        if person is not None:
+            name = hints.require_person(conn, person)
+        hint = hints.current(conn, name, estimate_h)
+    you = person is None
+    if not hint.has_history:
+        _warn(REFERENCE_WARNING)
+    if json_output:
+        click.echo(
+            to_json({**hint.as_dict(estimate_h), "advice": hints.advice(hint, estimate_h, you=you)})
+        )
+        return
+    click.echo(textwrap.fill(hints.advice(hint, estimate_h, you=you), width=80))
+
+
+# --- forecast --------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("task_ids", metavar="[ID]...", nargs=-1, type=click.IntRange(min=1))
+@scope_options
+@click.option(
+    "--backtest",
+    is_flag=True,
+    help="Replay history instead: how often past forecasts held (per method).",
+)
+@click.option(
+    "--blocks",
+    metavar="N|all",
+    default=str(BACKTEST_BLOCKS),
+    show_default=True,
+    help="With --backtest: the most recent N blocks of 10 tasks.",
+)
+@click.option(
+    "--runs",
+    type=click.IntRange(min=100, max=1_000_000),
+    metavar="N",
+    default=10_000,
+    show_default=True,
+    help="Monte Carlo runs of a forecast (the backtest uses 1,000 a block).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    metavar="N",
+    default=0,
+    show_default=True,
+    help="Random seed: the same seed, the same forecast.",
+)
+@click.option("--today", metavar="DATE", hidden=True, help="Forecast as of DATE (for tests).")
+@click.option("--json", "json_output", is_flag=True, help="Output JSON.")
+@pass_app
+def forecast(app: App, task_ids, person, team, everyone, backtest, blocks, runs, seed, today,
+             json_output) -> None:  # fmt: skip
+    """Monte Carlo forecast of open tasks: remaining effort, finish dates, promises.
+
+    \b
+    calibrate forecast                # your open tasks
+    calibrate forecast 12 14          # these tasks
+    calibrate forecast --team web     # a team's open tasks
+    calibrate forecast --backtest     # how far to trust it
+
+    Each of the runs draws every task's actual from history (your tasks of
+    its size, mixed with your team's), with one shared shift per run because
+    tasks overrun together. Each person works their tasks one after another
+    (earliest due date first, then started ones) on the working calendar:
+    focus-hours a working day, work-days, holidays (see 'calibrate config').
+    Promises kept in under 80% of runs are flagged. The last line is the
+    backtest: how often such forecasts held on your own past tasks.
+    """
+    from calibrate import advice  # numpy: only for this command
+
+    if sum([person is not None, team is not None, everyone]) > 1:
+        raise click.UsageError("give one scope: --person, --team or --everyone")
+    if backtest and task_ids:
+        raise click.UsageError("--backtest replays history: give no task ids")
+    max_blocks = _blocks(blocks)
+    today_date = _today(today)
+    conn = app.existing_conn()
+    if conn is None:
+        raise StateError("the database is empty: no open tasks to forecast")
+    if backtest:
+        scope = advice.Scope.resolve(conn, person, team, everyone, default_person())
+        with _progress("Backtesting") as progress:
+            result = advice.run_backtest(
+                conn, scope, max_blocks=max_blocks, seed=seed, progress=progress
+            )
+        click.echo(to_json(result) if json_output else render_backtest(result))
+        return
+    result = advice.run_forecast(
+        conn, task_ids, person, team, everyone, default_person(), runs=runs, seed=seed,
+        today=today_date,
+    )  # fmt: skip
+    for warning in result["warnings"]:
+        _warn(warning)
+    click.echo(to_json(result) if json_output else render_forecast(result))
+
+
+def _blocks(text: str) -> int | None:
+    if text.strip().lower() == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise click.BadParameter(
+            f"{text!r} is not a positive number or 'all'", param_hint="'--blocks'"
+        )
+    return value
+
+
+def _today(text: str | None):
+    from calibrate.durations import local_today, parse_date
+    from calibrate.errors import InputError
+
+    if text is None:
+        return local_today()
+    try:
+        return parse_date(text, future=False)
+    except InputError as error:
+        raise click.BadParameter(str(error), param_hint="'--today'") from None
+
+
+@contextlib.contextmanager
+def _progress(label: str):
+    """A progress callback drawing a bar on a terminal's stderr (silent in a pipe)."""
+    with click.progressbar(length=1, label=label, file=sys.stderr,
+                           hidden=not sys.stderr.isatty()) as bar:  # fmt: skip
+
+        def update(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        yield update
+
+
+# --- words and bars ----------------------------------------------------------------------------
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _weekdays(days: list[str]) -> str:
+    """Mon-Fri for a run of consecutive days, else Mon, Wed, Fri."""
+    index = [WEEKDAYS.index(d) for d in days if d in WEEKDAYS]
+    if len(index) > 2 and index == list(range(index[0], index[0] + len(index))):
+        return f"{days[0]}-{days[-1]}"
+    return ", ".join(days)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _bar(share: float) -> str:
+    full = "\u2588" if (sys.stdout.encoding or "").lower().startswith("utf") else "#"
+    return full * max(1 if share > 0 else 0, round(share * BAR_WIDTH))
+
+
+def render_forecast(result: dict) -> str:
+    """The forecast for people, at 80 columns."""
+    today = date.fromisoformat(result["today"])
+    tasks = result["tasks"]
+    cal = result["calendar"]
+    week = _weekdays(cal["weekmask"].split())
+    spent = f", {nice_hours(result['spent_h'])} already spent" if result["spent_h"] > 0 else ""
+    lines = [
+        f"Forecast for {result['scope']['describe']}: {len(tasks):,} open "
+        f"task{'s' if len(tasks) != 1 else ''}, {nice_hours(result['estimate_h'])} estimated"
+        f"{spent}",
+        f"{result['runs']:,} runs (seed {result['seed']}); {cal['focus_hours']:g} focused hours "
+        f"a working day, {week}"
+        + (f", {len(cal['holidays'])} holidays" if cal["holidays"] else ""),
+        "",
+        f"{'':<18}{'P50':<18}{'P80':<18}{'P95'}",
+        f"{'Remaining effort':<18}"
+        + "".join(f"{nice_hours(result['remaining_h'][k]):<18}" for k in ("p50", "p80", "p95")),
+        f"{'Finish':<18}"
+        + "".join(f"{day_words(result['finish'][k], today):<18}" for k in ("p50", "p80", "p95")),
+    ]
+    if len(tasks) <= TASKS_SHOWN:
+        lines += ["", f"{'#':>5}  {'task':<30}{'estimate':>9}{'spent':>7}{'P50':>7}{'P80':>7}"
+                      f"  finish P80"]  # fmt: skip
+        for task in tasks:
+            title = task["title"] if len(task["title"]) <= 29 else task["title"][:28] + "~"
+            lines.append(
+                f"{task['id']:>5}  {title:<30}{nice_hours(task['estimate_h']):>9}"
+                f"{(nice_hours(task['spent_h']) if task['spent_h'] else '-'):>7}"
+                f"{nice_hours(task['remaining_p50_h']):>7}"
+                f"{nice_hours(task['remaining_p80_h']):>7}  {day_words(task['finish_p80'], today)}"
+            )
+        lines.append("       (P50, P80: effort still to go)")
+    else:
+        lines += ["", f"({len(tasks):,} tasks: per-task figures with --json)"]
+    from calibrate.advice import histogram_rows
+
+    binned, width_days = histogram_rows(result["histogram"])
+    units = {1: "date", 7: "week of"}
+    unit = units.get(width_days, f"{width_days // 7} weeks from")
+    lines += ["", f"Finish ({unit})".ljust(20) + "share of runs"]
+    marks = {date.fromisoformat(result["finish"][k]): k.upper() for k in ("p95", "p80", "p50")}
+    starts = [day for day, _ in binned]
+    for index, (day, runs) in enumerate(binned):
+        share = runs / result["runs"]
+        if day is None:
+            lines.append(f"  {'later':<18}{_bar(share):<{BAR_WIDTH}} {_share(share):>4}")
+            continue
+        following = starts[index + 1] if index + 1 < len(starts) else None
+        end = following or day + timedelta(days=width_days)
+        label = " ".join(v for k, v in sorted(marks.items()) if day <= k < end)
+        shown = day_words(day.isoformat(), today)
+        if width_days > 1:
+            shown = shown.split(" ", 1)[1]  # "30 Nov": the weekday is always Monday
+        lines.append(
+            f"  {shown:<18}{_bar(share):<{BAR_WIDTH}} {_share(share):>4}  {label}".rstrip()
+        )
+    promised = [t for t in tasks if t["promise_chance"] is not None]
+    if promised:
+        lines += ["", "Promises (chance of keeping each)"]
+        for task in promised:
+            what = []
+            if task["promise_h"] is not None:
+                what.append(nice_hours(task["promise_h"]))
+            if task["due"] is not None:
+                what.append(f"by {day_words(task['due'], today)}")
+            flag = ""
+            if task["due"] is not None and date.fromisoformat(task["due"]) < today:
+                flag = "  past due: broken"
+            elif task["flagged"]:
+                flag = "  under 80%: renegotiate now"
+            title = task["title"] if len(task["title"]) <= 26 else task["title"][:25] + "~"
+            lines.append(
+                f"  #{task['id']:<5}{title:<27}{' '.join(what):<20}"
+                f"{_share(task['promise_chance']):>4}{flag}"
+            )
+    lines += ["", backtest_line(result["backtest"])]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def backtest_line(backtest: dict) -> str:
+    """The one line every forecast ends with: how far to trust it."""
+    if not backtest.get("blocks"):
+        return (
+            f"Backtest: not yet possible ({backtest.get('tasks', 0):,} finished tasks here; "
+            f"it needs {backtest.get('needs', 110)}), so this forecast is unchecked."
+        )
+    return (
+        f"Backtest on {backtest['blocks']:,} past blocks: 80% intervals held "
+        f"{_share(backtest['coverage_80'])}, 50% held {_share(backtest['coverage_50'])}, "
+        f"P90 kept {_share(backtest['keep_90'])}."
+    )
+
+
+METHOD_WORDS = {
+    "own": "own history only, any size (FogBugz-style)",
+    "team": "the team's tasks of the same size",
+    "mixture": "both, blended by how much is yours (the tool's)",
+}
+
+
+def render_backtest(result: dict) -> str:
+    """``forecast --backtest`` for people, at 80 columns."""
+    blocks = result["blocks"]
+    first = result["first_task"]
+    lines = [
+        f"Backtest for {result['scope']['describe']}: {blocks:,} blocks of 10 finished tasks "
+        f"(tasks {first + 1:,} to {first + 10 * blocks:,} of {result['tasks']:,}),",
+        "each forecast from the history before it.",
+        "",
+        f"{'method':<10}{'80% held':>10}{'50% held':>10}{'P90 kept':>10}   from",
+    ]
+    for name, figures in result["methods"].items():
+        lines.append(
+            f"{name:<10}{_share(figures['coverage_80']):>10}{_share(figures['coverage_50']):>10}"
+            f"{_share(figures['keep_90']):>10}   {METHOD_WORDS.get(name, '')}"
+        )
+    lines += [
+        "",
+        textwrap.fill(
+            "Calibrated forecasts hold their 80% interval in about 80% of blocks (0.75 to "
+            "0.88 is good; lower is overconfident, higher is padded), their 50% interval in "
+            "about half, and P90, the level to promise at, keeps about 90%.",
+            width=80,
+        ),
+    ]
+    return "\n".join(lines)

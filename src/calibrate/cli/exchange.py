@@ -1,0 +1,271 @@
+"""``calibrate import``, ``export`` and ``merge``: history in and out.
+
+Loaded lazily (see ``LAZY_COMMANDS`` in :mod:`calibrate.cli`): only when the
+command runs, so that the everyday commands start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from calibrate.cli import (
+    App,
+    default_person,
+    default_team,
+    filter_options,
+    pass_app,
+    scope_options,
+    selection_from,
+)
+from calibrate.errors import InputError
+from calibrate.selection import Selection
+from calibrate.text import to_json
+
+
+@click.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--format",
+    "format_name",
+    metavar="FORMAT",
+    help="csv, tsv, jira, taskwarrior, jsonl, json, or summary (a team's 'export "
+    "--summary') [default: guessed from the file].",
+)
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Read FIELD from COLUMN (repeatable); the other fields are still guessed. "
+    "Fields: key, title, estimate, actual, person, team, project, tags, created, "
+    "started, done, due, low, high, confidence, promise, status, notes, source.",
+)
+@click.option(
+    "--unit",
+    type=click.Choice(["s", "m", "h", "d"]),
+    help="Unit of bare numbers [default: h; Jira: s].",
+)
+@click.option(
+    "--encoding", metavar="NAME", help="The file's encoding, e.g. cp1252 [default: utf-8]."
+)
+@click.option(
+    "--date-format",
+    metavar="dmy|mdy|ymd|PATTERN",
+    help="Force how dates read: day-first, month-first, year-first, or a strptime "
+    "pattern [default: detected from the data].",
+)
+@click.option(
+    "--source",
+    metavar="NAME",
+    help="Names the origin in each uid, SOURCE:KEY [default: the file's name; jira; taskwarrior].",
+)
+@click.option("--person", metavar="NAME", help="Person of rows that name none [default: you].")
+@click.option(
+    "--team", metavar="TEAM", help="Team of rows that name none [default: $CALIBRATE_TEAM]."
+)
+@click.option(
+    "--join",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
+    help="A second CSV whose columns join the rows on the key column.",
+)
+@click.option(
+    "--prefer",
+    metavar="COLUMN",
+    help="Of rows sharing a key, keep the one with the largest COLUMN.",
+)
+@click.option(
+    "--skip-bad",
+    is_flag=True,
+    help="Leave bad rows out (counted, the first 20 listed) instead of stopping.",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing.")
+@click.option("--json", "json_output", is_flag=True, help="Print the summary as JSON.")
+@pass_app
+def import_(app: App, file: str, format_name, mappings, unit, encoding, date_format, source,
+            person, team, join, prefer, skip_bad, dry_run, json_output) -> None:  # fmt: skip
+    """Import tasks from FILE ('-' reads stdin), in one transaction.
+
+    \b
+    calibrate import tasks.csv
+    calibrate import jira.csv --format jira --date-format dmy
+    calibrate import export.csv --map estimate=HoursEstimate --map person=DeveloperID
+    task export | calibrate import -
+
+    Rows need an estimate; rows without one are skipped and counted. A bad row
+    stops the import with its line number (nothing is written) unless --skip-bad.
+    Importing a file again adds nothing and updates what changed.
+    """
+    from pathlib import Path
+
+    from calibrate.exchange import importer
+    from calibrate.exchange.formats import PROGRESS_MIN_BYTES, parse_mapping
+
+    try:
+        mapping = parse_mapping(mappings)
+    except InputError as error:
+        raise click.BadParameter(str(error), param_hint="'--map'") from None
+    with importer.input_file(Path(file)) as (path, name):
+        if _is_team_summary(format_name, path):
+            _import_summary(app, path, name, dry_run=dry_run, json_output=json_output)
+            return
+        options = importer.ImportOptions(
+            path=path, name=name, person=person or default_person(),
+            team=team or default_team(), format_name=format_name, mapping=mapping, unit=unit,
+            encoding=encoding, date_format=date_format, source=source,
+            join=Path(join) if join else None, prefer=prefer, skip_bad=skip_bad,
+            dry_run=dry_run,
+        )  # fmt: skip
+        show_bar = sys.stderr.isatty() and path.stat().st_size >= PROGRESS_MIN_BYTES
+        with click.progressbar(length=path.stat().st_size, label="Importing", file=sys.stderr,
+                               hidden=not show_bar) as bar:  # fmt: skip
+
+            def progress(done: int, total: int) -> None:
+                bar.update(done - bar.pos)
+
+            with importer.target_connection(
+                Path(app.db_path), lambda: app.conn, app.close, dry_run=dry_run
+            ) as conn:
+                summary = importer.import_file(conn, options, progress)
+    if json_output:
+        click.echo(to_json(summary.as_dict()))
+        return
+    click.echo("\n".join(summary.lines()))
+    if dry_run:
+        if summary.preview:
+            click.echo(importer.preview_table(summary))
+        click.echo("Dry run: nothing was written.", err=True)
+
+
+def _is_team_summary(format_name: str | None, path) -> bool:
+    """A team summary (``export --summary``): named, or recognised by its header."""
+    if format_name is not None:
+        return format_name.lower() == "summary"
+    from calibrate.teams import looks_like_summary
+
+    return looks_like_summary(path)
+
+
+def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bool) -> None:
+    """``import`` of a team summary: checked whole before anything is written,
+    then stored in one transaction for ``rank``."""
+    from pathlib import Path
+
+    from calibrate import teams
+    from calibrate.exchange import importer
+
+    checked = teams.read_summary(path, name)
+    if dry_run:
+        click.echo(
+            f"Would import summary {name}: {len({w['person'] for w in checked.weeks}):,} people, "
+            f"{len(checked.weeks):,} person-weeks"
+        )
+        click.echo("Dry run: nothing was written.", err=True)
+        return
+    with importer.target_connection(Path(app.db_path), lambda: app.conn, app.close) as conn:
+        result = teams.store_summary(conn, checked)
+    click.echo(to_json(result.as_dict()) if json_output else "\n".join(result.lines()))
+
+
+@click.command()
+@scope_options
+@filter_options(default_status="any")
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(["csv", "jsonl", "json"]),
+    help="[default: from the -o file's suffix, else csv]",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    metavar="FILE",
+    help="Write to FILE (atomically) [default: stdout].",
+)
+@click.option(
+    "--summary",
+    "summary_only",
+    is_flag=True,
+    help="Write a team summary instead (JSON): per person and week, the figures "
+    "'rank' needs, no tasks. Its window is by done date.",
+)
+@pass_app
+def export(app: App, person, team, everyone, status, since, tags, project, format_name,
+           output, summary_only) -> None:  # fmt: skip
+    """Export tasks (everyone's, all statuses and times unless narrowed).
+
+    Every field goes out, uid included, so that 'calibrate import' reads the
+    file back unchanged, into this database or another. CSV cells that start
+    like a spreadsheet formula get a leading apostrophe, which import removes.
+
+    With --summary, a team shares its standing without its tasks: a lead
+    imports the file ('calibrate import') and ranks members and teams from it
+    exactly as from the raw tasks.
+    """
+    from pathlib import Path
+
+    from calibrate.exchange import exporter
+
+    output = Path(output) if output not in (None, "-") else None
+    everyone = everyone or (person is None and team is None)
+    selection = selection_from(
+        person, team, everyone, since=since, status=status, tags=tags, project=project,
+        window_on="activity",
+    )  # fmt: skip
+    if summary_only:
+        _export_summary(app, selection, status, format_name, output)
+        return
+    fmt = exporter.format_for_path(output, format_name)
+    conn = app.existing_conn()
+    if output is None:
+        exporter.export_tasks(conn, selection, fmt, sys.stdout)
+        return
+    count = exporter.export_to_file(conn, selection, fmt, output)
+    click.echo(f"Exported {count:,} task{'s' if count != 1 else ''} to {output}", err=True)
+
+
+def _export_summary(app: App, selection: Selection, status: str, format_name, output) -> None:
+    """``export --summary``: the team summary of ``calibrate.summary``."""
+    from calibrate import teams
+    from calibrate.exchange import exporter
+
+    if status != "any":
+        raise click.UsageError("--status does not apply to --summary (it covers finished work)")
+    if format_name not in (None, "json"):
+        raise click.UsageError("--summary is written as JSON: leave out --format")
+    built = teams.build_summary(app.existing_conn(), selection)
+    if output is None:
+        teams.write_summary(sys.stdout, built)
+        return
+    with exporter.atomic_text_file(output) as handle:
+        weeks = teams.write_summary(handle, built)
+    click.echo(
+        f"Exported a summary of {len(built['people']):,} people ({weeks:,} person-weeks) "
+        f"to {output}",
+        err=True,
+    )
+
+
+@click.command()
+@click.argument("other", metavar="OTHER.db", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--json", "json_output", is_flag=True, help="Print the summary as JSON.")
+@pass_app
+def merge(app: App, other: str, dry_run: bool, json_output: bool) -> None:
+    """Fold another calibrate database into this one, task by task (by uid).
+
+    New tasks are added; where both have a task and it differs, the most
+    recent edit wins. Running it twice changes nothing.
+    """
+    from pathlib import Path
+
+    from calibrate.exchange.merge import merge_database
+
+    summary = merge_database(app.conn, Path(other), own_path=Path(app.db_path), dry_run=dry_run)
+    if json_output:
+        click.echo(to_json(summary.as_dict()))
+    else:
+        click.echo("\n".join(summary.lines()))

@@ -1,0 +1,393 @@
+"""The ``rank``, ``people`` and ``alias`` commands.
+
+Loaded lazily (``cli.LAZY_COMMANDS``): ``rank`` needs numpy and pandas, which
+are imported inside it; ``people`` and ``alias`` need only the standard library.
+"""
+
+from __future__ import annotations
+
+import click
+
+from calibrate.cli import App, default_person, output_options, pass_app, window_option
+from calibrate.errors import NotFound
+from calibrate.text import Column, render_table, to_json
+
+# --- rank --------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--team", metavar="TEAM", help="Rank the people of this team.")
+@click.option("--teams", "rank_teams", is_flag=True, help="Rank teams against each other.")
+@click.option("--everyone", is_flag=True, help="Rank the people of every team.")
+@window_option("26w")
+@click.option(
+    "--anonymise",
+    "--anonymize",
+    "anonymise",
+    is_flag=True,
+    help="Replace names with stable pseudonyms, for sharing outside the team.",
+)
+@click.option("--json", "json_output", is_flag=True, help="Output JSON: every figure, unrounded.")
+@pass_app
+def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) -> None:
+    """Percentile ranks: people within their team, teams against each other,
+    and each against real developers.
+
+    People are ranked within their team by their score (shrunk toward the
+    team) once they have 30 finished tasks in the window; with 10-29 they are
+    provisional, listed apart and never ranked among the others. Each rank
+    shows its N; ties share the mid-rank. REAL places your raw score among 214
+    real developers of two public datasets (CESAW and SiP): "top 5%" means a
+    typical miss of about 1.5x or less. Without options: your team.
+
+    People who opted out ('calibrate people --opt-out') are never shown to
+    others; they still see themselves.
+    """
+    from calibrate import reference, teams
+    from calibrate.cli import selection_from
+    from calibrate.stats import ranks
+    from calibrate.store import load as history
+    from calibrate.store import people
+
+    if sum([team is not None, rank_teams, everyone]) > 1:
+        raise click.UsageError("give one of --team, --teams or --everyone")
+    selection = selection_from(None, None, True, since=since)
+    conn = app.existing_conn()
+    if conn is None:
+        raise NotFound("no tasks yet: nobody to rank (log tasks with 'calibrate add')")
+    me = people.canonical_person(conn, default_person())
+    # Shared outside the team, a listing shows nobody's opted-out row, not even yours.
+    viewer = None if anonymise else me
+    wanted, scope = (None, "teams") if rank_teams else _wanted_groups(conn, team, everyone, me)
+    inputs = teams.rank_inputs(conn, selection)
+    table = reference.load()
+    window = describe_window(history, selection)
+    if rank_teams:
+        result = ranks.rank_teams(inputs.teams, inputs.people_per_team)
+        if not result["ranked"]:
+            raise NotFound(f"no team has {ranks.RANKED_N} finished tasks in {window}: "
+                           "widen it with --since all")  # fmt: skip
+        out = {"scope": "teams", "window": window_dict(history, selection), **result}
+        click.echo(to_json(out) if json_output else render_teams(out, window))
+        return
+    groups = ranks.rank_people(
+        inputs.people, inputs.teams, inputs.everyone, reference_scores=table.scores,
+        viewer=viewer, teams=wanted,
+    )  # fmt: skip
+    if not any(group["ranked"] for group in groups):
+        provisional = sum(len(group["provisional"]) for group in groups)
+        where = "the database" if wanted is None else _team_words(wanted[0])
+        raise NotFound(
+            f"nobody in {where} has {ranks.RANKED_N} finished tasks in {window}"
+            + (f" ({provisional} provisional, 10-29)" if provisional else "")
+            + ": widen it with --since all"
+        )
+    if anonymise:
+        shown = [row for group in groups for row in group["ranked"] + group["provisional"]]
+        mapping = ranks.pseudonyms([row["person"] for row in shown], people.pseudonym_salt(conn))
+        for row in shown:
+            row["person"] = mapping[row["person"]]
+    out = {
+        "scope": scope,
+        "window": window_dict(history, selection),
+        "viewer": viewer,
+        "anonymised": anonymise,
+        "reference": {
+            "n": table.n,
+            "source": table.source(),
+            "score_version": table.score_version,
+            "attribution": table.attribution,
+        },
+        "people_from_summaries": inputs.from_summaries,
+        "groups": groups,
+    }
+    click.echo(to_json(out) if json_output else render_people(out, window))
+
+
+def _wanted_groups(conn, team, everyone, viewer):
+    """Which teams to show: ``--team``, every one, or the viewer's (checked
+    before the tasks are loaded, so that a typo fails at once)."""
+    from calibrate import teams
+    from calibrate.store import people
+
+    if everyone:
+        return None, "everyone"
+    if team is not None:
+        if not teams.team_exists(conn, team):
+            known = ", ".join(sorted(teams.known_teams(conn))) or "none"
+            raise NotFound(f"no team {team!r} in this database (teams: {known})")
+        return [team], "team"
+    if not people.is_known(conn, viewer):
+        raise NotFound(
+            f"{viewer} has no tasks here, so has no team to rank: use --team TEAM or --everyone"
+        )
+    own = people.current_team(conn, viewer)
+    return [own], "your team"
+
+
+def _team_words(team: str | None) -> str:
+    return f"team {team}" if team is not None else "the people without a team"
+
+
+def describe_window(history, selection) -> str:
+    """``27 weeks from 2026-05-25`` or ``all history``."""
+    start = history.window_start(selection)
+    if start is None:
+        return "all history"
+    from calibrate.durations import local_today
+    from calibrate.stats import metrics
+
+    first, last = metrics.week_index([start, local_today()])
+    weeks = int(last - first + 1)
+    return f"{weeks} week{'s' if weeks != 1 else ''} from {start.isoformat()}"
+
+
+def window_dict(history, selection) -> dict:
+    start = history.window_start(selection)
+    return {"since": start.isoformat() if start else None}
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _top(value) -> str:
+    from calibrate.reference import format_top
+
+    return "-" if value is None else f"top {format_top(value)}"
+
+
+def _rank(value, of) -> str:
+    if value is None:
+        return ""
+    shown = f"{value:g}" if value == int(value) else f"{value:.1f}"
+    return f"{shown}/{of}"
+
+
+def _bias(value) -> str:
+    if value is None:
+        return "-"
+    shown = f"{value:.1f}"
+    if shown == "1.0" and abs(value - 1.0) >= 0.005:
+        shown = f"{value:.2f}"
+    return shown + "x"
+
+
+def _person_cells(row: dict) -> dict:
+    name = row["person"]
+    if row["you"]:
+        name += " (you*)" if row["opted_out"] else " (you)"
+    interval = "-"
+    if row["score_low"] is not None:
+        interval = f"{row['score_low']:.0f}-{row['score_high']:.0f}"
+    reference_row = row["reference"]
+    return {
+        "rank": _rank(row["rank"], row["of"]),
+        "person": name,
+        "n": f"{row['n']:,}",
+        "score": "-" if row["score"] is None else f"{row['score']:.0f}",
+        "interval": interval,
+        "bias": _bias(row["bias_factor"]),
+        "kept": _pct(row["keep_rate"]),
+        "team": _top(row["top_percent"]),
+        "real": _top(reference_row["top_percent"]) if reference_row else "-",
+    }
+
+
+PEOPLE_COLUMNS = [
+    Column("rank", "RANK", 7),
+    Column("person", "PERSON"),
+    Column("n", "TASKS", 5, ">"),
+    Column("score", "SCORE", 5, ">"),
+    Column("interval", "90%", 7, ">"),
+    Column("bias", "BIAS", 5, ">"),
+    Column("kept", "KEPT", 4, ">"),
+    Column("team", "TEAM", 8),
+    Column("real", "REAL", 8),
+]
+
+
+def render_people(out: dict, window: str) -> str:
+    """The ranks for people, at 80 columns."""
+    lines = [f"Ranks within teams, {window} (shrunk scores, 30+ tasks)"]
+    for group in out["groups"]:
+        name = f"Team {group['team']}" if group["team"] is not None else "No team (among everyone)"
+        lines.append("")
+        lines.append(f"{name}: {group['n']} ranked")
+        rows = [_person_cells(row) for row in group["ranked"]]
+        if rows:
+            lines.append(render_table(rows, PEOPLE_COLUMNS))
+        else:
+            lines.append("  nobody with 30 finished tasks in this window")
+        if group["provisional"]:
+            lines.append("  provisional, 10-29 tasks (not ranked):")
+            cells = [_person_cells(row) for row in group["provisional"]]
+            table = render_table(cells, PEOPLE_COLUMNS).splitlines()[1:]
+            lines.extend(table)
+        if group["too_few"]:
+            few = group["too_few"]
+            lines.append(f"  {few} {'person' if few == 1 else 'people'} with under 10 finished "
+                         "tasks not shown")  # fmt: skip
+    if any(row["you"] and row["opted_out"] for group in out["groups"] for row in group["ranked"]):
+        lines.append("")
+        lines.append("* You opted out of ranks: nobody else sees you; you are placed among them.")
+    reference = out["reference"]
+    lines.append("")
+    lines.append("TEAM: top X% within the team; RANK shows N. REAL: raw score against "
+                 f"{reference['n']} real")  # fmt: skip
+    lines.append(f"developers ({reference['source']}; see 'calibrate rank --help').")
+    if out["people_from_summaries"]:
+        lines.append(f"{out['people_from_summaries']} people from imported team summaries.")
+    return "\n".join(lines)
+
+
+TEAM_COLUMNS = [
+    Column("rank", "RANK", 7),
+    Column("team", "TEAM"),
+    Column("people", "PEOPLE", 6, ">"),
+    Column("n", "TASKS", 7, ">"),
+    Column("score", "SCORE", 5, ">"),
+    Column("interval", "90%", 7, ">"),
+    Column("kept", "KEPT", 4, ">"),
+    Column("top", "TOP", 8),
+]
+
+
+def render_teams(out: dict, window: str) -> str:
+    lines = [f"Teams ranked by pooled score, {window} (teams with 30+ tasks)"]
+    rows = []
+    for row in out["ranked"]:
+        rows.append(
+            {
+                "rank": _rank(row["rank"], row["of"]),
+                "team": row["team"],
+                "people": row["people"],
+                "n": f"{row['n']:,}",
+                "score": f"{row['score']:.0f}",
+                "interval": f"{row['score_low']:.0f}-{row['score_high']:.0f}",
+                "kept": _pct(row["keep_rate"]),
+                "top": _top(row["top_percent"]),
+            }
+        )
+    lines.append(render_table(rows, TEAM_COLUMNS))
+    if out["unranked"]:
+        shown = ", ".join(f"{row['team']} ({row['n']})" for row in out["unranked"])
+        lines.append(f"Not ranked, under 30 tasks: {shown}")
+    return "\n".join(lines)
+
+
+# --- people ---------------------------------------------------------------------------
+
+
+@click.command(name="people")
+@click.option("--opt-out", "opt_out", is_flag=True, help="Leave the ranks others see.")
+@click.option("--opt-in", "opt_in", is_flag=True, help="Be ranked again.")
+@click.option("--person", metavar="NAME", help="Who opts out or in [default: you].")
+@output_options
+@pass_app
+def people_command(app: App, opt_out, opt_in, person, json_output, csv_output) -> None:
+    """Everyone in the database: teams, task counts, aliases, opt-outs.
+
+    With --opt-out you leave the ranks: nobody else sees you ranked, while
+    'calibrate rank' still shows you your own place. --opt-in undoes it.
+    """
+    from calibrate.cli import emit
+    from calibrate.store import people
+
+    if opt_out and opt_in:
+        raise click.UsageError("--opt-out and --opt-in exclude each other")
+    if opt_out or opt_in:
+        name = people.set_opt_out(app.conn, person or default_person(), opt_out)
+        if opt_out:
+            click.echo(f"{name} opted out of ranks: others will not see {name} ranked.")
+        else:
+            click.echo(f"{name} opted in: ranked again.")
+        return
+    if person is not None:
+        raise click.UsageError("--person goes with --opt-out or --opt-in")
+    conn = app.existing_conn()
+    rows = people.list_people(conn) if conn is not None else []
+    if json_output or csv_output:
+        if csv_output:
+            rows = [{**row, "aliases": ",".join(row["aliases"])} for row in rows]
+        keys = ("person", "team", "tasks", "counted", "open", "last", "aliases", "opt_out",
+                "summary")  # fmt: skip
+        emit(rows, [Column(k, k) for k in keys], json_output, csv_output)
+        return
+    if not rows:
+        click.echo("Nobody yet: log a task with 'calibrate add'.", err=True)
+        return
+    cells = []
+    for row in rows:
+        name = row["person"] + (f" ({', '.join(row['aliases'])})" if row["aliases"] else "")
+        cells.append(
+            {
+                "person": name,
+                "team": row["team"] or "-",
+                "tasks": f"{row['tasks']:,}" if row["tasks"] else "summary",
+                "counted": f"{row['counted']:,}",
+                "open": f"{row['open']:,}",
+                "last": row["last"] or "-",
+                "ranks": "opted out" if row["opt_out"] else "yes",
+            }
+        )
+    columns = [
+        Column("person", "PERSON (ALIASES)"),
+        Column("team", "TEAM", 12),
+        Column("tasks", "TASKS", 7, ">"),
+        Column("counted", "COUNTED", 7, ">"),
+        Column("open", "OPEN", 4, ">"),
+        Column("last", "LAST", 10),
+        Column("ranks", "RANKED", 9),
+    ]
+    click.echo(render_table(cells, columns))
+
+
+# --- alias ----------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.argument("person", required=False)
+@click.option("--remove", metavar="NAME", help="Forget the alias NAME.")
+@click.option("--json", "json_output", is_flag=True, help="Output JSON.")
+@pass_app
+def alias(app: App, name, person, remove, json_output) -> None:
+    """Join two names of one person: NAME becomes another name of PERSON.
+
+    \b
+    calibrate alias jdoe "Jane Doe"     # jdoe's tasks become Jane Doe's
+    calibrate alias                     # list the aliases
+    calibrate alias --remove jdoe
+
+    Tasks already stored under NAME move to PERSON, and later ones (added,
+    imported or merged) are stored under PERSON too.
+    """
+    from calibrate.store import people
+
+    if remove is not None:
+        if name or person:
+            raise click.UsageError("--remove takes only the alias to forget")
+        target = people.remove_alias(app.conn, remove)
+        click.echo(f"Removed alias {remove} (of {target})")
+        return
+    if name is None:
+        conn = app.existing_conn()
+        rows = people.list_aliases(conn) if conn is not None else []
+        if json_output:
+            click.echo(to_json(rows))
+        elif rows:
+            columns = [Column("alias", "ALIAS", 24), Column("person", "PERSON")]
+            click.echo(render_table(rows, columns))
+        else:
+            click.echo("No aliases yet: 'calibrate alias NAME PERSON' adds one.", err=True)
+        return
+    if person is None:
+        raise click.UsageError("give NAME and PERSON: 'calibrate alias jdoe \"Jane Doe\"'")
+    result = people.add_alias(app.conn, name, person)
+    if json_output:
+        click.echo(to_json(result))
+        return
+    moved = result["tasks"]
+    plural = "s" if moved != 1 else ""
+    click.echo(f"{result['alias']} is now {result['person']}: {moved} task{plural} moved")

@@ -1,0 +1,207 @@
+"""Taskwarrior's ``task export``: JSON, one task a line (in an array or not).
+
+Each task has a ``uuid`` (its key), a ``description`` (its title), ``entry``,
+``start``, ``end`` and ``due`` times (``20170127T141100Z``), ``project``,
+``tags`` and ``status`` (pending, waiting, completed, deleted, recurring).
+The estimate comes from a user-defined attribute (UDA), ``estimate`` unless
+``--map estimate=NAME`` says otherwise, written as an ISO 8601 duration
+(``PT3H``, ``PT1H30M``; ``P1D`` is a working day) or a number (hours unless
+``--unit``). The actual comes from a UDA too (``actual``, ``spent`` or
+``totalactivetime``), else from the last annotation that reads like
+``actual: 4h`` (or ``spent 2h30m``, ``took 90m``).
+
+Recurring parents (status ``recurring``) are templates, not work: they are
+left out and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+from calibrate.errors import InputError
+from calibrate.exchange.formats import (
+    MISSING,
+    Hours,
+    RawRow,
+    ReadOptions,
+    RowError,
+    RowStream,
+    TextSource,
+    guess_columns,
+)
+
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "key": ("uuid",),
+    "title": ("description",),
+    "estimate": ("estimate", "est", "estimateh", "effort"),
+    "actual": ("actual", "actualh", "spent", "timespent", "totalactivetime"),
+    "person": ("person", "assignee", "owner"),
+    "team": ("team",),
+    "project": ("project",),
+    "tags": ("tags",),
+    "created": ("entry",),
+    "started": ("start",),
+    "done": ("end",),
+    "due": ("due",),
+    "low": ("low", "estimatelow"),
+    "high": ("high", "estimatehigh"),
+    "confidence": ("confidence",),
+    "promise": ("promise",),
+    "status": ("status",),
+}
+_ISO_DURATION = re.compile(
+    r"^P(?:(?P<y>\d+(?:\.\d+)?)Y)?(?:(?P<mo>\d+(?:\.\d+)?)M)?(?:(?P<w>\d+(?:\.\d+)?)W)?"
+    r"(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<mi>\d+(?:\.\d+)?)M)?"
+    r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
+    re.IGNORECASE,
+)
+_ACTUAL_NOTE = re.compile(
+    r"^\s*(?:actual|spent|took|time spent|effort)\s*[:=]?\s*(?P<duration>[\d.][\w. ]*?)\s*$",
+    re.IGNORECASE,
+)
+
+
+def iso_duration_hours(text: str, day_hours: float = 8.0) -> float | None:
+    """``PT1H30M`` -> 1.5; a day is a working day, a week five. ``None`` when
+    ``text`` is not an ISO 8601 duration. Months and years are refused: they
+    are not efforts."""
+    match = _ISO_DURATION.match(text.strip())
+    if not match or text.strip().upper() in ("P", "PT"):
+        return None
+    parts = match.groupdict()
+    if parts["y"] or parts["mo"]:
+        raise RowError(f"duration {text!r} is in months or years, not an effort")
+    hours = 0.0
+    for name, size in (("w", 5 * day_hours), ("d", day_hours), ("h", 1.0), ("mi", 1 / 60),
+                       ("s", 1 / 3600)):  # fmt: skip
+        if parts[name]:
+            hours += float(parts[name]) * size
+    return hours
+
+
+class TaskwarriorStream(RowStream):
+    """The tasks of a ``task export`` file (read whole: such files are small)."""
+
+    format_name = "taskwarrior"
+    source = "taskwarrior"
+
+    def __init__(self, options: ReadOptions):
+        super().__init__()
+        self.options = options
+        self.name = options.name or options.path.name
+        self.unit = options.unit or "h"
+        self.day_hours = options.day_hours
+        text = TextSource(options.path, self.name, options.encoding)
+        try:
+            self.size = text.size
+            self._items = self._objects("".join(text.lines()))
+        finally:
+            text.close()
+        self._fields_by_keys: dict[tuple[str, ...], dict[str, str]] = {}
+        for _, item in self._items:
+            fields = self._fields_for(tuple(item))
+            self.present.update(fields)
+            if "annotations" in item:
+                self.present.add("actual")
+        self.present.add("status")
+
+    def _objects(self, text: str) -> list[tuple[int, dict]]:
+        """(line, object) for each task. ``task export`` writes one task a line,
+        so lines name tasks; any other JSON layout is read whole and its tasks
+        are numbered instead."""
+        if not text.strip():
+            raise InputError(f"{self.name} is empty: no tasks")
+        items: list[tuple[int, object]] = []
+        try:
+            for number, line in enumerate(text.splitlines(), start=1):
+                body = line.strip()
+                if body.startswith("["):
+                    body = body[1:].lstrip()
+                if body.endswith("]"):
+                    body = body[:-1].rstrip()
+                body = body.rstrip(",").rstrip()
+                if body:
+                    items.append((number, json.loads(body)))
+        except json.JSONDecodeError:
+            try:
+                whole = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise InputError(
+                    f"line {error.lineno}: not valid JSON ({error.msg}); expected "
+                    "the output of 'task export'"
+                ) from None
+            whole = whole if isinstance(whole, list) else [whole]
+            items = list(enumerate(whole, start=1))
+        if not items:
+            raise InputError(f"{self.name} holds no tasks")
+        for number, item in items:
+            if not isinstance(item, dict):
+                raise InputError(f"line {number}: expected a task (a JSON object)")
+        return items  # type: ignore[return-value]
+
+    def _fields_for(self, keys: tuple[str, ...]) -> dict[str, str]:
+        found = self._fields_by_keys.get(keys)
+        if found is None:
+            indexes = guess_columns(list(keys), self.options.mapping, SYNONYMS,
+                                    file_name=self.name)  # fmt: skip
+            found = {f: keys[i[0]] for f, i in indexes.items()}
+            self._fields_by_keys[keys] = found
+            for field_name, key in found.items():
+                self.columns.setdefault(field_name, key)
+        return found
+
+    def __iter__(self) -> Iterator[RawRow]:
+        for number, item in self._items:
+            if str(item.get("status", "")).lower() == "recurring":
+                self.skipped["recurring template (its instances are the tasks)"] += 1
+                continue
+            values: dict = {}
+            for field_name, key in self._fields_for(tuple(item)).items():
+                value = item[key]
+                if isinstance(value, str):
+                    value = value.strip()
+                    if value in MISSING:
+                        value = None
+                values[field_name] = value
+            error = None
+            try:
+                for field_name in ("estimate", "actual", "low", "high", "promise"):
+                    values[field_name] = self._duration(values.get(field_name))
+                if values.get("actual") is None and "actual" not in self.options.mapping:
+                    values["actual"] = self._actual_from_annotations(item.get("annotations"))
+            except RowError as problem:
+                error = str(problem)
+            yield RawRow(number, values, None, error)
+
+    def _duration(self, value):
+        if isinstance(value, str):
+            hours = iso_duration_hours(value, self.day_hours)
+            if hours is not None:
+                return Hours(hours)
+        return value
+
+    def _actual_from_annotations(self, annotations) -> object:
+        if not isinstance(annotations, list):
+            return None
+        found = None
+        for note in annotations:
+            text = note.get("description", "") if isinstance(note, dict) else ""
+            match = _ACTUAL_NOTE.match(str(text))
+            if match:
+                found = match.group("duration")
+        if found is None:
+            return None
+        hours = iso_duration_hours(found, self.day_hours)
+        return Hours(hours) if hours is not None else found
+
+    def date_values(self) -> Iterator[str]:
+        for _, item in self._items:
+            for key in ("entry", "start", "end", "due"):
+                if isinstance(item.get(key), str):
+                    yield item[key]
+
+
+def open_reader(options: ReadOptions) -> TaskwarriorStream:
+    return TaskwarriorStream(options)

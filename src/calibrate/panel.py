@@ -1,0 +1,465 @@
+"""The ``calibrate score`` panel: every figure of a scope and window.
+
+:func:`build_panel` loads what it needs through :mod:`history` and computes
+it with :mod:`metrics` into one JSON-ready dict (plain Python numbers,
+unrounded, ``None`` where there is too little data); :func:`assemble_panel`
+is the same from arrays already in hand (no database), and
+:func:`render_panel` prints the dict for people, at 80 columns, in words.
+The HTML report reuses the dict.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import textwrap
+from collections.abc import Mapping
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from calibrate import reference as real_developers
+from calibrate.durations import local_today
+from calibrate.selection import Selection
+from calibrate.stats import metrics
+from calibrate.store import load as history
+from calibrate.store import settings
+
+#: Rolling scores shown in the trend line of the text panel.
+TREND_SHOWN_WEEKS = 8
+LABEL_WIDTH = 13
+
+
+# --- building -------------------------------------------------------------------------
+
+
+def build_panel(
+    conn: sqlite3.Connection | None, selection: Selection, *, today: date | None = None
+) -> dict:
+    """The panel for ``selection`` (scope and window) from the database.
+
+    ``conn`` may be ``None`` (no database yet): every figure is then empty.
+    A person's score is shrunk toward their team (the team of their most
+    recent task; everyone when they have none), a team's toward everyone,
+    everyone's toward itself.
+    """
+    today = today or local_today()
+    values = settings.read_all(conn)
+    bands = {key: values[key] for key in metrics.DEFAULT_BANDS}
+    if conn is None:
+        return assemble_panel(selection, today=today, bands=bands)
+    selection = history.resolve_person(conn, selection)
+    reference, reference_label = history.reference_for(conn, selection)
+    tasks = history.counted_tasks(conn, selection)
+    outcomes = history.promise_outcomes(conn, selection, today, values)
+    logged, promised = history.logged_counts(conn, selection)
+    if reference is None:
+        reference_stats = reference_keep = None
+    else:
+        reference_stats = history.counted_stats(conn, reference)
+        reference_keep = keep_rate(history.promise_outcomes(conn, reference, today, values))
+    return assemble_panel(
+        selection,
+        today=today,
+        tasks=tasks,
+        reference_label=reference_label,
+        reference_stats=reference_stats,
+        outcomes=outcomes,
+        reference_keep_rate=reference_keep,
+        logged=logged,
+        promised=promised,
+        bands=bands,
+    )
+
+
+def keep_rate(outcomes: pd.DataFrame) -> float | None:
+    """The raw keep rate of promise outcomes (:func:`metrics.promise_outcomes`):
+    the share of resolved promises that were kept; ``None`` when none is resolved."""
+    resolved = outcomes[outcomes["resolved"]]
+    return float(resolved["kept"].mean()) if len(resolved) else None
+
+
+def assemble_panel(
+    selection: Selection,
+    *,
+    today: date,
+    tasks: pd.DataFrame | None = None,
+    reference_label: str = "everyone",
+    reference_stats: Mapping | None = None,
+    outcomes: pd.DataFrame | None = None,
+    reference_keep_rate: float | None = None,
+    logged: int = 0,
+    promised: int = 0,
+    bands: Mapping[str, float] | None = None,
+) -> dict:
+    """The panel from data in hand: ``tasks`` as :func:`history.counted_tasks`
+    gives them, ``reference_stats`` as :func:`history.counted_stats` (``None``:
+    the scope is its own reference), ``outcomes`` as
+    :func:`metrics.promise_outcomes`, and the counts of tasks logged and
+    promised in the window."""
+    if tasks is None:
+        tasks = pd.DataFrame(
+            {
+                name: np.array([], dtype=float)
+                for name in ("estimate_h", "actual_h", "low_h", "high_h", "confidence")
+            }
+            | {"week": np.array([], dtype=np.int64)}
+        )
+    estimate_h = tasks["estimate_h"].to_numpy(dtype=float)
+    actual_h = tasks["actual_h"].to_numpy(dtype=float)
+    point = metrics.point_summary(estimate_h, actual_h)
+    n = point["n"]
+    own_malr = point["malr"]
+    if reference_stats is None:
+        reference_malr, reference_n = own_malr, n
+        reference_exact, reference_under = point["exact"], point["under"]
+    else:
+        reference_malr, reference_n = reference_stats["malr"], reference_stats["n"]
+        reference_exact, reference_under = reference_stats["exact"], reference_stats["under"]
+    score, low, high = metrics.score_from_stats(
+        n, point["sum_abs"], point["sum_sq"], reference_malr
+    )
+    raw, raw_low, raw_high = metrics.score_from_stats(n, point["sum_abs"], point["sum_sq"])
+    panel: dict = {
+        **_scope(selection),
+        "reference": reference_label if selection.person or selection.team else "itself",
+        "window": _window(selection, today),
+        "today": today.isoformat(),
+        "n": n,
+        "score_status": metrics.score_status(n),
+        "score": score,
+        "score_low": low,
+        "score_high": high,
+        "score_raw": raw,
+        "score_raw_low": raw_low,
+        "score_raw_high": raw_high,
+        "reference_n": reference_n,
+        "reference_malr": reference_malr,
+        **{key: point[key] for key in metrics.POINT_KEYS if key not in ("n", "score_raw")},
+    }
+    # Where a person's raw score stands among real developers (ranks.py, METRICS.md 5):
+    # {"percentile", "top_percent", "n", "source"}, or None (under 30 tasks, or not a person).
+    panel["population"] = (
+        real_developers.load().position(raw, n) if selection.person is not None else None
+    )
+    panel["flags"] = (
+        metrics.padding_flags(n, point["exact"], point["under"], reference_exact, reference_under)
+        if selection.person is not None
+        else None
+    )
+    panel["by_size"] = metrics.by_size(estimate_h, actual_h)
+    ranged = tasks[np.isfinite(tasks["low_h"].to_numpy(dtype=float))]
+    panel["ranges"] = metrics.range_summary(
+        ranged["low_h"], ranged["high_h"], ranged["actual_h"], ranged["confidence"]
+    )
+    panel["promises"] = metrics.promise_summary(
+        outcomes,
+        logged=logged,
+        promised=promised,
+        team_keep_rate=reference_keep_rate if reference_stats is not None else None,
+        bands=bands,
+    )
+    panel["trend"] = _trend(selection, today, tasks, estimate_h, actual_h)
+    return clean(panel)
+
+
+def _scope(selection: Selection) -> dict:
+    if selection.person is not None:
+        return {"scope": "person", "name": selection.person}
+    if selection.team is not None:
+        return {"scope": "team", "name": selection.team}
+    return {"scope": "everyone", "name": None}
+
+
+def _last_day(selection: Selection, today: date) -> date:
+    """The window's last day: the day before its (exclusive) end, else today."""
+    end = history.window_end(selection)
+    return end - timedelta(days=1) if end else today
+
+
+def _window(selection: Selection, today: date) -> dict:
+    start = history.window_start(selection)
+    end = history.window_end(selection)
+    weeks = None
+    if start is not None:
+        first, last = metrics.week_index([start, _last_day(selection, today)])
+        weeks = int(last - first + 1)
+    return {
+        "since": start.isoformat() if start else None,
+        "until": end.isoformat() if end else None,
+        "weeks": weeks,
+    }
+
+
+def _trend(selection, today, tasks, estimate_h, actual_h) -> dict:
+    weeks = tasks["week"].to_numpy(dtype=np.int64)
+    start = history.window_start(selection)
+    first = int(metrics.week_index([start])[0]) if start else None
+    last = int(metrics.week_index([_last_day(selection, today)])[0]) if start else None
+    frame = metrics.weekly_trend(
+        weeks, metrics.log_ratio(estimate_h, actual_h), first_week=first, last_week=last
+    )
+    summary = metrics.trend_summary(frame)
+    rows = []
+    for row in frame.to_dict("records"):
+        year, number, _ = row["start"].isocalendar()
+        rows.append({**row, "week": f"{year}-W{number:02d}", "start": row["start"].isoformat()})
+    return {**summary, "window_weeks": metrics.TREND_WINDOW_WEEKS, "weeks": rows}
+
+
+def clean(value):
+    """JSON-ready: numpy scalars to Python, NaN and NaT to ``None``, dates to text."""
+    if isinstance(value, Mapping):
+        return {str(key): clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(item) for item in value]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        number = float(value)
+        return None if math.isnan(number) or math.isinf(number) else number
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+# --- rendering --------------------------------------------------------------------------
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{share:.0%}"
+
+
+def _pct_range(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return "-"
+    return f"{low * 100:.0f}-{high * 100:.0f}%"
+
+
+def _factor(value: float) -> str:
+    """1.3x; two decimals when one would round a real bias to 1.0x."""
+    shown = f"{value:.1f}"
+    if shown == "1.0" and abs(value - 1.0) >= 0.005:
+        shown = f"{value:.2f}"
+    return shown + "x"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+class _Lines:
+    """Labelled lines wrapped to the width, continuations indented under the text."""
+
+    def __init__(self, width: int):
+        self.width = width
+        self.lines: list[str] = []
+
+    def add(self, label: str, text: str, indent: str = "") -> None:
+        head = f"{indent}{label}".ljust(LABEL_WIDTH)
+        if len(head) > LABEL_WIDTH:
+            head += " "
+        body = textwrap.wrap(text, self.width - len(head), break_on_hyphens=False) or [""]
+        self.lines.append((head + body[0]).rstrip())
+        self.lines.extend((" " * len(head) + more).rstrip() for more in body[1:])
+
+    def blank(self) -> None:
+        self.lines.append("")
+
+
+def _title(panel: Mapping, width: int) -> str:
+    if panel["scope"] == "person":
+        who = panel["name"]
+        if panel["reference"].startswith("team "):
+            who += f" ({panel['reference']})"
+    elif panel["scope"] == "team":
+        who = f"team {panel['name']}"
+    else:
+        who = "everyone"
+    window = panel["window"]
+    if window["since"] is None:
+        when = "all history"
+    else:
+        when = f"{_count(window['weeks'], 'week')} from {window['since']}"
+        if window["until"]:
+            when += f" to {window['until']}"
+    head, tail = "Calibration of ", f", {when}"
+    room = width - len(head) - len(tail)
+    if len(who) > room:
+        who = who[: max(room - 1, 8)] + "…"
+    return f"{head}{who}{tail}"
+
+
+def render_panel(panel: Mapping, width: int = 80) -> str:
+    """The panel in words, no line wider than ``width``: what the terminal shows."""
+    out = _Lines(width)
+    out.lines.append(_title(panel, width))
+    _render_point(out, panel)
+    out.blank()
+    _render_ranges(out, panel["ranges"])
+    out.blank()
+    _render_promises(out, panel["promises"], panel["reference"])
+    out.blank()
+    _render_trend(out, panel["trend"])
+    return "\n".join(out.lines)
+
+
+def _render_point(out: _Lines, panel: Mapping) -> None:
+    n = panel["n"]
+    if n == 0:
+        out.add("Score", "not enough data: no finished tasks in this window.")
+        return
+    tasks = _count(n, "finished task")
+    if panel["score"] is None:
+        out.add("Score", f"not enough data: {tasks}, a score needs {metrics.MIN_SCORE_N}.")
+    else:
+        status = ", provisional" if panel["score_status"] == "provisional" else ""
+        text = (
+            f"{panel['score']:.0f} (90%: {panel['score_low']:.0f}-{panel['score_high']:.0f})"
+            f"{status}, from {tasks}; raw {panel['score_raw']:.0f}"
+        )
+        if panel["reference"] != "itself":
+            text += f", shrunk toward {panel['reference']}"
+        out.add("Score", text)
+        population = panel.get("population")
+        if population:
+            out.add(
+                "Real devs",
+                f"{real_developers.describe(population)} by raw score ({population['source']})",
+            )
+    whose = "your estimate" if panel["scope"] == "person" else "the estimate"
+    out.add("Bias", f"tasks take {_factor(panel['bias_factor'])} {whose} (median)")
+    out.add(
+        "Miss",
+        f"typically off by {_factor(panel['typical_miss'])}; {_pct(panel['within_25'])} within 25%",
+    )
+    out.add(
+        "Split",
+        f"over {_pct(panel['over'])}, exact {_pct(panel['exact'])}, under {_pct(panel['under'])}",
+    )
+    flags = panel.get("flags") or {}
+    reference = panel["reference"]
+    exact = flags.get("exact_hits") or {}
+    if exact.get("flag"):
+        out.add(
+            "Flag",
+            f"{_pct(exact['share'])} of your tasks end exactly at the estimate "
+            f"({reference}: {_pct(exact['team'])}): are actuals written to match?",
+        )
+    early = flags.get("early") or {}
+    if early.get("flag"):
+        out.add(
+            "Flag",
+            f"{_pct(early['share'])} of your tasks finish under the estimate "
+            f"({reference}: {_pct(early['team'])}): padding scores as badly as optimism.",
+        )
+
+
+def _render_ranges(out: _Lines, ranges: Mapping) -> None:
+    n = ranges["n"]
+    if n == 0:
+        out.add(
+            "Ranges",
+            "not enough data: no finished task with a range (log one with --range 2h..6h).",
+        )
+        return
+    verdict = ranges["verdict"]
+    out.add(
+        "Ranges",
+        f"{_pct(ranges['hit_rate'])} of {n:,} held the actual (90%: "
+        f"{_pct_range(ranges['hit_low'], ranges['hit_high'])}) against "
+        f"{_pct(ranges['nominal'])} nominal: {verdict}",
+    )
+    widen = ranges["widen_factor"]
+    if verdict == "calibrated":
+        out.add("", f"widen factor {_factor(widen)}: keep them as they are")
+    else:
+        verb = "widen" if widen >= 1 else "narrow"
+        out.add("", f"{verb} them by {_factor(widen)} to be calibrated")
+    out.add("", f"misses: {ranges['below']:,} below, {ranges['above']:,} above")
+
+
+_GAUGE_WORDS = {
+    "in band": "on target",
+    "below": "below target",
+    "above": "above target",
+    "flag": "flagged",
+}
+
+
+def _render_promises(out: _Lines, promises: Mapping, reference: str) -> None:
+    due = promises["due"]
+    if promises["logged"] == 0 and due == 0:
+        out.add("Promises", "not enough data: no tasks logged and no promises due in this window.")
+        return
+    out.add("Promises", "make few, keep most, exceed a few")
+    gauges = promises["gauges"]
+    rate, keep, exceed = gauges["promise_rate"], gauges["keep_rate"], gauges["exceed_rate"]
+    band = f"{rate['min'] * 100:.0f}-{rate['max'] * 100:.0f}%"
+    if rate["value"] is None:
+        out.add("few", "no tasks logged in this window", indent="  ")
+    else:
+        out.add(
+            "few",
+            f"{_pct(rate['value'])} of {_count(promises['logged'], 'task')} logged carry a "
+            f"promise; target {band}: {_GAUGE_WORDS[rate['status']]}",
+            indent="  ",
+        )
+    if keep["value"] is None:
+        out.add("kept", "not enough data: no promises due yet", indent="  ")
+        return
+    status = _GAUGE_WORDS[keep["status"]]
+    if keep["status"] == "flag":
+        status += f" (under {keep['flag']:.0%})"
+    out.add(
+        "kept",
+        f"{_pct(keep['value'])} of {due:,} due (90%: "
+        f"{_pct_range(promises['keep_low'], promises['keep_high'])}); target >= "
+        f"{keep['min']:.0%}: {status}",
+        indent="  ",
+    )
+    out.add(
+        "exceeded",
+        f"{_pct(exceed['value'])} of {due:,} due; target >= {exceed['min']:.0%}: "
+        f"{_GAUGE_WORDS[exceed['status']]}",
+        indent="  ",
+    )
+    if promises["team_keep_rate"] is not None:
+        out.add(
+            "",
+            f"kept {promises['kept']:,} of {due:,} ({_pct(promises['keep_rate_raw'])}), "
+            f"shrunk toward {reference} ({_pct(promises['team_keep_rate'])})",
+        )
+    for line in promises["advice"]:
+        out.add("", line)
+
+
+def _render_trend(out: _Lines, trend: Mapping) -> None:
+    verdict = trend["verdict"]
+    if verdict is None:
+        used = trend["weeks_used"]
+        out.add(
+            "Trend",
+            f"not enough data: {_count(used, 'week')} with finished tasks, a trend needs "
+            f"{metrics.MIN_TREND_WEEKS}.",
+        )
+        return
+    slope, low, high = trend["slope"], trend["low"], trend["high"]
+    if verdict == "improving":
+        text = f"improving by {-slope:.3f} log2 a week (90%: {-high:.3f} to {-low:.3f})"
+    elif verdict == "worsening":
+        text = f"worsening by {slope:.3f} log2 a week (90%: {low:.3f} to {high:.3f})"
+    else:
+        text = f"no clear change (slope {slope:+.3f} log2 a week, 90%: {low:+.3f} to {high:+.3f})"
+    out.add("Trend", text)
+    recent = [w for w in trend["weeks"] if w["score_raw"] is not None][-TREND_SHOWN_WEEKS:]
+    if recent:
+        shown = " ".join(
+            f"({w['score_raw']:.0f})" if w["faded"] else f"{w['score_raw']:.0f}" for w in recent
+        )
+        out.add("", f"rolling {trend['window_weeks']}-week score, last weeks: {shown}")
+        if any(w["faded"] for w in recent):
+            out.add("", f"(in brackets: under {metrics.TREND_FADED_BELOW} tasks in the window)")

@@ -1,0 +1,364 @@
+"""Percentile ranks (METRICS.md section 5), as pure functions: no database.
+
+Three comparisons, each with its N:
+
+- people within their team, by the *shrunk* score, among those with 30+
+  counted tasks; people with 10-29 are *provisional*, listed apart with their
+  interval and never ranked among the others; fewer than 10, no score at all;
+- teams against each other, by the team's pooled score, teams with 30+
+  counted tasks;
+- anyone with 30+ tasks against the reference population of real developers
+  (:mod:`calibrate.reference`), by the *raw* score, as the reference is raw.
+
+The percentile of a score s among N scores is the mid-rank one, P = 100 *
+(below + 0.5 * equal) / N, so ties share it; "top X%" is 100 - P. The rank
+position (1 = best) also gives ties their mid-rank: two people sharing second
+place are both 2.5.
+
+The inputs are sufficient statistics (n and the sum and sum of squares of
+|clip(r)| per person and per team), the same whether they were summed from
+raw tasks or read from a team's summary file, which is why ranks from a
+summary equal ranks from the tasks (:mod:`calibrate.summary`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from calibrate.stats import metrics
+
+#: The version of the score's definition (METRICS.md section 2: clip at +-3,
+#: n0 = 20, the 90% interval, 30 tasks to be ranked). Summary files and the
+#: reference table carry it; bump it whenever a change to the definition would
+#: make scores computed before it incomparable with scores computed after.
+SCORE_VERSION = 1
+RANKED_N = metrics.RANKED_N
+MIN_SCORE_N = metrics.MIN_SCORE_N
+#: Scores are compared at this many decimals, so that two people whose
+#: statistics are equal never differ by a rounding of the last bit.
+COMPARE_DECIMALS = 9
+#: The team of people without one: everyone in the database (METRICS.md).
+EVERYONE = None
+
+
+# --- percentiles and mid-ranks -------------------------------------------------------
+
+
+def _comparable(values) -> np.ndarray:
+    return np.round(np.asarray(values, dtype=float).reshape(-1), COMPARE_DECIMALS)
+
+
+def midrank_percentile(values, population) -> np.ndarray:
+    """P = 100 * (below + 0.5 * equal) / N of each value among ``population``
+    (NaN entries of the population are left out; NaN where it is empty).
+
+    A value that is itself in the population counts among the equal ones, so
+    the best of N distinct scores is at 100 * (N - 0.5) / N.
+    """
+    pool = np.sort(_comparable(population))
+    pool = pool[np.isfinite(pool)]
+    wanted = _comparable(values)
+    if pool.size == 0:
+        return np.full(wanted.shape, np.nan)
+    below = np.searchsorted(pool, wanted, side="left")
+    equal = np.searchsorted(pool, wanted, side="right") - below
+    out = 100.0 * (below + 0.5 * equal) / pool.size
+    return np.where(np.isfinite(wanted), out, np.nan)
+
+
+def mid_ranks(values) -> np.ndarray:
+    """Rank positions from the best (1 = highest value); tied values share the
+    mean of the positions they span (2 and 3 tied: both 2.5)."""
+    scores = _comparable(values)
+    pool = np.sort(scores)
+    above = pool.size - np.searchsorted(pool, scores, side="right")
+    equal = np.searchsorted(pool, scores, side="right") - np.searchsorted(pool, scores, side="left")
+    return above + (equal + 1) / 2.0
+
+
+def top_percent(percentile):
+    """ "Top X%" from a percentile: 100 - P (``None`` stays ``None``)."""
+    if percentile is None:
+        return None
+    return 100.0 - percentile
+
+
+# --- people ---------------------------------------------------------------------------
+
+PERSON_STAT_COLUMNS = ("n", "sum_abs", "sum_sq", "due", "kept")
+
+
+def _keep_rate(kept: float, due: float, prior: float | None) -> float | None:
+    """Section 4's keep rate, shrunk toward the team: (k + 10 p) / (n + 10)."""
+    if not due:
+        return None
+    if prior is None:
+        return kept / due
+    return (kept + metrics.KEEP_N0 * prior) / (due + metrics.KEEP_N0)
+
+
+def _malr(stats: Mapping | pd.Series | None) -> float | None:
+    if stats is None or not stats["n"]:
+        return None
+    return float(stats["sum_abs"]) / float(stats["n"])
+
+
+def _raw_keep(stats: Mapping | pd.Series | None) -> float | None:
+    if stats is None or not stats["due"]:
+        return None
+    return float(stats["kept"]) / float(stats["due"])
+
+
+def rank_people(
+    people: pd.DataFrame,
+    team_stats: pd.DataFrame,
+    everyone_stats: Mapping,
+    *,
+    reference_scores: Sequence[float] = (),
+    viewer: str | None = None,
+    teams: Iterable[str | None] | None = None,
+) -> list[dict]:
+    """People ranked within their team: one dict per team, best first.
+
+    ``people`` has one row per person: ``person``, ``team`` (their team: the
+    team of their most recent task; ``None`` for none, which ranks them among
+    everyone), ``n``, ``sum_abs``, ``sum_sq`` (of |clip(r)| over their
+    counted tasks in the window), ``bias`` (median r, NaN if unknown),
+    ``due`` and ``kept`` (promises), and ``opt_out``. ``team_stats`` holds
+    the same sums per team (tasks of that team, indexed by team name) and
+    ``everyone_stats`` for everyone: a person's score is shrunk toward their
+    team's MALR (everyone's without a team, or when their team has no tasks in
+    the window), their keep rate toward the team's.
+
+    Opted-out people are never shown nor counted among others; the
+    ``viewer`` (the person typing) sees their own row even when opted out,
+    placed among the others. ``teams`` limits the groups returned.
+
+    Each group: ``team``, ``ranked`` (rows with ``rank``, ``of``,
+    ``percentile``, ``top_percent``, best first), ``provisional`` (10-29
+    tasks, no rank), ``too_few`` (people under 10 tasks, not shown) and ``n``
+    (the N of its ranks). Each row: ``person``, ``team``, ``n``, ``status``,
+    ``score``, ``score_low``, ``score_high`` (shrunk), ``score_raw`` with its
+    interval, ``bias``, ``bias_factor``, ``keep_rate`` and ``promises_due``,
+    ``you``, ``opted_out``, and ``reference`` (the raw score among the real
+    developers: ``percentile``, ``top_percent``, ``n``; ``None`` under 30 tasks).
+    """
+    if people.empty:
+        return []
+    everyone_malr = _malr(everyone_stats)
+    everyone_keep = _raw_keep(everyone_stats)
+    team_malr = {name: _malr(stats) for name, stats in team_stats.iterrows()}
+    team_keep = {name: _raw_keep(stats) for name, stats in team_stats.iterrows()}
+    team_of = [None if pd.isna(t) else t for t in people["team"]]
+    prior_malr = np.array(
+        [everyone_malr if team_malr.get(t) is None else team_malr[t] for t in team_of],
+        dtype=float,
+    )
+    n = people["n"].to_numpy(dtype=float)
+    sum_abs = people["sum_abs"].to_numpy(dtype=float)
+    sum_sq = people["sum_sq"].to_numpy(dtype=float)
+    score, low, high = metrics.score_from_stats(n, sum_abs, sum_sq, prior_malr)
+    raw, raw_low, raw_high = metrics.score_from_stats(n, sum_abs, sum_sq)
+    reference = np.asarray(reference_scores, dtype=float)
+    ref_percentile = (
+        midrank_percentile(raw, reference) if reference.size else np.full(n.shape, np.nan)
+    )
+    bias = people["bias"].to_numpy(dtype=float)
+    rows = []
+    for i, name in enumerate(people["person"]):
+        prior_keep = team_keep.get(team_of[i]) if team_of[i] is not None else None
+        if prior_keep is None:
+            prior_keep = everyone_keep
+        opted = bool(people["opt_out"].iat[i])
+        ranked = n[i] >= RANKED_N
+        rows.append(
+            {
+                "person": name,
+                "team": team_of[i],
+                "n": int(n[i]),
+                "status": metrics.score_status(int(n[i])),
+                "score": _opt(score[i]),
+                "score_low": _opt(low[i]),
+                "score_high": _opt(high[i]),
+                "score_raw": _opt(raw[i]),
+                "score_raw_low": _opt(raw_low[i]),
+                "score_raw_high": _opt(raw_high[i]),
+                "bias": _opt(bias[i]),
+                "bias_factor": None if np.isnan(bias[i]) else float(2.0 ** bias[i]),
+                "keep_rate": _keep_rate(
+                    float(people["kept"].iat[i]), float(people["due"].iat[i]), prior_keep
+                ),
+                "promises_due": int(people["due"].iat[i]),
+                "you": viewer is not None and name == viewer,
+                "opted_out": opted,
+                "rank": None,
+                "of": None,
+                "percentile": None,
+                "top_percent": None,
+                "reference": (
+                    {
+                        "percentile": float(ref_percentile[i]),
+                        "top_percent": 100.0 - float(ref_percentile[i]),
+                        "n": int(reference.size),
+                    }
+                    if ranked and reference.size
+                    else None
+                ),
+            }
+        )
+    # Opted-out people are seen by nobody but themselves.
+    rows = [row for row in rows if not row["opted_out"] or row["you"]]
+    wanted = None if teams is None else set(teams)
+    members_of: dict = {}
+    for row in rows:
+        members_of.setdefault(row["team"], []).append(row)
+    # Whom each rank is among: the team's ranked people who have not opted out;
+    # for people without a team, every ranked person who has not opted out.
+    everyone_pool = [r for r in rows if r["n"] >= RANKED_N and not r["opted_out"]]
+    groups = []
+    for team_name in _group_order(members_of):
+        if wanted is not None and team_name not in wanted:
+            continue
+        members = members_of[team_name]
+        ranked = [r for r in members if r["n"] >= RANKED_N]
+        if team_name is None:
+            pool = everyone_pool
+        else:
+            pool = [r for r in ranked if not r["opted_out"]]
+        pool_scores = np.sort(_comparable([r["score"] for r in pool]))
+        for row in ranked:
+            _place(row, pool_scores, in_pool=not row["opted_out"])
+        ranked.sort(key=lambda row: (row["rank"], row["person"]))
+        provisional = sorted(
+            (r for r in members if MIN_SCORE_N <= r["n"] < RANKED_N),
+            key=lambda row: (-row["score"], row["person"]),
+        )
+        groups.append(
+            {
+                "team": team_name,
+                "n": len(pool),
+                "ranked": ranked,
+                "provisional": provisional,
+                "too_few": sum(1 for r in members if r["n"] < MIN_SCORE_N),
+            }
+        )
+    return groups
+
+
+def _group_order(members_of: Mapping) -> list:
+    named = sorted(t for t in members_of if t is not None)
+    return named + ([None] if None in members_of else [])
+
+
+def _opt(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if np.isnan(value) else value
+
+
+def _place(row: dict, pool_scores: np.ndarray, *, in_pool: bool) -> None:
+    """A ranked row's mid-rank position and percentile among ``pool_scores``
+    (sorted, comparable); an opted-out viewer is placed as if among them."""
+    mine = _comparable([row["score"]])[0]
+    if not in_pool:
+        pool_scores = np.sort(np.append(pool_scores, mine))
+    size = pool_scores.size
+    below = int(np.searchsorted(pool_scores, mine, side="left"))
+    equal = int(np.searchsorted(pool_scores, mine, side="right")) - below
+    above = size - below - equal
+    percentile = 100.0 * (below + 0.5 * equal) / size
+    row.update(
+        rank=above + (equal + 1) / 2.0,
+        of=int(size),
+        percentile=percentile,
+        top_percent=100.0 - percentile,
+    )
+
+
+# --- teams ------------------------------------------------------------------------------
+
+
+def rank_teams(team_stats: pd.DataFrame, people_per_team: Mapping | None = None) -> dict:
+    """Teams ranked against each other by their pooled raw score (30+ counted
+    tasks), best first; the others listed apart.
+
+    ``team_stats`` is indexed by team with ``n``, ``sum_abs``, ``sum_sq``,
+    ``due``, ``kept``. Returns ``ranked`` (rows with ``rank``, ``of``,
+    ``percentile``, ``top_percent``) and ``unranked`` (teams under 30 tasks,
+    with their score when they have 10+), each row with ``team``, ``n``,
+    ``people``, ``score``, ``score_low``, ``score_high`` and ``keep_rate``
+    (raw: a team is not shrunk toward anything when compared with others).
+    """
+    rows = []
+    for team_name, stats in team_stats.iterrows():
+        if team_name is None or (isinstance(team_name, float) and np.isnan(team_name)):
+            continue
+        score, low, high = metrics.score_from_stats(
+            float(stats["n"]), float(stats["sum_abs"]), float(stats["sum_sq"])
+        )
+        rows.append(
+            {
+                "team": team_name,
+                "n": int(stats["n"]),
+                "people": int((people_per_team or {}).get(team_name, 0)),
+                "score": score,
+                "score_low": low,
+                "score_high": high,
+                "keep_rate": _raw_keep(stats),
+                "promises_due": int(stats["due"]),
+                "status": metrics.score_status(int(stats["n"])),
+                "rank": None,
+                "of": None,
+                "percentile": None,
+                "top_percent": None,
+            }
+        )
+    ranked = [row for row in rows if row["n"] >= RANKED_N]
+    scores = np.array([row["score"] for row in ranked], dtype=float)
+    if ranked:
+        percentiles = midrank_percentile(scores, scores)
+        positions = mid_ranks(scores)
+        for row, percentile, position in zip(ranked, percentiles, positions, strict=True):
+            row.update(
+                rank=float(position), of=len(ranked), percentile=float(percentile),
+                top_percent=100.0 - float(percentile),
+            )  # fmt: skip
+    ranked.sort(key=lambda row: (row["rank"], row["team"]))
+    unranked = sorted(
+        (row for row in rows if row["n"] < RANKED_N), key=lambda row: (-row["n"], row["team"])
+    )
+    return {"ranked": ranked, "unranked": unranked, "n": len(ranked)}
+
+
+# --- pseudonyms ---------------------------------------------------------------------------
+
+PSEUDONYM_PREFIX = "Person"
+PSEUDONYM_CHARS = 6
+
+
+def pseudonym(name: str, salt: bytes, chars: int = PSEUDONYM_CHARS) -> str:
+    """A stable stand-in for ``name``: ``Person 3f9a2c``.
+
+    A keyed hash (HMAC-SHA256 with the database's secret ``salt``), so that
+    the same person gets the same pseudonym in every listing of one database,
+    yet nobody outside it can recover a name by hashing candidate names.
+    """
+    digest = hmac.new(salt, name.encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"{PSEUDONYM_PREFIX} {digest[:chars]}"
+
+
+def pseudonyms(names: Iterable[str], salt: bytes) -> dict[str, str]:
+    """Pseudonyms for ``names``, all distinct: colliding ones get more characters."""
+    unique = sorted(set(names))
+    chars = PSEUDONYM_CHARS
+    while True:
+        mapping = {name: pseudonym(name, salt, chars) for name in unique}
+        if len(set(mapping.values())) == len(mapping) or chars >= 64:
+            return mapping
+        chars += 2

@@ -1,0 +1,270 @@
+"""The database file: where it lives, opening it, and the schema-version check.
+
+Everyday commands (add, start, stop, done, list) come through here with the
+standard library's ``sqlite3`` only. The check on open is one 100-byte read of
+the file header plus ``PRAGMA user_version``; the migration machinery (which
+needs sqlite-utils) is imported only when the database is behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+
+from calibrate.errors import DatabaseError
+
+#: The schema version this code writes. ``schema.MIGRATIONS`` has exactly
+#: this many steps (a test checks it); bump both together.
+SCHEMA_VERSION = 3
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _busy_timeout(default: float = 10.0) -> float:
+    """Seconds a command waits for another process's write lock before saying
+    the database is locked: 10, or ``CALIBRATE_BUSY_TIMEOUT`` (the reliability
+    tests use a short one to prove the message without waiting)."""
+    try:
+        seconds = float(os.environ.get("CALIBRATE_BUSY_TIMEOUT", ""))
+    except ValueError:
+        return default
+    return seconds if 0 <= seconds <= 3600 else default  # NaN fails the test too
+
+
+BUSY_TIMEOUT_S = _busy_timeout()
+
+
+def default_db_path() -> str:
+    """``CALIBRATE_DB``, else ``calibrate.db`` in the user's data directory.
+
+    Paths are plain strings here: importing pathlib would cost ``add`` 5 ms.
+    """
+    env = os.environ.get("CALIBRATE_DB")
+    if env:
+        return os.path.expanduser(env)
+    home = os.path.expanduser("~")
+    if sys.platform == "win32":
+        base = os.environ.get("APPDATA") or os.path.join(home, "AppData", "Roaming")
+    elif sys.platform == "darwin":
+        base = os.path.join(home, "Library", "Application Support")
+    else:
+        base = os.environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
+    return os.path.join(base, "calibrate", "calibrate.db")
+
+
+def read_header_version(path: str) -> int | None:
+    """The schema version in a file's SQLite header, without opening it with
+    SQLite; ``None`` for an empty file. Raises if it is not a SQLite file."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except IsADirectoryError:
+        raise DatabaseError(f"{path} is a directory, not a database file") from None
+    except PermissionError:
+        raise DatabaseError(f"{path} cannot be read: permission denied") from None
+    except OSError as error:
+        raise DatabaseError(f"{path} cannot be read: {error.strerror}") from None
+    if not header:
+        return None
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise DatabaseError(f"{path} is not a calibrate database (not an SQLite file)")
+    _refuse_truncated(path, header)
+    return int.from_bytes(header[60:64], "big")
+
+
+def _refuse_truncated(path: str, header: bytes) -> None:
+    """Refuse a file shorter than its header says (cut off by a full disk or
+    a failed copy) before SQLite reads zeros for the missing pages or writes
+    into the hole. The header's page count is trusted only when it is valid
+    (bytes 92-95 equal the change counter) and no journal or WAL file still
+    holds pages meant for the file, as after an interrupted checkpoint."""
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if not pages or header[24:28] != header[92:96]:
+        return
+    expected = page_size * pages
+    size = os.path.getsize(path)
+    if size >= expected:
+        return
+    for suffix in ("-wal", "-journal"):
+        with contextlib.suppress(OSError):
+            if os.path.getsize(f"{path}{suffix}") > 0:
+                return
+    raise DatabaseError(
+        f"{path} is damaged: truncated ({size:,} of its {expected:,} bytes); restore it "
+        "from a backup. It was not changed"
+    )
+
+
+def _too_new(path: str, version: int) -> DatabaseError:
+    return DatabaseError(
+        f"{path} was written by a newer calibrate (schema version {version}; this one "
+        f"reads up to {SCHEMA_VERSION}): upgrade calibrate to use it. The file was not changed."
+    )
+
+
+def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> sqlite3.Connection:
+    """Open (or create) the database at ``path`` and bring it up to date.
+
+    The connection is in autocommit mode: write through :func:`transaction`.
+    A file that is not a calibrate database, or one from a newer version, is
+    refused before SQLite touches it.
+    """
+    path = os.fspath(path) if path is not None else default_db_path()
+    exists = os.path.exists(path)
+    if exists:
+        version = read_header_version(path)
+        if version is not None and version > SCHEMA_VERSION:
+            raise _too_new(path, version)
+        if not os.access(path, os.W_OK):
+            return _connect_read_only(path)
+    elif not create:
+        raise DatabaseError(f"no database at {path}")
+    else:
+        parent = os.path.dirname(os.path.abspath(path))
+        if os.path.isfile(parent):
+            raise DatabaseError(f"cannot create {path}: {parent} is a file")
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as error:
+            raise DatabaseError(f"cannot create {parent}: {error.strerror}") from None
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as error:
+        raise DatabaseError(f"cannot open {path}: {error}") from None
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise _too_new(path, version)
+        if version < SCHEMA_VERSION:
+            _refuse_foreign(conn, path, version)
+            from calibrate.store import schema  # sqlite-utils: only when behind
+
+            schema.migrate(conn, path)
+    except sqlite3.DatabaseError as error:
+        conn.close()
+        raise _open_error(path, error) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _open_error(path: str, error: sqlite3.DatabaseError) -> DatabaseError:
+    """Why a file could not be opened: damaged (or not SQLite's), else what
+    :func:`translate` says (locked, a full or failing disk, read-only)."""
+    name = getattr(error, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR",
+                        "SQLITE_READONLY")):  # fmt: skip
+        return translate(error)
+    return DatabaseError(f"{path} is damaged or not a calibrate database ({error})")
+
+
+def _connect_read_only(path: str) -> sqlite3.Connection:
+    """A database the user may read but not write: reads work, writes say why.
+
+    A WAL database needs its ``-shm`` index file, which a read-only folder
+    cannot hold; when there is none and no ``-wal`` either (so nobody is
+    writing it), it is opened as immutable, which needs no index file."""
+    uri = f"file:{urllib_quote(os.path.abspath(path))}?mode=ro"
+    try:
+        try:
+            conn, version = _open_uri(uri)
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorname", "") != "SQLITE_CANTOPEN" or any(
+                os.path.exists(f"{path}{suffix}") for suffix in ("-wal", "-shm")
+            ):
+                raise
+            conn, version = _open_uri(uri + "&immutable=1")
+    except sqlite3.DatabaseError as error:
+        raise _open_error(path, error) from None
+    if version != SCHEMA_VERSION:
+        conn.close()
+        if version > SCHEMA_VERSION:
+            raise _too_new(path, version)
+        raise DatabaseError(f"{path} is read-only and needs an upgrade: make it writable once")
+    return conn
+
+
+def _open_uri(uri: str) -> tuple[sqlite3.Connection, int]:
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except BaseException:
+        conn.close()
+        raise
+    return conn, version
+
+
+def _refuse_foreign(conn: sqlite3.Connection, path: str, version: int) -> None:
+    """A version-0 file with tables in it belongs to some other program."""
+    if version == 0:
+        tables = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchone()[0]
+        if tables:
+            raise DatabaseError(
+                f"{path} is an SQLite database of another program, not calibrate's; "
+                "it was not changed"
+            )
+
+
+def urllib_quote(path: str) -> str:
+    """Quote a path for an SQLite ``file:`` URI (only on the read-only path)."""
+    from urllib.parse import quote
+
+    return quote(path)
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: everything inside lands, or nothing does.
+
+    ``BEGIN IMMEDIATE`` takes the write lock at once, so concurrent writers
+    queue on the busy timeout instead of failing half-way.
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        raise translate(error) from None
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:  # SQLite rolls back by itself on a full disk or I/O error
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as error:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise translate(error) from None
+
+
+def translate(error: sqlite3.Error) -> DatabaseError:
+    """Turn SQLite's words into a sentence a user can act on."""
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return DatabaseError(
+            f"the database is locked by another process (waited {BUSY_TIMEOUT_S:g}s); try again"
+        )
+    if "readonly" in text or "read-only" in text:
+        return DatabaseError("the database is read-only here: reading works, writing does not")
+    if "malformed" in text or "not a database" in text:
+        return DatabaseError("the database file is damaged; restore it from a backup")
+    if "disk is full" in text or "full" in text:
+        return DatabaseError("the disk is full: nothing was written")
+    if (getattr(error, "sqlite_errorname", "") or "").startswith("SQLITE_IOERR"):
+        # EFBIG (a file-size limit) and failing disks arrive as I/O errors, not FULL
+        return DatabaseError(
+            f"the disk could not be written or read ({text}): it may be full or failing; "
+            "nothing was written"
+        )
+    return DatabaseError(f"database error: {text}")

@@ -1,0 +1,264 @@
+"""Schema changes, applied when a database is behind.
+
+Each migration is a small function over a :class:`sqlite_utils.Database`,
+registered in order. :func:`migrate` copies the file to a backup beside it
+(when it holds anything), then applies each missing step in its own
+transaction, records its name in ``_migrations`` and sets ``PRAGMA
+user_version`` to the step's number, so the check on open stays one pragma.
+
+This module imports sqlite-utils, which costs about a quarter of a second: it
+is loaded only when :func:`calibrate.store.connect` finds the version behind.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from calibrate.durations import now_iso
+
+Migration = Callable[[Database], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_initial(db: Database) -> None:
+    """Tasks, their tags, re-estimates and timer intervals; settings; people."""
+    db.execute(
+        """
+        CREATE TABLE tasks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            uid TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            person TEXT NOT NULL,
+            team TEXT,
+            project TEXT,
+            estimate_h REAL NOT NULL CHECK (estimate_h > 0),
+            low_h REAL CHECK (low_h > 0),
+            high_h REAL,
+            confidence REAL CHECK (confidence > 0 AND confidence < 100),
+            promise_h REAL CHECK (promise_h > 0),
+            due TEXT,
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'started', 'done', 'dropped')),
+            actual_h REAL CHECK (actual_h > 0),
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            done_at TEXT,
+            updated_at TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'cli',
+            notes TEXT,
+            tags TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(tags)),
+            CHECK (high_h IS NULL OR (low_h IS NOT NULL AND high_h > low_h))
+        )
+        """
+    )
+    db["tasks"].create_index(["person", "done_at"], index_name="tasks_person_done")
+    db["tasks"].create_index(["team", "done_at"], index_name="tasks_team_done")
+    db["tasks"].create_index(["done_at"], index_name="tasks_done")
+    db["tasks"].create_index(["status"], index_name="tasks_status")
+    db.execute(
+        """
+        CREATE TABLE reestimates (
+            id INTEGER PRIMARY KEY,
+            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            estimate_h REAL NOT NULL CHECK (estimate_h > 0),
+            at TEXT NOT NULL,
+            reason TEXT
+        )
+        """
+    )
+    db["reestimates"].create_index(["task_id"], index_name="reestimates_task")
+    db.execute(
+        """
+        CREATE TABLE intervals (
+            id INTEGER PRIMARY KEY,
+            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            started_at TEXT NOT NULL,
+            stopped_at TEXT,
+            CHECK (stopped_at IS NULL OR stopped_at >= started_at)
+        )
+        """
+    )
+    db["intervals"].create_index(["task_id"], index_name="intervals_task")
+    db.execute("CREATE INDEX intervals_running ON intervals(task_id) WHERE stopped_at IS NULL")
+    db["settings"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db["people"].create(
+        {"name": str, "opt_out": int}, pk="name", not_null={"opt_out"}, defaults={"opt_out": 0}
+    )
+    db["aliases"].create({"alias": str, "person": str}, pk="alias", not_null={"person"})
+
+
+@migration
+def m002_team_summaries(db: Database) -> None:
+    """Team summaries imported from other databases (per person and week, never
+    tasks: see ``summary.py``), this database's identity and pseudonym key, and
+    an index that finds a person's most recent task (their team) without a scan."""
+    import secrets
+
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES ('database_id', ?), ('pseudonym_salt', ?)",
+        [secrets.token_hex(16), secrets.token_hex(32)],
+    )
+    db.execute(
+        """
+        CREATE TABLE summaries (
+            id INTEGER PRIMARY KEY,
+            database_id TEXT NOT NULL UNIQUE,
+            file TEXT NOT NULL,
+            exported_at TEXT NOT NULL,
+            imported_at TEXT NOT NULL,
+            since TEXT,
+            until TEXT,
+            format_version INTEGER NOT NULL,
+            score_version INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE summary_people (
+            summary_id INTEGER NOT NULL REFERENCES summaries(id) ON DELETE CASCADE,
+            person TEXT NOT NULL,
+            team TEXT,
+            opt_out INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (summary_id, person)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE summary_weeks (
+            summary_id INTEGER NOT NULL REFERENCES summaries(id) ON DELETE CASCADE,
+            person TEXT NOT NULL,
+            team TEXT,
+            week TEXT,
+            n INTEGER NOT NULL CHECK (n >= 0),
+            sum_abs REAL NOT NULL CHECK (sum_abs >= 0),
+            sum_sq REAL NOT NULL CHECK (sum_sq >= 0),
+            over INTEGER NOT NULL,
+            exact INTEGER NOT NULL,
+            under INTEGER NOT NULL,
+            within_25 INTEGER NOT NULL,
+            due INTEGER NOT NULL,
+            kept INTEGER NOT NULL,
+            exceeded INTEGER NOT NULL,
+            histogram TEXT NOT NULL DEFAULT '[]',
+            ranges TEXT NOT NULL DEFAULT '[]'
+        )
+        """
+    )
+    db.execute("CREATE INDEX summary_weeks_summary ON summary_weeks(summary_id)")
+    db.execute("CREATE INDEX summary_weeks_person ON summary_weeks(person, week)")
+    db.execute("CREATE INDEX tasks_person_created ON tasks(person, created_at, id)")
+
+
+@migration
+def m003_advice(db: Database) -> None:
+    """The advice caches (``hints``: per person and size; ``advice_cache``: the
+    history as arrays and the quoted backtests) and the history stamp they
+    are checked against: a counter bumped by triggers whenever a counted
+    task's estimate, actual, status (to or from dropped), person, team or done
+    time changes, or one is deleted. Inserts need no trigger (bulk imports stay
+    fast): the newest id with an actual tells them apart."""
+    db.execute(
+        "CREATE TABLE history_state (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "version INTEGER NOT NULL)"
+    )
+    db.execute("INSERT INTO history_state (id, version) VALUES (1, 0)")
+    bump = "BEGIN UPDATE history_state SET version = version + 1 WHERE id = 1; END"
+    db.execute(
+        f"""
+        CREATE TRIGGER tasks_history_update
+        AFTER UPDATE OF estimate_h, actual_h, status, person, team, done_at ON tasks
+        WHEN (OLD.actual_h IS NOT NULL OR NEW.actual_h IS NOT NULL) AND (
+            OLD.estimate_h IS NOT NEW.estimate_h OR OLD.actual_h IS NOT NEW.actual_h
+            OR (OLD.status = 'dropped') IS NOT (NEW.status = 'dropped')
+            OR OLD.person IS NOT NEW.person OR OLD.team IS NOT NEW.team
+            OR OLD.done_at IS NOT NEW.done_at)
+        {bump}
+        """
+    )
+    # a deleted task takes what was derived from it along (rm --person forgets them)
+    db.execute(
+        "CREATE TRIGGER tasks_history_delete AFTER DELETE ON tasks WHEN OLD.actual_h IS NOT NULL "
+        "BEGIN UPDATE history_state SET version = version + 1 WHERE id = 1; "
+        "DELETE FROM advice_cache; END"
+    )
+    db.execute(
+        "CREATE TRIGGER tasks_forget_hints AFTER DELETE ON tasks "
+        "BEGIN DELETE FROM hints WHERE person = OLD.person; END"
+    )
+    db.execute(
+        """
+        CREATE TABLE hints (
+            person TEXT NOT NULL,
+            bucket INTEGER NOT NULL,
+            own_n INTEGER NOT NULL,
+            pool_n INTEGER NOT NULL,
+            pool TEXT NOT NULL,
+            team TEXT,
+            p50 REAL NOT NULL,
+            p80 REAL NOT NULL,
+            p90 REAL NOT NULL,
+            stamp TEXT NOT NULL,
+            PRIMARY KEY (person, bucket)
+        ) WITHOUT ROWID
+        """
+    )
+    # forecast's caches, by key: the loaded history (arrays) and each scope's backtest
+    db.execute(
+        "CREATE TABLE advice_cache (key TEXT PRIMARY KEY, stamp TEXT NOT NULL, value BLOB NOT NULL)"
+    )
+
+
+def backup_path(path: str | Path, version: int) -> Path:
+    path = Path(path)
+    return path.with_name(f"{path.name}.bak-v{version}")
+
+
+def migrate(conn: sqlite3.Connection, path: str | Path) -> list[str]:
+    """Apply every missing migration to ``conn`` (the database at ``path``).
+
+    Returns the names applied. Safe when two processes race: each step
+    re-reads the version inside its write transaction.
+    """
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > 0:
+        backup = backup_path(path, version)
+        target = sqlite3.connect(backup)
+        with target:
+            conn.backup(target)
+        target.close()
+    else:
+        conn.execute("PRAGMA journal_mode = WAL")
+    db = Database(conn, execute_plugins=False)
+    applied = []
+    for number, step in enumerate(MIGRATIONS, start=1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current >= number:
+                conn.execute("ROLLBACK")
+                continue
+            step(db)
+            if "_migrations" not in db.table_names():
+                db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+            db["_migrations"].insert({"name": step.__name__, "applied_at": now_iso()})
+            conn.execute(f"PRAGMA user_version = {number:d}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        applied.append(step.__name__)
+    return applied
