@@ -1,0 +1,249 @@
+"""The rules of METRICS.md, each written once, as data.
+
+What counts, when a task is within 25% or an exact hit, the six size buckets,
+when a promise is judged, the mid-rank percentile and every default a score
+uses live here, and nowhere else. Everything that applies a rule builds its
+form from this module: the SQL clauses the loaders filter with
+(:func:`counted_sql`, :func:`size_bucket_sql`, :func:`promise_window`), the
+scalar forms the everyday commands use without numpy (:func:`size_bucket`,
+:func:`midrank_percentile`) and the array forms the statistics use
+(:func:`counted_mask`, :func:`size_buckets`, :func:`within_mask`,
+:func:`exact_mask`: numpy is imported inside them, so this module stays on the
+start-up path of ``calibrate add`` with the standard library alone).
+
+Notation (METRICS.md): E = original estimate (hours), A = actual (hours),
+r = log2(A / E); r > 0 means the task overran.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from typing import Any
+
+#: METRICS.md's version; summaries and the reference table carry it.
+SCORE_VERSION = 1
+
+# --- section 1: what counts, and the point figures -------------------------------------
+
+#: A task counts in every score when E > 0, A > 0 and it is not dropped,
+#: whatever status an import gave it (an imported row with an actual is finished).
+COUNTED_SQL = "{t}estimate_h > 0 AND {t}actual_h > 0 AND {t}status != 'dropped'"
+#: |r| is clipped at 3 (a factor of 8) so one disaster cannot drown a year of work.
+CLIP_LOG2 = 3.0
+#: |r| at or under this is an exact hit (about 0.7%); over and under are beyond it.
+EXACT_LOG2 = 0.01
+#: Within 25%: WITHIN_LOW <= A/E <= WITHIN_HIGH, bounds inclusive.
+WITHIN_LOW = 0.8
+WITHIN_HIGH = 1.25
+#: Slack for rounding at inclusive bounds (4h against 5h is exactly 0.8).
+BOUND_SLACK = 1e-9
+
+
+def counted_sql(alias: str = "") -> str:
+    """The counted-task rule as a SQL condition (``alias``: a table alias)."""
+    return COUNTED_SQL.format(t=f"{alias}." if alias else "")
+
+
+def counted_mask(estimate_h, actual_h):
+    """The counted-task rule over arrays: E > 0 and A > 0, both finite (the
+    status part is the loaders' SQL: dropped tasks never reach an array)."""
+    import numpy as np
+
+    e = np.asarray(estimate_h, dtype=float).reshape(-1)
+    a = np.asarray(actual_h, dtype=float).reshape(-1)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(e) & np.isfinite(a) & (e > 0) & (a > 0)
+
+
+def exact_mask(log_ratios):
+    """Exact hits: |r| <= 0.01 (with the rounding slack)."""
+    import numpy as np
+
+    return np.abs(np.asarray(log_ratios, dtype=float)) <= EXACT_LOG2 + BOUND_SLACK
+
+
+def over_mask(log_ratios):
+    """Overruns beyond an exact hit: r > 0.01."""
+    import numpy as np
+
+    return np.asarray(log_ratios, dtype=float) > EXACT_LOG2 + BOUND_SLACK
+
+
+def under_mask(log_ratios):
+    """Underruns beyond an exact hit: r < -0.01."""
+    import numpy as np
+
+    return np.asarray(log_ratios, dtype=float) < -(EXACT_LOG2 + BOUND_SLACK)
+
+
+def within_mask(log_ratios):
+    """Within 25%: 0.8 <= A/E <= 1.25, bounds inclusive (with the slack)."""
+    import numpy as np
+
+    ratio = np.exp2(np.asarray(log_ratios, dtype=float))
+    return (ratio >= WITHIN_LOW - BOUND_SLACK) & (ratio <= WITHIN_HIGH + BOUND_SLACK)
+
+
+# --- size buckets (sections 1, 5 and 7) -------------------------------------------------
+
+#: Upper bounds (inclusive) of the estimate buckets; the last bucket is open.
+SIZE_EDGES_H = (1.0, 2.0, 4.0, 8.0, 16.0)
+SIZE_LABELS = ("<=1h", "1-2h", "2-4h", "4-8h", "8-16h", ">16h")
+
+
+def size_bucket(estimate_h: float) -> int:
+    """Index into :data:`SIZE_LABELS` of one estimate (upper bounds inclusive)."""
+    return bisect.bisect_left(SIZE_EDGES_H, estimate_h)
+
+
+def size_buckets(estimate_h):
+    """:func:`size_bucket` over an array."""
+    import numpy as np
+
+    edges = np.asarray(SIZE_EDGES_H)
+    return np.searchsorted(edges, np.asarray(estimate_h, dtype=float).reshape(-1), side="left")
+
+
+def size_bucket_sql(column: str = "estimate_h") -> str:
+    """:func:`size_bucket` as a SQL expression over ``column``."""
+    whens = " ".join(
+        f"WHEN {column} <= {edge!r} THEN {index}" for index, edge in enumerate(SIZE_EDGES_H)
+    )
+    return f"(CASE {whens} ELSE {len(SIZE_EDGES_H)} END)"
+
+
+def size_bounds_sql(bucket: int, column: str = "estimate_h") -> tuple[str, list[float]]:
+    """A SQL condition for the estimates in ``bucket`` that can use an index on
+    ``column`` (a range, not :func:`size_bucket_sql`), and its parameters."""
+    clauses, params = [], []
+    if bucket > 0:
+        clauses.append(f"{column} > ?")
+        params.append(SIZE_EDGES_H[bucket - 1])
+    if bucket < len(SIZE_EDGES_H):
+        clauses.append(f"{column} <= ?")
+        params.append(SIZE_EDGES_H[bucket])
+    return " AND ".join(clauses) or "1", params
+
+
+# --- section 2: the score ---------------------------------------------------------------
+
+#: Shrinkage strength of the score toward its prior, in tasks.
+SCORE_N0 = 20
+#: No score below this many counted tasks; provisional below RANKED_N.
+MIN_SCORE_N = 10
+RANKED_N = 30
+#: z for two-sided 90% intervals (METRICS.md writes 1.645).
+Z90 = 1.645
+#: A person's exact-hit or early share is "far above" the team's when it exceeds
+#: it by this much and by two binomial standard errors.
+FLAG_MARGIN = 0.15
+
+# --- section 3: ranges ------------------------------------------------------------------
+
+#: The confidence of a range given without one, in percent.
+DEFAULT_CONFIDENCE = 90.0
+
+
+def confidence_sql(column: str = "confidence") -> str:
+    """A range's confidence in percent, the default where none was given."""
+    return f"coalesce({column}, {DEFAULT_CONFIDENCE!r})"
+
+
+# --- section 4: promises ----------------------------------------------------------------
+
+HAS_PROMISE_SQL = "({t}promise_h IS NOT NULL OR {t}due IS NOT NULL)"
+#: A kept promise is exceeded when A <= this share of the promised effort (or
+#: it was done at least one working day early).
+EXCEED_EFFORT_SHARE = 0.8
+#: Shrinkage strength of the keep rate toward the team, in promises.
+KEEP_N0 = 10
+#: The promise target bands: settings of these names, with these defaults.
+DEFAULT_BANDS = {
+    "promise-rate-min": 0.20,
+    "promise-rate-max": 0.50,
+    "keep-rate-min": 0.85,
+    "keep-rate-flag": 0.80,
+    "exceed-rate-min": 0.10,
+}
+
+
+def has_promise_sql(alias: str = "") -> str:
+    """A task carries a promise: an effort, a date, or both."""
+    return HAS_PROMISE_SQL.format(t=f"{alias}." if alias else "")
+
+
+def promise_window(
+    since_utc: str | None,
+    until_utc: str | None,
+    first_day: str | None,
+    end_day: str | None,
+    alias: str = "",
+) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their parameters) for promises judged in a window.
+
+    A promise is judged when its task is done or dropped (by ``done_at``, a UTC
+    moment, against the window's UTC bounds), else on its due date (a local
+    date, against the window's first and end days): an open task past its due
+    date is broken from that day.
+    """
+    t = f"{alias}." if alias else ""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if since_utc is not None:
+        clauses.append(
+            f"(CASE WHEN {t}done_at IS NOT NULL THEN {t}done_at >= ? ELSE {t}due >= ? END)"
+        )
+        params += [since_utc, first_day]
+    if until_utc is not None:
+        clauses.append(
+            f"(CASE WHEN {t}done_at IS NOT NULL THEN {t}done_at < ? ELSE {t}due < ? END)"
+        )
+        params += [until_utc, end_day]
+    return clauses, params
+
+
+# --- section 5: percentile ranks --------------------------------------------------------
+
+#: Scores are compared rounded to this many decimals, so that a score computed
+#: two ways (from tasks, from a summary) ties with itself.
+COMPARE_DECIMALS = 9
+
+
+def midrank_percentile(value: float, population: Sequence[float]) -> float:
+    """P = 100 * (below + 0.5 * equal) / N of ``value`` among ``population``
+    (sorted ascending, compared at :data:`COMPARE_DECIMALS`)."""
+    if not population:
+        raise ValueError("an empty population has no percentiles")
+    key = round(value, COMPARE_DECIMALS)
+    below = bisect.bisect_left(population, key)
+    equal = bisect.bisect_right(population, key) - below
+    return 100.0 * (below + 0.5 * equal) / len(population)
+
+
+def top_percent(percentile: float) -> float:
+    """ "Top X%" of a percentile: X = 100 - P."""
+    return 100.0 - percentile
+
+
+# --- section 6: trends ------------------------------------------------------------------
+
+#: Rolling window of the weekly trend, and the n under which a week is faded.
+TREND_WINDOW_WEEKS = 8
+TREND_FADED_BELOW = 5
+#: Weeks with counted tasks needed before a trend is called.
+MIN_TREND_WEEKS = 4
+
+# --- section 7: advice ------------------------------------------------------------------
+
+#: A person's own pool: their last OWN_POOL counted tasks in the size bucket,
+#: weighted n / (n + OWN_PRIOR) against the team's pool.
+OWN_POOL = 200
+OWN_PRIOR = 20
+#: The team's pool: its last TEAM_POOL counted tasks in the bucket (without the
+#: person), everyone's when the team has fewer than TEAM_MIN there.
+TEAM_POOL = 2000
+TEAM_MIN = 30
+#: The quantiles advice quotes: P50, P80, P90; a promise is made at P90.
+ADVICE_QUANTILES = (0.50, 0.80, 0.90)
+PROMISE_QUANTILE = 0.90
