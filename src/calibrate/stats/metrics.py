@@ -40,12 +40,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
+from calibrate.durations import WEEK_ZERO, week_index, week_monday  # noqa: F401 (the week numbers)
 from calibrate.store.settings import SETTINGS
 
 # --- constants (METRICS.md) ---------------------------------------------------
@@ -80,8 +81,6 @@ MIN_TREND_WEEKS = 4
 #: A person's exact-hit or early share is "far above" the team's when it
 #: exceeds it by this much and by two binomial standard errors.
 FLAG_MARGIN = 0.15
-#: Monday of week 0 for :func:`week_index` (1970-01-01 was a Thursday).
-WEEK_ZERO = date(1969, 12, 29)
 
 #: The promise target bands (section 4), as the settings define their defaults.
 BAND_KEYS = (
@@ -790,21 +789,6 @@ def promise_advice(summary: Mapping, band: Mapping[str, float]) -> list[str]:
 
 
 # --- section 6: trends ----------------------------------------------------------------------
-
-
-def week_index(days) -> np.ndarray:
-    """ISO week number since 1969-12-29 (a Monday) of each local date
-    (``datetime64[D]``-like); -1 for NaT. Consecutive weeks differ by 1."""
-    d = _dates(days)
-    out = np.full(d.shape, -1, dtype=np.int64)
-    ok = ~np.isnat(d)
-    out[ok] = (d[ok].astype(np.int64) + 3) // 7
-    return out
-
-
-def week_monday(week: int) -> date:
-    """The Monday that starts week number ``week`` of :func:`week_index`."""
-    return WEEK_ZERO + timedelta(weeks=int(week))
 
 
 TREND_COLUMNS = (
