@@ -52,13 +52,13 @@ def build_panel(
     selection = history.resolve_person(conn, selection)
     reference, reference_label = history.reference_for(conn, selection)
     tasks = history.counted_tasks(conn, selection)
-    outcomes = history.promise_outcomes(conn, selection, today, values)
+    outcomes = promise_outcomes(conn, selection, today, values)
     logged, promised = history.logged_counts(conn, selection)
     if reference is None:
         reference_stats = reference_keep = None
     else:
         reference_stats = history.counted_stats(conn, reference)
-        reference_keep = keep_rate(history.promise_outcomes(conn, reference, today, values))
+        reference_keep = keep_rate(promise_outcomes(conn, reference, today, values))
     return assemble_panel(
         selection,
         today=today,
@@ -71,6 +71,17 @@ def build_panel(
         promised=promised,
         bands=bands,
     )
+
+
+def promise_outcomes(
+    conn: sqlite3.Connection, selection: Selection, today: date, values: Mapping
+) -> pd.DataFrame:
+    """:func:`metrics.promise_outcomes` of the scope's promises judged in the
+    window (:func:`history.promise_tasks`), on the working calendar of the
+    settings ``values``."""
+    tasks = history.promise_tasks(conn, selection)
+    columns = {name: tasks[name].to_numpy() for name in tasks.columns}
+    return metrics.promise_outcomes(**columns, today=today, **settings.calendar(values))
 
 
 def keep_rate(outcomes: pd.DataFrame) -> float | None:

@@ -62,10 +62,12 @@ from plotly.subplots import make_subplots
 from calibrate import __version__, panel, teams
 from calibrate.durations import format_duration, local_midnight_utc, local_today, week_start
 from calibrate.errors import DatabaseError, InputError, NotFound
+from calibrate.rules import counted_sql
 from calibrate.selection import Selection
 from calibrate.stats import metrics
 from calibrate.store import load as history
 from calibrate.store import settings
+from calibrate.store.fetch import fetch_columns
 from calibrate.store.tasks import STATUSES
 
 # --- limits that keep the file small ---------------------------------------------
@@ -200,8 +202,8 @@ class ReportData:
         rows = self.rows
         everyone = rows.mask("everyone")
         return teams.task_frames(
-            rows.take(everyone, teams.FRAME_COLUMNS),
-            history.replace(self.selection, person=None, team=None, everyone=True),
+            rows.take(everyone, history.FRAME_COLUMNS),
+            self.selection.replace(person=None, team=None, everyone=True),
             today=self.today, values=self.values,
             parsed=(rows.done_stamps[everyone], rows.done_date[everyone], rows.due_date[everyone]),
         )  # fmt: skip
@@ -249,9 +251,7 @@ def previous_window(selection: Selection, today: date) -> Selection | None:
     end = history.window_end(selection) or week_start(today) + timedelta(weeks=1)
     length = max((end - start).days // 7, 1)
     previous_start = start - timedelta(weeks=length)
-    return history.replace(
-        selection, since=local_midnight_utc(previous_start), until=selection.since
-    )
+    return selection.replace(since=local_midnight_utc(previous_start), until=selection.since)
 
 
 def previous_panel(
@@ -269,8 +269,8 @@ def previous_panel(
     if estimate_h is None or actual_h is None:
         where, params = selection.where()
         sql = (
-            f"SELECT estimate_h, actual_h FROM {history._source(conn, selection)} "  # noqa: S608
-            f"WHERE {history.COUNTED_SQL} AND {where}"
+            f"SELECT estimate_h, actual_h FROM {history.source_for(conn, selection)} "  # noqa: S608
+            f"WHERE {counted_sql()} AND {where}"
         )
         pairs = _numbers(_rows(conn, sql, params)).reshape(-1, 2)
         estimate_h, actual_h = pairs[:, 0], pairs[:, 1]
@@ -362,7 +362,7 @@ class Loaded:
 
     @cached_property
     def counted(self) -> np.ndarray:
-        """:data:`history.COUNTED_SQL` per row: E > 0, A > 0, not dropped."""
+        """:func:`rules.counted_sql` per row: E > 0, A > 0, not dropped."""
         with np.errstate(invalid="ignore"):
             return (
                 (self.columns["estimate_h"] > 0)
@@ -372,7 +372,7 @@ class Loaded:
 
     @cached_property
     def has_promise(self) -> np.ndarray:
-        """:data:`history.HAS_PROMISE_SQL` per row."""
+        """:func:`rules.has_promise_sql` per row."""
         return np.isfinite(self.columns["promise_h"]) | pd.notna(self.columns["due"])
 
     def take(self, rows: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
@@ -391,15 +391,13 @@ def task_rules(
     selections the sections would otherwise query one by one; rules that hold
     for every row are left out."""
     unwindowed = {"since": None, "until": None, "status": "any"}
-    everyone = history.replace(selection, person=None, team=None, everyone=True)
+    everyone = selection.replace(person=None, team=None, everyone=True)
     on = selection.window_on
     rules = {
-        "scope": _rule_sql(history.replace(selection, **unwindowed)),
+        "scope": _rule_sql(selection.replace(**unwindowed)),
         "status": _rule_sql(Selection(status=selection.status)),  # counted tasks only
-        "everyone": _rule_sql(history.replace(everyone, **unwindowed)),
-        "reference": (
-            _rule_sql(history.replace(reference, **unwindowed)) if reference else (None, [])
-        ),
+        "everyone": _rule_sql(everyone.replace(**unwindowed)),
+        "reference": (_rule_sql(reference.replace(**unwindowed)) if reference else (None, [])),
         "window": _rule_sql(Selection(since=selection.since, until=selection.until, window_on=on)),
         "previous": (
             _rule_sql(Selection(since=previous.since, until=previous.until, window_on=on))
@@ -438,7 +436,7 @@ def load_tasks(
     too). Only :data:`LOADED_COLUMNS` and a 0/1 column per rule come back."""
     rules = task_rules(selection, previous, reference)
     names = [*LOADED_COLUMNS, *rules]
-    selected = [teams.STATUS_CODE_SQL if name == "status" else name for name in LOADED_COLUMNS]
+    selected = [history.STATUS_CODE_SQL if name == "status" else name for name in LOADED_COLUMNS]
     selected += [f"coalesce(({clause}), 0)" for clause, _ in rules.values()]
     params = [value for _, rule_params in rules.values() for value in rule_params]
     all_history = selection.since is None and selection.until is None
@@ -449,10 +447,10 @@ def load_tasks(
         where = f"({everyone_clause}) AND (" + " OR ".join(f"({rules[n][0]})" for n in wanted) + ")"
         params += everyone_params + [value for n in wanted for value in rules[n][1]]
     sql = f"SELECT {', '.join(selected)} FROM tasks WHERE {where} ORDER BY id"  # noqa: S608
-    columns = teams.fetch_columns(conn, sql, params, names)
+    columns = fetch_columns(conn, sql, params, names)
     flags = {name: columns.pop(name).astype(np.int64) != 0 for name in rules}
     return Loaded(
-        columns, flags, *teams.parse_dates(columns["done_at"], columns["due"]), all_history
+        columns, flags, *history.parse_dates(columns["done_at"], columns["due"]), all_history
     )
 
 
@@ -477,7 +475,7 @@ def load(
         selection,
         today=today,
         tasks=history.counted_frame(
-            rows.take(counted, [name for name, _ in history.COUNTED_COLUMNS]),
+            rows.take(counted, list(history.COUNTED_COLUMNS)),
             rows.done_date[counted],
         ),
         reference_label=reference_label,
@@ -540,9 +538,10 @@ def promise_frame(rows: Loaded, today: date, values: Mapping) -> pd.DataFrame:
     promised = rows.has_promise & rows.mask("promise") & whose
     done = rows.done_date[promised]
     due = rows.due_date[promised]
-    outcomes = history.outcomes_of(
-        rows.status[promised], rows.columns["promise_h"][promised], due, done,
-        rows.columns["actual_h"][promised], today, values,
+    outcomes = metrics.promise_outcomes(
+        status=rows.status[promised], promise_h=rows.columns["promise_h"][promised], due=due,
+        done_date=done, actual_h=rows.columns["actual_h"][promised], today=today,
+        **settings.calendar(values),
     )  # fmt: skip
     known = np.where(np.isnat(done), due + np.timedelta64(1, "D"), done)
     outcomes["outcome_week"] = metrics.week_index(known)
@@ -1480,7 +1479,7 @@ def extreme_tasks(data: ReportData, limit: int, *, worst: bool) -> list[sqlite3.
     order = "DESC" if worst else "ASC"
     sql = (
         "SELECT id, title, estimate_h, actual_h, done_at, tags, notes FROM tasks "  # noqa: S608
-        f"WHERE {history.COUNTED_SQL} AND {where} "
+        f"WHERE {counted_sql()} AND {where} "
         f"ORDER BY max(actual_h / estimate_h, estimate_h / actual_h) {order}, done_at DESC, "
         "id DESC LIMIT ?"
     )
