@@ -1,8 +1,8 @@
 """The data of a report: one read of the tasks, and what every section reads.
 
 :func:`load` reads the tasks ONCE (:func:`load_tasks`: one query, in id order,
-only the columns the sections use, with a 0/1 column per rule SQL decides:
-counted, has a promise, scope, window, previous window, promise window...) and
+only the columns the sections use, and a bit per rule SQL decides: counted,
+has a promise, scope, window, previous window, promise window...) and
 derives a :class:`ReportData` from those arrays with the library's own "from
 arrays" functions: the headline is :func:`panel.assemble_panel` fed as
 :func:`panel.build_panel` feeds it, so it equals ``calibrate score --json``
@@ -235,11 +235,18 @@ def load_tasks(
     ranks and the reference need them all) that are done in the window or the
     previous one, have a promise whose outcome may fall in the window, or
     were logged in it; for all history, every task (the forecast's evidence
-    too). Only :data:`LOADED_COLUMNS` and a 0/1 column per rule come back."""
+    too). Only :data:`LOADED_COLUMNS` come back, and one integer holding a
+    bit per rule (one column, not one per rule: a column costs a Python
+    object a row)."""
     clauses = task_rules(selection, previous, reference)
-    names = [*LOADED_COLUMNS, *clauses]
+    names = [*LOADED_COLUMNS, "rules"]
     selected = [teams.STATUS_CODE_SQL if name == "status" else name for name in LOADED_COLUMNS]
-    selected += [f"coalesce(({clause}), 0)" for clause, _ in clauses.values()]
+    selected.append(
+        " | ".join(
+            f"((coalesce(({clause}), 0) != 0) << {bit})"
+            for bit, (clause, _) in enumerate(clauses.values())
+        )
+    )
     params = [value for _, rule_params in clauses.values() for value in rule_params]
     all_history = selection.since is None and selection.until is None
     where = "1"
@@ -252,7 +259,8 @@ def load_tasks(
         params += everyone_params + [value for n in wanted for value in clauses[n][1]]
     sql = f"SELECT {', '.join(selected)} FROM tasks WHERE {where} ORDER BY id"  # noqa: S608
     columns = teams.fetch_columns(conn, sql, params, names)
-    flags = {name: columns.pop(name).astype(np.int64) != 0 for name in clauses}
+    bits = columns.pop("rules").astype(np.int64)
+    flags = {name: ((bits >> bit) & 1) != 0 for bit, name in enumerate(clauses)}
     return Loaded(
         columns, flags, *teams.parse_dates(columns["done_at"], columns["due"]), all_history
     )
