@@ -34,6 +34,8 @@ from calibrate.report.model import PLOTLY_CONFIG, Cell, Section
 from calibrate.selection import Selection
 
 PLOTLYJS_MODES = ("inline", "cdn")
+#: Where ``--plotlyjs cdn`` loads plotly.js from (plotly's own CDN address).
+PLOTLY_CDN = "https://cdn.plot.ly/plotly-{version}.min.js"
 
 
 def render(
@@ -87,17 +89,15 @@ def check_plotlyjs(mode: str) -> str:
 def plotly_script(mode: str) -> dict:
     """How the page loads plotly.js: ``inline`` (the whole library, once, so the
     file works offline) or ``cdn`` (a script tag with its integrity hash)."""
-    from plotly.offline import get_plotlyjs
+    from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
     check_plotlyjs(mode)
     source = get_plotlyjs()
     if mode == "inline":
         return {"inline": Markup(re.sub(r"</(script)", r"<\\/\1", source, flags=re.I))}
-    from plotly.io._utils import plotly_cdn_url
-
     digest = hashlib.sha256(source.encode("utf-8")).digest()
     return {
-        "src": plotly_cdn_url(),
+        "src": PLOTLY_CDN.format(version=get_plotlyjs_version()),
         "integrity": "sha256-" + base64.b64encode(digest).decode("ascii"),
     }
 
