@@ -365,6 +365,37 @@ def test_a_scope_without_tasks_is_an_error(team_db):
         report.build_report(None, Selection(everyone=True))
 
 
+# --- structure ---------------------------------------------------------------------------
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The calibrate modules a source file imports (``from a import b`` as
+    ``a.b`` when ``a`` is a package), read with ast."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return {name for name in found if name.startswith("calibrate.")}
+
+
+def test_sections_import_only_the_model_the_data_and_the_library():
+    """One module per section, behind the small model: no section reaches
+    another section, the package's own API or its rendering."""
+    folder = Path(report.__file__).parent / "sections"
+    allowed = {"calibrate.report.model", "calibrate.report.data"}
+    modules = sorted(folder.glob("*.py"))
+    assert len(modules) >= 10
+    for path in modules:
+        inside = {m for m in imported_modules(path) if m.startswith("calibrate.report")}
+        strays = {m for m in inside if not any(m == a or m.startswith(a + ".") for a in allowed)}
+        assert strays == set(), path.name
+
+
 # --- the command ------------------------------------------------------------------------
 
 
