@@ -22,7 +22,7 @@ from calibrate.durations import parse_since
 from calibrate.errors import InputError, NotFound
 from calibrate.selection import Selection
 from calibrate.store import load as history
-from tests.conftest import SHARED_DATA, requires_shared_data
+from tests.support.data import SHARED_DATA, requires_shared_data
 
 XSS = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
 TODAY = date(2026, 11, 30)
