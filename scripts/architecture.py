@@ -338,11 +338,12 @@ def _cell(text: str) -> str:
 def module_table(graph: Graph | None = None) -> str:
     """Every module: what its docstring says it holds, what it imports when it
     is imported and inside its functions (the package's modules in backticks,
-    then third-party packages; the standard library left out), its size."""
+    then third-party packages; the standard library left out). Sizes are left
+    out on purpose: they would make the file stale at every edit."""
     graph = graph or read_package()
     rows = [
-        "| module | holds | imports | later, inside functions | lines |",
-        "|---|---|---|---|---:|",
+        "| module | holds | imports | later, inside functions |",
+        "|---|---|---|---|",
     ]
     for name in sorted(graph.modules, key=lambda n: _order(graph, n)):
         module = graph.modules[name]
@@ -350,8 +351,7 @@ def module_table(graph: Graph | None = None) -> str:
         later_imports = graph.imports_of(name, (LAZY,))
         later = _listed(graph, later_imports, short(graph, name))
         rows.append(
-            f"| `{short(graph, name)}` | {_cell(module.purpose)} | {_cell(now)} "
-            f"| {_cell(later)} | {module.lines:,} |"
+            f"| `{short(graph, name)}` | {_cell(module.purpose)} | {_cell(now)} | {_cell(later)} |"
         )
     return "\n".join(rows) + "\n"
 
@@ -374,8 +374,8 @@ def package_table(graph: Graph | None = None) -> str:
         {package_of(graph, n) for n in graph.modules}, key=lambda n: (n != graph.package, n)
     )
     rows = [
-        "| package | modules | lines | imports (when imported) | later, inside functions |",
-        "|---|---:|---:|---|---|",
+        "| package | modules | imports (when imported) | later, inside functions |",
+        "|---|---:|---|---|",
     ]
     for package in packages:
         members = [m for n, m in graph.modules.items() if package_of(graph, n) == package]
@@ -394,7 +394,7 @@ def package_table(graph: Graph | None = None) -> str:
             f"{graph.package}.cli": "`cli/` (and `__main__`)",
         }.get(package, f"`{short(graph, package)}/`")
         rows.append(
-            f"| {title} | {len(members)} | {sum(m.lines for m in members):,} "
+            f"| {title} | {len(members)} "
             f"| {_cell(_layers(graph, levels[MODULE]))} | {_cell(_layers(graph, later))} |"
         )
     return "\n".join(rows) + "\n"
