@@ -26,7 +26,7 @@ from calibrate.report.sections import extremes
 from calibrate.report.sections import scatter as scatter_module
 from calibrate.selection import Selection
 from calibrate.store import load as history
-from tests.conftest import SHARED_DATA, requires_shared_data
+from tests.support.data import SHARED_DATA, requires_shared_data
 
 XSS = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
 TODAY = date(2026, 11, 30)
