@@ -1,4 +1,4 @@
-"""The report's "Open work" section: when the scope's open tasks will be done.
+"""Section: open work, when the scope's open tasks will be done.
 
 The same forecast as ``calibrate forecast`` (:func:`advice.run_forecast`,
 fewer runs: a chart needs fewer than the quantiles), drawn as a histogram of
