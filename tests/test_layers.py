@@ -86,9 +86,6 @@ KNOWN_VIOLATIONS: list[Known] = [
     Known("cycle", "calibrate.cli.ranks", "calibrate.cli", "i11-cli"),
     Known("cycle", "calibrate.cli.report", "calibrate.cli", "i11-cli"),
     Known("cycle", "calibrate.cli.score", "calibrate.cli", "i11-cli"),
-    # report sections importing report's privates while report imports them
-    Known("cycle", "calibrate.report.open_work", "calibrate.report", "i11-report"),
-    Known("cycle", "calibrate.report.ranks", "calibrate.report", "i11-report"),
 ]
 
 #: The everyday commands of PRODUCT.md and the issue (typed many times a day) and
