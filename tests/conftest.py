@@ -10,9 +10,6 @@ from click.testing import CliRunner
 from calibrate import store
 from calibrate.cli import cli
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
@@ -44,12 +41,3 @@ def run(db_path):
         return runner.invoke(cli, ["--db", str(db_path), *args], input=input)
 
     return invoke
-
-
-def requires_shared_data(*names: str):
-    """Skip unless the public datasets are present beside the repo."""
-    missing = [n for n in names if not (SHARED_DATA / n).exists()]
-    return pytest.mark.skipif(
-        bool(missing) or not SHARED_DATA.exists(),
-        reason=f"public datasets not present at {SHARED_DATA}",
-    )

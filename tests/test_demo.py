@@ -21,7 +21,7 @@ from calibrate.cli import cli
 from calibrate.demo import writing
 from calibrate.durations import now_iso
 from calibrate.errors import InputError, StateError
-from tests.conftest import SHARED_DATA, requires_shared_data
+from tests.support.data import SHARED_DATA, requires_shared_data
 
 TODAY = date(2026, 11, 30)  # a Monday
 END = "2026-11-30T17:00:00Z"

@@ -13,17 +13,10 @@ import pytest
 from calibrate import advice, store
 from calibrate.stats import forecast, hints
 from calibrate.stats.forecast import Calendar, History, OpenTask, Pools
+from tests.support.data import SHARED_DATA, SIP_DATES, requires_shared_data, sip_tasks
 
-#: The public datasets beside the repo (../shared/data); tests on them skip without it.
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NOW = datetime.now(UTC).replace(microsecond=0)
 MONDAY = date(2026, 11, 30)
-
-
-def requires_shared_data(*names: str):
-    """Skip unless the named files of the public datasets are present."""
-    missing = [name for name in names if not (SHARED_DATA / name).exists()]
-    return pytest.mark.skipif(bool(missing), reason=f"public datasets not at {SHARED_DATA}")
 
 
 def insert(conn, rows):
@@ -395,11 +388,9 @@ def _sip_history() -> History:
 
     from calibrate.stats import metrics
 
-    rows = pd.read_csv(SHARED_DATA / "sip" / "Sip-task-info.csv", encoding="cp1252")
-    dates = pd.read_csv(SHARED_DATA / "sip" / "est-act-dates.csv", encoding="cp1252")
+    dates = pd.read_csv(SIP_DATES, encoding="cp1252")
     dates = dates.drop_duplicates("TaskNumber")  # one row per developer, dates repeated
-    rows = rows.sort_values("DeveloperHoursActual", kind="stable", ascending=False)
-    rows = rows.drop_duplicates("TaskNumber").merge(dates, on="TaskNumber", how="left")
+    rows = sip_tasks().merge(dates, on="TaskNumber", how="left")
     rows = rows[(rows.HoursEstimate > 0) & (rows.HoursActual > 0)]
     done = pd.to_datetime(rows.CompletedOn, format="%d-%b-%y", errors="coerce")
     rows = rows.assign(done=done).sort_values(["done", "TaskNumber"], kind="stable")

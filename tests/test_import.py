@@ -24,15 +24,9 @@ from calibrate.exchange.formats import guess_format
 from calibrate.exchange.formats.dates import DateError, DateReader
 from calibrate.exchange.formats.taskwarrior import iso_duration_hours
 from calibrate.exchange.importer import ImportOptions, import_file
+from tests.support.data import CESAW, SIP, requires_shared_data, sip_import_args
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # never copied in
-
-
-def requires_shared_data(*names: str):
-    """Skip unless the public datasets are present beside the repository."""
-    missing = [name for name in names if not (SHARED_DATA / name).exists()]
-    return pytest.mark.skipif(bool(missing), reason=f"public datasets not at {SHARED_DATA}")
 
 
 def tasks(db_path: Path, where: str = "1") -> dict[str, dict]:
@@ -640,25 +634,11 @@ def test_an_import_killed_half_way_leaves_the_database_as_it_was(tmp_path, big_c
 
 # --- the real datasets (skipped where ../shared/data is absent) ----------------------
 
-SIP = SHARED_DATA / "sip"
-CESAW = SHARED_DATA / "cesaw" / "CESAW_task_fact.csv.xz"
-
-
-def sip_command() -> list[str]:
-    """The command the README documents for SiP."""
-    return [
-        "import", str(SIP / "Sip-task-info.csv"), "--encoding", "cp1252", "--source", "sip",
-        "--join", str(SIP / "est-act-dates.csv"), "--prefer", "DeveloperHoursActual",
-        "--map", "key=TaskNumber", "--map", "estimate=HoursEstimate",
-        "--map", "actual=HoursActual", "--map", "person=DeveloperID",
-        "--map", "project=ProjectCode", "--map", "created=EstimateOn",
-    ]  # fmt: skip
-
 
 @pytest.mark.realdata
 @requires_shared_data("sip/Sip-task-info.csv", "sip/est-act-dates.csv")
 def test_sip_imports_with_the_documented_command(run, db_path):
-    result = run(*sip_command())
+    result = run(*sip_import_args())
     assert result.exit_code == 0, result.output
     assert ": 10,266 added, 0 updated, 0 unchanged, 2,033 skipped" in result.stdout
     conn = sqlite3.connect(db_path)
@@ -682,7 +662,7 @@ def test_sip_imports_with_the_documented_command(run, db_path):
             if key not in best or hours > best[key][0]:
                 best[key] = (hours, row["DeveloperID"])
     assert people == {f"sip:{key}": developer for key, (_, developer) in best.items()}
-    again = run(*sip_command())
+    again = run(*sip_import_args())
     assert ": 0 added, 0 updated, 10,266 unchanged" in again.stdout
 
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calibrate.stats import metrics
-from tests.conftest import SHARED_DATA, requires_shared_data
+from tests.support.data import requires_shared_data, sip_tasks
 
 approx = pytest.approx
 
@@ -496,19 +496,10 @@ def test_a_person_with_half_width_ranges_is_called_too_narrow():
 # --- the real SiP data: METRICS.md's published figures ---------------------------------------
 
 
-def _sip_tasks() -> pd.DataFrame:
-    """One row per task, attributed to the developer who logged most of its hours."""
-    rows = pd.read_csv(SHARED_DATA / "sip" / "Sip-task-info.csv", encoding="cp1252")
-    rows = rows.sort_values(
-        ["TaskNumber", "DeveloperHoursActual"], ascending=[True, False], kind="stable"
-    )
-    return rows.drop_duplicates("TaskNumber")
-
-
 @pytest.mark.realdata
 @requires_shared_data("sip/Sip-task-info.csv")
 def test_sip_reproduces_the_published_figures():
-    sip = _sip_tasks()
+    sip = sip_tasks()
     s = metrics.point_summary(sip["HoursEstimate"], sip["HoursActual"])
     assert s["n"] == 10_266
     assert s["bias_factor"] == approx(1.00, abs=0.005)

@@ -15,9 +15,9 @@ import pytest
 
 from calibrate import reference
 from calibrate.stats import metrics, ranks
+from tests.support.data import SHARED_DATA, requires_shared_data
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 DATASETS = ("cesaw/CESAW_task_fact.csv.xz", "sip/Sip-task-info.csv")
 
 # --- mid-rank percentiles --------------------------------------------------------------
@@ -281,10 +281,7 @@ def test_reference_loads_from_the_installed_package(tmp_path):
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(
-    not all((SHARED_DATA / name).exists() for name in DATASETS),
-    reason=f"public datasets not present at {SHARED_DATA}",
-)
+@requires_shared_data(*DATASETS)
 def test_rebuilding_the_reference_reproduces_the_shipped_file(tmp_path):
     rebuilt = tmp_path / "reference.json"
     script = REPO / "scripts" / "build_reference.py"

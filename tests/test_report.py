@@ -20,9 +20,13 @@ from calibrate import demo, panel, report, store
 from calibrate.cli import cli
 from calibrate.durations import parse_since
 from calibrate.errors import InputError, NotFound
+from calibrate.report import data as report_data
+from calibrate.report import model, render
+from calibrate.report.sections import extremes
+from calibrate.report.sections import scatter as scatter_module
 from calibrate.selection import Selection
 from calibrate.store import load as history
-from tests.conftest import SHARED_DATA, requires_shared_data
+from tests.support.data import SHARED_DATA, requires_shared_data
 
 XSS = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
 TODAY = date(2026, 11, 30)
@@ -205,18 +209,18 @@ def test_all_history_has_no_previous_period(team_db):
 
 def test_the_previous_window_has_the_same_length_just_before():
     selection = everyone("26w")
-    previous = report.previous_window(selection, TODAY)
+    previous = report_data.previous_window(selection, TODAY)
     assert previous.until == selection.since
     assert history.window_start(previous).isoformat() == "2025-11-24"
     assert history.window_start(selection).isoformat() == "2026-06-01"
-    assert report.previous_window(everyone("all"), TODAY) is None
+    assert report_data.previous_window(everyone("all"), TODAY) is None
 
 
 # --- bounded size ---------------------------------------------------------------
 
 
 def test_many_tasks_become_a_density_view(team_db, monkeypatch):
-    monkeypatch.setattr(report, "DENSITY_OVER", 200)
+    monkeypatch.setattr(scatter_module, "DENSITY_OVER", 200)
     html = build(team_db, everyone())
     scatter = figures(html)["scatter"]
     kinds = [trace["type"] for trace in scatter["data"]]
@@ -228,8 +232,8 @@ def test_many_tasks_become_a_density_view(team_db, monkeypatch):
 
 
 def test_the_scatter_is_sampled_evenly_across_people(team_db, monkeypatch):
-    monkeypatch.setattr(report, "SCATTER_POINTS_MAX", 120)
-    monkeypatch.setattr(report, "SCATTER_PEOPLE_MAX", 3)
+    monkeypatch.setattr(scatter_module, "SCATTER_POINTS_MAX", 120)
+    monkeypatch.setattr(scatter_module, "SCATTER_PEOPLE_MAX", 3)
     html = build(team_db, everyone())
     traces = [t for t in figures(html)["scatter"]["data"] if t.get("mode") == "markers"]
     assert len(traces) == 4 and traces[-1]["name"] == "others (3 people)"
@@ -251,7 +255,7 @@ def _length(values) -> int:
 def test_the_charts_do_not_grow_with_the_number_of_tasks(tmp_path, monkeypatch):
     """Above the density threshold every chart holds aggregates: ten times the
     tasks gives (nearly) the same bytes."""
-    monkeypatch.setattr(report, "DENSITY_OVER", 100)
+    monkeypatch.setattr(scatter_module, "DENSITY_OVER", 100)
     sizes = []
     for people in (2, 20):
         path = tmp_path / f"p{people}.db"
@@ -271,14 +275,14 @@ def test_figure_json_cannot_close_its_script():
     import plotly.graph_objects as go
 
     fig = go.Figure(go.Scatter(x=[1], y=[1], name="</script><script>alert(1)</script>&"))
-    text = str(report.figure_json(fig))
+    text = str(render.figure_json(fig))
     assert "<" not in text and ">" not in text and "&" not in text
     assert json.loads(text)["data"][0]["name"] == "</script><script>alert(1)</script>&"
 
 
 def test_chart_labels_show_user_text_as_typed():
-    assert report.plot_text("<b>Eve</b>") == "&lt;b&gt;Eve&lt;/b&gt;"
-    assert report.plot_text("x" * 50, 10) == "x" * 9 + "…"
+    assert model.plot_text("<b>Eve</b>") == "&lt;b&gt;Eve&lt;/b&gt;"
+    assert model.plot_text("x" * 50, 10) == "x" * 9 + "…"
 
 
 def test_names_are_escaped_everywhere_in_a_team_report(tmp_path):
@@ -305,7 +309,7 @@ def test_names_are_escaped_everywhere_in_a_team_report(tmp_path):
      (0.8, "1.2x under"), (1.04, "1.04x over")],
 )  # fmt: skip
 def test_ratio_words(ratio, words):
-    assert report.ratio_words(ratio) == words
+    assert extremes.ratio_words(ratio) == words
 
 
 def test_default_path_names_scope_and_iso_week():
@@ -319,8 +323,8 @@ def test_default_path_names_scope_and_iso_week():
     assert report.default_path(Selection(everyone=True), date(2027, 1, 1)) == Path(
         "reports/calibrate-everyone-2026-W53.html"
     )
-    assert report.slug("../../etc/passwd") == "etc-passwd"
-    assert report.slug("<>") == "unnamed"
+    assert render.slug("../../etc/passwd") == "etc-passwd"
+    assert render.slug("<>") == "unnamed"
 
 
 # --- files ------------------------------------------------------------------------------
@@ -339,9 +343,8 @@ def test_the_report_is_written_atomically(tmp_path, team_db, monkeypatch):
     with pytest.raises(RuntimeError):
         report.write_report(conn, everyone(), target, today=TODAY, sections=[broken])
     assert target.read_text() == "the old report"
-    monkeypatch.setattr(
-        report.os,
-        "replace",
+    monkeypatch.setattr(  # os.replace itself: whichever module writes the file
+        "os.replace",
         lambda *a: (_ for _ in ()).throw(OSError(28, "No space left on device")),
     )
     with pytest.raises(InputError, match=r"cannot write the report to .*: No space left on device"):
@@ -360,6 +363,37 @@ def test_a_scope_without_tasks_is_an_error(team_db):
     conn.close()
     with pytest.raises(NotFound, match="no tasks for anyone in this database"):
         report.build_report(None, Selection(everyone=True))
+
+
+# --- structure ---------------------------------------------------------------------------
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The calibrate modules a source file imports (``from a import b`` as
+    ``a.b`` when ``a`` is a package), read with ast."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return {name for name in found if name.startswith("calibrate.")}
+
+
+def test_sections_import_only_the_model_the_data_and_the_library():
+    """One module per section, behind the small model: no section reaches
+    another section, the package's own API or its rendering."""
+    folder = Path(report.__file__).parent / "sections"
+    allowed = {"calibrate.report.model", "calibrate.report.data"}
+    modules = sorted(folder.glob("*.py"))
+    assert len(modules) >= 10
+    for path in modules:
+        inside = {m for m in imported_modules(path) if m.startswith("calibrate.report")}
+        strays = {m for m in inside if not any(m == a or m.startswith(a + ".") for a in allowed)}
+        assert strays == set(), path.name
 
 
 # --- the command ------------------------------------------------------------------------
@@ -466,7 +500,7 @@ def test_the_sip_report(tmp_path):
 
 
 def test_promises_with_people_are_the_rows_history_loads(team_db):
-    """report.promise_frame repeats history.promise_tasks' window rule (adding
+    """report.data.promise_frame repeats history.promise_tasks' window rule (adding
     person and team): the outcomes must be the same, scope by scope."""
     conn = store.connect(team_db)
     person, team = a_person(team_db)
@@ -478,14 +512,14 @@ def test_promises_with_people_are_the_rows_history_loads(team_db):
         Selection(person=person, since=parse_since("26w", today=TODAY)),
     ):
         reference, _ = history.reference_for(conn, selection)
-        rows = report.load_tasks(conn, selection, None, reference)
-        ours = report.promise_frame(rows, TODAY, values)
+        rows = report_data.load_tasks(conn, selection, None, reference)
+        ours = report_data.promise_frame(rows, TODAY, values)
         ours = ours[ours["in_scope"]]
         theirs = panel.promise_outcomes(conn, selection, TODAY, values)
         if reference is not None:  # the reference's too, for its keep rate
             assert panel.keep_rate(ours.iloc[:0]) is None
             assert panel.keep_rate(
-                report.promise_frame(rows, TODAY, values).query("in_reference")
+                report_data.promise_frame(rows, TODAY, values).query("in_reference")
             ) == panel.keep_rate(panel.promise_outcomes(conn, reference, TODAY, values))
         columns = ["has_promise", "resolved", "kept", "broken", "exceeded"]
         assert len(ours) == len(theirs) > 0
@@ -501,8 +535,8 @@ def test_the_previous_periods_figures_are_the_score_panels(team_db):
     person, team = a_person(team_db)
     for scope in (everyone("4w"), Selection(team=team, since=parse_since("8w", today=TODAY)),
                   Selection(person=person, since=parse_since("6w", today=TODAY))):  # fmt: skip
-        previous = report.previous_window(scope, TODAY)
-        ours = report.previous_panel(conn, previous, TODAY)
+        previous = report_data.previous_window(scope, TODAY)
+        ours = report_data.previous_panel(conn, previous, TODAY)
         theirs = panel.build_panel(conn, previous, today=TODAY)
         assert ours["n"] == theirs["n"] > 0
         for key in ("score", "score_low", "score_high", "bias_factor", "typical_miss"):
@@ -512,7 +546,7 @@ def test_the_previous_periods_figures_are_the_score_panels(team_db):
 
 
 def test_the_one_load_gives_what_each_loader_gives(team_db):
-    """Every section derives its data from one read (report.load_tasks); what
+    """Every section derives its data from one read (report.data.load_tasks); what
     it derives must equal what the single-purpose loaders read, row for row
     and in the same order (sums in another order could change a last digit)."""
     from calibrate import advice, teams
@@ -525,7 +559,7 @@ def test_the_one_load_gives_what_each_loader_gives(team_db):
         Selection(team=team, since=parse_since("8w", today=TODAY)),
         Selection(person=person, since=parse_since("26w", today=TODAY)),
     ):
-        data = report.load(conn, selection, today=TODAY)
+        data = report_data.load(conn, selection, today=TODAY)
         assert data.panel == panel.build_panel(conn, selection, today=TODAY)
         theirs = history.counted_tasks(conn, selection, with_people=True)
         assert data.tasks["estimate_h"].tolist() == theirs["estimate_h"].tolist()

@@ -3,7 +3,7 @@
 - Every text field of a task (title, person, team, project, tags, notes, and
   through an import the key and source) carries HTML and script payloads; the
   report shows them as typed and runs none of them: checked in the HTML source,
-  and in headless Chromium (the driver of tests/test_browser.py) where no
+  and in headless Chromium (the driver in tests/support/browser.py) where no
   payload may set ``window.pwned``, add an element or an event handler, or
   make a request.
 - Exported CSV (``export``, ``list --csv``, ``people --csv``) neutralises every
@@ -31,6 +31,7 @@ from tests.reliability.faults import (
     size,
     task_count,
 )
+from tests.support.browser import started
 
 PAYLOADS = [
     "<script>window.pwned=1</script>",
@@ -134,16 +135,9 @@ DOM_CHECK = """
 
 @pytest.fixture(scope="module")
 def browser():
-    """The Chromium driver of tests/test_browser.py (skips without Chromium)."""
-    test_browser = pytest.importorskip("tests.test_browser")
-    if not test_browser.CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {test_browser.CHROMIUM}")
-    chromium = test_browser.Chromium()
-    try:
-        chromium.send("Browser.getVersion")
+    """Headless Chromium (tests/support/browser.py; skips without Chromium)."""
+    with started() as chromium:
         yield chromium
-    finally:
-        chromium.close()
 
 
 @pytest.mark.browser

@@ -1,10 +1,9 @@
-"""The report's "Open work" section: when the scope's open tasks will be done.
+"""Section: open work, when the scope's open tasks will be done.
 
 The same forecast as ``calibrate forecast`` (:func:`advice.run_forecast`,
 fewer runs: a chart needs fewer than the quantiles), drawn as a histogram of
 finish dates with P50, P80 and P95 marked, the promises at risk as a table,
-and the backtested coverage in words. :mod:`report` imports this module only
-when it builds the section.
+and the backtested coverage in words.
 """
 
 from __future__ import annotations
@@ -15,7 +14,8 @@ import plotly.graph_objects as go
 
 from calibrate import advice
 from calibrate.errors import CalibrateError
-from calibrate.report import BLUE, Cell, ReportData, Section, Table, _layout, new_figure
+from calibrate.report.data import ReportData
+from calibrate.report.model import BLUE, Cell, Section, Table, layout, new_figure
 from calibrate.stats.hints import day_words, nice_hours
 
 #: Monte Carlo runs behind the chart (the command's default is 10,000): a bar of
@@ -81,7 +81,7 @@ def open_work_section(data: ReportData) -> Section:
         )  # fmt: skip
     fig.update_xaxes(title_text="finish date of the last open task", type="date")
     fig.update_yaxes(title_text="share of runs (%)", rangemode="tozero")
-    _layout(fig, height=section.height, bargap=0.05)
+    layout(fig, height=section.height, bargap=0.05)
     section.figure = fig
     count = len(result["tasks"])
     remaining = result["remaining_h"]

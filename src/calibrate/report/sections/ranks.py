@@ -1,13 +1,13 @@
-"""The report's team section: ranks within teams and the real developers.
+"""Section: ranks within teams, and among real developers.
 
-One section for :data:`calibrate.report.SECTIONS`: the people of the report's
-scope ranked within their team (as ``calibrate rank`` ranks them, N shown on
-every rank), and a chart of where each ranked person's raw score falls in the
-reference population of real developers (:mod:`calibrate.reference`).
+The people of the report's scope ranked within their team (as ``calibrate
+rank`` ranks them, N shown on every rank), and a chart of where each ranked
+person's raw score falls in the reference population of real developers
+(:mod:`calibrate.reference`).
 
 A report is meant to be shown to others, so opted-out people are left out
-(even for themselves), and :func:`anonymise` replaces every name in a report's
-data with the database's stable pseudonyms, for sharing outside the team.
+(even for themselves); an anonymised report shows the pseudonyms of
+``data.pseudonyms`` (:mod:`calibrate.report.anonymise`).
 """
 
 from __future__ import annotations
@@ -16,19 +16,19 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from calibrate import reference, teams
-from calibrate.report import (
+from calibrate import reference, rules, teams
+from calibrate.report.data import ReportData
+from calibrate.report.model import (
     BLUE,
     BLUE_FADED,
     GREY,
     LIGHT_GREY,
     TABLE_ROWS_MAX,
     Cell,
-    ReportData,
     Section,
     Table,
-    _layout,
     factor,
+    layout,
     new_figure,
     percent,
 )
@@ -41,36 +41,17 @@ SCORE_BIN = 2.5
 MARKERS_MAX = 60
 
 
-def anonymise(data: ReportData) -> dict[str, str]:
-    """Replace every person's name in ``data`` with its pseudonym (in place),
-    and return the mapping (real name -> pseudonym)."""
-    names = set(data.tasks["person"].dropna()) if "person" in data.tasks else set()
-    names |= set(data.promises["person"].dropna()) if "person" in data.promises else set()
-    if data.panel.get("scope") == "person" and data.panel.get("name"):
-        names.add(data.panel["name"])
-    if data.conn is not None:
-        names |= {row["person"] for row in people.list_people(data.conn)}
-    mapping = ranks.pseudonyms(sorted(names), people.pseudonym_salt(data.conn))
-    if "person" in data.tasks:
-        data.tasks["person"] = data.tasks["person"].map(lambda name: mapping.get(name, name))
-    if "person" in data.promises:
-        data.promises["person"] = data.promises["person"].map(lambda n: mapping.get(n, n))
-    if data.panel.get("scope") == "person" and data.panel.get("name"):
-        data.panel["name"] = mapping[data.panel["name"]]
-    data.pseudonyms = mapping
-    return mapping
-
-
-def team_section(data: ReportData) -> Section:
+def ranks_section(data: ReportData) -> Section:
     """Ranks within teams, and each ranked person among the real developers."""
     table = reference.load()
     section = Section(
         key="ranks",
         title="Ranks in the team, and among real developers",
         how_to_read=(
-            f"People with {ranks.RANKED_N}+ finished tasks in the period, ranked within their "
+            f"People with {rules.RANKED_N}+ finished tasks in the period, ranked within their "
             "team by their score shrunk toward the team (ties share the middle rank; 'of N' is "
-            "how many are ranked); people with 10-29 tasks are provisional and not ranked. The "
+            f"how many are ranked); people with {rules.MIN_SCORE_N}-{rules.RANKED_N - 1} tasks "
+            "are provisional and not ranked. The "
             f"chart places each ranked person's raw score among {table.n} real developers of "
             f"two public datasets ({table.source()})."
         ),
@@ -83,7 +64,7 @@ def team_section(data: ReportData) -> Section:
     ranked = [row for group in groups for row in group["ranked"]]
     if not ranked:
         section.empty = (
-            f"Nobody here has {ranks.RANKED_N} finished tasks in this window: no ranks yet."
+            f"Nobody here has {rules.RANKED_N} finished tasks in this window: no ranks yet."
         )
         return section
     mapping = getattr(data, "pseudonyms", None) or {}
@@ -209,37 +190,7 @@ def _reference_chart(ranked: list[dict], table: reference.Reference) -> go.Figur
             annotation_text="median" if share == 0.5 else "top 5%",
             annotation_position="top",
         )  # fmt: skip
-    _layout(fig, height=380, legend=True, barmode="overlay")
+    layout(fig, height=380, legend=True, barmode="overlay")
     fig.update_xaxes(title_text="raw score (0-100; 50 = a typical 2x miss)", range=[0, 100])
     fig.update_yaxes(title_text="developers", zeroline=True)
     return fig
-
-
-def scrub(sections: list[Section], mapping: dict[str, str]) -> None:
-    """A safety net for an anonymised report: any table cell, trace name or
-    hover text that is exactly a real name becomes its pseudonym, whichever
-    section drew it (sections should show ``data.pseudonyms`` names already)."""
-
-    def swap(value):
-        if isinstance(value, str):
-            return mapping.get(value, value)
-        if isinstance(value, Cell):
-            value.text = mapping.get(value.text, value.text)
-            if value.detail is not None:
-                value.detail = mapping.get(value.detail, value.detail)
-        return value
-
-    for section in sections:
-        for table in section.tables:
-            table.rows = [[swap(cell) for cell in row] for row in table.rows]
-        if section.figure is None:
-            continue
-        for trace in section.figure.data:
-            for attribute in ("name", "legendgroup"):
-                value = getattr(trace, attribute, None)
-                if isinstance(value, str) and value in mapping:
-                    setattr(trace, attribute, mapping[value])
-            for attribute in ("text", "hovertext"):
-                values = getattr(trace, attribute, None)
-                if isinstance(values, list | tuple):
-                    setattr(trace, attribute, [swap(v) for v in values])

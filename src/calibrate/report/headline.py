@@ -1,0 +1,130 @@
+"""The headline at the top of a report: the panel's figures in words.
+
+Period, tasks, people, the score with its interval, bias and typical miss, the
+promises kept, the trend, and the change since the previous period. Numbers
+are the panel's own (the template shows them rounded and keeps the exact
+value in ``data-value``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+
+from calibrate import rules
+from calibrate.report.data import ReportData
+from calibrate.report.model import count, factor, percent, trend_words
+
+
+def headline(data: ReportData) -> dict:
+    """What the template's headline shows, as a dict."""
+    panel = data.panel
+    n = panel["n"]
+    people = int(data.tasks["person"].nunique()) if len(data.tasks) else 0
+    whose = "your estimate" if panel["scope"] == "person" else "the estimate"
+    out: dict = {
+        "scope": scope_label(panel),
+        "period": period_words(panel, data.done_span),
+        "n": n,
+        "people": people,
+        "score": panel["score"],
+        "score_low": panel["score_low"],
+        "score_high": panel["score_high"],
+        "score_raw": panel["score_raw"],
+        "status": panel["score_status"],
+        "reference": panel["reference"],
+        "bias_factor": panel["bias_factor"],
+        "typical_miss": panel["typical_miss"],
+        "within_25": panel["within_25"],
+        "bias_words": (
+            f"tasks take {factor(panel['bias_factor'])} {whose} (median)" if n else "no tasks yet"
+        ),
+        "miss_words": (
+            f"typically off by {factor(panel['typical_miss'])}; "
+            f"{percent(panel['within_25'])} within 25%"
+            if n
+            else "no tasks yet"
+        ),
+    }
+    if panel["score"] is None:
+        out["score_words"] = (
+            f"not enough data: {count(n, 'finished task')}, a score needs {rules.MIN_SCORE_N}"
+        )
+    else:
+        shrunk = (
+            f"; raw {panel['score_raw']:.0f}, shrunk toward {panel['reference']}"
+            if panel["reference"] != "itself"
+            else ""
+        )
+        provisional = (
+            f" Provisional: fewer than {rules.RANKED_N} tasks."
+            if out["status"] == "provisional"
+            else ""
+        )
+        out["score_words"] = (
+            f"90% interval {panel['score_low']:.0f}-{panel['score_high']:.0f}{shrunk}.{provisional}"
+        )
+    promises = panel["promises"]
+    out["keep_rate"] = promises["keep_rate"]
+    out["promises_due"] = promises["due"]
+    out["keep_words"] = (
+        f"{percent(promises['keep_rate'])} of {count(promises['due'], 'promise')} due were kept"
+        if promises["keep_rate"] is not None
+        else "no promises due in this window"
+    )
+    out["trend_words"] = trend_words(panel["trend"])
+    out["change"] = change_words(data)
+    return out
+
+
+def scope_label(panel: Mapping) -> str:
+    if panel["scope"] == "person":
+        return panel["name"]
+    if panel["scope"] == "team":
+        return f"team {panel['name']}"
+    return "everyone"
+
+
+def period_words(panel: Mapping, span: tuple[date, date] | None = None) -> str:
+    """ "2026-06-01 to 2026-11-30 (27 weeks)", or the ``span`` of all history."""
+    window = panel["window"]
+    if window["since"] is None:
+        if span is None:
+            return "all history"
+        return f"all history: {span[0].isoformat()} to {span[1].isoformat()}"
+    until = window["until"]
+    last = (date.fromisoformat(until) - timedelta(days=1)).isoformat() if until else panel["today"]
+    return f"{window['since']} to {last} ({count(window['weeks'], 'week')})"
+
+
+def change_words(data: ReportData) -> dict:
+    """The change since the previous period of the same length: ``text`` in
+    words and ``delta`` (score points, ``None`` when either score is missing)."""
+    previous = data.previous
+    if previous is None:
+        return {"text": "No earlier period to compare: the window is all history.", "delta": None}
+    window = previous["window"]
+    last = (date.fromisoformat(window["until"]) - timedelta(days=1)).isoformat()
+    when = f"the previous {count(window['weeks'], 'week')} ({window['since']} to {last})"
+    now, before = data.panel["score"], previous["score"]
+    if before is None:
+        return {
+            "text": f"No score for {when}: {count(previous['n'], 'finished task')} then.",
+            "delta": None,
+        }
+    parts = []
+    if now is not None:
+        delta = round(now) - round(before)  # as shown, so that 55 → 56 reads +1
+        parts.append(f"score {before:.0f} → {now:.0f} ({delta:+d})")
+    else:
+        delta = None
+        parts.append(f"score then {before:.0f}")
+    if data.panel["n"]:
+        parts.append(
+            f"bias {factor(previous['bias_factor'])} → {factor(data.panel['bias_factor'])}"
+        )
+        parts.append(
+            f"typical miss {factor(previous['typical_miss'])} → "
+            f"{factor(data.panel['typical_miss'])}"
+        )
+    return {"text": f"Since {when}: " + "; ".join(parts) + ".", "delta": delta}

@@ -1,0 +1,176 @@
+"""From built sections to one self-contained HTML file.
+
+:func:`render` fills ``templates/report.html.j2`` (jinja2 with autoescape, so
+every title, name, tag and note from a user or an import is escaped). Figures
+go in as JSON inside ``<script type="application/json">`` (``<``, ``>`` and
+``&`` escaped, so no text can close the script) and plotly.js is inlined once,
+so the file works offline (or, asked for, loaded from its CDN with an
+integrity hash). :func:`write_atomically` writes the file (a temporary file in
+the same folder, then a rename) at :func:`default_path` unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import jinja2
+import plotly.graph_objects as go
+import plotly.io as pio
+from markupsafe import Markup
+
+from calibrate import __version__
+from calibrate.durations import local_today
+from calibrate.errors import InputError
+from calibrate.report.data import ReportData
+from calibrate.report.headline import headline
+from calibrate.report.model import PLOTLY_CONFIG, Cell, Section
+from calibrate.selection import Selection
+
+PLOTLYJS_MODES = ("inline", "cdn")
+#: Where ``--plotlyjs cdn`` loads plotly.js from (plotly's own CDN address).
+PLOTLY_CDN = "https://cdn.plot.ly/plotly-{version}.min.js"
+
+
+def render(
+    data: ReportData,
+    sections: Sequence[Section],
+    *,
+    plotlyjs: str = "inline",
+    note: str | None = None,
+) -> str:
+    """The HTML text of the report: the headline of ``data``, then ``sections``."""
+    head = headline(data)
+    charts = [
+        {"key": section.key, "json": figure_json(section.figure)}
+        for section in sections
+        if section.figure is not None and section.empty is None
+    ]
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        title=f"Calibration report: {head['scope']}",
+        head=head,
+        sections=sections,
+        charts=charts,
+        plotly=plotly_script(plotlyjs),
+        plotly_config=Markup(pio.json.to_json_plotly(PLOTLY_CONFIG)),
+        note=note,
+        version=__version__,
+        generated=data.today.isoformat(),
+        iso_week=iso_week(data.today),
+        cell_type=Cell,
+    )
+
+
+def figure_json(fig: go.Figure) -> Markup:
+    """A figure as JSON that is safe inside ``<script type="application/json">``:
+    ``<``, ``>`` and ``&`` become ``\\u003c`` and friends, so no text in it can
+    close the script element, whatever a title or name holds."""
+    text = pio.to_json(fig, validate=False, remove_uids=True)
+    for raw, safe in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(raw, safe)
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(text)  # escaped just above
+
+
+def check_plotlyjs(mode: str) -> str:
+    """``mode`` if it is one of :data:`PLOTLYJS_MODES`, else an :class:`InputError`."""
+    if mode not in PLOTLYJS_MODES:
+        raise InputError(f"unknown plotly.js mode {mode!r}: use inline or cdn")
+    return mode
+
+
+def plotly_script(mode: str) -> dict:
+    """How the page loads plotly.js: ``inline`` (the whole library, once, so the
+    file works offline) or ``cdn`` (a script tag with its integrity hash)."""
+    from plotly.offline import get_plotlyjs, get_plotlyjs_version
+
+    check_plotlyjs(mode)
+    source = get_plotlyjs()
+    if mode == "inline":
+        return {"inline": Markup(re.sub(r"</(script)", r"<\\/\1", source, flags=re.I))}
+    digest = hashlib.sha256(source.encode("utf-8")).digest()
+    return {
+        "src": PLOTLY_CDN.format(version=get_plotlyjs_version()),
+        "integrity": "sha256-" + base64.b64encode(digest).decode("ascii"),
+    }
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("calibrate.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+# --- the file -----------------------------------------------------------------------------
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A file-name-safe form of a name: letters, digits and dashes."""
+    words = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return words[:limit].rstrip("-") or "unnamed"
+
+
+def default_path(selection: Selection, today: date | None = None, folder: str = "reports") -> Path:
+    """``reports/calibrate-<scope>-<ISO week>.html``."""
+    if selection.person is not None:
+        scope = slug(selection.person)
+    elif selection.team is not None:
+        scope = "team-" + slug(selection.team)
+    else:
+        scope = "everyone"
+    return Path(folder) / f"calibrate-{scope}-{iso_week(today or local_today())}.html"
+
+
+def write_atomically(text: str, path: Path) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder
+    and a rename: a reader never sees half a report, a failure leaves the old one.
+
+    The report's only writer: when :mod:`calibrate.files` holds the package's
+    one atomic writer, this function becomes a call to it (keeping the report's
+    two checks: a folder is not a file name, and errors say "the report")."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path} is a folder: give a file name for the report")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        )
+    except OSError as error:
+        raise InputError(f"cannot write the report to {path}: {error.strerror}") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise InputError(f"cannot write the report to {path}: {error.strerror}") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,134 @@
+"""Section: the people of a team, or for everyone the teams and then the people.
+
+One row per person (or team): tasks, the score with its interval (shrunk
+toward the report's scope), bias, typical miss and keep rate, best first.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from calibrate import rules
+from calibrate.report.data import ReportData
+from calibrate.report.model import TABLE_ROWS_MAX, Cell, Section, Table, count, factor, percent
+from calibrate.stats import metrics
+
+#: Rows of the people table under a teams table (everyone's report): each team's
+#: own report lists all its people.
+PEOPLE_UNDER_TEAMS_MAX = 50
+#: How tasks without a team are labelled in the teams table.
+NO_TEAM = "(no team)"
+
+
+def people_section(data: ReportData) -> Section:
+    """For a team: one row per person; for everyone: one row per team (when
+    there are teams), then one per person. (A person's report shows their
+    worst and best estimates instead: :mod:`calibrate.report.sections.extremes`.)"""
+    has_teams = data.scope == "everyone" and bool(data.tasks["team"].notna().any())
+    section = Section(
+        key="people",
+        title="Teams and people" if has_teams else "People",
+        how_to_read=(
+            "Best score first: finished tasks of the period, the score with its 90% interval "
+            "(shrunk toward the whole report's, so that a few tasks cannot put anyone at the "
+            "top or bottom), the bias (median actual / estimate), the typical miss, and the "
+            "share of promises due that were kept."
+        ),
+    )
+    if len(data.tasks) == 0:
+        section.empty = "No finished tasks in this window."
+        return section
+    if has_teams:
+        section.tables.append(group_table(data, "team"))
+        section.tables.append(group_table(data, "person", limit=PEOPLE_UNDER_TEAMS_MAX))
+    else:
+        section.tables.append(group_table(data, "person"))
+    return section
+
+
+def group_table(data: ReportData, level: str, limit: int = TABLE_ROWS_MAX) -> Table:
+    """One row per person (or team): tasks, score with its interval (shrunk
+    toward the scope), bias, typical miss and keep rate, best score first;
+    at most ``limit`` rows."""
+    tasks = data.tasks
+    keys = tasks[level].fillna(NO_TEAM if level == "team" else "").astype(str).to_numpy()
+    stats = metrics.point_stats_by(keys, tasks["estimate_h"], tasks["actual_h"])
+    score, low, high = metrics.score_from_stats(
+        stats["n"].to_numpy(), stats["sum_abs"].to_numpy(), stats["sum_sq"].to_numpy(),
+        data.panel["malr"],
+    )  # fmt: skip
+    stats = stats.assign(score=score, score_low=low, score_high=high)
+    if level == "team":
+        stats["people"] = pd.Series(tasks["person"].to_numpy()).groupby(keys).nunique()
+    stats = stats.sort_values(["score", "n"], ascending=[False, False], na_position="last")
+    shown = stats.head(limit)
+    keep_cells = group_keep_rates(
+        data, level, [str(name) for name in shown.index], data.panel["promises"]["keep_rate_raw"]
+    )
+    rows = []
+    for (name, row), keep_cell in zip(shown.iterrows(), keep_cells, strict=True):
+        n = int(row["n"])
+        if math.isnan(row["score"]):
+            score_cell = Cell(f"- (under {rules.MIN_SCORE_N} tasks)", muted=True)
+        else:
+            status = metrics.score_status(n)
+            score_cell = Cell(
+                f"{row['score']:.0f} ({row['score_low']:.0f}-{row['score_high']:.0f})",
+                detail="provisional" if status == "provisional" else None,
+                muted=status == "provisional",
+            )
+        rows.append(
+            [
+                Cell(str(name), detail=count(int(row["people"]), "person", "people"))
+                if level == "team"
+                else Cell(str(name)),
+                f"{n:,}",
+                score_cell,
+                factor(float(row["bias_factor"])),
+                factor(float(row["typical_miss"])),
+                keep_cell,
+            ]
+        )
+    columns = [
+        ("Person" if level == "person" else "Team", "text"),
+        ("Tasks", "num"),
+        ("Score (90%)", "num"),
+        ("Bias", "num"),
+        ("Typical miss", "num"),
+        ("Kept", "num"),
+    ]
+    note = None
+    if len(stats) > len(shown):
+        more = len(stats) - len(shown)
+        note = f"{more:,} more not listed: the table shows the best {len(shown)}."
+        if level == "person" and data.scope == "everyone":
+            note += " Each team's report lists all its people."
+    caption = None
+    if data.scope == "everyone" and tasks["team"].notna().any():
+        caption = "Teams" if level == "team" else "People"
+    return Table(columns, rows, caption=caption, note=note)
+
+
+def group_keep_rates(data: ReportData, level: str, names, scope_keep: float | None) -> list:
+    """Each person's (team's) keep rate over the window, shrunk toward the
+    scope's raw keep rate as the ``score`` panel shrinks it, with the count
+    due: one cell per name, from the promises loaded once."""
+    promises = data.promises
+    keys = promises[level].fillna(NO_TEAM if level == "team" else "").astype(str)
+    positions = keys.groupby(keys.to_numpy()).indices if len(keys) else {}
+    cells = []
+    for name in names:
+        rows = positions.get(name)
+        if rows is None or (level == "team" and name == NO_TEAM):
+            cells.append(Cell("-", detail="none due", muted=True))
+            continue
+        summary = metrics.promise_summary(
+            promises.iloc[rows], logged=0, promised=0, team_keep_rate=scope_keep
+        )
+        if summary["keep_rate"] is None:
+            cells.append(Cell("-", detail="none due", muted=True))
+        else:
+            cells.append(Cell(percent(summary["keep_rate"]), detail=f"of {summary['due']:,} due"))
+    return cells

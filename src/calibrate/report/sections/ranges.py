@@ -1,0 +1,82 @@
+"""Section: range calibration, the coverage claimed against the coverage seen."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from calibrate.report.data import ReportData
+from calibrate.report.model import BLUE, GREY, Section, count, factor, layout, new_figure, percent
+
+
+def range_section(data: ReportData) -> Section:
+    """Nominal against observed coverage of ranges, with the binomial band."""
+    section = Section(
+        key="ranges",
+        title="Range calibration",
+        how_to_read=(
+            "For each confidence level you gave ranges at: the share of actuals that landed "
+            "inside the range (dot, with its 90% interval) against the share you claimed. "
+            "Calibrated ranges sit in the grey band around the diagonal; dots below it mean "
+            "ranges too narrow."
+        ),
+        height=440,
+    )
+    ranges = data.panel["ranges"]
+    if not ranges["n"]:
+        section.empty = "No finished task in this window had a range (log one with --range 2h..6h)."
+        return section
+    levels = ranges["levels"]
+    nominal = np.array([level["confidence"] * 100 for level in levels])
+    observed = np.array([level["hit_rate"] * 100 for level in levels])
+    hit_low = np.array([level["hit_low"] * 100 for level in levels])
+    hit_high = np.array([level["hit_high"] * 100 for level in levels])
+    level_n = np.array([level["n"] for level in levels])
+    left = max(0.0, math.floor((nominal.min() - 15) / 10) * 10)
+    fig = new_figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[left, 100], y=[left, 100], mode="lines", name="calibrated",
+            line={"color": GREY, "width": 1, "dash": "dash"}, hoverinfo="skip",
+        )
+    )  # fmt: skip
+    band_width = max(1.2, (100 - left) / 60)
+    for level in levels:
+        if level["band_low"] is None:
+            continue
+        x = level["confidence"] * 100
+        fig.add_shape(
+            type="rect", x0=x - band_width, x1=x + band_width, y0=level["band_low"] * 100,
+            y1=level["band_high"] * 100, fillcolor="rgba(107, 114, 128, 0.18)", line={"width": 0},
+        )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=nominal, y=observed, mode="markers+text", name="your ranges",
+            marker={"color": BLUE, "size": np.clip(6 + np.sqrt(level_n), 8, 22)},
+            text=[f"n={n:,}" for n in level_n], textposition="middle right",
+            textfont={"size": 11, "color": GREY},
+            error_y={"type": "data", "symmetric": False, "array": hit_high - observed,
+                     "arrayminus": observed - hit_low, "color": BLUE, "thickness": 1.5},
+            customdata=np.stack([level_n, hit_low, hit_high], axis=-1),
+            hovertemplate="%{x:.0f}% ranges held %{y:.0f}% of %{customdata[0]:,} actuals "
+            "(90%: %{customdata[1]:.0f}-%{customdata[2]:.0f}%)<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_xaxes(title_text="confidence you stated (%)", range=[left, 101])
+    fig.update_yaxes(title_text="actuals inside the range (%)", range=[0, 101])
+    layout(fig, height=section.height)
+    section.figure = fig
+    verdict = ranges["verdict"]
+    advice = "keep them as they are"
+    if verdict != "calibrated":
+        verb = "widen" if ranges["widen_factor"] >= 1 else "narrow"
+        advice = f"{verb} them by {factor(ranges['widen_factor'])} to be calibrated"
+    section.summary = (
+        f"{percent(ranges['hit_rate'])} of {count(ranges['n'], 'range')} held the actual "
+        f"(90%: {percent(ranges['hit_low'])}-{percent(ranges['hit_high'])}) against "
+        f"{percent(ranges['nominal'])} claimed: {verdict}; {advice}. Misses: "
+        f"{ranges['below']:,} below the range, {ranges['above']:,} above."
+    )
+    return section

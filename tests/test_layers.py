@@ -1,0 +1,397 @@
+"""The layers of PRODUCT.md ("Layers"), enforced from the import graph.
+
+The graph is read with ``ast`` by ``scripts/architecture.py`` (the same reader
+writes ARCHITECTURE.md's tables): every ``import`` and ``from ... import``,
+inside functions too, relative ones resolved, each with its level (``module``:
+runs on import; ``lazy``: runs when a function runs, or when the command line
+loads a module by name; ``typing``: never runs). The rules, as functions of a
+graph, are in ``tests/support/layers.py``. The nevers:
+
+1. the library (anything outside ``calibrate.cli``) importing ``calibrate.cli``,
+   at any level;
+2. ``calibrate.stats`` reaching ``calibrate.store``, ``sqlite3`` or ``click``, at
+   any level, itself or through the modules it imports;
+3. an import cycle among the modules, counting module-level and lazy imports
+   (a lazy import that closes a cycle still climbs back up through the layers);
+4. the everyday commands (and ``calibrate --help``) loading numpy, pandas,
+   plotly, sqlite-utils or jinja2: statically, the module-level import closure
+   of what each command loads (``calibrate.__main__``, the module of its
+   callback and the imports inside the callback); at run time, ``python -X
+   importtime`` of the real command on a database that exists;
+5. ``calibrate.rules`` importing anything but the standard library at module
+   level (numpy only inside its array functions).
+
+A violation that exists on ``main`` today and that a branch of issue 11 is
+removing is listed once, in :data:`KNOWN_VIOLATIONS`; every other one fails. An
+entry that no longer happens fails too, so the list only shrinks: remove the
+entry when its branch is merged.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from contextlib import closing
+from pathlib import Path
+from typing import NamedTuple
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from tests.support.layers import (
+    HEAVY,
+    LAZY,
+    MODULE,
+    RULES,
+    RUNTIME,
+    TYPING,
+    Graph,
+    Violation,
+    all_violations,
+    architecture,
+    cli_violations,
+    cycle_violations,
+    everyday_violations,
+    rules_violations,
+    stats_violations,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Known(NamedTuple):
+    rule: str  # one of RULES
+    importer: str
+    imported: str
+    branch: str  # the branch of issue 11 that removes it
+
+
+#: Violations on main today, each removed by the named branch. For a cycle, the
+#: entry is the import that climbs back up (the one the branch removes). Empty
+#: this list as the branches are merged; do not add to it.
+KNOWN_VIOLATIONS: list[Known] = [
+    # statistics reaching the database: hints reads its pool through the task log
+    Known("stats", "calibrate.stats.hints", "calibrate.store.tasks", "i11-stats"),
+    Known("stats", "calibrate.stats.hints", "sqlite3", "i11-stats"),
+    # statistics reaching the database: default bands read from the settings module
+    Known("stats", "calibrate.stats.metrics", "calibrate.store.settings", "i11-stats"),
+    # the lazily loaded commands import the group that loads them by name
+    Known("cycle", "calibrate.cli.advice", "calibrate.cli", "i11-cli"),
+    Known("cycle", "calibrate.cli.exchange", "calibrate.cli", "i11-cli"),
+    Known("cycle", "calibrate.cli.ranks", "calibrate.cli", "i11-cli"),
+    Known("cycle", "calibrate.cli.report", "calibrate.cli", "i11-cli"),
+    Known("cycle", "calibrate.cli.score", "calibrate.cli", "i11-cli"),
+]
+
+#: The everyday commands of PRODUCT.md and the issue (typed many times a day) and
+#: ``--help``, each as the test runs it on a database with #13 open and #14 running.
+EVERYDAY_RUNS = {
+    "add": ["add", "another", "-e", "1h"],
+    "start": ["start", "13"],
+    "stop": ["stop"],
+    "done": ["done", "14"],
+    "drop": ["drop", "13"],
+    "reestimate": ["reestimate", "13", "3h"],
+    "edit": ["edit", "13", "--title", "renamed"],
+    "rm": ["rm", "13", "--yes"],
+    "list": ["list"],
+    "show": ["show", "13"],
+    "config": ["config"],
+    "status": ["status"],
+    "suggest": ["suggest", "2h"],
+    "--help": ["--help"],
+}
+EVERYDAY = [command for command in EVERYDAY_RUNS if command != "--help"]
+
+
+# --- the real package --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def graph() -> Graph:
+    return architecture.read_package()
+
+
+def command_roots(graph: Graph) -> dict[str, set[str]]:
+    """For each everyday command (and ``--help``), the modules it loads before
+    it runs: ``calibrate.__main__`` (which imports the group), the module of
+    its callback and the imports inside the callback. The commands are found
+    through click, so that they may live in any module of ``calibrate.cli``."""
+    from calibrate.cli import cli
+
+    ctx = click.Context(cli, info_name="calibrate")
+    base = {"calibrate.__main__", "calibrate.cli"}
+    roots: dict[str, set[str]] = {}
+    for name in EVERYDAY:
+        command = cli.get_command(ctx, name)
+        if command is not None:
+            roots[name] = base | _callback_modules(graph, command.callback)
+    every = [cli.get_command(ctx, name) for name in cli.list_commands(ctx)]  # --help loads them
+    roots["--help"] = base | {inspect.unwrap(c.callback).__module__ for c in every if c.callback}
+    return roots
+
+
+def _callback_modules(graph: Graph, callback) -> set[str]:
+    function = inspect.unwrap(callback)
+    module, name = function.__module__, function.__qualname__
+    inside = [
+        i
+        for i in graph.imports_of(module, (LAZY,))
+        if i.function == name or (i.function or "").startswith(name + ".")
+    ]
+    return {module, *(i.target for i in inside if i.target in graph.modules)}
+
+
+def _unknown(violations: list[Violation]) -> str:
+    known = {k[:3] for k in KNOWN_VIOLATIONS}
+    new = [v for v in violations if v.key not in known]
+    return "\n".join(f"  {v.message}" for v in new)
+
+
+def test_the_graph_holds_every_module_and_sees_how_each_command_is_loaded(graph):
+    files = sorted((REPO / "src" / "calibrate").rglob("*.py"))
+    assert len(graph.modules) == len(files)
+    from calibrate.cli import cli
+
+    ctx = click.Context(cli, info_name="calibrate")
+    commands = [cli.get_command(ctx, name) for name in cli.list_commands(ctx)]
+    modules = {inspect.unwrap(c.callback).__module__ for c in commands if c.callback}
+    unseen = modules - set(graph.closure(["calibrate.cli"], RUNTIME))
+    assert not unseen, f"the group loads {sorted(unseen)} in a way scripts/architecture.py misses"
+
+
+def test_the_library_never_imports_the_command_line(graph):
+    message = _unknown(cli_violations(graph))
+    assert not message, "PRODUCT.md Layers: the library never imports calibrate.cli\n" + message
+
+
+def test_the_statistics_never_reach_the_database_sqlite3_or_click(graph):
+    message = _unknown(stats_violations(graph))
+    assert not message, (
+        "PRODUCT.md Layers: calibrate.stats never imports calibrate.store, sqlite3 or click\n"
+        + message
+    )
+
+
+def test_there_is_no_import_cycle(graph):
+    known = {(k.importer, k.imported) for k in KNOWN_VIOLATIONS if k.rule == "cycle"}
+    message = _unknown(cycle_violations(graph, known))
+    assert not message, "PRODUCT.md Layers: no import cycle (lazy imports count)\n" + message
+
+
+def test_the_everyday_commands_load_nothing_heavy(graph):
+    roots = command_roots(graph)
+    assert {"add", "list", "suggest", "--help"} <= set(roots)
+    message = _unknown(everyday_violations(graph, roots))
+    assert not message, (
+        f"PRODUCT.md Layers: the everyday commands never import {', '.join(HEAVY)}\n" + message
+    )
+
+
+def test_rules_imports_the_standard_library_alone(graph):
+    message = _unknown(rules_violations(graph))
+    assert not message, (
+        "calibrate.rules imports only the standard library at module level\n" + message
+    )
+
+
+def test_every_known_violation_still_happens(graph):
+    """KNOWN_VIOLATIONS only shrinks: a fixed entry must leave the list."""
+    assert all(k.rule in RULES for k in KNOWN_VIOLATIONS)
+    found = {v.key for v in all_violations(graph, command_roots(graph))}
+    edges = graph.edges(RUNTIME)
+    reachable = {name: set(graph.closure([name], RUNTIME)) for name in graph.modules}
+    stale = []
+    for known in KNOWN_VIOLATIONS:
+        if known.rule == "cycle":
+            closes = (
+                known.imported in edges.get(known.importer, ())
+                and known.importer in reachable[known.imported]
+            )
+            if not closes:
+                stale.append(known)
+        elif known[:3] not in found:
+            stale.append(known)
+    assert not stale, "no longer violated: remove from KNOWN_VIOLATIONS\n" + "\n".join(
+        f"  {k}" for k in stale
+    )
+
+
+# --- the everyday commands at run time -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def everyday_db(tmp_path_factory) -> Path:
+    """Twelve finished tasks (history for the advice), #13 open and #14 running.
+    The database exists before the commands run: creating one applies the
+    schema, which loads sqlite-utils once, by design."""
+    from calibrate.cli import cli
+
+    path = tmp_path_factory.mktemp("everyday") / "template.db"
+    runner = CliRunner(env={"CALIBRATE_PERSON": "alice"})
+    commands = [["add", f"done {i}", "-e", "1h", "--actual", f"{30 + 10 * i}m"] for i in range(12)]
+    commands += [["add", "open", "-e", "2h"], ["add", "running", "-e", "1h"]]
+    commands += [["start", "14", "--at", "30m ago"]]
+    for args in commands:
+        result = runner.invoke(cli, ["--db", str(path), *args])
+        assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.mark.parametrize("command", list(EVERYDAY_RUNS))
+def test_an_everyday_command_imports_nothing_heavy_when_it_runs(command, everyday_db, tmp_path):
+    from calibrate.cli import cli
+
+    if command != "--help" and cli.get_command(click.Context(cli), command) is None:
+        pytest.skip(f"calibrate has no '{command}' command")
+    path = tmp_path / "calibrate.db"
+    with closing(sqlite3.connect(everyday_db)) as source, closing(sqlite3.connect(path)) as copy:
+        source.backup(copy)
+    env = {**os.environ, "CALIBRATE_PERSON": "alice", "NO_COLOR": "1"}
+    args = [sys.executable, "-X", "importtime", "-m", "calibrate", "--db", str(path)]
+    result = subprocess.run(
+        [*args, *EVERYDAY_RUNS[command]], capture_output=True, text=True, env=env, timeout=120
+    )
+    timings = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("import time:")]
+    assert result.returncode == 0, "\n".join(errors)
+    imported = [line.rpartition("|")[2].strip() for line in timings]
+    assert "calibrate.cli" in imported
+    heavy = sorted({name.split(".")[0] for name in imported} & set(HEAVY))
+    assert not heavy, (
+        f"'calibrate {command}' imported {', '.join(heavy)} (python -X importtime shows by what)"
+    )
+
+
+# --- the checker itself, on a small fake package -----------------------------------------
+
+
+def fake_package(root: Path, files: dict[str, str]) -> Graph:
+    package = root / "calibrate"
+    for name, text in files.items():
+        path = package / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return architecture.read_package(package)
+
+
+GOOD = {
+    "__init__.py": '"""The fake package."""\n',
+    "__main__.py": "from calibrate.cli import main\n",
+    "errors.py": '"""Errors."""\nclass Oops(Exception):\n    pass\n',
+    "rules.py": """\
+        '''Rules.'''
+        from __future__ import annotations
+        import bisect
+
+        def mask(values):
+            import numpy as np
+            return np.asarray(values) > 0
+    """,
+    "cli/__init__.py": """\
+        import click
+        from calibrate import store
+        from ..errors import Oops
+
+        LAZY = {"score": "calibrate.cli.score:score"}
+
+        def add():
+            from calibrate.stats import hints
+            return hints
+    """,
+    "cli/score.py": "import click\nfrom calibrate.cli.options import scope\n",
+    "cli/options.py": "import click\n\ndef scope():\n    pass\n",
+    "store/__init__.py": "import sqlite3\n\ndef connect():\n    from . import schema\n",
+    "store/schema.py": "import sqlite_utils\nfrom calibrate.errors import Oops\n",
+    "stats/__init__.py": "",
+    "stats/hints.py": """\
+        from typing import TYPE_CHECKING
+        from calibrate import rules
+        if TYPE_CHECKING:
+            import numpy
+    """,
+    "stats/metrics.py": "import numpy\nfrom .hints import *\n",
+}
+FAKE_ROOTS = {"add": {"calibrate.__main__", "calibrate.cli", "calibrate.stats.hints"}}
+
+
+def test_the_checker_passes_a_package_that_keeps_the_layers(tmp_path):
+    fake = fake_package(tmp_path, GOOD)
+    assert all_violations(fake, FAKE_ROOTS) == []
+    levels = {(i.importer, i.target): i.level for i in fake.imports}
+    assert levels[("calibrate.cli", "calibrate.errors")] == MODULE  # ..errors resolved
+    assert levels[("calibrate.cli", "calibrate.cli.score")] == LAZY  # the registry
+    assert levels[("calibrate.store", "calibrate.store.schema")] == LAZY  # from . import schema
+    assert levels[("calibrate.stats.hints", "numpy")] == TYPING
+    assert levels[("calibrate.stats.metrics", "calibrate.stats.hints")] == MODULE
+    add = fake.closure(FAKE_ROOTS["add"])
+    assert "calibrate.store" in add and "calibrate.store.schema" not in add  # lazy, not followed
+    assert "calibrate.stats" in add  # a parent package runs too
+
+
+def test_the_checker_finds_a_cycle_a_stats_store_edge_and_a_heavy_add(tmp_path):
+    bad = {
+        **GOOD,
+        # a cycle: the lazy command imports the group back, which loads it by name
+        "cli/score.py": "import click\nfrom calibrate.cli import scope_options\n",
+        # statistics reaching the database, directly and through a top-level module
+        "stats/hints.py": "from calibrate.store import schema\nfrom calibrate import teams\n",
+        "teams.py": "import sqlite3\n",
+        # the add path loading pandas: cli imports text, text imports pandas
+        "cli/options.py": "import click\nfrom calibrate import text\n",
+        "text.py": "import pandas\n",
+        "cli/__init__.py": textwrap.dedent(GOOD["cli/__init__.py"])
+        + "from calibrate.cli import options\n",
+    }
+    fake = fake_package(tmp_path, bad)
+    found = {v.key: v.message for v in all_violations(fake, FAKE_ROOTS)}
+    assert ("cycle", "calibrate.cli", "calibrate.cli.score") in found
+    assert (
+        "calibrate.cli -> calibrate.cli.score -> calibrate.cli"
+        in found[("cycle", "calibrate.cli", "calibrate.cli.score")]
+    )
+    assert ("stats", "calibrate.stats.hints", "calibrate.store.schema") in found
+    assert ("stats", "calibrate.teams", "sqlite3") in found  # through a module of the library
+    # hints -> store.schema -> sqlite_utils is on the add path too (add imports hints)
+    assert ("everyday", "calibrate.text", "pandas") in found
+    assert (
+        "calibrate.cli -> calibrate.cli.options -> calibrate.text -> pandas"
+        in found[("everyday", "calibrate.text", "pandas")]
+    )
+    assert ("everyday", "calibrate.store.schema", "sqlite_utils") in found
+    # exempting the import that climbs back up breaks that cycle
+    assert cycle_violations(fake, {("calibrate.cli.score", "calibrate.cli")}) == []
+
+
+def test_the_checker_counts_a_lazy_import_that_closes_a_cycle(tmp_path):
+    fake = fake_package(
+        tmp_path,
+        {
+            **GOOD,
+            "errors.py": "def translate():\n    from calibrate.store import schema\n",
+        },
+    )
+    (found,) = cycle_violations(fake)
+    assert "calibrate.errors -> calibrate.store.schema -> calibrate.errors" in found.message
+    assert "lazy (in translate)" in found.message
+
+
+def test_the_checker_finds_the_library_importing_the_command_line(tmp_path):
+    fake = fake_package(
+        tmp_path, {**GOOD, "store/tasks.py": "def f():\n    from calibrate.cli import x\n"}
+    )
+    assert [v.key for v in cli_violations(fake)] == [
+        ("cli", "calibrate.store.tasks", "calibrate.cli")
+    ]
+
+
+def test_the_checker_keeps_rules_to_the_standard_library(tmp_path):
+    fake = fake_package(
+        tmp_path, {**GOOD, "rules.py": "import numpy\nfrom calibrate import errors\n"}
+    )
+    assert [v.imported for v in rules_violations(fake)] == ["numpy", "calibrate.errors"]
