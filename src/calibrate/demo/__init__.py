@@ -27,11 +27,13 @@ and finished in that order, at the pace of a few hours of work a day.
 The data are synthetic: no real person's work is in them.
 
 The cast is :mod:`.people`'s, the numbers :mod:`.numbers`' and the rows
-:mod:`.writing`'s. Numbers are drawn with numpy, vectorised per person (a loop over people, none
-over tasks); rows go in with ``executemany`` in batches inside one transaction,
-generated a chunk of people at a time so memory stays bounded for a million
-tasks.
+:mod:`.writing`'s. Numbers are drawn with numpy, vectorised per person (a
+loop over people, none over tasks); rows go in with ``executemany`` in
+batches inside one transaction, generated a chunk of people at a time so
+memory stays bounded for a million tasks.
 """
+
+from __future__ import annotations
 
 from calibrate.demo.numbers import ESTIMATE_GRID, TaskColumns, person_tasks
 from calibrate.demo.people import TEAM_NAMES, DemoPerson, make_people, team_name

@@ -27,6 +27,9 @@ comes back unchanged.
 
 Memory does not grow with the file: rows stream in batches, and the per-file
 bookkeeping of keys already seen lives in a temporary SQLite table.
+
+One row's conversion (units, dates, status, uid) is
+:class:`calibrate.exchange.rows.RowConverter`'s; this module runs the import.
 """
 
 from __future__ import annotations
