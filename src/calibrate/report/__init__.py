@@ -16,7 +16,7 @@ How it is built:
    for the same scope and window; the previous window's panel gives the change
    since the previous period; the counted tasks (with person and team) feed the
    charts; the ranks (:func:`teams.task_frames`) and, for all history, the
-   forecast's evidence (:func:`advice.history_from_columns`) come from
+   forecast's evidence (:func:`advice.past_from_columns`) come from
    the same rows.
 2. Each section is a small function ``(ReportData) -> Section`` listed in
    :data:`SECTIONS`: a title, a sentence on how to read it, and a plotly figure,
@@ -62,8 +62,20 @@ from plotly.subplots import make_subplots
 from calibrate import __version__, panel, teams
 from calibrate.durations import format_duration, local_midnight_utc, local_today, week_start
 from calibrate.errors import DatabaseError, InputError, NotFound
+from calibrate.rules import (
+    BOUND_SLACK,
+    DEFAULT_BANDS,
+    EXACT_LOG2,
+    MIN_SCORE_N,
+    MIN_TREND_WEEKS,
+    TREND_FADED_BELOW,
+    TREND_WINDOW_WEEKS,
+    WITHIN_HIGH,
+    WITHIN_LOW,
+)
 from calibrate.selection import Selection
-from calibrate.stats import metrics
+from calibrate.stats import metrics, trends
+from calibrate.stats.promises import promise_summary
 from calibrate.store import load as history
 from calibrate.store import settings
 from calibrate.store.tasks import STATUSES
@@ -94,7 +106,7 @@ EXTREMES_N = 5
 #: Notes in the worst/best table are cut to this many characters.
 NOTE_CHARS = 160
 #: Rolling window of the weekly promise figures (the trend's, METRICS.md section 6).
-PROMISE_WINDOW_WEEKS = metrics.TREND_WINDOW_WEEKS
+PROMISE_WINDOW_WEEKS = TREND_WINDOW_WEEKS
 
 #: Colours: one calm blue for the scope's own figures, grey for references,
 #: green for target bands, a qualitative palette for people.
@@ -207,7 +219,7 @@ class ReportData:
         )  # fmt: skip
 
     def forecast_history(self):
-        """Every counted task as :func:`advice.load_history` gives it, from
+        """Every counted task as :func:`advice.load_past` gives it, from
         the loaded rows when they hold all history (``None`` otherwise: the
         forecast then reads its cache or the database)."""
         from calibrate import advice
@@ -218,14 +230,14 @@ class ReportData:
         counted = rows.counted
         seconds = rows.done_stamps.dt.tz_localize(None).to_numpy().astype("datetime64[s]")
         epoch = np.where(np.isnat(seconds), advice.NO_TIME, seconds.astype(np.int64))
-        return advice.history_from_columns(
+        return advice.past_from_columns(
             np.flatnonzero(counted), rows.columns["estimate_h"][counted],  # in id order
             rows.columns["actual_h"][counted], epoch[counted], rows.columns["person"][counted],
             rows.columns["team"][counted],
         )  # fmt: skip
 
     def week_span(self) -> tuple[int, int] | None:
-        """First and last week number (:func:`metrics.week_index`) of the window,
+        """First and last week number (:func:`trends.week_index`) of the window,
         as the trend counts them; ``None`` when there is nothing to count."""
         weeks = self.panel["trend"]["weeks"]
         if not weeks:
@@ -234,7 +246,7 @@ class ReportData:
 
 
 def _week_number(row: Mapping) -> int:
-    return int(metrics.week_index([np.datetime64(row["start"], "D")])[0])
+    return int(trends.week_index([np.datetime64(row["start"], "D")])[0])
 
 
 # --- loading ----------------------------------------------------------------------
@@ -291,8 +303,8 @@ def previous_panel(
         selection,
         today=today,
         tasks=tasks,
-        reference_label=label,
-        reference_stats=reference_stats,
+        prior_label=label,
+        prior_stats=reference_stats,
     )
 
 
@@ -480,15 +492,15 @@ def load(
             rows.take(counted, [name for name, _ in history.COUNTED_COLUMNS]),
             rows.done_date[counted],
         ),
-        reference_label=reference_label,
-        reference_stats=history.counted_stats(conn, reference) if reference else None,
+        prior_label=reference_label,
+        prior_stats=history.counted_stats(conn, reference) if reference else None,
         outcomes=promises[promises["in_scope"]],
-        reference_keep_rate=(
+        prior_keep_rate=(
             panel.keep_rate(promises[promises["in_reference"]]) if reference else None
         ),
         logged=int(rows.mask("scope", "created").sum()),
         promised=int((rows.mask("scope", "created") & rows.has_promise).sum()),
-        bands={key: values[key] for key in metrics.DEFAULT_BANDS},
+        bands={key: values[key] for key in DEFAULT_BANDS},
     )
     previous = None
     if previous_selection is not None:
@@ -530,7 +542,7 @@ def done_span(rows: Loaded, counted: np.ndarray) -> tuple[date, date] | None:
 def promise_frame(rows: Loaded, today: date, values: Mapping) -> pd.DataFrame:
     """The loaded promises whose outcome may fall in the window (the rows of
     :func:`history.promise_tasks`; a test holds them equal), with their
-    outcome (:func:`metrics.promise_outcomes`: ``resolved``, ``kept``,
+    outcome (:func:`calibrate.stats.promises.promise_outcomes`: ``resolved``, ``kept``,
     ``exceeded``, ...), ``outcome_week`` (the week it was known: the done
     date; for an open promise past due, the day after the due date),
     ``person``, ``team``, and whether each is in the report's scope and in
@@ -545,7 +557,7 @@ def promise_frame(rows: Loaded, today: date, values: Mapping) -> pd.DataFrame:
         rows.columns["actual_h"][promised], today, values,
     )  # fmt: skip
     known = np.where(np.isnat(done), due + np.timedelta64(1, "D"), done)
-    outcomes["outcome_week"] = metrics.week_index(known)
+    outcomes["outcome_week"] = trends.week_index(known)
     outcomes["person"] = rows.columns["person"][promised]
     outcomes["team"] = rows.columns["team"][promised]
     outcomes["in_scope"] = rows.mask("scope")[promised]
@@ -656,7 +668,7 @@ def headline(data: ReportData) -> dict:
     }
     if panel["score"] is None:
         out["score_words"] = (
-            f"not enough data: {count(n, 'finished task')}, a score needs {metrics.MIN_SCORE_N}"
+            f"not enough data: {count(n, 'finished task')}, a score needs {MIN_SCORE_N}"
         )
     else:
         shrunk = (
@@ -686,7 +698,7 @@ def trend_words(trend: Mapping) -> str:
     if verdict is None:
         return (
             f"Too few weeks with finished tasks for a trend ({trend['weeks_used']}; it needs "
-            f"{metrics.MIN_TREND_WEEKS})."
+            f"{MIN_TREND_WEEKS})."
         )
     slope, low, high = trend["slope"], trend["low"], trend["high"]
     weeks = count(trend["weeks_used"], "week")
@@ -937,7 +949,7 @@ def scatter_section(data: ReportData) -> Section:
     fig.add_trace(
         go.Scatter(
             x=np.concatenate([line_x, line_x[::-1]]),
-            y=np.concatenate([line_x * metrics.WITHIN_HIGH, line_x[::-1] * metrics.WITHIN_LOW]),
+            y=np.concatenate([line_x * WITHIN_HIGH, line_x[::-1] * WITHIN_LOW]),
             mode="lines", fill="toself", fillcolor=BAND, line={"width": 0},
             name="within 25%", hoverinfo="skip",
         )
@@ -1261,7 +1273,7 @@ def promise_weeks(data: ReportData) -> pd.DataFrame | None:
     logged = data.rows.mask("scope", "created")
     created = history.local_dates(data.rows.columns["created_at"][logged])
     promised_flag = data.rows.has_promise[logged]
-    logged_week = metrics.week_index(created)
+    logged_week = trends.week_index(created)
     outcomes = data.promises
     outcome_week = outcomes["outcome_week"].to_numpy(dtype=np.int64)
     resolved = outcomes["resolved"].to_numpy(dtype=bool)
@@ -1283,7 +1295,7 @@ def promise_weeks(data: ReportData) -> pd.DataFrame | None:
             "exceeded": weekly(outcome_week, resolved & outcomes["exceeded"].to_numpy(dtype=bool)),
         }
     )
-    frame["start"] = [metrics.week_monday(week) for week in frame["week"]]
+    frame["start"] = [trends.week_monday(week) for week in frame["week"]]
     rolled = frame[["logged", "promised", "due", "kept", "exceeded"]].rolling(
         PROMISE_WINDOW_WEEKS, min_periods=1
     )
@@ -1342,7 +1354,7 @@ def promise_section(data: ReportData) -> Section:
                 row=index, col=1, exclude_empty_subplots=False,
             )  # fmt: skip
             values = weeks[key].to_numpy(dtype=float) * 100
-            faded = weeks[base].to_numpy() < metrics.TREND_FADED_BELOW
+            faded = weeks[base].to_numpy() < TREND_FADED_BELOW
             fig.add_trace(
                 go.Scatter(
                     x=x, y=values, mode="lines+markers", name=key.replace("_", " "),
@@ -1513,7 +1525,7 @@ def task_row(row: Mapping) -> list:
 def ratio_words(ratio: float) -> str:
     """How far off, the same way both sides: "3.0x over", "3.0x under" (took a
     third of the estimate), "exact"."""
-    if abs(math.log2(ratio)) <= metrics.EXACT_LOG2 + metrics.BOUND_SLACK:
+    if abs(math.log2(ratio)) <= EXACT_LOG2 + BOUND_SLACK:
         return "exact"
     if ratio > 1:
         return f"{factor(ratio)} over"
@@ -1543,7 +1555,7 @@ def group_table(data: ReportData, level: str, limit: int = TABLE_ROWS_MAX) -> Ta
     for (name, row), keep_cell in zip(shown.iterrows(), keep_cells, strict=True):
         n = int(row["n"])
         if math.isnan(row["score"]):
-            score_cell = Cell(f"- (under {metrics.MIN_SCORE_N} tasks)", muted=True)
+            score_cell = Cell(f"- (under {MIN_SCORE_N} tasks)", muted=True)
         else:
             status = metrics.score_status(n)
             score_cell = Cell(
@@ -1596,7 +1608,7 @@ def group_keep_rates(data: ReportData, level: str, names, scope_keep: float | No
         if rows is None or (level == "team" and name == NO_TEAM):
             cells.append(Cell("-", detail="none due", muted=True))
             continue
-        summary = metrics.promise_summary(
+        summary = promise_summary(
             promises.iloc[rows], logged=0, promised=0, team_keep_rate=scope_keep
         )
         if summary["keep_rate"] is None:

@@ -32,6 +32,7 @@ from calibrate.report import (
     new_figure,
     percent,
 )
+from calibrate.rules import RANKED_N
 from calibrate.stats import ranks
 from calibrate.store import people
 
@@ -68,7 +69,7 @@ def team_section(data: ReportData) -> Section:
         key="ranks",
         title="Ranks in the team, and among real developers",
         how_to_read=(
-            f"People with {ranks.RANKED_N}+ finished tasks in the period, ranked within their "
+            f"People with {RANKED_N}+ finished tasks in the period, ranked within their "
             "team by their score shrunk toward the team (ties share the middle rank; 'of N' is "
             "how many are ranked); people with 10-29 tasks are provisional and not ranked. The "
             f"chart places each ranked person's raw score among {table.n} real developers of "
@@ -82,9 +83,7 @@ def team_section(data: ReportData) -> Section:
     groups = _groups(data)
     ranked = [row for group in groups for row in group["ranked"]]
     if not ranked:
-        section.empty = (
-            f"Nobody here has {ranks.RANKED_N} finished tasks in this window: no ranks yet."
-        )
+        section.empty = f"Nobody here has {RANKED_N} finished tasks in this window: no ranks yet."
         return section
     mapping = getattr(data, "pseudonyms", None) or {}
     for group in groups:
