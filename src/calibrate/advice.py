@@ -24,7 +24,7 @@ import numpy as np
 from calibrate import rules
 from calibrate.errors import InputError, NotFound, StateError
 from calibrate.selection import Selection
-from calibrate.stats import backtest, forecast
+from calibrate.stats import backtest, forecast, trends
 from calibrate.stats.pools import Past, Pools, name_codes
 from calibrate.store import caches, settings
 from calibrate.store.people import person_with_tasks, team_with_tasks
@@ -81,7 +81,7 @@ def past_from_columns(
     return Past(
         log_ratio=np.log2(actual / estimate), estimate_h=estimate, actual_h=actual,
         person=person_codes[order], team=team_codes[order],
-        week=week_index(local_days(epoch))[order], people=people, teams=teams,
+        week=_weeks(local_days(epoch))[order], people=people, teams=teams,
     )  # fmt: skip
 
 
@@ -166,16 +166,16 @@ def local_days(epoch: np.ndarray) -> np.ndarray:
     return out
 
 
+def _weeks(day_numbers: np.ndarray) -> np.ndarray:
+    """:func:`calibrate.stats.trends.week_index` of day numbers (-1 stays -1)."""
+    return np.where(day_numbers >= 0, trends.week_of_day(day_numbers), -1)
+
+
 def _utc_offset(moment: int, datetime) -> int:
     try:
         return int(datetime.fromtimestamp(moment).astimezone().utcoffset().total_seconds())
     except (OverflowError, OSError, ValueError):
         return 0  # beyond what the platform's clock reads: UTC
-
-
-def week_index(day_numbers: np.ndarray) -> np.ndarray:
-    """:func:`calibrate.stats.trends.week_index` of day numbers (-1 stays -1)."""
-    return np.where(day_numbers >= 0, (day_numbers + 3) // 7, -1)
 
 
 # --- open tasks ----------------------------------------------------------------------------
