@@ -52,19 +52,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibrate import store
+from calibrate import rules, store
 from calibrate.durations import local_today, now_iso
 from calibrate.errors import DatabaseError, InputError, NotFound
+from calibrate.rules import SCORE_VERSION
 from calibrate.selection import Selection
-from calibrate.stats import metrics
-from calibrate.stats.ranks import SCORE_VERSION
+from calibrate.stats import metrics, trends
+from calibrate.stats.promises import promise_outcomes
 from calibrate.store import load as history
 from calibrate.store import people, settings, tasks
 
 FORMAT = "calibrate-summary"
 FORMAT_VERSION = 1
 HISTOGRAM_BIN = 0.01
-HISTOGRAM_MAX = round(metrics.CLIP_LOG2 / HISTOGRAM_BIN)
+HISTOGRAM_MAX = round(rules.CLIP_LOG2 / HISTOGRAM_BIN)
 #: Week number of tasks without a done date (kept only for ``--since all``).
 UNDATED = -1
 #: The key of a week row and its statistics, in the order rows are summed.
@@ -99,7 +100,7 @@ def load_tasks(
     outcome falls in the window (windowed as ``history`` does), in one scan.
 
     Returns two frames in task-id order. Counted: ``person``, ``team``
-    (``NO_TEAM`` for none), ``week`` (:func:`metrics.week_index` of the local
+    (``NO_TEAM`` for none), ``week`` (:func:`trends.week_index` of the local
     done date; ``UNDATED`` without one) and ``r`` (log2 of actual / estimate);
     with ``detail`` also ``actual_h``, ``low_h``, ``high_h`` and
     ``confidence`` (percent; 90 for a range without one). Promises:
@@ -161,7 +162,7 @@ def task_frames(
     if parsed is None:
         parsed = parse_dates(data["done_at"], data["due"])
     stamps, done_date, due_all = parsed
-    done_week = metrics.week_index(done_date)
+    done_week = trends.week_index(done_date)
     start, end = history.window_start(selection), history.window_end(selection)
     has_done = stamps.notna().to_numpy()
     in_window = has_done.copy()
@@ -202,7 +203,7 @@ def task_frames(
             has_range, np.where(np.isfinite(confidence), confidence, 90.0), np.nan
         )
     due_date = due_all[is_promise]
-    outcomes = metrics.promise_outcomes(
+    outcomes = promise_outcomes(
         status=status[is_promise],
         promise_h=data["promise_h"][is_promise],
         due=due_date,
@@ -213,7 +214,7 @@ def task_frames(
         holidays=list(values.get("holidays") or ()),
     )
     outcome_week = np.where(
-        has_done[is_promise], done_week[is_promise], metrics.week_index(due_date)
+        has_done[is_promise], done_week[is_promise], trends.week_index(due_date)
     )
     promise_frame = pd.DataFrame(
         {
@@ -323,9 +324,9 @@ def week_rows(
     r = counted["r"].to_numpy(dtype=float)
     abs_r = metrics.clipped_abs(r)
     ratio = np.exp2(r)
-    exact = np.abs(r) <= metrics.EXACT_LOG2 + metrics.BOUND_SLACK
-    within = (ratio >= metrics.WITHIN_LOW - metrics.BOUND_SLACK) & (
-        ratio <= metrics.WITHIN_HIGH + metrics.BOUND_SLACK
+    exact = np.abs(r) <= rules.EXACT_LOG2 + rules.BOUND_SLACK
+    within = (ratio >= rules.WITHIN_LOW - rules.BOUND_SLACK) & (
+        ratio <= rules.WITHIN_HIGH + rules.BOUND_SLACK
     )
     resolved = promises["resolved"].to_numpy(dtype=bool)
     # Person and team as codes into one shared list of names per key (the two
@@ -391,7 +392,7 @@ def sort_rows(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _histograms(r: np.ndarray, task_group: np.ndarray, size: int) -> list:
     """Per week row, the (bin, count) pairs of clip(r) in bins of 0.01."""
-    clipped = np.clip(r, -metrics.CLIP_LOG2, metrics.CLIP_LOG2)
+    clipped = np.clip(r, -rules.CLIP_LOG2, rules.CLIP_LOG2)
     bins = np.rint(clipped / HISTOGRAM_BIN).astype(np.int64)
     width = 2 * HISTOGRAM_MAX + 1
     cells, counts = np.unique(task_group * width + (bins + HISTOGRAM_MAX), return_counts=True)
@@ -559,7 +560,7 @@ def _medians(counted: pd.DataFrame, rows: pd.DataFrame | None) -> dict:
     raw_bins: dict = {}
     mine = counted[counted["person"].isin(binned)]
     if len(mine):
-        clipped = np.clip(mine["r"].to_numpy(dtype=float), -metrics.CLIP_LOG2, metrics.CLIP_LOG2)
+        clipped = np.clip(mine["r"].to_numpy(dtype=float), -rules.CLIP_LOG2, rules.CLIP_LOG2)
         bins = np.rint(clipped / HISTOGRAM_BIN).astype(np.int64)
         for name, bin_ in zip(mine["person"], bins.tolist(), strict=True):
             raw_bins.setdefault(name, []).append((bin_, 1))
@@ -617,7 +618,7 @@ def imported_rows(conn: sqlite3.Connection, selection: Selection) -> pd.DataFram
     frame["person"] = [aliases.get(name, name) for name in frame["person"]]
     frame["team"] = frame["team"].where(frame["team"].notna(), NO_TEAM).astype(object)
     frame["week"] = [
-        UNDATED if week is None else int(metrics.week_index([date.fromisoformat(week)])[0])
+        UNDATED if week is None else int(trends.week_index([date.fromisoformat(week)])[0])
         for week in frame["week"]
     ]
     frame["week"] = frame["week"].astype(np.int64)
@@ -636,13 +637,13 @@ def imported_rows(conn: sqlite3.Connection, selection: Selection) -> pd.DataFram
 
 
 def _monday(day: date) -> date:
-    return metrics.week_monday(int(metrics.week_index([day])[0]))
+    return trends.week_monday(int(trends.week_index([day])[0]))
 
 
 def _monday_after(day: date) -> date:
     """The first Monday on or after ``day`` (an exclusive end)."""
     monday = _monday(day)
-    return monday if monday == day else metrics.week_monday(int(metrics.week_index([day])[0]) + 1)
+    return monday if monday == day else trends.week_monday(int(trends.week_index([day])[0]) + 1)
 
 
 def database_id(conn: sqlite3.Connection) -> str:
@@ -678,7 +679,7 @@ def build_summary(
             "until": end.isoformat() if end else None,
         },
         "histogram_bin": HISTOGRAM_BIN,
-        "clip_log2": metrics.CLIP_LOG2,
+        "clip_log2": rules.CLIP_LOG2,
         "people": [],
         "weeks": [],
     }
@@ -700,7 +701,7 @@ def _week_record(record: Mapping) -> dict:
     return {
         "person": record["person"],
         "team": record["team"] if record["team"] != NO_TEAM else None,
-        "week": None if week == UNDATED else metrics.week_monday(week).isoformat(),
+        "week": None if week == UNDATED else trends.week_monday(week).isoformat(),
         **{name: int(record[name]) for name in COUNTED_STATS if name not in ("sum_abs", "sum_sq")},
         "sum_abs": float(record["sum_abs"]),
         "sum_sq": float(record["sum_sq"]),
@@ -787,9 +788,9 @@ def check_summary(data: Any, name: str = "the summary") -> SummaryFile:
             f"{name} holds scores of definition version {score_version}, this calibrate uses "
             f"version {SCORE_VERSION}: export the summary again with the same calibrate version"
         )
-    if data.get("histogram_bin") != HISTOGRAM_BIN or data.get("clip_log2") != metrics.CLIP_LOG2:
+    if data.get("histogram_bin") != HISTOGRAM_BIN or data.get("clip_log2") != rules.CLIP_LOG2:
         raise InputError(
-            f"{name}: histogram_bin must be {HISTOGRAM_BIN} and clip_log2 {metrics.CLIP_LOG2}"
+            f"{name}: histogram_bin must be {HISTOGRAM_BIN} and clip_log2 {rules.CLIP_LOG2}"
         )
     if not isinstance(data.get("database_id"), str) or not data["database_id"]:
         raise InputError(f"{name}: database_id is missing")
@@ -879,7 +880,7 @@ def _check_week(row: Any, where: str) -> dict:
     if out["over"] + out["exact"] + out["under"] != n:
         raise InputError(f"{where}: over + exact + under must equal its {n} tasks")
     sums = {}
-    for key, bound in (("sum_abs", metrics.CLIP_LOG2), ("sum_sq", metrics.CLIP_LOG2**2)):
+    for key, bound in (("sum_abs", rules.CLIP_LOG2), ("sum_sq", rules.CLIP_LOG2**2)):
         value = row.get(key)
         if (
             not isinstance(value, int | float)

@@ -21,9 +21,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
+from calibrate import rules
 from calibrate.errors import DatabaseError
 from calibrate.selection import Selection
-from calibrate.stats import metrics
+from calibrate.stats import metrics, promises, trends
 from calibrate.store.tasks import canonical_person, team_of
 
 #: A task counts in every score when E > 0, A > 0 and it is not dropped.
@@ -210,7 +211,7 @@ def counted_tasks(
     Columns: ``estimate_h``, ``actual_h``, ``low_h``, ``high_h`` (NaN without
     a range), ``confidence`` (a fraction; 0.90 for a range without one, NaN
     without a range), ``done_date`` (local date, NaT if unknown) and ``week``
-    (:func:`metrics.week_index`, -1 if unknown); with ``with_people`` also
+    (:func:`trends.week_index`, -1 if unknown); with ``with_people`` also
     ``person`` and ``team``, for figures per person or team at once
     (:func:`metrics.point_stats_by`).
     """
@@ -244,7 +245,7 @@ def counted_frame(columns: Mapping[str, np.ndarray], done_date: np.ndarray) -> p
             "high_h": columns["high_h"],
             "confidence": confidence,
             "done_date": done_date,
-            "week": metrics.week_index(done_date),
+            "week": trends.week_index(done_date),
         }
     )
     if "person" in columns:
@@ -271,8 +272,8 @@ def counted_stats(conn: sqlite3.Connection, selection: Selection) -> dict:
     """
     where, params = selection.where()
     sql = _STATS_SQL.format(
-        clip=metrics.CLIP_LOG2,
-        exact=metrics.EXACT_LOG2 + metrics.BOUND_SLACK,
+        clip=rules.CLIP_LOG2,
+        exact=rules.EXACT_LOG2 + rules.BOUND_SLACK,
         source=_source(conn, selection),
         counted=COUNTED_SQL,
         where=where,
@@ -314,7 +315,7 @@ def promise_tasks(conn: sqlite3.Connection, selection: Selection) -> pd.DataFram
     Finished and dropped tasks are windowed by their done date; tasks not
     done by their due date (an open task past due is broken from that day).
     Columns: ``status``, ``promise_h``, ``due`` and ``done_date`` (local
-    dates), ``actual_h``: the inputs of :func:`metrics.promise_outcomes`.
+    dates), ``actual_h``: the inputs of :func:`promises.promise_outcomes`.
     """
     where, params = _scope_only(selection).where()
     clauses = [HAS_PROMISE_SQL, where]
@@ -342,7 +343,7 @@ def promise_tasks(conn: sqlite3.Connection, selection: Selection) -> pd.DataFram
 def promise_outcomes(
     conn: sqlite3.Connection, selection: Selection, today: date, values: dict
 ) -> pd.DataFrame:
-    """:func:`metrics.promise_outcomes` over :func:`promise_tasks`, with the
+    """:func:`promises.promise_outcomes` over :func:`promise_tasks`, with the
     working days and holidays of the settings ``values``."""
     tasks = promise_tasks(conn, selection)
     return outcomes_of(
@@ -354,9 +355,9 @@ def promise_outcomes(
 def outcomes_of(
     status, promise_h, due, done_date, actual_h, today: date, values: Mapping
 ) -> pd.DataFrame:
-    """:func:`metrics.promise_outcomes` of arrays already in hand (``due`` and
+    """:func:`promises.promise_outcomes` of arrays already in hand (``due`` and
     ``done_date`` as local dates), on the working calendar of the settings ``values``."""
-    return metrics.promise_outcomes(
+    return promises.promise_outcomes(
         status=status,
         promise_h=promise_h,
         due=due,
