@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from calibrate.rules import RANKED_N, SCORE_VERSION
 from calibrate.stats import metrics
-from calibrate.stats.ranks import SCORE_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -117,7 +117,7 @@ def developer_scores(people, estimate_h, actual_h) -> tuple[np.ndarray, int]:
     """Raw scores (sorted) of the developers with 30+ counted tasks, and the
     number of counted tasks they hold, with ``metrics.point_stats_by``."""
     stats = metrics.point_stats_by(people, estimate_h, actual_h)
-    ranked = stats[stats["n"] >= metrics.RANKED_N]
+    ranked = stats[stats["n"] >= RANKED_N]
     return np.sort(ranked["score_raw"].to_numpy(dtype=float)), int(ranked["n"].sum())
 
 
@@ -156,7 +156,7 @@ def build(data: Path) -> dict:
         "score_version": SCORE_VERSION,
         "score": "raw S = 100 * 2^-mean(|clip(log2(actual / estimate), -3, 3)|) per "
         "developer, over counted tasks (estimate > 0, actual > 0)",
-        "min_tasks": metrics.RANKED_N,
+        "min_tasks": RANKED_N,
         "built_by": "scripts/build_reference.py",
         "attribution": ATTRIBUTION,
         "people": sum(entry["people"] for entry in entries),

@@ -10,9 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calibrate import advice, store
-from calibrate.stats import forecast, hints
-from calibrate.stats.forecast import Calendar, History, OpenTask, Pools
+from calibrate import advice, rules, store
+from calibrate.stats import forecast
+from calibrate.stats.backtest import METHODS, backtest, block_starts
+from calibrate.stats.draws import draw_log_ratios, mixture
+from calibrate.stats.forecast import Calendar, OpenTask
+from calibrate.stats.pools import POOL_KINDS, Past, Pools
 from tests.support.data import SHARED_DATA, SIP_DATES, requires_shared_data, sip_tasks
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -62,8 +65,8 @@ def error_line(result) -> str:
 # --- pools ----------------------------------------------------------------------------------
 
 
-def make_history(person, team, estimate, ratio) -> History:
-    return History.from_arrays(np.asarray(estimate, float),
+def make_history(person, team, estimate, ratio) -> Past:
+    return Past.from_arrays(np.asarray(estimate, float),
                                np.asarray(estimate, float) * np.asarray(ratio, float),
                                person=person, team=team)  # fmt: skip
 
@@ -76,9 +79,9 @@ def test_own_weight_and_team_pool_by_bucket():
     c = pools.for_task("a", "web", [3.0])
     assert c.own_n[0] == 10 and c.pool_n[0] == 50
     assert c.prob[0].tolist() == pytest.approx([10 / 30, 20 / 30, 0.0])
-    assert forecast.POOL_KINDS[c.pool_kind[0]] == "team"
+    assert POOL_KINDS[c.pool_kind[0]] == "team"
     ops = pools.for_task("c", "ops", [3.0])  # 5 < 30 in the team's bucket: everyone's
-    assert forecast.POOL_KINDS[ops.pool_kind[0]] == "everyone" and ops.pool_n[0] == 55
+    assert POOL_KINDS[ops.pool_kind[0]] == "everyone" and ops.pool_n[0] == 55
     nobody = pools.for_task("zed", None, [3.0])
     assert nobody.own_n[0] == 0 and nobody.prob[0, 0] == 0
 
@@ -86,11 +89,11 @@ def test_own_weight_and_team_pool_by_bucket():
 def test_empty_buckets_widen_then_fall_back_to_the_reference():
     h = make_history(["a"] * 4, None, [0.5, 0.5, 3.0, 3.0], [1, 1, 2, 2])
     pools = Pools(h)
-    kinds = [forecast.POOL_KINDS[k] for k in pools.for_task("a", None, [1.5, 6, 40]).pool_kind]
+    kinds = [POOL_KINDS[k] for k in pools.for_task("a", None, [1.5, 6, 40]).pool_kind]
     assert kinds == ["neighbours", "neighbours", "all sizes"]
     empty = Pools(make_history([], None, [], []))
     c = empty.for_task("a", None, [2.0])
-    assert forecast.POOL_KINDS[c.pool_kind[0]] == "reference" and c.pool_n[0] == 0
+    assert POOL_KINDS[c.pool_kind[0]] == "reference" and c.pool_n[0] == 0
 
 
 def own_slice(pools, components):
@@ -102,9 +105,9 @@ def test_pools_only_know_the_history_before_the_cut():
     h = make_history(["a"] * 500, None, [2.0] * 500, [1.0] * 250 + [4.0] * 250)
     pools = Pools(h)
     before = pools.components([0], [-1], [1], [250])
-    assert set(forecast.mixture(pools, before)[0]) == {0.0}
+    assert set(mixture(pools, before)[0]) == {0.0}
     after = pools.components([0], [-1], [1], [500])
-    assert after.own_n[0] == hints.OWN_POOL and own_slice(pools, after) == {2.0}
+    assert after.own_n[0] == rules.OWN_POOL and own_slice(pools, after) == {2.0}
     assert after.pool_n[0] == 500  # everyone's: the 2,000 most recent, here all
 
 
@@ -112,11 +115,11 @@ def test_draws_follow_the_mixture():
     h = make_history(["a"] * 20 + ["b"] * 180, None, [2.0] * 200, [1.0] * 20 + [4.0] * 180)
     pools = Pools(h)
     c = pools.for_task("a", None, [2.0])
-    draws = forecast.draw_log_ratios(pools, c, 40_000, np.random.default_rng(0))
+    draws = draw_log_ratios(pools, c, 40_000, np.random.default_rng(0))
     # own weight 20/40; the pool (everyone: 20 zeros and 180 twos) the other half
     expected_zero = 0.5 + 0.5 * 20 / 200
     assert (draws == 0.0).mean() == pytest.approx(expected_zero, abs=0.01)
-    values, cumulative = forecast.mixture(pools, c)
+    values, cumulative = mixture(pools, c)
     assert cumulative[values == 0.0].max() == pytest.approx(expected_zero)
 
 
@@ -210,20 +213,20 @@ def test_seeded_runs_are_identical():
 # --- the backtest ------------------------------------------------------------------------------
 
 
-def synthetic(n=2100, tau=0.0, seed=1) -> History:
+def synthetic(n=2100, tau=0.0, seed=1) -> Past:
     """A person whose log ratios are drawn from a known distribution: N(0.2, 0.8^2),
     plus a shared shift per week of ten tasks ~ N(0, tau^2)."""
     rng = np.random.default_rng(seed)
     estimate = rng.choice([0.5, 1, 2, 3, 5, 8, 13, 20], size=n)
     week = np.arange(n) // 10
     r = rng.normal(0.2, 0.8, n) + rng.normal(0, tau, week.max() + 1)[week]
-    return History.from_arrays(estimate, estimate * np.exp2(r), week=week)
+    return Past.from_arrays(estimate, estimate * np.exp2(r), week=week)
 
 
 def test_backtest_coverage_is_near_nominal_on_a_known_distribution():
-    result = forecast.backtest(synthetic())
+    result = backtest(synthetic())
     assert result["blocks"] == 200
-    for method in forecast.METHODS:
+    for method in METHODS:
         figures = result["methods"][method]
         assert 0.72 <= figures["coverage_80"] <= 0.88, (method, figures)
         assert 0.38 <= figures["coverage_50"] <= 0.62, (method, figures)
@@ -231,18 +234,18 @@ def test_backtest_coverage_is_near_nominal_on_a_known_distribution():
 
 
 def test_the_shared_shift_keeps_coverage_when_tasks_overrun_together():
-    result = forecast.backtest(synthetic(tau=0.4))
+    result = backtest(synthetic(tau=0.4))
     own, mixture = result["methods"]["own"], result["methods"]["mixture"]
     assert own["coverage_80"] < 0.7  # no shift: too narrow for correlated overruns
     assert 0.72 <= mixture["coverage_80"] <= 0.88
 
 
 def test_backtest_protocol_blocks():
-    assert forecast.block_starts(109).size == 0
-    assert forecast.block_starts(110).tolist() == [100]
-    assert forecast.block_starts(135).tolist() == [100, 110, 120]
-    assert forecast.block_starts(135, max_blocks=2).tolist() == [110, 120]
-    empty = forecast.backtest(synthetic(n=105))
+    assert block_starts(109).size == 0
+    assert block_starts(110).tolist() == [100]
+    assert block_starts(135).tolist() == [100, 110, 120]
+    assert block_starts(135, max_blocks=2).tolist() == [110, 120]
+    empty = backtest(synthetic(n=105))
     assert empty["methods"]["mixture"] == {
         "coverage_50": None, "coverage_80": None, "keep_90": None, "blocks": 0,
     }  # fmt: skip
@@ -381,12 +384,12 @@ def test_forecast_without_a_database_creates_none(run, db_path):
 # --- real data ---------------------------------------------------------------------------------
 
 
-def _sip_history() -> History:
+def _sip_history() -> Past:
     """SiP as `calibrate import` reads it: one row per task (the developer who
     logged most of its hours), done on CompletedOn, oldest first."""
     import pandas as pd
 
-    from calibrate.stats import metrics
+    from calibrate.stats import trends
 
     dates = pd.read_csv(SIP_DATES, encoding="cp1252")
     dates = dates.drop_duplicates("TaskNumber")  # one row per developer, dates repeated
@@ -394,8 +397,8 @@ def _sip_history() -> History:
     rows = rows[(rows.HoursEstimate > 0) & (rows.HoursActual > 0)]
     done = pd.to_datetime(rows.CompletedOn, format="%d-%b-%y", errors="coerce")
     rows = rows.assign(done=done).sort_values(["done", "TaskNumber"], kind="stable")
-    week = metrics.week_index(rows.done.to_numpy().astype("datetime64[D]"))
-    return History.from_arrays(
+    week = trends.week_index(rows.done.to_numpy().astype("datetime64[D]"))
+    return Past.from_arrays(
         rows.HoursEstimate.to_numpy(float),
         rows.HoursActual.to_numpy(float),
         person=rows.DeveloperID.astype(str).to_numpy(),
@@ -408,7 +411,7 @@ def _sip_history() -> History:
 def test_sip_backtest_mixture_covers_at_least_as_well_as_own_history():
     history = _sip_history()
     assert len(history) == 10_266
-    result = forecast.backtest(history)
+    result = backtest(history)
     own, mixture = result["methods"]["own"], result["methods"]["mixture"]
     print(
         "\nSiP backtest (everyone, "
@@ -429,7 +432,7 @@ def test_sip_backtest_mixture_covers_at_least_as_well_as_own_history():
 def test_cesaw_backtest_is_calibrated():
     import pandas as pd
 
-    from calibrate.stats import metrics
+    from calibrate.stats import trends
 
     rows = pd.read_csv(SHARED_DATA / "cesaw" / "CESAW_task_fact.csv.xz", na_values=["\\N"],
                        usecols=["person_key", "team_key", "task_actual_complete_date",
@@ -438,14 +441,14 @@ def test_cesaw_backtest_is_calibrated():
     done = pd.to_datetime(rows.task_actual_complete_date, format="%m/%d/%Y %H:%M",
                           errors="coerce")  # fmt: skip
     rows = rows.assign(done=done).sort_values("done", kind="stable", na_position="first")
-    history = History.from_arrays(
+    history = Past.from_arrays(
         rows.task_plan_time_minutes.to_numpy(float) / 60,
         rows.task_actual_time_minutes.to_numpy(float) / 60,
         person=rows.person_key.astype(str).to_numpy(),
         team=rows.team_key.astype(str).to_numpy(),
-        week=metrics.week_index(rows.done.to_numpy().astype("datetime64[D]")),
+        week=trends.week_index(rows.done.to_numpy().astype("datetime64[D]")),
     )
-    result = forecast.backtest(history, max_blocks=1000)
+    result = backtest(history, max_blocks=1000)
     own, mixture = result["methods"]["own"], result["methods"]["mixture"]
     print(
         "\nCESAW backtest (everyone, last 1000 blocks): "
@@ -463,7 +466,7 @@ def test_forecasting_loads_history_in_done_order(conn):
     rows = [("a", None, 1.0, 2.0, 5, "done"), ("b", "web", 1.0, 4.0, 9, "done"),
             ("a", None, 1.0, 1.0, 1, "dropped"), ("a", None, 2.0, None, 1, "open")]  # fmt: skip
     insert(conn, rows)
-    history = advice.load_history(conn)
+    history = advice.load_past(conn)
     assert history.log_ratio.tolist() == [2.0, 1.0]
     assert history.people == ("a", "b") and history.teams == ("web",)
     assert history.team.tolist() == [0, -1]
@@ -471,14 +474,14 @@ def test_forecasting_loads_history_in_done_order(conn):
 
 def test_history_loads_the_same_both_ways_with_local_weeks(conn, monkeypatch):
     from calibrate import demo
-    from calibrate.stats import metrics
+    from calibrate.stats import trends
     from calibrate.store import load as history
 
     demo.generate(conn, people=4, teams=2, weeks=30, seed=2)
     conn.execute("UPDATE tasks SET done_at = NULL WHERE id IN (5, 9)")  # undated: oldest
-    fast = advice.load_history(conn)
+    fast = advice.load_past(conn)
     monkeypatch.setattr(advice, "_columns_at_once", lambda conn: None)
-    slow = advice.load_history(conn)
+    slow = advice.load_past(conn)
     for name in ("estimate_h", "actual_h", "person", "team", "week"):
         assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
     assert fast.people == slow.people and fast.teams == slow.teams
@@ -486,7 +489,7 @@ def test_history_loads_the_same_both_ways_with_local_weeks(conn, monkeypatch):
         "SELECT done_at FROM tasks WHERE estimate_h > 0 AND actual_h > 0 "
         "AND status != 'dropped' ORDER BY done_at, id"
     )]  # fmt: skip
-    expected = metrics.week_index(history.local_dates(done))
+    expected = trends.week_index(history.local_dates(done))
     assert np.array_equal(fast.week, expected)
     assert fast.week[:2].tolist() == [-1, -1]
 

@@ -1,8 +1,9 @@
-"""The precomputed advice: `suggest` and the one-line hint after `add`.
+"""Hints: `suggest` and the one-line hint after `add`.
 
-The hints are computed in pure Python (no numpy on `add`'s path); these tests
-check them against hand-computed mixtures, against `forecast`'s numpy version
-of the same rule, and that they stay fresh as the history changes."""
+The hints are computed in pure Python (no numpy on `add`'s path) and kept in
+the `hints` table; these tests check them against hand-computed mixtures,
+against the numpy pools of `forecast` (the same rule), and that they stay
+fresh as the history changes."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from calibrate import demo, store
-from calibrate.stats import forecast, hints, metrics
-from calibrate.store.tasks import NewTask, add_task
+from calibrate import demo, rules, store, words
+from calibrate.stats import draws, hints
+from calibrate.stats.pools import POOL_KINDS, Pools
+from calibrate.store import caches
+from calibrate.store.tasks import NewTask, add_task, team_of
 
 NOW = datetime.now(UTC)
 
@@ -38,13 +41,6 @@ def error_line(result) -> str:
 # --- the rules, by hand ------------------------------------------------------------------
 
 
-def test_buckets_and_constants_match_the_numpy_side():
-    assert hints.SIZE_EDGES_H == metrics.SIZE_EDGES_H
-    assert hints.SIZE_LABELS == metrics.SIZE_LABELS
-    estimates = [0.1, 1.0, 1.0001, 2.0, 3.5, 4.0, 8.0, 8.5, 16.0, 16.01, 400.0]
-    assert [hints.bucket_of(e) for e in estimates] == list(metrics.size_bucket(estimates))
-
-
 def test_mixture_of_a_pool_alone_is_its_empirical_quantiles():
     assert hints.mixture_quantiles([], [-1.0, 0.0, 1.0, 2.0]) == [0.0, 2.0, 2.0]
 
@@ -60,18 +56,13 @@ def test_own_tasks_weigh_n_over_n_plus_20():
     assert hints.mixture_quantiles(own, [-5.0] * 50, probs=(0.09,)) == [-5.0]
 
 
-def test_reference_spread_has_the_published_quantiles():
-    r = np.array(hints.reference_log_ratios())
-    assert np.exp2(np.quantile(r, [0.1, 0.5, 0.9])) == pytest.approx([0.36, 1.0, 2.0], rel=0.01)
-
-
 @pytest.mark.parametrize(
     ("hours", "text"),
     [(0.1, "6m"), (0.33, "20m"), (0.99, "1h"), (1.0, "1h"), (4.12, "4.1h"), (8.0, "8h"),
      (9.97, "10h"), (41.3, "41h")],
 )  # fmt: skip
 def test_hours_read_as_people_say_them(hours, text):
-    assert hints.nice_hours(hours) == text
+    assert words.nice_hours(hours) == text
 
 
 def test_promises_round_up_to_a_step():
@@ -90,29 +81,29 @@ def test_pools_follow_metrics_section_7(conn):
     for i in range(40):
         log(conn, 3, 6, person="bob", team="web", days_ago=40 - i / 2)
     log(conn, 0.5, 1, person="carol", team="ops", days_ago=3)
-    own, pool, kind = hints.pools(conn, "alice", "web", 2)
+    own, pool, kind = caches.hint_pools(conn, "alice", "web", 2)
     assert len(own) == 5 and kind == "team" and len(pool) == 45
     # a team with fewer than 30 tasks in the bucket: everyone's
-    _, pool, kind = hints.pools(conn, "carol", "ops", 2)
+    _, pool, kind = caches.hint_pools(conn, "carol", "ops", 2)
     assert kind == "everyone" and len(pool) == 45
     # an empty bucket widens to its neighbours (4-8h: 2-4h and 8-16h)...
-    _, pool, kind = hints.pools(conn, "alice", "web", 3)
+    _, pool, kind = caches.hint_pools(conn, "alice", "web", 3)
     assert kind == "neighbours" and len(pool) == 45
     # ...then to all sizes
-    _, pool, kind = hints.pools(conn, "alice", "web", 5)
+    _, pool, kind = caches.hint_pools(conn, "alice", "web", 5)
     assert kind == "all sizes" and len(pool) == 46
 
 
 def test_pools_take_the_most_recent_tasks(conn):
-    for i in range(hints.OWN_POOL + 10):
+    for i in range(rules.OWN_POOL + 10):
         log(conn, 1, 2 if i >= 10 else 1, days_ago=300 - i)  # the 10 oldest were exact
-    own, _, _ = hints.pools(conn, "alice", None, 0)
-    assert len(own) == hints.OWN_POOL and set(own) == {1.0}
+    own, _, _ = caches.hint_pools(conn, "alice", None, 0)
+    assert len(own) == rules.OWN_POOL and set(own) == {1.0}
 
 
 def test_no_history_gives_the_reference_spread(conn):
     log(conn, 2)  # open: no history
-    hint = hints.compute(conn, "alice", hints.bucket_of(2))
+    hint = caches.compute_hint(conn, "alice", rules.size_bucket(2))
     assert hint.pool == "reference" and not hint.has_history
     assert (hint.p50, hint.p90) == pytest.approx((1.0, 2.0), rel=0.02)
 
@@ -121,19 +112,19 @@ def test_hints_equal_the_forecast_mixture_on_a_team_history(conn):
     demo.generate(conn, people=6, teams=2, weeks=30, seed=3)
     from calibrate import advice
 
-    pools = forecast.Pools(advice.load_history(conn))
+    pools = Pools(advice.load_past(conn))
     people = [r[0] for r in conn.execute("SELECT DISTINCT person FROM tasks ORDER BY person")]
     for person in people[:4]:
-        team = hints.team_of(conn, person)
+        team = team_of(conn, person)
         for estimate in (0.5, 1.5, 3, 6, 12, 30):
-            hint = hints.compute(conn, person, hints.bucket_of(estimate))
+            hint = caches.compute_hint(conn, person, rules.size_bucket(estimate))
             components = pools.for_task(person, team, [estimate])
-            values, cumulative = forecast.mixture(pools, components)
-            expected = np.exp2(forecast.mixture_quantiles(values, cumulative, hints.QUANTILES))
+            values, cumulative = draws.mixture(pools, components)
+            expected = np.exp2(draws.mixture_quantiles(values, cumulative, rules.ADVICE_QUANTILES))
             assert [hint.p50, hint.p80, hint.p90] == pytest.approx(list(expected), rel=1e-9)
             assert hint.own_n == components.own_n[0]
             assert hint.pool_n == components.pool_n[0]
-            assert hint.pool == forecast.POOL_KINDS[components.pool_kind[0]]
+            assert hint.pool == POOL_KINDS[components.pool_kind[0]]
 
 
 # --- freshness -------------------------------------------------------------------------------
@@ -144,7 +135,7 @@ def test_the_stamp_follows_changes_to_the_history(run, db_path):
     conn = store.connect(db_path)
 
     def stamp():
-        return hints.history_stamp(conn)
+        return caches.history_stamp(conn)
 
     first = stamp()
     for quiet in (["add", "open one", "-e", "1h"], ["start", "2"], ["stop"],
@@ -165,15 +156,15 @@ def test_the_stamp_follows_changes_to_the_history(run, db_path):
 def test_done_refreshes_the_hint_and_suggest_recomputes_a_stale_one(run, db_path, conn):
     for i in range(10):
         log(conn, 2, 2, days_ago=20 - i)
-    assert hints.current(conn, "alice", 2).p50 == pytest.approx(1.0)
+    assert caches.current_hint(conn, "alice", 2).p50 == pytest.approx(1.0)
     run("add", "slow one", "-e", "2h")
     run("done", "11", "--actual", "8h")
-    stored = hints.lookup(conn, "alice", 2)
-    assert stored.own_n == 11 and stored.stamp == hints.history_stamp(conn)
+    stored = caches.lookup_hint(conn, "alice", 2)
+    assert stored.own_n == 11 and stored.stamp == caches.history_stamp(conn)
     log(conn, 2, 8, person="bob")  # someone else's history: alice's row goes stale
-    assert hints.lookup(conn, "alice", 2).stamp != hints.history_stamp(conn)
-    fresh = hints.current(conn, "alice", 2)
-    assert fresh.pool_n == 12 and fresh.stamp == hints.history_stamp(conn)
+    assert caches.lookup_hint(conn, "alice", 2).stamp != caches.history_stamp(conn)
+    fresh = caches.current_hint(conn, "alice", 2)
+    assert fresh.pool_n == 12 and fresh.stamp == caches.history_stamp(conn)
 
 
 # --- add --------------------------------------------------------------------------------------

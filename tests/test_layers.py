@@ -75,11 +75,6 @@ class Known(NamedTuple):
 #: entry is the import that climbs back up (the one the branch removes). Empty
 #: this list as the branches are merged; do not add to it.
 KNOWN_VIOLATIONS: list[Known] = [
-    # statistics reaching the database: hints reads its pool through the task log
-    Known("stats", "calibrate.stats.hints", "calibrate.store.tasks", "i11-stats"),
-    Known("stats", "calibrate.stats.hints", "sqlite3", "i11-stats"),
-    # statistics reaching the database: default bands read from the settings module
-    Known("stats", "calibrate.stats.metrics", "calibrate.store.settings", "i11-stats"),
     # the lazily loaded commands import the group that loads them by name
     Known("cycle", "calibrate.cli.advice", "calibrate.cli", "i11-cli"),
     Known("cycle", "calibrate.cli.exchange", "calibrate.cli", "i11-cli"),

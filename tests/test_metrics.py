@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calibrate.stats import metrics
+from calibrate import rules
+from calibrate.stats import binomial, metrics, promises, ranges, trends
 from tests.support.data import requires_shared_data, sip_tasks
 
 approx = pytest.approx
@@ -69,10 +70,10 @@ def test_empty_and_uncounted_input_give_none_not_nan():
 
 
 def test_size_buckets_have_inclusive_upper_bounds():
-    buckets = metrics.size_bucket([0.5, 1, 1.5, 2, 3, 8, 16, 17])
+    buckets = rules.size_buckets([0.5, 1, 1.5, 2, 3, 8, 16, 17])
     assert buckets.tolist() == [0, 0, 1, 1, 2, 3, 4, 5]
     rows = metrics.by_size([1, 1, 20], [2, 2, 10])
-    assert [row["bucket"] for row in rows] == list(metrics.SIZE_LABELS)
+    assert [row["bucket"] for row in rows] == list(rules.SIZE_LABELS)
     assert rows[0]["n"] == 2 and rows[0]["malr"] == approx(1.0)
     assert rows[5]["n"] == 1 and rows[5]["bias"] == approx(-1.0)
     assert rows[2]["n"] == 0 and rows[2]["malr"] is None
@@ -100,7 +101,7 @@ def test_score_known_answers():
     # ten tasks each off by exactly 2x: m = 1, sd = 0
     assert metrics.score_from_stats(10, 10.0, 10.0) == approx((50.0, 50.0, 50.0))
     # shrunk toward a perfect team: m = (10 * 1 + 20 * 0) / 30
-    score, low, high = metrics.score_from_stats(10, 10.0, 10.0, team_malr=0.0)
+    score, low, high = metrics.score_from_stats(10, 10.0, 10.0, prior_malr=0.0)
     assert score == approx(100 * 2 ** (-1 / 3))
     assert low == high == approx(score)
 
@@ -114,7 +115,7 @@ def test_score_interval_by_hand():
     assert low == approx(100 * 2 ** -(0.5 + half))
     assert high == approx(100 * 2 ** -(0.5 - half))
     # shrunk like m toward a team at 1.0: weight 10 / 30
-    score, low, high = metrics.score_from_stats(n, sum_abs, sum_sq, team_malr=1.0)
+    score, low, high = metrics.score_from_stats(n, sum_abs, sum_sq, prior_malr=1.0)
     assert score == approx(100 * 2 ** -((10 * 0.5 + 20) / 30))
     assert low == approx(100 * 2 ** -((10 * (0.5 + half) + 20) / 30))
     assert high == approx(100 * 2 ** -((10 * (0.5 - half) + 20) / 30))
@@ -129,7 +130,7 @@ def test_score_interval_is_floored_so_the_score_never_exceeds_100():
 
 def test_no_score_below_ten_tasks():
     assert metrics.score_from_stats(9, 9.0, 9.0) == (None, None, None)
-    assert metrics.score_from_stats(0, 0.0, 0.0, team_malr=0.5) == (None, None, None)
+    assert metrics.score_from_stats(0, 0.0, 0.0, prior_malr=0.5) == (None, None, None)
     assert [metrics.score_status(n) for n in (0, 9, 10, 29, 30)] == [
         "not enough history",
         "not enough history",
@@ -164,24 +165,24 @@ def test_padding_flags_fire_only_far_above_the_team():
 
 
 def test_wilson_known_value_and_empty():
-    low, high = metrics.wilson(8, 10)
+    low, high = binomial.wilson(8, 10)
     assert (low, high) == approx((0.54077, 0.93145), abs=1e-5)
-    assert metrics.wilson(0, 0) == (None, None)
-    lows, highs = metrics.wilson(np.array([0, 10]), np.array([10, 10]))
+    assert binomial.wilson(0, 0) == (None, None)
+    lows, highs = binomial.wilson(np.array([0, 10]), np.array([10, 10]))
     assert lows[0] == 0.0 and highs[1] == 1.0
 
 
 def test_binomial_known_values():
-    assert metrics.binomial_pmf(4, 0.5) == approx(np.array([1, 4, 6, 4, 1]) / 16)
-    assert metrics.binomial_cdf(1, 3, 0.5) == approx(0.5)
-    assert metrics.binomial_pmf(100_000, 0.9).sum() == approx(1.0)
+    assert binomial.binomial_pmf(4, 0.5) == approx(np.array([1, 4, 6, 4, 1]) / 16)
+    assert binomial.binomial_cdf(1, 3, 0.5) == approx(0.5)
+    assert binomial.binomial_pmf(100_000, 0.9).sum() == approx(1.0)
     # Poisson binomial of one 50% and one 90% task
-    assert metrics.hits_pmf([0.5, 0.9]) == approx([0.05, 0.5, 0.45])
+    assert binomial.hits_pmf([0.5, 0.9]) == approx([0.05, 0.5, 0.45])
 
 
 def test_range_summary_known_answer():
     # range 1h..2h at 90%: log2 range [0, 1], centre 0.5, halfwidth 0.5
-    s = metrics.range_summary([1, 1, 1, 1], [2, 2, 2, 2], [1.5, 0.5, 3, 2])
+    s = ranges.range_summary([1, 1, 1, 1], [2, 2, 2, 2], [1.5, 0.5, 3, 2])
     assert (s["n"], s["hits"], s["below"], s["above"]) == (4, 2, 1, 1)
     assert s["hit_rate"] == 0.5
     assert (s["miss_below"], s["miss_above"]) == (0.25, 0.25)
@@ -199,22 +200,22 @@ def test_range_summary_known_answer():
 
 def test_range_verdicts_too_narrow_and_too_wide():
     low, high = np.ones(40), np.full(40, 2.0)
-    narrow = metrics.range_summary(low, high, np.r_[np.full(20, 1.5), np.full(20, 3.0)])
+    narrow = ranges.range_summary(low, high, np.r_[np.full(20, 1.5), np.full(20, 3.0)])
     assert narrow["verdict"] == "too narrow" and narrow["p_value"] < 1e-6
     assert narrow["widen_factor"] > 1
-    wide = metrics.range_summary(low, high, np.full(40, 1.5), confidence=0.5)
+    wide = ranges.range_summary(low, high, np.full(40, 1.5), confidence=0.5)
     assert wide["verdict"] == "too wide"
     assert wide["widen_factor"] < 1
 
 
 def test_range_summary_without_ranges_gives_none():
-    s = metrics.range_summary([np.nan, 2], [np.nan, 1], [1, 1])  # none valid
+    s = ranges.range_summary([np.nan, 2], [np.nan, 1], [1, 1])  # none valid
     assert s["n"] == 0 and s["hits"] == 0
     assert s["hit_rate"] is None and s["verdict"] is None and s["widen_factor"] is None
 
 
 def test_binomial_band_brackets_the_nominal_share():
-    low, high = metrics.binomial_band(100, 0.9)
+    low, high = binomial.binomial_band(100, 0.9)
     assert low < 0.9 < high
     assert (low, high) == approx((0.85, 0.95), abs=0.011)
 
@@ -227,7 +228,7 @@ NAT = np.datetime64("NaT")
 def outcomes(rows, today=date(2026, 12, 10), **calendar):
     """rows: (status, promise_h, due, done_date, actual_h)."""
     status, promise, due, done, actual = zip(*rows, strict=True)
-    return metrics.promise_outcomes(
+    return promises.promise_outcomes(
         status=list(status),
         promise_h=[np.nan if p is None else p for p in promise],
         due=[NAT if d is None else np.datetime64(d) for d in due],
@@ -297,12 +298,12 @@ def test_promise_summary_rates_shrinkage_and_advice():
     frame = outcomes(
         [("done", 5.0, None, "2026-12-01", 4.5)] * 8 + [("done", 5.0, None, "2026-12-01", 9.0)] * 2
     )
-    s = metrics.promise_summary(frame, logged=40, promised=10, team_keep_rate=0.9)
+    s = promises.promise_summary(frame, logged=40, promised=10, team_keep_rate=0.9)
     assert s["promise_rate"] == 0.25
     assert (s["due"], s["kept"], s["broken"], s["exceeded"]) == (10, 8, 2, 0)
     assert s["keep_rate_raw"] == 0.8
     assert s["keep_rate"] == approx((8 + 10 * 0.9) / 20)
-    raw_low, raw_high = metrics.wilson(8, 10)
+    raw_low, raw_high = binomial.wilson(8, 10)
     assert s["keep_low"] == approx((10 * raw_low + 9) / 20)
     assert s["keep_high"] == approx((10 * raw_high + 9) / 20)
     assert s["exceed_rate"] == 0.0
@@ -310,7 +311,7 @@ def test_promise_summary_rates_shrinkage_and_advice():
     assert s["gauges"]["promise_rate"]["status"] == "in band"
     assert s["gauges"]["keep_rate"]["status"] == "in band"  # 0.85 shrunk
     assert s["gauges"]["exceed_rate"]["status"] == "below"
-    unshrunk = metrics.promise_summary(frame, logged=40, promised=10)
+    unshrunk = promises.promise_summary(frame, logged=40, promised=10)
     assert unshrunk["keep_rate"] == 0.8
     assert unshrunk["gauges"]["keep_rate"]["status"] == "below"
     assert not any("P90" in line for line in unshrunk["advice"])  # 80% is not under 80%
@@ -318,13 +319,13 @@ def test_promise_summary_rates_shrinkage_and_advice():
 
 def test_promise_advice_lines():
     broken = outcomes([("done", 5.0, None, "2026-12-01", 9.0)] * 3)
-    many = metrics.promise_summary(broken, logged=10, promised=6)
+    many = promises.promise_summary(broken, logged=10, promised=6)
     assert any("promise less" in line for line in many["advice"])
     assert any("P90" in line for line in many["advice"])
-    none = metrics.promise_summary(None, logged=10, promised=0)
+    none = promises.promise_summary(None, logged=10, promised=0)
     assert none["keep_rate"] is None and none["exceed_rate"] is None
     assert any("make some" in line for line in none["advice"])
-    empty = metrics.promise_summary(None, logged=0, promised=0)
+    empty = promises.promise_summary(None, logged=0, promised=0)
     assert empty["promise_rate"] is None and empty["advice"] == []
     assert empty["gauges"]["promise_rate"]["status"] is None
 
@@ -333,17 +334,17 @@ def test_promise_advice_lines():
 
 
 def test_week_index_counts_monday_weeks():
-    weeks = metrics.week_index(
+    weeks = trends.week_index(
         np.array(["2026-11-30", "2026-12-06", "2026-12-07", "NaT"], dtype="datetime64[D]")
     )
     assert weeks[1] == weeks[0] and weeks[2] == weeks[0] + 1 and weeks[3] == -1
-    assert metrics.week_monday(int(weeks[0])) == date(2026, 11, 30)
+    assert trends.week_monday(int(weeks[0])) == date(2026, 11, 30)
 
 
 def test_weekly_trend_rolls_eight_weeks():
     weeks = [0, 0, 1, 9]
     r = [1.0, -1.0, 0.0, 2.0]
-    frame = metrics.weekly_trend(weeks, r, first_week=0, last_week=9)
+    frame = trends.weekly_trend(weeks, r, first_week=0, last_week=9)
     assert frame["week"].tolist() == list(range(10))
     assert frame["n_week"].tolist() == [2, 1, 0, 0, 0, 0, 0, 0, 0, 1]
     assert frame["n"].tolist() == [2, 3, 3, 3, 3, 3, 3, 3, 1, 1]  # week 8 drops week 0
@@ -356,29 +357,29 @@ def test_weekly_trend_rolls_eight_weeks():
 
 
 def test_weekly_trend_empty():
-    assert metrics.weekly_trend([], []).empty
-    frame = metrics.weekly_trend([], [], first_week=3, last_week=4)
+    assert trends.weekly_trend([], []).empty
+    frame = trends.weekly_trend([], [], first_week=3, last_week=4)
     assert frame["n"].tolist() == [0, 0] and frame["malr"].isna().all()
 
 
 def test_theil_sen_known_answers():
-    line = metrics.theil_sen([0, 1, 2, 3], [1, 3, 5, 7])
+    line = trends.theil_sen([0, 1, 2, 3], [1, 3, 5, 7])
     assert (line["slope"], line["low"], line["high"], line["intercept"]) == approx((2, 2, 2, 1))
-    robust = metrics.theil_sen([0, 1, 2, 3, 4], [0, 1, 2, 3, 100])
+    robust = trends.theil_sen([0, 1, 2, 3, 4], [0, 1, 2, 3, 100])
     assert robust["slope"] == approx(1.0) and robust["intercept"] == approx(0.0)
-    assert metrics.theil_sen([1], [1])["slope"] is None
+    assert trends.theil_sen([1], [1])["slope"] is None
 
 
 def test_trend_summary_verdicts():
     rng = np.random.default_rng(7)
     weeks = np.repeat(np.arange(20), 6)
     improving = np.abs(rng.normal(0, 1.5 - 0.06 * weeks))
-    frame = metrics.weekly_trend(weeks, improving)
-    summary = metrics.trend_summary(frame)
+    frame = trends.weekly_trend(weeks, improving)
+    summary = trends.trend_summary(frame)
     assert summary["verdict"] == "improving" and summary["high"] < 0
-    flat = metrics.trend_summary(metrics.weekly_trend(weeks, rng.normal(0, 1, weeks.size)))
+    flat = trends.trend_summary(trends.weekly_trend(weeks, rng.normal(0, 1, weeks.size)))
     assert flat["verdict"] == "no clear change" and flat["low"] <= 0 <= flat["high"]
-    short = metrics.trend_summary(metrics.weekly_trend([0, 1, 2], [1, 1, 1]))
+    short = trends.trend_summary(trends.weekly_trend([0, 1, 2], [1, 1, 1]))
     assert short["verdict"] is None and short["weeks_used"] == 3
 
 
@@ -417,8 +418,8 @@ def test_scaling_every_estimate_and_actual_changes_no_score(pairs, factor):
     after = metrics.point_summary(estimate * factor, actual * factor)
     _same(before, after)
     low, high = estimate / 2, estimate * 2
-    ranges_before = metrics.range_summary(low, high, actual)
-    ranges_after = metrics.range_summary(low * factor, high * factor, actual * factor)
+    ranges_before = ranges.range_summary(low, high, actual)
+    ranges_after = ranges.range_summary(low * factor, high * factor, actual * factor)
     assert ranges_after["hits"] == ranges_before["hits"]
     assert ranges_after["interval_score"] == approx(ranges_before["interval_score"])
 
@@ -440,7 +441,7 @@ def test_reordering_tasks_changes_nothing(case):
     weeks = np.arange(len(pairs)) % 5
     r = metrics.log_ratio(estimate, actual)
     pd.testing.assert_frame_equal(
-        metrics.weekly_trend(weeks, r), metrics.weekly_trend(weeks[order], r[order])
+        trends.weekly_trend(weeks, r), trends.weekly_trend(weeks[order], r[order])
     )
 
 
@@ -451,7 +452,7 @@ def test_a_perfect_person_scores_100_and_padding_by_2x_scores_50(actuals):
     perfect = metrics.point_summary(actual, actual)
     assert perfect["score_raw"] == 100.0 and perfect["typical_miss"] == 1.0
     assert metrics.score_from_stats(
-        perfect["n"], perfect["sum_abs"], perfect["sum_sq"], team_malr=perfect["malr"]
+        perfect["n"], perfect["sum_abs"], perfect["sum_sq"], prior_malr=perfect["malr"]
     ) == (100.0, 100.0, 100.0)
     padded = metrics.point_summary(2 * actual, actual)
     assert padded["typical_miss"] == 2.0
@@ -478,7 +479,7 @@ def _simulated_person(seed: int, width_factor: float, n: int = 400):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_calibrated_person_hits_near_80_percent_and_is_not_called_narrow(seed):
     low, high, actual = _simulated_person(seed, 1.0)
-    s = metrics.range_summary(low, high, actual, confidence=0.8)
+    s = ranges.range_summary(low, high, actual, confidence=0.8)
     assert 0.74 <= s["hit_rate"] <= 0.86
     assert s["hit_low"] <= 0.8 <= s["hit_high"]
     assert s["verdict"] != "too narrow"
@@ -487,7 +488,7 @@ def test_a_calibrated_person_hits_near_80_percent_and_is_not_called_narrow(seed)
 
 def test_a_person_with_half_width_ranges_is_called_too_narrow():
     low, high, actual = _simulated_person(4, 0.5)
-    s = metrics.range_summary(low, high, actual, confidence=0.8)
+    s = ranges.range_summary(low, high, actual, confidence=0.8)
     assert s["hit_rate"] < 0.6
     assert s["verdict"] == "too narrow"
     assert 1.7 <= s["widen_factor"] <= 2.3

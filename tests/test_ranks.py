@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibrate import reference
+from calibrate import reference, rules
 from calibrate.stats import metrics, ranks
 from tests.support.data import SHARED_DATA, requires_shared_data
 
@@ -26,17 +26,17 @@ DATASETS = ("cesaw/CESAW_task_fact.csv.xz", "sip/Sip-task-info.csv")
 def test_midrank_percentile_by_hand():
     population = [10, 20, 20, 30]
     # below + half the equal ones, over N = 4
-    assert ranks.midrank_percentile([10, 20, 30], population).tolist() == [12.5, 50.0, 87.5]
-    assert ranks.midrank_percentile([5, 25, 40], population).tolist() == [0.0, 75.0, 100.0]
+    assert rules.midrank_percentiles([10, 20, 30], population).tolist() == [12.5, 50.0, 87.5]
+    assert rules.midrank_percentiles([5, 25, 40], population).tolist() == [0.0, 75.0, 100.0]
 
 
 def test_best_and_worst_of_n():
     scores = [61.0, 47.5, 70.2, 52.0, 58.3]
-    percentile = ranks.midrank_percentile(scores, scores)
+    percentile = rules.midrank_percentiles(scores, scores)
     best, worst = int(np.argmax(scores)), int(np.argmin(scores))
     assert percentile[best] == pytest.approx(100 * 4.5 / 5)  # top 10%
     assert percentile[worst] == pytest.approx(100 * 0.5 / 5)
-    assert ranks.top_percent(percentile[best]) == pytest.approx(10.0)
+    assert rules.top_percent(percentile[best]) == pytest.approx(10.0)
 
 
 def test_mid_ranks_share_ties():
@@ -119,7 +119,7 @@ def test_interval_from_sufficient_statistics():
     (group,) = ranks.rank_people(people, teams, everyone)
     ana = next(row for row in group["ranked"] if row["person"] == "ana")
     expected = metrics.score_from_stats(
-        50, people["sum_abs"][0], people["sum_sq"][0], team_malr=0.8
+        50, people["sum_abs"][0], people["sum_sq"][0], prior_malr=0.8
     )
     assert (ana["score"], ana["score_low"], ana["score_high"]) == pytest.approx(expected)
     assert ana["score_low"] < ana["score"] < ana["score_high"]
@@ -223,8 +223,8 @@ def test_pseudonyms_stable_distinct_and_keyed():
 
 def test_reference_table_matches_metrics_md():
     table = json.loads(reference.read_text())
-    assert table["score_version"] == ranks.SCORE_VERSION
-    assert table["min_tasks"] == metrics.RANKED_N
+    assert table["score_version"] == rules.SCORE_VERSION
+    assert table["min_tasks"] == rules.RANKED_N
     cesaw = next(d for d in table["datasets"] if d["name"] == "CESAW")
     assert cesaw["people"] == 200
     figures = np.percentile(cesaw["scores"], [5, 25, 50, 75, 90, 95])

@@ -573,7 +573,7 @@ def test_the_one_load_gives_what_each_loader_gives(team_db):
             )
         history_here = data.forecast_history()
         if selection.since is None:
-            loaded = advice.load_history(conn)
+            loaded = advice.load_past(conn)
             for name in ("log_ratio", "estimate_h", "person", "team", "week"):
                 assert getattr(history_here, name).tolist() == getattr(loaded, name).tolist()
             assert (history_here.people, history_here.teams) == (loaded.people, loaded.teams)

@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
-from calibrate import panel, store
+from calibrate import panel, rules, store
 from calibrate.durations import parse_since
 from calibrate.selection import Selection
-from calibrate.stats import metrics
+from calibrate.stats import metrics, ranges
 from calibrate.store import load as history
 from calibrate.store import settings
 from calibrate.store.tasks import NewTask, add_task, drop_task
@@ -112,7 +112,7 @@ def test_json_figures_equal_the_metrics_of_the_same_tasks(run, conn):
     assert panel["reference"] == "everyone"
     assert panel["score"] == pytest.approx(panel["score_raw"])
     assert panel["score_low"] < panel["score"] < panel["score_high"]
-    assert [row["bucket"] for row in panel["by_size"]] == list(metrics.SIZE_LABELS)
+    assert [row["bucket"] for row in panel["by_size"]] == list(rules.SIZE_LABELS)
     assert sum(row["n"] for row in panel["by_size"]) == 12
 
 
@@ -188,14 +188,14 @@ def test_ranges_from_the_database_default_to_90_percent(run, conn):
     for actual in (3, 3, 3, 3, 3, 3, 3, 3, 9, 1):
         log(conn, 3, actual, low_h=2, high_h=6)
     log(conn, 3, 3)  # no range
-    ranges = panel_json(run)["ranges"]
-    assert ranges["n"] == 10 and ranges["hits"] == 8
-    assert (ranges["below"], ranges["above"]) == (1, 1)
-    assert ranges["nominal"] == pytest.approx(0.9)
-    assert ranges["levels"][0]["confidence"] == pytest.approx(0.9)
-    expected = metrics.range_summary([2] * 10, [6] * 10, [3] * 8 + [9, 1], 0.9)
-    assert ranges["interval_score"] == pytest.approx(expected["interval_score"])
-    assert ranges["widen_factor"] == pytest.approx(expected["widen_factor"])
+    shown = panel_json(run)["ranges"]
+    assert shown["n"] == 10 and shown["hits"] == 8
+    assert (shown["below"], shown["above"]) == (1, 1)
+    assert shown["nominal"] == pytest.approx(0.9)
+    assert shown["levels"][0]["confidence"] == pytest.approx(0.9)
+    expected = ranges.range_summary([2] * 10, [6] * 10, [3] * 8 + [9, 1], 0.9)
+    assert shown["interval_score"] == pytest.approx(expected["interval_score"])
+    assert shown["widen_factor"] == pytest.approx(expected["widen_factor"])
 
 
 def test_promises_from_the_database(run, conn):

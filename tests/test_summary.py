@@ -9,7 +9,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from calibrate import demo, reference, store, teams
+from calibrate import demo, reference, rules, store, teams
 from calibrate.durations import local_today, parse_since
 from calibrate.errors import InputError
 from calibrate.exchange import summary_file
@@ -185,7 +185,7 @@ def test_histogram_median_within_half_a_bin():
 
 def valid_summary() -> dict:
     return {
-        "format": "calibrate-summary", "format_version": 1, "score_version": ranks.SCORE_VERSION,
+        "format": "calibrate-summary", "format_version": 1, "score_version": rules.SCORE_VERSION,
         "database_id": "abc123", "exported_at": "2026-11-30T10:00:00Z", "today": "2026-11-30",
         "window": {"since": None, "until": None}, "histogram_bin": 0.01, "clip_log2": 3.0,
         "people": [{"person": "Ana", "team": "core", "opt_out": False}],
@@ -213,7 +213,7 @@ def test_a_valid_summary_is_stored(conn, tmp_path):
 
 BAD = [
     (lambda d: d.update(format_version=2), "newer calibrate"),
-    (lambda d: d.update(score_version=ranks.SCORE_VERSION + 1), "definition version"),
+    (lambda d: d.update(score_version=rules.SCORE_VERSION + 1), "definition version"),
     (lambda d: d.update(format="something else"), "not a calibrate summary"),
     (lambda d: d["weeks"][0].update(n=-3), "n is negative"),
     (lambda d: d["weeks"][0]["promises"].update(kept=-1), "kept is negative"),

@@ -1,11 +1,13 @@
 """Running ``forecast`` and its backtest on the database: scope, SQL, cache.
 
-:mod:`calibrate.forecast` computes from arrays and never touches the
-database; this module resolves the scope (:class:`Scope`), hands it the
-counted history in done order (:func:`load_history`), the open tasks with the
-time already on their timers (:func:`open_tasks`) and the working calendar
-(:func:`calendar`), and keeps the backtest every forecast quotes, recomputed
-only when the history stamp changed (:func:`quoted_backtest`).
+:mod:`calibrate.stats.forecast` (and :mod:`~calibrate.stats.pools`,
+:mod:`~calibrate.stats.backtest`) compute from arrays and never touch the
+database; this module resolves the scope (:class:`Scope`), hands them the
+past, every counted task in done order (:func:`load_past`, kept in the
+``advice_cache`` between commands by :func:`cached_past`), the open tasks
+with the time already on their timers (:func:`open_tasks`) and the working
+calendar (:func:`calendar`), and keeps the backtest every forecast quotes,
+recomputed only when the history stamp changed (:func:`quoted_backtest`).
 :func:`run_forecast` and :func:`run_backtest` return JSON-ready dicts.
 """
 
@@ -19,11 +21,14 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from calibrate import rules
 from calibrate.errors import InputError, NotFound, StateError
 from calibrate.selection import Selection
-from calibrate.stats import forecast, hints
-from calibrate.store import settings
-from calibrate.store.tasks import canonical_person
+from calibrate.stats import backtest, forecast, trends
+from calibrate.stats.pools import Past, Pools, name_codes
+from calibrate.store import caches, settings
+from calibrate.store.people import person_with_tasks, team_with_tasks
+from calibrate.store.tasks import canonical_person, team_of
 
 #: Histogram rows at most; beyond, days are grouped into weeks.
 HISTOGRAM_ROWS = 16
@@ -44,7 +49,7 @@ _COLUMNS_SQL = (
 _EPOCH_SQL = ("unixepoch(done_at)", "CAST(strftime('%s', done_at) AS INTEGER)")
 
 
-def load_history(conn: sqlite3.Connection) -> forecast.History:
+def load_past(conn: sqlite3.Connection) -> Past:
     """Every counted task of the database, oldest done first (ties by id);
     tasks without a done date count as the oldest.
 
@@ -53,30 +58,30 @@ def load_history(conn: sqlite3.Connection) -> forecast.History:
     rows are read in table order and sorted here. No pandas: the command
     starts faster.
     """
-    return history_from_columns(*(_columns_at_once(conn) or _columns_row_by_row(conn)))
+    return past_from_columns(*(_columns_at_once(conn) or _columns_row_by_row(conn)))
 
 
-def history_from_columns(
+def past_from_columns(
     ids: np.ndarray,
     estimate: np.ndarray,
     actual: np.ndarray,
     epoch: np.ndarray,
     person: Sequence,
     team: Sequence,
-) -> forecast.History:
-    """:func:`load_history` from every counted task's columns already in hand
+) -> Past:
+    """:func:`load_past` from every counted task's columns already in hand
     (any order): ids (or any numbers that grow with the id: they break ties
     in done time), estimate and actual hours, the done time in seconds
     since 1970 (:data:`NO_TIME` without one), person, and team (``''`` or
     ``None`` without one)."""
     order = np.lexsort((ids, epoch))
-    person_codes, people = forecast.name_codes(person)
-    team_codes, teams = forecast.name_codes(team)
+    person_codes, people = name_codes(person)
+    team_codes, teams = name_codes(team)
     estimate, actual = estimate[order], actual[order]
-    return forecast.History(
+    return Past(
         log_ratio=np.log2(actual / estimate), estimate_h=estimate, actual_h=actual,
         person=person_codes[order], team=team_codes[order],
-        week=week_index(local_days(epoch))[order], people=people, teams=teams,
+        week=_weeks(local_days(epoch))[order], people=people, teams=teams,
     )  # fmt: skip
 
 
@@ -86,7 +91,7 @@ def _columns_at_once(conn: sqlite3.Connection) -> tuple | None:
     when that fails (an old SQLite, a name holding the separator, a value numpy
     cannot read): the caller then reads row by row."""
     for epoch in _EPOCH_SQL:
-        sql = _COLUMNS_SQL.format(epoch=epoch, missing=NO_TIME, counted=hints.COUNTED_SQL)
+        sql = _COLUMNS_SQL.format(epoch=epoch, missing=NO_TIME, counted=rules.counted_sql())
         try:
             row = conn.execute(sql).fetchone()
         except sqlite3.OperationalError:
@@ -113,7 +118,7 @@ def _columns_row_by_row(conn: sqlite3.Connection) -> tuple:
     cursor.row_factory = None
     sql = (
         f"SELECT id, estimate_h, actual_h, done_at, person, team FROM tasks "  # noqa: S608
-        f"WHERE {hints.COUNTED_SQL}"
+        f"WHERE {rules.counted_sql()}"
     )
     cursor.execute(sql)
     parts: list[list] = [[] for _ in range(6)]
@@ -161,16 +166,16 @@ def local_days(epoch: np.ndarray) -> np.ndarray:
     return out
 
 
+def _weeks(day_numbers: np.ndarray) -> np.ndarray:
+    """:func:`calibrate.stats.trends.week_index` of day numbers (-1 stays -1)."""
+    return np.where(day_numbers >= 0, trends.week_of_day(day_numbers), -1)
+
+
 def _utc_offset(moment: int, datetime) -> int:
     try:
         return int(datetime.fromtimestamp(moment).astimezone().utcoffset().total_seconds())
     except (OverflowError, OSError, ValueError):
         return 0  # beyond what the platform's clock reads: UTC
-
-
-def week_index(day_numbers: np.ndarray) -> np.ndarray:
-    """:func:`calibrate.metrics.week_index` of day numbers (-1 stays -1)."""
-    return np.where(day_numbers >= 0, (day_numbers + 3) // 7, -1)
 
 
 # --- open tasks ----------------------------------------------------------------------------
@@ -297,58 +302,29 @@ def histogram_rows(
     return ([*days, (None, later)] if later else days), width_days
 
 
-# --- caches, checked against the history stamp --------------------------------------------------
+# --- the past, cached against the history stamp -------------------------------------------------
 
 HISTORY_KEY = "history"
 
 
-def read_cache(conn: sqlite3.Connection, key: str, stamp: str) -> bytes | None:
-    """A cached value if it was stored at this history stamp (``None`` otherwise,
-    or in a database without the cache table)."""
-    try:
-        row = conn.execute("SELECT stamp, value FROM advice_cache WHERE key = ?", (key,)).fetchone()
-    except sqlite3.OperationalError:
-        return None
-    if row is None or row[0] != stamp:
-        return None
-    return row[1] if isinstance(row[1], bytes) else str(row[1]).encode()
-
-
-def write_cache(conn: sqlite3.Connection, key: str, stamp: str, value: bytes) -> None:
-    """Keep a value for the next command; a read-only or locked database keeps none."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError:
-        return
-    try:
-        conn.execute(
-            "INSERT OR REPLACE INTO advice_cache (key, stamp, value) VALUES (?, ?, ?)",
-            (key, stamp, value),
-        )
-        conn.execute("COMMIT")
-    except sqlite3.Error:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-
-
-def cached_history(conn: sqlite3.Connection, stamp: str | None = None) -> forecast.History:
-    """:func:`load_history`, from the cache while the history stamp is unchanged:
+def cached_past(conn: sqlite3.Connection, stamp: str | None = None) -> Past:
+    """:func:`load_past`, from the cache while the history stamp is unchanged:
     a few megabytes of arrays read back in milliseconds, instead of a query
     over every finished task."""
-    stamp = stamp or hints.history_stamp(conn)
-    cached = read_cache(conn, HISTORY_KEY, stamp)
+    stamp = stamp or caches.history_stamp(conn)
+    cached = caches.read_cache(conn, HISTORY_KEY, stamp)
     if cached is not None:
         try:
-            return history_from_bytes(cached)
+            return past_from_bytes(cached)
         except (ValueError, KeyError, OSError, UnicodeDecodeError):
             pass  # an unreadable cache is rebuilt
-    loaded = load_history(conn)
-    write_cache(conn, HISTORY_KEY, stamp, history_to_bytes(loaded))
+    loaded = load_past(conn)
+    caches.write_cache(conn, HISTORY_KEY, stamp, past_to_bytes(loaded))
     return loaded
 
 
-def history_to_bytes(h: forecast.History) -> bytes:
-    """The history's arrays as an ``.npz`` (names as JSON text: no pickles)."""
+def past_to_bytes(h: Past) -> bytes:
+    """The past's arrays as an ``.npz`` (names as JSON text: no pickles)."""
     buffer = io.BytesIO()
     names = json.dumps({"people": list(h.people), "teams": list(h.teams)}).encode()
     np.savez(
@@ -358,24 +334,15 @@ def history_to_bytes(h: forecast.History) -> bytes:
     return buffer.getvalue()
 
 
-def history_from_bytes(data: bytes) -> forecast.History:
+def past_from_bytes(data: bytes) -> Past:
     with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
         names = json.loads(arrays["names"].tobytes().decode())
         estimate, actual = arrays["estimate_h"], arrays["actual_h"]
-        return forecast.History(
+        return Past(
             log_ratio=np.log2(actual / estimate), estimate_h=estimate, actual_h=actual,
             person=arrays["person"], team=arrays["team"], week=arrays["week"],
             people=tuple(names["people"]), teams=tuple(names["teams"]),
         )  # fmt: skip
-
-
-def cached_backtest(conn: sqlite3.Connection, key: str, stamp: str) -> dict | None:
-    value = read_cache(conn, f"backtest:{key}", stamp)
-    return None if value is None else json.loads(value)
-
-
-def store_backtest(conn: sqlite3.Connection, key: str, stamp: str, result: dict) -> None:
-    write_cache(conn, f"backtest:{key}", stamp, json.dumps(result, sort_keys=True).encode())
 
 
 # --- scope --------------------------------------------------------------------------------------
@@ -402,9 +369,9 @@ class Scope:
         if everyone:
             return cls()
         if team is not None:
-            return cls(team=hints.require_team(conn, team))
+            return cls(team=team_with_tasks(conn, team))
         if person is not None:
-            return cls(person=hints.require_person(conn, person))
+            return cls(person=person_with_tasks(conn, person))
         return cls(person=canonical_person(conn, default_person))
 
     @classmethod
@@ -413,7 +380,7 @@ class Scope:
         people = {t["person"] for t in tasks}
         if len(people) == 1:
             return cls(person=people.pop())
-        teams = {t["team"] or hints.team_of(conn, t["person"]) for t in tasks}
+        teams = {t["team"] or team_of(conn, t["person"]) for t in tasks}
         return cls(team=teams.pop()) if len(teams) == 1 and None not in teams else cls()
 
     @property
@@ -437,13 +404,13 @@ class Scope:
     def is_everyone(self) -> bool:
         return self.person is None and self.team is None
 
-    def positions(self, history: forecast.History) -> np.ndarray:
-        """The scope's counted tasks, as positions in the history (done order)."""
+    def positions(self, past: Past) -> np.ndarray:
+        """The scope's counted tasks, as positions in the past (done order)."""
         if self.person is not None:
-            return np.flatnonzero(history.person == history.person_code(self.person))
+            return np.flatnonzero(past.person == past.person_code(self.person))
         if self.team is not None:
-            return np.flatnonzero(history.team == history.team_code(self.team))
-        return np.arange(len(history), dtype=np.int64)
+            return np.flatnonzero(past.team == past.team_code(self.team))
+        return np.arange(len(past), dtype=np.int64)
 
     def as_dict(self) -> dict:
         return {"person": self.person, "team": self.team, "everyone": self.is_everyone}
@@ -451,7 +418,7 @@ class Scope:
     def counted(self, conn: sqlite3.Connection) -> int:
         """How many counted tasks the scope has."""
         where, params = Selection(person=self.person, team=self.team).where()
-        sql = f"SELECT count(*) FROM tasks WHERE {hints.COUNTED_SQL} AND {where}"  # noqa: S608
+        sql = f"SELECT count(*) FROM tasks WHERE {rules.counted_sql()} AND {where}"  # noqa: S608
         return conn.execute(sql, params).fetchone()[0]
 
 
@@ -459,7 +426,7 @@ class Scope:
 
 #: Blocks of the backtest quoted beside every forecast (the most recent ones).
 QUOTED_BLOCKS = 300
-BACKTEST_NEEDS = forecast.BACKTEST_START + forecast.BLOCK
+BACKTEST_NEEDS = backtest.BACKTEST_START + backtest.BLOCK
 
 
 def run_forecast(
@@ -473,12 +440,12 @@ def run_forecast(
     runs: int = forecast.RUNS,
     seed: int = 0,
     today: date,
-    history: forecast.History | None = None,
+    past: Past | None = None,
 ) -> dict:
     """``calibrate forecast``: the open tasks of the scope (or those ids),
     simulated; with the scope's backtested coverage and any warnings.
-    ``history``: every counted task (:func:`load_history`), when the caller
-    has it in hand already; else it comes from the cache or the database."""
+    ``past``: every counted task (:func:`load_past`), when the caller has it
+    in hand already; else it comes from the cache or the database."""
     if task_ids:
         tasks = open_tasks(conn, ids=task_ids)
         if person or team or everyone:
@@ -491,29 +458,27 @@ def run_forecast(
         if not tasks:
             raise StateError(f"no open tasks for {scope.describe()}: nothing to forecast")
     work_calendar = calendar(conn)
-    stamp = hints.history_stamp(conn)
-    if history is None:
-        history = cached_history(conn, stamp)
+    stamp = caches.history_stamp(conn)
+    if past is None:
+        past = cached_past(conn, stamp)
     warnings = []
-    if len(history) == 0:
+    if len(past) == 0:
         warnings.append(
             "no finished tasks here yet: forecasting from the reference population's "
             "spread (SiP: A/E P10 0.36, median 1.0, P90 2.0)"
         )
-    scope_positions = scope.positions(history)
-    tau2 = forecast.shift_variance(
-        history.log_ratio[scope_positions], history.week[scope_positions]
-    )
+    scope_positions = scope.positions(past)
+    tau2 = forecast.shift_variance(past.log_ratio[scope_positions], past.week[scope_positions])
     open_work = [
         forecast.OpenTask(
             id=t["id"], title=t["title"], person=t["person"],
-            team=t["team"] or hints.team_of(conn, t["person"]), estimate_h=t["estimate_h"],
+            team=t["team"] or team_of(conn, t["person"]), estimate_h=t["estimate_h"],
             spent_h=t["spent_h"], promise_h=t["promise_h"], due=_date(t["due"]),
             started=t["status"] == "started",
         )
         for t in tasks
     ]  # fmt: skip
-    pools = forecast.Pools(history)
+    pools = Pools(past)
     result = forecast.simulate(
         pools, open_work, tau2=tau2, runs=runs, seed=seed, today=today, calendar=work_calendar
     )
@@ -538,22 +503,22 @@ def _date(text: str | None) -> date | None:
 def quoted_backtest(
     conn: sqlite3.Connection,
     scope: Scope,
-    pools: forecast.Pools,
+    pools: Pools,
     scope_positions: np.ndarray,
     stamp: str,
 ) -> dict:
     """The mixture's coverage over the scope's most recent blocks, from the
     cache when the history has not changed since it was computed."""
     key = f"{scope.key}|mixture|{QUOTED_BLOCKS}"
-    figures = cached_backtest(conn, key, stamp)
+    figures = caches.cached_backtest(conn, key, stamp)
     cached = figures is not None
     if figures is None:
-        result = forecast.backtest(
-            pools.history, scope_positions, methods=("mixture",), max_blocks=QUOTED_BLOCKS,
+        result = backtest.backtest(
+            pools.past, scope_positions, methods=("mixture",), max_blocks=QUOTED_BLOCKS,
             pools=pools,
         )  # fmt: skip
         figures = {**result["methods"]["mixture"], "tasks": result["tasks"]}
-        store_backtest(conn, key, stamp, figures)
+        caches.store_backtest(conn, key, stamp, figures)
     keys = ("blocks", "coverage_50", "coverage_80", "keep_90", "tasks")
     return {**{k: figures[k] for k in keys}, "needs": BACKTEST_NEEDS, "cached": cached}
 
@@ -572,13 +537,11 @@ def run_backtest(
         raise StateError(
             f"not enough history to backtest {scope.describe()}: {counted:,} "
             f"finished task{'s' if counted != 1 else ''}; the backtest predicts "
-            f"blocks of {forecast.BLOCK} from task {forecast.BACKTEST_START} on, so it "
+            f"blocks of {backtest.BLOCK} from task {backtest.BACKTEST_START} on, so it "
             f"needs {BACKTEST_NEEDS}"
         )
-    history = cached_history(conn)
-    positions = scope.positions(history)
-    result = forecast.backtest(
-        history, positions, max_blocks=max_blocks, seed=seed, progress=progress
-    )
+    past = cached_past(conn)
+    positions = scope.positions(past)
+    result = backtest.backtest(past, positions, max_blocks=max_blocks, seed=seed, progress=progress)
     result["scope"] = {**scope.as_dict(), "describe": scope.describe()}
     return result

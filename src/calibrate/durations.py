@@ -316,8 +316,13 @@ def week_index(days):
     d = np.asarray(days, dtype="datetime64[D]").reshape(-1)
     out = np.full(d.shape, -1, dtype=np.int64)
     ok = ~np.isnat(d)
-    out[ok] = (d[ok].astype(np.int64) + 3) // 7
+    out[ok] = week_of_day(d[ok].astype(np.int64))
     return out
+
+
+def week_of_day(day_numbers):
+    """:func:`week_index` of day numbers (days since 1970-01-01, a Thursday)."""
+    return (day_numbers + 3) // 7
 
 
 def week_monday(week: int) -> date:

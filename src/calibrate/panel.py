@@ -1,7 +1,7 @@
 """The ``calibrate score`` panel: every figure of a scope and window.
 
-:func:`build_panel` loads what it needs through :mod:`history` and computes
-it with :mod:`metrics` into one JSON-ready dict (plain Python numbers,
+:func:`build_panel` loads what it needs through :mod:`calibrate.store.load`
+and computes it with :mod:`calibrate.stats` into one JSON-ready dict (plain Python numbers,
 unrounded, ``None`` where there is too little data); :func:`assemble_panel`
 is the same from arrays already in hand (no database), and
 :func:`render_panel` prints the dict for people, at 80 columns, in words.
@@ -20,11 +20,12 @@ import numpy as np
 import pandas as pd
 
 from calibrate import reference as real_developers
+from calibrate import rules
 from calibrate.durations import local_today
 from calibrate.selection import Selection
-from calibrate.stats import metrics
-from calibrate.store import load as history
-from calibrate.store import settings
+from calibrate.stats import metrics, promises, ranges, trends
+from calibrate.store import load, settings
+from calibrate.text import factor
 
 #: Rolling scores shown in the trend line of the text panel.
 TREND_SHOWN_WEEKS = 8
@@ -42,31 +43,33 @@ def build_panel(
     ``conn`` may be ``None`` (no database yet): every figure is then empty.
     A person's score is shrunk toward their team (the team of their most
     recent task; everyone when they have none), a team's toward everyone,
-    everyone's toward itself.
+    everyone's toward itself: that is the score's *prior* (the JSON calls it
+    ``reference``, a name kept for compatibility; it is not the reference
+    population of real developers).
     """
     today = today or local_today()
     values = settings.read_all(conn)
-    bands = {key: values[key] for key in metrics.DEFAULT_BANDS}
+    bands = {key: values[key] for key in rules.DEFAULT_BANDS}
     if conn is None:
         return assemble_panel(selection, today=today, bands=bands)
-    selection = history.resolve_person(conn, selection)
-    reference, reference_label = history.reference_for(conn, selection)
-    tasks = history.counted_tasks(conn, selection)
+    selection = load.resolve_person(conn, selection)
+    prior, prior_label = load.reference_for(conn, selection)
+    tasks = load.counted_tasks(conn, selection)
     outcomes = promise_outcomes(conn, selection, today, values)
-    logged, promised = history.logged_counts(conn, selection)
-    if reference is None:
-        reference_stats = reference_keep = None
+    logged, promised = load.logged_counts(conn, selection)
+    if prior is None:
+        prior_stats = prior_keep = None
     else:
-        reference_stats = history.counted_stats(conn, reference)
-        reference_keep = keep_rate(promise_outcomes(conn, reference, today, values))
+        prior_stats = load.counted_stats(conn, prior)
+        prior_keep = keep_rate(promise_outcomes(conn, prior, today, values))
     return assemble_panel(
         selection,
         today=today,
         tasks=tasks,
-        reference_label=reference_label,
-        reference_stats=reference_stats,
+        prior_label=prior_label,
+        prior_stats=prior_stats,
         outcomes=outcomes,
-        reference_keep_rate=reference_keep,
+        prior_keep_rate=prior_keep,
         logged=logged,
         promised=promised,
         bands=bands,
@@ -76,16 +79,16 @@ def build_panel(
 def promise_outcomes(
     conn: sqlite3.Connection, selection: Selection, today: date, values: Mapping
 ) -> pd.DataFrame:
-    """:func:`metrics.promise_outcomes` of the scope's promises judged in the
-    window (:func:`history.promise_tasks`), on the working calendar of the
+    """:func:`promises.promise_outcomes` of the scope's promises judged in the
+    window (:func:`load.promise_tasks`), on the working calendar of the
     settings ``values``."""
-    tasks = history.promise_tasks(conn, selection)
+    tasks = load.promise_tasks(conn, selection)
     columns = {name: tasks[name].to_numpy() for name in tasks.columns}
-    return metrics.promise_outcomes(**columns, today=today, **settings.calendar(values))
+    return promises.promise_outcomes(**columns, today=today, **settings.calendar(values))
 
 
 def keep_rate(outcomes: pd.DataFrame) -> float | None:
-    """The raw keep rate of promise outcomes (:func:`metrics.promise_outcomes`):
+    """The raw keep rate of promise outcomes (:func:`promises.promise_outcomes`):
     the share of resolved promises that were kept; ``None`` when none is resolved."""
     resolved = outcomes[outcomes["resolved"]]
     return float(resolved["kept"].mean()) if len(resolved) else None
@@ -96,19 +99,19 @@ def assemble_panel(
     *,
     today: date,
     tasks: pd.DataFrame | None = None,
-    reference_label: str = "everyone",
-    reference_stats: Mapping | None = None,
+    prior_label: str = "everyone",
+    prior_stats: Mapping | None = None,
     outcomes: pd.DataFrame | None = None,
-    reference_keep_rate: float | None = None,
+    prior_keep_rate: float | None = None,
     logged: int = 0,
     promised: int = 0,
     bands: Mapping[str, float] | None = None,
 ) -> dict:
-    """The panel from data in hand: ``tasks`` as :func:`history.counted_tasks`
-    gives them, ``reference_stats`` as :func:`history.counted_stats` (``None``:
-    the scope is its own reference), ``outcomes`` as
-    :func:`metrics.promise_outcomes`, and the counts of tasks logged and
-    promised in the window."""
+    """The panel from data in hand: ``tasks`` as :func:`load.counted_tasks`
+    gives them, ``prior_stats`` (the scope the score is shrunk toward, named
+    ``prior_label``) as :func:`load.counted_stats` (``None``: the scope is its
+    own prior), ``outcomes`` as :func:`promises.promise_outcomes`, and the
+    counts of tasks logged and promised in the window."""
     if tasks is None:
         tasks = pd.DataFrame(
             {
@@ -122,19 +125,17 @@ def assemble_panel(
     point = metrics.point_summary(estimate_h, actual_h)
     n = point["n"]
     own_malr = point["malr"]
-    if reference_stats is None:
-        reference_malr, reference_n = own_malr, n
-        reference_exact, reference_under = point["exact"], point["under"]
+    if prior_stats is None:
+        prior_malr, prior_n = own_malr, n
+        prior_exact, prior_under = point["exact"], point["under"]
     else:
-        reference_malr, reference_n = reference_stats["malr"], reference_stats["n"]
-        reference_exact, reference_under = reference_stats["exact"], reference_stats["under"]
-    score, low, high = metrics.score_from_stats(
-        n, point["sum_abs"], point["sum_sq"], reference_malr
-    )
+        prior_malr, prior_n = prior_stats["malr"], prior_stats["n"]
+        prior_exact, prior_under = prior_stats["exact"], prior_stats["under"]
+    score, low, high = metrics.score_from_stats(n, point["sum_abs"], point["sum_sq"], prior_malr)
     raw, raw_low, raw_high = metrics.score_from_stats(n, point["sum_abs"], point["sum_sq"])
     panel: dict = {
         **_scope(selection),
-        "reference": reference_label if selection.person or selection.team else "itself",
+        "reference": prior_label if selection.person or selection.team else "itself",
         "window": _window(selection, today),
         "today": today.isoformat(),
         "n": n,
@@ -145,30 +146,30 @@ def assemble_panel(
         "score_raw": raw,
         "score_raw_low": raw_low,
         "score_raw_high": raw_high,
-        "reference_n": reference_n,
-        "reference_malr": reference_malr,
+        "reference_n": prior_n,
+        "reference_malr": prior_malr,
         **{key: point[key] for key in metrics.POINT_KEYS if key not in ("n", "score_raw")},
     }
-    # Where a person's raw score stands among real developers (ranks.py, METRICS.md 5):
+    # Where a person's raw score stands among real developers (METRICS.md 5):
     # {"percentile", "top_percent", "n", "source"}, or None (under 30 tasks, or not a person).
     panel["population"] = (
         real_developers.load().position(raw, n) if selection.person is not None else None
     )
     panel["flags"] = (
-        metrics.padding_flags(n, point["exact"], point["under"], reference_exact, reference_under)
+        metrics.padding_flags(n, point["exact"], point["under"], prior_exact, prior_under)
         if selection.person is not None
         else None
     )
     panel["by_size"] = metrics.by_size(estimate_h, actual_h)
     ranged = tasks[np.isfinite(tasks["low_h"].to_numpy(dtype=float))]
-    panel["ranges"] = metrics.range_summary(
+    panel["ranges"] = ranges.range_summary(
         ranged["low_h"], ranged["high_h"], ranged["actual_h"], ranged["confidence"]
     )
-    panel["promises"] = metrics.promise_summary(
+    panel["promises"] = promises.promise_summary(
         outcomes,
         logged=logged,
         promised=promised,
-        team_keep_rate=reference_keep_rate if reference_stats is not None else None,
+        team_keep_rate=prior_keep_rate if prior_stats is not None else None,
         bands=bands,
     )
     panel["trend"] = _trend(selection, today, tasks, estimate_h, actual_h)
@@ -185,16 +186,16 @@ def _scope(selection: Selection) -> dict:
 
 def _last_day(selection: Selection, today: date) -> date:
     """The window's last day: the day before its (exclusive) end, else today."""
-    end = history.window_end(selection)
+    end = load.window_end(selection)
     return end - timedelta(days=1) if end else today
 
 
 def _window(selection: Selection, today: date) -> dict:
-    start = history.window_start(selection)
-    end = history.window_end(selection)
+    start = load.window_start(selection)
+    end = load.window_end(selection)
     weeks = None
     if start is not None:
-        first, last = metrics.week_index([start, _last_day(selection, today)])
+        first, last = trends.week_index([start, _last_day(selection, today)])
         weeks = int(last - first + 1)
     return {
         "since": start.isoformat() if start else None,
@@ -205,18 +206,18 @@ def _window(selection: Selection, today: date) -> dict:
 
 def _trend(selection, today, tasks, estimate_h, actual_h) -> dict:
     weeks = tasks["week"].to_numpy(dtype=np.int64)
-    start = history.window_start(selection)
-    first = int(metrics.week_index([start])[0]) if start else None
-    last = int(metrics.week_index([_last_day(selection, today)])[0]) if start else None
-    frame = metrics.weekly_trend(
+    start = load.window_start(selection)
+    first = int(trends.week_index([start])[0]) if start else None
+    last = int(trends.week_index([_last_day(selection, today)])[0]) if start else None
+    frame = trends.weekly_trend(
         weeks, metrics.log_ratio(estimate_h, actual_h), first_week=first, last_week=last
     )
-    summary = metrics.trend_summary(frame)
+    summary = trends.trend_summary(frame)
     rows = []
     for row in frame.to_dict("records"):
         year, number, _ = row["start"].isocalendar()
         rows.append({**row, "week": f"{year}-W{number:02d}", "start": row["start"].isoformat()})
-    return {**summary, "window_weeks": metrics.TREND_WINDOW_WEEKS, "weeks": rows}
+    return {**summary, "window_weeks": rules.TREND_WINDOW_WEEKS, "weeks": rows}
 
 
 def clean(value):
@@ -248,14 +249,6 @@ def _pct_range(low: float | None, high: float | None) -> str:
     if low is None or high is None:
         return "-"
     return f"{low * 100:.0f}-{high * 100:.0f}%"
-
-
-def _factor(value: float) -> str:
-    """1.3x; two decimals when one would round a real bias to 1.0x."""
-    shown = f"{value:.1f}"
-    if shown == "1.0" and abs(value - 1.0) >= 0.005:
-        shown = f"{value:.2f}"
-    return shown + "x"
 
 
 def _count(n: int, word: str) -> str:
@@ -325,7 +318,7 @@ def _render_point(out: _Lines, panel: Mapping) -> None:
         return
     tasks = _count(n, "finished task")
     if panel["score"] is None:
-        out.add("Score", f"not enough data: {tasks}, a score needs {metrics.MIN_SCORE_N}.")
+        out.add("Score", f"not enough data: {tasks}, a score needs {rules.MIN_SCORE_N}.")
     else:
         status = ", provisional" if panel["score_status"] == "provisional" else ""
         text = (
@@ -342,55 +335,55 @@ def _render_point(out: _Lines, panel: Mapping) -> None:
                 f"{real_developers.describe(population)} by raw score ({population['source']})",
             )
     whose = "your estimate" if panel["scope"] == "person" else "the estimate"
-    out.add("Bias", f"tasks take {_factor(panel['bias_factor'])} {whose} (median)")
+    out.add("Bias", f"tasks take {factor(panel['bias_factor'])} {whose} (median)")
     out.add(
         "Miss",
-        f"typically off by {_factor(panel['typical_miss'])}; {_pct(panel['within_25'])} within 25%",
+        f"typically off by {factor(panel['typical_miss'])}; {_pct(panel['within_25'])} within 25%",
     )
     out.add(
         "Split",
         f"over {_pct(panel['over'])}, exact {_pct(panel['exact'])}, under {_pct(panel['under'])}",
     )
     flags = panel.get("flags") or {}
-    reference = panel["reference"]
+    prior = panel["reference"]
     exact = flags.get("exact_hits") or {}
     if exact.get("flag"):
         out.add(
             "Flag",
             f"{_pct(exact['share'])} of your tasks end exactly at the estimate "
-            f"({reference}: {_pct(exact['team'])}): are actuals written to match?",
+            f"({prior}: {_pct(exact['team'])}): are actuals written to match?",
         )
     early = flags.get("early") or {}
     if early.get("flag"):
         out.add(
             "Flag",
             f"{_pct(early['share'])} of your tasks finish under the estimate "
-            f"({reference}: {_pct(early['team'])}): padding scores as badly as optimism.",
+            f"({prior}: {_pct(early['team'])}): padding scores as badly as optimism.",
         )
 
 
-def _render_ranges(out: _Lines, ranges: Mapping) -> None:
-    n = ranges["n"]
+def _render_ranges(out: _Lines, figures: Mapping) -> None:
+    n = figures["n"]
     if n == 0:
         out.add(
             "Ranges",
             "not enough data: no finished task with a range (log one with --range 2h..6h).",
         )
         return
-    verdict = ranges["verdict"]
+    verdict = figures["verdict"]
     out.add(
         "Ranges",
-        f"{_pct(ranges['hit_rate'])} of {n:,} held the actual (90%: "
-        f"{_pct_range(ranges['hit_low'], ranges['hit_high'])}) against "
-        f"{_pct(ranges['nominal'])} nominal: {verdict}",
+        f"{_pct(figures['hit_rate'])} of {n:,} held the actual (90%: "
+        f"{_pct_range(figures['hit_low'], figures['hit_high'])}) against "
+        f"{_pct(figures['nominal'])} nominal: {verdict}",
     )
-    widen = ranges["widen_factor"]
+    widen = figures["widen_factor"]
     if verdict == "calibrated":
-        out.add("", f"widen factor {_factor(widen)}: keep them as they are")
+        out.add("", f"widen factor {factor(widen)}: keep them as they are")
     else:
         verb = "widen" if widen >= 1 else "narrow"
-        out.add("", f"{verb} them by {_factor(widen)} to be calibrated")
-    out.add("", f"misses: {ranges['below']:,} below, {ranges['above']:,} above")
+        out.add("", f"{verb} them by {factor(widen)} to be calibrated")
+    out.add("", f"misses: {figures['below']:,} below, {figures['above']:,} above")
 
 
 _GAUGE_WORDS = {
@@ -401,13 +394,13 @@ _GAUGE_WORDS = {
 }
 
 
-def _render_promises(out: _Lines, promises: Mapping, reference: str) -> None:
-    due = promises["due"]
-    if promises["logged"] == 0 and due == 0:
+def _render_promises(out: _Lines, figures: Mapping, prior: str) -> None:
+    due = figures["due"]
+    if figures["logged"] == 0 and due == 0:
         out.add("Promises", "not enough data: no tasks logged and no promises due in this window.")
         return
     out.add("Promises", "make few, keep most, exceed a few")
-    gauges = promises["gauges"]
+    gauges = figures["gauges"]
     rate, keep, exceed = gauges["promise_rate"], gauges["keep_rate"], gauges["exceed_rate"]
     band = f"{rate['min'] * 100:.0f}-{rate['max'] * 100:.0f}%"
     if rate["value"] is None:
@@ -415,7 +408,7 @@ def _render_promises(out: _Lines, promises: Mapping, reference: str) -> None:
     else:
         out.add(
             "few",
-            f"{_pct(rate['value'])} of {_count(promises['logged'], 'task')} logged carry a "
+            f"{_pct(rate['value'])} of {_count(figures['logged'], 'task')} logged carry a "
             f"promise; target {band}: {_GAUGE_WORDS[rate['status']]}",
             indent="  ",
         )
@@ -428,7 +421,7 @@ def _render_promises(out: _Lines, promises: Mapping, reference: str) -> None:
     out.add(
         "kept",
         f"{_pct(keep['value'])} of {due:,} due (90%: "
-        f"{_pct_range(promises['keep_low'], promises['keep_high'])}); target >= "
+        f"{_pct_range(figures['keep_low'], figures['keep_high'])}); target >= "
         f"{keep['min']:.0%}: {status}",
         indent="  ",
     )
@@ -438,13 +431,13 @@ def _render_promises(out: _Lines, promises: Mapping, reference: str) -> None:
         f"{_GAUGE_WORDS[exceed['status']]}",
         indent="  ",
     )
-    if promises["team_keep_rate"] is not None:
+    if figures["team_keep_rate"] is not None:
         out.add(
             "",
-            f"kept {promises['kept']:,} of {due:,} ({_pct(promises['keep_rate_raw'])}), "
-            f"shrunk toward {reference} ({_pct(promises['team_keep_rate'])})",
+            f"kept {figures['kept']:,} of {due:,} ({_pct(figures['keep_rate_raw'])}), "
+            f"shrunk toward {prior} ({_pct(figures['team_keep_rate'])})",
         )
-    for line in promises["advice"]:
+    for line in figures["advice"]:
         out.add("", line)
 
 
@@ -455,7 +448,7 @@ def _render_trend(out: _Lines, trend: Mapping) -> None:
         out.add(
             "Trend",
             f"not enough data: {_count(used, 'week')} with finished tasks, a trend needs "
-            f"{metrics.MIN_TREND_WEEKS}.",
+            f"{rules.MIN_TREND_WEEKS}.",
         )
         return
     slope, low, high = trend["slope"], trend["low"], trend["high"]
@@ -473,4 +466,4 @@ def _render_trend(out: _Lines, trend: Mapping) -> None:
         )
         out.add("", f"rolling {trend['window_weeks']}-week score, last weeks: {shown}")
         if any(w["faded"] for w in recent):
-            out.add("", f"(in brackets: under {metrics.TREND_FADED_BELOW} tasks in the window)")
+            out.add("", f"(in brackets: under {rules.TREND_FADED_BELOW} tasks in the window)")

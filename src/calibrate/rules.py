@@ -8,8 +8,9 @@ form from this module: the SQL clauses the loaders filter with
 scalar forms the everyday commands use without numpy (:func:`size_bucket`,
 :func:`midrank_percentile`) and the array forms the statistics use
 (:func:`counted_mask`, :func:`size_buckets`, :func:`within_mask`,
-:func:`exact_mask`: numpy is imported inside them, so this module stays on the
-start-up path of ``calibrate add`` with the standard library alone).
+:func:`exact_mask`, :func:`midrank_percentiles`: numpy is imported inside
+them, so this module stays on the start-up path of ``calibrate add`` with the
+standard library alone).
 
 Notation (METRICS.md): E = original estimate (hours), A = actual (hours),
 r = log2(A / E); r > 0 means the task overran.
@@ -17,7 +18,7 @@ r = log2(A / E); r > 0 means the task overran.
 
 from __future__ import annotations
 
-import bisect
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -97,8 +98,10 @@ SIZE_LABELS = ("<=1h", "1-2h", "2-4h", "4-8h", "8-16h", ">16h")
 
 
 def size_bucket(estimate_h: float) -> int:
-    """Index into :data:`SIZE_LABELS` of one estimate (upper bounds inclusive)."""
-    return bisect.bisect_left(SIZE_EDGES_H, estimate_h)
+    """Index into :data:`SIZE_LABELS` of one estimate (upper bounds inclusive):
+    how many upper bounds lie below it (``bisect_left``, without importing it
+    on ``add``'s start-up path)."""
+    return sum(edge < estimate_h for edge in SIZE_EDGES_H)
 
 
 def size_buckets(estimate_h):
@@ -137,7 +140,11 @@ SCORE_N0 = 20
 #: No score below this many counted tasks; provisional below RANKED_N.
 MIN_SCORE_N = 10
 RANKED_N = 30
-#: z for two-sided 90% intervals (METRICS.md writes 1.645).
+#: The level of every interval the tool states about itself (the score's, a
+#: share's Wilson interval, the binomial band, the trend's slope): 90%.
+INTERVAL_LEVEL = 0.90
+#: z of those two-sided 90% intervals, as METRICS.md writes it (1.645, not the
+#: exact 1.6448536...: the figures shown are computed with this value).
 Z90 = 1.645
 #: A person's exact-hit or early share is "far above" the team's when it exceeds
 #: it by this much and by two binomial standard errors.
@@ -147,6 +154,8 @@ FLAG_MARGIN = 0.15
 
 #: The confidence of a range given without one, in percent.
 DEFAULT_CONFIDENCE = 90.0
+#: The same as a fraction, as the statistics take it.
+DEFAULT_CONFIDENCE_SHARE = DEFAULT_CONFIDENCE / 100
 
 
 def confidence_sql(column: str = "confidence") -> str:
@@ -244,15 +253,50 @@ def promise_window_mask(done, due, since=None, until=None, first_day=None, end_d
 COMPARE_DECIMALS = 9
 
 
+def midrank_percent(below, equal, size):
+    """P = 100 * (below + 0.5 * equal) / N from the counts (scalars or arrays):
+    the formula every form below applies."""
+    return 100.0 * (below + 0.5 * equal) / size
+
+
 def midrank_percentile(value: float, population: Sequence[float]) -> float:
     """P = 100 * (below + 0.5 * equal) / N of ``value`` among ``population``
     (sorted ascending, compared at :data:`COMPARE_DECIMALS`)."""
+    import bisect
+
     if not population:
         raise ValueError("an empty population has no percentiles")
     key = round(value, COMPARE_DECIMALS)
     below = bisect.bisect_left(population, key)
     equal = bisect.bisect_right(population, key) - below
-    return 100.0 * (below + 0.5 * equal) / len(population)
+    return midrank_percent(below, equal, len(population))
+
+
+def midrank_counts(values, population):
+    """The array form: ``(below, equal, N)`` of each of ``values`` among
+    ``population`` (any order; NaN entries left out), both compared at
+    :data:`COMPARE_DECIMALS`. A value that is itself in the population counts
+    among the equal ones."""
+    import numpy as np
+
+    pool = np.sort(np.round(np.asarray(population, dtype=float).reshape(-1), COMPARE_DECIMALS))
+    pool = pool[np.isfinite(pool)]
+    wanted = np.round(np.asarray(values, dtype=float).reshape(-1), COMPARE_DECIMALS)
+    below = np.searchsorted(pool, wanted, side="left")
+    equal = np.searchsorted(pool, wanted, side="right") - below
+    return below, equal, int(pool.size)
+
+
+def midrank_percentiles(values, population):
+    """:func:`midrank_percentile` of each of ``values`` among ``population``
+    (arrays; NaN where the value is NaN or the population is empty)."""
+    import numpy as np
+
+    below, equal, size = midrank_counts(values, population)
+    if size == 0:
+        return np.full(below.shape, np.nan)
+    finite = np.isfinite(np.asarray(values, dtype=float).reshape(-1))
+    return np.where(finite, midrank_percent(below, equal, size), np.nan)
 
 
 def top_percent(percentile: float) -> float:
@@ -278,6 +322,30 @@ OWN_PRIOR = 20
 #: person), everyone's when the team has fewer than TEAM_MIN there.
 TEAM_POOL = 2000
 TEAM_MIN = 30
-#: The quantiles advice quotes: P50, P80, P90; a promise is made at P90.
+#: The quantiles a hint quotes: P50, P80, P90; a promise is made at P90.
 ADVICE_QUANTILES = (0.50, 0.80, 0.90)
 PROMISE_QUANTILE = 0.90
+#: With no history at all, advice comes from the reference population's spread
+#: of A/E (section 1, [SiP]): median 1.00, P10 0.36, P90 2.0, drawn as a
+#: two-piece normal on log2(A/E) through them, REFERENCE_POINTS values.
+REFERENCE_MEDIAN_RATIO = 1.00
+REFERENCE_P10_RATIO = 0.36
+REFERENCE_P90_RATIO = 2.0
+REFERENCE_POINTS = 1000
+
+
+def reference_log_ratios(points: int = REFERENCE_POINTS) -> list[float]:
+    """Evenly spaced quantiles of the reference spread: a two-piece normal on
+    log2(A/E) through its P10, median and P90 (plain Python: ``add`` may need it)."""
+    from statistics import NormalDist
+
+    normal = NormalDist()
+    z90 = normal.inv_cdf(0.9)
+    centre = math.log2(REFERENCE_MEDIAN_RATIO)
+    below = (centre - math.log2(REFERENCE_P10_RATIO)) / z90
+    above = (math.log2(REFERENCE_P90_RATIO) - centre) / z90
+    out = []
+    for i in range(points):
+        z = normal.inv_cdf((i + 0.5) / points)
+        out.append(centre + z * (below if z < 0 else above))
+    return out

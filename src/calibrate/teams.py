@@ -32,7 +32,7 @@ import pandas as pd
 from calibrate import rules
 from calibrate.durations import local_today
 from calibrate.selection import Selection
-from calibrate.stats import metrics
+from calibrate.stats import metrics, promises, trends
 from calibrate.store import load, people, settings
 from calibrate.store.load import STATS
 
@@ -83,7 +83,7 @@ def task_frames(
     ``due``, when the caller has them already.
 
     Counted: ``person``, ``team`` (``NO_TEAM`` for none), ``week``
-    (:func:`metrics.week_index` of the local done date; ``UNDATED`` without
+    (:func:`trends.week_index` of the local done date; ``UNDATED`` without
     one) and ``r`` (log2 of actual / estimate); with ``detail`` also
     ``actual_h``, ``low_h``, ``high_h`` and ``confidence`` (percent; the
     default of METRICS.md for a range without one). Promises: ``person``,
@@ -91,7 +91,7 @@ def task_frames(
     ``resolved``, ``kept``, ``exceeded``.
     """
     rows = load.window_rows(data, selection, parsed)
-    done_week = metrics.week_index(rows.done_date)
+    done_week = trends.week_index(rows.done_date)
     is_counted, is_promise = rows.counted, rows.promised
     estimate_h, actual_h = data["estimate_h"], data["actual_h"]
     # Names as categoricals: factorised once here, grouped by their codes after.
@@ -118,7 +118,7 @@ def task_frames(
             np.nan,
         )
     due_date = rows.due[is_promise]
-    outcomes = metrics.promise_outcomes(
+    outcomes = promises.promise_outcomes(
         status=rows.status[is_promise],
         promise_h=data["promise_h"][is_promise],
         due=due_date,
@@ -128,7 +128,7 @@ def task_frames(
         **settings.calendar(values),
     )
     outcome_week = np.where(
-        rows.has_done[is_promise], done_week[is_promise], metrics.week_index(due_date)
+        rows.has_done[is_promise], done_week[is_promise], trends.week_index(due_date)
     )
     promise_frame = pd.DataFrame(
         {
@@ -456,7 +456,7 @@ def imported_rows(conn: sqlite3.Connection, selection: Selection) -> pd.DataFram
         return frame
     frame["team"] = frame["team"].where(frame["team"].notna(), NO_TEAM).astype(object)
     frame["week"] = [
-        UNDATED if week is None else int(metrics.week_index([date.fromisoformat(week)])[0])
+        UNDATED if week is None else int(trends.week_index([date.fromisoformat(week)])[0])
         for week in frame["week"]
     ]
     frame["week"] = frame["week"].astype(np.int64)

@@ -64,6 +64,17 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
+def factor(value: float | None) -> str:
+    """A ratio as people read it: ``1.3x``; two decimals when one would round a
+    real difference to ``1.0x``; ``-`` for none."""
+    if value is None:
+        return "-"
+    shown = f"{value:.1f}"
+    if shown == "1.0" and abs(value - 1.0) >= 0.005:
+        shown = f"{value:.2f}"
+    return shown + "x"
+
+
 def to_json(value: Any) -> str:
     import json
 

@@ -399,13 +399,13 @@ def add(app: App, title, estimate, range_, confidence, promise, due, tags, proje
     else:
         click.echo(f"Added #{task_id}: {task.title}")
         if actual_h is None:
-            from calibrate.stats import (
-                hints,  # stdlib only; one indexed SELECT when the hint is stored
-            )
+            # stdlib only; one indexed SELECT when the hint is stored
+            from calibrate.store.caches import hint_for_add
+            from calibrate.words import hint_line
 
-            hint = hints.for_add(app.conn, task.person, estimate_h)
+            hint = hint_for_add(app.conn, task.person, estimate_h)
             if hint is not None:
-                click.echo(hints.add_line(hint, estimate_h), err=True)
+                click.echo(hint_line(hint, estimate_h), err=True)
 
 
 @cli.command()
@@ -459,9 +459,9 @@ def done(app: App, task_id: int, actual: str | None, at: str | None) -> None:
         f"Done #{task_id}: {format_duration(hours)}{source} against "
         f"{format_duration(task['estimate_h'])} estimated, {ratio:.2f}x"
     )
-    from calibrate.stats import hints
+    from calibrate.store.caches import refresh_task_hint
 
-    hints.refresh_task(app.conn, task_id)  # the advice on 'add' and 'suggest' learns from it
+    refresh_task_hint(app.conn, task_id)  # the hints of 'add' and 'suggest' learn from it
 
 
 @cli.command()

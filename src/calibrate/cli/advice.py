@@ -1,8 +1,9 @@
 """``calibrate suggest`` and ``calibrate forecast``: advice from history.
 
-``suggest`` reads the small precomputed table of :mod:`hints` (standard
-library only), so it starts as fast as ``add``; ``forecast`` needs numpy and
-imports :mod:`forecasting` inside its body. Keep this module's top-level
+``suggest`` reads the small precomputed ``hints`` table
+(:mod:`calibrate.store.caches`, standard library only), so it starts as fast
+as ``add``; ``forecast`` needs numpy and imports :mod:`calibrate.advice`
+inside its body. Keep this module's top-level
 imports light for that reason. The 80-column text of both is made here.
 """
 
@@ -17,9 +18,11 @@ import click
 
 from calibrate.cli import App, default_person, pass_app, scope_options
 from calibrate.errors import StateError
-from calibrate.stats import hints
-from calibrate.stats.hints import day_words, nice_hours
+from calibrate.stats.hints import reference_hint
+from calibrate.store import caches
+from calibrate.store.people import person_with_tasks
 from calibrate.text import to_json
+from calibrate.words import day_words, hint_sentence, nice_hours
 
 #: Blocks of ``forecast --backtest`` unless ``--blocks`` says otherwise.
 BACKTEST_BLOCKS = 1000
@@ -56,20 +59,22 @@ def suggest(app: App, estimate: str, person: str | None, json_output: bool) -> N
     conn = app.existing_conn()
     name = person or default_person()
     if conn is None:
-        hint = hints.reference_hint(name, estimate_h)
+        hint = reference_hint(name, estimate_h)
     else:
         if person is not None:
-            name = hints.require_person(conn, person)
-        hint = hints.current(conn, name, estimate_h)
+            name = person_with_tasks(conn, person)
+        hint = caches.current_hint(conn, name, estimate_h)
     you = person is None
     if not hint.has_history:
         _warn(REFERENCE_WARNING)
     if json_output:
         click.echo(
-            to_json({**hint.as_dict(estimate_h), "advice": hints.advice(hint, estimate_h, you=you)})
+            to_json(
+                {**hint.as_dict(estimate_h), "advice": hint_sentence(hint, estimate_h, you=you)}
+            )
         )
         return
-    click.echo(textwrap.fill(hints.advice(hint, estimate_h, you=you), width=80))
+    click.echo(textwrap.fill(hint_sentence(hint, estimate_h, you=you), width=80))
 
 
 # --- forecast --------------------------------------------------------------------------------

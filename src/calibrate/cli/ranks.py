@@ -45,6 +45,7 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
     """
     from calibrate import reference, teams
     from calibrate.cli import selection_from
+    from calibrate.rules import RANKED_N
     from calibrate.stats import ranks
     from calibrate.store import load as history
     from calibrate.store import people
@@ -65,7 +66,7 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
     if rank_teams:
         result = ranks.rank_teams(inputs.teams, inputs.people_per_team)
         if not result["ranked"]:
-            raise NotFound(f"no team has {ranks.RANKED_N} finished tasks in {window}: "
+            raise NotFound(f"no team has {RANKED_N} finished tasks in {window}: "
                            "widen it with --since all")  # fmt: skip
         out = {"scope": "teams", "window": window_dict(history, selection), **result}
         click.echo(to_json(out) if json_output else render_teams(out, window))
@@ -78,7 +79,7 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
         provisional = sum(len(group["provisional"]) for group in groups)
         where = "the database" if wanted is None else _team_words(wanted[0])
         raise NotFound(
-            f"nobody in {where} has {ranks.RANKED_N} finished tasks in {window}"
+            f"nobody in {where} has {RANKED_N} finished tasks in {window}"
             + (f" ({provisional} provisional, 10-29)" if provisional else "")
             + ": widen it with --since all"
         )
@@ -135,9 +136,9 @@ def describe_window(history, selection) -> str:
     if start is None:
         return "all history"
     from calibrate.durations import local_today
-    from calibrate.stats import metrics
+    from calibrate.stats.trends import week_index
 
-    first, last = metrics.week_index([start, local_today()])
+    first, last = week_index([start, local_today()])
     weeks = int(last - first + 1)
     return f"{weeks} week{'s' if weeks != 1 else ''} from {start.isoformat()}"
 

@@ -12,12 +12,12 @@ installed package (a wheel, a zip) as well as in the source tree.
 
 from __future__ import annotations
 
-import bisect
 import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from calibrate import rules
 from calibrate.errors import DatabaseError
 
 PACKAGE = "calibrate.reference"
@@ -46,10 +46,7 @@ class Reference:
     def percentile(self, raw_score: float) -> float:
         """Mid-rank percentile of a raw score among the real developers:
         100 * (below + 0.5 * equal) / N (METRICS.md section 5)."""
-        value = round(float(raw_score), 9)
-        below = bisect.bisect_left(self.scores, value)
-        equal = bisect.bisect_right(self.scores, value) - below
-        return 100.0 * (below + 0.5 * equal) / self.n
+        return rules.midrank_percentile(float(raw_score), self.scores)
 
     def position(self, raw_score: float | None, n_tasks: int) -> dict | None:
         """Where a raw score stands among the real developers, for anyone with
@@ -60,7 +57,7 @@ class Reference:
         percentile = self.percentile(raw_score)
         return {
             "percentile": percentile,
-            "top_percent": 100.0 - percentile,
+            "top_percent": rules.top_percent(percentile),
             "n": self.n,
             "source": self.source(),
         }
@@ -82,7 +79,9 @@ def load() -> Reference:
             "reinstall calibrate"
         ) from None
     scores = sorted(
-        round(float(score), 9) for dataset in table["datasets"] for score in dataset["scores"]
+        round(float(score), rules.COMPARE_DECIMALS)
+        for dataset in table["datasets"]
+        for score in dataset["scores"]
     )
     return Reference(
         scores=tuple(scores),
@@ -94,12 +93,6 @@ def load() -> Reference:
         min_tasks=int(table["min_tasks"]),
         attribution=str(table["attribution"]),
     )
-
-
-def dataset_scores() -> dict[str, list[float]]:
-    """Each dataset's developer scores (for the report's chart)."""
-    table = json.loads(read_text())
-    return {dataset["name"]: list(dataset["scores"]) for dataset in table["datasets"]}
 
 
 def describe(position: dict | None) -> str | None:

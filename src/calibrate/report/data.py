@@ -9,7 +9,7 @@ arrays" functions: the headline is :func:`panel.assemble_panel` fed as
 for the same scope and window; the previous window's panel gives the change
 since the previous period; the counted tasks (with person and team) feed the
 charts; the ranks (:func:`teams.task_frames`) and, for all history, the
-forecast's evidence (:func:`advice.history_from_columns`) come from the same
+forecast's evidence (:func:`advice.past_from_columns`) come from the same
 rows.
 
 Every rule of METRICS.md the read applies (what counts, what carries a
@@ -33,7 +33,8 @@ from calibrate import panel, rules, teams
 from calibrate.durations import local_midnight_utc, local_today, week_start
 from calibrate.errors import DatabaseError, NotFound
 from calibrate.selection import Selection
-from calibrate.stats import metrics
+from calibrate.stats import trends
+from calibrate.stats.promises import promise_outcomes
 from calibrate.store import load as history
 from calibrate.store import settings
 from calibrate.store.fetch import fetch_columns
@@ -84,7 +85,7 @@ class ReportData:
         )  # fmt: skip
 
     def forecast_history(self):
-        """Every counted task as :func:`advice.load_history` gives it, from
+        """Every counted task as :func:`advice.load_past` gives it, from
         the loaded rows when they hold all history (``None`` otherwise: the
         forecast then reads its cache or the database)."""
         from calibrate import advice
@@ -95,14 +96,14 @@ class ReportData:
         counted = rows.counted
         seconds = rows.done_stamps.dt.tz_localize(None).to_numpy().astype("datetime64[s]")
         epoch = np.where(np.isnat(seconds), advice.NO_TIME, seconds.astype(np.int64))
-        return advice.history_from_columns(
+        return advice.past_from_columns(
             np.flatnonzero(counted), rows.columns["estimate_h"][counted],  # in id order
             rows.columns["actual_h"][counted], epoch[counted], rows.columns["person"][counted],
             rows.columns["team"][counted],
         )  # fmt: skip
 
     def week_span(self) -> tuple[int, int] | None:
-        """First and last week number (:func:`metrics.week_index`) of the window,
+        """First and last week number (:func:`trends.week_index`) of the window,
         as the trend counts them; ``None`` when there is nothing to count."""
         weeks = self.panel["trend"]["weeks"]
         if not weeks:
@@ -111,8 +112,8 @@ class ReportData:
 
 
 def week_number(row: Mapping) -> int:
-    """The week number (:func:`metrics.week_index`) of a row of the panel's trend."""
-    return int(metrics.week_index([np.datetime64(row["start"], "D")])[0])
+    """The week number (:func:`trends.week_index`) of a row of the panel's trend."""
+    return int(trends.week_index([np.datetime64(row["start"], "D")])[0])
 
 
 # --- the one read ---------------------------------------------------------------------
@@ -292,10 +293,10 @@ def load(
             rows.take(counted, list(history.COUNTED_COLUMNS)),
             rows.done_date[counted],
         ),
-        reference_label=reference_label,
-        reference_stats=history.counted_stats(conn, reference) if reference else None,
+        prior_label=reference_label,
+        prior_stats=history.counted_stats(conn, reference) if reference else None,
         outcomes=promises[promises["in_scope"]],
-        reference_keep_rate=(
+        prior_keep_rate=(
             panel.keep_rate(promises[promises["in_reference"]]) if reference else None
         ),
         logged=int(rows.mask("scope", "created").sum()),
@@ -375,8 +376,8 @@ def previous_panel(
         selection,
         today=today,
         tasks=tasks,
-        reference_label=label,
-        reference_stats=reference_stats,
+        prior_label=label,
+        prior_stats=reference_stats,
     )
 
 
@@ -415,7 +416,7 @@ def done_span(rows: Loaded, counted: np.ndarray) -> tuple[date, date] | None:
 def promise_frame(rows: Loaded, today: date, values: Mapping) -> pd.DataFrame:
     """The loaded promises whose outcome may fall in the window (the rows of
     :func:`history.promise_tasks`; a test holds them equal), with their
-    outcome (:func:`metrics.promise_outcomes`: ``resolved``, ``kept``,
+    outcome (:func:`promises.promise_outcomes`: ``resolved``, ``kept``,
     ``exceeded``, ...), ``outcome_week`` (the week it was known: the done
     date; for an open promise past due, the day after the due date),
     ``person``, ``team``, and whether each is in the report's scope and in
@@ -425,13 +426,13 @@ def promise_frame(rows: Loaded, today: date, values: Mapping) -> pd.DataFrame:
     promised = rows.has_promise & rows.mask("promise") & whose
     done = rows.done_date[promised]
     due = rows.due_date[promised]
-    outcomes = metrics.promise_outcomes(
+    outcomes = promise_outcomes(
         status=rows.status[promised], promise_h=rows.columns["promise_h"][promised], due=due,
         done_date=done, actual_h=rows.columns["actual_h"][promised], today=today,
         **settings.calendar(values),
     )  # fmt: skip
     known = np.where(np.isnat(done), due + np.timedelta64(1, "D"), done)
-    outcomes["outcome_week"] = metrics.week_index(known)
+    outcomes["outcome_week"] = trends.week_index(known)
     outcomes["person"] = rows.columns["person"][promised]
     outcomes["team"] = rows.columns["team"][promised]
     outcomes["in_scope"] = rows.mask("scope")[promised]

@@ -18,7 +18,8 @@ place are both 2.5.
 The inputs are sufficient statistics (n and the sum and sum of squares of
 |clip(r)| per person and per team), the same whether they were summed from
 raw tasks or read from a team's summary file, which is why ranks from a
-summary equal ranks from the tasks (:mod:`calibrate.summary`).
+summary equal ranks from the tasks (:mod:`calibrate.teams`). The percentile
+and "top X%" rules are :mod:`calibrate.rules`'; ``SCORE_VERSION`` too.
 """
 
 from __future__ import annotations
@@ -30,67 +31,30 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from calibrate import rules
+from calibrate.rules import MIN_SCORE_N, RANKED_N
 from calibrate.stats import metrics
+from calibrate.stats.arrays import optional
 
-#: The version of the score's definition (METRICS.md section 2: clip at +-3,
-#: n0 = 20, the 90% interval, 30 tasks to be ranked). Summary files and the
-#: reference table carry it; bump it whenever a change to the definition would
-#: make scores computed before it incomparable with scores computed after.
-SCORE_VERSION = 1
-RANKED_N = metrics.RANKED_N
-MIN_SCORE_N = metrics.MIN_SCORE_N
-#: Scores are compared at this many decimals, so that two people whose
-#: statistics are equal never differ by a rounding of the last bit.
-COMPARE_DECIMALS = 9
-#: The team of people without one: everyone in the database (METRICS.md).
-EVERYONE = None
+# --- mid-ranks ------------------------------------------------------------------------
 
 
-# --- percentiles and mid-ranks -------------------------------------------------------
-
-
-def _comparable(values) -> np.ndarray:
-    return np.round(np.asarray(values, dtype=float).reshape(-1), COMPARE_DECIMALS)
-
-
-def midrank_percentile(values, population) -> np.ndarray:
-    """P = 100 * (below + 0.5 * equal) / N of each value among ``population``
-    (NaN entries of the population are left out; NaN where it is empty).
-
-    A value that is itself in the population counts among the equal ones, so
-    the best of N distinct scores is at 100 * (N - 0.5) / N.
-    """
-    pool = np.sort(_comparable(population))
-    pool = pool[np.isfinite(pool)]
-    wanted = _comparable(values)
-    if pool.size == 0:
-        return np.full(wanted.shape, np.nan)
-    below = np.searchsorted(pool, wanted, side="left")
-    equal = np.searchsorted(pool, wanted, side="right") - below
-    out = 100.0 * (below + 0.5 * equal) / pool.size
-    return np.where(np.isfinite(wanted), out, np.nan)
+def _position(below, equal, size):
+    """The rank position from the best (1 = highest value) of a value with
+    ``below`` values under it and ``equal`` equal to it (itself included)
+    among ``size``: tied values share the mean of the positions they span."""
+    above = size - below - equal
+    return above + (equal + 1) / 2.0
 
 
 def mid_ranks(values) -> np.ndarray:
     """Rank positions from the best (1 = highest value); tied values share the
     mean of the positions they span (2 and 3 tied: both 2.5)."""
-    scores = _comparable(values)
-    pool = np.sort(scores)
-    above = pool.size - np.searchsorted(pool, scores, side="right")
-    equal = np.searchsorted(pool, scores, side="right") - np.searchsorted(pool, scores, side="left")
-    return above + (equal + 1) / 2.0
-
-
-def top_percent(percentile):
-    """ "Top X%" from a percentile: 100 - P (``None`` stays ``None``)."""
-    if percentile is None:
-        return None
-    return 100.0 - percentile
+    below, equal, size = rules.midrank_counts(values, values)
+    return _position(below, equal, size)
 
 
 # --- people ---------------------------------------------------------------------------
-
-PERSON_STAT_COLUMNS = ("n", "sum_abs", "sum_sq", "due", "kept")
 
 
 def _keep_rate(kept: float, due: float, prior: float | None) -> float | None:
@@ -99,7 +63,7 @@ def _keep_rate(kept: float, due: float, prior: float | None) -> float | None:
         return None
     if prior is None:
         return kept / due
-    return (kept + metrics.KEEP_N0 * prior) / (due + metrics.KEEP_N0)
+    return (kept + rules.KEEP_N0 * prior) / (due + rules.KEEP_N0)
 
 
 def _malr(stats: Mapping | pd.Series | None) -> float | None:
@@ -166,7 +130,7 @@ def rank_people(
     raw, raw_low, raw_high = metrics.score_from_stats(n, sum_abs, sum_sq)
     reference = np.asarray(reference_scores, dtype=float)
     ref_percentile = (
-        midrank_percentile(raw, reference) if reference.size else np.full(n.shape, np.nan)
+        rules.midrank_percentiles(raw, reference) if reference.size else np.full(n.shape, np.nan)
     )
     bias = people["bias"].to_numpy(dtype=float)
     rows = []
@@ -182,13 +146,13 @@ def rank_people(
                 "team": team_of[i],
                 "n": int(n[i]),
                 "status": metrics.score_status(int(n[i])),
-                "score": _opt(score[i]),
-                "score_low": _opt(low[i]),
-                "score_high": _opt(high[i]),
-                "score_raw": _opt(raw[i]),
-                "score_raw_low": _opt(raw_low[i]),
-                "score_raw_high": _opt(raw_high[i]),
-                "bias": _opt(bias[i]),
+                "score": optional(score[i]),
+                "score_low": optional(low[i]),
+                "score_high": optional(high[i]),
+                "score_raw": optional(raw[i]),
+                "score_raw_low": optional(raw_low[i]),
+                "score_raw_high": optional(raw_high[i]),
+                "bias": optional(bias[i]),
                 "bias_factor": None if np.isnan(bias[i]) else float(2.0 ** bias[i]),
                 "keep_rate": _keep_rate(
                     float(people["kept"].iat[i]), float(people["due"].iat[i]), prior_keep
@@ -203,7 +167,7 @@ def rank_people(
                 "reference": (
                     {
                         "percentile": float(ref_percentile[i]),
-                        "top_percent": 100.0 - float(ref_percentile[i]),
+                        "top_percent": rules.top_percent(float(ref_percentile[i])),
                         "n": int(reference.size),
                     }
                     if ranked and reference.size
@@ -230,9 +194,7 @@ def rank_people(
             pool = everyone_pool
         else:
             pool = [r for r in ranked if not r["opted_out"]]
-        pool_scores = np.sort(_comparable([r["score"] for r in pool]))
-        for row in ranked:
-            _place(row, pool_scores, in_pool=not row["opted_out"])
+        _place_all(ranked, [r["score"] for r in pool])
         ranked.sort(key=lambda row: (row["rank"], row["person"]))
         provisional = sorted(
             (r for r in members if MIN_SCORE_N <= r["n"] < RANKED_N),
@@ -255,29 +217,27 @@ def _group_order(members_of: Mapping) -> list:
     return named + ([None] if None in members_of else [])
 
 
-def _opt(value) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return None if np.isnan(value) else value
+def _place_all(ranked: list[dict], pool_scores: list[float]) -> None:
+    """Each ranked row's mid-rank position and percentile among ``pool_scores``;
+    an opted-out viewer (not in the pool) is placed as if among them."""
+    inside = [row for row in ranked if not row["opted_out"]]
+    below, equal, size = rules.midrank_counts([row["score"] for row in inside], pool_scores)
+    for row, row_below, row_equal in zip(inside, below, equal, strict=True):
+        _place(row, int(row_below), int(row_equal), size)
+    for row in ranked:
+        if row["opted_out"]:
+            mine = row["score"]
+            row_below, row_equal, with_me = rules.midrank_counts([mine], [*pool_scores, mine])
+            _place(row, int(row_below[0]), int(row_equal[0]), with_me)
 
 
-def _place(row: dict, pool_scores: np.ndarray, *, in_pool: bool) -> None:
-    """A ranked row's mid-rank position and percentile among ``pool_scores``
-    (sorted, comparable); an opted-out viewer is placed as if among them."""
-    mine = _comparable([row["score"]])[0]
-    if not in_pool:
-        pool_scores = np.sort(np.append(pool_scores, mine))
-    size = pool_scores.size
-    below = int(np.searchsorted(pool_scores, mine, side="left"))
-    equal = int(np.searchsorted(pool_scores, mine, side="right")) - below
-    above = size - below - equal
-    percentile = 100.0 * (below + 0.5 * equal) / size
+def _place(row: dict, below: int, equal: int, size: int) -> None:
+    percentile = rules.midrank_percent(below, equal, size)
     row.update(
-        rank=above + (equal + 1) / 2.0,
+        rank=_position(below, equal, size),
         of=int(size),
         percentile=percentile,
-        top_percent=100.0 - percentile,
+        top_percent=rules.top_percent(percentile),
     )
 
 
@@ -322,12 +282,12 @@ def rank_teams(team_stats: pd.DataFrame, people_per_team: Mapping | None = None)
     ranked = [row for row in rows if row["n"] >= RANKED_N]
     scores = np.array([row["score"] for row in ranked], dtype=float)
     if ranked:
-        percentiles = midrank_percentile(scores, scores)
+        percentiles = rules.midrank_percentiles(scores, scores)
         positions = mid_ranks(scores)
         for row, percentile, position in zip(ranked, percentiles, positions, strict=True):
             row.update(
                 rank=float(position), of=len(ranked), percentile=float(percentile),
-                top_percent=100.0 - float(percentile),
+                top_percent=rules.top_percent(float(percentile)),
             )  # fmt: skip
     ranked.sort(key=lambda row: (row["rank"], row["team"]))
     unranked = sorted(

@@ -303,7 +303,7 @@ def promise_tasks(conn: sqlite3.Connection, selection: Selection) -> pd.DataFram
     the done date, else the due date: :func:`rules.promise_window`).
 
     Columns: ``status``, ``promise_h``, ``due`` and ``done_date`` (local
-    dates), ``actual_h``: the inputs of :func:`metrics.promise_outcomes`
+    dates), ``actual_h``: the inputs of :func:`promises.promise_outcomes`
     (with :func:`settings.calendar` for its working days).
     """
     where, params = scope_only(selection).where()

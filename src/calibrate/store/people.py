@@ -236,3 +236,31 @@ def pseudonym_salt(conn: sqlite3.Connection | None) -> bytes:
         if row is not None:
             return bytes.fromhex(row[0])
     return b"calibrate"
+
+
+def person_with_tasks(conn: sqlite3.Connection, person: str) -> str:
+    """The person's canonical name; an error naming who is here when nobody by
+    that name has a task (a typo should not give advice from nobody's history)."""
+    name = canonical_person(conn, person)
+    if conn.execute("SELECT 1 FROM tasks WHERE person = ? LIMIT 1", (name,)).fetchone():
+        return name
+    raise NotFound(f"nobody called {person!r} has tasks here{_known_names(conn, 'person')}")
+
+
+def team_with_tasks(conn: sqlite3.Connection, team: str) -> str:
+    """The team, or an error naming the teams here."""
+    if conn.execute("SELECT 1 FROM tasks WHERE team = ? LIMIT 1", (team,)).fetchone():
+        return team
+    raise NotFound(f"no team {team!r} has tasks here{_known_names(conn, 'team')}")
+
+
+def _known_names(conn: sqlite3.Connection, column: str, shown: int = 8) -> str:
+    sql = (
+        f"SELECT DISTINCT {column} FROM tasks WHERE {column} IS NOT NULL "  # noqa: S608 (fixed)
+        f"ORDER BY {column} LIMIT ?"
+    )
+    names = [row[0] for row in conn.execute(sql, (shown + 1,))]
+    if not names:
+        return " (the database has no tasks)" if column == "person" else " (no task has a team)"
+    more = ", ..." if len(names) > shown else ""
+    return f" (known: {', '.join(names[:shown])}{more})"

@@ -16,7 +16,7 @@ from calibrate import advice
 from calibrate.errors import CalibrateError
 from calibrate.report.data import ReportData
 from calibrate.report.model import BLUE, Cell, Section, Table, layout, new_figure
-from calibrate.stats.hints import day_words, nice_hours
+from calibrate.words import day_words, nice_hours
 
 #: Monte Carlo runs behind the chart (the command's default is 10,000): a bar of
 #: the finish-date histogram is then good to about 1.5 points, which a chart
@@ -47,7 +47,7 @@ def open_work_section(data: ReportData) -> Section:
         result = advice.run_forecast(
             data.conn, (), selection.person, selection.team, selection.everyone,
             selection.person or "", runs=REPORT_RUNS, seed=0, today=data.today,
-            history=data.forecast_history(),
+            past=data.forecast_history(),
         )  # fmt: skip
     except CalibrateError as error:
         message = str(error)

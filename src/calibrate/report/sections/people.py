@@ -14,6 +14,7 @@ from calibrate import rules
 from calibrate.report.data import ReportData
 from calibrate.report.model import TABLE_ROWS_MAX, Cell, Section, Table, count, factor, percent
 from calibrate.stats import metrics
+from calibrate.stats.promises import promise_summary
 
 #: Rows of the people table under a teams table (everyone's report): each team's
 #: own report lists all its people.
@@ -124,7 +125,7 @@ def group_keep_rates(data: ReportData, level: str, names, scope_keep: float | No
         if rows is None or (level == "team" and name == NO_TEAM):
             cells.append(Cell("-", detail="none due", muted=True))
             continue
-        summary = metrics.promise_summary(
+        summary = promise_summary(
             promises.iloc[rows], logged=0, promised=0, team_keep_rate=scope_keep
         )
         if summary["keep_rate"] is None:

@@ -23,7 +23,7 @@ from calibrate.report.model import (
     percent,
     subplot_titles_left,
 )
-from calibrate.stats import metrics
+from calibrate.stats import trends
 from calibrate.store import load as history
 
 #: Rolling window of the weekly promise figures (the trend's, METRICS.md section 6).
@@ -42,7 +42,7 @@ def promise_weeks(data: ReportData) -> pd.DataFrame | None:
     logged = data.rows.mask("scope", "created")
     created = history.local_dates(data.rows.columns["created_at"][logged])
     promised_flag = data.rows.has_promise[logged]
-    logged_week = metrics.week_index(created)
+    logged_week = trends.week_index(created)
     outcomes = data.promises
     outcome_week = outcomes["outcome_week"].to_numpy(dtype=np.int64)
     resolved = outcomes["resolved"].to_numpy(dtype=bool)
@@ -64,7 +64,7 @@ def promise_weeks(data: ReportData) -> pd.DataFrame | None:
             "exceeded": weekly(outcome_week, resolved & outcomes["exceeded"].to_numpy(dtype=bool)),
         }
     )
-    frame["start"] = [metrics.week_monday(week) for week in frame["week"]]
+    frame["start"] = [trends.week_monday(week) for week in frame["week"]]
     rolled = frame[["logged", "promised", "due", "kept", "exceeded"]].rolling(
         PROMISE_WINDOW_WEEKS, min_periods=1
     )

@@ -1,0 +1,231 @@
+"""Section 4 of METRICS.md: promises, few, kept, some exceeded; pure functions.
+
+:func:`promise_outcomes` judges each task's promise (kept, broken, exceeded);
+:func:`promise_summary` turns the outcomes of a window into the promise rate,
+the keep rate shrunk toward the team with its Wilson interval, the exceed
+rate, the promise slack, the three gauges against their target bands and the
+one-line advice (:func:`promise_advice`). The bands' defaults are
+:data:`calibrate.rules.DEFAULT_BANDS`; the settings may override them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from calibrate import rules
+from calibrate.stats.arrays import dates, floats
+from calibrate.stats.binomial import wilson
+
+
+def promise_outcomes(
+    *,
+    status,
+    promise_h,
+    due,
+    done_date,
+    actual_h,
+    today: date,
+    weekmask: str | Sequence[str] = "1111100",
+    holidays: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Per task: has it a promise, is that promise due, kept, exceeded (section 4).
+
+    Arrays, one entry per task: ``status`` (open | started | done | dropped),
+    ``promise_h`` (promised effort, NaN for none), ``due`` (promised date,
+    NaT for none), ``done_date`` (the *local* date it was finished, NaT if
+    not), ``actual_h`` (NaN if none). ``today`` is the local date;
+    ``weekmask`` and ``holidays`` give the working days (numpy busday rules).
+
+    A task is finished when done, or not dropped with an actual and a done
+    date (imported finished work). A promise is *due* (resolved) when its task
+    is finished (and its outcome is known), dropped (broken), or open past its
+    due date (broken from the day after). Kept: finished on or before the due
+    date and, for an effort promise, A <= promised. Exceeded: kept with A <=
+    0.8 x promised, or finished at least one working day before the due date
+    (a working day in (done date, due]). ``slack`` is promised / A for kept
+    effort promises.
+    """
+    status = np.asarray(status, dtype=object).reshape(-1)
+    promise = floats(promise_h)
+    due_d = dates(due)
+    done_d = dates(done_date)
+    actual = floats(actual_h)
+    today_d = np.datetime64(today, "D")
+    has_effort = np.isfinite(promise)
+    has_due = ~np.isnat(due_d)
+    has_promise = has_effort | has_due
+    has_actual = np.isfinite(actual) & (actual > 0)
+    dropped = status == "dropped"
+    finished = (status == "done") | (~dropped & has_actual & ~np.isnat(done_d))
+    open_ = ~finished & ~dropped
+    overdue = open_ & has_due & (due_d < today_d)
+    known = finished & (~has_effort | has_actual) & (~has_due | ~np.isnat(done_d))
+    resolved = has_promise & (known | dropped | overdue)
+    with np.errstate(invalid="ignore"):
+        on_time = ~has_due | (done_d <= due_d)
+        within_effort = ~has_effort | (actual <= promise * (1 + rules.BOUND_SLACK))
+        early_effort = has_effort & (
+            actual <= rules.EXCEED_EFFORT_SHARE * promise * (1 + rules.BOUND_SLACK)
+        )
+    kept = resolved & known & on_time & within_effort
+    early_date = np.zeros(kept.shape, dtype=bool)
+    dated = kept & has_due
+    if dated.any():
+        calendar = np.busdaycalendar(weekmask=weekmask, holidays=list(holidays))
+        early_date[dated] = (
+            np.busday_count(done_d[dated] + 1, due_d[dated] + 1, busdaycal=calendar) >= 1
+        )
+    exceeded = kept & (early_effort | early_date)
+    slack = np.full(kept.shape, np.nan)
+    effort_kept = kept & has_effort
+    slack[effort_kept] = promise[effort_kept] / actual[effort_kept]
+    return pd.DataFrame(
+        {
+            "has_promise": has_promise,
+            "resolved": resolved,
+            "kept": kept,
+            "broken": resolved & ~kept,
+            "exceeded": exceeded,
+            "slack": slack,
+        }
+    )
+
+
+def _band_status(value: float | None, low: float | None, high: float | None) -> str | None:
+    if value is None:
+        return None
+    if low is not None and value < low - rules.BOUND_SLACK:
+        return "below"
+    if high is not None and value > high + rules.BOUND_SLACK:
+        return "above"
+    return "in band"
+
+
+def promise_summary(
+    outcomes: pd.DataFrame | None,
+    *,
+    logged: int,
+    promised: int,
+    team_keep_rate: float | None = None,
+    bands: Mapping[str, float] | None = None,
+    n0: float = rules.KEEP_N0,
+) -> dict:
+    """Section 4 for one scope: rates, gauges and advice.
+
+    ``outcomes`` is :func:`promise_outcomes`'s frame for the promises whose
+    outcome fell in the window; ``logged`` and ``promised`` count the tasks
+    logged in the window and those of them with a promise (the promise rate).
+    ``team_keep_rate`` is the team's raw keep rate (``None``: no shrinkage).
+    ``bands`` holds the settings promise-rate-min/max, keep-rate-min,
+    keep-rate-flag and exceed-rate-min.
+
+    Keys: ``logged``, ``promised``, ``promise_rate``; ``due``, ``kept``,
+    ``broken``, ``exceeded``; ``keep_rate`` = (k + 10 p_team) / (n + 10) with
+    ``keep_low``/``keep_high`` (the Wilson 90% interval of k/n, shrunk the same
+    way) and ``keep_rate_raw`` (k/n) with ``keep_raw_low``/``keep_raw_high``;
+    ``exceed_rate``; ``slack`` (median promised / A over kept effort
+    promises) with ``slack_n``; ``gauges`` (promise_rate, keep_rate,
+    exceed_rate: value, target band, status); ``advice`` (lines of text).
+    Rates are ``None`` when their denominator is 0.
+    """
+    band = {**rules.DEFAULT_BANDS, **(bands or {})}
+    if outcomes is None or not len(outcomes):
+        due = kept = exceeded = 0
+        slack_values = np.array([])
+    else:
+        resolved = outcomes[outcomes["resolved"]]
+        due = len(resolved)
+        kept = int(resolved["kept"].sum())
+        exceeded = int(resolved["exceeded"].sum())
+        slack_values = resolved["slack"].dropna().to_numpy()
+    promise_rate = promised / logged if logged else None
+    keep_raw = kept / due if due else None
+    keep_raw_low, keep_raw_high = wilson(kept, due)
+    prior = team_keep_rate if team_keep_rate is not None and due else None
+
+    def shrink(value):
+        if value is None or prior is None:
+            return value
+        return (due * value + n0 * prior) / (due + n0)
+
+    out = {
+        "logged": int(logged),
+        "promised": int(promised),
+        "promise_rate": promise_rate,
+        "due": due,
+        "kept": kept,
+        "broken": due - kept,
+        "exceeded": exceeded,
+        "keep_rate": shrink(keep_raw),
+        "keep_low": shrink(keep_raw_low),
+        "keep_high": shrink(keep_raw_high),
+        "keep_rate_raw": keep_raw,
+        "keep_raw_low": keep_raw_low,
+        "keep_raw_high": keep_raw_high,
+        "team_keep_rate": team_keep_rate,
+        "exceed_rate": exceeded / due if due else None,
+        "slack": float(np.median(slack_values)) if slack_values.size else None,
+        "slack_n": int(slack_values.size),
+    }
+    keep_status = _band_status(out["keep_rate"], band["keep-rate-min"], None)
+    if (
+        out["keep_rate"] is not None
+        and out["keep_rate"] < band["keep-rate-flag"] - rules.BOUND_SLACK
+    ):
+        keep_status = "flag"
+    out["gauges"] = {
+        "promise_rate": {
+            "value": promise_rate,
+            "min": band["promise-rate-min"],
+            "max": band["promise-rate-max"],
+            "status": _band_status(
+                promise_rate, band["promise-rate-min"], band["promise-rate-max"]
+            ),
+        },
+        "keep_rate": {
+            "value": out["keep_rate"],
+            "min": band["keep-rate-min"],
+            "flag": band["keep-rate-flag"],
+            "status": keep_status,
+        },
+        "exceed_rate": {
+            "value": out["exceed_rate"],
+            "min": band["exceed-rate-min"],
+            "status": _band_status(out["exceed_rate"], band["exceed-rate-min"], None),
+        },
+    }
+    out["advice"] = promise_advice(out, band)
+    return out
+
+
+def promise_advice(summary: Mapping, band: Mapping[str, float]) -> list[str]:
+    """Section 4's one-line advice: too many promises, too few kept, none made."""
+    advice = []
+    rate = summary["promise_rate"]
+    if summary["logged"] and summary["promised"] == 0:
+        advice.append("You made no promises: make some, on the tasks others wait for.")
+    elif rate is not None and rate > band["promise-rate-max"] + rules.BOUND_SLACK:
+        advice.append(
+            f"You promise on {rate:.0%} of your tasks: promise less, and keep the ones you make."
+        )
+    elif rate is not None and rate < band["promise-rate-min"] - rules.BOUND_SLACK:
+        advice.append(
+            f"You promise on only {rate:.0%} of your tasks: make a few more, on the tasks "
+            "others wait for."
+        )
+    keep = summary["keep_rate"]
+    if keep is not None and keep < band["keep-rate-flag"] - rules.BOUND_SLACK:
+        advice.append(
+            f"Fewer than {band['keep-rate-flag']:.0%} of your promises are kept: promise at "
+            "your P90 (see 'calibrate suggest')."
+        )
+    slack = summary["slack"]
+    if slack is not None and slack > 1.0 + rules.BOUND_SLACK:
+        advice.append(
+            f"Your safe promises cost {slack:.1f}x the work; narrower estimates make them cheaper."
+        )
+    return advice
