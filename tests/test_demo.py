@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from calibrate import demo, store
 from calibrate.cli import cli
+from calibrate.demo import writing
 from calibrate.durations import now_iso
 from calibrate.errors import InputError, StateError
 from tests.support.data import SHARED_DATA, requires_shared_data
@@ -256,7 +257,7 @@ def test_tasks_asks_for_an_approximate_total_across_many_teams(db_path):
 
 
 def test_progress_is_reported_a_chunk_of_people_at_a_time(db_path, monkeypatch):
-    monkeypatch.setattr(demo, "CHUNK_TASKS", 100)  # about one person a chunk here
+    monkeypatch.setattr(writing, "CHUNK_TASKS", 100)  # about one person a chunk here
     seen: list[int] = []
     conn, _ = build(db_path, people=5, weeks=10, progress=seen.append)
     conn.close()
@@ -279,7 +280,7 @@ def test_large_generation_rebuilds_the_same_indexes(db_path, monkeypatch):
     fresh = store.connect(db_path.with_name("fresh.db"))
     before = [tuple(row) for row in indexes(fresh)]
     fresh.close()
-    monkeypatch.setattr(demo, "REBUILD_INDEXES_OVER", 0)
+    monkeypatch.setattr(writing, "REBUILD_INDEXES_OVER", 0)
     conn, _ = build(db_path, people=3, weeks=4)
     assert [tuple(row) for row in indexes(conn)] == before
     conn.close()
@@ -296,9 +297,9 @@ def test_a_failure_half_way_writes_nothing(db_path, monkeypatch):
             raise RuntimeError("disk on fire")
         return real_person_tasks(person, **draw)
 
-    monkeypatch.setattr(demo, "person_tasks", failing)
-    monkeypatch.setattr(demo, "CHUNK_TASKS", 1)  # one person a chunk: two chunks land first
-    monkeypatch.setattr(demo, "REBUILD_INDEXES_OVER", 0)
+    monkeypatch.setattr(writing, "person_tasks", failing)
+    monkeypatch.setattr(writing, "CHUNK_TASKS", 1)  # one person a chunk: two chunks land first
+    monkeypatch.setattr(writing, "REBUILD_INDEXES_OVER", 0)
     with pytest.raises(RuntimeError):
         demo.generate(conn, people=4, weeks=4, today=TODAY)
     assert conn.execute("SELECT count(*) FROM tasks").fetchone()[0] == 0

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from calibrate.exchange import exporter
-from calibrate.exchange.exporter import EXPORT_FIELDS
 from calibrate.exchange.formats import ReadOptions
 from calibrate.exchange.formats.csvfile import CsvStream, write_tasks
-from calibrate.exchange.importer import RowConverter
+from calibrate.exchange.rows import RowConverter
 from calibrate.selection import Selection
+from calibrate.store.fields import EXPORTED as EXPORT_FIELDS
 
 
 def tasks(db_path: Path) -> list[dict]:
@@ -163,6 +163,33 @@ def test_export_to_a_missing_folder(run, varied, tmp_path):
         error_line(result)
         == f"Error: cannot write {tmp_path / 'nowhere' / 'x.csv'}: no folder {tmp_path / 'nowhere'}"
     )
+
+
+def test_the_atomic_writers_replace_whole_or_not_at_all(tmp_path):
+    from calibrate import files
+
+    target = tmp_path / "out.txt"
+    target.write_text("old\n")
+    with pytest.raises(RuntimeError), files.atomic_write(target) as handle:
+        handle.write("half")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "old\n"
+    with files.atomic_write(target) as handle:
+        handle.write("new\n")
+    assert target.read_text() == "new\n"
+    with pytest.raises(RuntimeError), files.atomic_path(target, tag="building") as temporary:
+        Path(temporary).write_text("half")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "new\n"
+    with files.atomic_path(target, tag="building") as temporary:
+        assert Path(temporary).name.startswith(".out.txt.building-")
+        Path(temporary).write_text("made by another writer\n")
+    assert target.read_text() == "made by another writer\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+    nested = tmp_path / "a" / "b" / "report.html"
+    with files.atomic_write(nested, make_folder=True) as handle:
+        handle.write("<p>")
+    assert nested.read_text() == "<p>"
 
 
 texts = st.text(

@@ -515,12 +515,12 @@ def test_promises_with_people_are_the_rows_history_loads(team_db):
         rows = report_data.load_tasks(conn, selection, None, reference)
         ours = report_data.promise_frame(rows, TODAY, values)
         ours = ours[ours["in_scope"]]
-        theirs = history.promise_outcomes(conn, selection, TODAY, values)
+        theirs = panel.promise_outcomes(conn, selection, TODAY, values)
         if reference is not None:  # the reference's too, for its keep rate
             assert panel.keep_rate(ours.iloc[:0]) is None
             assert panel.keep_rate(
                 report_data.promise_frame(rows, TODAY, values).query("in_reference")
-            ) == panel.keep_rate(history.promise_outcomes(conn, reference, TODAY, values))
+            ) == panel.keep_rate(panel.promise_outcomes(conn, reference, TODAY, values))
         columns = ["has_promise", "resolved", "kept", "broken", "exceeded"]
         assert len(ours) == len(theirs) > 0
         assert sorted(map(tuple, ours[columns].to_numpy().tolist())) == sorted(
@@ -564,7 +564,7 @@ def test_the_one_load_gives_what_each_loader_gives(team_db):
         theirs = history.counted_tasks(conn, selection, with_people=True)
         assert data.tasks["estimate_h"].tolist() == theirs["estimate_h"].tolist()
         assert data.tasks["person"].tolist() == theirs["person"].tolist()
-        ranked = history.replace(selection, person=None, team=None, everyone=True)
+        ranked = selection.replace(person=None, team=None, everyone=True)
         for ours, loaded in zip(
             data.rank_frames(), teams.load_tasks(conn, ranked, today=TODAY), strict=True
         ):

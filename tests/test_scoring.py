@@ -335,10 +335,10 @@ def test_counted_tasks_are_the_same_by_index_or_by_scan(conn):
         log(conn, 2, 2, days_ago=300)
     log(conn, 2, 4, days_ago=1)
     narrow = selection(everyone=True, since="2w")
-    assert history._source(conn, narrow) == "tasks"  # few of all tasks: the index
+    assert history.source_for(conn, narrow) == "tasks"  # few of all tasks: the index
     assert len(history.counted_tasks(conn, narrow)) == 1
     wide = selection(everyone=True, since="60w")
-    assert history._source(conn, wide) == "tasks NOT INDEXED"
+    assert history.source_for(conn, wide) == "tasks NOT INDEXED"
     assert len(history.counted_tasks(conn, wide)) == 31
     stats = history.counted_stats(conn, wide)
     assert stats["n"] == 31 and stats["sum_abs"] == pytest.approx(1.0)

@@ -1,4 +1,5 @@
 import hashlib
+import json
 import multiprocessing
 import os
 import sqlite3
@@ -34,6 +35,16 @@ def test_migrations_build_the_schema_from_empty(db_path):
     recorded = [r[0] for r in conn.execute("SELECT name FROM _migrations")]
     assert recorded == [m.__name__ for m in migrations.MIGRATIONS]
     conn.close()
+
+
+def test_the_field_list_is_the_tasks_table(conn):
+    from calibrate.store import fields
+
+    declared = {"INTEGER": "integer", "REAL": "real", "TEXT": "text"}
+    table = [(row[1], declared[row[2]]) for row in conn.execute("PRAGMA table_info(tasks)")]
+    assert [(name, "text" if kind == "json" else kind) for name, kind in fields.FIELDS] == table
+    assert fields.SHOWN[0] == "id" and set(fields.SHOWN) == set(fields.NAMES) - {"updated_at"}
+    assert set(fields.EDITABLE) < set(fields.STORED) < set(fields.NAMES)
 
 
 def test_one_migration_per_schema_version():
@@ -187,3 +198,221 @@ def test_default_path_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     if os.name == "posix" and os.uname().sysname == "Linux":
         assert store.default_db_path() == str(tmp_path / "data" / "calibrate" / "calibrate.db")
+
+
+# --- upgrading databases that hold data ------------------------------------------------
+
+#: Tasks as a version-1 database held them (every column but the id): finished
+#: work with and without ranges (one with the confidence left out), promises of
+#: effort and of a date, tags and notes, a dropped task, open and started ones.
+OLD_COLUMNS = (
+    "uid", "title", "person", "team", "project", "estimate_h", "low_h", "high_h", "confidence",
+    "promise_h", "due", "status", "actual_h", "created_at", "started_at", "done_at",
+    "updated_at", "source", "notes", "tags",
+)  # fmt: skip
+
+
+def _old_tasks() -> list[tuple]:
+    rows = []
+    for i in range(12):
+        day = f"2026-01-{5 + i:02d}"
+        estimate = [1.0, 2.0, 4.0, 0.5][i % 4]
+        actual = estimate * [1.0, 1.5, 0.75, 2.0, 1.1, 0.9][i % 6]
+        low, high, confidence = (None, None, None)
+        if i % 3 == 0:
+            low, high, confidence = estimate / 2, estimate * 2, [90.0, 80.0, None][i % 9 // 3]
+        promise, due = (estimate * 1.5, None) if i % 4 == 1 else (None, None)
+        if i % 5 == 2:
+            due = f"2026-01-{6 + i:02d}"
+        person = ["Jane Doe", "Bob"][i % 2]
+        rows.append(
+            (f"u{i}", f"task {i}", person, "Core" if i % 2 else "Web", "p" if i % 3 else None,
+             estimate, low, high, confidence, promise, due, "done", actual,
+             f"{day}T09:00:00Z", f"{day}T10:00:00Z", f"{day}T15:30:00Z", f"{day}T15:30:00Z",
+             "cli" if i % 2 else "jira", "a note, with \"quotes\"" if i == 4 else None,
+             '["bug", "ui"]' if i % 2 else "[]")
+        )  # fmt: skip
+    rows.append(
+        ("u-dropped", "dropped", "Bob", "Core", None, 3.0, None, None, None, 4.0, "2026-01-30",
+         "dropped", None, "2026-01-20T09:00:00Z", None, "2026-01-21T09:00:00Z",
+         "2026-01-21T09:00:00Z", "cli", None, "[]")
+    )  # fmt: skip
+    rows.append(
+        ("u-started", "started", "Jane Doe", "Web", None, 5.0, 3.0, 8.0, 90.0, None, "2026-02-20",
+         "started", None, "2026-02-01T09:00:00Z", "2026-02-02T09:00:00Z", None,
+         "2026-02-02T09:00:00Z", "cli", None, '["infra"]')
+    )  # fmt: skip
+    rows.append(
+        ("u-open", "open", "jdoe", None, None, 1.0, None, None, None, None, None, "open", None,
+         "2026-02-03T09:00:00Z", None, None, "2026-02-03T09:00:00Z", "cli", "", "[]")
+    )  # fmt: skip
+    return rows
+
+
+def _old_database(path, version: int) -> None:
+    """A database at schema ``version`` holding data, made by running the
+    historical migrations m001 (and m002) only, as ``schema.migrate`` ran
+    them then, and filling the tables they made."""
+    from sqlite_utils import Database
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    db = Database(conn, execute_plugins=False)
+    for number, step in enumerate(migrations.MIGRATIONS[:version], start=1):
+        conn.execute("BEGIN IMMEDIATE")
+        step(db)
+        if "_migrations" not in db.table_names():
+            db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+        db["_migrations"].insert({"name": step.__name__, "applied_at": "2026-01-01T00:00:00Z"})
+        conn.execute(f"PRAGMA user_version = {number:d}")
+        conn.execute("COMMIT")
+    conn.execute("BEGIN")
+    marks = ", ".join("?" * len(OLD_COLUMNS))
+    conn.executemany(f"INSERT INTO tasks ({', '.join(OLD_COLUMNS)}) VALUES ({marks})", _old_tasks())
+    ids = dict(conn.execute("SELECT uid, id FROM tasks"))
+    conn.executemany(
+        "INSERT INTO reestimates (task_id, estimate_h, at, reason) VALUES (?, ?, ?, ?)",
+        [(ids["u1"], 3.0, "2026-01-06T10:00:00Z", "bigger"), (ids["u-started"], 6.0,
+          "2026-02-02T12:00:00Z", None)],
+    )  # fmt: skip
+    conn.executemany(
+        "INSERT INTO intervals (task_id, started_at, stopped_at) VALUES (?, ?, ?)",
+        [(ids["u3"], "2026-01-08T10:00:00Z", "2026-01-08T12:00:00Z"),
+         (ids["u3"], "2026-01-08T13:00:00Z", "2026-01-08T14:15:00Z"),
+         (ids["u-started"], "2026-02-02T09:00:00Z", None)],
+    )  # fmt: skip
+    conn.execute("INSERT INTO aliases (alias, person) VALUES ('jdoe', 'Jane Doe')")
+    conn.executemany(
+        "INSERT INTO people (name, opt_out) VALUES (?, ?)", [("Jane Doe", 1), ("Bob", 0)]
+    )
+    conn.execute("INSERT INTO settings (key, value) VALUES ('day-hours', '7.5')")
+    if version >= 2:  # an imported team summary
+        conn.execute(
+            "INSERT INTO summaries (database_id, file, exported_at, imported_at, since, until, "
+            "format_version, score_version) VALUES ('elsewhere', 'other.json', "
+            "'2026-01-30T10:00:00Z', '2026-01-31T10:00:00Z', '2026-01-05', NULL, 1, 1)"
+        )
+        conn.executemany(
+            "INSERT INTO summary_people (summary_id, person, team, opt_out) VALUES (1, ?, ?, ?)",
+            [("Zed", "Other", 0), ("Yan", None, 1)],
+        )
+        conn.executemany(
+            "INSERT INTO summary_weeks (summary_id, person, team, week, n, sum_abs, sum_sq, over, "
+            "exact, under, within_25, due, kept, exceeded, histogram, ranges) "
+            "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [("Zed", "Other", "2026-01-05", 2, 0.6, 0.26, 1, 0, 1, 1, 1, 1, 0,
+              "[[-10, 1], [50, 1]]", "[[90.0, 1, 1, 0, 0]]"),
+             ("Yan", None, None, 1, 0.0, 0.0, 0, 1, 0, 1, 0, 0, 0, "[[0, 1]]", "[]")],
+        )  # fmt: skip
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def _contents(conn) -> dict[str, list[tuple]]:
+    """Every row of every table, in rowid order (sorted, without rowids)."""
+    out = {}
+    for (table,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    ).fetchall():
+        try:
+            rows = conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+        except sqlite3.OperationalError:  # WITHOUT ROWID
+            rows = sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+        out[table] = [tuple(row) for row in rows]
+    return out
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
+    _old_database(db_path, version)
+    old = sqlite3.connect(db_path)
+    before = _contents(old)
+    old.close()
+    assert before["tasks"] and before["intervals"] and before["aliases"]
+
+    conn = store.connect(db_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 3
+    after = _contents(conn)
+    for table, rows in before.items():
+        if table == "_migrations":  # the steps run now are added after the old ones
+            assert after[table][: len(rows)] == rows
+            assert [row[0] for row in after[table][len(rows) :]] == [
+                step.__name__ for step in migrations.MIGRATIONS[version:]
+            ]
+        else:
+            assert after[table] == rows, table  # every row and value, as it was
+    assert {"history_state", "hints", "advice_cache", "meta", "summary_weeks"} <= set(after)
+    if version == 1:  # m002 gave the database an identity on the way
+        assert {row[0] for row in after["meta"]} == {"database_id", "pseudonym_salt"}
+    conn.close()
+
+    backup = migrations.backup_path(db_path, version)
+    assert backup.exists()
+    kept = sqlite3.connect(backup)
+    assert kept.execute("PRAGMA user_version").fetchone()[0] == version
+    assert _contents(kept) == before
+    kept.close()
+
+    listed = run("list", "--everyone", "--status", "any", "--json")
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output)
+    assert [row["uid"] for row in rows] == [task[0] for task in _old_tasks()]
+    assert rows[0]["tags"] == [] and rows[1]["tags"] == ["bug", "ui"]
+    assert rows[-1]["person"] == "jdoe"  # stored before the alias existed; kept as it was
+    scored = run("score", "--everyone", "--since", "all", "--json")
+    assert scored.exit_code == 0, scored.output
+    panel = json.loads(scored.output)
+    assert panel["n"] == 12 and panel["score"] is not None
+    ranges = run("score", "--person", "Jane Doe", "--since", "all", "--json")
+    assert ranges.exit_code == 0, ranges.output
+
+
+# --- the one fetcher ---------------------------------------------------------------------
+
+
+def test_the_fetcher_reads_the_same_in_chunks_and_at_once(conn, monkeypatch):
+    import numpy as np
+
+    from calibrate.store import fetch
+
+    rows = [
+        (f"u{i}", f"task {i}", ["Ana", "Bo\u00e9", "C, d"][i % 3], 0.1 * (i + 1), 1 / 3 * (i + 1),
+         f"2026-01-{1 + i % 28:02d}T10:00:00Z")
+        for i in range(250)
+    ]  # fmt: skip
+    conn.executemany(
+        "INSERT INTO tasks (uid, title, person, estimate_h, actual_h, done_at, status, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'done', 'x', 'x')",
+        rows,
+    )
+    monkeypatch.setattr(fetch, "FETCH_ROWS", 7)  # many chunks
+    sql = "SELECT id, person, estimate_h, actual_h, coalesce(team, '') FROM tasks ORDER BY id"
+    names = ("id", "person", "estimate_h", "actual_h", "team")
+    chunked = fetch.fetch_columns(conn, sql, (), names, {"id": np.int64})
+    at_once = fetch.fetch_columns(conn, sql, (), names, {"id": np.int64}, at_once=True)
+    assert chunked["estimate_h"].dtype == float and chunked["person"].dtype == object
+    for name in names:
+        assert chunked[name].tolist() == at_once[name].tolist(), name  # numbers to the bit
+    assert chunked["actual_h"].tolist() == [row[4] for row in rows]
+    # NULLs (a number that is not there, a team that is not there) come back as
+    # NaN and None either way: at once falls back to the chunks for them
+    conn.execute("UPDATE tasks SET actual_h = NULL, team = NULL WHERE id = 3")
+    sql = "SELECT actual_h, team FROM tasks ORDER BY id"
+    for at in (False, True):
+        got = fetch.fetch_columns(conn, sql, (), ("actual_h", "team"), at_once=at)
+        assert np.isnan(got["actual_h"][2]) and got["team"][2] is None
+        assert len(got["team"]) == 250
+    empty = fetch.fetch_columns(conn, "SELECT id FROM tasks WHERE 0", (), ["id"], at_once=True)
+    assert empty["id"].size == 0
+
+
+def test_the_fetcher_names_a_field_that_is_not_a_number(conn):
+    conn.execute(
+        "INSERT INTO tasks (uid, title, person, estimate_h, actual_h, status, created_at, "
+        "updated_at) VALUES ('u', 't', 'p', 'lots', 2, 'done', 'x', 'x')"
+    )
+    from calibrate.store.fetch import fetch_columns
+
+    for at_once in (False, True):
+        with pytest.raises(DatabaseError, match="a task's estimate_h is not a number"):
+            fetch_columns(conn, "SELECT estimate_h FROM tasks", (), ["estimate_h"], at_once=at_once)

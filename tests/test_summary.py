@@ -12,6 +12,7 @@ import pytest
 from calibrate import demo, reference, rules, store, teams
 from calibrate.durations import local_today, parse_since
 from calibrate.errors import InputError
+from calibrate.exchange import summary_file
 from calibrate.selection import Selection
 from calibrate.stats import ranks
 
@@ -40,9 +41,9 @@ def standings(conn, since: str | None) -> tuple[list, dict]:
 
 def export_summary(conn, path, since: str | None = None, **scope) -> dict:
     selection = Selection(everyone=not scope, since=since, **scope)
-    built = teams.build_summary(conn, selection, today=TODAY)
+    built = summary_file.build_summary(conn, selection, today=TODAY)
     with open(path, "w", encoding="utf-8") as handle:
-        teams.write_summary(handle, built)
+        summary_file.write_summary(handle, built)
     return built
 
 
@@ -77,7 +78,7 @@ def test_ranks_from_a_summary_equal_ranks_from_raw_tasks(team_db, tmp_path, wind
     export_summary(source, file, since)
     source.close()
     lead = store.connect(tmp_path / "lead.db")
-    result = teams.import_summary(lead, file)
+    result = summary_file.import_summary(lead, file)
     assert result.people == 10
     assert lead.execute("SELECT count(*) FROM tasks").fetchone()[0] == 0
     assert_same_standings(raw, standings(lead, since))
@@ -92,7 +93,7 @@ def test_a_wider_summary_ranked_in_a_narrower_window(team_db, tmp_path):
     export_summary(source, tmp_path / "all.json", None)
     source.close()
     lead = store.connect(tmp_path / "lead.db")
-    teams.import_summary(lead, tmp_path / "all.json")
+    summary_file.import_summary(lead, tmp_path / "all.json")
     assert_same_standings(raw, standings(lead, since))
 
 
@@ -116,11 +117,11 @@ def test_importing_again_replaces_and_own_summary_is_refused(team_db, tmp_path):
     source = store.connect(team_db)
     export_summary(source, tmp_path / "s.json")
     with pytest.raises(InputError, match="exported from this database"):
-        teams.import_summary(source, tmp_path / "s.json")
+        summary_file.import_summary(source, tmp_path / "s.json")
     source.close()
     lead = store.connect(tmp_path / "lead.db")
-    first = teams.import_summary(lead, tmp_path / "s.json")
-    again = teams.import_summary(lead, tmp_path / "s.json")
+    first = summary_file.import_summary(lead, tmp_path / "s.json")
+    again = summary_file.import_summary(lead, tmp_path / "s.json")
     assert not first.replaced and again.replaced
     weeks = lead.execute("SELECT count(*) FROM summary_weeks").fetchone()[0]
     assert weeks == first.weeks
@@ -142,7 +143,7 @@ def test_raw_tasks_win_over_a_summary_of_the_same_weeks(team_db, tmp_path):
 
     lead = store.connect(lead_path)
     merge_database(lead, team_db)
-    teams.import_summary(lead, tmp_path / "s.json")
+    summary_file.import_summary(lead, tmp_path / "s.json")
     groups, team_rows = standings(lead, since)
     assert team_rows == raw[1]
     assert [r["score"] for g in groups for r in g["ranked"]] == [
@@ -162,7 +163,7 @@ def test_opt_out_travels_with_the_summary(team_db, tmp_path):
             source.execute("DELETE FROM people WHERE name = ?", (name,))
         source.close()
     lead = store.connect(tmp_path / "lead.db")
-    teams.import_summary(lead, tmp_path / "s.json")
+    summary_file.import_summary(lead, tmp_path / "s.json")
     groups, _ = standings(lead, None)
     shown = {row["person"] for g in groups for row in g["ranked"] + g["provisional"]}
     assert name not in shown
@@ -204,7 +205,7 @@ def write(tmp_path, data) -> object:
 
 
 def test_a_valid_summary_is_stored(conn, tmp_path):
-    result = teams.import_summary(conn, write(tmp_path, valid_summary()))
+    result = summary_file.import_summary(conn, write(tmp_path, valid_summary()))
     assert (result.people, result.weeks, result.tasks) == (1, 1, 3)
     row = conn.execute("SELECT n, sum_abs, due, kept, ranges FROM summary_weeks").fetchone()
     assert tuple(row) == (3, 1.5, 2, 1, "[[90.0, 2, 1, 0, 1]]")
@@ -237,7 +238,7 @@ def test_bad_summaries_are_refused_and_nothing_is_written(conn, tmp_path, change
     data = valid_summary()
     change(data)
     with pytest.raises(InputError, match=message):
-        teams.import_summary(conn, write(tmp_path, data))
+        summary_file.import_summary(conn, write(tmp_path, data))
     assert conn.execute("SELECT count(*) FROM summaries").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM summary_weeks").fetchone()[0] == 0
 
@@ -246,7 +247,7 @@ def test_a_file_that_is_not_json(conn, tmp_path):
     path = tmp_path / "summary.json"
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(InputError, match="not valid JSON"):
-        teams.import_summary(conn, path)
+        summary_file.import_summary(conn, path)
 
 
 # --- through the command line -----------------------------------------------------------------

@@ -303,6 +303,33 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+#: Monday of week 0 of :func:`week_index` (1970-01-01 was a Thursday).
+WEEK_ZERO = date(1969, 12, 29)
+
+
+def week_index(days):
+    """ISO week number since 1969-12-29 (a Monday) of each local date
+    (``datetime64[D]``-like), as a numpy array; -1 for NaT. Consecutive weeks
+    differ by 1. (numpy is imported here, off the start-up path.)"""
+    import numpy as np
+
+    d = np.asarray(days, dtype="datetime64[D]").reshape(-1)
+    out = np.full(d.shape, -1, dtype=np.int64)
+    ok = ~np.isnat(d)
+    out[ok] = week_of_day(d[ok].astype(np.int64))
+    return out
+
+
+def week_of_day(day_numbers):
+    """:func:`week_index` of day numbers (days since 1970-01-01, a Thursday)."""
+    return (day_numbers + 3) // 7
+
+
+def week_monday(week: int) -> date:
+    """The Monday that starts week number ``week`` of :func:`week_index`."""
+    return WEEK_ZERO + timedelta(weeks=int(week))
+
+
 def local_midnight_utc(day: date) -> str:
     """The UTC ISO text of local midnight starting ``day``."""
     return to_iso(datetime.combine(day, time(0, 0)).astimezone())

@@ -55,13 +55,13 @@ def build_panel(
     selection = load.resolve_person(conn, selection)
     prior, prior_label = load.reference_for(conn, selection)
     tasks = load.counted_tasks(conn, selection)
-    outcomes = load.promise_outcomes(conn, selection, today, values)
+    outcomes = promise_outcomes(conn, selection, today, values)
     logged, promised = load.logged_counts(conn, selection)
     if prior is None:
         prior_stats = prior_keep = None
     else:
         prior_stats = load.counted_stats(conn, prior)
-        prior_keep = keep_rate(load.promise_outcomes(conn, prior, today, values))
+        prior_keep = keep_rate(promise_outcomes(conn, prior, today, values))
     return assemble_panel(
         selection,
         today=today,
@@ -74,6 +74,17 @@ def build_panel(
         promised=promised,
         bands=bands,
     )
+
+
+def promise_outcomes(
+    conn: sqlite3.Connection, selection: Selection, today: date, values: Mapping
+) -> pd.DataFrame:
+    """:func:`promises.promise_outcomes` of the scope's promises judged in the
+    window (:func:`load.promise_tasks`), on the working calendar of the
+    settings ``values``."""
+    tasks = load.promise_tasks(conn, selection)
+    columns = {name: tasks[name].to_numpy() for name in tasks.columns}
+    return promises.promise_outcomes(**columns, today=today, **settings.calendar(values))
 
 
 def keep_rate(outcomes: pd.DataFrame) -> float | None:

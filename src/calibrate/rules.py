@@ -46,15 +46,19 @@ def counted_sql(alias: str = "") -> str:
     return COUNTED_SQL.format(t=f"{alias}." if alias else "")
 
 
-def counted_mask(estimate_h, actual_h):
-    """The counted-task rule over arrays: E > 0 and A > 0, both finite (the
-    status part is the loaders' SQL: dropped tasks never reach an array)."""
+def counted_mask(estimate_h, actual_h, status=None):
+    """The counted-task rule over arrays: E > 0 and A > 0, both finite, and,
+    given the ``status`` texts, not dropped (without them, the loaders' SQL
+    has left the dropped tasks out already)."""
     import numpy as np
 
     e = np.asarray(estimate_h, dtype=float).reshape(-1)
     a = np.asarray(actual_h, dtype=float).reshape(-1)
     with np.errstate(invalid="ignore"):
-        return np.isfinite(e) & np.isfinite(a) & (e > 0) & (a > 0)
+        counted = np.isfinite(e) & np.isfinite(a) & (e > 0) & (a > 0)
+    if status is not None:
+        counted &= np.asarray(status, dtype=object).reshape(-1) != "dropped"
+    return counted
 
 
 def exact_mask(log_ratios):
@@ -182,6 +186,16 @@ def has_promise_sql(alias: str = "") -> str:
     return HAS_PROMISE_SQL.format(t=f"{alias}." if alias else "")
 
 
+def has_promise_mask(promise_h, due):
+    """:func:`has_promise_sql` over arrays: ``promise_h`` (NaN for none) and
+    ``due`` (``datetime64``, NaT for none; or texts, ``None`` for none)."""
+    import numpy as np
+
+    due = np.asarray(due).reshape(-1)
+    has_due = ~np.isnat(due) if due.dtype.kind == "M" else np.not_equal(due, None)
+    return np.isfinite(np.asarray(promise_h, dtype=float).reshape(-1)) | has_due
+
+
 def promise_window(
     since_utc: str | None,
     until_utc: str | None,
@@ -210,6 +224,26 @@ def promise_window(
         )
         params += [until_utc, end_day]
     return clauses, params
+
+
+def promise_window_mask(done, due, since=None, until=None, first_day=None, end_day=None):
+    """:func:`promise_window` over arrays: ``done`` the tasks' UTC done
+    moments (``datetime64``, NaT when not done or not readable), ``due``
+    their due dates (``datetime64[D]``, NaT without one), and the window's
+    UTC bounds and local first and end days as ``datetime64`` (``None``: open)."""
+    import numpy as np
+
+    done = np.asarray(done).reshape(-1)
+    due = np.asarray(due, dtype="datetime64[D]").reshape(-1)
+    has_done = ~np.isnat(done)
+    by_done, by_due = has_done.copy(), ~np.isnat(due)
+    if since is not None:
+        by_done &= done >= since
+        by_due &= due >= first_day
+    if until is not None:
+        by_done &= done < until
+        by_due &= due < end_day
+    return np.where(has_done, by_done, by_due)
 
 
 # --- section 5: percentile ranks --------------------------------------------------------

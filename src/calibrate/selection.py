@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from calibrate.errors import InputError
 
 STATUS_CHOICES = ("open", "done", "dropped", "any")
+#: The options a selection is made of (the arguments of :class:`Selection`).
+OPTIONS = ("person", "team", "everyone", "status", "since", "until", "window_on", "tags", "project")
 
 
 class Selection:
@@ -41,6 +43,10 @@ class Selection:
         self.person, self.team, self.everyone = person, team, everyone
         self.status, self.since, self.until, self.window_on = status, since, until, window_on
         self.tags, self.project = tuple(tags), project
+
+    def replace(self, **changes) -> Selection:
+        """A copy with some of its options changed (checked again)."""
+        return Selection(**{**{name: getattr(self, name) for name in OPTIONS}, **changes})
 
     def where(self, alias: str = "") -> tuple[str, list]:
         """The ``WHERE`` clause (without the keyword) and its parameters."""

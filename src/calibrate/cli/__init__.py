@@ -29,6 +29,7 @@ from calibrate.durations import (
 from calibrate.errors import CalibrateError, InputError
 from calibrate.identity import default_person, default_team
 from calibrate.selection import STATUS_CHOICES, Selection
+from calibrate.store import fields
 from calibrate.store import tasks as tasklog
 from calibrate.text import Column, render_table, to_csv, to_json
 
@@ -614,11 +615,7 @@ def _rm_person(app: App, name: str, yes: bool) -> None:
 
 # --- reading -----------------------------------------------------------------
 
-LIST_FIELDS = (
-    "id", "uid", "title", "person", "team", "project", "status", "estimate_h", "low_h",
-    "high_h", "confidence", "promise_h", "due", "actual_h", "created_at", "started_at",
-    "done_at", "source", "tags", "notes",
-)  # fmt: skip
+LIST_FIELDS = fields.SHOWN
 
 
 def _list_rows(conn: sqlite3.Connection, selection: Selection, limit: int | None) -> list[dict]:

@@ -128,14 +128,14 @@ def import_(app: App, file: str, format_name, mappings, unit, encoding, date_for
             with importer.target_connection(
                 Path(app.db_path), lambda: app.conn, app.close, dry_run=dry_run
             ) as conn:
-                summary = importer.import_file(conn, options, progress)
+                result = importer.import_file(conn, options, progress)
     if json_output:
-        click.echo(to_json(summary.as_dict()))
+        click.echo(to_json(result.as_dict()))
         return
-    click.echo("\n".join(summary.lines()))
+    click.echo("\n".join(result.lines()))
     if dry_run:
-        if summary.preview:
-            click.echo(importer.preview_table(summary))
+        if result.preview:
+            click.echo(importer.preview_table(result))
         click.echo("Dry run: nothing was written.", err=True)
 
 
@@ -143,7 +143,7 @@ def _is_team_summary(format_name: str | None, path) -> bool:
     """A team summary (``export --summary``): named, or recognised by its header."""
     if format_name is not None:
         return format_name.lower() == "summary"
-    from calibrate.teams import looks_like_summary
+    from calibrate.exchange.summary_file import looks_like_summary
 
     return looks_like_summary(path)
 
@@ -153,10 +153,9 @@ def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bo
     then stored in one transaction for ``rank``."""
     from pathlib import Path
 
-    from calibrate import teams
-    from calibrate.exchange import importer
+    from calibrate.exchange import importer, summary_file
 
-    checked = teams.read_summary(path, name)
+    checked = summary_file.read_summary(path, name)
     if dry_run:
         click.echo(
             f"Would import summary {name}: {len({w['person'] for w in checked.weeks}):,} people, "
@@ -165,7 +164,7 @@ def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bo
         click.echo("Dry run: nothing was written.", err=True)
         return
     with importer.target_connection(Path(app.db_path), lambda: app.conn, app.close) as conn:
-        result = teams.store_summary(conn, checked)
+        result = summary_file.store_summary(conn, checked)
     click.echo(to_json(result.as_dict()) if json_output else "\n".join(result.lines()))
 
 
@@ -228,20 +227,18 @@ def export(app: App, person, team, everyone, status, since, tags, project, forma
 
 
 def _export_summary(app: App, selection: Selection, status: str, format_name, output) -> None:
-    """``export --summary``: the team summary of ``calibrate.summary``."""
-    from calibrate import teams
-    from calibrate.exchange import exporter
+    """``export --summary``: the team summary of ``calibrate.exchange.summary_file``."""
+    from calibrate.exchange import summary_file
 
     if status != "any":
         raise click.UsageError("--status does not apply to --summary (it covers finished work)")
     if format_name not in (None, "json"):
         raise click.UsageError("--summary is written as JSON: leave out --format")
-    built = teams.build_summary(app.existing_conn(), selection)
+    built = summary_file.build_summary(app.existing_conn(), selection)
     if output is None:
-        teams.write_summary(sys.stdout, built)
+        summary_file.write_summary(sys.stdout, built)
         return
-    with exporter.atomic_text_file(output) as handle:
-        weeks = teams.write_summary(handle, built)
+    weeks = summary_file.write_summary_file(output, built)
     click.echo(
         f"Exported a summary of {len(built['people']):,} people ({weeks:,} person-weeks) "
         f"to {output}",
@@ -264,8 +261,8 @@ def merge(app: App, other: str, dry_run: bool, json_output: bool) -> None:
 
     from calibrate.exchange.merge import merge_database
 
-    summary = merge_database(app.conn, Path(other), own_path=Path(app.db_path), dry_run=dry_run)
+    result = merge_database(app.conn, Path(other), own_path=Path(app.db_path), dry_run=dry_run)
     if json_output:
-        click.echo(to_json(summary.as_dict()))
+        click.echo(to_json(result.as_dict()))
     else:
-        click.echo("\n".join(summary.lines()))
+        click.echo("\n".join(result.lines()))

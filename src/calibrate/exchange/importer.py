@@ -27,14 +27,14 @@ comes back unchanged.
 
 Memory does not grow with the file: rows stream in batches, and the per-file
 bookkeeping of keys already seen lives in a temporary SQLite table.
+
+One row's conversion (units, dates, status, uid) is
+:class:`calibrate.exchange.rows.RowConverter`'s; this module runs the import.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import math
 import os
 import sqlite3
 import tempfile
@@ -45,42 +45,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from calibrate import store
-from calibrate.durations import (
-    MAX_EFFORT_H,
-    format_duration,
-    now_iso,
-    parse_duration,
-    unit_hours,
-)
+from calibrate.durations import format_duration
 from calibrate.errors import InputError
 from calibrate.exchange.formats import (
     FIELDS,
-    Hours,
-    RawRow,
     ReadOptions,
     RowError,
     RowStream,
     get_format,
     guess_format,
     open_reader,
-    status_category,
 )
 from calibrate.exchange.formats.dates import DateError, DateReader
+from calibrate.exchange.rows import COLUMNS, RowConverter, Skip
 from calibrate.store import settings
-from calibrate.store.tasks import clean_tags
 
 BATCH_ROWS = 2000
 MAX_LISTED_BAD = 20
 PREVIEW_ROWS = 5
-HASH_CHARS = 20
 CACHE_KIB = 32 * 1024  # SQLite page cache during an import
 
-#: The ``tasks`` columns an import writes, in parameter order (?1, ?2, ...).
-COLUMNS = (
-    "uid", "title", "person", "team", "project", "estimate_h", "low_h", "high_h",
-    "confidence", "promise_h", "due", "status", "actual_h", "created_at", "started_at",
-    "done_at", "source", "notes", "tags",
-)  # fmt: skip
 _P = {column: f"?{number}" for number, column in enumerate(COLUMNS, start=1)}
 STAMP = f"?{len(COLUMNS) + 1}"
 
@@ -91,10 +75,6 @@ _FIELD_OF = {
     "low_h": "low", "high_h": "low", "confidence": "low", "promise_h": "promise",
     "due": "due", "started_at": "started", "notes": "notes", "tags": "tags",
 }  # fmt: skip
-
-
-class _Skip(Exception):
-    """A row left out on purpose; the message is the reason counted."""
 
 
 class _DryRun(Exception):
@@ -122,7 +102,7 @@ class ImportOptions:
 
 
 @dataclass
-class ImportSummary:
+class ImportResult:
     """What an import did (or, dry, would do)."""
 
     file: str
@@ -156,7 +136,7 @@ class ImportSummary:
         }  # fmt: skip
 
     def lines(self) -> list[str]:
-        """The summary for people, at most 80 columns a line where it can."""
+        """What the import did, for people, at most 80 columns a line where it can."""
         verb = "Would import" if self.dry_run else "Imported"
         out = [
             f"{verb} {self.file} ({self.format_name}, source {self.source}): "
@@ -191,7 +171,7 @@ def import_file(
     conn: sqlite3.Connection,
     options: ImportOptions,
     progress: Callable[[int, int], None] | None = None,
-) -> ImportSummary:
+) -> ImportResult:
     """Import ``options.path`` into ``conn`` in one transaction.
 
     ``progress(bytes_read, bytes_total)`` is called after each batch.
@@ -219,7 +199,7 @@ def import_file(
         source = (options.source or stream.source).strip()
         if not source:
             raise InputError("--source must not be empty")
-        summary = ImportSummary(
+        result = ImportResult(
             file=options.name or options.path.name, format_name=format_name, source=source,
             dry_run=options.dry_run,
         )  # fmt: skip
@@ -228,26 +208,27 @@ def import_file(
         except DateError as error:
             raise InputError(str(error)) from None
         converter = RowConverter(
-            stream, options, source=source, day_hours=day_hours, dates=dates,
+            stream, person=options.person, team=options.team, source=source,
+            day_hours=day_hours, dates=dates,
             aliases=dict(conn.execute("SELECT alias, person FROM aliases").fetchall()),
-            notes=summary.notes,
+            notes=result.notes,
         )  # fmt: skip
         cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # bounded; spilling costs more
         try:
             with store.transaction(conn):
-                _run(conn, stream, converter, options, summary, progress)
+                _run(conn, stream, converter, options, result, progress)
                 if options.dry_run:
                     raise _DryRun
         except _DryRun:
             pass
         finally:
             conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
-        summary.skipped.update(stream.skipped)
-        summary.notes.update(stream.notes)
-        summary.columns = dict(stream.columns)
-        summary.dates = dates.describe()
-        return summary
+        result.skipped.update(stream.skipped)
+        result.notes.update(stream.notes)
+        result.columns = dict(stream.columns)
+        result.dates = dates.describe()
+        return result
     finally:
         stream.close()
 
@@ -257,7 +238,7 @@ def _run(
     stream: RowStream,
     converter: RowConverter,
     options: ImportOptions,
-    summary: ImportSummary,
+    result: ImportResult,
     progress: Callable[[int, int], None] | None,
 ) -> None:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_seen (base TEXT PRIMARY KEY, n INTEGER)")
@@ -266,14 +247,14 @@ def _run(
     batch: list[tuple[str, bool, list]] = []
 
     def flush() -> None:
-        records = assign_uids(conn, batch, summary)
+        records = assign_uids(conn, batch, result)
         new, known = split_new(conn, records)
         conn.executemany(insert, new)
-        summary.added += len(new)
+        result.added += len(new)
         if known:
             changed = conn.executemany(update, known).rowcount  # not counting triggers
-            summary.updated += changed
-            summary.unchanged += len(known) - changed
+            result.updated += changed
+            result.unchanged += len(known) - changed
         batch.clear()
         if progress is not None:
             progress(stream.position(), stream.size)
@@ -284,8 +265,8 @@ def _run(
         read += 1
         try:
             base, keyed, record = converter.convert(raw)
-        except _Skip as reason:
-            summary.skipped[str(reason)] += 1
+        except Skip as reason:
+            result.skipped[str(reason)] += 1
             continue
         except RowError as error:
             message = f"line {raw.line}: {error}"
@@ -293,9 +274,9 @@ def _run(
                 raise InputError(
                     f"{message} (nothing was imported; --skip-bad imports the other rows)"
                 ) from None
-            summary.bad += 1
-            if len(summary.bad_rows) < MAX_LISTED_BAD:
-                summary.bad_rows.append(message)
+            result.bad += 1
+            if len(result.bad_rows) < MAX_LISTED_BAD:
+                result.bad_rows.append(message)
             continue
         batch.append((base, keyed, record))
         if len(preview) < PREVIEW_ROWS:
@@ -305,14 +286,14 @@ def _run(
     if batch:
         flush()
     if read == 0 and not stream.skipped:
-        raise InputError(f"{summary.file} has no rows to import (a header and nothing else)")
-    summary.rows = read + sum(stream.skipped.values())
-    summary.preview = [converter.preview(record) for record in preview]
+        raise InputError(f"{result.file} has no rows to import (a header and nothing else)")
+    result.rows = read + sum(stream.skipped.values())
+    result.preview = [converter.preview(record) for record in preview]
     conn.execute("DROP TABLE temp.import_seen")
 
 
 def assign_uids(
-    conn: sqlite3.Connection, batch: list[tuple[str, bool, list]], summary: ImportSummary
+    conn: sqlite3.Connection, batch: list[tuple[str, bool, list]], result: ImportResult
 ) -> list[list]:
     """Final uids for a batch: a key is its uid (a repeat updates the earlier
     row, and is counted); a content hash gets ``#N`` for its Nth occurrence in
@@ -340,7 +321,7 @@ def assign_uids(
             record[0] = base if count == 1 else f"{base}#{count}"
         records.append(record)
     if repeated:
-        summary.notes["repeated key in the file (the later row wins)"] += repeated
+        result.notes["repeated key in the file (the later row wins)"] += repeated
     conn.executemany(
         "INSERT INTO temp.import_seen (base, n) VALUES (?, ?) "
         "ON CONFLICT(base) DO UPDATE SET n = excluded.n",
@@ -424,223 +405,6 @@ def update_sql(present: set[str]) -> str:
     )
 
 
-# --- one row -------------------------------------------------------------------
-
-
-class RowConverter:
-    """Turns a :class:`RawRow` into the parameters of :func:`insert_sql` and
-    :func:`update_sql` (``?1`` .. ``?19`` the columns, ``?20`` the import's time)."""
-
-    def __init__(
-        self,
-        stream: RowStream,
-        options: ImportOptions,
-        *,
-        source: str,
-        day_hours: float,
-        dates: DateReader,
-        aliases: dict[str, str],
-        notes: Counter[str],
-    ):
-        self.stream = stream
-        self.source = source
-        self.day_hours = day_hours
-        self.unit = stream.unit
-        try:
-            self.unit_factor = unit_hours(self.unit, day_hours)
-        except InputError:
-            raise InputError(f"unknown --unit {self.unit!r}: use s, m, h or d") from None
-        self.dates = dates
-        self.aliases = aliases
-        self.default_person = self._person(options.person)
-        self.default_team = options.team
-        self.notes = notes
-        self.stamp = now_iso()
-        self.labels = {f: f"{f} column {c!r}" if c else f for f, c in stream.columns.items()}
-        self._tags: dict[object, str] = {}
-
-    def convert(self, raw: RawRow) -> tuple[str, bool, list]:
-        """(uid base, whether it is a key, the row's parameters). Raises
-        :class:`_Skip` for rows left out and :class:`RowError` for bad ones."""
-        if raw.error:
-            raise RowError(raw.error)
-        values = raw.values
-        get = values.get
-        estimate = self.hours(get("estimate"), "estimate")
-        if not estimate:
-            raise _Skip("no estimate (missing or zero)")
-        actual = self.hours(get("actual"), "actual") or None
-        low = self.hours(get("low"), "low")
-        high = self.hours(get("high"), "high")
-        confidence = None
-        if low is not None or high is not None:
-            if low is None or high is None:
-                raise RowError("a range needs both a low and a high")
-            if not 0 < low < high:
-                raise RowError(
-                    f"range {format_duration(low)}..{format_duration(high)}: "
-                    "its low must be above zero and below its high"
-                )
-            confidence = self.confidence(get("confidence"))
-        promise = self.hours(get("promise"), "promise") or None
-        created = self.moment(get("created"), "created")
-        started = self.moment(get("started"), "started")
-        done = self.moment(get("done"), "done")
-        due_value = get("due")
-        due = self.day(due_value, "due") if due_value is not None else None
-        category = status_category(get("status"))
-        if actual is not None:
-            status, done_at = "done", done or started or created
-        elif category == "dropped":
-            status, done_at = "dropped", done
-        elif done is not None or category == "done":
-            raise _Skip("done without time logged (no actual)")
-        elif category == "started" or (started is not None and category != "open"):
-            status, done_at = "started", None
-        else:
-            status, done_at = "open", None
-        if started is not None and done_at is not None and started > done_at:
-            self.notes["started after it was done: start date left out"] += 1
-            started = None
-        key = get("key")
-        uid = get("uid")
-        source = self.text(get("source")) or self.source
-        if uid is not None:
-            base, keyed = str(uid).strip(), True
-        elif key is not None:
-            key = str(key).strip()
-            base, keyed = f"{source}:{key}", True
-        elif raw.content is not None:
-            digest = hashlib.sha1(raw.content.encode("utf-8", "surrogatepass")).hexdigest()
-            base, keyed = f"{source}:{digest[:HASH_CHARS]}", False
-        else:
-            raise RowError("no key and no content to identify the row")
-        title = self.text(get("title")) or (str(key) if key is not None else "(no title)")
-        person = self._person(self.text(get("person"))) or self.default_person
-        tags = get("tags")
-        return base, keyed, [
-            None, title, person, self.text(get("team")) or self.default_team,
-            self.text(get("project")), estimate, low, high, confidence, promise, due, status,
-            actual, created or started or done, started, done_at, source,
-            self.free_text(get("notes")), self.tags(tags) if tags else "[]", self.stamp,
-        ]  # fmt: skip
-
-    # -- values -----------------------------------------------------------------
-
-    def hours(self, value, what: str) -> float | None:
-        """A duration in hours: a bare number is in the file's unit."""
-        if value is None:
-            return None
-        if isinstance(value, Hours):
-            hours = float(value)
-        elif isinstance(value, str):
-            try:
-                hours = float(value) * self.unit_factor
-            except ValueError:
-                try:
-                    hours = parse_duration(
-                        value, day_hours=self.day_hours, unit=self.unit, allow_zero=True
-                    )
-                except InputError as error:  # its own words: not a duration, too large...
-                    raise RowError(f"{self.labels.get(what, what)}: {error}") from None
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            hours = float(value) * self.unit_factor
-        else:
-            raise RowError(f"{self.labels.get(what, what)}: not a duration: {value!r}")
-        if not math.isfinite(hours):
-            raise RowError(f"{self.labels.get(what, what)}: not a duration: {value!r}")
-        if hours < 0:
-            raise RowError(f"negative {what} {value!r}: effort must be zero or more")
-        if hours > MAX_EFFORT_H:
-            raise RowError(
-                f"{what} {value!r} is more than {MAX_EFFORT_H:,.0f}h: not the effort of one task"
-            )
-        return hours
-
-    def confidence(self, value) -> float:
-        if value is None:
-            return 90.0
-        try:
-            number = float(str(value).strip().rstrip("%"))
-        except ValueError:
-            raise RowError(f"confidence {value!r} is not a number") from None
-        if not 0 < number < 100:
-            raise RowError(f"confidence {value!r} must be between 0 and 100, exclusive")
-        return number
-
-    def moment(self, value, what: str) -> str | None:
-        if value is None:
-            return None
-        try:
-            return self.dates.moment(str(value))
-        except DateError as error:
-            raise RowError(f"{error} ({self.labels.get(what, what)})") from None
-
-    def day(self, value, what: str) -> str:
-        try:
-            return self.dates.day(str(value))
-        except DateError as error:
-            raise RowError(f"{error} ({self.labels.get(what, what)})") from None
-
-    @staticmethod
-    def free_text(value) -> str | None:
-        """Notes, kept exactly as written (blank means none)."""
-        if value is None:
-            return None
-        text = str(value)
-        return text if text.strip() else None
-
-    @staticmethod
-    def text(value) -> str | None:
-        if value is None:
-            return None
-        text = str(value).strip()
-        return text or None
-
-    def tags(self, value) -> str:
-        """Tags as stored (JSON text); the same cells recur, so they are memoised."""
-        if isinstance(value, list):
-            try:
-                memo_key: object = tuple(value)
-                hash(memo_key)
-            except TypeError:  # a list holding lists or objects: not memoised
-                return self._tags_json(value)
-        else:
-            memo_key = value
-        found = self._tags.get(memo_key)
-        if found is None:
-            if len(self._tags) >= 4096:
-                self._tags.clear()
-            found = self._tags[memo_key] = self._tags_json(value)
-        return found
-
-    def _tags_json(self, value) -> str:
-        if isinstance(value, str):
-            if value.startswith("["):
-                with contextlib.suppress(ValueError):
-                    value = json.loads(value)
-            if isinstance(value, str):
-                value = [value]
-        if not isinstance(value, list):
-            raise RowError(f"tags: expected text or a list, not {value!r}")
-        return json.dumps(clean_tags(str(tag) for tag in value), ensure_ascii=False)
-
-    def _person(self, name: str | None) -> str | None:
-        if not name:
-            return None
-        name = name.strip()
-        return self.aliases.get(name, name)
-
-    def preview(self, record: list) -> dict:
-        """A row as it would be stored (the uid is settled later)."""
-        shown = dict(zip(COLUMNS, record[: len(COLUMNS)], strict=True))
-        shown["created_at"] = shown["created_at"] or self.stamp
-        if shown["status"] in ("done", "dropped") and not shown["done_at"]:
-            shown["done_at"] = self.stamp
-        shown["tags"] = json.loads(shown["tags"])
-        return shown
-
-
 # --- a database for a dry run when there is none yet ----------------------------
 
 
@@ -656,14 +420,14 @@ def scratch_connection() -> Iterator[sqlite3.Connection]:
             conn.close()
 
 
-def preview_table(summary: ImportSummary) -> str:
+def preview_table(result: ImportResult) -> str:
     """The first rows of a dry run, as they would be stored (80 columns)."""
     from calibrate.text import Column, render_table
 
     rows = [
         {**row, "estimate": format_duration(row["estimate_h"]),
          "actual": format_duration(row["actual_h"]), "done": (row["done_at"] or "")[:10]}
-        for row in summary.preview
+        for row in result.preview
     ]  # fmt: skip
     columns = [
         Column("uid", "UID", 14), Column("status", "STATUS", 7),

@@ -30,6 +30,10 @@ from pathlib import Path
 
 from calibrate import store
 from calibrate.errors import DatabaseError, InputError
+from calibrate.store.fields import NAMES
+
+#: The task columns a merge copies and compares: all but the local id.
+TASK_COLUMNS = tuple(name for name in NAMES if name != "id")
 
 CHILD_TABLES = {
     "reestimates": ("estimate_h", "at", "reason"),
@@ -38,7 +42,7 @@ CHILD_TABLES = {
 
 
 @dataclass
-class MergeSummary:
+class MergeResult:
     other: str
     added: int = 0
     updated: int = 0
@@ -74,21 +78,21 @@ class _DryRun(Exception):
 def merge_database(
     conn: sqlite3.Connection, other_path: Path, *, own_path: Path | None = None,
     dry_run: bool = False,
-) -> MergeSummary:  # fmt: skip
+) -> MergeResult:  # fmt: skip
     """Fold the database at ``other_path`` into ``conn`` (see the module doc)."""
-    summary = MergeSummary(other=other_path.name, dry_run=dry_run)
+    result = MergeResult(other=other_path.name, dry_run=dry_run)
     if own_path is not None and _same_file(other_path, own_path):
         raise InputError("cannot merge a database into itself")
     with open_other(other_path) as other:
         try:
             with store.transaction(conn):
-                _merge_people(conn, other, summary)
-                _merge_tasks(conn, other, summary)
+                _merge_people(conn, other, result)
+                _merge_tasks(conn, other, result)
                 if dry_run:
                     raise _DryRun
         except _DryRun:
             pass
-    return summary
+    return result
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -143,28 +147,20 @@ def open_other(path: Path) -> Iterator[sqlite3.Connection]:
             upgraded.close()
 
 
-def _merge_people(
-    conn: sqlite3.Connection, other: sqlite3.Connection, summary: MergeSummary
-) -> None:
+def _merge_people(conn: sqlite3.Connection, other: sqlite3.Connection, result: MergeResult) -> None:
     for row in other.execute("SELECT alias, person FROM aliases"):
         cursor = conn.execute(
             "INSERT INTO aliases (alias, person) VALUES (?, ?) ON CONFLICT(alias) DO NOTHING",
             (row[0], row[1]),
         )
-        summary.aliases_added += cursor.rowcount
+        result.aliases_added += cursor.rowcount
     for name, opt_out in other.execute("SELECT name, opt_out FROM people").fetchall():
         mine = conn.execute("SELECT opt_out FROM people WHERE name = ?", (name,)).fetchone()
         if mine is None:
             conn.execute("INSERT INTO people (name, opt_out) VALUES (?, ?)", (name, opt_out))
-            summary.people_added += 1
+            result.people_added += 1
         elif opt_out > mine[0]:
             conn.execute("UPDATE people SET opt_out = ? WHERE name = ?", (opt_out, name))
-
-
-def _task_columns(conn: sqlite3.Connection, other: sqlite3.Connection) -> list[str]:
-    ours = [r[1] for r in conn.execute("PRAGMA table_info(tasks)")]
-    theirs = {r[1] for r in other.execute("PRAGMA table_info(tasks)")}
-    return [c for c in ours if c in theirs and c not in ("id",)]
 
 
 def _children(db: sqlite3.Connection, task_id: int) -> dict[str, list[tuple]]:
@@ -192,10 +188,8 @@ def _write_children(conn: sqlite3.Connection, task_id: int, children: dict) -> N
         )
 
 
-def _merge_tasks(
-    conn: sqlite3.Connection, other: sqlite3.Connection, summary: MergeSummary
-) -> None:
-    columns = _task_columns(conn, other)
+def _merge_tasks(conn: sqlite3.Connection, other: sqlite3.Connection, result: MergeResult) -> None:
+    columns = TASK_COLUMNS
     compared = [c for c in columns if c != "updated_at"]
     aliases = dict(conn.execute("SELECT alias, person FROM aliases").fetchall())
     names = ", ".join(columns)
@@ -212,14 +206,14 @@ def _merge_tasks(
         if mine is None:
             task_id = conn.execute(insert, [theirs[c] for c in columns]).lastrowid
             _write_children(conn, task_id, their_children)
-            summary.added += 1
+            result.added += 1
             continue
         same = all(mine[c] == theirs[c] for c in compared)
         if same and _children(conn, mine["id"]) == their_children:
-            summary.unchanged += 1
+            result.unchanged += 1
         elif (theirs["updated_at"] or "") > (mine["updated_at"] or ""):
             conn.execute(update, [*(theirs[c] for c in columns), mine["id"]])
             _write_children(conn, mine["id"], their_children)
-            summary.updated += 1
+            result.updated += 1
         else:
-            summary.kept += 1
+            result.kept += 1

@@ -34,8 +34,10 @@ from calibrate.durations import local_midnight_utc, local_today, week_start
 from calibrate.errors import DatabaseError, NotFound
 from calibrate.selection import Selection
 from calibrate.stats import trends
+from calibrate.stats.promises import promise_outcomes
 from calibrate.store import load as history
 from calibrate.store import settings
+from calibrate.store.fetch import fetch_columns
 from calibrate.store.tasks import STATUSES
 
 
@@ -76,8 +78,8 @@ class ReportData:
         rows = self.rows
         everyone = rows.mask("everyone")
         return teams.task_frames(
-            rows.take(everyone, teams.FRAME_COLUMNS),
-            history.replace(self.selection, person=None, team=None, everyone=True),
+            rows.take(everyone, history.FRAME_COLUMNS),
+            self.selection.replace(person=None, team=None, everyone=True),
             today=self.today, values=self.values,
             parsed=(rows.done_stamps[everyone], rows.done_date[everyone], rows.due_date[everyone]),
         )  # fmt: skip
@@ -188,17 +190,15 @@ def task_rules(
     :mod:`calibrate.rules` and the selections the sections would otherwise
     query one by one; rules that hold for every row are left out."""
     unwindowed = {"since": None, "until": None, "status": "any"}
-    everyone = history.replace(selection, person=None, team=None, everyone=True)
+    everyone = selection.replace(person=None, team=None, everyone=True)
     on = selection.window_on
     clauses = {
         "counted": (rules.counted_sql(), []),
         "has_promise": (rules.has_promise_sql(), []),
-        "scope": _rule_sql(history.replace(selection, **unwindowed)),
+        "scope": _rule_sql(selection.replace(**unwindowed)),
         "status": _rule_sql(Selection(status=selection.status)),  # counted tasks only
-        "everyone": _rule_sql(history.replace(everyone, **unwindowed)),
-        "reference": (
-            _rule_sql(history.replace(reference, **unwindowed)) if reference else (None, [])
-        ),
+        "everyone": _rule_sql(everyone.replace(**unwindowed)),
+        "reference": (_rule_sql(reference.replace(**unwindowed)) if reference else (None, [])),
         "window": _rule_sql(Selection(since=selection.since, until=selection.until, window_on=on)),
         "previous": (
             _rule_sql(Selection(since=previous.since, until=previous.until, window_on=on))
@@ -240,7 +240,7 @@ def load_tasks(
     object a row)."""
     clauses = task_rules(selection, previous, reference)
     names = [*LOADED_COLUMNS, "rules"]
-    selected = [teams.STATUS_CODE_SQL if name == "status" else name for name in LOADED_COLUMNS]
+    selected = [history.STATUS_CODE_SQL if name == "status" else name for name in LOADED_COLUMNS]
     selected.append(
         " | ".join(
             f"((coalesce(({clause}), 0) != 0) << {bit})"
@@ -258,11 +258,11 @@ def load_tasks(
         )
         params += everyone_params + [value for n in wanted for value in clauses[n][1]]
     sql = f"SELECT {', '.join(selected)} FROM tasks WHERE {where} ORDER BY id"  # noqa: S608
-    columns = teams.fetch_columns(conn, sql, params, names)
+    columns = fetch_columns(conn, sql, params, names)
     bits = columns.pop("rules").astype(np.int64)
     flags = {name: ((bits >> bit) & 1) != 0 for bit, name in enumerate(clauses)}
     return Loaded(
-        columns, flags, *teams.parse_dates(columns["done_at"], columns["due"]), all_history
+        columns, flags, *history.parse_dates(columns["done_at"], columns["due"]), all_history
     )
 
 
@@ -290,7 +290,7 @@ def load(
         selection,
         today=today,
         tasks=history.counted_frame(
-            rows.take(counted, [name for name, _ in history.COUNTED_COLUMNS]),
+            rows.take(counted, list(history.COUNTED_COLUMNS)),
             rows.done_date[counted],
         ),
         prior_label=reference_label,
@@ -336,9 +336,7 @@ def previous_window(selection: Selection, today: date) -> Selection | None:
     end = history.window_end(selection) or week_start(today) + timedelta(weeks=1)
     length = max((end - start).days // 7, 1)
     previous_start = start - timedelta(weeks=length)
-    return history.replace(
-        selection, since=local_midnight_utc(previous_start), until=selection.since
-    )
+    return selection.replace(since=local_midnight_utc(previous_start), until=selection.since)
 
 
 def previous_panel(
@@ -356,7 +354,7 @@ def previous_panel(
     if estimate_h is None or actual_h is None:
         where, params = selection.where()
         sql = (
-            f"SELECT estimate_h, actual_h FROM {history._source(conn, selection)} "  # noqa: S608
+            f"SELECT estimate_h, actual_h FROM {history.source_for(conn, selection)} "  # noqa: S608
             f"WHERE {rules.counted_sql()} AND {where}"
         )
         pairs = _numbers(_rows(conn, sql, params)).reshape(-1, 2)
@@ -428,9 +426,10 @@ def promise_frame(rows: Loaded, today: date, values: Mapping) -> pd.DataFrame:
     promised = rows.has_promise & rows.mask("promise") & whose
     done = rows.done_date[promised]
     due = rows.due_date[promised]
-    outcomes = history.outcomes_of(
-        rows.status[promised], rows.columns["promise_h"][promised], due, done,
-        rows.columns["actual_h"][promised], today, values,
+    outcomes = promise_outcomes(
+        status=rows.status[promised], promise_h=rows.columns["promise_h"][promised], due=due,
+        done_date=done, actual_h=rows.columns["actual_h"][promised], today=today,
+        **settings.calendar(values),
     )  # fmt: skip
     known = np.where(np.isnat(done), due + np.timedelta64(1, "D"), done)
     outcomes["outcome_week"] = trends.week_index(known)

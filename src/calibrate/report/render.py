@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -25,7 +23,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from markupsafe import Markup
 
-from calibrate import __version__
+from calibrate import __version__, files
 from calibrate.durations import local_today
 from calibrate.errors import InputError
 from calibrate.report.data import ReportData
@@ -138,39 +136,16 @@ def default_path(selection: Selection, today: date | None = None, folder: str = 
 
 
 def write_atomically(text: str, path: Path) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder
-    and a rename: a reader never sees half a report, a failure leaves the old one.
-
-    The report's only writer: when :mod:`calibrate.files` holds the package's
-    one atomic writer, this function becomes a call to it (keeping the report's
-    two checks: a folder is not a file name, and errors say "the report")."""
+    """Write ``text`` to ``path`` with :func:`calibrate.files.atomic_write` (a
+    temporary file in the same folder, fsync, a rename): a reader never sees
+    half a report, a failure leaves the old one. A folder is not a file name,
+    and errors say "the report"."""
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path} is a folder: give a file name for the report")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-        )
-    except OSError as error:
-        raise InputError(f"cannot write the report to {path}: {error.strerror}") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with files.atomic_write(path, make_folder=True) as stream:
             stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
     except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
         raise InputError(f"cannot write the report to {path}: {error.strerror}") from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

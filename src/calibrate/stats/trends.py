@@ -10,39 +10,15 @@ improving.
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
 from calibrate import rules
-from calibrate.stats.arrays import dates, floats
+from calibrate.durations import WEEK_ZERO, week_index, week_monday, week_of_day  # noqa: F401 (dates' business)
+from calibrate.stats.arrays import floats
 from calibrate.stats.metrics import clipped_abs, shares
-
-#: Monday of week 0 for :func:`week_index` (1970-01-01 was a Thursday).
-WEEK_ZERO = date(1969, 12, 29)
-
-
-def week_index(days) -> np.ndarray:
-    """ISO week number since 1969-12-29 (a Monday) of each local date
-    (``datetime64[D]``-like); -1 for NaT. Consecutive weeks differ by 1."""
-    d = dates(days)
-    out = np.full(d.shape, -1, dtype=np.int64)
-    ok = ~np.isnat(d)
-    out[ok] = week_of_day(d[ok].astype(np.int64))
-    return out
-
-
-def week_of_day(day_numbers):
-    """:func:`week_index` of day numbers (days since 1970-01-01, a Thursday)."""
-    return (day_numbers + 3) // 7
-
-
-def week_monday(week: int) -> date:
-    """The Monday that starts week number ``week`` of :func:`week_index`."""
-    return WEEK_ZERO + timedelta(weeks=int(week))
-
 
 TREND_COLUMNS = (
     "week",

@@ -106,7 +106,7 @@ def _too_new(path: str, version: int) -> DatabaseError:
     )
 
 
-def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> sqlite3.Connection:
+def connect(path: str | os.PathLike | None = None) -> sqlite3.Connection:
     """Open (or create) the database at ``path`` and bring it up to date.
 
     The connection is in autocommit mode: write through :func:`transaction`.
@@ -121,8 +121,6 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
             raise _too_new(path, version)
         if not os.access(path, os.W_OK):
             return _connect_read_only(path)
-    elif not create:
-        raise DatabaseError(f"no database at {path}")
     else:
         parent = os.path.dirname(os.path.abspath(path))
         if os.path.isfile(parent):
@@ -157,11 +155,9 @@ def connect(path: str | os.PathLike | None = None, *, create: bool = True) -> sq
 
 
 def _open_error(path: str, error: sqlite3.DatabaseError) -> DatabaseError:
-    """Why a file could not be opened: damaged (or not SQLite's), else what
-    :func:`translate` says (locked, a full or failing disk, read-only)."""
-    name = getattr(error, "sqlite_errorname", "") or ""
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR",
-                        "SQLITE_READONLY")):  # fmt: skip
+    """Why a file could not be opened: locked, a full or failing disk,
+    read-only (as :func:`translate` says), else damaged (or not SQLite's)."""
+    if _problem(error) in ("locked", "read-only", "full", "io"):
         return translate(error)
     return DatabaseError(f"{path} is damaged or not a calibrate database ({error})")
 
@@ -248,23 +244,50 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise translate(error) from None
 
 
+#: SQLite's primary result codes (``sqlite_errorname`` without an extended
+#: suffix such as ``_WRITE``) by the kind of problem they are for a user.
+_PROBLEMS = {
+    "SQLITE_BUSY": "locked",
+    "SQLITE_LOCKED": "locked",
+    "SQLITE_READONLY": "read-only",
+    "SQLITE_CORRUPT": "damaged",
+    "SQLITE_NOTADB": "damaged",
+    "SQLITE_FULL": "full",
+    "SQLITE_IOERR": "io",
+}
+
+
+def _problem(error: sqlite3.Error) -> str | None:
+    """The kind of problem an SQLite error is (:data:`_PROBLEMS`), from its
+    result code, never from its message; ``None`` for any other."""
+    name = getattr(error, "sqlite_errorname", None) or ""
+    primary = name if name in _PROBLEMS else "_".join(name.split("_")[:2])
+    return _PROBLEMS.get(primary)
+
+
 def translate(error: sqlite3.Error) -> DatabaseError:
     """Turn SQLite's words into a sentence a user can act on."""
-    text = str(error)
-    if "locked" in text or "busy" in text:
+    problem = _problem(error)
+    if problem == "locked":
         return DatabaseError(
             f"the database is locked by another process (waited {BUSY_TIMEOUT_S:g}s); try again"
         )
-    if "readonly" in text or "read-only" in text:
+    if problem == "read-only":
         return DatabaseError("the database is read-only here: reading works, writing does not")
-    if "malformed" in text or "not a database" in text:
+    if problem == "damaged":
         return DatabaseError("the database file is damaged; restore it from a backup")
-    if "disk is full" in text or "full" in text:
+    if problem == "full":
         return DatabaseError("the disk is full: nothing was written")
-    if (getattr(error, "sqlite_errorname", "") or "").startswith("SQLITE_IOERR"):
+    if problem == "io":
         # EFBIG (a file-size limit) and failing disks arrive as I/O errors, not FULL
         return DatabaseError(
-            f"the disk could not be written or read ({text}): it may be full or failing; "
+            f"the disk could not be written or read ({error}): it may be full or failing; "
             "nothing was written"
         )
-    return DatabaseError(f"database error: {text}")
+    return DatabaseError(f"database error: {error}")
+
+
+def database_id(conn: sqlite3.Connection) -> str:
+    """This database's identity (made by migration m002): a team summary
+    names the database it comes from."""
+    return conn.execute("SELECT value FROM meta WHERE key = 'database_id'").fetchone()[0]

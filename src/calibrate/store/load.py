@@ -1,40 +1,55 @@
 """What the scores need from the database, loaded with SQL into numpy and pandas.
 
 SQL does the filtering (scope and window through :class:`Selection`, the
-"counted task" rule), the counting (tasks logged, promises made) and the
-reference sums a score is shrunk toward; Python receives only the columns a
-panel needs, fetched in chunks straight into numpy arrays. :mod:`metrics`
-then computes every figure from those arrays without touching the database.
+METRICS.md rules of :mod:`calibrate.rules`: what counts, when a promise is
+judged), the counting (tasks logged, promises made) and the reference sums a
+score is shrunk toward; Python receives only the columns a panel needs,
+through the one fetcher (:func:`calibrate.store.fetch.fetch_columns`). The
+statistics (:mod:`calibrate.stats`) then compute every figure from those
+arrays without touching the database, and this module computes none: it
+never imports them.
 
 Times are stored in UTC; weeks and days are the user's local ones
 (METRICS.md), so done dates are converted with :func:`local_zone` here.
+
+What ``rank`` and a team summary need comes in one scan too:
+:func:`task_columns` reads every task of the scope that counts in the
+window or carries a promise judged in it (the rules as SQL), and
+:func:`window_rows` tells the two apart again in numpy (the same rules as
+arrays), which is cheaper than asking SQLite for flags on a million rows;
+:func:`imported_weeks` reads the week rows of the team summaries imported
+here. :mod:`calibrate.teams` sums them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
 from calibrate import rules
-from calibrate.errors import DatabaseError
+from calibrate.durations import week_index, week_start
 from calibrate.selection import Selection
-from calibrate.stats import metrics, promises, trends
-from calibrate.store.tasks import canonical_person, team_of
+from calibrate.store import people
+from calibrate.store.fetch import fetch_columns
+from calibrate.store.tasks import STATUSES, canonical_person, team_of
 
-#: A task counts in every score when E > 0, A > 0 and it is not dropped.
-COUNTED_SQL = "estimate_h > 0 AND actual_h > 0 AND status != 'dropped'"
-HAS_PROMISE_SQL = "(promise_h IS NOT NULL OR due IS NOT NULL)"
-#: Rows fetched per round trip: bounds the Python objects alive at once.
-FETCH_ROWS = 100_000
 #: Above this share of all tasks in the window, a full scan beats the index.
 SCAN_SHARE = 0.10
-DEFAULT_CONFIDENCE = 0.90
+#: The status as its index in ``tasks.STATUSES``: a small int costs Python far
+#: less than a string on a million rows (fetch it as ``np.int64``).
+STATUS_CODE_SQL = (
+    "(CASE status "
+    + " ".join(f"WHEN '{status}' THEN {code}" for code, status in enumerate(STATUSES[:-1]))
+    + f" ELSE {len(STATUSES) - 1} END)"
+)
 
 
 # --- time zone and dates ---------------------------------------------------------
@@ -79,6 +94,22 @@ def iso_dates(texts) -> np.ndarray:
     return parsed.to_numpy().astype("datetime64[D]")
 
 
+def parse_dates(done_at: np.ndarray, due: np.ndarray) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Stored done times as UTC times and local dates (:func:`local_dates`),
+    and due dates (:func:`iso_dates`; NaT without one): parsed once for every
+    figure a loader's rows feed."""
+    stamps = pd.to_datetime(
+        pd.Series(done_at, dtype=object), format="ISO8601", utc=True, errors="coerce"
+    )
+    done_date = (stamps.dt.tz_convert(local_zone()).dt.tz_localize(None).to_numpy()).astype(
+        "datetime64[D]"
+    )
+    due_date = np.full(len(due), np.datetime64("NaT"), dtype="datetime64[D]")
+    has_due = pd.notna(due)
+    due_date[has_due] = iso_dates(due[has_due])
+    return stamps, done_date, due_date
+
+
 def window_start(selection: Selection) -> date | None:
     """The local date the selection's window starts on (``None``: all history)."""
     if selection.since is None:
@@ -92,25 +123,16 @@ def window_end(selection: Selection) -> date | None:
     return pd.Timestamp(selection.until).tz_convert(local_zone()).date()
 
 
-# --- selections ---------------------------------------------------------------------
-
-_SELECTION_FIELDS = (
-    "person",
-    "team",
-    "everyone",
-    "status",
-    "since",
-    "until",
-    "window_on",
-    "tags",
-    "project",
-)
-
-
-def replace(selection: Selection, **changes) -> Selection:
-    """A copy of ``selection`` with some of its options changed."""
-    options = {name: getattr(selection, name) for name in _SELECTION_FIELDS}
-    return Selection(**{**options, **changes})
+def promise_window(selection: Selection) -> tuple[list[str], list]:
+    """:func:`rules.promise_window` of the selection's window: SQL conditions
+    for the promises judged in it, and their parameters."""
+    start, end = window_start(selection), window_end(selection)
+    return rules.promise_window(
+        selection.since,
+        selection.until,
+        start.isoformat() if start else None,
+        end.isoformat() if end else None,
+    )
 
 
 # --- people and teams -------------------------------------------------------------
@@ -120,7 +142,7 @@ def resolve_person(conn: sqlite3.Connection, selection: Selection) -> Selection:
     """The selection with its person's alias resolved (``jdoe`` -> ``Jane Doe``)."""
     if selection.person is None:
         return selection
-    return replace(selection, person=canonical_person(conn, selection.person))
+    return selection.replace(person=canonical_person(conn, selection.person))
 
 
 def reference_for(conn: sqlite3.Connection, selection: Selection) -> tuple[Selection | None, str]:
@@ -129,47 +151,21 @@ def reference_for(conn: sqlite3.Connection, selection: Selection) -> tuple[Selec
     A person: their team, or everyone when they have none; a team: everyone;
     everyone: ``None`` (itself). The window and filters stay the same.
     """
-    everyone = replace(selection, person=None, team=None, everyone=True)
+    everyone = selection.replace(person=None, team=None, everyone=True)
     if selection.person is not None:
         team = team_of(conn, selection.person)
         if team is None:
             return everyone, "everyone"
-        return replace(selection, person=None, team=team, everyone=False), f"team {team}"
+        return selection.replace(person=None, team=team, everyone=False), f"team {team}"
     if selection.team is not None:
         return everyone, "everyone"
     return None, "everyone"
 
 
-# --- fetching -----------------------------------------------------------------------
+# --- where the rows come from -----------------------------------------------------
 
 
-def _fetch(
-    conn: sqlite3.Connection, sql: str, params: Sequence, columns: Sequence[tuple[str, str]]
-) -> dict[str, np.ndarray]:
-    """Run ``sql`` and return its columns as numpy arrays of the given dtypes
-    (``float``: NULL becomes NaN; ``object``: text), chunk by chunk."""
-    cursor = conn.cursor()
-    cursor.row_factory = None  # plain tuples: no Row objects for a million rows
-    cursor.execute(sql, list(params))
-    parts: dict[str, list[np.ndarray]] = {name: [] for name, _ in columns}
-    while rows := cursor.fetchmany(FETCH_ROWS):
-        for (name, dtype), values in zip(columns, zip(*rows, strict=True), strict=True):
-            try:
-                parts[name].append(np.array(values, dtype=dtype))
-            except (TypeError, ValueError):
-                cursor.close()
-                raise DatabaseError(
-                    f"a task's {name} is not a number in the database; fix it with "
-                    "'calibrate edit' or re-import the file"
-                ) from None
-    cursor.close()
-    return {
-        name: np.concatenate(parts[name]) if parts[name] else np.array([], dtype=dtype)
-        for name, dtype in columns
-    }
-
-
-def _source(conn: sqlite3.Connection, selection: Selection) -> str:
+def source_for(conn: sqlite3.Connection, selection: Selection) -> str:
     """``tasks``, or ``tasks NOT INDEXED`` when the query covers a large share of
     all tasks: reading the table straight through is then several times faster
     than following the done-date index row by row."""
@@ -186,21 +182,16 @@ def _source(conn: sqlite3.Connection, selection: Selection) -> str:
     return "tasks NOT INDEXED" if inside > SCAN_SHARE * total else "tasks"
 
 
-def _scope_only(selection: Selection) -> Selection:
-    return replace(selection, since=None, until=None, status="any")
+def scope_only(selection: Selection) -> Selection:
+    """The selection without its window and status: who, tags and project."""
+    return selection.replace(since=None, until=None, status="any")
 
 
 # --- counted tasks ---------------------------------------------------------------------
 
-COUNTED_COLUMNS = (
-    ("estimate_h", "float"),
-    ("actual_h", "float"),
-    ("low_h", "float"),
-    ("high_h", "float"),
-    ("confidence", "float"),
-    ("done_at", "object"),
-)
-PEOPLE_COLUMNS = (("person", "object"), ("team", "object"))
+#: What :func:`counted_frame` reads (numbers as floats, ``done_at`` as text).
+COUNTED_COLUMNS = ("estimate_h", "actual_h", "low_h", "high_h", "confidence", "done_at")
+PEOPLE_COLUMNS = ("person", "team")
 
 
 def counted_tasks(
@@ -209,22 +200,21 @@ def counted_tasks(
     """The scope's counted tasks finished in the window, one row each.
 
     Columns: ``estimate_h``, ``actual_h``, ``low_h``, ``high_h`` (NaN without
-    a range), ``confidence`` (a fraction; 0.90 for a range without one, NaN
-    without a range), ``done_date`` (local date, NaT if unknown) and ``week``
-    (:func:`trends.week_index`, -1 if unknown); with ``with_people`` also
-    ``person`` and ``team``, for figures per person or team at once
-    (:func:`metrics.point_stats_by`).
+    a range), ``confidence`` (a fraction; the default of METRICS.md for a
+    range without one, NaN without a range), ``done_date`` (local date, NaT
+    if unknown) and ``week`` (:func:`durations.week_index`, -1 if unknown);
+    with ``with_people`` also ``person`` and ``team``, for figures per person
+    or team at once (:func:`metrics.point_stats_by`).
     """
     where, params = selection.where()
     wanted = [*COUNTED_COLUMNS, *(PEOPLE_COLUMNS if with_people else ())]
-    names = ", ".join(name for name, _ in wanted)
     # In id order, whatever index SQLite picks: the sums behind a score then run
     # in one order, so the report (which loads by id) gets the very same figures.
     sql = (
-        f"SELECT {names} FROM {_source(conn, selection)} "  # noqa: S608 (clause from Selection)
-        f"WHERE {COUNTED_SQL} AND {where} ORDER BY id"
+        f"SELECT {', '.join(wanted)} FROM {source_for(conn, selection)} "  # noqa: S608 (clause from Selection)
+        f"WHERE {rules.counted_sql()} AND {where} ORDER BY id"
     )
-    columns = _fetch(conn, sql, params, wanted)
+    columns = fetch_columns(conn, sql, params, wanted)
     return counted_frame(columns, local_dates(columns["done_at"]))
 
 
@@ -233,19 +223,17 @@ def counted_frame(columns: Mapping[str, np.ndarray], done_date: np.ndarray) -> p
     :data:`COUNTED_COLUMNS`, optionally ``person`` and ``team``) and the local
     done dates (:func:`local_dates` of ``done_at``)."""
     has_range = np.isfinite(columns["low_h"]) & np.isfinite(columns["high_h"])
-    stated = columns["confidence"] / 100.0
-    confidence = np.where(
-        has_range, np.where(np.isfinite(stated), stated, DEFAULT_CONFIDENCE), np.nan
-    )
+    stated = columns["confidence"]
+    percent = np.where(np.isfinite(stated), stated, rules.DEFAULT_CONFIDENCE)
     frame = pd.DataFrame(
         {
             "estimate_h": columns["estimate_h"],
             "actual_h": columns["actual_h"],
             "low_h": columns["low_h"],
             "high_h": columns["high_h"],
-            "confidence": confidence,
+            "confidence": np.where(has_range, percent / 100.0, np.nan),
             "done_date": done_date,
-            "week": trends.week_index(done_date),
+            "week": week_index(done_date),
         }
     )
     if "person" in columns:
@@ -267,15 +255,15 @@ def counted_stats(conn: sqlite3.Connection, selection: Selection) -> dict:
     """Sufficient statistics of the scope's counted tasks, summed in SQL.
 
     Keys: ``n``, ``sum_abs`` and ``sum_sq`` of |clip(r)|, ``malr``, and the
-    ``exact`` and ``under`` shares (``None`` when n is 0). Falls back to
-    loading the ratios when this SQLite lacks its math functions.
+    ``exact`` and ``under`` shares (``None`` when n is 0). Sums the loaded
+    ratios instead when this SQLite lacks its math functions.
     """
     where, params = selection.where()
     sql = _STATS_SQL.format(
         clip=rules.CLIP_LOG2,
         exact=rules.EXACT_LOG2 + rules.BOUND_SLACK,
-        source=_source(conn, selection),
-        counted=COUNTED_SQL,
+        source=source_for(conn, selection),
+        counted=rules.counted_sql(),
         where=where,
     )
     try:
@@ -283,11 +271,7 @@ def counted_stats(conn: sqlite3.Connection, selection: Selection) -> dict:
     except sqlite3.OperationalError as error:
         if "no such function" not in str(error):
             raise
-        tasks = counted_tasks(conn, selection)
-        summary = metrics.point_summary(tasks["estimate_h"], tasks["actual_h"])
-        n, sum_abs, sum_sq = summary["n"], summary["sum_abs"], summary["sum_sq"]
-        exact = (summary["exact"] or 0.0) * n
-        under = (summary["under"] or 0.0) * n
+        n, sum_abs, sum_sq, exact, under = _summed(counted_tasks(conn, selection))
     return {
         "n": int(n),
         "sum_abs": float(sum_abs),
@@ -298,37 +282,35 @@ def counted_stats(conn: sqlite3.Connection, selection: Selection) -> dict:
     }
 
 
+def _summed(tasks: pd.DataFrame) -> tuple[int, float, float, int, int]:
+    """:data:`_STATS_SQL`'s sums over loaded tasks (an SQLite without log2)."""
+    e, a = tasks["estimate_h"].to_numpy(dtype=float), tasks["actual_h"].to_numpy(dtype=float)
+    ok = rules.counted_mask(e, a)
+    r = np.log2(a[ok] / e[ok])
+    m = np.minimum(np.abs(r), rules.CLIP_LOG2)
+    exact, under = int(rules.exact_mask(r).sum()), int(rules.under_mask(r).sum())
+    return int(r.size), float(m.sum()), float(np.square(m).sum()), exact, under
+
+
 # --- promises -----------------------------------------------------------------------------
 
-PROMISE_COLUMNS = (
-    ("status", "object"),
-    ("promise_h", "float"),
-    ("due", "object"),
-    ("done_at", "object"),
-    ("actual_h", "float"),
-)
+#: What :func:`promise_tasks` reads.
+PROMISE_COLUMNS = ("status", "promise_h", "due", "done_at", "actual_h")
 
 
 def promise_tasks(conn: sqlite3.Connection, selection: Selection) -> pd.DataFrame:
-    """The scope's tasks with a promise whose outcome may fall in the window.
+    """The scope's tasks with a promise judged in the window (METRICS.md: by
+    the done date, else the due date: :func:`rules.promise_window`).
 
-    Finished and dropped tasks are windowed by their done date; tasks not
-    done by their due date (an open task past due is broken from that day).
     Columns: ``status``, ``promise_h``, ``due`` and ``done_date`` (local
-    dates), ``actual_h``: the inputs of :func:`promises.promise_outcomes`.
+    dates), ``actual_h``: the inputs of :func:`promises.promise_outcomes`
+    (with :func:`settings.calendar` for its working days).
     """
-    where, params = _scope_only(selection).where()
-    clauses = [HAS_PROMISE_SQL, where]
-    start, end = window_start(selection), window_end(selection)
-    if selection.since is not None:
-        clauses.append("(CASE WHEN done_at IS NOT NULL THEN done_at >= ? ELSE due >= ? END)")
-        params += [selection.since, start.isoformat()]
-    if selection.until is not None:
-        clauses.append("(CASE WHEN done_at IS NOT NULL THEN done_at < ? ELSE due < ? END)")
-        params += [selection.until, end.isoformat()]
-    names = ", ".join(name for name, _ in PROMISE_COLUMNS)
-    sql = f"SELECT {names} FROM tasks WHERE {' AND '.join(clauses)}"  # noqa: S608
-    columns = _fetch(conn, sql, params, PROMISE_COLUMNS)
+    where, params = scope_only(selection).where()
+    window, window_params = promise_window(selection)
+    clauses = [rules.has_promise_sql(), where, *window]
+    sql = f"SELECT {', '.join(PROMISE_COLUMNS)} FROM tasks WHERE {' AND '.join(clauses)}"  # noqa: S608
+    columns = fetch_columns(conn, sql, [*params, *window_params], PROMISE_COLUMNS)
     return pd.DataFrame(
         {
             "status": columns["status"],
@@ -340,45 +322,10 @@ def promise_tasks(conn: sqlite3.Connection, selection: Selection) -> pd.DataFram
     )
 
 
-def promise_outcomes(
-    conn: sqlite3.Connection, selection: Selection, today: date, values: dict
-) -> pd.DataFrame:
-    """:func:`promises.promise_outcomes` over :func:`promise_tasks`, with the
-    working days and holidays of the settings ``values``."""
-    tasks = promise_tasks(conn, selection)
-    return outcomes_of(
-        tasks["status"].to_numpy(), tasks["promise_h"].to_numpy(), tasks["due"].to_numpy(),
-        tasks["done_date"].to_numpy(), tasks["actual_h"].to_numpy(), today, values,
-    )  # fmt: skip
-
-
-def outcomes_of(
-    status, promise_h, due, done_date, actual_h, today: date, values: Mapping
-) -> pd.DataFrame:
-    """:func:`promises.promise_outcomes` of arrays already in hand (``due`` and
-    ``done_date`` as local dates), on the working calendar of the settings ``values``."""
-    return promises.promise_outcomes(
-        status=status,
-        promise_h=promise_h,
-        due=due,
-        done_date=done_date,
-        actual_h=actual_h,
-        today=today,
-        weekmask=weekmask(values.get("work-days")),
-        holidays=list(values.get("holidays") or ()),
-    )
-
-
-def weekmask(work_days: Sequence[str] | None) -> str:
-    """numpy's weekmask ("Mon Tue ...") from the ``work-days`` setting."""
-    days = [day[:3].capitalize() for day in (work_days or ["mon", "tue", "wed", "thu", "fri"])]
-    return " ".join(days) or "Mon Tue Wed Thu Fri"
-
-
 def logged_counts(conn: sqlite3.Connection, selection: Selection) -> tuple[int, int]:
     """Tasks logged (created) in the window, and how many of them carry a
     promise: the two sides of the promise rate."""
-    where, params = _scope_only(selection).where()
+    where, params = scope_only(selection).where()
     clauses = [where]
     if selection.since is not None:
         clauses.append("created_at >= ?")
@@ -387,7 +334,7 @@ def logged_counts(conn: sqlite3.Connection, selection: Selection) -> tuple[int, 
         clauses.append("created_at < ?")
         params.append(selection.until)
     sql = (
-        f"SELECT count(*), total({HAS_PROMISE_SQL}) FROM tasks "  # noqa: S608
+        f"SELECT count(*), total({rules.has_promise_sql()}) FROM tasks "  # noqa: S608
         f"WHERE {' AND '.join(clauses)}"
     )
     logged, promised = conn.execute(sql, params).fetchone()
@@ -396,6 +343,146 @@ def logged_counts(conn: sqlite3.Connection, selection: Selection) -> tuple[int, 
 
 def has_tasks(conn: sqlite3.Connection, selection: Selection) -> bool:
     """Whether the scope has any task at all, in any window."""
-    where, params = _scope_only(selection).where()
+    where, params = scope_only(selection).where()
     sql = f"SELECT 1 FROM tasks WHERE {where} LIMIT 1"  # noqa: S608
     return conn.execute(sql, params).fetchone() is not None
+
+
+# --- everyone's rows, for ranks and team summaries ----------------------------------
+
+#: The columns :func:`window_rows` reads (with ``detail`` also :data:`DETAIL_COLUMNS`).
+FRAME_COLUMNS = (
+    "person", "team", "estimate_h", "actual_h", "done_at", "status", "promise_h", "due",
+)  # fmt: skip
+DETAIL_COLUMNS = ("low_h", "high_h", "confidence")
+#: The statistics of a person's week (METRICS.md section 5), as ``summary_weeks``
+#: stores them: counted tasks, then promise outcomes.
+COUNTED_STATS = ("n", "sum_abs", "sum_sq", "over", "exact", "under", "within_25")
+PROMISE_STATS = ("due", "kept", "exceeded")
+STATS = (*COUNTED_STATS, *PROMISE_STATS)
+
+
+def task_columns(
+    conn: sqlite3.Connection, selection: Selection, *, detail: bool = False
+) -> dict[str, np.ndarray]:
+    """The scope's tasks that count in the window or carry a promise judged in
+    it, in task-id order: the :data:`FRAME_COLUMNS` (``status`` as its index in
+    ``tasks.STATUSES``), with ``detail`` also :data:`DETAIL_COLUMNS`."""
+    scope, params = scope_only(selection).where()
+    window, window_params = Selection(since=selection.since, until=selection.until).where()
+    promised, promised_params = promise_window(selection)
+    counted = f"{rules.counted_sql()} AND {window}"
+    promises = " AND ".join([rules.has_promise_sql(), *promised])
+    names = [*FRAME_COLUMNS, *(DETAIL_COLUMNS if detail else ())]
+    selected = [STATUS_CODE_SQL if name == "status" else name for name in names]
+    sql = (
+        f"SELECT {', '.join(selected)} FROM tasks "  # noqa: S608 (fixed names, clauses from rules)
+        f"WHERE {scope} AND (({counted}) OR ({promises})) ORDER BY id"
+    )
+    return fetch_columns(
+        conn, sql, [*params, *window_params, *promised_params], names, {"status": np.int64}
+    )
+
+
+@dataclass
+class WindowRows:
+    """Loaded rows (:func:`task_columns`' or a superset) told apart by the rules.
+
+    ``status``: the texts; ``done_date``, ``due``: local dates (NaT without);
+    ``has_done``: a readable done time; ``counted``: the task counts and was
+    done in the window; ``promised``: it carries a promise judged in the window.
+    """
+
+    status: np.ndarray
+    done_date: np.ndarray
+    due: np.ndarray
+    has_done: np.ndarray
+    counted: np.ndarray
+    promised: np.ndarray
+
+
+def window_rows(
+    data: Mapping[str, np.ndarray],
+    selection: Selection,
+    parsed: tuple[pd.Series, np.ndarray, np.ndarray] | None = None,
+) -> WindowRows:
+    """Which of the rows ``data`` (columns of :data:`FRAME_COLUMNS`, ``status``
+    as its code) count in the selection's window, and which carry a promise
+    judged in it. ``parsed``: :func:`parse_dates` of ``done_at`` and
+    ``due``, when the caller has them already."""
+    stamps, done_date, due = parsed or parse_dates(data["done_at"], data["due"])
+    done = stamps.dt.tz_localize(None).to_numpy()  # UTC, as stored
+    since = _moment(selection.since)
+    until = _moment(selection.until)
+    has_done = ~np.isnat(done)
+    in_window = has_done.copy()
+    if since is not None:
+        in_window &= done >= since
+    if until is not None:
+        in_window &= done < until
+    start, end = window_start(selection), window_end(selection)
+    status = np.asarray(STATUSES, dtype=object)[data["status"].astype(np.int64)]
+    promised = rules.has_promise_mask(data["promise_h"], due) & rules.promise_window_mask(
+        done,
+        due,
+        since,
+        until,
+        np.datetime64(start, "D") if start else None,
+        np.datetime64(end, "D") if end else None,
+    )
+    return WindowRows(
+        status=status,
+        done_date=done_date,
+        due=due,
+        has_done=has_done,
+        counted=rules.counted_mask(data["estimate_h"], data["actual_h"], status) & in_window,
+        promised=promised,
+    )
+
+
+def _moment(utc_text: str | None) -> np.datetime64 | None:
+    """A stored UTC time as a naive ``datetime64`` (``None`` stays ``None``)."""
+    if utc_text is None:
+        return None
+    moment = pd.Timestamp(utc_text)
+    return (moment.tz_convert(None) if moment.tzinfo else moment).to_datetime64()
+
+
+# --- imported summaries ------------------------------------------------------------------
+
+
+def imported_weeks(conn: sqlite3.Connection, selection: Selection) -> pd.DataFrame:
+    """The imported summaries' week rows in the selection's window (whole
+    weeks) and scope, with aliases applied: ``person``, ``team`` (``None`` for
+    none), ``week`` (the Monday as ISO text; ``None``: undated, only for all
+    history), the :data:`STATS` and ``histogram`` (its (bin, count) pairs)."""
+    start, end = window_start(selection), window_end(selection)
+    clauses, params = ["1"], []
+    if start is not None:
+        clauses.append("week >= ?")
+        params.append(week_start(start).isoformat())
+    if end is not None:
+        clauses.append("week < ?")
+        params.append(_monday_after(end).isoformat())
+    columns = ["person", "team", "week", *STATS, "histogram"]
+    sql = f"SELECT {', '.join(columns)} FROM summary_weeks WHERE {' AND '.join(clauses)}"  # noqa: S608
+    records = conn.execute(sql, params).fetchall()
+    if not records:
+        return pd.DataFrame({name: [] for name in columns})
+    frame = pd.DataFrame([tuple(row) for row in records], columns=columns)
+    aliases = people.alias_map(conn)
+    frame["person"] = [aliases.get(name, name) for name in frame["person"]]
+    frame["histogram"] = [json.loads(text) for text in frame["histogram"]]
+    if selection.person is not None:
+        frame = frame[frame["person"] == selection.person]
+    elif selection.team is not None:
+        frame = frame[frame["team"] == selection.team]
+    if start is not None:
+        frame = frame[frame["week"].notna()]
+    return frame.reset_index(drop=True)
+
+
+def _monday_after(day: date) -> date:
+    """The first Monday on or after ``day`` (an exclusive end)."""
+    monday = week_start(day)
+    return monday if monday == day else monday + timedelta(weeks=1)

@@ -14,19 +14,9 @@ from __future__ import annotations
 import sqlite3
 
 from calibrate.errors import InputError, NotFound
+from calibrate.rules import counted_sql
 from calibrate.store import transaction
 from calibrate.store.tasks import canonical_person, team_of
-
-COUNTED_SQL = "estimate_h > 0 AND actual_h > 0 AND status != 'dropped'"
-
-
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return (
-        conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-        ).fetchone()
-        is not None
-    )
 
 
 def current_team(conn: sqlite3.Connection, person: str) -> str | None:
@@ -34,14 +24,11 @@ def current_team(conn: sqlite3.Connection, person: str) -> str | None:
     imported summary gives them; ``None`` for none."""
     if conn.execute("SELECT 1 FROM tasks WHERE person = ? LIMIT 1", (person,)).fetchone():
         return team_of(conn, person)
-    if _has_table(conn, "summary_people"):
-        row = conn.execute(
-            "SELECT team FROM summary_people WHERE person = ? ORDER BY summary_id DESC LIMIT 1",
-            (person,),
-        ).fetchone()
-        if row is not None:
-            return row[0] or None
-    return None
+    row = conn.execute(
+        "SELECT team FROM summary_people WHERE person = ? ORDER BY summary_id DESC LIMIT 1",
+        (person,),
+    ).fetchone()
+    return (row[0] or None) if row is not None else None
 
 
 def current_teams(conn: sqlite3.Connection, people) -> dict[str, str | None]:
@@ -65,10 +52,9 @@ def opted_out(conn: sqlite3.Connection) -> set[str]:
     """People who opted out of ranks, here or in an imported summary (privacy
     first: one opt-out anywhere is enough)."""
     names = {row[0] for row in conn.execute("SELECT name FROM people WHERE opt_out = 1")}
-    if _has_table(conn, "summary_people"):
-        aliases = alias_map(conn)
-        for (person,) in conn.execute("SELECT person FROM summary_people WHERE opt_out = 1"):
-            names.add(aliases.get(person, person))
+    aliases = alias_map(conn)
+    for (person,) in conn.execute("SELECT person FROM summary_people WHERE opt_out = 1"):
+        names.add(aliases.get(person, person))
     return names
 
 
@@ -78,14 +64,10 @@ def is_known(conn: sqlite3.Connection, name: str) -> bool:
         return True
     if conn.execute("SELECT 1 FROM people WHERE name = ?", (name,)).fetchone():
         return True
-    if _has_table(conn, "summary_people"):
-        return (
-            conn.execute(
-                "SELECT 1 FROM summary_people WHERE person = ? LIMIT 1", (name,)
-            ).fetchone()
-            is not None
-        )
-    return False
+    return (
+        conn.execute("SELECT 1 FROM summary_people WHERE person = ? LIMIT 1", (name,)).fetchone()
+        is not None
+    )
 
 
 def require_person(conn: sqlite3.Connection, name: str) -> str:
@@ -105,7 +87,7 @@ def list_people(conn: sqlite3.Connection) -> list[dict]:
     rows: dict[str, dict] = {}
     for person, tasks, counted, open_, last in conn.execute(
         f"""
-        SELECT person, count(*), total({COUNTED_SQL}),
+        SELECT person, count(*), total({counted_sql()}),
                total(status IN ('open', 'started')),
                max(coalesce(done_at, created_at))
         FROM tasks GROUP BY person
@@ -116,21 +98,20 @@ def list_people(conn: sqlite3.Connection) -> list[dict]:
             "open": int(open_), "last": (last or "")[:10] or None, "aliases": [],
             "opt_out": False, "summary": 0,
         }  # fmt: skip
-    if _has_table(conn, "summary_weeks"):
-        aliases = alias_map(conn)
-        for person, weeks, counted, last in conn.execute(
-            "SELECT person, count(*), total(n), max(week) FROM summary_weeks GROUP BY person"
-        ):
-            person = aliases.get(person, person)
-            row = rows.setdefault(
-                person,
-                {"person": person, "team": None, "tasks": 0, "counted": 0, "open": 0,
-                 "last": None, "aliases": [], "opt_out": False, "summary": 0},
-            )  # fmt: skip
-            row["summary"] += int(weeks)
-            if not row["tasks"]:
-                row["counted"] += int(counted)
-                row["last"] = max(filter(None, [row["last"], last]), default=None)
+    aliases = alias_map(conn)
+    for person, weeks, counted, last in conn.execute(
+        "SELECT person, count(*), total(n), max(week) FROM summary_weeks GROUP BY person"
+    ):
+        person = aliases.get(person, person)
+        row = rows.setdefault(
+            person,
+            {"person": person, "team": None, "tasks": 0, "counted": 0, "open": 0,
+             "last": None, "aliases": [], "opt_out": False, "summary": 0},
+        )  # fmt: skip
+        row["summary"] += int(weeks)
+        if not row["tasks"]:
+            row["counted"] += int(counted)
+            row["last"] = max(filter(None, [row["last"], last]), default=None)
     for name, opt_out in conn.execute("SELECT name, opt_out FROM people"):
         if name in rows:
             rows[name]["opt_out"] = bool(opt_out)
@@ -235,24 +216,22 @@ def delete_person(conn: sqlite3.Connection, name: str) -> dict:
     with transaction(conn):
         person = require_person(conn, name)
         tasks = conn.execute("DELETE FROM tasks WHERE person = ?", (person,)).rowcount
-        weeks = 0
-        if _has_table(conn, "summary_weeks"):
-            names = [person, *[a for a, p in alias_map(conn).items() if p == person]]
-            marks = ",".join("?" * len(names))
-            weeks = conn.execute(
-                f"DELETE FROM summary_weeks WHERE person IN ({marks})",  # noqa: S608 (marks only)
-                names,
-            ).rowcount
-            conn.execute(
-                f"DELETE FROM summary_people WHERE person IN ({marks})",  # noqa: S608 (marks only)
-                names,
-            )
+        names = [person, *[a for a, p in alias_map(conn).items() if p == person]]
+        marks = ",".join("?" * len(names))
+        weeks = conn.execute(
+            f"DELETE FROM summary_weeks WHERE person IN ({marks})",  # noqa: S608 (marks only)
+            names,
+        ).rowcount
+        conn.execute(
+            f"DELETE FROM summary_people WHERE person IN ({marks})",  # noqa: S608 (marks only)
+            names,
+        )
     return {"person": person, "tasks": int(tasks), "summary_weeks": int(weeks)}
 
 
 def pseudonym_salt(conn: sqlite3.Connection | None) -> bytes:
     """The database's secret key for pseudonyms (made by migration m002)."""
-    if conn is not None and _has_table(conn, "meta"):
+    if conn is not None:
         row = conn.execute("SELECT value FROM meta WHERE key = 'pseudonym_salt'").fetchone()
         if row is not None:
             return bytes.fromhex(row[0])

@@ -1,19 +1,22 @@
 """Team-wide settings, kept in the ``settings`` table and read by ``config``.
 
 Each setting has a default, a parser that validates what a user types, and a
-printer. Values are stored as JSON text.
+printer. Values are stored as JSON text. The promise bands' defaults are
+METRICS.md's (:data:`calibrate.rules.DEFAULT_BANDS`); this module only reads,
+checks and stores them.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
 from calibrate.durations import WEEKDAYS, weekday_index
 from calibrate.errors import InputError
+from calibrate.rules import DEFAULT_BANDS
 
 
 def _number(low: float, high: float, *, low_open: bool = True) -> Callable[[str], float]:
@@ -108,16 +111,16 @@ SETTINGS: dict[str, Setting] = {
                 "working days, for forecast calendars"),
         Setting("holidays", [], _dates, _show_list,
                 "days off (comma-separated ISO dates), for forecast calendars"),
-        Setting("promise-rate-min", 0.20, _share, _show_share,
-                "fewest promises per task logged before advising to make some"),
-        Setting("promise-rate-max", 0.50, _share, _show_share,
-                "most promises per task logged before advising to make fewer"),
-        Setting("keep-rate-min", 0.85, _share, _show_share,
-                "target share of promises kept"),
-        Setting("keep-rate-flag", 0.80, _share, _show_share,
-                "keep rate under which the panel flags it"),
-        Setting("exceed-rate-min", 0.10, _share, _show_share,
-                "target share of promises kept with margin"),
+    ]
+    + [
+        Setting(key, DEFAULT_BANDS[key], _share, _show_share, help)
+        for key, help in (
+            ("promise-rate-min", "fewest promises per task logged before advising to make some"),
+            ("promise-rate-max", "most promises per task logged before advising to make fewer"),
+            ("keep-rate-min", "target share of promises kept"),
+            ("keep-rate-flag", "keep rate under which the panel flags it"),
+            ("exceed-rate-min", "target share of promises kept with margin"),
+        )
     ]
 }  # fmt: skip
 
@@ -165,6 +168,17 @@ def write(conn: sqlite3.Connection, key: str, value: Any) -> None:
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         (key, json.dumps(value)),
     )
+
+
+def calendar(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The working calendar of the settings ``values`` (:func:`read_all`) in
+    numpy's terms: ``weekmask`` ("Mon Tue ...") and ``holidays`` (ISO dates),
+    the keyword arguments of :func:`calibrate.stats.metrics.promise_outcomes`."""
+    days = [day[:3].capitalize() for day in (values.get("work-days") or WEEKDAYS[:5])]
+    return {
+        "weekmask": " ".join(days) or "Mon Tue Wed Thu Fri",
+        "holidays": list(values.get("holidays") or ()),
+    }
 
 
 def reset(conn: sqlite3.Connection, key: str) -> None:

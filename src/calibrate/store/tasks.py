@@ -8,16 +8,17 @@ connection and does its writes in one transaction; none prints.
 
 from __future__ import annotations
 
-import os
 import sqlite3
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from calibrate.durations import MAX_EFFORT_H, format_duration, hours_between, now_iso, to_iso
 from calibrate.errors import InputError, NotFound, StateError
+from calibrate.rules import DEFAULT_CONFIDENCE
 from calibrate.store import transaction
+from calibrate.store.fields import EDITABLE
 
-OPEN_STATUSES = ("open", "started")
 STATUSES = ("open", "started", "done", "dropped")
 
 
@@ -70,12 +71,9 @@ class NewTask:
 
 
 def new_uid() -> str:
-    """A random (version 4) UUID as text, without importing ``uuid``."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    text = raw.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    """A random (version 4) UUID as text (click imports ``uuid`` already, so
+    it costs ``add`` nothing)."""
+    return str(uuid.uuid4())
 
 
 def check_task_values(
@@ -150,7 +148,8 @@ def checked_new_task(
 ) -> NewTask:
     """Validate a task before anything is written; returns it with the title,
     person, team and project trimmed (as an import trims them, so that an
-    export imports back the same) and the range's confidence defaulted to 90%."""
+    export imports back the same) and the range's confidence defaulted
+    (:data:`rules.DEFAULT_CONFIDENCE`)."""
     title = task.title.strip()
     if not title:
         raise InputError("a task needs a title")
@@ -159,7 +158,7 @@ def checked_new_task(
         raise InputError("a task needs a person")
     confidence = task.confidence
     if task.low_h is not None and confidence is None:
-        confidence = 90.0
+        confidence = DEFAULT_CONFIDENCE
     check_task_values(
         estimate_h=task.estimate_h, low_h=task.low_h, high_h=task.high_h,
         confidence=confidence, promise_h=task.promise_h, actual_h=actual_h,
@@ -409,12 +408,6 @@ def current_estimate(conn: sqlite3.Connection, task_id: int) -> float:
     return float(row[0]) if row else float(get_task(conn, task_id)["estimate_h"])
 
 
-EDITABLE = (
-    "title", "person", "team", "project", "estimate_h", "low_h", "high_h", "confidence",
-    "promise_h", "due", "actual_h", "notes", "tags",
-)  # fmt: skip
-
-
 def edit_task(conn: sqlite3.Connection, task_id: int, changes: dict) -> dict:
     """Change a task's fields; the result is checked as a whole. Returns the
     fields that changed, with their old values."""
@@ -431,7 +424,7 @@ def edit_task(conn: sqlite3.Connection, task_id: int, changes: dict) -> dict:
         if new["low_h"] is None:
             new["high_h"] = new["confidence"] = None
         elif new["confidence"] is None:
-            new["confidence"] = 90.0
+            new["confidence"] = DEFAULT_CONFIDENCE
         if "actual_h" in changes and task["status"] != "done":
             raise StateError(f"task #{task_id} is not done: finish it with 'calibrate done'")
         check_task_values(
@@ -444,7 +437,7 @@ def edit_task(conn: sqlite3.Connection, task_id: int, changes: dict) -> dict:
         if changed:
             assignments = ", ".join(f"{column} = ?" for column in changed)
             conn.execute(
-                f"UPDATE tasks SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608 (column names from EDITABLE)
+                f"UPDATE tasks SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608 (column names from fields.EDITABLE)
                 (*[new[column] for column in changed], now_iso(), task_id),
             )
     return changed

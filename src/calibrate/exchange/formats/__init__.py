@@ -192,8 +192,10 @@ for _format in (
 ):  # fmt: skip
     register(_format)
 #: A team summary holds figures, not tasks: 'calibrate import' stores it for
-#: 'rank' (calibrate.summary), whose open_reader only explains that to others.
-register(Format("summary", "calibrate.teams", "a team summary from 'export --summary'"))
+#: 'rank' (calibrate.exchange.summary_file), whose open_reader only explains that to others.
+register(
+    Format("summary", "calibrate.exchange.summary_file", "a team summary from 'export --summary'")
+)
 
 
 def import_formats() -> list[str]:
