@@ -309,8 +309,11 @@ def test_cp1252_needs_its_encoding_named(run, db_path, seeded):
 
 def test_an_unknown_encoding_is_refused(run, db_path):
     result = run("import", str(FIXTURES / "tasks.csv"), "--encoding", "klingon")
-    assert result.exit_code == 1
-    assert error_line(result) == "Error: unknown encoding 'klingon'"
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        "Error: Invalid value for '--encoding': unknown encoding 'klingon' "
+        "(see 'calibrate import --help')"
+    )
 
 
 # --- Jira ------------------------------------------------------------------------------
@@ -364,7 +367,11 @@ def test_date_format_forces_the_order(run, db_path, tmp_path):
     assert ": 0 added, 1 updated" in result.stdout
     assert tasks(db_path)["jira:X-1"]["done_at"].startswith("2017-03-04")
     bad = run("import", str(source), "--date-format", "someday")
-    assert bad.exit_code == 1 and "--date-format 'someday'" in error_line(bad)
+    assert bad.exit_code == 2
+    assert error_line(bad) == (
+        "Error: Invalid value for '--date-format': --date-format 'someday': use dmy, mdy, ymd "
+        "or a strptime pattern such as %d/%m/%Y %H:%M (see 'calibrate import --help')"
+    )
 
 
 def test_dates_that_contradict_the_files_order_are_bad(run, db_path, tmp_path):
@@ -444,8 +451,11 @@ def test_format_guessing(tmp_path):
 
 def test_an_unknown_format_is_refused(run):
     result = run("import", str(FIXTURES / "tasks.csv"), "--format", "excel")
-    assert result.exit_code == 1
-    assert "cannot import format 'excel': use csv, tsv, jira, taskwarrior" in error_line(result)
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        "Error: Invalid value for '--format': cannot import format 'excel': use csv, tsv, jira, "
+        "taskwarrior, jsonl, json, summary (see 'calibrate import --help')"
+    )
 
 
 # --- bad rows -------------------------------------------------------------------------

@@ -162,8 +162,10 @@ def test_dry_run_changes_nothing(run, db_path, theirs):
 def test_merging_a_database_into_itself_is_refused(run, db_path):
     assert run("add", "Mine", "-e", "1h").exit_code == 0
     result = run("merge", str(db_path))
-    assert result.exit_code == 1
-    assert error_line(result) == "Error: cannot merge a database into itself"
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        "Error: cannot merge a database into itself (see 'calibrate merge --help')"
+    )
 
 
 def test_merging_a_file_that_is_not_a_calibrate_database(run, db_path, tmp_path):

@@ -409,8 +409,8 @@ def test_report_into_a_folder_is_an_error(team_db, tmp_path):
     result = CliRunner().invoke(
         cli, ["--db", str(team_db), "report", "--everyone", "-o", str(tmp_path)]
     )
-    assert result.exit_code == 2  # click refuses a folder for a file option
-    assert "is a directory" in result.output
+    assert result.exit_code == 1  # a file problem, not a usage one
+    assert result.stderr == f"Error: {tmp_path} is a folder: give a file name for the report\n"
 
 
 def test_report_has_help():
