@@ -1,4 +1,4 @@
-# make test: set up .venv and run lint, docs check and the tests.
+# make test: set up .venv and run lint, the docs check (cog) and the tests.
 # make demo: set up .venv, build the demo database and its report.
 PYTHON ?= python3
 VENV := .venv
@@ -18,11 +18,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 
+# The command reference in docs/commands.md is generated from each command's --help.
 docs: $(STAMP)
-	$(BIN)/cog -r README.md
+	$(BIN)/cog -r docs/commands.md
 
 test: lint $(STAMP)
-	$(BIN)/cog --check README.md
+	$(BIN)/cog --check docs/commands.md
 	$(BIN)/pytest -q
 
 demo: $(STAMP)

@@ -43,6 +43,11 @@ LAZY_COMMANDS: dict[str, str] = {
 }
 
 
+class Interrupted(Exception):
+    """Ctrl-C during a command, carried past click (which would print it as
+    "aborted", the word for answering no) to the funnel."""
+
+
 class CalibrateGroup(click.Group):
     """Loads the heavier commands lazily, and prints every error as one line,
     ``Error: ...``, on stderr, with an exit code by the error's kind (the
@@ -69,6 +74,8 @@ class CalibrateGroup(click.Group):
             command = self.get_command(ctx, name) if name else None
             where = click.Context(command, info_name=name, parent=ctx) if command else ctx
             raise click.UsageError(str(error), where) from None
+        except KeyboardInterrupt:
+            raise Interrupted from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         _refuse_undecodable(sys.argv[1:] if args is None else args)
@@ -89,7 +96,9 @@ class CalibrateGroup(click.Group):
             _fail(str(store.translate(error)), 1)
         except click.Abort:
             _fail("aborted", 1)
-        except KeyboardInterrupt:
+        except (Interrupted, KeyboardInterrupt):
+            if sys.stderr.isatty():
+                click.echo(err=True)  # after the terminal's ^C
             _fail("interrupted", 130)
         except BrokenPipeError:
             sys.stderr.close()  # a closed pipe (| head) is not an error
