@@ -173,7 +173,7 @@ def test_merging_a_file_that_is_not_a_calibrate_database(run, db_path, tmp_path)
     text.write_text("hello, this is not SQLite" * 10)
     result = run("merge", str(text))
     assert result.exit_code == 1
-    assert "is not a calibrate database" in error_line(result)
+    assert error_line(result) == f"Error: {text} is not a calibrate database (not an SQLite file)"
     foreign = tmp_path / "foreign.db"
     conn = sqlite3.connect(foreign)
     conn.execute("CREATE TABLE things (x)")
@@ -192,4 +192,8 @@ def test_merging_a_newer_database_is_refused(run, db_path, theirs, tmp_path):
     conn.close()
     result = run("merge", str(newer))
     assert result.exit_code == 1
-    assert "was written by a newer calibrate" in error_line(result)
+    assert error_line(result) == (
+        f"Error: {newer} was written by a newer calibrate (schema version "
+        f"{store.SCHEMA_VERSION + 1}; this one reads up to {store.SCHEMA_VERSION}): upgrade "
+        "calibrate to merge it"
+    )
