@@ -489,3 +489,26 @@ def test_a_task_without_a_team_joins_the_persons_team(run, db_path):
     run("add", "moved", "-e", "1h", "--team", "blue")
     run("add", "after the move", "-e", "1h")
     assert rows(db_path)[-1]["team"] == "blue"
+
+
+def test_command_modules_import_the_options_not_the_group():
+    """``calibrate.cli`` loads the command modules by name; they import from
+    ``calibrate.cli.options``, never from ``calibrate.cli``: no cycle."""
+    import ast
+    from pathlib import Path
+
+    import calibrate.cli
+
+    folder = Path(calibrate.cli.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                imported.add(node.module)
+                imported.update(f"{node.module}.{alias.name}" for alias in node.names)
+        assert "calibrate.cli" not in imported, path.name
