@@ -35,7 +35,6 @@ from calibrate.cli.options import (
 )
 from calibrate.durations import format_duration
 from calibrate.identity import default_person, default_team
-from calibrate.rules import DEFAULT_CONFIDENCE
 from calibrate.selection import Selection
 from calibrate.store import tasks as tasklog
 from calibrate.text import Column, render_table, to_json
@@ -64,7 +63,7 @@ from calibrate.text import Column, render_table, to_json
     "--confidence",
     type=Confidence(),
     metavar="PERCENT",
-    help=f"Confidence of the range [default: {DEFAULT_CONFIDENCE:g}].",
+    help="Confidence of the range [default: 90].",
 )
 @click.option(
     "--promise",
