@@ -512,3 +512,19 @@ def test_command_modules_import_the_options_not_the_group():
                 imported.add(node.module)
                 imported.update(f"{node.module}.{alias.name}" for alias in node.names)
         assert "calibrate.cli" not in imported, path.name
+
+
+def test_one_progress_bar_drawn_only_on_a_terminal(capsys, monkeypatch):
+    from calibrate.cli.options import progress
+
+    with progress("Working", 4) as update:
+        update(2)
+        update(3, total=6)
+    assert capsys.readouterr().err == ""  # a pipe: quiet
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    with progress("Working", 4) as update:
+        update(2)
+    assert "Working" in capsys.readouterr().err
+    with progress("Quiet", 4, show=False) as update:
+        update(2)
+    assert capsys.readouterr().err == ""
