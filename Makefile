@@ -1,4 +1,4 @@
-# make test: set up .venv and run lint, docs checks (README, ARCHITECTURE) and the tests.
+# make test: set up .venv and run lint, the docs checks (cog) and the tests.
 # make demo: set up .venv, build the demo database and its report.
 PYTHON ?= python3
 VENV := .venv
@@ -18,12 +18,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 
-# ARCHITECTURE.md's tables are written from the import graph (scripts/architecture.py).
+# The command reference in docs/commands.md is generated from each command's --help;
+# ARCHITECTURE.md's tables from the import graph (scripts/architecture.py).
 docs: $(STAMP)
-	$(BIN)/cog -r README.md ARCHITECTURE.md
+	$(BIN)/cog -r docs/commands.md ARCHITECTURE.md
 
 test: lint $(STAMP)
-	$(BIN)/cog --check README.md
+	$(BIN)/cog --check docs/commands.md
 	@$(BIN)/cog --check ARCHITECTURE.md || { echo "ARCHITECTURE.md is stale: run make docs"; exit 1; }
 	$(BIN)/pytest -q
 

@@ -34,10 +34,11 @@ def conn(db_path):
 
 @pytest.fixture
 def run(db_path):
-    """Invoke the CLI against the test database; returns click's Result."""
+    """Invoke the CLI against the test database, named as a user types it
+    (``calibrate``, in messages that point at ``--help``); returns click's Result."""
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None):
-        return runner.invoke(cli, ["--db", str(db_path), *args], input=input)
+        return runner.invoke(cli, ["--db", str(db_path), *args], input=input, prog_name="calibrate")
 
     return invoke

@@ -377,7 +377,7 @@ def test_figures_are_close_to_those_computed_from_sip(medium):
 
 
 def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args))
+    return CliRunner().invoke(cli, list(args), prog_name="calibrate")
 
 
 def count_tasks(path) -> int:
@@ -444,17 +444,27 @@ def test_demo_refuses_a_file_that_is_not_a_database(tmp_path):
     target = tmp_path / "notes.txt"
     target.write_text("my notes, not a database\n" * 10)
     result = invoke("demo", "--db", str(target), "--people", "2", "--weeks", "2")
-    assert result.exit_code == 1
-    assert "is not a calibrate database; the demo will not replace it" in result.output
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: {target} is not a calibrate database; the demo will not replace it (give "
+        "another --db, or --force to replace the file)\n",
+    )
     assert target.read_text().startswith("my notes")
 
 
 def test_demo_usage_errors_exit_2(tmp_path):
     result = invoke("demo", "--db", str(tmp_path / "d.db"), "--people", "2", "--teams", "3")
-    assert result.exit_code == 2
-    assert "--teams" in result.output
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: Invalid value for '--teams': 3 teams need at least as many people (--people "
+        "is 2) (see 'calibrate demo --help')\n",
+    )
     result = invoke("demo", "--db", str(tmp_path / "d.db"), "--people", "0")
-    assert result.exit_code == 2
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: Invalid value for '--people': 0 is not in the range 1<=x<=100000. "
+        "(see 'calibrate demo --help')\n",
+    )
     assert not (tmp_path / "d.db").exists()
 
 

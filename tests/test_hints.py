@@ -257,8 +257,17 @@ def test_suggest_bad_input(run, conn):
     assert unknown.exit_code == 1
     assert error_line(unknown) == "Error: nobody called 'bbo' has tasks here (known: alice)"
     zero = run("suggest", "0h")
-    assert zero.exit_code == 2 and "more than zero" in zero.stderr
-    assert run("suggest", "soon").exit_code == 2
+    assert (zero.exit_code, zero.stderr) == (
+        2,
+        "Error: Invalid value for 'DURATION': zero duration '0h': effort must be more than zero "
+        "(see 'calibrate suggest --help')\n",
+    )
+    soon = run("suggest", "soon")
+    assert (soon.exit_code, soon.stderr) == (
+        2,
+        "Error: Invalid value for 'DURATION': not a duration: 'soon' (use e.g. 90m, 1.5h, "
+        "1h30m, 2d or 1w) (see 'calibrate suggest --help')\n",
+    )
 
 
 def test_suggest_resolves_aliases(run, conn):

@@ -74,14 +74,7 @@ class Known(NamedTuple):
 #: Violations on main today, each removed by the named branch. For a cycle, the
 #: entry is the import that climbs back up (the one the branch removes). Empty
 #: this list as the branches are merged; do not add to it.
-KNOWN_VIOLATIONS: list[Known] = [
-    # the lazily loaded commands import the group that loads them by name
-    Known("cycle", "calibrate.cli.advice", "calibrate.cli", "i11-cli"),
-    Known("cycle", "calibrate.cli.exchange", "calibrate.cli", "i11-cli"),
-    Known("cycle", "calibrate.cli.ranks", "calibrate.cli", "i11-cli"),
-    Known("cycle", "calibrate.cli.report", "calibrate.cli", "i11-cli"),
-    Known("cycle", "calibrate.cli.score", "calibrate.cli", "i11-cli"),
-]
+KNOWN_VIOLATIONS: list[Known] = []
 
 #: The everyday commands of PRODUCT.md and the issue (typed many times a day) and
 #: ``--help``, each as the test runs it on a database with #13 open and #14 running.

@@ -162,8 +162,10 @@ def test_dry_run_changes_nothing(run, db_path, theirs):
 def test_merging_a_database_into_itself_is_refused(run, db_path):
     assert run("add", "Mine", "-e", "1h").exit_code == 0
     result = run("merge", str(db_path))
-    assert result.exit_code == 1
-    assert error_line(result) == "Error: cannot merge a database into itself"
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        "Error: cannot merge a database into itself (see 'calibrate merge --help')"
+    )
 
 
 def test_merging_a_file_that_is_not_a_calibrate_database(run, db_path, tmp_path):
@@ -171,7 +173,7 @@ def test_merging_a_file_that_is_not_a_calibrate_database(run, db_path, tmp_path)
     text.write_text("hello, this is not SQLite" * 10)
     result = run("merge", str(text))
     assert result.exit_code == 1
-    assert "is not a calibrate database" in error_line(result)
+    assert error_line(result) == f"Error: {text} is not a calibrate database (not an SQLite file)"
     foreign = tmp_path / "foreign.db"
     conn = sqlite3.connect(foreign)
     conn.execute("CREATE TABLE things (x)")
@@ -190,4 +192,8 @@ def test_merging_a_newer_database_is_refused(run, db_path, theirs, tmp_path):
     conn.close()
     result = run("merge", str(newer))
     assert result.exit_code == 1
-    assert "was written by a newer calibrate" in error_line(result)
+    assert error_line(result) == (
+        f"Error: {newer} was written by a newer calibrate (schema version "
+        f"{store.SCHEMA_VERSION + 1}; this one reads up to {store.SCHEMA_VERSION}): upgrade "
+        "calibrate to merge it"
+    )

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from calibrate.errors import InputError
+from calibrate.errors import InputError, UsageError
 
 STATUS_CHOICES = ("open", "done", "dropped", "any")
 #: The options a selection is made of (the arguments of :class:`Selection`).
 OPTIONS = ("person", "team", "everyone", "status", "since", "until", "window_on", "tags", "project")
+
+
+def one_scope(person: str | None, team: str | None, everyone: bool) -> None:
+    """One scope at most: ``--person``, ``--team`` or ``--everyone``."""
+    if sum([person is not None, team is not None, bool(everyone)]) > 1:
+        raise UsageError("give one scope: --person, --team or --everyone")
 
 
 class Selection:
@@ -36,8 +42,7 @@ class Selection:
         tags: Sequence[str] = (),
         project: str | None = None,
     ):
-        if sum([person is not None, team is not None, everyone]) > 1:
-            raise InputError("give one scope: --person, --team or --everyone")
+        one_scope(person, team, everyone)
         if status not in STATUS_CHOICES:
             raise InputError(f"unknown status {status!r}: use {', '.join(STATUS_CHOICES)}")
         self.person, self.team, self.everyone = person, team, everyone

@@ -22,7 +22,7 @@ from calibrate.durations import (
     parse_when,
     to_iso,
 )
-from calibrate.errors import DatabaseError, InputError
+from calibrate.errors import DatabaseError, InputError, UsageError
 from calibrate.store import tasks
 from calibrate.text import to_csv
 from tests.reliability.faults import assert_clean_failure, file_state
@@ -134,7 +134,7 @@ def test_efforts_are_bounded(conn):
     assert parse_duration("100000h") == MAX_EFFORT_H
     with pytest.raises(InputError, match="not the effort of one task"):
         parse_duration("100001h")
-    with pytest.raises(InputError, match="not the effort of one task"):
+    with pytest.raises(UsageError, match="not the effort of one task"):
         tasks.add_task(conn, tasks.NewTask("Huge", 1e9, "a"))
 
 
@@ -161,4 +161,4 @@ def test_add_trims_person_team_and_project_as_import_does(run, db_path):
     row = sqlite3.connect(db_path).execute("SELECT person, team, project FROM tasks").fetchone()
     assert row == ("Ann", None, "p")
     empty = run("add", "No one", "-e", "1h", "--person", "  ")
-    assert_clean_failure(empty, codes=(1,))
+    assert_clean_failure(empty, codes=(2,))

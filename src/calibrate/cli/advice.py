@@ -1,23 +1,30 @@
 """``calibrate suggest`` and ``calibrate forecast``: advice from history.
 
-``suggest`` reads the small precomputed ``hints`` table
-(:mod:`calibrate.store.caches`, standard library only), so it starts as fast
-as ``add``; ``forecast`` needs numpy and imports :mod:`calibrate.advice`
-inside its body. Keep this module's top-level
+``suggest`` reads the small precomputed ``hints`` table (:mod:`calibrate.store.caches`, standard
+library only), so it starts as fast as ``add``; ``forecast`` needs numpy and
+imports :mod:`forecasting` inside its body. Keep this module's top-level
 imports light for that reason. The 80-column text of both is made here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import textwrap
 from datetime import date, timedelta
 
 import click
 
-from calibrate.cli import App, default_person, pass_app, scope_options
+from calibrate.cli.options import (
+    App,
+    Date,
+    Duration,
+    Int64,
+    pass_app,
+    progress,
+    scope_options,
+)
 from calibrate.errors import StateError
+from calibrate.identity import default_person
 from calibrate.stats.hints import reference_hint
 from calibrate.store import caches
 from calibrate.store.people import person_with_tasks
@@ -43,11 +50,11 @@ def _warn(message: str) -> None:
 
 
 @click.command()
-@click.argument("estimate", metavar="DURATION")
+@click.argument("estimate_h", metavar="DURATION", type=Duration())
 @click.option("--person", metavar="NAME", help="Whose history [default: you].")
 @click.option("--json", "json_output", is_flag=True, help="Output JSON.")
 @pass_app
-def suggest(app: App, estimate: str, person: str | None, json_output: bool) -> None:
+def suggest(app: App, estimate_h: float, person: str | None, json_output: bool) -> None:
     """What a task you estimate at DURATION will really take, and what to promise.
 
     From all your history: your own finished tasks of that size, mixed with
@@ -55,7 +62,6 @@ def suggest(app: App, estimate: str, person: str | None, json_output: bool) -> N
     actual; 80% and 90% of such tasks take under P80 and P90. Promise at P90:
     that is what keeps about nine promises in ten.
     """
-    estimate_h = app.duration(estimate, "'DURATION'")
     conn = app.existing_conn()
     name = person or default_person()
     if conn is None:
@@ -80,8 +86,27 @@ def suggest(app: App, estimate: str, person: str | None, json_output: bool) -> N
 # --- forecast --------------------------------------------------------------------------------
 
 
+class Blocks(click.ParamType):
+    """``--blocks``: a positive number, or ``all`` (``None``)."""
+
+    name = "blocks"
+
+    def convert(self, value, param, ctx) -> int | None:
+        if not isinstance(value, str):
+            return value
+        if value.strip().lower() == "all":
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            self.fail(f"{value!r} is not a positive number or 'all'", param, ctx)
+        return number
+
+
 @click.command()
-@click.argument("task_ids", metavar="[ID]...", nargs=-1, type=click.IntRange(min=1))
+@click.argument("task_ids", metavar="[ID]...", nargs=-1, type=Int64())
 @scope_options
 @click.option(
     "--backtest",
@@ -90,6 +115,7 @@ def suggest(app: App, estimate: str, person: str | None, json_output: bool) -> N
 )
 @click.option(
     "--blocks",
+    type=Blocks(),
     metavar="N|all",
     default=str(BACKTEST_BLOCKS),
     show_default=True,
@@ -111,7 +137,10 @@ def suggest(app: App, estimate: str, person: str | None, json_output: bool) -> N
     show_default=True,
     help="Random seed: the same seed, the same forecast.",
 )
-@click.option("--today", metavar="DATE", hidden=True, help="Forecast as of DATE (for tests).")
+@click.option(
+    "--today", type=Date(future=False), metavar="DATE", hidden=True,
+    help="Forecast as of DATE (for tests).",
+)  # fmt: skip
 @click.option("--json", "json_output", is_flag=True, help="Output JSON.")
 @pass_app
 def forecast(app: App, task_ids, person, team, everyone, backtest, blocks, runs, seed, today,
@@ -133,22 +162,18 @@ def forecast(app: App, task_ids, person, team, everyone, backtest, blocks, runs,
     backtest: how often such forecasts held on your own past tasks.
     """
     from calibrate import advice  # numpy: only for this command
+    from calibrate.durations import local_today
 
-    if sum([person is not None, team is not None, everyone]) > 1:
-        raise click.UsageError("give one scope: --person, --team or --everyone")
     if backtest and task_ids:
         raise click.UsageError("--backtest replays history: give no task ids")
-    max_blocks = _blocks(blocks)
-    today_date = _today(today)
+    today_date = today or local_today()
     conn = app.existing_conn()
     if conn is None:
         raise StateError("the database is empty: no open tasks to forecast")
     if backtest:
         scope = advice.Scope.resolve(conn, person, team, everyone, default_person())
-        with _progress("Backtesting") as progress:
-            result = advice.run_backtest(
-                conn, scope, max_blocks=max_blocks, seed=seed, progress=progress
-            )
+        with progress("Backtesting") as update:
+            result = advice.run_backtest(conn, scope, max_blocks=blocks, seed=seed, progress=update)
         click.echo(to_json(result) if json_output else render_backtest(result))
         return
     result = advice.run_forecast(
@@ -158,45 +183,6 @@ def forecast(app: App, task_ids, person, team, everyone, backtest, blocks, runs,
     for warning in result["warnings"]:
         _warn(warning)
     click.echo(to_json(result) if json_output else render_forecast(result))
-
-
-def _blocks(text: str) -> int | None:
-    if text.strip().lower() == "all":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise click.BadParameter(
-            f"{text!r} is not a positive number or 'all'", param_hint="'--blocks'"
-        )
-    return value
-
-
-def _today(text: str | None):
-    from calibrate.durations import local_today, parse_date
-    from calibrate.errors import InputError
-
-    if text is None:
-        return local_today()
-    try:
-        return parse_date(text, future=False)
-    except InputError as error:
-        raise click.BadParameter(str(error), param_hint="'--today'") from None
-
-
-@contextlib.contextmanager
-def _progress(label: str):
-    """A progress callback drawing a bar on a terminal's stderr (silent in a pipe)."""
-    with click.progressbar(length=1, label=label, file=sys.stderr,
-                           hidden=not sys.stderr.isatty()) as bar:  # fmt: skip
-
-        def update(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
-
-        yield update
 
 
 # --- words and bars ----------------------------------------------------------------------------

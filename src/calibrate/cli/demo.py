@@ -7,9 +7,10 @@ command runs, so that the everyday commands start fast.
 from __future__ import annotations
 
 import os
-import sys
 
 import click
+
+from calibrate.cli.options import progress
 
 DEMO_DB = "reports/demo.db"
 
@@ -64,12 +65,10 @@ def demo(ctx: click.Context, demo_db, people, teams, weeks, tasks, seed, force) 
             f"{teams} teams need at least as many people (--people is {people})",
             param_hint="'--teams'",
         )
-    show_bar = sys.stderr.isatty()
-    with click.progressbar(length=people, label="Building the demo", file=sys.stderr,
-                           hidden=not show_bar) as bar:  # fmt: skip
+    with progress("Building the demo", people) as update:
         summary = demo_data.build_demo_database(
             path, force=force, people=people, teams=teams, weeks=weeks, tasks=tasks, seed=seed,
-            progress=lambda done: bar.update(done - bar.pos),
+            progress=update,
         )  # fmt: skip
     still_open = summary["open"] + summary["started"]
     click.echo(

@@ -10,33 +10,87 @@ import sys
 
 import click
 
-from calibrate.cli import (
+from calibrate.cli.options import (
     App,
-    default_person,
-    default_team,
+    ParsedValue,
     filter_options,
     pass_app,
+    progress,
+    read_with,
     scope_options,
     selection_from,
 )
-from calibrate.errors import InputError
+from calibrate.errors import UsageError
+from calibrate.identity import default_person, default_team
 from calibrate.selection import Selection
 from calibrate.text import to_json
 
 
+class ImportFormat(ParsedValue):
+    """``import --format``: a format that imports (or ``summary``), by name."""
+
+    name = "format"
+
+    def parse(self, text: str, ctx: click.Context | None) -> str:
+        from calibrate.exchange.formats import get_format
+
+        get_format(text)
+        return text
+
+
+class Encoding(ParsedValue):
+    """``--encoding``: a text encoding Python knows."""
+
+    name = "encoding"
+
+    def parse(self, text: str, ctx: click.Context | None) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(text)
+        except LookupError:
+            raise UsageError(f"unknown encoding {text!r}") from None
+        return text
+
+
+class DateFormat(ParsedValue):
+    """``--date-format``: dmy, mdy, ymd or a strptime pattern."""
+
+    name = "date_format"
+
+    def parse(self, text: str, ctx: click.Context | None) -> str:
+        from calibrate.exchange.formats.dates import DateError, DateReader
+
+        try:
+            DateReader(text)
+        except DateError as error:
+            raise UsageError(str(error)) from None
+        return text
+
+
+def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--map FIELD=COLUMN`` (repeatable), read as a whole: a field given
+    twice is refused too."""
+    from calibrate.exchange.formats import parse_mapping
+
+    return parse_mapping(pairs)
+
+
 @click.command(name="import")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("file", type=click.Path(allow_dash=True))
 @click.option(
     "--format",
     "format_name",
+    type=ImportFormat(),
     metavar="FORMAT",
     help="csv, tsv, jira, taskwarrior, jsonl, json, or summary (a team's 'export "
     "--summary') [default: guessed from the file].",
 )
 @click.option(
     "--map",
-    "mappings",
+    "mapping",
     multiple=True,
+    callback=read_with(_mapping),
     metavar="FIELD=COLUMN",
     help="Read FIELD from COLUMN (repeatable); the other fields are still guessed. "
     "Fields: key, title, estimate, actual, person, team, project, tags, created, "
@@ -48,10 +102,14 @@ from calibrate.text import to_json
     help="Unit of bare numbers [default: h; Jira: s].",
 )
 @click.option(
-    "--encoding", metavar="NAME", help="The file's encoding, e.g. cp1252 [default: utf-8]."
+    "--encoding",
+    type=Encoding(),
+    metavar="NAME",
+    help="The file's encoding, e.g. cp1252 [default: utf-8].",
 )
 @click.option(
     "--date-format",
+    type=DateFormat(),
     metavar="dmy|mdy|ymd|PATTERN",
     help="Force how dates read: day-first, month-first, year-first, or a strptime "
     "pattern [default: detected from the data].",
@@ -67,7 +125,7 @@ from calibrate.text import to_json
 )
 @click.option(
     "--join",
-    type=click.Path(exists=True, dir_okay=False),
+    type=click.Path(),
     metavar="FILE",
     help="A second CSV whose columns join the rows on the key column.",
 )
@@ -84,7 +142,7 @@ from calibrate.text import to_json
 @click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing.")
 @click.option("--json", "json_output", is_flag=True, help="Print the summary as JSON.")
 @pass_app
-def import_(app: App, file: str, format_name, mappings, unit, encoding, date_format, source,
+def import_(app: App, file: str, format_name, mapping, unit, encoding, date_format, source,
             person, team, join, prefer, skip_bad, dry_run, json_output) -> None:  # fmt: skip
     """Import tasks from FILE ('-' reads stdin), in one transaction.
 
@@ -101,12 +159,8 @@ def import_(app: App, file: str, format_name, mappings, unit, encoding, date_for
     from pathlib import Path
 
     from calibrate.exchange import importer
-    from calibrate.exchange.formats import PROGRESS_MIN_BYTES, parse_mapping
+    from calibrate.exchange.formats import PROGRESS_MIN_BYTES
 
-    try:
-        mapping = parse_mapping(mappings)
-    except InputError as error:
-        raise click.BadParameter(str(error), param_hint="'--map'") from None
     with importer.input_file(Path(file)) as (path, name):
         if _is_team_summary(format_name, path):
             _import_summary(app, path, name, dry_run=dry_run, json_output=json_output)
@@ -118,17 +172,14 @@ def import_(app: App, file: str, format_name, mappings, unit, encoding, date_for
             join=Path(join) if join else None, prefer=prefer, skip_bad=skip_bad,
             dry_run=dry_run,
         )  # fmt: skip
-        show_bar = sys.stderr.isatty() and path.stat().st_size >= PROGRESS_MIN_BYTES
-        with click.progressbar(length=path.stat().st_size, label="Importing", file=sys.stderr,
-                               hidden=not show_bar) as bar:  # fmt: skip
-
-            def progress(done: int, total: int) -> None:
-                bar.update(done - bar.pos)
-
-            with importer.target_connection(
+        size = path.stat().st_size
+        with (
+            progress("Importing", size, show=size >= PROGRESS_MIN_BYTES) as update,
+            importer.target_connection(
                 Path(app.db_path), lambda: app.conn, app.close, dry_run=dry_run
-            ) as conn:
-                result = importer.import_file(conn, options, progress)
+            ) as conn,
+        ):
+            result = importer.import_file(conn, options, update)
     if json_output:
         click.echo(to_json(result.as_dict()))
         return
@@ -180,7 +231,7 @@ def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bo
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),
     metavar="FILE",
     help="Write to FILE (atomically) [default: stdout].",
 )
@@ -247,7 +298,7 @@ def _export_summary(app: App, selection: Selection, status: str, format_name, ou
 
 
 @click.command()
-@click.argument("other", metavar="OTHER.db", type=click.Path(exists=True, dir_okay=False))
+@click.argument("other", metavar="OTHER.db", type=click.Path())
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--json", "json_output", is_flag=True, help="Print the summary as JSON.")
 @pass_app

@@ -1,6 +1,6 @@
 """The ``rank``, ``people`` and ``alias`` commands.
 
-Loaded lazily (``cli.LAZY_COMMANDS``): ``rank`` needs numpy and pandas, which
+Loaded lazily (``calibrate.cli.LAZY_COMMANDS``): ``rank`` needs numpy and pandas, which
 are imported inside it; ``people`` and ``alias`` need only the standard library.
 """
 
@@ -8,8 +8,17 @@ from __future__ import annotations
 
 import click
 
-from calibrate.cli import App, default_person, output_options, pass_app, window_option
+from calibrate.cli.options import (
+    App,
+    emit,
+    exclusive,
+    output_options,
+    pass_app,
+    selection_from,
+    window_option,
+)
 from calibrate.errors import NotFound
+from calibrate.identity import default_person
 from calibrate.text import Column, render_table, to_json
 
 # --- rank --------------------------------------------------------------------------
@@ -44,14 +53,12 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
     others; they still see themselves.
     """
     from calibrate import reference, teams
-    from calibrate.cli import selection_from
     from calibrate.rules import RANKED_N
     from calibrate.stats import ranks
     from calibrate.store import load as history
     from calibrate.store import people
 
-    if sum([team is not None, rank_teams, everyone]) > 1:
-        raise click.UsageError("give one of --team, --teams or --everyone")
+    exclusive("give one of --team, --teams or --everyone", team, rank_teams, everyone)
     selection = selection_from(None, None, True, since=since)
     conn = app.existing_conn()
     if conn is None:
@@ -292,11 +299,9 @@ def people_command(app: App, opt_out, opt_in, person, json_output, csv_output) -
     With --opt-out you leave the ranks: nobody else sees you ranked, while
     'calibrate rank' still shows you your own place. --opt-in undoes it.
     """
-    from calibrate.cli import emit
     from calibrate.store import people
 
-    if opt_out and opt_in:
-        raise click.UsageError("--opt-out and --opt-in exclude each other")
+    exclusive("--opt-out and --opt-in exclude each other", opt_out, opt_in)
     if opt_out or opt_in:
         name = people.set_opt_out(app.conn, person or default_person(), opt_out)
         if opt_out:

@@ -7,13 +7,23 @@ load only when a report is asked for. ``calibrate demo`` reuses
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from calibrate.cli import App, pass_app, scope_options, selection_from, window_option
+from calibrate.cli.options import (
+    App,
+    pass_app,
+    progress,
+    scope_options,
+    selection_from,
+    window_option,
+)
 from calibrate.selection import Selection
+
+#: The report's progress bar moves one step a section, up to this many.
+REPORT_STEPS = 10
 
 
 @click.command()
@@ -22,7 +32,7 @@ from calibrate.selection import Selection
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     metavar="FILE",
     help="Where to write it [default: reports/calibrate-<scope>-<ISO week>.html].",
 )
@@ -65,9 +75,9 @@ def report(app: App, person, team, everyone, since, output, open_browser, plotly
     # An anonymised report of a person must not carry their name in its file name.
     named = Selection(person="anonymous") if anonymise and selection.person else selection
     path = Path(output) if output else report_lib.default_path(named)
-    with _progress() as step:
+    with progress("Building the report", REPORT_STEPS) as update:
         written = report_lib.write_report(
-            app.existing_conn(), selection, path, plotlyjs=plotlyjs, progress=step,
+            app.existing_conn(), selection, path, plotlyjs=plotlyjs, progress=_steps(update),
             anonymise=anonymise,
         )  # fmt: skip
     click.echo(str(written))
@@ -75,27 +85,17 @@ def report(app: App, person, team, everyone, since, output, open_browser, plotly
         _open(written)
 
 
-class _progress:
-    """One step a section on stderr when it is a terminal; silent in a pipe."""
+def _steps(update: Callable[[int], None]) -> Callable[[str], None]:
+    """The report's ``progress(label)``: one step a section, the last step
+    kept for the end."""
+    done = 0
 
-    STEPS = 10
+    def step(label: str) -> None:
+        nonlocal done
+        done = min(done + 1, REPORT_STEPS - 1)
+        update(done)
 
-    def __enter__(self):
-        self.bar = click.progressbar(
-            length=self.STEPS, label="Building the report", file=sys.stderr,
-            hidden=not sys.stderr.isatty(),
-        )  # fmt: skip
-        self.bar.__enter__()
-        return self.step
-
-    def step(self, label: str) -> None:
-        if self.bar.pos < self.STEPS - 1:
-            self.bar.update(1)
-
-    def __exit__(self, *exc):
-        if exc[0] is None:
-            self.bar.update(self.STEPS - self.bar.pos)
-        return self.bar.__exit__(*exc)
+    return step
 
 
 def _open(path: Path) -> None:
@@ -120,9 +120,10 @@ def write_demo_report(db_path: Path, *, seed: int) -> Path:
             "shaped like the public SiP dataset; nobody's real work."
         )
         selection = Selection(everyone=True, since=parse_since("26w"))
-        with _progress() as step:
+        with progress("Building the report", REPORT_STEPS) as update:
             return report_lib.write_report(
-                conn, selection, Path(db_path).with_suffix(".html"), note=note, progress=step
-            )
+                conn, selection, Path(db_path).with_suffix(".html"), note=note,
+                progress=_steps(update),
+            )  # fmt: skip
     finally:
         conn.close()

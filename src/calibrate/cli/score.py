@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from calibrate.cli import App, pass_app, scope_options, selection_from, window_option
+from calibrate.cli.options import App, pass_app, scope_options, selection_from, window_option
 from calibrate.text import to_json
 
 

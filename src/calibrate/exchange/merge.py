@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from calibrate import store
-from calibrate.errors import DatabaseError, InputError
+from calibrate.errors import DatabaseError, InputError, UsageError
 from calibrate.store.fields import NAMES
 
 #: The task columns a merge copies and compares: all but the local id.
@@ -82,7 +82,7 @@ def merge_database(
     """Fold the database at ``other_path`` into ``conn`` (see the module doc)."""
     result = MergeResult(other=other_path.name, dry_run=dry_run)
     if own_path is not None and _same_file(other_path, own_path):
-        raise InputError("cannot merge a database into itself")
+        raise UsageError("cannot merge a database into itself")
     with open_other(other_path) as other:
         try:
             with store.transaction(conn):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from calibrate.errors import InputError, NotFound
+from calibrate.errors import InputError, NotFound, UsageError
 from calibrate.rules import counted_sql
 from calibrate.store import transaction
 from calibrate.store.tasks import canonical_person, team_of
@@ -135,7 +135,7 @@ def add_alias(conn: sqlite3.Connection, name: str, person: str) -> dict:
     """
     name, person = name.strip(), person.strip()
     if not name or not person:
-        raise InputError("an alias needs a NAME and a PERSON")
+        raise UsageError("an alias needs a NAME and a PERSON")
     with transaction(conn):
         target = canonical_person(conn, person)
         if not is_known(conn, target):

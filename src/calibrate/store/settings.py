@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from calibrate.durations import WEEKDAYS, weekday_index
-from calibrate.errors import InputError
+from calibrate.errors import UsageError
 from calibrate.rules import DEFAULT_BANDS
 
 
@@ -24,11 +24,11 @@ def _number(low: float, high: float, *, low_open: bool = True) -> Callable[[str]
         try:
             value = float(text)
         except ValueError:
-            raise InputError(f"{text!r} is not a number") from None
+            raise UsageError(f"{text!r} is not a number") from None
         too_low = value <= low if low_open else value < low
         if too_low or value > high or value != value:
             bracket = "(" if low_open else "["
-            raise InputError(f"{text!r} must be in {bracket}{low:g}, {high:g}]")
+            raise UsageError(f"{text!r} must be in {bracket}{low:g}, {high:g}]")
         return value
 
     return parse
@@ -40,9 +40,9 @@ def _share(text: str) -> float:
     try:
         value = float(raw.rstrip("%")) / (100 if raw.endswith("%") else 1)
     except ValueError:
-        raise InputError(f"{text!r} is not a share (use 0.85 or 85%)") from None
+        raise UsageError(f"{text!r} is not a share (use 0.85 or 85%)") from None
     if not 0 <= value <= 1:
-        raise InputError(f"{text!r} must be between 0 and 1 (or 0% and 100%)")
+        raise UsageError(f"{text!r} must be between 0 and 1 (or 0% and 100%)")
     return value
 
 
@@ -55,7 +55,7 @@ def _weekdays(text: str) -> list[str]:
         start = weekday_index(first)
         end = weekday_index(last) if sep else start
         if start is None or end is None:
-            raise InputError(f"{text!r}: use weekday names such as mon-fri or mon,tue,thu")
+            raise UsageError(f"{text!r}: use weekday names such as mon-fri or mon,tue,thu")
         index = start
         while True:
             if index not in days:
@@ -64,7 +64,7 @@ def _weekdays(text: str) -> list[str]:
                 break
             index = (index + 1) % 7
     if not days:
-        raise InputError("at least one working day is needed")
+        raise UsageError("at least one working day is needed")
     return [WEEKDAYS[i][:3] for i in sorted(days)]
 
 
@@ -76,7 +76,7 @@ def _dates(text: str) -> list[str]:
         try:
             out.append(date.fromisoformat(part).isoformat())
         except ValueError:
-            raise InputError(f"{part!r} is not an ISO date (2026-12-25)") from None
+            raise UsageError(f"{part!r} is not an ISO date (2026-12-25)") from None
     return sorted(set(out))
 
 
@@ -130,7 +130,7 @@ def setting(key: str) -> Setting:
         return SETTINGS[key]
     except KeyError:
         known = ", ".join(SETTINGS)
-        raise InputError(f"unknown setting {key!r}; known settings: {known}") from None
+        raise UsageError(f"unknown setting {key!r}; known settings: {known}") from None
 
 
 def read_all(conn: sqlite3.Connection | None) -> dict[str, Any]:
@@ -162,7 +162,7 @@ def write(conn: sqlite3.Connection, key: str, value: Any) -> None:
     current = read_all(conn)
     current[key] = value
     if current["promise-rate-min"] > current["promise-rate-max"]:
-        raise InputError("promise-rate-min must not be above promise-rate-max")
+        raise UsageError("promise-rate-min must not be above promise-rate-max")
     conn.execute(
         "INSERT INTO settings (key, value) VALUES (?, ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from calibrate.durations import MAX_EFFORT_H, format_duration, hours_between, now_iso, to_iso
-from calibrate.errors import InputError, NotFound, StateError
+from calibrate.errors import InputError, NotFound, StateError, UsageError
 from calibrate.rules import DEFAULT_CONFIDENCE
 from calibrate.store import transaction
 from calibrate.store.fields import EDITABLE
@@ -85,37 +85,38 @@ def check_task_values(
     promise_h: float | None = None,
     actual_h: float | None = None,
 ) -> None:
-    """Raise :class:`InputError` for values no task may hold."""
+    """Raise :class:`UsageError` for values no task may hold (values a user
+    typed: a usage problem, exit 2)."""
     if not estimate_h > 0:
-        raise InputError("the estimate must be more than zero")
+        raise UsageError("the estimate must be more than zero")
     for name, hours in (("estimate", estimate_h), ("range's high", high_h),
                         ("promised effort", promise_h), ("actual", actual_h)):  # fmt: skip
         if hours is not None and not hours <= MAX_EFFORT_H:
-            raise InputError(
+            raise UsageError(
                 f"the {name} is more than {MAX_EFFORT_H:,.0f}h: not the effort of one task"
             )
     if (low_h is None) != (high_h is None):
-        raise InputError("a range needs both a low and a high")
+        raise UsageError("a range needs both a low and a high")
     if low_h is not None and high_h is not None:
         if not 0 < low_h < high_h:
-            raise InputError(
+            raise UsageError(
                 f"range {format_duration(low_h)}..{format_duration(high_h)}: "
                 "its low must be above zero and below its high"
             )
         if not low_h <= estimate_h <= high_h:
-            raise InputError(
+            raise UsageError(
                 f"the estimate {format_duration(estimate_h)} is outside its range "
                 f"{format_duration(low_h)}..{format_duration(high_h)}"
             )
     if confidence is not None:
         if low_h is None:
-            raise InputError("a confidence needs a range (--range LOW..HIGH)")
+            raise UsageError("a confidence needs a range (--range LOW..HIGH)")
         if not 0 < confidence < 100:
-            raise InputError(f"confidence {confidence:g} must be between 0 and 100, exclusive")
+            raise UsageError(f"confidence {confidence:g} must be between 0 and 100, exclusive")
     if promise_h is not None and not promise_h > 0:
-        raise InputError("a promised effort must be more than zero")
+        raise UsageError("a promised effort must be more than zero")
     if actual_h is not None and not actual_h > 0:
-        raise InputError("the actual must be more than zero")
+        raise UsageError("the actual must be more than zero")
 
 
 def clean_tags(tags: Iterable[str]) -> list[str]:
@@ -152,10 +153,10 @@ def checked_new_task(
     (:data:`rules.DEFAULT_CONFIDENCE`)."""
     title = task.title.strip()
     if not title:
-        raise InputError("a task needs a title")
+        raise UsageError("a task needs a title")
     person = task.person.strip()
     if not person:
-        raise InputError("a task needs a person")
+        raise UsageError("a task needs a person")
     confidence = task.confidence
     if task.low_h is not None and confidence is None:
         confidence = DEFAULT_CONFIDENCE
@@ -164,7 +165,7 @@ def checked_new_task(
         confidence=confidence, promise_h=task.promise_h, actual_h=actual_h,
     )  # fmt: skip
     if start and actual_h is not None:
-        raise InputError("a task is either started (--start) or done (--actual), not both")
+        raise UsageError("a task is either started (--start) or done (--actual), not both")
     return task.replace(
         title=title, person=person, team=(task.team or "").strip() or None,
         project=(task.project or "").strip() or None, confidence=confidence,
@@ -253,7 +254,7 @@ def running_intervals(conn: sqlite3.Connection, person: str | None = None) -> li
 
 def _close_interval(conn: sqlite3.Connection, interval: sqlite3.Row, when: str) -> float:
     if when < interval["started_at"]:
-        raise InputError(
+        raise UsageError(
             f"the stop time {when} is before task #{interval['task_id']}'s timer "
             f"started ({interval['started_at']})"
         )
@@ -289,7 +290,7 @@ def start_task(
             "SELECT max(stopped_at) FROM intervals WHERE task_id = ?", (task_id,)
         ).fetchone()[0]
         if last_stop and when < last_stop:
-            raise InputError(f"task #{task_id}'s timer last stopped at {last_stop}, after {when}")
+            raise UsageError(f"task #{task_id}'s timer last stopped at {last_stop}, after {when}")
         stopped = _stop_running_for(conn, task["person"], when, except_task=task_id)
         conn.execute("INSERT INTO intervals (task_id, started_at) VALUES (?, ?)", (task_id, when))
         conn.execute(
@@ -418,7 +419,7 @@ def edit_task(conn: sqlite3.Connection, task_id: int, changes: dict) -> dict:
         task = dict(get_task(conn, task_id))
         new = {**task, **changes}
         if "title" in changes and not str(new["title"]).strip():
-            raise InputError("a task needs a title")
+            raise UsageError("a task needs a title")
         if "person" in changes:
             new["person"] = canonical_person(conn, str(new["person"]).strip())
         if new["low_h"] is None:

@@ -1,0 +1,355 @@
+"""What the commands share: the app object, the types of typed values, the
+options, and the helpers that print (tables, JSON or CSV, a progress bar).
+
+Every command module imports from here (never from :mod:`calibrate.cli`,
+which loads them). Standard library and click only: ``calibrate add``
+imports this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+
+from calibrate import store
+from calibrate.durations import (
+    DEFAULT_DAY_HOURS,
+    parse_confidence,
+    parse_date,
+    parse_duration,
+    parse_range,
+    parse_since,
+    parse_when,
+    utc_now,
+)
+from calibrate.errors import InputError, UsageError
+from calibrate.identity import default_person
+from calibrate.selection import STATUS_CHOICES, Selection, one_scope
+from calibrate.text import Column, render_table, to_csv, to_json
+
+# --- the application object every command receives --------------------------
+
+
+class App:
+    """The database path and who is typing; opens the database on first use."""
+
+    def __init__(self, db_path: str | None):
+        self.db_path = db_path or store.default_db_path()
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = store.connect(self.db_path)
+        return self._conn
+
+    def existing_conn(self) -> sqlite3.Connection | None:
+        """The connection if the database exists (validated and migrated); ``None``
+        when it does not exist yet, so that reading settings creates nothing."""
+        if self._conn is None and not os.path.exists(self.db_path):
+            return None
+        return self.conn
+
+    def day_hours(self) -> float:
+        """The working day's length, read without the settings module (start-up)."""
+        conn = self.existing_conn()
+        row = conn and conn.execute("SELECT value FROM settings WHERE key = 'day-hours'").fetchone()
+        return float(row[0]) if row else DEFAULT_DAY_HOURS
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+# --- typed values: what the parsers refuse is a usage problem (exit 2) -------
+
+#: The largest id and count SQLite holds: a signed 64-bit integer.
+MAX_INT64 = 2**63 - 1
+#: What ``edit`` reads as "clear this optional field".
+NONE_WORDS = {"none", "-", ""}
+
+
+class Clear:
+    """The value of ``edit --promise none``: clear the field."""
+
+    def __repr__(self) -> str:
+        return "CLEAR"
+
+
+CLEAR = Clear()
+
+
+class ParsedValue(click.ParamType):
+    """Text read by one of the library's parsers (as Watson types its dates).
+
+    What the parser refuses becomes click's ``Invalid value for '--at': ...``,
+    a usage problem. With ``clearable``, ``none`` (or ``-``, or nothing) gives
+    :data:`CLEAR`, for ``edit``. A parser that needs a database setting reads
+    it through ``ctx.obj`` (the :class:`App`) only when the text needs it.
+    """
+
+    def __init__(self, *, clearable: bool = False):
+        self.clearable = clearable
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        if self.clearable and value.strip().lower() in NONE_WORDS:
+            return CLEAR
+        try:
+            return self.parse(value, ctx)
+        except (InputError, UsageError) as error:
+            self.fail(str(error), param, ctx)
+
+    def parse(self, text: str, ctx: click.Context | None) -> Any:
+        raise NotImplementedError
+
+
+def _day_hours(text: str, ctx: click.Context | None) -> float:
+    """The day's length for reading ``text``: only days and weeks depend on
+    the ``day-hours`` setting, so other text skips its query."""
+    if not any(letter in text.lower() for letter in "dw"):
+        return DEFAULT_DAY_HOURS
+    app = ctx.find_object(App) if ctx is not None else None
+    return app.day_hours() if app is not None else DEFAULT_DAY_HOURS
+
+
+class Duration(ParsedValue):
+    """An effort: ``90m``, ``1.5h``, ``1h30m``, ``2d``, ``1w``; in hours."""
+
+    name = "duration"
+
+    def parse(self, text: str, ctx: click.Context | None) -> float:
+        return parse_duration(text, day_hours=_day_hours(text, ctx))
+
+
+class Range(ParsedValue):
+    """``LOW..HIGH`` efforts; a (low, high) pair of hours."""
+
+    name = "range"
+
+    def parse(self, text: str, ctx: click.Context | None) -> tuple[float, float]:
+        return parse_range(text, day_hours=_day_hours(text, ctx))
+
+
+class Confidence(ParsedValue):
+    """A percentage strictly between 0 and 100: ``80`` or ``80%``."""
+
+    name = "confidence"
+
+    def parse(self, text: str, ctx: click.Context | None) -> float:
+        return parse_confidence(text)
+
+
+class Date(ParsedValue):
+    """A calendar date; weekday names point forward when ``future`` (``--due
+    friday``) and back otherwise (``--today friday``)."""
+
+    name = "date"
+
+    def __init__(self, *, future: bool, clearable: bool = False):
+        super().__init__(clearable=clearable)
+        self.future = future
+
+    def parse(self, text: str, ctx: click.Context | None):
+        return parse_date(text, future=self.future)
+
+
+class Moment(ParsedValue):
+    """A moment up to now for ``--at``: ``14:30``, ``20m ago``, an ISO time."""
+
+    name = "moment"
+
+    def parse(self, text: str, ctx: click.Context | None):
+        moment = parse_when(text)
+        if moment > utc_now():
+            raise UsageError(f"{text!r} is in the future")
+        return moment
+
+
+class Window(ParsedValue):
+    """``--since``: ``26w``, a date or ``all``; the window's first moment as
+    UTC ISO text, ``None`` for all history."""
+
+    name = "window"
+
+    def parse(self, text: str, ctx: click.Context | None) -> str | None:
+        return parse_since(text)
+
+
+def read_with(parse: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """An option callback reading the option's whole value (all the values of
+    a repeated option) with a library parser, as :class:`ParsedValue` reads one."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        try:
+            return parse(value)
+        except (InputError, UsageError) as error:
+            raise click.BadParameter(str(error), ctx, param) from None
+
+    return callback
+
+
+class Int64(click.IntRange):
+    """A whole number from ``min`` up to what SQLite holds (an id, a limit)."""
+
+    def __init__(self, min: int = 1):
+        super().__init__(min=min)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        number = super().convert(value, param, ctx)
+        if number > MAX_INT64:
+            self.fail(f"{number} is beyond 64 bits: at most {MAX_INT64}", param, ctx)
+        return number
+
+
+# --- shared options ----------------------------------------------------------
+
+
+def exclusive(message: str, *given: object) -> None:
+    """Refuse options that conflict: a usage problem, exit 2."""
+    if sum(value not in (None, False, ()) for value in given) > 1:
+        raise click.UsageError(message)
+
+
+def _checked(check: Callable[[dict], None]) -> Callable[[Callable], Callable]:
+    """Run ``check`` on a command's options before its body."""
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def command(*args, **kwargs):
+            check(kwargs)
+            return fn(*args, **kwargs)
+
+        return command
+
+    return decorate
+
+
+def scope_options(fn: Callable) -> Callable:
+    """``--person``, ``--team``, ``--everyone``: whose tasks (default: yours);
+    one of them at most."""
+    fn = _checked(lambda given: one_scope(given["person"], given["team"], given["everyone"]))(fn)
+    fn = click.option("--everyone", is_flag=True, help="All people in the database.")(fn)
+    fn = click.option("--team", metavar="TEAM", help="Everyone in this team.")(fn)
+    fn = click.option(
+        "--person", metavar="NAME", help="This person (default: you, see 'Who you are')."
+    )(fn)
+    return fn
+
+
+def window_option(default: str | None) -> Callable:
+    shown = f" [default: {default}]" if default else " [default: all]"
+    return click.option(
+        "--since",
+        type=Window(),
+        metavar="26w|DATE|all",
+        default=default,
+        help="Window of whole ISO weeks: 26w is this week and the 26 before; a date "
+        "starts at its week." + shown,
+    )
+
+
+def output_options(fn: Callable) -> Callable:
+    """``--json`` and ``--csv`` for programs, the same on every table."""
+    fn = _checked(
+        lambda given: exclusive(
+            "--json and --csv exclude each other", given["json_output"], given["csv_output"]
+        )
+    )(fn)
+    fn = click.option("--csv", "csv_output", is_flag=True, help="Output CSV.")(fn)
+    fn = click.option("--json", "json_output", is_flag=True, help="Output JSON.")(fn)
+    return fn
+
+
+def selection_from(
+    person: str | None, team: str | None, everyone: bool, *, since: str | None = None, **extra
+) -> Selection:
+    """The tasks a command covers: yours unless ``--person``, ``--team`` or
+    ``--everyone`` says otherwise; ``since`` as :class:`Window` reads it."""
+    if person is None and team is None and not everyone:
+        person = default_person()
+    return Selection(person=person, team=team, everyone=everyone, since=since, **extra)
+
+
+def filter_options(default_status: str) -> Callable:
+    """``--status``, ``--since``, ``--tag`` and ``--project``: the filters that
+    ``list`` and ``export`` share."""
+
+    def decorate(fn: Callable) -> Callable:
+        fn = click.option("--project", metavar="NAME", help="Only this project.")(fn)
+        fn = click.option(
+            "-t", "--tag", "tags", multiple=True, metavar="TAG",
+            help="Only tasks with this tag (repeatable: all of them).",
+        )(fn)  # fmt: skip
+        fn = window_option(None)(fn)
+        return click.option(
+            "--status", type=click.Choice(STATUS_CHOICES), default=default_status,
+            show_default=True, help="open includes started tasks.",
+        )(fn)  # fmt: skip
+
+    return decorate
+
+
+def task_id_arg(fn: Callable) -> Callable:
+    return click.argument("task_id", metavar="ID", type=Int64())(fn)
+
+
+def when_option(help_text: str) -> Callable:
+    return click.option("--at", "at", type=Moment(), metavar="WHEN", help=help_text)
+
+
+# --- printing ----------------------------------------------------------------
+
+
+def emit(rows: list[dict], columns: list[Column], json_output: bool, csv_output: bool) -> None:
+    """A table for people, or JSON or CSV for programs (:func:`output_options`)."""
+    if json_output:
+        click.echo(to_json(rows))
+    elif csv_output:
+        click.echo(to_csv(rows, [c.key for c in columns]), nl=False)
+    elif rows:
+        click.echo(render_table(rows, columns))
+
+
+def terminal_width() -> int:
+    """The terminal's width on a terminal (at least 80); 80 in a pipe."""
+    if not sys.stdout.isatty():
+        return 80
+    import shutil
+
+    return max(80, shutil.get_terminal_size((80, 24)).columns)
+
+
+def paint(text: str, **style) -> str:
+    return click.style(text, **style)
+
+
+@contextlib.contextmanager
+def progress(label: str, length: int = 1, *, show: bool = True) -> Iterator[Callable[..., None]]:
+    """A progress bar on stderr, drawn only on a terminal (quiet in a pipe)
+    and when ``show``. Yields ``update(done, total=None)``; the bar ends full
+    when the work ends without an error."""
+    with click.progressbar(
+        length=max(1, length), label=label, file=sys.stderr,
+        hidden=not (show and sys.stderr.isatty()),
+    ) as bar:  # fmt: skip
+
+        def update(done: int, total: int | None = None) -> None:
+            if total is not None:
+                bar.length = max(1, total)
+            bar.update(done - bar.pos)
+
+        yield update
+        bar.update(bar.length - bar.pos)
