@@ -29,8 +29,20 @@ def insert(conn, rows):
     for i, (person, team, estimate, actual, days_ago, status) in enumerate(rows):
         moment = (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
         done = moment if status == "done" else None
-        values.append((f"t:{i}:{moment}", f"task {i}", person, team, estimate, actual, status,
-                       moment, done, moment))  # fmt: skip
+        values.append(
+            (
+                f"t:{i}:{moment}",
+                f"task {i}",
+                person,
+                team,
+                estimate,
+                actual,
+                status,
+                moment,
+                done,
+                moment,
+            )
+        )
     with store.transaction(conn):
         conn.executemany(
             "INSERT INTO tasks (uid, title, person, team, estimate_h, actual_h, status, "
@@ -41,8 +53,10 @@ def insert(conn, rows):
 
 def history_of(ratios, estimates=None, person="alice", team=None) -> list[tuple]:
     estimates = estimates if estimates is not None else [2.0] * len(ratios)
-    return [(person, team, e, e * r, 400 - i * 0.5, "done")
-            for i, (e, r) in enumerate(zip(estimates, ratios, strict=True))]  # fmt: skip
+    return [
+        (person, team, e, e * r, 400 - i * 0.5, "done")
+        for i, (e, r) in enumerate(zip(estimates, ratios, strict=True))
+    ]
 
 
 def open_rows(count, person="alice", team=None, estimate=2.0):
@@ -66,9 +80,12 @@ def error_line(result) -> str:
 
 
 def make_history(person, team, estimate, ratio) -> Past:
-    return Past.from_arrays(np.asarray(estimate, float),
-                               np.asarray(estimate, float) * np.asarray(ratio, float),
-                               person=person, team=team)  # fmt: skip
+    return Past.from_arrays(
+        np.asarray(estimate, float),
+        np.asarray(estimate, float) * np.asarray(ratio, float),
+        person=person,
+        team=team,
+    )
 
 
 def test_own_weight_and_team_pool_by_bucket():
@@ -142,8 +159,10 @@ def test_shift_variance_counts_between_weeks_only():
 
 def test_identical_ratios_collapse_the_forecast():
     h = make_history(["a"] * 50, None, [2.0] * 50, [1.5] * 50)
-    tasks = [OpenTask(id=1, person="a", team=None, estimate_h=4.0),
-             OpenTask(id=2, person="a", team=None, estimate_h=8.0, promise_h=11.0)]  # fmt: skip
+    tasks = [
+        OpenTask(id=1, person="a", team=None, estimate_h=4.0),
+        OpenTask(id=2, person="a", team=None, estimate_h=8.0, promise_h=11.0),
+    ]
     result = forecast.simulate(Pools(h), tasks, runs=500, today=MONDAY)
     assert result["remaining_h"] == pytest.approx({"p50": 18.0, "p80": 18.0, "p95": 18.0})
     assert result["tasks"][0]["remaining_p95_h"] == pytest.approx(6.0)
@@ -173,9 +192,11 @@ def test_the_calendar_skips_weekends_and_holidays():
 
 def test_people_work_in_parallel_and_in_due_order():
     h = make_history(["a"] * 20 + ["b"] * 20, None, [2.0] * 40, [1.0] * 40)
-    tasks = [OpenTask(id=1, person="a", team=None, estimate_h=6.0),
-             OpenTask(id=2, person="b", team=None, estimate_h=6.0),
-             OpenTask(id=3, person="a", team=None, estimate_h=6.0, due=MONDAY)]  # fmt: skip
+    tasks = [
+        OpenTask(id=1, person="a", team=None, estimate_h=6.0),
+        OpenTask(id=2, person="b", team=None, estimate_h=6.0),
+        OpenTask(id=3, person="a", team=None, estimate_h=6.0, due=MONDAY),
+    ]
     result = forecast.simulate(Pools(h), tasks, runs=100, today=MONDAY)
     assert result["finish"]["p95"] == "2026-12-01"  # a: two days; b: one, at the same time
     by_id = {t["id"]: t for t in result["tasks"]}
@@ -247,8 +268,11 @@ def test_backtest_protocol_blocks():
     assert block_starts(135, max_blocks=2).tolist() == [110, 120]
     empty = backtest(synthetic(n=105))
     assert empty["methods"]["mixture"] == {
-        "coverage_50": None, "coverage_80": None, "keep_90": None, "blocks": 0,
-    }  # fmt: skip
+        "coverage_50": None,
+        "coverage_80": None,
+        "keep_90": None,
+        "blocks": 0,
+    }
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -434,12 +458,19 @@ def test_cesaw_backtest_is_calibrated():
 
     from calibrate.stats import trends
 
-    rows = pd.read_csv(SHARED_DATA / "cesaw" / "CESAW_task_fact.csv.xz", na_values=["\\N"],
-                       usecols=["person_key", "team_key", "task_actual_complete_date",
-                                "task_actual_time_minutes", "task_plan_time_minutes"])  # fmt: skip
+    rows = pd.read_csv(
+        SHARED_DATA / "cesaw" / "CESAW_task_fact.csv.xz",
+        na_values=["\\N"],
+        usecols=[
+            "person_key",
+            "team_key",
+            "task_actual_complete_date",
+            "task_actual_time_minutes",
+            "task_plan_time_minutes",
+        ],
+    )
     rows = rows[(rows.task_plan_time_minutes > 0) & (rows.task_actual_time_minutes > 0)]
-    done = pd.to_datetime(rows.task_actual_complete_date, format="%m/%d/%Y %H:%M",
-                          errors="coerce")  # fmt: skip
+    done = pd.to_datetime(rows.task_actual_complete_date, format="%m/%d/%Y %H:%M", errors="coerce")
     rows = rows.assign(done=done).sort_values("done", kind="stable", na_position="first")
     history = Past.from_arrays(
         rows.task_plan_time_minutes.to_numpy(float) / 60,
@@ -463,8 +494,12 @@ def test_cesaw_backtest_is_calibrated():
 
 
 def test_forecasting_loads_history_in_done_order(conn):
-    rows = [("a", None, 1.0, 2.0, 5, "done"), ("b", "web", 1.0, 4.0, 9, "done"),
-            ("a", None, 1.0, 1.0, 1, "dropped"), ("a", None, 2.0, None, 1, "open")]  # fmt: skip
+    rows = [
+        ("a", None, 1.0, 2.0, 5, "done"),
+        ("b", "web", 1.0, 4.0, 9, "done"),
+        ("a", None, 1.0, 1.0, 1, "dropped"),
+        ("a", None, 2.0, None, 1, "open"),
+    ]
     insert(conn, rows)
     history = advice.load_past(conn)
     assert history.log_ratio.tolist() == [2.0, 1.0]
@@ -485,10 +520,13 @@ def test_history_loads_the_same_both_ways_with_local_weeks(conn, monkeypatch):
     for name in ("estimate_h", "actual_h", "person", "team", "week"):
         assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
     assert fast.people == slow.people and fast.teams == slow.teams
-    done = [r[0] for r in conn.execute(
-        "SELECT done_at FROM tasks WHERE estimate_h > 0 AND actual_h > 0 "
-        "AND status != 'dropped' ORDER BY done_at, id"
-    )]  # fmt: skip
+    done = [
+        r[0]
+        for r in conn.execute(
+            "SELECT done_at FROM tasks WHERE estimate_h > 0 AND actual_h > 0 "
+            "AND status != 'dropped' ORDER BY done_at, id"
+        )
+    ]
     expected = trends.week_index(history.local_dates(done))
     assert np.array_equal(fast.week, expected)
     assert fast.week[:2].tolist() == [-1, -1]

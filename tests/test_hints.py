@@ -58,9 +58,17 @@ def test_own_tasks_weigh_n_over_n_plus_20():
 
 @pytest.mark.parametrize(
     ("hours", "text"),
-    [(0.1, "6m"), (0.33, "20m"), (0.99, "1h"), (1.0, "1h"), (4.12, "4.1h"), (8.0, "8h"),
-     (9.97, "10h"), (41.3, "41h")],
-)  # fmt: skip
+    [
+        (0.1, "6m"),
+        (0.33, "20m"),
+        (0.99, "1h"),
+        (1.0, "1h"),
+        (4.12, "4.1h"),
+        (8.0, "8h"),
+        (9.97, "10h"),
+        (41.3, "41h"),
+    ],
+)
 def test_hours_read_as_people_say_them(hours, text):
     assert words.nice_hours(hours) == text
 
@@ -138,13 +146,22 @@ def test_the_stamp_follows_changes_to_the_history(run, db_path):
         return caches.history_stamp(conn)
 
     first = stamp()
-    for quiet in (["add", "open one", "-e", "1h"], ["start", "2"], ["stop"],
-                  ["reestimate", "2", "3h"]):  # fmt: skip
+    for quiet in (
+        ["add", "open one", "-e", "1h"],
+        ["start", "2"],
+        ["stop"],
+        ["reestimate", "2", "3h"],
+    ):
         assert run(*quiet).exit_code == 0
         assert stamp() == first, quiet
-    changes = [["done", "2", "--actual", "2h"], ["edit", "1", "--actual", "4h"],
-               ["edit", "1", "-e", "3h"], ["edit", "1", "--person", "bob"],
-               ["add", "b", "-e", "1h", "--actual", "1h"], ["rm", "3", "--yes"]]  # fmt: skip
+    changes = [
+        ["done", "2", "--actual", "2h"],
+        ["edit", "1", "--actual", "4h"],
+        ["edit", "1", "-e", "3h"],
+        ["edit", "1", "--person", "bob"],
+        ["add", "b", "-e", "1h", "--actual", "1h"],
+        ["rm", "3", "--yes"],
+    ]
     for change in changes:
         before = stamp()
         result = run(*change)

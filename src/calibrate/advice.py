@@ -79,10 +79,15 @@ def past_from_columns(
     team_codes, teams = name_codes(team)
     estimate, actual = estimate[order], actual[order]
     return Past(
-        log_ratio=np.log2(actual / estimate), estimate_h=estimate, actual_h=actual,
-        person=person_codes[order], team=team_codes[order],
-        week=_weeks(local_days(epoch))[order], people=people, teams=teams,
-    )  # fmt: skip
+        log_ratio=np.log2(actual / estimate),
+        estimate_h=estimate,
+        actual_h=actual,
+        person=person_codes[order],
+        team=team_codes[order],
+        week=_weeks(local_days(epoch))[order],
+        people=people,
+        teams=teams,
+    )
 
 
 def _columns_at_once(conn: sqlite3.Connection) -> tuple | None:
@@ -131,8 +136,14 @@ def _columns_row_by_row(conn: sqlite3.Connection) -> tuple:
         return _empty_columns()
     utc = np.array([_iso_seconds(text) for text in done], dtype="datetime64[s]")
     epoch = np.where(np.isnat(utc), NO_TIME, utc.astype(np.int64))
-    return (np.array(ids, dtype=np.int64), np.array(estimate, dtype=float),
-            np.array(actual, dtype=float), epoch, person, team)  # fmt: skip
+    return (
+        np.array(ids, dtype=np.int64),
+        np.array(estimate, dtype=float),
+        np.array(actual, dtype=float),
+        epoch,
+        person,
+        team,
+    )
 
 
 def _iso_seconds(text: str | None) -> str:
@@ -328,9 +339,14 @@ def past_to_bytes(h: Past) -> bytes:
     buffer = io.BytesIO()
     names = json.dumps({"people": list(h.people), "teams": list(h.teams)}).encode()
     np.savez(
-        buffer, estimate_h=h.estimate_h, actual_h=h.actual_h, person=h.person, team=h.team,
-        week=h.week, names=np.frombuffer(names, dtype=np.uint8),
-    )  # fmt: skip
+        buffer,
+        estimate_h=h.estimate_h,
+        actual_h=h.actual_h,
+        person=h.person,
+        team=h.team,
+        week=h.week,
+        names=np.frombuffer(names, dtype=np.uint8),
+    )
     return buffer.getvalue()
 
 
@@ -339,10 +355,15 @@ def past_from_bytes(data: bytes) -> Past:
         names = json.loads(arrays["names"].tobytes().decode())
         estimate, actual = arrays["estimate_h"], arrays["actual_h"]
         return Past(
-            log_ratio=np.log2(actual / estimate), estimate_h=estimate, actual_h=actual,
-            person=arrays["person"], team=arrays["team"], week=arrays["week"],
-            people=tuple(names["people"]), teams=tuple(names["teams"]),
-        )  # fmt: skip
+            log_ratio=np.log2(actual / estimate),
+            estimate_h=estimate,
+            actual_h=actual,
+            person=arrays["person"],
+            team=arrays["team"],
+            week=arrays["week"],
+            people=tuple(names["people"]),
+            teams=tuple(names["teams"]),
+        )
 
 
 # --- scope --------------------------------------------------------------------------------------
@@ -397,8 +418,9 @@ class Scope:
         return f"team {self.team}" if self.team is not None else "everyone"
 
     def selection(self) -> Selection:
-        return Selection(person=self.person, team=self.team, everyone=self.is_everyone,
-                         status="open")  # fmt: skip
+        return Selection(
+            person=self.person, team=self.team, everyone=self.is_everyone, status="open"
+        )
 
     @property
     def is_everyone(self) -> bool:
@@ -471,13 +493,18 @@ def run_forecast(
     tau2 = forecast.shift_variance(past.log_ratio[scope_positions], past.week[scope_positions])
     open_work = [
         forecast.OpenTask(
-            id=t["id"], title=t["title"], person=t["person"],
-            team=t["team"] or team_of(conn, t["person"]), estimate_h=t["estimate_h"],
-            spent_h=t["spent_h"], promise_h=t["promise_h"], due=_date(t["due"]),
+            id=t["id"],
+            title=t["title"],
+            person=t["person"],
+            team=t["team"] or team_of(conn, t["person"]),
+            estimate_h=t["estimate_h"],
+            spent_h=t["spent_h"],
+            promise_h=t["promise_h"],
+            due=_date(t["due"]),
             started=t["status"] == "started",
         )
         for t in tasks
-    ]  # fmt: skip
+    ]
     pools = Pools(past)
     result = forecast.simulate(
         pools, open_work, tau2=tau2, runs=runs, seed=seed, today=today, calendar=work_calendar
@@ -514,9 +541,12 @@ def quoted_backtest(
     cached = figures is not None
     if figures is None:
         result = backtest.backtest(
-            pools.past, scope_positions, methods=("mixture",), max_blocks=QUOTED_BLOCKS,
+            pools.past,
+            scope_positions,
+            methods=("mixture",),
+            max_blocks=QUOTED_BLOCKS,
             pools=pools,
-        )  # fmt: skip
+        )
         figures = {**result["methods"]["mixture"], "tasks": result["tasks"]}
         caches.store_backtest(conn, key, stamp, figures)
     keys = ("blocks", "coverage_50", "coverage_80", "keep_90", "tasks")

@@ -279,9 +279,14 @@ def _ranges(counted: pd.DataFrame, task_group: np.ndarray, size: int) -> list:
     summed = frame.groupby(["group", "confidence"], sort=True).sum().reset_index()
     for record in summed.itertuples(index=False):
         out[int(record.group)].append(
-            [float(record.confidence), int(record.n), int(record.hits), int(record.below),
-             int(record.above)]
-        )  # fmt: skip
+            [
+                float(record.confidence),
+                int(record.n),
+                int(record.hits),
+                int(record.below),
+                int(record.above),
+            ]
+        )
     return out
 
 

@@ -232,9 +232,14 @@ class Page:
             metrics = self.send("Page.getLayoutMetrics")["cssContentSize"]
             params |= {
                 "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": metrics["width"],
-                         "height": metrics["height"], "scale": 1},
-            }  # fmt: skip
+                "clip": {
+                    "x": 0,
+                    "y": 0,
+                    "width": metrics["width"],
+                    "height": metrics["height"],
+                    "scale": 1,
+                },
+            }
         path.write_bytes(base64.b64decode(self.send("Page.captureScreenshot", params)["data"]))
         return path
 

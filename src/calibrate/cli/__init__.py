@@ -120,8 +120,11 @@ def _refuse_undecodable(args) -> None:
             try:
                 argument.encode("utf-8")
             except UnicodeEncodeError:
-                _fail(f"argument '{_shown(argument)}' is not valid UTF-8 text: check your "
-                      "terminal's encoding", 2)  # fmt: skip
+                _fail(
+                    f"argument '{_shown(argument)}' is not valid UTF-8 text: check your "
+                    "terminal's encoding",
+                    2,
+                )
 
 
 def _shown(text: str) -> str:

@@ -138,13 +138,17 @@ class Blocks(click.ParamType):
     help="Random seed: the same seed, the same forecast.",
 )
 @click.option(
-    "--today", type=Date(future=False), metavar="DATE", hidden=True,
+    "--today",
+    type=Date(future=False),
+    metavar="DATE",
+    hidden=True,
     help="Forecast as of DATE (for tests).",
-)  # fmt: skip
+)
 @click.option("--json", "json_output", is_flag=True, help="Output JSON.")
 @pass_app
-def forecast(app: App, task_ids, person, team, everyone, backtest, blocks, runs, seed, today,
-             json_output) -> None:  # fmt: skip
+def forecast(
+    app: App, task_ids, person, team, everyone, backtest, blocks, runs, seed, today, json_output
+) -> None:
     """Monte Carlo forecast of open tasks: remaining effort, finish dates, promises.
 
     \b
@@ -177,9 +181,16 @@ def forecast(app: App, task_ids, person, team, everyone, backtest, blocks, runs,
         click.echo(to_json(result) if json_output else render_backtest(result))
         return
     result = advice.run_forecast(
-        conn, task_ids, person, team, everyone, default_person(), runs=runs, seed=seed,
+        conn,
+        task_ids,
+        person,
+        team,
+        everyone,
+        default_person(),
+        runs=runs,
+        seed=seed,
         today=today_date,
-    )  # fmt: skip
+    )
     for warning in result["warnings"]:
         _warn(warning)
     click.echo(to_json(result) if json_output else render_forecast(result))
@@ -230,8 +241,10 @@ def render_forecast(result: dict) -> str:
         + "".join(f"{day_words(result['finish'][k], today):<18}" for k in ("p50", "p80", "p95")),
     ]
     if len(tasks) <= TASKS_SHOWN:
-        lines += ["", f"{'#':>5}  {'task':<30}{'estimate':>9}{'spent':>7}{'P50':>7}{'P80':>7}"
-                      f"  finish P80"]  # fmt: skip
+        lines += [
+            "",
+            f"{'#':>5}  {'task':<30}{'estimate':>9}{'spent':>7}{'P50':>7}{'P80':>7}  finish P80",
+        ]
         for task in tasks:
             title = task["title"] if len(task["title"]) <= 29 else task["title"][:28] + "~"
             lines.append(

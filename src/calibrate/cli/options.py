@@ -290,14 +290,21 @@ def filter_options(default_status: str) -> Callable:
     def decorate(fn: Callable) -> Callable:
         fn = click.option("--project", metavar="NAME", help="Only this project.")(fn)
         fn = click.option(
-            "-t", "--tag", "tags", multiple=True, metavar="TAG",
+            "-t",
+            "--tag",
+            "tags",
+            multiple=True,
+            metavar="TAG",
             help="Only tasks with this tag (repeatable: all of them).",
-        )(fn)  # fmt: skip
+        )(fn)
         fn = window_option(None)(fn)
         return click.option(
-            "--status", type=click.Choice(STATUS_CHOICES), default=default_status,
-            show_default=True, help="open includes started tasks.",
-        )(fn)  # fmt: skip
+            "--status",
+            type=click.Choice(STATUS_CHOICES),
+            default=default_status,
+            show_default=True,
+            help="open includes started tasks.",
+        )(fn)
 
     return decorate
 
@@ -342,9 +349,11 @@ def progress(label: str, length: int = 1, *, show: bool = True) -> Iterator[Call
     and when ``show``. Yields ``update(done, total=None)``; the bar ends full
     when the work ends without an error."""
     with click.progressbar(
-        length=max(1, length), label=label, file=sys.stderr,
+        length=max(1, length),
+        label=label,
+        file=sys.stderr,
         hidden=not (show and sys.stderr.isatty()),
-    ) as bar:  # fmt: skip
+    ) as bar:
 
         def update(done: int, total: int | None = None) -> None:
             if total is not None:

@@ -73,15 +73,20 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
     if rank_teams:
         result = ranks.rank_teams(inputs.teams, inputs.people_per_team)
         if not result["ranked"]:
-            raise NotFound(f"no team has {RANKED_N} finished tasks in {window}: "
-                           "widen it with --since all")  # fmt: skip
+            raise NotFound(
+                f"no team has {RANKED_N} finished tasks in {window}: widen it with --since all"
+            )
         out = {"scope": "teams", "window": window_dict(history, selection), **result}
         click.echo(to_json(out) if json_output else render_teams(out, window))
         return
     groups = ranks.rank_people(
-        inputs.people, inputs.teams, inputs.everyone, reference_scores=table.scores,
-        viewer=viewer, teams=wanted,
-    )  # fmt: skip
+        inputs.people,
+        inputs.teams,
+        inputs.everyone,
+        reference_scores=table.scores,
+        viewer=viewer,
+        teams=wanted,
+    )
     if not any(group["ranked"] for group in groups):
         provisional = sum(len(group["provisional"]) for group in groups)
         where = "the database" if wanted is None else _team_words(wanted[0])
@@ -234,15 +239,18 @@ def render_people(out: dict, window: str) -> str:
             lines.extend(table)
         if group["too_few"]:
             few = group["too_few"]
-            lines.append(f"  {few} {'person' if few == 1 else 'people'} with under 10 finished "
-                         "tasks not shown")  # fmt: skip
+            lines.append(
+                f"  {few} {'person' if few == 1 else 'people'} with under 10 finished "
+                "tasks not shown"
+            )
     if any(row["you"] and row["opted_out"] for group in out["groups"] for row in group["ranked"]):
         lines.append("")
         lines.append("* You opted out of ranks: nobody else sees you; you are placed among them.")
     reference = out["reference"]
     lines.append("")
-    lines.append("TEAM: top X% within the team; RANK shows N. REAL: raw score against "
-                 f"{reference['n']} real")  # fmt: skip
+    lines.append(
+        f"TEAM: top X% within the team; RANK shows N. REAL: raw score against {reference['n']} real"
+    )
     lines.append(f"developers ({reference['source']}; see 'calibrate rank --help').")
     if out["people_from_summaries"]:
         lines.append(f"{out['people_from_summaries']} people from imported team summaries.")
@@ -316,8 +324,17 @@ def people_command(app: App, opt_out, opt_in, person, json_output, csv_output) -
     if json_output or csv_output:
         if csv_output:
             rows = [{**row, "aliases": ",".join(row["aliases"])} for row in rows]
-        keys = ("person", "team", "tasks", "counted", "open", "last", "aliases", "opt_out",
-                "summary")  # fmt: skip
+        keys = (
+            "person",
+            "team",
+            "tasks",
+            "counted",
+            "open",
+            "last",
+            "aliases",
+            "opt_out",
+            "summary",
+        )
         emit(rows, [Column(k, k) for k in keys], json_output, csv_output)
         return
     if not rows:

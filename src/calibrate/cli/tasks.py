@@ -73,9 +73,11 @@ from calibrate.text import Column, render_table, to_json
     help="Effort you promise someone not to exceed.",
 )
 @click.option(
-    "--due", type=Date(future=True), metavar="DATE",
+    "--due",
+    type=Date(future=True),
+    metavar="DATE",
     help="Date you promise it by: 2026-12-04, friday, +3d.",
-)  # fmt: skip
+)
 @click.option("-t", "--tag", "tags", multiple=True, metavar="TAG", help="A tag (repeatable).")
 @click.option("--project", metavar="NAME", help="The project it belongs to.")
 @click.option("--person", metavar="NAME", help="Whose task it is [default: you].")
@@ -90,19 +92,42 @@ from calibrate.text import Column, render_table, to_json
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print the new id alone.")
 @pass_app
-def add(app: App, title, estimate, range_, confidence, promise, due, tags, project, person,
-        team, notes, start_now, actual, quiet) -> None:  # fmt: skip
+def add(
+    app: App,
+    title,
+    estimate,
+    range_,
+    confidence,
+    promise,
+    due,
+    tags,
+    project,
+    person,
+    team,
+    notes,
+    start_now,
+    actual,
+    quiet,
+) -> None:
     """Log a task with your estimate of its effort.
 
     Prints 'Added #ID: TITLE' (the id alone with -q).
     """
     low_h, high_h = range_ if range_ is not None else (None, None)
     task = tasklog.NewTask(
-        title=title, estimate_h=estimate, person=person or default_person(),
-        team=team or default_team(), project=project, low_h=low_h, high_h=high_h,
-        confidence=confidence, promise_h=promise, due=due.isoformat() if due else None,
-        tags=tags, notes=notes,
-    )  # fmt: skip
+        title=title,
+        estimate_h=estimate,
+        person=person or default_person(),
+        team=team or default_team(),
+        project=project,
+        low_h=low_h,
+        high_h=high_h,
+        confidence=confidence,
+        promise_h=promise,
+        due=due.isoformat() if due else None,
+        tags=tags,
+        notes=notes,
+    )
     task = tasklog.checked_new_task(task, start=start_now, actual_h=actual)
     task_id = tasklog.add_task(app.conn, task, start=start_now, actual_h=actual)
     if quiet:
@@ -219,8 +244,24 @@ def reestimate(app: App, task_id: int, estimate: float, reason: str | None) -> N
 @click.option("--add-tag", multiple=True, metavar="TAG")
 @click.option("--remove-tag", multiple=True, metavar="TAG")
 @pass_app
-def edit(app: App, task_id, title, estimate, range_, confidence, promise, due, actual, project,
-         person, team, notes, tags, add_tag, remove_tag) -> None:  # fmt: skip
+def edit(
+    app: App,
+    task_id,
+    title,
+    estimate,
+    range_,
+    confidence,
+    promise,
+    due,
+    actual,
+    project,
+    person,
+    team,
+    notes,
+    tags,
+    add_tag,
+    remove_tag,
+) -> None:
     """Change a task's fields; 'none' clears an optional one."""
     changes: dict = {}
     if title is not None:
@@ -333,16 +374,23 @@ def _list_rows(conn: sqlite3.Connection, selection: Selection, limit: int | None
 @click.option("--limit", type=Int64(), metavar="N", help="At most N tasks.")
 @output_options
 @pass_app
-def list_(app: App, person, team, everyone, status, since, tags, project, limit, json_output,
-          csv_output) -> None:  # fmt: skip
+def list_(
+    app: App, person, team, everyone, status, since, tags, project, limit, json_output, csv_output
+) -> None:
     """Your open tasks; the options widen or narrow the list.
 
     --since keeps tasks done (or, if not done, created) in the window.
     """
     selection = selection_from(
-        person, team, everyone, since=since, status=status, tags=tags, project=project,
+        person,
+        team,
+        everyone,
+        since=since,
+        status=status,
+        tags=tags,
+        project=project,
         window_on="activity",
-    )  # fmt: skip
+    )
     conn = app.existing_conn()
     rows = _list_rows(conn, selection, limit) if conn is not None else []
     if json_output or csv_output:
@@ -359,8 +407,11 @@ def list_(app: App, person, team, everyone, status, since, tags, project, limit,
         row["actual"] = format_duration(row["actual_h"])
         row["tags"] = ",".join(row["tags"])
     id_width = max(2, len(str(rows[-1]["id"])))
-    columns = [Column("id", "ID", id_width, ">"), Column("status", "STATUS", 7),
-               Column("estimate", "EST", 6, ">")]  # fmt: skip
+    columns = [
+        Column("id", "ID", id_width, ">"),
+        Column("status", "STATUS", 7),
+        Column("estimate", "EST", 6, ">"),
+    ]
     if status != "open":
         columns.append(Column("actual", "ACTUAL", 6, ">"))
     if any(row["due"] for row in rows):
@@ -399,11 +450,13 @@ def show(app: App, task_id: int, json_output: bool) -> None:
         )
     if d["promise_h"] is not None or d["due"]:
         promise = " ".join(
-            part for part in [
+            part
+            for part in [
                 format_duration(d["promise_h"]) if d["promise_h"] else "",
                 f"by {d['due']}" if d["due"] else "",
-            ] if part
-        )  # fmt: skip
+            ]
+            if part
+        )
         lines.append(f"  promise     {promise}")
     if d["actual_h"] is not None:
         ratio = d["actual_h"] / d["estimate_h"]
@@ -436,8 +489,9 @@ def show(app: App, task_id: int, json_output: bool) -> None:
 @click.option("--reset", is_flag=True, help="Put KEY back to its default.")
 @output_options
 @pass_app
-def config(app: App, key: str | None, value: str | None, reset: bool, json_output: bool,
-           csv_output: bool) -> None:  # fmt: skip
+def config(
+    app: App, key: str | None, value: str | None, reset: bool, json_output: bool, csv_output: bool
+) -> None:
     """Read and set the team settings (no KEY: list them all).
 
     \b
@@ -470,10 +524,15 @@ def config(app: App, key: str | None, value: str | None, reset: bool, json_outpu
     values = settings.read_all(conn)
     keys = [key] if key else list(settings.SETTINGS)
     rows = [
-        {"key": k, "value": values[k], "shown": settings.SETTINGS[k].show(values[k]),
-         "default": values[k] == settings.SETTINGS[k].default, "help": settings.SETTINGS[k].help}
+        {
+            "key": k,
+            "value": values[k],
+            "shown": settings.SETTINGS[k].show(values[k]),
+            "default": values[k] == settings.SETTINGS[k].default,
+            "help": settings.SETTINGS[k].help,
+        }
         for k in keys
-    ]  # fmt: skip
+    ]
     if json_output or csv_output:
         emit(
             rows,

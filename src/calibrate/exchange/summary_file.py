@@ -382,10 +382,15 @@ class SummaryImport:
 
     def as_dict(self) -> dict:
         return {
-            "file": self.file, "format": "summary", "people": self.people,
-            "weeks": self.weeks, "tasks": self.tasks, "replaced": self.replaced,
-            "since": self.since, "until": self.until,
-        }  # fmt: skip
+            "file": self.file,
+            "format": "summary",
+            "people": self.people,
+            "weeks": self.weeks,
+            "tasks": self.tasks,
+            "replaced": self.replaced,
+            "since": self.since,
+            "until": self.until,
+        }
 
     def lines(self) -> list[str]:
         window = f"from {self.since}" if self.since else "all history"
@@ -408,8 +413,9 @@ def store_summary(conn: sqlite3.Connection, summary: SummaryFile) -> SummaryImpo
         )
     listed = {p["person"]: p for p in summary.people}
     for row in summary.weeks:
-        listed.setdefault(row["person"], {"person": row["person"], "team": row["team"],
-                                          "opt_out": False})  # fmt: skip
+        listed.setdefault(
+            row["person"], {"person": row["person"], "team": row["team"], "opt_out": False}
+        )
     window = header.get("window") or {}
     with store.transaction(conn):
         replaced = conn.execute(
@@ -419,11 +425,16 @@ def store_summary(conn: sqlite3.Connection, summary: SummaryFile) -> SummaryImpo
             "INSERT INTO summaries (database_id, file, exported_at, imported_at, since, until, "
             "format_version, score_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                header["database_id"], summary.name, str(header.get("exported_at") or ""),
-                now_iso(), window.get("since"), window.get("until"),
-                header["format_version"], header["score_version"],
+                header["database_id"],
+                summary.name,
+                str(header.get("exported_at") or ""),
+                now_iso(),
+                window.get("since"),
+                window.get("until"),
+                header["format_version"],
+                header["score_version"],
             ),
-        ).lastrowid  # fmt: skip
+        ).lastrowid
         conn.executemany(
             "INSERT INTO summary_people (summary_id, person, team, opt_out) VALUES (?, ?, ?, ?)",
             [(summary_id, p["person"], p["team"], int(p["opt_out"])) for p in listed.values()],
@@ -432,12 +443,18 @@ def store_summary(conn: sqlite3.Connection, summary: SummaryFile) -> SummaryImpo
             f"INSERT INTO summary_weeks (summary_id, person, team, week, {', '.join(STATS)}, "  # noqa: S608
             f"histogram, ranges) VALUES ({', '.join('?' * (len(STATS) + 6))})",
             [
-                (summary_id, row["person"], row["team"], row["week"],
-                 *(row[name] for name in STATS), json.dumps(row["histogram"]),
-                 json.dumps(row["ranges"]))
+                (
+                    summary_id,
+                    row["person"],
+                    row["team"],
+                    row["week"],
+                    *(row[name] for name in STATS),
+                    json.dumps(row["histogram"]),
+                    json.dumps(row["ranges"]),
+                )
                 for row in summary.weeks
             ],
-        )  # fmt: skip
+        )
     return SummaryImport(
         file=summary.name,
         people=len({row["person"] for row in summary.weeks}),

@@ -80,9 +80,10 @@ class ReportData:
         return teams.task_frames(
             rows.take(everyone, history.FRAME_COLUMNS),
             self.selection.replace(person=None, team=None, everyone=True),
-            today=self.today, values=self.values,
+            today=self.today,
+            values=self.values,
             parsed=(rows.done_stamps[everyone], rows.done_date[everyone], rows.due_date[everyone]),
-        )  # fmt: skip
+        )
 
     def forecast_history(self):
         """Every counted task as :func:`advice.load_past` gives it, from
@@ -97,10 +98,13 @@ class ReportData:
         seconds = rows.done_stamps.dt.tz_localize(None).to_numpy().astype("datetime64[s]")
         epoch = np.where(np.isnat(seconds), advice.NO_TIME, seconds.astype(np.int64))
         return advice.past_from_columns(
-            np.flatnonzero(counted), rows.columns["estimate_h"][counted],  # in id order
-            rows.columns["actual_h"][counted], epoch[counted], rows.columns["person"][counted],
+            np.flatnonzero(counted),
+            rows.columns["estimate_h"][counted],  # in id order
+            rows.columns["actual_h"][counted],
+            epoch[counted],
+            rows.columns["person"][counted],
             rows.columns["team"][counted],
-        )  # fmt: skip
+        )
 
     def week_span(self) -> tuple[int, int] | None:
         """First and last week number (:func:`trends.week_index`) of the window,
@@ -121,9 +125,19 @@ def week_number(row: Mapping) -> int:
 #: The columns every section together needs, read once (``status`` as its
 #: index in ``tasks.STATUSES``: a small int costs far less than a string).
 LOADED_COLUMNS = (
-    "person", "team", "estimate_h", "actual_h", "low_h", "high_h", "confidence",
-    "status", "promise_h", "due", "done_at", "created_at",
-)  # fmt: skip
+    "person",
+    "team",
+    "estimate_h",
+    "actual_h",
+    "low_h",
+    "high_h",
+    "confidence",
+    "status",
+    "promise_h",
+    "due",
+    "done_at",
+    "created_at",
+)
 
 
 @dataclass
@@ -307,9 +321,12 @@ def load(
     if previous_selection is not None:
         before = rows.counted & rows.mask("scope", "status", "previous")
         previous = previous_panel(
-            conn, previous_selection, today,
-            rows.columns["estimate_h"][before], rows.columns["actual_h"][before],
-        )  # fmt: skip
+            conn,
+            previous_selection,
+            today,
+            rows.columns["estimate_h"][before],
+            rows.columns["actual_h"][before],
+        )
     return ReportData(
         conn=conn,
         selection=selection,
@@ -427,10 +444,14 @@ def promise_frame(rows: Loaded, today: date, values: Mapping) -> pd.DataFrame:
     done = rows.done_date[promised]
     due = rows.due_date[promised]
     outcomes = promise_outcomes(
-        status=rows.status[promised], promise_h=rows.columns["promise_h"][promised], due=due,
-        done_date=done, actual_h=rows.columns["actual_h"][promised], today=today,
+        status=rows.status[promised],
+        promise_h=rows.columns["promise_h"][promised],
+        due=due,
+        done_date=done,
+        actual_h=rows.columns["actual_h"][promised],
+        today=today,
         **settings.calendar(values),
-    )  # fmt: skip
+    )
     known = np.where(np.isnat(done), due + np.timedelta64(1, "D"), done)
     outcomes["outcome_week"] = trends.week_index(known)
     outcomes["person"] = rows.columns["person"][promised]

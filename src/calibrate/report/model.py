@@ -85,9 +85,19 @@ LIGHT_GREY = "rgba(107, 114, 128, 0.35)"
 BAND = "rgba(22, 163, 74, 0.12)"
 RED = "#dc2626"
 PEOPLE_COLOURS = (
-    "#2563eb", "#ea580c", "#16a34a", "#9333ea", "#0891b2",
-    "#db2777", "#65a30d", "#ca8a04", "#4f46e5", "#0d9488", "#b45309", "#475569",
-)  # fmt: skip
+    "#2563eb",
+    "#ea580c",
+    "#16a34a",
+    "#9333ea",
+    "#0891b2",
+    "#db2777",
+    "#65a30d",
+    "#ca8a04",
+    "#4f46e5",
+    "#0d9488",
+    "#b45309",
+    "#475569",
+)
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 #: Chart options: no plotly logo or mode bar (cleaner on a screen and on paper);

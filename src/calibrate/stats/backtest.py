@@ -98,8 +98,11 @@ def backtest(
     if starts.size == 0:
         for method in methods:
             out["methods"][method] = {
-                "coverage_50": None, "coverage_80": None, "keep_90": None, "blocks": 0,
-            }  # fmt: skip
+                "coverage_50": None,
+                "coverage_80": None,
+                "keep_90": None,
+                "blocks": 0,
+            }
         return out
     tau = np.sqrt(_block_tau2(past, scope, starts))
     members = scope[starts[:, None] + np.arange(BLOCK)[None, :]]  # (blocks, 10)
@@ -120,9 +123,13 @@ def backtest(
             last = min(starts.size, first + chunk_blocks)
             tasks = slice(first * BLOCK, last * BLOCK)
             part = Components(
-                components.start[tasks], components.length[tasks], components.prob[tasks],
-                components.own_n[tasks], components.pool_n[tasks], components.pool_kind[tasks],
-            )  # fmt: skip
+                components.start[tasks],
+                components.length[tasks],
+                components.prob[tasks],
+                components.own_n[tasks],
+                components.pool_n[tasks],
+                components.pool_kind[tasks],
+            )
             r = draw_log_ratios(pools, part, runs, rng)  # (runs, tasks), float32
             p90 = estimate[tasks] * np.exp2(column_quantiles(r, [rules.PROMISE_QUANTILE])[0])
             kept += int((actual[tasks] <= p90 * (1 + 1e-5)).sum())  # float32 rounding

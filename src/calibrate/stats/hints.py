@@ -28,11 +28,33 @@ class Hint:
     A plain class, not a dataclass: ``add`` imports this module.
     """
 
-    __slots__ = ("bucket", "own_n", "p50", "p80", "p90", "person", "pool", "pool_n", "stamp",
-                 "team")  # fmt: skip
+    __slots__ = (
+        "bucket",
+        "own_n",
+        "p50",
+        "p80",
+        "p90",
+        "person",
+        "pool",
+        "pool_n",
+        "stamp",
+        "team",
+    )
 
-    def __init__(self, person: str, bucket: int, *, own_n: int, pool_n: int, pool: str,
-                 team: str | None, p50: float, p80: float, p90: float, stamp: str):  # fmt: skip
+    def __init__(
+        self,
+        person: str,
+        bucket: int,
+        *,
+        own_n: int,
+        pool_n: int,
+        pool: str,
+        team: str | None,
+        p50: float,
+        p80: float,
+        p90: float,
+        stamp: str,
+    ):
         self.person, self.bucket, self.team, self.stamp = person, bucket, team, stamp
         self.own_n, self.pool_n, self.pool = own_n, pool_n, pool
         self.p50, self.p80, self.p90 = p50, p80, p90
@@ -90,15 +112,32 @@ def mixture_quantiles(
     return out
 
 
-def from_pools(person: str, bucket: int, team: str | None, own: list[float], pool: list[float],
-               kind: str, stamp: str = "") -> Hint:  # fmt: skip
+def from_pools(
+    person: str,
+    bucket: int,
+    team: str | None,
+    own: list[float],
+    pool: list[float],
+    kind: str,
+    stamp: str = "",
+) -> Hint:
     """The hint from pools in hand (log ratios): the person's own in the
     bucket, and the pool of ``kind`` (team, everyone, neighbours, all sizes,
     reference) it is mixed with."""
     q50, q80, q90 = (2.0**r for r in mixture_quantiles(own, pool))
     pool_n = 0 if kind == "reference" else len(pool)
-    return Hint(person, bucket, own_n=len(own), pool_n=pool_n, pool=kind, team=team,
-                p50=q50, p80=q80, p90=q90, stamp=stamp)  # fmt: skip
+    return Hint(
+        person,
+        bucket,
+        own_n=len(own),
+        pool_n=pool_n,
+        pool=kind,
+        team=team,
+        p50=q50,
+        p80=q80,
+        p90=q90,
+        stamp=stamp,
+    )
 
 
 def reference_hint(person: str, estimate_h: float) -> Hint:

@@ -286,9 +286,11 @@ def rank_teams(team_stats: pd.DataFrame, people_per_team: Mapping | None = None)
         positions = mid_ranks(scores)
         for row, percentile, position in zip(ranked, percentiles, positions, strict=True):
             row.update(
-                rank=float(position), of=len(ranked), percentile=float(percentile),
+                rank=float(position),
+                of=len(ranked),
+                percentile=float(percentile),
                 top_percent=rules.top_percent(float(percentile)),
-            )  # fmt: skip
+            )
     ranked.sort(key=lambda row: (row["rank"], row["team"]))
     unranked = sorted(
         (row for row in rows if row["n"] < RANKED_N), key=lambda row: (-row["n"], row["team"])

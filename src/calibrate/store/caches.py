@@ -67,9 +67,17 @@ def lookup_hint(conn: sqlite3.Connection, person: str, estimate_h: float) -> Hin
     if row is None:
         return None
     return Hint(
-        row[0], row[1], own_n=row[2], pool_n=row[3], pool=row[4], team=row[5],
-        p50=row[6], p80=row[7], p90=row[8], stamp=row[9],
-    )  # fmt: skip
+        row[0],
+        row[1],
+        own_n=row[2],
+        pool_n=row[3],
+        pool=row[4],
+        team=row[5],
+        p50=row[6],
+        p80=row[7],
+        p90=row[8],
+        stamp=row[9],
+    )
 
 
 def hint_for_add(conn: sqlite3.Connection, person: str, estimate_h: float) -> Hint | None:
@@ -155,9 +163,19 @@ def refresh_hint(conn: sqlite3.Connection, person: str, bucket: int) -> Hint:
         conn.execute(
             "INSERT OR REPLACE INTO hints (person, bucket, own_n, pool_n, pool, team, p50, "
             "p80, p90, stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (hint.person, hint.bucket, hint.own_n, hint.pool_n, hint.pool, hint.team,
-             hint.p50, hint.p80, hint.p90, hint.stamp),
-        )  # fmt: skip
+            (
+                hint.person,
+                hint.bucket,
+                hint.own_n,
+                hint.pool_n,
+                hint.pool,
+                hint.team,
+                hint.p50,
+                hint.p80,
+                hint.p90,
+                hint.stamp,
+            ),
+        )
         conn.execute("COMMIT")
     except sqlite3.Error:
         if conn.in_transaction:

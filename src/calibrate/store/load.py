@@ -352,8 +352,15 @@ def has_tasks(conn: sqlite3.Connection, selection: Selection) -> bool:
 
 #: The columns :func:`window_rows` reads (with ``detail`` also :data:`DETAIL_COLUMNS`).
 FRAME_COLUMNS = (
-    "person", "team", "estimate_h", "actual_h", "done_at", "status", "promise_h", "due",
-)  # fmt: skip
+    "person",
+    "team",
+    "estimate_h",
+    "actual_h",
+    "done_at",
+    "status",
+    "promise_h",
+    "due",
+)
 DETAIL_COLUMNS = ("low_h", "high_h", "confidence")
 #: The statistics of a person's week (METRICS.md section 5), as ``summary_weeks``
 #: stores them: counted tasks, then promise outcomes.

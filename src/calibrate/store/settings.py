@@ -93,24 +93,54 @@ class Setting:
 
     __slots__ = ("default", "help", "key", "parse", "show")
 
-    def __init__(self, key: str, default: Any, parse: Callable[[str], Any],
-                 show: Callable[[Any], str], help: str):  # fmt: skip
+    def __init__(
+        self,
+        key: str,
+        default: Any,
+        parse: Callable[[str], Any],
+        show: Callable[[Any], str],
+        help: str,
+    ):
         self.key, self.default, self.parse, self.show, self.help = (
-            key, default, parse, show, help,
-        )  # fmt: skip
+            key,
+            default,
+            parse,
+            show,
+            help,
+        )
 
 
 SETTINGS: dict[str, Setting] = {
     s.key: s
     for s in [
-        Setting("day-hours", 8.0, _number(0, 24), "{:g}".format,
-                "hours in a working day, for reading 1d (and 1w = 5 days)"),
-        Setting("focus-hours", 6.0, _number(0, 24), "{:g}".format,
-                "focused hours of work a day, for forecast calendars"),
-        Setting("work-days", ["mon", "tue", "wed", "thu", "fri"], _weekdays, _show_list,
-                "working days, for forecast calendars"),
-        Setting("holidays", [], _dates, _show_list,
-                "days off (comma-separated ISO dates), for forecast calendars"),
+        Setting(
+            "day-hours",
+            8.0,
+            _number(0, 24),
+            "{:g}".format,
+            "hours in a working day, for reading 1d (and 1w = 5 days)",
+        ),
+        Setting(
+            "focus-hours",
+            6.0,
+            _number(0, 24),
+            "{:g}".format,
+            "focused hours of work a day, for forecast calendars",
+        ),
+        Setting(
+            "work-days",
+            ["mon", "tue", "wed", "thu", "fri"],
+            _weekdays,
+            _show_list,
+            "working days, for forecast calendars",
+        ),
+        Setting(
+            "holidays",
+            [],
+            _dates,
+            _show_list,
+            "days off (comma-separated ISO dates), for forecast calendars",
+        ),
     ]
     + [
         Setting(key, DEFAULT_BANDS[key], _share, _show_share, help)
@@ -122,7 +152,7 @@ SETTINGS: dict[str, Setting] = {
             ("exceed-rate-min", "target share of promises kept with margin"),
         )
     ]
-}  # fmt: skip
+}
 
 
 def setting(key: str) -> Setting:

@@ -30,9 +30,21 @@ class NewTask:
     """
 
     __slots__ = (
-        "confidence", "due", "estimate_h", "high_h", "low_h", "notes", "person", "project",
-        "promise_h", "source", "tags", "team", "title", "uid",
-    )  # fmt: skip
+        "confidence",
+        "due",
+        "estimate_h",
+        "high_h",
+        "low_h",
+        "notes",
+        "person",
+        "project",
+        "promise_h",
+        "source",
+        "tags",
+        "team",
+        "title",
+        "uid",
+    )
 
     def __init__(
         self,
@@ -89,8 +101,12 @@ def check_task_values(
     typed: a usage problem, exit 2)."""
     if not estimate_h > 0:
         raise UsageError("the estimate must be more than zero")
-    for name, hours in (("estimate", estimate_h), ("range's high", high_h),
-                        ("promised effort", promise_h), ("actual", actual_h)):  # fmt: skip
+    for name, hours in (
+        ("estimate", estimate_h),
+        ("range's high", high_h),
+        ("promised effort", promise_h),
+        ("actual", actual_h),
+    ):
         if hours is not None and not hours <= MAX_EFFORT_H:
             raise UsageError(
                 f"the {name} is more than {MAX_EFFORT_H:,.0f}h: not the effort of one task"
@@ -161,15 +177,22 @@ def checked_new_task(
     if task.low_h is not None and confidence is None:
         confidence = DEFAULT_CONFIDENCE
     check_task_values(
-        estimate_h=task.estimate_h, low_h=task.low_h, high_h=task.high_h,
-        confidence=confidence, promise_h=task.promise_h, actual_h=actual_h,
-    )  # fmt: skip
+        estimate_h=task.estimate_h,
+        low_h=task.low_h,
+        high_h=task.high_h,
+        confidence=confidence,
+        promise_h=task.promise_h,
+        actual_h=actual_h,
+    )
     if start and actual_h is not None:
         raise UsageError("a task is either started (--start) or done (--actual), not both")
     return task.replace(
-        title=title, person=person, team=(task.team or "").strip() or None,
-        project=(task.project or "").strip() or None, confidence=confidence,
-    )  # fmt: skip
+        title=title,
+        person=person,
+        team=(task.team or "").strip() or None,
+        project=(task.project or "").strip() or None,
+        confidence=confidence,
+    )
 
 
 def team_of(conn: sqlite3.Connection, person: str) -> str | None:
@@ -209,14 +232,28 @@ def add_task(
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             (
-                task.uid or new_uid(), task.title, person, team, task.project,
-                task.estimate_h, task.low_h, task.high_h, task.confidence, task.promise_h, task.due,
+                task.uid or new_uid(),
+                task.title,
+                person,
+                team,
+                task.project,
+                task.estimate_h,
+                task.low_h,
+                task.high_h,
+                task.confidence,
+                task.promise_h,
+                task.due,
                 "done" if actual_h is not None else "started" if start else "open",
-                actual_h, when, when if start else None,
-                when if actual_h is not None else None, when, task.source, task.notes,
+                actual_h,
+                when,
+                when if start else None,
+                when if actual_h is not None else None,
+                when,
+                task.source,
+                task.notes,
                 tags_json(task.tags),
             ),
-        )  # fmt: skip
+        )
         task_id = cursor.lastrowid
         if start:
             conn.execute(
@@ -429,9 +466,13 @@ def edit_task(conn: sqlite3.Connection, task_id: int, changes: dict) -> dict:
         if "actual_h" in changes and task["status"] != "done":
             raise StateError(f"task #{task_id} is not done: finish it with 'calibrate done'")
         check_task_values(
-            estimate_h=new["estimate_h"], low_h=new["low_h"], high_h=new["high_h"],
-            confidence=new["confidence"], promise_h=new["promise_h"], actual_h=new["actual_h"],
-        )  # fmt: skip
+            estimate_h=new["estimate_h"],
+            low_h=new["low_h"],
+            high_h=new["high_h"],
+            confidence=new["confidence"],
+            promise_h=new["promise_h"],
+            actual_h=new["actual_h"],
+        )
         if "tags" in changes:
             new["tags"] = tags_json(changes["tags"])
         changed = {k: task[k] for k in EDITABLE if new[k] != task[k]}

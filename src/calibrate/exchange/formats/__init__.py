@@ -30,10 +30,27 @@ from calibrate.errors import InputError
 
 #: The fields a reader can fill, in the order the summary shows them.
 FIELDS = (
-    "key", "uid", "title", "estimate", "actual", "person", "team", "project", "tags",
-    "created", "started", "done", "due", "low", "high", "confidence", "promise", "status",
-    "notes", "source",
-)  # fmt: skip
+    "key",
+    "uid",
+    "title",
+    "estimate",
+    "actual",
+    "person",
+    "team",
+    "project",
+    "tags",
+    "created",
+    "started",
+    "done",
+    "due",
+    "low",
+    "high",
+    "confidence",
+    "promise",
+    "status",
+    "notes",
+    "source",
+)
 
 #: Cells that mean "no value" in every format.
 MISSING = frozenset({"", "NA", "N/A", "\\N", "null", "NULL", "Null", "None", "NaN", "nan"})
@@ -43,18 +60,64 @@ MISSING = frozenset({"", "NA", "N/A", "\\N", "null", "NULL", "Null", "None", "Na
 STATUS_WORDS: dict[str, str] = {
     word: status
     for status, words in {
-        "open": ("open", "to do", "todo", "new", "pending", "waiting", "backlog", "reopened",
-                 "selected for development", "ready", "planned", "estimated"),
-        "started": ("started", "in progress", "doing", "active", "in review", "review",
-                    "in development", "testing", "in testing"),
-        "done": ("done", "closed", "resolved", "finished", "completed", "complete", "fixed",
-                 "released", "delivered", "accepted"),
-        "dropped": ("dropped", "cancelled", "canceled", "deleted", "won't do", "wont do",
-                    "won't fix", "wont fix", "wontfix", "rejected", "abandoned", "invalid",
-                    "duplicate", "obsolete", "cannot reproduce", "not a bug"),
+        "open": (
+            "open",
+            "to do",
+            "todo",
+            "new",
+            "pending",
+            "waiting",
+            "backlog",
+            "reopened",
+            "selected for development",
+            "ready",
+            "planned",
+            "estimated",
+        ),
+        "started": (
+            "started",
+            "in progress",
+            "doing",
+            "active",
+            "in review",
+            "review",
+            "in development",
+            "testing",
+            "in testing",
+        ),
+        "done": (
+            "done",
+            "closed",
+            "resolved",
+            "finished",
+            "completed",
+            "complete",
+            "fixed",
+            "released",
+            "delivered",
+            "accepted",
+        ),
+        "dropped": (
+            "dropped",
+            "cancelled",
+            "canceled",
+            "deleted",
+            "won't do",
+            "wont do",
+            "won't fix",
+            "wont fix",
+            "wontfix",
+            "rejected",
+            "abandoned",
+            "invalid",
+            "duplicate",
+            "obsolete",
+            "cannot reproduce",
+            "not a bug",
+        ),
     }.items()
     for word in words
-}  # fmt: skip
+}
 
 
 def status_category(text: str | None) -> str | None:
@@ -185,11 +248,22 @@ for _format in (
     Format("tsv", CSV_MODULE, "tab-separated, a header row", suffixes=(".tsv", ".tab")),
     Format("jira", "calibrate.exchange.formats.jira", "Jira's 'Export to CSV'"),
     Format("taskwarrior", "calibrate.exchange.formats.taskwarrior", "'task export' JSON"),
-    Format("jsonl", JSON_MODULE, "JSON Lines, one task a line", writes=True,
-           suffixes=(".jsonl", ".ndjson")),
-    Format("json", JSON_MODULE, "a JSON array of tasks", writes=True, suffixes=(".json",),
-           writer="write_array"),
-):  # fmt: skip
+    Format(
+        "jsonl",
+        JSON_MODULE,
+        "JSON Lines, one task a line",
+        writes=True,
+        suffixes=(".jsonl", ".ndjson"),
+    ),
+    Format(
+        "json",
+        JSON_MODULE,
+        "a JSON array of tasks",
+        writes=True,
+        suffixes=(".json",),
+        writer="write_array",
+    ),
+):
     register(_format)
 #: A team summary holds figures, not tasks: 'calibrate import' stores it for
 #: 'rank' (calibrate.exchange.summary_file), whose open_reader only explains that to others.
@@ -348,9 +422,11 @@ class TextSource:
             check_not_binary(head, name, encoding)
             try:
                 self.text: TextIO = io.TextIOWrapper(
-                    stream, encoding=encoding or "utf-8-sig", errors="surrogateescape",
+                    stream,
+                    encoding=encoding or "utf-8-sig",
+                    errors="surrogateescape",
                     newline="",
-                )  # fmt: skip
+                )
             except LookupError:
                 raise InputError(f"unknown encoding {encoding!r}") from None
         except BaseException:
@@ -447,9 +523,10 @@ def guess_columns(
             continue
         for word in words:
             hits = [
-                i for i, n in enumerate(normalised)
+                i
+                for i, n in enumerate(normalised)
                 if n == word and i not in used and not names[i].lstrip().startswith("Σ")
-            ]  # fmt: skip
+            ]
             if hits:
                 chosen[field_name] = hits if field_name == "tags" else hits[:1]
                 used.update(chosen[field_name])
@@ -485,8 +562,9 @@ def parse_mapping(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
         if not sep or not column.strip():
             raise InputError(f"--map {pair!r}: use FIELD=COLUMN, e.g. estimate=HoursEstimate")
         if field_name not in FIELDS:
-            raise InputError(f"--map {pair!r}: unknown field {field_name!r}; use one of "
-                             f"{', '.join(FIELDS)}")  # fmt: skip
+            raise InputError(
+                f"--map {pair!r}: unknown field {field_name!r}; use one of {', '.join(FIELDS)}"
+            )
         if field_name in mapping:
             raise InputError(f"--map {field_name}=... is given twice")
         mapping[field_name] = column.strip()

@@ -74,8 +74,13 @@ def iso_duration_hours(text: str, day_hours: float = 8.0) -> float | None:
     if parts["y"] or parts["mo"]:
         raise RowError(f"duration {text!r} is in months or years, not an effort")
     hours = 0.0
-    for name, size in (("w", 5 * day_hours), ("d", day_hours), ("h", 1.0), ("mi", 1 / 60),
-                       ("s", 1 / 3600)):  # fmt: skip
+    for name, size in (
+        ("w", 5 * day_hours),
+        ("d", day_hours),
+        ("h", 1.0),
+        ("mi", 1 / 60),
+        ("s", 1 / 3600),
+    ):
         if parts[name]:
             hours += float(parts[name]) * size
     return hours
@@ -144,8 +149,7 @@ class TaskwarriorStream(RowStream):
     def _fields_for(self, keys: tuple[str, ...]) -> dict[str, str]:
         found = self._fields_by_keys.get(keys)
         if found is None:
-            indexes = guess_columns(list(keys), self.options.mapping, SYNONYMS,
-                                    file_name=self.name)  # fmt: skip
+            indexes = guess_columns(list(keys), self.options.mapping, SYNONYMS, file_name=self.name)
             found = {f: keys[i[0]] for f, i in indexes.items()}
             self._fields_by_keys[keys] = found
             for field_name, key in found.items():

@@ -40,15 +40,20 @@ def extremes_section(data: ReportData) -> Section:
     worst_n = min(EXTREMES_N, math.ceil(n / 2))
     best_n = min(EXTREMES_N, n - worst_n)
     section.tables.append(
-        Table(TASK_COLUMNS, [task_row(row) for row in extreme_tasks(data, worst_n, worst=True)],
-              caption="Furthest from the estimate")
-    )  # fmt: skip
+        Table(
+            TASK_COLUMNS,
+            [task_row(row) for row in extreme_tasks(data, worst_n, worst=True)],
+            caption="Furthest from the estimate",
+        )
+    )
     if best_n:
         section.tables.append(
-            Table(TASK_COLUMNS,
-                  [task_row(row) for row in extreme_tasks(data, best_n, worst=False)],
-                  caption="Closest to the estimate")
-        )  # fmt: skip
+            Table(
+                TASK_COLUMNS,
+                [task_row(row) for row in extreme_tasks(data, best_n, worst=False)],
+                caption="Closest to the estimate",
+            )
+        )
     return section
 
 

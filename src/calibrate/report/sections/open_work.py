@@ -45,10 +45,17 @@ def open_work_section(data: ReportData) -> Section:
     selection = data.selection
     try:
         result = advice.run_forecast(
-            data.conn, (), selection.person, selection.team, selection.everyone,
-            selection.person or "", runs=REPORT_RUNS, seed=0, today=data.today,
+            data.conn,
+            (),
+            selection.person,
+            selection.team,
+            selection.everyone,
+            selection.person or "",
+            runs=REPORT_RUNS,
+            seed=0,
+            today=data.today,
             past=data.forecast_history(),
-        )  # fmt: skip
+        )
     except CalibrateError as error:
         message = str(error)
         section.empty = message[0].upper() + message[1:] + "."
@@ -66,19 +73,29 @@ def open_work_section(data: ReportData) -> Section:
     ]
     fig = new_figure(
         go.Bar(
-            x=[(day + timedelta(days=width_days / 2 if width_days > 1 else 0)).isoformat()
-               for day, _ in drawn],
-            y=shares, width=width_days * 86_400_000 * 0.9, marker={"color": BLUE},
-            customdata=labels, hovertemplate="%{customdata}: %{y:.1f}% of runs<extra></extra>",
+            x=[
+                (day + timedelta(days=width_days / 2 if width_days > 1 else 0)).isoformat()
+                for day, _ in drawn
+            ],
+            y=shares,
+            width=width_days * 86_400_000 * 0.9,
+            marker={"color": BLUE},
+            customdata=labels,
+            hovertemplate="%{customdata}: %{y:.1f}% of runs<extra></extra>",
         )
-    )  # fmt: skip
+    )
     for key, dash in QUANTILE_STYLE.items():
         moment = result["finish"][key]
         fig.add_vline(x=moment, line={"color": "#111827", "width": 1.3, "dash": dash})
         fig.add_annotation(
-            x=moment, y=1, yref="paper", yanchor="bottom", showarrow=False,
-            text=key.upper(), font={"size": 12},
-        )  # fmt: skip
+            x=moment,
+            y=1,
+            yref="paper",
+            yanchor="bottom",
+            showarrow=False,
+            text=key.upper(),
+            font={"size": 12},
+        )
     fig.update_xaxes(title_text="finish date of the last open task", type="date")
     fig.update_yaxes(title_text="share of runs (%)", rangemode="tozero")
     layout(fig, height=section.height, bargap=0.05)

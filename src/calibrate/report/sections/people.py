@@ -57,9 +57,11 @@ def group_table(data: ReportData, level: str, limit: int = TABLE_ROWS_MAX) -> Ta
     keys = tasks[level].fillna(NO_TEAM if level == "team" else "").astype(str).to_numpy()
     stats = metrics.point_stats_by(keys, tasks["estimate_h"], tasks["actual_h"])
     score, low, high = metrics.score_from_stats(
-        stats["n"].to_numpy(), stats["sum_abs"].to_numpy(), stats["sum_sq"].to_numpy(),
+        stats["n"].to_numpy(),
+        stats["sum_abs"].to_numpy(),
+        stats["sum_sq"].to_numpy(),
         data.panel["malr"],
-    )  # fmt: skip
+    )
     stats = stats.assign(score=score, score_low=low, score_high=high)
     if level == "team":
         stats["people"] = pd.Series(tasks["person"].to_numpy()).groupby(keys).nunique()

@@ -113,38 +113,55 @@ def promise_section(data: ReportData) -> Section:
     )
     if weeks is not None and len(weeks):
         fig = make_subplots(
-            figure=new_figure(), rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+            figure=new_figure(),
+            rows=3,
+            cols=1,
+            shared_xaxes=True,
+            vertical_spacing=0.08,
             subplot_titles=[f"{row[2]}, rolling {PROMISE_WINDOW_WEEKS} weeks" for row in rows],
-        )  # fmt: skip
+        )
         x = pd.to_datetime(weeks["start"])
         labels = [f"{d.isocalendar()[0]}-W{d.isocalendar()[1]:02d}" for d in weeks["start"]]
         for index, (key, base, _, unit) in enumerate(rows, start=1):
             low, high = bands[key]
             fig.add_hrect(
-                y0=low * 100, y1=high * 100, fillcolor=BAND, line={"width": 0}, layer="below",
-                row=index, col=1, exclude_empty_subplots=False,
-            )  # fmt: skip
+                y0=low * 100,
+                y1=high * 100,
+                fillcolor=BAND,
+                line={"width": 0},
+                layer="below",
+                row=index,
+                col=1,
+                exclude_empty_subplots=False,
+            )
             values = weeks[key].to_numpy(dtype=float) * 100
             faded = weeks[base].to_numpy() < rules.TREND_FADED_BELOW
             fig.add_trace(
                 go.Scatter(
-                    x=x, y=values, mode="lines+markers", name=key.replace("_", " "),
+                    x=x,
+                    y=values,
+                    mode="lines+markers",
+                    name=key.replace("_", " "),
                     line={"color": BLUE, "width": 2},
                     marker={"color": np.where(faded, BLUE_FADED, BLUE), "size": 6},
                     customdata=np.stack(
                         [np.array(labels, dtype=object), weeks[base].to_numpy()], axis=-1
                     ),
                     hovertemplate="%{customdata[0]}: %{y:.0f}% of %{customdata[1]:.0f} "
-                    + unit + "<extra></extra>",
+                    + unit
+                    + "<extra></extra>",
                 ),
-                row=index, col=1,
-            )  # fmt: skip
+                row=index,
+                col=1,
+            )
             fig.update_yaxes(title_text="%", range=[0, 102], row=index, col=1)
         if gauges["keep_rate"].get("flag") is not None:
             fig.add_hline(
-                y=gauges["keep_rate"]["flag"] * 100, line={"color": RED, "width": 1, "dash": "dot"},
-                row=2, col=1,
-            )  # fmt: skip
+                y=gauges["keep_rate"]["flag"] * 100,
+                line={"color": RED, "width": 1, "dash": "dot"},
+                row=2,
+                col=1,
+            )
         fig.update_xaxes(title_text="week (starting Monday)", row=3, col=1)
         layout(fig, height=section.height)
         fig.update_layout(margin={"t": 56})
@@ -155,8 +172,12 @@ def promise_section(data: ReportData) -> Section:
     return section
 
 
-_STATUS_WORDS = {"in band": "on target", "below": "below target", "above": "above target",
-                 "flag": "flagged"}  # fmt: skip
+_STATUS_WORDS = {
+    "in band": "on target",
+    "below": "below target",
+    "above": "above target",
+    "flag": "flagged",
+}
 
 
 def promise_words(promises: Mapping) -> str:

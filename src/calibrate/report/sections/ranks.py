@@ -96,9 +96,13 @@ def _groups(data: ReportData) -> list[dict]:
     else:
         wanted = None
     return ranks.rank_people(
-        inputs.people, inputs.teams, inputs.everyone,
-        reference_scores=reference.load().scores, viewer=None, teams=wanted,
-    )  # fmt: skip
+        inputs.people,
+        inputs.teams,
+        inputs.everyone,
+        reference_scores=reference.load().scores,
+        viewer=None,
+        teams=wanted,
+    )
 
 
 COLUMNS = [
@@ -157,10 +161,13 @@ def _reference_chart(ranked: list[dict], table: reference.Reference) -> go.Figur
     centres = (edges[:-1] + edges[1:]) / 2
     fig = new_figure()
     fig.add_bar(
-        x=centres, y=counts, width=SCORE_BIN * 0.95, marker_color=LIGHT_GREY,
+        x=centres,
+        y=counts,
+        width=SCORE_BIN * 0.95,
+        marker_color=LIGHT_GREY,
         name=f"real developers ({table.n})",
         hovertemplate="score %{x:.1f}: %{y} real developers<extra></extra>",
-    )  # fmt: skip
+    )
     scores = np.array([row["score_raw"] for row in ranked], dtype=float)
     if len(ranked) <= MARKERS_MAX:
         fig.add_scatter(
@@ -179,17 +186,22 @@ def _reference_chart(ranked: list[dict], table: reference.Reference) -> go.Figur
     else:
         mine, _ = np.histogram(scores, bins=edges)
         fig.add_bar(
-            x=centres, y=-mine * counts.max() / max(mine.max(), 1), width=SCORE_BIN * 0.95,
-            marker_color=BLUE_FADED, name=f"here ({len(ranked)}, scaled)",
-            customdata=mine, hovertemplate="score %{x:.1f}: %{customdata} here<extra></extra>",
-        )  # fmt: skip
+            x=centres,
+            y=-mine * counts.max() / max(mine.max(), 1),
+            width=SCORE_BIN * 0.95,
+            marker_color=BLUE_FADED,
+            name=f"here ({len(ranked)}, scaled)",
+            customdata=mine,
+            hovertemplate="score %{x:.1f}: %{customdata} here<extra></extra>",
+        )
     quantiles = pd.Series(table.scores).quantile([0.5, 0.95])
     for share, value in quantiles.items():
         fig.add_vline(
-            x=float(value), line={"color": GREY, "dash": "dot", "width": 1},
+            x=float(value),
+            line={"color": GREY, "dash": "dot", "width": 1},
             annotation_text="median" if share == 0.5 else "top 5%",
             annotation_position="top",
-        )  # fmt: skip
+        )
     layout(fig, height=380, legend=True, barmode="overlay")
     fig.update_xaxes(title_text="raw score (0-100; 50 = a typical 2x miss)", range=[0, 100])
     fig.update_yaxes(title_text="developers", zeroline=True)
