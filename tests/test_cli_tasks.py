@@ -48,18 +48,8 @@ def test_add_quiet_prints_the_id_alone(run):
 
 def test_add_with_range_promise_and_due(run, db_path):
     result = run(
-        "add",
-        "Migrate",
-        "-e",
-        "1d",
-        "--range",
-        "4h..2d",
-        "--confidence",
-        "80",
-        "--promise",
-        "3d",
-        "--due",
-        "2026-12-04",
+        *["add", "Migrate", "-e", "1d", "--range", "4h..2d", "--confidence", "80"],
+        *["--promise", "3d", "--due", "2026-12-04"],
     )
     assert result.exit_code == 0, result.output
     (task,) = rows(db_path)

@@ -235,12 +235,8 @@ def test_join_and_prefer_fold_task_developer_rows(run, db_path, tmp_path):
         str(main),
         "--join",
         str(dates),
-        "--prefer",
-        "DeveloperHoursActual",
-        "--map",
-        "person=DeveloperID",
-        "--map",
-        "created=EstimateOn",
+        *["--prefer", "DeveloperHoursActual", "--map", "person=DeveloperID"],
+        *["--map", "created=EstimateOn"],
     )
     assert result.exit_code == 0, result.output
     assert ": 3 added, 0 updated, 0 unchanged, 2 skipped" in result.stdout
@@ -718,26 +714,11 @@ def test_cesaw_imports_with_the_documented_command(run, db_path):
     command = [
         "import",
         str(CESAW),
-        "--source",
-        "cesaw",
-        "--unit",
-        "m",
-        "--map",
-        "estimate=task_plan_time_minutes",
-        "--map",
-        "actual=task_actual_time_minutes",
-        "--map",
-        "person=person_key",
-        "--map",
-        "team=team_key",
-        "--map",
-        "project=project_key",
-        "--map",
-        "started=task_actual_start_date",
-        "--map",
-        "done=task_actual_complete_date",
-        "--map",
-        "title=phase_short_name",
+        *["--source", "cesaw", "--unit", "m", "--map", "estimate=task_plan_time_minutes"],
+        *["--map", "actual=task_actual_time_minutes", "--map", "person=person_key"],
+        *["--map", "team=team_key", "--map", "project=project_key"],
+        *["--map", "started=task_actual_start_date", "--map", "done=task_actual_complete_date"],
+        *["--map", "title=phase_short_name"],
     ]
     strict = run(*command)
     assert strict.exit_code == 1

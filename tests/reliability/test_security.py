@@ -211,11 +211,7 @@ def test_csv_output_neutralises_formulas_and_imports_back(tmp_path, invoke):
     for formula in FORMULAS:
         result = invoke(
             db,
-            "add",
-            "-e",
-            "1h",
-            "--actual",
-            "2h",
+            *["add", "-e", "1h", "--actual", "2h"],
             f"--person={formula}",
             f"--team={formula}",
             f"--project={formula}",
@@ -278,11 +274,7 @@ def sql_db(tmp_path_factory) -> Path:
             args = [
                 "add",
                 f"task of {name} {n}",
-                "-e",
-                "2h",
-                "--actual",
-                "3h",
-                "--person",
+                *["-e", "2h", "--actual", "3h", "--person"],
                 name,
                 "--team",
                 name,

@@ -69,24 +69,12 @@ class Chromium:
     """Headless Chromium with the network blocked, driven over CDP on a pipe."""
 
     FLAGS = (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--disable-default-apps",
-        "--disable-dev-shm-usage",
-        "--mute-audio",
-        "--hide-scrollbars",
-        "--proxy-server=127.0.0.1:9",
-        "--proxy-bypass-list=<-loopback>",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--remote-debugging-pipe",
+        *["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
+        *["--no-default-browser-check", "--disable-background-networking"],
+        *["--disable-component-update", "--disable-sync", "--disable-extensions"],
+        *["--disable-default-apps", "--disable-dev-shm-usage", "--mute-audio", "--hide-scrollbars"],
+        *["--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"],
+        *["--host-resolver-rules=MAP * ~NOTFOUND", "--remote-debugging-pipe"],
     )
 
     def __init__(self, timeout: float = 30.0):

@@ -57,66 +57,19 @@ MISSING = frozenset({"", "NA", "N/A", "\\N", "null", "NULL", "Null", "None", "Na
 
 #: What trackers call each of calibrate's statuses (lower case, single spaces).
 #: A word not listed leaves the status to the row's actual and dates.
+_STATUS_NAMES = {
+    "open": """open, to do, todo, new, pending, waiting, backlog, reopened,
+               selected for development, ready, planned, estimated""",
+    "started": """started, in progress, doing, active, in review, review,
+                  in development, testing, in testing""",
+    "done": """done, closed, resolved, finished, completed, complete, fixed,
+               released, delivered, accepted""",
+    "dropped": """dropped, cancelled, canceled, deleted, won't do, wont do,
+                  won't fix, wont fix, wontfix, rejected, abandoned, invalid,
+                  duplicate, obsolete, cannot reproduce, not a bug""",
+}
 STATUS_WORDS: dict[str, str] = {
-    word: status
-    for status, words in {
-        "open": (
-            "open",
-            "to do",
-            "todo",
-            "new",
-            "pending",
-            "waiting",
-            "backlog",
-            "reopened",
-            "selected for development",
-            "ready",
-            "planned",
-            "estimated",
-        ),
-        "started": (
-            "started",
-            "in progress",
-            "doing",
-            "active",
-            "in review",
-            "review",
-            "in development",
-            "testing",
-            "in testing",
-        ),
-        "done": (
-            "done",
-            "closed",
-            "resolved",
-            "finished",
-            "completed",
-            "complete",
-            "fixed",
-            "released",
-            "delivered",
-            "accepted",
-        ),
-        "dropped": (
-            "dropped",
-            "cancelled",
-            "canceled",
-            "deleted",
-            "won't do",
-            "wont do",
-            "won't fix",
-            "wont fix",
-            "wontfix",
-            "rejected",
-            "abandoned",
-            "invalid",
-            "duplicate",
-            "obsolete",
-            "cannot reproduce",
-            "not a bug",
-        ),
-    }.items()
-    for word in words
+    word.strip(): status for status, words in _STATUS_NAMES.items() for word in words.split(",")
 }
 
 
