@@ -4,6 +4,7 @@ calendar, promises, the cached coverage line, bad input, and real data."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -507,16 +508,36 @@ def test_forecasting_loads_history_in_done_order(conn):
     assert history.team.tolist() == [0, -1]
 
 
-def test_history_loads_the_same_both_ways_with_local_weeks(conn, monkeypatch):
+@pytest.mark.parametrize("unixepoch", [True, False], ids=["unixepoch", "strftime"])
+def test_history_loads_the_same_both_ways_with_local_weeks(conn, monkeypatch, unixepoch):
+    """The one-string read (``fetch_columns(at_once=True)``) and the chunks it
+    falls back to give the same past; so does an SQLite without
+    ``unixepoch()`` (before 3.38), read with ``strftime('%s')``."""
     from calibrate import demo
     from calibrate.stats import trends
+    from calibrate.store import fetch
     from calibrate.store import load as history
 
     demo.generate(conn, people=4, teams=2, weeks=30, seed=2)
     conn.execute("UPDATE tasks SET done_at = NULL WHERE id IN (5, 9)")  # undated: oldest
+    conn.execute("UPDATE tasks SET done_at = 'garbled' WHERE id = 11")  # unreadable: oldest too
     fast = advice.load_past(conn)
-    monkeypatch.setattr(advice, "_columns_at_once", lambda conn: None)
+    chunks = []
+
+    def no_strings(*args):
+        chunks.append(args[1])
+        return None  # the strings cannot be trusted: read in chunks
+
+    monkeypatch.setattr(fetch, "_at_once", no_strings)
+    if not unixepoch:
+
+        def missing(_):
+            raise sqlite3.OperationalError("no such function: unixepoch")
+
+        conn.create_function("unixepoch", 1, missing)  # shadows the built-in one
     slow = advice.load_past(conn)
+    assert "unixepoch(done_at)" in chunks[0]
+    assert len(chunks) == 1 if unixepoch else "strftime('%s', done_at)" in chunks[1]
     for name in ("estimate_h", "actual_h", "person", "team", "week"):
         assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
     assert fast.people == slow.people and fast.teams == slow.teams
@@ -524,12 +545,12 @@ def test_history_loads_the_same_both_ways_with_local_weeks(conn, monkeypatch):
         r[0]
         for r in conn.execute(
             "SELECT done_at FROM tasks WHERE estimate_h > 0 AND actual_h > 0 "
-            "AND status != 'dropped' ORDER BY done_at, id"
+            "AND status != 'dropped' ORDER BY julianday(done_at) IS NOT NULL, done_at, id"
         )
     ]
     expected = trends.week_index(history.local_dates(done))
     assert np.array_equal(fast.week, expected)
-    assert fast.week[:2].tolist() == [-1, -1]
+    assert fast.week[:4].tolist() == [-1, -1, -1, expected[3]] and expected[3] >= 0
 
 
 def test_finish_dates_a_century_away_stay_on_the_calendar(run, conn):

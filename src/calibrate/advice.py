@@ -22,43 +22,48 @@ from datetime import date, timedelta
 import numpy as np
 
 from calibrate import rules
+from calibrate.durations import NO_TIME, local_days, week_index
 from calibrate.errors import InputError, NotFound, StateError
 from calibrate.selection import Selection
-from calibrate.stats import backtest, forecast, trends
+from calibrate.stats import backtest, forecast
 from calibrate.stats.pools import Past, Pools, name_codes
 from calibrate.store import caches, settings
+from calibrate.store.fetch import fetch_columns
 from calibrate.store.people import person_with_tasks, team_with_tasks
 from calibrate.store.tasks import canonical_person, team_of
 
 #: Histogram rows at most; beyond, days are grouped into weeks.
 HISTOGRAM_ROWS = 16
-#: Rows fetched per round trip.
-FETCH_ROWS = 100_000
-
-
-#: Done time of a task without one (or with one SQLite cannot read): sorts first.
-NO_TIME = -(2**62)
-#: Separates names in the one-string columns (the ASCII unit separator).
-NAME_SEPARATOR = "\x1f"
-_COLUMNS_SQL = (
-    "SELECT count(*), group_concat(id), group_concat(printf('%!.17g', estimate_h)), "
-    "group_concat(printf('%!.17g', actual_h)), "
-    "group_concat(coalesce({epoch}, {missing})), group_concat(person, char(31)), "
-    "group_concat(coalesce(team, ''), char(31)) FROM tasks WHERE {counted}"
+#: The counted tasks' columns :func:`load_past` reads, the done time as
+#: seconds since 1970 (:data:`NO_TIME` without one, or with one SQLite cannot read).
+PAST_COLUMNS = ("id", "estimate_h", "actual_h", "epoch", "person", "team")
+_PAST_SQL = (
+    "SELECT id, estimate_h, actual_h, coalesce({epoch}, {missing}), person, coalesce(team, '') "
+    "FROM tasks WHERE {counted}"
 )
-_EPOCH_SQL = ("unixepoch(done_at)", "CAST(strftime('%s', done_at) AS INTEGER)")
+#: The done time in seconds: ``unixepoch()`` from SQLite 3.38 on, ``strftime('%s')`` before.
+EPOCH_SQL = ("unixepoch(done_at)", "CAST(strftime('%s', done_at) AS INTEGER)")
 
 
 def load_past(conn: sqlite3.Connection) -> Past:
     """Every counted task of the database, oldest done first (ties by id);
     tasks without a done date count as the oldest.
 
-    Each column comes back as one string (``group_concat``) that numpy parses
-    in C: five times faster than a row at a time for a million tasks. The
-    rows are read in table order and sorted here. No pandas: the command
-    starts faster.
+    The columns come through :func:`calibrate.store.fetch.fetch_columns`, each
+    as one string that numpy parses in C (``at_once``; the rows in table order,
+    sorted here). No pandas: the command starts faster.
     """
-    return past_from_columns(*(_columns_at_once(conn) or _columns_row_by_row(conn)))
+    try:
+        columns = _past_columns(conn, EPOCH_SQL[0])
+    except sqlite3.OperationalError:  # no unixepoch() before SQLite 3.38
+        columns = _past_columns(conn, EPOCH_SQL[1])
+    return past_from_columns(*(columns[name] for name in PAST_COLUMNS))
+
+
+def _past_columns(conn: sqlite3.Connection, epoch: str) -> dict[str, np.ndarray]:
+    sql = _PAST_SQL.format(epoch=epoch, missing=NO_TIME, counted=rules.counted_sql())
+    dtypes = {"id": np.int64, "epoch": np.int64}
+    return fetch_columns(conn, sql, (), PAST_COLUMNS, dtypes, at_once=True)
 
 
 def past_from_columns(
@@ -84,109 +89,10 @@ def past_from_columns(
         actual_h=actual,
         person=person_codes[order],
         team=team_codes[order],
-        week=_weeks(local_days(epoch))[order],
+        week=week_index(local_days(epoch))[order],
         people=people,
         teams=teams,
     )
-
-
-def _columns_at_once(conn: sqlite3.Connection) -> tuple | None:
-    """The counted tasks' columns, each as one string parsed by numpy (numbers
-    printed with 17 significant digits: they read back exactly); ``None``
-    when that fails (an old SQLite, a name holding the separator, a value numpy
-    cannot read): the caller then reads row by row."""
-    for epoch in _EPOCH_SQL:
-        sql = _COLUMNS_SQL.format(epoch=epoch, missing=NO_TIME, counted=rules.counted_sql())
-        try:
-            row = conn.execute(sql).fetchone()
-        except sqlite3.OperationalError:
-            continue  # no unixepoch() before SQLite 3.38
-        break
-    else:
-        return None
-    n = row[0]
-    if n == 0:
-        return _empty_columns()
-    try:
-        ids, epoch = (np.fromstring(row[i], dtype=np.int64, sep=",") for i in (1, 4))
-        estimate, actual = (np.fromstring(row[i], dtype=float, sep=",") for i in (2, 3))
-    except ValueError:
-        return None
-    person, team = row[5].split(NAME_SEPARATOR), row[6].split(NAME_SEPARATOR)
-    if not all(len(column) == n for column in (ids, epoch, estimate, actual, person, team)):
-        return None
-    return ids, estimate, actual, epoch, person, team
-
-
-def _columns_row_by_row(conn: sqlite3.Connection) -> tuple:
-    cursor = conn.cursor()
-    cursor.row_factory = None
-    sql = (
-        f"SELECT id, estimate_h, actual_h, done_at, person, team FROM tasks "  # noqa: S608
-        f"WHERE {rules.counted_sql()}"
-    )
-    cursor.execute(sql)
-    parts: list[list] = [[] for _ in range(6)]
-    while rows := cursor.fetchmany(FETCH_ROWS):
-        for part, column in zip(parts, zip(*rows, strict=True), strict=True):
-            part.extend(column)
-    cursor.close()
-    ids, estimate, actual, done, person, team = parts
-    if not ids:
-        return _empty_columns()
-    utc = np.array([_iso_seconds(text) for text in done], dtype="datetime64[s]")
-    epoch = np.where(np.isnat(utc), NO_TIME, utc.astype(np.int64))
-    return (
-        np.array(ids, dtype=np.int64),
-        np.array(estimate, dtype=float),
-        np.array(actual, dtype=float),
-        epoch,
-        person,
-        team,
-    )
-
-
-def _iso_seconds(text: str | None) -> str:
-    """The ``YYYY-MM-DDTHH:MM:SS`` part of a stored UTC time, or ``NaT``."""
-    if not text or len(text) < 10:
-        return "NaT"
-    try:
-        np.datetime64(text[:19])
-    except ValueError:
-        return "NaT"
-    return text[:19]
-
-
-def _empty_columns() -> tuple:
-    empty_int = np.array([], dtype=np.int64)
-    return empty_int, np.array([]), np.array([]), empty_int, [], []
-
-
-def local_days(epoch: np.ndarray) -> np.ndarray:
-    """Local calendar day numbers (days since 1970-01-01) of UTC moments in
-    seconds since 1970 (-1 for :data:`NO_TIME`), with the system's time zone and
-    its summer time as it was at each moment: one offset lookup per distinct hour."""
-    from datetime import datetime
-
-    out = np.full(epoch.shape, -1, dtype=np.int64)
-    ok = epoch != NO_TIME
-    seconds = epoch[ok]
-    hours, inverse = np.unique(seconds // 3600, return_inverse=True)
-    offsets = np.array([_utc_offset(int(hour) * 3600, datetime) for hour in hours], dtype=np.int64)
-    out[ok] = (seconds + offsets[inverse]) // 86_400
-    return out
-
-
-def _weeks(day_numbers: np.ndarray) -> np.ndarray:
-    """:func:`calibrate.stats.trends.week_index` of day numbers (-1 stays -1)."""
-    return np.where(day_numbers >= 0, trends.week_of_day(day_numbers), -1)
-
-
-def _utc_offset(moment: int, datetime) -> int:
-    try:
-        return int(datetime.fromtimestamp(moment).astimezone().utcoffset().total_seconds())
-    except (OverflowError, OSError, ValueError):
-        return 0  # beyond what the platform's clock reads: UTC
 
 
 # --- open tasks ----------------------------------------------------------------------------

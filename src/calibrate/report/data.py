@@ -95,8 +95,7 @@ class ReportData:
         if rows is None or not rows.all_history:
             return None
         counted = rows.counted
-        seconds = rows.done_stamps.dt.tz_localize(None).to_numpy().astype("datetime64[s]")
-        epoch = np.where(np.isnat(seconds), advice.NO_TIME, seconds.astype(np.int64))
+        epoch = history.epoch_seconds(rows.done_stamps)
         return advice.past_from_columns(
             np.flatnonzero(counted),
             rows.columns["estimate_h"][counted],  # in id order
