@@ -1,8 +1,8 @@
 """``calibrate suggest`` and ``calibrate forecast``: advice from history.
 
-``suggest`` reads the small precomputed ``hints`` table (:mod:`calibrate.store.caches`, standard
+``suggest`` reads the small precomputed ``hints`` table (:mod:`calibrate.hinting`, standard
 library only), so it starts as fast as ``add``; ``forecast`` needs numpy and
-imports :mod:`forecasting` inside its body. Keep this module's top-level
+imports :mod:`calibrate.advice` inside its body. Keep this module's top-level
 imports light for that reason. The 80-column text of both is made here.
 """
 
@@ -24,9 +24,9 @@ from calibrate.cli.options import (
     scope_options,
 )
 from calibrate.errors import StateError
+from calibrate.hinting import current_hint
 from calibrate.identity import default_person
 from calibrate.stats.hints import reference_hint
-from calibrate.store import caches
 from calibrate.store.people import person_with_tasks
 from calibrate.text import to_json
 from calibrate.words import day_words, hint_sentence, nice_hours
@@ -69,7 +69,7 @@ def suggest(app: App, estimate_h: float, person: str | None, json_output: bool) 
     else:
         if person is not None:
             name = person_with_tasks(conn, person)
-        hint = caches.current_hint(conn, name, estimate_h)
+        hint = current_hint(conn, name, estimate_h)
     you = person is None
     if not hint.has_history:
         _warn(REFERENCE_WARNING)

@@ -136,7 +136,7 @@ def add(
         click.echo(f"Added #{task_id}: {task.title}")
         if actual is None:
             # stdlib only; one indexed SELECT when the hint is stored
-            from calibrate.store.caches import hint_for_add
+            from calibrate.hinting import hint_for_add
             from calibrate.words import hint_line
 
             hint = hint_for_add(app.conn, task.person, estimate)
@@ -194,7 +194,7 @@ def done(app: App, task_id: int, actual: float | None, at) -> None:
         f"Done #{task_id}: {format_duration(hours)}{source} against "
         f"{format_duration(task['estimate_h'])} estimated, {ratio:.2f}x"
     )
-    from calibrate.store.caches import refresh_task_hint
+    from calibrate.hinting import refresh_task_hint
 
     refresh_task_hint(app.conn, task_id)  # the hints of 'add' and 'suggest' learn from it
 
