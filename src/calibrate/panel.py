@@ -25,7 +25,7 @@ from calibrate.durations import local_today
 from calibrate.selection import Selection
 from calibrate.stats import metrics, promises, ranges, trends
 from calibrate.store import load, settings
-from calibrate.text import factor
+from calibrate.text import count, factor, percent
 
 #: Rolling scores shown in the trend line of the text panel.
 TREND_SHOWN_WEEKS = 8
@@ -241,18 +241,10 @@ def clean(value):
 # --- rendering --------------------------------------------------------------------------
 
 
-def _pct(share: float | None) -> str:
-    return "-" if share is None else f"{share:.0%}"
-
-
 def _pct_range(low: float | None, high: float | None) -> str:
     if low is None or high is None:
         return "-"
     return f"{low * 100:.0f}-{high * 100:.0f}%"
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 class _Lines:
@@ -287,7 +279,7 @@ def _title(panel: Mapping, width: int) -> str:
     if window["since"] is None:
         when = "all history"
     else:
-        when = f"{_count(window['weeks'], 'week')} from {window['since']}"
+        when = f"{count(window['weeks'], 'week')} from {window['since']}"
         if window["until"]:
             when += f" to {window['until']}"
     head, tail = "Calibration of ", f", {when}"
@@ -316,7 +308,7 @@ def _render_point(out: _Lines, panel: Mapping) -> None:
     if n == 0:
         out.add("Score", "not enough data: no finished tasks in this window.")
         return
-    tasks = _count(n, "finished task")
+    tasks = count(n, "finished task")
     if panel["score"] is None:
         out.add("Score", f"not enough data: {tasks}, a score needs {rules.MIN_SCORE_N}.")
     else:
@@ -338,11 +330,13 @@ def _render_point(out: _Lines, panel: Mapping) -> None:
     out.add("Bias", f"tasks take {factor(panel['bias_factor'])} {whose} (median)")
     out.add(
         "Miss",
-        f"typically off by {factor(panel['typical_miss'])}; {_pct(panel['within_25'])} within 25%",
+        f"typically off by {factor(panel['typical_miss'])}; "
+        f"{percent(panel['within_25'])} within 25%",
     )
     out.add(
         "Split",
-        f"over {_pct(panel['over'])}, exact {_pct(panel['exact'])}, under {_pct(panel['under'])}",
+        f"over {percent(panel['over'])}, exact {percent(panel['exact'])}, "
+        f"under {percent(panel['under'])}",
     )
     flags = panel.get("flags") or {}
     prior = panel["reference"]
@@ -350,15 +344,15 @@ def _render_point(out: _Lines, panel: Mapping) -> None:
     if exact.get("flag"):
         out.add(
             "Flag",
-            f"{_pct(exact['share'])} of your tasks end exactly at the estimate "
-            f"({prior}: {_pct(exact['team'])}): are actuals written to match?",
+            f"{percent(exact['share'])} of your tasks end exactly at the estimate "
+            f"({prior}: {percent(exact['team'])}): are actuals written to match?",
         )
     early = flags.get("early") or {}
     if early.get("flag"):
         out.add(
             "Flag",
-            f"{_pct(early['share'])} of your tasks finish under the estimate "
-            f"({prior}: {_pct(early['team'])}): padding scores as badly as optimism.",
+            f"{percent(early['share'])} of your tasks finish under the estimate "
+            f"({prior}: {percent(early['team'])}): padding scores as badly as optimism.",
         )
 
 
@@ -373,9 +367,9 @@ def _render_ranges(out: _Lines, figures: Mapping) -> None:
     verdict = figures["verdict"]
     out.add(
         "Ranges",
-        f"{_pct(figures['hit_rate'])} of {n:,} held the actual (90%: "
+        f"{percent(figures['hit_rate'])} of {n:,} held the actual (90%: "
         f"{_pct_range(figures['hit_low'], figures['hit_high'])}) against "
-        f"{_pct(figures['nominal'])} nominal: {verdict}",
+        f"{percent(figures['nominal'])} nominal: {verdict}",
     )
     widen = figures["widen_factor"]
     if verdict == "calibrated":
@@ -402,13 +396,13 @@ def _render_promises(out: _Lines, figures: Mapping, prior: str) -> None:
     out.add("Promises", "make few, keep most, exceed a few")
     gauges = figures["gauges"]
     rate, keep, exceed = gauges["promise_rate"], gauges["keep_rate"], gauges["exceed_rate"]
-    band = f"{rate['min'] * 100:.0f}-{rate['max'] * 100:.0f}%"
+    band = _pct_range(rate["min"], rate["max"])
     if rate["value"] is None:
         out.add("few", "no tasks logged in this window", indent="  ")
     else:
         out.add(
             "few",
-            f"{_pct(rate['value'])} of {_count(figures['logged'], 'task')} logged carry a "
+            f"{percent(rate['value'])} of {count(figures['logged'], 'task')} logged carry a "
             f"promise; target {band}: {_GAUGE_WORDS[rate['status']]}",
             indent="  ",
         )
@@ -417,25 +411,25 @@ def _render_promises(out: _Lines, figures: Mapping, prior: str) -> None:
         return
     status = _GAUGE_WORDS[keep["status"]]
     if keep["status"] == "flag":
-        status += f" (under {keep['flag']:.0%})"
+        status += f" (under {percent(keep['flag'])})"
     out.add(
         "kept",
-        f"{_pct(keep['value'])} of {due:,} due (90%: "
+        f"{percent(keep['value'])} of {due:,} due (90%: "
         f"{_pct_range(figures['keep_low'], figures['keep_high'])}); target >= "
-        f"{keep['min']:.0%}: {status}",
+        f"{percent(keep['min'])}: {status}",
         indent="  ",
     )
     out.add(
         "exceeded",
-        f"{_pct(exceed['value'])} of {due:,} due; target >= {exceed['min']:.0%}: "
+        f"{percent(exceed['value'])} of {due:,} due; target >= {percent(exceed['min'])}: "
         f"{_GAUGE_WORDS[exceed['status']]}",
         indent="  ",
     )
     if figures["team_keep_rate"] is not None:
         out.add(
             "",
-            f"kept {figures['kept']:,} of {due:,} ({_pct(figures['keep_rate_raw'])}), "
-            f"shrunk toward {prior} ({_pct(figures['team_keep_rate'])})",
+            f"kept {figures['kept']:,} of {due:,} ({percent(figures['keep_rate_raw'])}), "
+            f"shrunk toward {prior} ({percent(figures['team_keep_rate'])})",
         )
     for line in figures["advice"]:
         out.add("", line)
@@ -447,7 +441,7 @@ def _render_trend(out: _Lines, trend: Mapping) -> None:
         used = trend["weeks_used"]
         out.add(
             "Trend",
-            f"not enough data: {_count(used, 'week')} with finished tasks, a trend needs "
+            f"not enough data: {count(used, 'week')} with finished tasks, a trend needs "
             f"{rules.MIN_TREND_WEEKS}.",
         )
         return

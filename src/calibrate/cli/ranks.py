@@ -19,7 +19,7 @@ from calibrate.cli.options import (
 )
 from calibrate.errors import NotFound
 from calibrate.identity import default_person
-from calibrate.text import Column, render_table, to_json
+from calibrate.text import Column, factor, percent, render_table, to_json
 
 # --- rank --------------------------------------------------------------------------
 
@@ -160,10 +160,6 @@ def window_dict(history, selection) -> dict:
     return {"since": start.isoformat() if start else None}
 
 
-def _pct(value) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
-
-
 def _top(value) -> str:
     from calibrate.reference import format_top
 
@@ -175,15 +171,6 @@ def _rank(value, of) -> str:
         return ""
     shown = f"{value:g}" if value == int(value) else f"{value:.1f}"
     return f"{shown}/{of}"
-
-
-def _bias(value) -> str:
-    if value is None:
-        return "-"
-    shown = f"{value:.1f}"
-    if shown == "1.0" and abs(value - 1.0) >= 0.005:
-        shown = f"{value:.2f}"
-    return shown + "x"
 
 
 def _person_cells(row: dict) -> dict:
@@ -200,8 +187,8 @@ def _person_cells(row: dict) -> dict:
         "n": f"{row['n']:,}",
         "score": "-" if row["score"] is None else f"{row['score']:.0f}",
         "interval": interval,
-        "bias": _bias(row["bias_factor"]),
-        "kept": _pct(row["keep_rate"]),
+        "bias": factor(row["bias_factor"]),
+        "kept": percent(row["keep_rate"]),
         "team": _top(row["top_percent"]),
         "real": _top(reference_row["top_percent"]) if reference_row else "-",
     }
@@ -281,7 +268,7 @@ def render_teams(out: dict, window: str) -> str:
                 "n": f"{row['n']:,}",
                 "score": f"{row['score']:.0f}",
                 "interval": f"{row['score_low']:.0f}-{row['score_high']:.0f}",
-                "kept": _pct(row["keep_rate"]),
+                "kept": percent(row["keep_rate"]),
                 "top": _top(row["top_percent"]),
             }
         )

@@ -13,7 +13,8 @@ from datetime import date, timedelta
 
 from calibrate import rules
 from calibrate.report.data import ReportData
-from calibrate.report.model import count, factor, percent, trend_words
+from calibrate.report.model import trend_words
+from calibrate.text import count, factor, percent
 
 
 def headline(data: ReportData) -> dict:

@@ -19,6 +19,7 @@ import pandas as pd
 from calibrate import rules
 from calibrate.stats.arrays import dates, floats
 from calibrate.stats.binomial import wilson
+from calibrate.text import percent
 
 
 def promise_outcomes(
@@ -210,17 +211,18 @@ def promise_advice(summary: Mapping, band: Mapping[str, float]) -> list[str]:
         advice.append("You made no promises: make some, on the tasks others wait for.")
     elif rate is not None and rate > band["promise-rate-max"] + rules.BOUND_SLACK:
         advice.append(
-            f"You promise on {rate:.0%} of your tasks: promise less, and keep the ones you make."
+            f"You promise on {percent(rate)} of your tasks: promise less, and keep the ones you "
+            "make."
         )
     elif rate is not None and rate < band["promise-rate-min"] - rules.BOUND_SLACK:
         advice.append(
-            f"You promise on only {rate:.0%} of your tasks: make a few more, on the tasks "
+            f"You promise on only {percent(rate)} of your tasks: make a few more, on the tasks "
             "others wait for."
         )
     keep = summary["keep_rate"]
     if keep is not None and keep < band["keep-rate-flag"] - rules.BOUND_SLACK:
         advice.append(
-            f"Fewer than {band['keep-rate-flag']:.0%} of your promises are kept: promise at "
+            f"Fewer than {percent(band['keep-rate-flag'])} of your promises are kept: promise at "
             "your P90 (see 'calibrate suggest')."
         )
     slack = summary["slack"]

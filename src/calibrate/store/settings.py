@@ -17,6 +17,7 @@ from typing import Any
 from calibrate.durations import WEEKDAYS, weekday_index
 from calibrate.errors import UsageError
 from calibrate.rules import DEFAULT_BANDS
+from calibrate.text import percent
 
 
 def _number(low: float, high: float, *, low_open: bool = True) -> Callable[[str], float]:
@@ -80,10 +81,6 @@ def _dates(text: str) -> list[str]:
     return sorted(set(out))
 
 
-def _show_share(value: float) -> str:
-    return f"{value:.0%}"
-
-
 def _show_list(value: list[str]) -> str:
     return ",".join(value) if value else "(none)"
 
@@ -143,7 +140,7 @@ SETTINGS: dict[str, Setting] = {
         ),
     ]
     + [
-        Setting(key, DEFAULT_BANDS[key], _share, _show_share, help)
+        Setting(key, DEFAULT_BANDS[key], _share, percent, help)
         for key, help in (
             ("promise-rate-min", "fewest promises per task logged before advising to make some"),
             ("promise-rate-max", "most promises per task logged before advising to make fewer"),

@@ -12,8 +12,9 @@ import numpy as np
 from calibrate import rules
 from calibrate.durations import format_duration
 from calibrate.report.data import ReportData
-from calibrate.report.model import Cell, Section, Table, factor
+from calibrate.report.model import Cell, Section, Table
 from calibrate.store import load as history
+from calibrate.text import factor
 
 #: Worst and best estimates shown.
 EXTREMES_N = 5

@@ -16,6 +16,7 @@ from calibrate import advice
 from calibrate.errors import CalibrateError
 from calibrate.report.data import ReportData
 from calibrate.report.model import BLUE, Cell, Section, Table, layout, new_figure
+from calibrate.text import percent
 from calibrate.words import day_words, nice_hours
 
 #: Monte Carlo runs behind the chart (the command's default is 10,000): a bar of
@@ -135,8 +136,9 @@ def _backtest_words(backtest: dict) -> str:
         )
     return (
         f"How far to trust it: replayed on {backtest['blocks']:,} past blocks of 10 finished "
-        f"tasks, the 80% intervals held {backtest['coverage_80']:.0%} of the time and the 50% "
-        f"ones {backtest['coverage_50']:.0%}; promising at P90 kept {backtest['keep_90']:.0%}."
+        f"tasks, the 80% intervals held {percent(backtest['coverage_80'])} of the time and the "
+        f"50% ones {percent(backtest['coverage_50'])}; promising at P90 kept "
+        f"{percent(backtest['keep_90'])}."
     )
 
 
@@ -154,7 +156,7 @@ def _promise_table(promised: list[dict], today: date) -> Table:
             [
                 Cell(f"#{task['id']} {task['title']}", detail=task["person"]),
                 " ".join(what),
-                Cell(f"{task['promise_chance']:.0%}", detail=verdict),
+                Cell(f"{percent(task['promise_chance'])}", detail=verdict),
             ]
         )
     more = len(promised) - PROMISES_SHOWN

@@ -12,9 +12,10 @@ import pandas as pd
 
 from calibrate import rules
 from calibrate.report.data import ReportData
-from calibrate.report.model import TABLE_ROWS_MAX, Cell, Section, Table, count, factor, percent
+from calibrate.report.model import TABLE_ROWS_MAX, Cell, Section, Table
 from calibrate.stats import metrics
 from calibrate.stats.promises import promise_summary
+from calibrate.text import count, factor, percent
 
 #: Rows of the people table under a teams table (everyone's report): each team's
 #: own report lists all its people.

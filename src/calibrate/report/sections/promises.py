@@ -17,14 +17,13 @@ from calibrate.report.model import (
     BLUE_FADED,
     RED,
     Section,
-    count,
     layout,
     new_figure,
-    percent,
     subplot_titles_left,
 )
 from calibrate.stats import trends
 from calibrate.store import load as history
+from calibrate.text import count, percent
 
 #: Rolling window of the weekly promise figures (the trend's, METRICS.md section 6).
 PROMISE_WINDOW_WEEKS = rules.TREND_WINDOW_WEEKS

@@ -8,7 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from calibrate.report.data import ReportData
-from calibrate.report.model import BLUE, GREY, Section, count, factor, layout, new_figure, percent
+from calibrate.report.model import BLUE, GREY, Section, layout, new_figure
+from calibrate.text import count, factor, percent
 
 
 def range_section(data: ReportData) -> Section:

@@ -27,13 +27,12 @@ from calibrate.report.model import (
     Cell,
     Section,
     Table,
-    factor,
     layout,
     new_figure,
-    percent,
 )
 from calibrate.stats import ranks
 from calibrate.store import people
+from calibrate.text import factor, percent
 
 #: Bins of the reference distribution chart, in score points.
 SCORE_BIN = 2.5

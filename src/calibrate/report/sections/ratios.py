@@ -8,17 +8,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from calibrate.report.data import ReportData
-from calibrate.report.model import (
-    GREY,
-    RATIO_TICKS,
-    Section,
-    factor,
-    layout,
-    new_figure,
-    percent,
-    ratio_tick_text,
-)
+from calibrate.report.model import GREY, RATIO_TICKS, Section, layout, new_figure, ratio_tick_text
 from calibrate.stats import metrics
+from calibrate.text import factor, percent
 
 #: The distribution of actual / estimate: bins of a quarter doubling, from 1/16x to 16x.
 RATIO_BIN_LOG2 = 0.25

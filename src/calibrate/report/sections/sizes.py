@@ -13,11 +13,11 @@ from calibrate.report.model import (
     GREY,
     RATIO_TICKS,
     Section,
-    factor,
     layout,
     new_figure,
     ratio_tick_text,
 )
+from calibrate.text import factor
 
 
 def size_section(data: ReportData) -> Section:
