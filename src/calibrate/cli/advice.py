@@ -28,7 +28,7 @@ from calibrate.hinting import current_hint
 from calibrate.identity import default_person
 from calibrate.stats.hints import reference_hint
 from calibrate.store.people import person_with_tasks
-from calibrate.text import to_json
+from calibrate.text import percent, to_json
 from calibrate.words import day_words, hint_sentence, nice_hours
 
 #: Blocks of ``forecast --backtest`` unless ``--blocks`` says otherwise.
@@ -210,10 +210,6 @@ def _weekdays(days: list[str]) -> str:
     return ", ".join(days)
 
 
-def _share(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
-
-
 def _bar(share: float) -> str:
     full = "\u2588" if (sys.stdout.encoding or "").lower().startswith("utf") else "#"
     return full * max(1 if share > 0 else 0, round(share * BAR_WIDTH))
@@ -267,7 +263,7 @@ def render_forecast(result: dict) -> str:
     for index, (day, runs) in enumerate(binned):
         share = runs / result["runs"]
         if day is None:
-            lines.append(f"  {'later':<18}{_bar(share):<{BAR_WIDTH}} {_share(share):>4}")
+            lines.append(f"  {'later':<18}{_bar(share):<{BAR_WIDTH}} {percent(share):>4}")
             continue
         following = starts[index + 1] if index + 1 < len(starts) else None
         end = following or day + timedelta(days=width_days)
@@ -276,7 +272,7 @@ def render_forecast(result: dict) -> str:
         if width_days > 1:
             shown = shown.split(" ", 1)[1]  # "30 Nov": the weekday is always Monday
         lines.append(
-            f"  {shown:<18}{_bar(share):<{BAR_WIDTH}} {_share(share):>4}  {label}".rstrip()
+            f"  {shown:<18}{_bar(share):<{BAR_WIDTH}} {percent(share):>4}  {label}".rstrip()
         )
     promised = [t for t in tasks if t["promise_chance"] is not None]
     if promised:
@@ -295,7 +291,7 @@ def render_forecast(result: dict) -> str:
             title = task["title"] if len(task["title"]) <= 26 else task["title"][:25] + "~"
             lines.append(
                 f"  #{task['id']:<5}{title:<27}{' '.join(what):<20}"
-                f"{_share(task['promise_chance']):>4}{flag}"
+                f"{percent(task['promise_chance']):>4}{flag}"
             )
     lines += ["", backtest_line(result["backtest"])]
     return "\n".join(line.rstrip() for line in lines)
@@ -310,8 +306,8 @@ def backtest_line(backtest: dict) -> str:
         )
     return (
         f"Backtest on {backtest['blocks']:,} past blocks: 80% intervals held "
-        f"{_share(backtest['coverage_80'])}, 50% held {_share(backtest['coverage_50'])}, "
-        f"P90 kept {_share(backtest['keep_90'])}."
+        f"{percent(backtest['coverage_80'])}, 50% held {percent(backtest['coverage_50'])}, "
+        f"P90 kept {percent(backtest['keep_90'])}."
     )
 
 
@@ -335,8 +331,8 @@ def render_backtest(result: dict) -> str:
     ]
     for name, figures in result["methods"].items():
         lines.append(
-            f"{name:<10}{_share(figures['coverage_80']):>10}{_share(figures['coverage_50']):>10}"
-            f"{_share(figures['keep_90']):>10}   {METHOD_WORDS.get(name, '')}"
+            f"{name:<10}{percent(figures['coverage_80']):>10}{percent(figures['coverage_50']):>10}"
+            f"{percent(figures['keep_90']):>10}   {METHOD_WORDS.get(name, '')}"
         )
     lines += [
         "",

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from calibrate.durations import MAX_EFFORT_H, format_duration, hours_between, now_iso, to_iso
 from calibrate.errors import InputError, NotFound, StateError, UsageError
-from calibrate.rules import DEFAULT_CONFIDENCE
+from calibrate.rules import range_confidence
 from calibrate.store import transaction
 from calibrate.store.fields import EDITABLE
 
@@ -166,16 +166,14 @@ def checked_new_task(
     """Validate a task before anything is written; returns it with the title,
     person, team and project trimmed (as an import trims them, so that an
     export imports back the same) and the range's confidence defaulted
-    (:data:`rules.DEFAULT_CONFIDENCE`)."""
+    (:func:`rules.range_confidence`)."""
     title = task.title.strip()
     if not title:
         raise UsageError("a task needs a title")
     person = task.person.strip()
     if not person:
         raise UsageError("a task needs a person")
-    confidence = task.confidence
-    if task.low_h is not None and confidence is None:
-        confidence = DEFAULT_CONFIDENCE
+    confidence = range_confidence(task.low_h, task.confidence)
     check_task_values(
         estimate_h=task.estimate_h,
         low_h=task.low_h,
@@ -461,8 +459,7 @@ def edit_task(conn: sqlite3.Connection, task_id: int, changes: dict) -> dict:
             new["person"] = canonical_person(conn, str(new["person"]).strip())
         if new["low_h"] is None:
             new["high_h"] = new["confidence"] = None
-        elif new["confidence"] is None:
-            new["confidence"] = DEFAULT_CONFIDENCE
+        new["confidence"] = range_confidence(new["low_h"], new["confidence"])
         if "actual_h" in changes and task["status"] != "done":
             raise StateError(f"task #{task_id} is not done: finish it with 'calibrate done'")
         check_task_values(
