@@ -14,11 +14,11 @@ from calibrate.cli.options import (
     App,
     ParsedValue,
     filter_options,
+    filtered_selection,
     pass_app,
     progress,
     read_with,
     scope_options,
-    selection_from,
 )
 from calibrate.errors import UsageError
 from calibrate.identity import default_person, default_team
@@ -296,16 +296,7 @@ def export(
 
     output = Path(output) if output not in (None, "-") else None
     everyone = everyone or (person is None and team is None)
-    selection = selection_from(
-        person,
-        team,
-        everyone,
-        since=since,
-        status=status,
-        tags=tags,
-        project=project,
-        window_on="activity",
-    )
+    selection = filtered_selection(person, team, everyone, status, since, tags, project)
     if summary_only:
         _export_summary(app, selection, status, format_name, output)
         return

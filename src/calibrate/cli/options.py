@@ -13,7 +13,7 @@ import functools
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import click
@@ -307,6 +307,30 @@ def filter_options(default_status: str) -> Callable:
         )(fn)
 
     return decorate
+
+
+def filtered_selection(
+    person: str | None,
+    team: str | None,
+    everyone: bool,
+    status: str,
+    since: str | None,
+    tags: Sequence[str],
+    project: str | None,
+) -> Selection:
+    """The tasks that :func:`scope_options` and :func:`filter_options` choose
+    (``list``'s and ``export``'s): ``--since`` keeps the tasks active in the
+    window, done in it or, if not done, created in it."""
+    return selection_from(
+        person,
+        team,
+        everyone,
+        since=since,
+        status=status,
+        tags=tags,
+        project=project,
+        window_on="activity",
+    )
 
 
 def task_id_arg(fn: Callable) -> Callable:

@@ -24,11 +24,11 @@ from calibrate.cli.options import (
     Range,
     emit,
     filter_options,
+    filtered_selection,
     output_options,
     paint,
     pass_app,
     scope_options,
-    selection_from,
     task_id_arg,
     terminal_width,
     when_option,
@@ -381,16 +381,7 @@ def list_(
 
     --since keeps tasks done (or, if not done, created) in the window.
     """
-    selection = selection_from(
-        person,
-        team,
-        everyone,
-        since=since,
-        status=status,
-        tags=tags,
-        project=project,
-        window_on="activity",
-    )
+    selection = filtered_selection(person, team, everyone, status, since, tags, project)
     conn = app.existing_conn()
     rows = _list_rows(conn, selection, limit) if conn is not None else []
     if json_output or csv_output:

@@ -67,22 +67,12 @@ def shares(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     return rules.within_mask(r), rules.over_mask(r), rules.exact_mask(r), rules.under_mask(r)
 
 
-POINT_KEYS = (
-    "n",
-    "bias",
-    "bias_factor",
-    "malr",
-    "typical_miss",
-    "score_raw",
-    "within_25",
-    "over",
-    "exact",
-    "under",
-    "ratio_p10",
-    "ratio_p90",
-    "sum_abs",
-    "sum_sq",
+#: The figures of a set of tasks, as a point of the panel and a week of the trend give them.
+FIGURE_KEYS = (
+    *("n", "bias", "bias_factor", "malr", "typical_miss", "score_raw"),
+    *("within_25", "over", "exact", "under"),
 )
+POINT_KEYS = (*FIGURE_KEYS, "ratio_p10", "ratio_p90", "sum_abs", "sum_sq")
 
 
 def log_ratio_summary(log_ratios) -> dict:

@@ -18,25 +18,9 @@ import pandas as pd
 from calibrate import rules
 from calibrate.durations import WEEK_ZERO, week_index, week_monday, week_of_day  # noqa: F401 (dates' business)
 from calibrate.stats.arrays import floats
-from calibrate.stats.metrics import clipped_abs, shares
+from calibrate.stats.metrics import FIGURE_KEYS, clipped_abs, shares
 
-TREND_COLUMNS = (
-    "week",
-    "start",
-    "n_week",
-    "m_week",
-    "n",
-    "bias",
-    "bias_factor",
-    "malr",
-    "typical_miss",
-    "score_raw",
-    "within_25",
-    "over",
-    "exact",
-    "under",
-    "faded",
-)
+TREND_COLUMNS = ("week", "start", "n_week", "m_week", *FIGURE_KEYS, "faded")
 
 
 def weekly_trend(

@@ -298,6 +298,13 @@ def _close_interval(conn: sqlite3.Connection, interval: sqlite3.Row, when: str) 
     return hours_between(interval["started_at"], when)
 
 
+def _stop_task_timer(conn: sqlite3.Connection, task_id: int, when: str) -> None:
+    """Stop the task's timer at ``when`` if it is running (it is done or dropped)."""
+    for interval in running_intervals(conn):
+        if interval["task_id"] == task_id:
+            _close_interval(conn, interval, when)
+
+
 def _stop_running_for(
     conn: sqlite3.Connection, person: str, when: str, *, except_task: int | None = None
 ) -> list[tuple[int, float]]:
@@ -383,9 +390,7 @@ def finish_task(
     with transaction(conn):
         task = get_task(conn, task_id)
         _require_open(task, "finish")
-        for interval in running_intervals(conn):
-            if interval["task_id"] == task_id:
-                _close_interval(conn, interval, when)
+        _stop_task_timer(conn, task_id, when)
         from_timer = actual_h is None
         if from_timer:
             actual_h = timer_total(conn, task_id)
@@ -409,9 +414,7 @@ def drop_task(conn: sqlite3.Connection, task_id: int, at: datetime | None = None
     with transaction(conn):
         task = get_task(conn, task_id)
         _require_open(task, "drop")
-        for interval in running_intervals(conn):
-            if interval["task_id"] == task_id:
-                _close_interval(conn, interval, when)
+        _stop_task_timer(conn, task_id, when)
         conn.execute(
             "UPDATE tasks SET status = 'dropped', done_at = ?, updated_at = ? WHERE id = ?",
             (when, now_iso(), task_id),

@@ -487,6 +487,36 @@ def guess_columns(
     return chosen
 
 
+class KeyFields:
+    """Field -> key of JSON objects with given keys, by :func:`guess_columns`
+    (``mapping`` first, then ``synonyms``), cached: a file's objects repeat
+    their keys. The first key found for a field is the one the summary shows
+    (``columns``, a reader's :attr:`RowStream.columns`)."""
+
+    def __init__(
+        self,
+        columns: dict[str, str],
+        mapping: dict[str, str],
+        synonyms: dict[str, tuple[str, ...]],
+        file_name: str,
+    ):
+        self.columns, self.mapping, self.synonyms = columns, mapping, synonyms
+        self.file_name = file_name
+        self._found: dict[tuple[str, ...], dict[str, str]] = {}
+
+    def __call__(self, keys: tuple[str, ...]) -> dict[str, str]:
+        found = self._found.get(keys)
+        if found is None:
+            indexes = guess_columns(
+                list(keys), self.mapping, self.synonyms, file_name=self.file_name
+            )
+            found = {f: keys[i[0]] for f, i in indexes.items()}
+            self._found[keys] = found
+            for field_name, key in found.items():
+                self.columns.setdefault(field_name, key)
+        return found
+
+
 def _find_column(names: list[str], normalised: list[str], column: str) -> int | None:
     for i, name in enumerate(names):
         if name == column:

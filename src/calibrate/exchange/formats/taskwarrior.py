@@ -24,12 +24,12 @@ from calibrate.errors import InputError
 from calibrate.exchange.formats import (
     MISSING,
     Hours,
+    KeyFields,
     RawRow,
     ReadOptions,
     RowError,
     RowStream,
     TextSource,
-    guess_columns,
 )
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -104,7 +104,7 @@ class TaskwarriorStream(RowStream):
             self._items = self._objects("".join(text.lines()))
         finally:
             text.close()
-        self._fields_by_keys: dict[tuple[str, ...], dict[str, str]] = {}
+        self._fields_for = KeyFields(self.columns, options.mapping, SYNONYMS, self.name)
         for _, item in self._items:
             fields = self._fields_for(tuple(item))
             self.present.update(fields)
@@ -145,16 +145,6 @@ class TaskwarriorStream(RowStream):
             if not isinstance(item, dict):
                 raise InputError(f"line {number}: expected a task (a JSON object)")
         return items  # type: ignore[return-value]
-
-    def _fields_for(self, keys: tuple[str, ...]) -> dict[str, str]:
-        found = self._fields_by_keys.get(keys)
-        if found is None:
-            indexes = guess_columns(list(keys), self.options.mapping, SYNONYMS, file_name=self.name)
-            found = {f: keys[i[0]] for f, i in indexes.items()}
-            self._fields_by_keys[keys] = found
-            for field_name, key in found.items():
-                self.columns.setdefault(field_name, key)
-        return found
 
     def __iter__(self) -> Iterator[RawRow]:
         for number, item in self._items:
