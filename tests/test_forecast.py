@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calibrate import advice, rules, store
+from calibrate import advice, durations, rules, store
 from calibrate.stats import forecast
 from calibrate.stats.backtest import METHODS, backtest, block_starts
 from calibrate.stats.draws import draw_log_ratios, mixture
@@ -164,7 +164,7 @@ def test_identical_ratios_collapse_the_forecast():
         OpenTask(id=1, person="a", team=None, estimate_h=4.0),
         OpenTask(id=2, person="a", team=None, estimate_h=8.0, promise_h=11.0),
     ]
-    result = forecast.simulate(Pools(h), tasks, runs=500, today=MONDAY)
+    result = forecast.simulate(Pools(h), tasks, runs=500, today=MONDAY).figures
     assert result["remaining_h"] == pytest.approx({"p50": 18.0, "p80": 18.0, "p95": 18.0})
     assert result["tasks"][0]["remaining_p95_h"] == pytest.approx(6.0)
     assert result["tasks"][1]["promise_chance"] == 0.0 and result["tasks"][1]["flagged"]
@@ -185,7 +185,7 @@ def test_the_calendar_skips_weekends_and_holidays():
         OpenTask(id=1, person="a", team=None, estimate_h=12.0, due=date(2026, 12, 2)),
         OpenTask(id=2, person="a", team=None, estimate_h=1.0, due=date(2026, 12, 8)),
     ]
-    result = forecast.simulate(Pools(h), tasks, runs=200, today=MONDAY, calendar=cal)
+    result = forecast.simulate(Pools(h), tasks, runs=200, today=MONDAY, calendar=cal).figures
     assert result["finish"]["p50"] == "2026-12-04"  # 13h at 4h a day: Mon, Wed, Thu, Fri
     chances = {t["id"]: t["promise_chance"] for t in result["tasks"]}
     assert chances == {1: 0.0, 2: 1.0}  # 12h cannot be done in 2 working days of 4h
@@ -198,7 +198,7 @@ def test_people_work_in_parallel_and_in_due_order():
         OpenTask(id=2, person="b", team=None, estimate_h=6.0),
         OpenTask(id=3, person="a", team=None, estimate_h=6.0, due=MONDAY),
     ]
-    result = forecast.simulate(Pools(h), tasks, runs=100, today=MONDAY)
+    result = forecast.simulate(Pools(h), tasks, runs=100, today=MONDAY).figures
     assert result["finish"]["p95"] == "2026-12-01"  # a: two days; b: one, at the same time
     by_id = {t["id"]: t for t in result["tasks"]}
     assert by_id[3]["promise_chance"] == 1.0  # due today: worked first
@@ -209,7 +209,7 @@ def test_started_tasks_are_drawn_above_the_time_spent():
     ratios = np.exp2(np.random.default_rng(2).normal(0, 1, 200))
     h = make_history(["a"] * 200, None, [4.0] * 200, ratios)  # own pool = team pool
     started = OpenTask(id=1, person="a", team=None, estimate_h=4.0, spent_h=10.0, started=True)
-    result = forecast.simulate(Pools(h), [started], runs=5000, today=MONDAY)
+    result = forecast.simulate(Pools(h), [started], runs=5000, today=MONDAY).figures
     task = result["tasks"][0]
     assert 0 < task["remaining_p50_h"] < task["remaining_p95_h"]
     # given that it took more than 10h (2.5x), the rest is drawn from the tail only
@@ -224,12 +224,11 @@ def test_seeded_runs_are_identical():
     one = forecast.simulate(Pools(h), tasks, runs=1000, seed=7, today=MONDAY, tau2=0.1)
     two = forecast.simulate(Pools(h), tasks, runs=1000, seed=7, today=MONDAY, tau2=0.1)
     other = forecast.simulate(Pools(h), tasks, runs=1000, seed=8, today=MONDAY, tau2=0.1)
-    assert np.array_equal(one.pop("totals"), two.pop("totals"))
-    assert not np.array_equal(one["finish_day"], other["finish_day"]) or (
-        one["remaining_h"] != other["remaining_h"]
+    assert np.array_equal(one.totals, two.totals)
+    assert not np.array_equal(one.finish_day, other.finish_day) or (
+        one.figures["remaining_h"] != other.figures["remaining_h"]
     )
-    one.pop("finish_day"), two.pop("finish_day")
-    assert one == two
+    assert one.figures == two.figures
 
 
 # --- the backtest ------------------------------------------------------------------------------
@@ -414,15 +413,13 @@ def _sip_history() -> Past:
     logged most of its hours), done on CompletedOn, oldest first."""
     import pandas as pd
 
-    from calibrate.stats import trends
-
     dates = pd.read_csv(SIP_DATES, encoding="cp1252")
     dates = dates.drop_duplicates("TaskNumber")  # one row per developer, dates repeated
     rows = sip_tasks().merge(dates, on="TaskNumber", how="left")
     rows = rows[(rows.HoursEstimate > 0) & (rows.HoursActual > 0)]
     done = pd.to_datetime(rows.CompletedOn, format="%d-%b-%y", errors="coerce")
     rows = rows.assign(done=done).sort_values(["done", "TaskNumber"], kind="stable")
-    week = trends.week_index(rows.done.to_numpy().astype("datetime64[D]"))
+    week = durations.week_index(rows.done.to_numpy().astype("datetime64[D]"))
     return Past.from_arrays(
         rows.HoursEstimate.to_numpy(float),
         rows.HoursActual.to_numpy(float),
@@ -457,8 +454,6 @@ def test_sip_backtest_mixture_covers_at_least_as_well_as_own_history():
 def test_cesaw_backtest_is_calibrated():
     import pandas as pd
 
-    from calibrate.stats import trends
-
     rows = pd.read_csv(
         SHARED_DATA / "cesaw" / "CESAW_task_fact.csv.xz",
         na_values=["\\N"],
@@ -478,7 +473,7 @@ def test_cesaw_backtest_is_calibrated():
         rows.task_actual_time_minutes.to_numpy(float) / 60,
         person=rows.person_key.astype(str).to_numpy(),
         team=rows.team_key.astype(str).to_numpy(),
-        week=trends.week_index(rows.done.to_numpy().astype("datetime64[D]")),
+        week=durations.week_index(rows.done.to_numpy().astype("datetime64[D]")),
     )
     result = backtest(history, max_blocks=1000)
     own, mixture = result["methods"]["own"], result["methods"]["mixture"]
@@ -514,7 +509,6 @@ def test_history_loads_the_same_both_ways_with_local_weeks(conn, monkeypatch, un
     falls back to give the same past; so does an SQLite without
     ``unixepoch()`` (before 3.38), read with ``strftime('%s')``."""
     from calibrate import demo
-    from calibrate.stats import trends
     from calibrate.store import fetch
     from calibrate.store import load as history
 
@@ -548,7 +542,7 @@ def test_history_loads_the_same_both_ways_with_local_weeks(conn, monkeypatch, un
             "AND status != 'dropped' ORDER BY julianday(done_at) IS NOT NULL, done_at, id"
         )
     ]
-    expected = trends.week_index(history.local_dates(done))
+    expected = durations.week_index(history.local_dates(done))
     assert np.array_equal(fast.week, expected)
     assert fast.week[:4].tolist() == [-1, -1, -1, expected[3]] and expected[3] >= 0
 

@@ -18,6 +18,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import TypedDict
 
 import numpy as np
 
@@ -26,6 +27,8 @@ from calibrate.durations import NO_TIME, local_days, week_index
 from calibrate.errors import InputError, NotFound, StateError
 from calibrate.selection import Selection
 from calibrate.stats import backtest, forecast
+from calibrate.stats.backtest import Backtest
+from calibrate.stats.forecast import Forecast, HistogramDay
 from calibrate.stats.pools import Past, Pools, name_codes
 from calibrate.store import caches, settings
 from calibrate.store.fetch import fetch_columns
@@ -57,7 +60,14 @@ def load_past(conn: sqlite3.Connection) -> Past:
         columns = _past_columns(conn, EPOCH_SQL[0])
     except sqlite3.OperationalError:  # no unixepoch() before SQLite 3.38
         columns = _past_columns(conn, EPOCH_SQL[1])
-    return past_from_columns(*(columns[name] for name in PAST_COLUMNS))
+    return past_from_columns(
+        columns["id"],
+        columns["estimate_h"],
+        columns["actual_h"],
+        columns["epoch"],
+        columns["person"],
+        columns["team"],
+    )
 
 
 def _past_columns(conn: sqlite3.Connection, epoch: str) -> dict[str, np.ndarray]:
@@ -71,8 +81,8 @@ def past_from_columns(
     estimate: np.ndarray,
     actual: np.ndarray,
     epoch: np.ndarray,
-    person: Sequence,
-    team: Sequence,
+    person: Sequence | np.ndarray,
+    team: Sequence | np.ndarray,
 ) -> Past:
     """:func:`load_past` from every counted task's columns already in hand
     (any order): ids (or any numbers that grow with the id: they break ties
@@ -185,7 +195,7 @@ def calendar(conn: sqlite3.Connection | None) -> forecast.Calendar:
 
 
 def histogram_rows(
-    histogram: list[dict], rows: int = HISTOGRAM_ROWS, tail: float = 0.01
+    histogram: list[HistogramDay], rows: int = HISTOGRAM_ROWS, tail: float = 0.01
 ) -> tuple[list[tuple[date | None, int]], int]:
     """Finish dates grouped into at most ``rows`` bins (days, else weeks, else
     several weeks), as (first day of the bin, runs), and the bins' width in
@@ -216,7 +226,8 @@ def histogram_rows(
         width_days = 7 * width
     else:
         width_days = 1
-    return ([*days, (None, later)] if later else days), width_days
+    shown: list[tuple[date | None, int]] = [*days, (None, later)] if later else [*days]
+    return shown, width_days
 
 
 # --- the past, cached against the history stamp -------------------------------------------------
@@ -273,6 +284,43 @@ def past_from_bytes(data: bytes) -> Past:
 
 
 # --- scope --------------------------------------------------------------------------------------
+
+
+class ScopeFigures(TypedDict):
+    """Whose forecast or backtest it is (:meth:`Scope.described`)."""
+
+    person: str | None
+    team: str | None
+    everyone: bool
+    describe: str
+
+
+class QuotedBacktest(TypedDict):
+    """The mixture's backtest quoted beside a forecast (:func:`quoted_backtest`):
+    its coverage over the scope's most recent blocks, and whether it came from
+    the cache."""
+
+    blocks: int
+    coverage_50: float | None
+    coverage_80: float | None
+    keep_90: float | None
+    tasks: int
+    needs: int
+    cached: bool
+
+
+class ForecastResult(Forecast):
+    """``calibrate forecast --json`` (:func:`run_forecast`)."""
+
+    scope: ScopeFigures
+    backtest: QuotedBacktest
+    warnings: list[str]
+
+
+class BacktestResult(Backtest):
+    """``calibrate forecast --backtest --json`` (:func:`run_backtest`)."""
+
+    scope: ScopeFigures
 
 
 class Scope:
@@ -340,8 +388,14 @@ class Scope:
             return np.flatnonzero(past.team == past.team_code(self.team))
         return np.arange(len(past), dtype=np.int64)
 
-    def as_dict(self) -> dict:
-        return {"person": self.person, "team": self.team, "everyone": self.is_everyone}
+    def described(self) -> ScopeFigures:
+        """The scope as the JSON of ``forecast`` shows it."""
+        return {
+            "person": self.person,
+            "team": self.team,
+            "everyone": self.is_everyone,
+            "describe": self.describe(),
+        }
 
     def counted(self, conn: sqlite3.Connection) -> int:
         """How many counted tasks the scope has."""
@@ -369,7 +423,7 @@ def run_forecast(
     seed: int = 0,
     today: date,
     past: Past | None = None,
-) -> dict:
+) -> ForecastResult:
     """``calibrate forecast``: the open tasks of the scope (or those ids),
     simulated; with the scope's backtested coverage and any warnings.
     ``past``: every counted task (:func:`load_past`), when the caller has it
@@ -412,16 +466,15 @@ def run_forecast(
         for t in tasks
     ]
     pools = Pools(past)
-    result = forecast.simulate(
+    simulation = forecast.simulate(
         pools, open_work, tau2=tau2, runs=runs, seed=seed, today=today, calendar=work_calendar
     )
-    result.pop("totals")
-    result.pop("finish_day")
-    result["scope"] = scope.as_dict()
-    result["scope"]["describe"] = scope.describe()
-    result["backtest"] = quoted_backtest(conn, scope, pools, scope_positions, stamp)
-    result["warnings"] = warnings
-    return result
+    return {
+        **simulation.figures,
+        "scope": scope.described(),
+        "backtest": quoted_backtest(conn, scope, pools, scope_positions, stamp),
+        "warnings": warnings,
+    }
 
 
 def _date(text: str | None) -> date | None:
@@ -439,7 +492,7 @@ def quoted_backtest(
     pools: Pools,
     scope_positions: np.ndarray,
     stamp: str,
-) -> dict:
+) -> QuotedBacktest:
     """The mixture's coverage over the scope's most recent blocks, from the
     cache when the history has not changed since it was computed."""
     key = f"{scope.key}|mixture|{QUOTED_BLOCKS}"
@@ -455,8 +508,15 @@ def quoted_backtest(
         )
         figures = {**result["methods"]["mixture"], "tasks": result["tasks"]}
         caches.store_backtest(conn, key, stamp, figures)
-    keys = ("blocks", "coverage_50", "coverage_80", "keep_90", "tasks")
-    return {**{k: figures[k] for k in keys}, "needs": BACKTEST_NEEDS, "cached": cached}
+    return {
+        "blocks": figures["blocks"],
+        "coverage_50": figures["coverage_50"],
+        "coverage_80": figures["coverage_80"],
+        "keep_90": figures["keep_90"],
+        "tasks": figures["tasks"],
+        "needs": BACKTEST_NEEDS,
+        "cached": cached,
+    }
 
 
 def run_backtest(
@@ -466,7 +526,7 @@ def run_backtest(
     max_blocks: int | None = None,
     seed: int = 0,
     progress=None,
-) -> dict:
+) -> BacktestResult:
     """``calibrate forecast --backtest``: every method over the scope's history."""
     counted = scope.counted(conn)
     if counted < BACKTEST_NEEDS:  # said before anything is loaded or cached
@@ -479,5 +539,4 @@ def run_backtest(
     past = cached_past(conn)
     positions = scope.positions(past)
     result = backtest.backtest(past, positions, max_blocks=max_blocks, seed=seed, progress=progress)
-    result["scope"] = {**scope.as_dict(), "describe": scope.describe()}
-    return result
+    return {**result, "scope": scope.described()}

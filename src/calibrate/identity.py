@@ -35,9 +35,9 @@ def default_person() -> str:
     name = os.environ.get("CALIBRATE_PERSON", "").strip()
     if name:
         return name
-    name = git_user_name()
-    if name:
-        return name
+    git_name = git_user_name()
+    if git_name:
+        return git_name
     import getpass
 
     try:

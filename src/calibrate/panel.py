@@ -15,15 +15,21 @@ import sqlite3
 import textwrap
 from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import Any, Literal, TypedDict, cast
 
 import numpy as np
 import pandas as pd
 
+from calibrate import durations, rules
 from calibrate import reference as real_developers
-from calibrate import rules
 from calibrate.durations import local_today
+from calibrate.reference import Position
 from calibrate.selection import Selection
 from calibrate.stats import metrics, promises, ranges, trends
+from calibrate.stats.metrics import PaddingFlags, ScoreStatus, SizeRow
+from calibrate.stats.promises import PromiseSummary
+from calibrate.stats.ranges import RangeSummary
+from calibrate.stats.trends import TrendSummary
 from calibrate.store import load, settings
 from calibrate.text import count, factor, percent
 
@@ -35,9 +41,81 @@ LABEL_WIDTH = 13
 # --- building -------------------------------------------------------------------------
 
 
+class Window(TypedDict):
+    """The window's first and (exclusive) last local day and its weeks (``None``: all history)."""
+
+    since: str | None
+    until: str | None
+    weeks: int | None
+
+
+class TrendWeek(TypedDict):
+    """A week of section 6's trend: its own figures and the rolling ones."""
+
+    week: str
+    start: str
+    n_week: int
+    m_week: float | None
+    n: int
+    bias: float | None
+    bias_factor: float | None
+    malr: float | None
+    typical_miss: float | None
+    score_raw: float | None
+    within_25: float | None
+    over: float | None
+    exact: float | None
+    under: float | None
+    faded: bool
+
+
+class PanelTrend(TrendSummary):
+    window_weeks: int
+    weeks: list[TrendWeek]
+
+
+class ScorePanel(TypedDict):
+    """``calibrate score --json``: every figure of a scope and window
+    (:func:`assemble_panel`), JSON-ready, ``None`` where there is too little data."""
+
+    scope: Literal["person", "team", "everyone"]
+    name: str | None
+    reference: str
+    window: Window
+    today: str
+    n: int
+    score_status: ScoreStatus
+    score: float | None
+    score_low: float | None
+    score_high: float | None
+    score_raw: float | None
+    score_raw_low: float | None
+    score_raw_high: float | None
+    reference_n: int
+    reference_malr: float | None
+    bias: float | None
+    bias_factor: float | None
+    malr: float | None
+    typical_miss: float | None
+    within_25: float | None
+    over: float | None
+    exact: float | None
+    under: float | None
+    ratio_p10: float | None
+    ratio_p90: float | None
+    sum_abs: float
+    sum_sq: float
+    population: Position | None
+    flags: PaddingFlags | None
+    by_size: list[SizeRow]
+    ranges: RangeSummary
+    promises: PromiseSummary
+    trend: PanelTrend
+
+
 def build_panel(
     conn: sqlite3.Connection | None, selection: Selection, *, today: date | None = None
-) -> dict:
+) -> ScorePanel:
     """The panel for ``selection`` (scope and window) from the database.
 
     ``conn`` may be ``None`` (no database yet): every figure is then empty.
@@ -83,8 +161,15 @@ def promise_outcomes(
     window (:func:`load.promise_tasks`), on the working calendar of the
     settings ``values``."""
     tasks = load.promise_tasks(conn, selection)
-    columns = {name: tasks[name].to_numpy() for name in tasks.columns}
-    return promises.promise_outcomes(**columns, today=today, **settings.calendar(values))
+    return promises.promise_outcomes(
+        status=tasks["status"].to_numpy(),
+        promise_h=tasks["promise_h"].to_numpy(),
+        due=tasks["due"].to_numpy(),
+        done_date=tasks["done_date"].to_numpy(),
+        actual_h=tasks["actual_h"].to_numpy(),
+        today=today,
+        **settings.calendar(values),
+    )
 
 
 def keep_rate(outcomes: pd.DataFrame) -> float | None:
@@ -106,7 +191,7 @@ def assemble_panel(
     logged: int = 0,
     promised: int = 0,
     bands: Mapping[str, float] | None = None,
-) -> dict:
+) -> ScorePanel:
     """The panel from data in hand: ``tasks`` as :func:`load.counted_tasks`
     gives them, ``prior_stats`` (the scope the score is shrunk toward, named
     ``prior_label``) as :func:`load.counted_stats` (``None``: the scope is its
@@ -133,8 +218,11 @@ def assemble_panel(
         prior_exact, prior_under = prior_stats["exact"], prior_stats["under"]
     score, low, high = metrics.score_from_stats(n, point["sum_abs"], point["sum_sq"], prior_malr)
     raw, raw_low, raw_high = metrics.score_from_stats(n, point["sum_abs"], point["sum_sq"])
-    panel: dict = {
-        **_scope(selection),
+    scope, name = _scope(selection)
+    ranged = tasks[np.isfinite(tasks["low_h"].to_numpy(dtype=float))]
+    panel: ScorePanel = {
+        "scope": scope,
+        "name": name,
         "reference": prior_label if selection.person or selection.team else "itself",
         "window": _window(selection, today),
         "today": today.isoformat(),
@@ -148,40 +236,50 @@ def assemble_panel(
         "score_raw_high": raw_high,
         "reference_n": prior_n,
         "reference_malr": prior_malr,
-        **{key: point[key] for key in metrics.POINT_KEYS if key not in ("n", "score_raw")},
+        "bias": point["bias"],
+        "bias_factor": point["bias_factor"],
+        "malr": point["malr"],
+        "typical_miss": point["typical_miss"],
+        "within_25": point["within_25"],
+        "over": point["over"],
+        "exact": point["exact"],
+        "under": point["under"],
+        "ratio_p10": point["ratio_p10"],
+        "ratio_p90": point["ratio_p90"],
+        "sum_abs": point["sum_abs"],
+        "sum_sq": point["sum_sq"],
+        # Where a person's raw score stands among real developers (METRICS.md 5),
+        # or None (under 30 tasks, or not a person).
+        "population": (
+            real_developers.load().position(raw, n) if selection.person is not None else None
+        ),
+        "flags": (
+            metrics.padding_flags(n, point["exact"], point["under"], prior_exact, prior_under)
+            if selection.person is not None
+            else None
+        ),
+        "by_size": metrics.by_size(estimate_h, actual_h),
+        "ranges": ranges.range_summary(
+            ranged["low_h"], ranged["high_h"], ranged["actual_h"], ranged["confidence"]
+        ),
+        "promises": promises.promise_summary(
+            outcomes,
+            logged=logged,
+            promised=promised,
+            team_keep_rate=prior_keep_rate if prior_stats is not None else None,
+            bands=bands,
+        ),
+        "trend": _trend(selection, today, tasks, estimate_h, actual_h),
     }
-    # Where a person's raw score stands among real developers (METRICS.md 5):
-    # {"percentile", "top_percent", "n", "source"}, or None (under 30 tasks, or not a person).
-    panel["population"] = (
-        real_developers.load().position(raw, n) if selection.person is not None else None
-    )
-    panel["flags"] = (
-        metrics.padding_flags(n, point["exact"], point["under"], prior_exact, prior_under)
-        if selection.person is not None
-        else None
-    )
-    panel["by_size"] = metrics.by_size(estimate_h, actual_h)
-    ranged = tasks[np.isfinite(tasks["low_h"].to_numpy(dtype=float))]
-    panel["ranges"] = ranges.range_summary(
-        ranged["low_h"], ranged["high_h"], ranged["actual_h"], ranged["confidence"]
-    )
-    panel["promises"] = promises.promise_summary(
-        outcomes,
-        logged=logged,
-        promised=promised,
-        team_keep_rate=prior_keep_rate if prior_stats is not None else None,
-        bands=bands,
-    )
-    panel["trend"] = _trend(selection, today, tasks, estimate_h, actual_h)
     return clean(panel)
 
 
-def _scope(selection: Selection) -> dict:
+def _scope(selection: Selection) -> tuple[Literal["person", "team", "everyone"], str | None]:
     if selection.person is not None:
-        return {"scope": "person", "name": selection.person}
+        return "person", selection.person
     if selection.team is not None:
-        return {"scope": "team", "name": selection.team}
-    return {"scope": "everyone", "name": None}
+        return "team", selection.team
+    return "everyone", None
 
 
 def _last_day(selection: Selection, today: date) -> date:
@@ -190,12 +288,12 @@ def _last_day(selection: Selection, today: date) -> date:
     return end - timedelta(days=1) if end else today
 
 
-def _window(selection: Selection, today: date) -> dict:
+def _window(selection: Selection, today: date) -> Window:
     start = load.window_start(selection)
     end = load.window_end(selection)
     weeks = None
     if start is not None:
-        first, last = trends.week_index([start, _last_day(selection, today)])
+        first, last = durations.week_index([start, _last_day(selection, today)])
         weeks = int(last - first + 1)
     return {
         "since": start.isoformat() if start else None,
@@ -204,11 +302,11 @@ def _window(selection: Selection, today: date) -> dict:
     }
 
 
-def _trend(selection, today, tasks, estimate_h, actual_h) -> dict:
+def _trend(selection, today, tasks, estimate_h, actual_h) -> PanelTrend:
     weeks = tasks["week"].to_numpy(dtype=np.int64)
     start = load.window_start(selection)
-    first = int(trends.week_index([start])[0]) if start else None
-    last = int(trends.week_index([_last_day(selection, today)])[0]) if start else None
+    first = int(durations.week_index([start])[0]) if start else None
+    last = int(durations.week_index([_last_day(selection, today)])[0]) if start else None
     frame = trends.weekly_trend(
         weeks, metrics.log_ratio(estimate_h, actual_h), first_week=first, last_week=last
     )
@@ -216,11 +314,12 @@ def _trend(selection, today, tasks, estimate_h, actual_h) -> dict:
     rows = []
     for row in frame.to_dict("records"):
         year, number, _ = row["start"].isocalendar()
-        rows.append({**row, "week": f"{year}-W{number:02d}", "start": row["start"].isoformat()})
+        week = {**row, "week": f"{year}-W{number:02d}", "start": row["start"].isoformat()}
+        rows.append(cast(TrendWeek, week))  # a row of trends.TREND_COLUMNS
     return {**summary, "window_weeks": rules.TREND_WINDOW_WEEKS, "weeks": rows}
 
 
-def clean(value):
+def clean(value: Any) -> Any:
     """JSON-ready: numpy scalars to Python, NaN and NaT to ``None``, dates to text."""
     if isinstance(value, Mapping):
         return {str(key): clean(item) for key, item in value.items()}
@@ -266,20 +365,22 @@ class _Lines:
         self.lines.append("")
 
 
-def _title(panel: Mapping, width: int) -> str:
-    if panel["scope"] == "person":
-        who = panel["name"]
+def _title(panel: ScorePanel, width: int) -> str:
+    name = panel["name"]
+    if panel["scope"] == "person" and name is not None:
+        who = name
         if panel["reference"].startswith("team "):
             who += f" ({panel['reference']})"
     elif panel["scope"] == "team":
-        who = f"team {panel['name']}"
+        who = f"team {name}"
     else:
         who = "everyone"
     window = panel["window"]
-    if window["since"] is None:
+    weeks = window["weeks"]
+    if window["since"] is None or weeks is None:
         when = "all history"
     else:
-        when = f"{count(window['weeks'], 'week')} from {window['since']}"
+        when = f"{count(weeks, 'week')} from {window['since']}"
         if window["until"]:
             when += f" to {window['until']}"
     head, tail = "Calibration of ", f", {when}"
@@ -289,7 +390,7 @@ def _title(panel: Mapping, width: int) -> str:
     return f"{head}{who}{tail}"
 
 
-def render_panel(panel: Mapping, width: int = 80) -> str:
+def render_panel(panel: ScorePanel, width: int = 80) -> str:
     """The panel in words, no line wider than ``width``: what the terminal shows."""
     out = _Lines(width)
     out.lines.append(_title(panel, width))
@@ -303,7 +404,7 @@ def render_panel(panel: Mapping, width: int = 80) -> str:
     return "\n".join(out.lines)
 
 
-def _render_point(out: _Lines, panel: Mapping) -> None:
+def _render_point(out: _Lines, panel: ScorePanel) -> None:
     n = panel["n"]
     if n == 0:
         out.add("Score", "not enough data: no finished tasks in this window.")
@@ -338,17 +439,19 @@ def _render_point(out: _Lines, panel: Mapping) -> None:
         f"over {percent(panel['over'])}, exact {percent(panel['exact'])}, "
         f"under {percent(panel['under'])}",
     )
-    flags = panel.get("flags") or {}
+    flags = panel["flags"]
     prior = panel["reference"]
-    exact = flags.get("exact_hits") or {}
-    if exact.get("flag"):
+    if flags is None:
+        return
+    exact = flags["exact_hits"]
+    if exact["flag"]:
         out.add(
             "Flag",
             f"{percent(exact['share'])} of your tasks end exactly at the estimate "
             f"({prior}: {percent(exact['team'])}): are actuals written to match?",
         )
-    early = flags.get("early") or {}
-    if early.get("flag"):
+    early = flags["early"]
+    if early["flag"]:
         out.add(
             "Flag",
             f"{percent(early['share'])} of your tasks finish under the estimate "

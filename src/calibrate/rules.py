@@ -198,7 +198,8 @@ def has_promise_mask(promise_h, due):
     import numpy as np
 
     due = np.asarray(due).reshape(-1)
-    has_due = ~np.isnat(due) if due.dtype.kind == "M" else np.not_equal(due, None)
+    none = np.array(None, dtype=object)  # compared element by element
+    has_due = ~np.isnat(due) if due.dtype.kind == "M" else np.not_equal(due, none)
     return np.isfinite(np.asarray(promise_h, dtype=float).reshape(-1)) | has_due
 
 

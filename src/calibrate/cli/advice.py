@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import textwrap
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,10 +27,13 @@ from calibrate.cli.options import (
 from calibrate.errors import StateError
 from calibrate.hinting import current_hint
 from calibrate.identity import default_person
-from calibrate.stats.hints import reference_hint
+from calibrate.stats.hints import HintFigures, reference_hint
 from calibrate.store.people import person_with_tasks
 from calibrate.text import percent, to_json
 from calibrate.words import day_words, hint_sentence, nice_hours
+
+if TYPE_CHECKING:  # numpy's: never imported by suggest
+    from calibrate.advice import BacktestResult, ForecastResult, QuotedBacktest
 
 #: Blocks of ``forecast --backtest`` unless ``--blocks`` says otherwise.
 BACKTEST_BLOCKS = 1000
@@ -47,6 +51,12 @@ def _warn(message: str) -> None:
 
 
 # --- suggest --------------------------------------------------------------------------------
+
+
+class Suggestion(HintFigures):
+    """``calibrate suggest --json``: the hint's figures and the sentence people read."""
+
+    advice: str
 
 
 @click.command()
@@ -74,11 +84,11 @@ def suggest(app: App, estimate_h: float, person: str | None, json_output: bool) 
     if not hint.has_history:
         _warn(REFERENCE_WARNING)
     if json_output:
-        click.echo(
-            to_json(
-                {**hint.as_dict(estimate_h), "advice": hint_sentence(hint, estimate_h, you=you)}
-            )
-        )
+        answer: Suggestion = {
+            **hint.as_dict(estimate_h),
+            "advice": hint_sentence(hint, estimate_h, you=you),
+        }
+        click.echo(to_json(answer))
         return
     click.echo(textwrap.fill(hint_sentence(hint, estimate_h, you=you), width=80))
 
@@ -177,8 +187,10 @@ def forecast(
     if backtest:
         scope = advice.Scope.resolve(conn, person, team, everyone, default_person())
         with progress("Backtesting") as update:
-            result = advice.run_backtest(conn, scope, max_blocks=blocks, seed=seed, progress=update)
-        click.echo(to_json(result) if json_output else render_backtest(result))
+            replayed = advice.run_backtest(
+                conn, scope, max_blocks=blocks, seed=seed, progress=update
+            )
+        click.echo(to_json(replayed) if json_output else render_backtest(replayed))
         return
     result = advice.run_forecast(
         conn,
@@ -215,7 +227,7 @@ def _bar(share: float) -> str:
     return full * max(1 if share > 0 else 0, round(share * BAR_WIDTH))
 
 
-def render_forecast(result: dict) -> str:
+def render_forecast(result: ForecastResult) -> str:
     """The forecast for people, at 80 columns."""
     today = date.fromisoformat(result["today"])
     tasks = result["tasks"]
@@ -297,7 +309,7 @@ def render_forecast(result: dict) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def backtest_line(backtest: dict) -> str:
+def backtest_line(backtest: QuotedBacktest) -> str:
     """The one line every forecast ends with: how far to trust it."""
     if not backtest.get("blocks"):
         return (
@@ -318,10 +330,11 @@ METHOD_WORDS = {
 }
 
 
-def render_backtest(result: dict) -> str:
+def render_backtest(result: BacktestResult) -> str:
     """``forecast --backtest`` for people, at 80 columns."""
     blocks = result["blocks"]
     first = result["first_task"]
+    assert first is not None  # run_backtest refuses a history without a whole block
     lines = [
         f"Backtest for {result['scope']['describe']}: {blocks:,} blocks of 10 finished tasks "
         f"(tasks {first + 1:,} to {first + 10 * blocks:,} of {result['tasks']:,}),",

@@ -6,11 +6,14 @@ command runs, so that the everyday commands start fast.
 
 from __future__ import annotations
 
-import os
+from typing import TYPE_CHECKING
 
 import click
 
 from calibrate.cli.options import progress
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEMO_DB = "reports/demo.db"
 
@@ -102,7 +105,7 @@ def demo(ctx: click.Context, demo_db, people, teams, weeks, tasks, seed, force) 
     _write_report(path, seed)
 
 
-def _write_report(db_path: os.PathLike, seed: int) -> None:
+def _write_report(db_path: Path, seed: int) -> None:
     """The demo's last step: its HTML report (everyone, the last 26 weeks) beside
     the database, with a note that the data are synthetic; its path is the last
     line printed, so that ``make demo`` ends by showing it."""

@@ -385,4 +385,5 @@ def progress(label: str, length: int = 1, *, show: bool = True) -> Iterator[Call
             bar.update(done - bar.pos)
 
         yield update
+        assert bar.length is not None  # given above
         bar.update(bar.length - bar.pos)

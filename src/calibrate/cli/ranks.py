@@ -6,6 +6,8 @@ are imported inside it; ``people`` and ``alias`` need only the standard library.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, TypedDict
+
 import click
 
 from calibrate.cli.options import (
@@ -20,6 +22,45 @@ from calibrate.cli.options import (
 from calibrate.errors import NotFound
 from calibrate.identity import default_person
 from calibrate.text import Column, factor, percent, render_table, to_json
+
+if TYPE_CHECKING:  # numpy's and pandas': imported inside 'rank' alone
+    from calibrate.stats.ranks import PersonRow, RankGroup, TeamRow
+
+
+class RankWindow(TypedDict):
+    since: str | None
+
+
+class ReferenceTable(TypedDict):
+    """The real developers a REAL column places people among."""
+
+    n: int
+    source: str
+    score_version: int
+    attribution: str
+
+
+class PeopleRanks(TypedDict):
+    """``calibrate rank --json``: people within their team."""
+
+    scope: str
+    window: RankWindow
+    viewer: str | None
+    anonymised: bool
+    reference: ReferenceTable
+    people_from_summaries: int
+    groups: list[RankGroup]
+
+
+class TeamsRanks(TypedDict):
+    """``calibrate rank --teams --json``: teams against each other (:class:`TeamRanks`)."""
+
+    scope: Literal["teams"]
+    window: RankWindow
+    ranked: list[TeamRow]
+    unranked: list[TeamRow]
+    n: int
+
 
 # --- rank --------------------------------------------------------------------------
 
@@ -57,13 +98,14 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
     from calibrate.stats import ranks
     from calibrate.store import load as history
     from calibrate.store import people
+    from calibrate.store.tasks import canonical_person
 
     exclusive("give one of --team, --teams or --everyone", team, rank_teams, everyone)
     selection = selection_from(None, None, True, since=since)
     conn = app.existing_conn()
     if conn is None:
         raise NotFound("no tasks yet: nobody to rank (log tasks with 'calibrate add')")
-    me = people.canonical_person(conn, default_person())
+    me = canonical_person(conn, default_person())
     # Shared outside the team, a listing shows nobody's opted-out row, not even yours.
     viewer = None if anonymise else me
     wanted, scope = (None, "teams") if rank_teams else _wanted_groups(conn, team, everyone, me)
@@ -76,8 +118,12 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
             raise NotFound(
                 f"no team has {RANKED_N} finished tasks in {window}: widen it with --since all"
             )
-        out = {"scope": "teams", "window": window_dict(history, selection), **result}
-        click.echo(to_json(out) if json_output else render_teams(out, window))
+        by_team: TeamsRanks = {
+            "scope": "teams",
+            "window": window_dict(history, selection),
+            **result,
+        }
+        click.echo(to_json(by_team) if json_output else render_teams(by_team, window))
         return
     groups = ranks.rank_people(
         inputs.people,
@@ -100,7 +146,7 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
         mapping = ranks.pseudonyms([row["person"] for row in shown], people.pseudonym_salt(conn))
         for row in shown:
             row["person"] = mapping[row["person"]]
-    out = {
+    out: PeopleRanks = {
         "scope": scope,
         "window": window_dict(history, selection),
         "viewer": viewer,
@@ -147,15 +193,14 @@ def describe_window(history, selection) -> str:
     start = history.window_start(selection)
     if start is None:
         return "all history"
-    from calibrate.durations import local_today
-    from calibrate.stats.trends import week_index
+    from calibrate.durations import local_today, week_index
 
     first, last = week_index([start, local_today()])
     weeks = int(last - first + 1)
     return f"{weeks} week{'s' if weeks != 1 else ''} from {start.isoformat()}"
 
 
-def window_dict(history, selection) -> dict:
+def window_dict(history, selection) -> RankWindow:
     start = history.window_start(selection)
     return {"since": start.isoformat() if start else None}
 
@@ -173,7 +218,7 @@ def _rank(value, of) -> str:
     return f"{shown}/{of}"
 
 
-def _person_cells(row: dict) -> dict:
+def _person_cells(row: PersonRow) -> dict:
     name = row["person"]
     if row["you"]:
         name += " (you*)" if row["opted_out"] else " (you)"
@@ -207,7 +252,7 @@ PEOPLE_COLUMNS = [
 ]
 
 
-def render_people(out: dict, window: str) -> str:
+def render_people(out: PeopleRanks, window: str) -> str:
     """The ranks for people, at 80 columns."""
     lines = [f"Ranks within teams, {window} (shrunk scores, 30+ tasks)"]
     for group in out["groups"]:
@@ -256,7 +301,7 @@ TEAM_COLUMNS = [
 ]
 
 
-def render_teams(out: dict, window: str) -> str:
+def render_teams(out: TeamsRanks, window: str) -> str:
     lines = [f"Teams ranked by pooled score, {window} (teams with 30+ tasks)"]
     rows = []
     for row in out["ranked"]:

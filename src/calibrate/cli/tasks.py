@@ -505,7 +505,7 @@ def config(
             f"{key} = {settings.SETTINGS[key].show(settings.SETTINGS[key].default)} (default)"
         )
         return
-    if value is not None:
+    if key is not None and value is not None:  # a VALUE comes after its KEY
         parsed = settings.validate(key, value)
         with store.transaction(app.conn):
             settings.write(app.conn, key, parsed)

@@ -214,7 +214,7 @@ def _merge_tasks(conn: sqlite3.Connection, other: sqlite3.Connection, result: Me
         their_children = _children(other, row["id"])
         mine = conn.execute(select_ours, (theirs["uid"],)).fetchone()
         if mine is None:
-            task_id = conn.execute(insert, [theirs[c] for c in columns]).lastrowid
+            task_id = store.inserted_id(conn.execute(insert, [theirs[c] for c in columns]))
             _write_children(conn, task_id, their_children)
             result.added += 1
             continue

@@ -29,11 +29,11 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from calibrate import panel, rules, teams
+from calibrate import durations, panel, rules, teams
 from calibrate.durations import local_midnight_utc, local_today, week_start
 from calibrate.errors import DatabaseError, NotFound
+from calibrate.panel import ScorePanel
 from calibrate.selection import Selection
-from calibrate.stats import trends
 from calibrate.stats.promises import promise_outcomes
 from calibrate.store import load as history
 from calibrate.store import settings
@@ -51,16 +51,16 @@ class ReportData:
     small look-ups only one section makes (a person's worst estimates, the
     open tasks)."""
 
-    conn: sqlite3.Connection | None
+    conn: sqlite3.Connection
     selection: Selection
     today: date
-    panel: dict
-    previous: dict | None
+    panel: ScorePanel
+    previous: ScorePanel | None
     previous_selection: Selection | None
     tasks: pd.DataFrame
     values: dict
     #: Everyone's tasks as :func:`load_tasks` read them, for what a section derives itself.
-    rows: Loaded | None = None
+    rows: Loaded
     #: The scope's promises with their outcomes, person and team (:func:`promise_frame`).
     promises: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: Real name -> pseudonym when the report is anonymised (:mod:`calibrate.report.anonymise`).
@@ -92,7 +92,7 @@ class ReportData:
         from calibrate import advice
 
         rows = self.rows
-        if rows is None or not rows.all_history:
+        if not rows.all_history:
             return None
         counted = rows.counted
         epoch = history.epoch_seconds(rows.done_stamps)
@@ -106,7 +106,7 @@ class ReportData:
         )
 
     def week_span(self) -> tuple[int, int] | None:
-        """First and last week number (:func:`trends.week_index`) of the window,
+        """First and last week number (:func:`durations.week_index`) of the window,
         as the trend counts them; ``None`` when there is nothing to count."""
         weeks = self.panel["trend"]["weeks"]
         if not weeks:
@@ -115,8 +115,8 @@ class ReportData:
 
 
 def week_number(row: Mapping) -> int:
-    """The week number (:func:`trends.week_index`) of a row of the panel's trend."""
-    return int(trends.week_index([np.datetime64(row["start"], "D")])[0])
+    """The week number (:func:`durations.week_index`) of a row of the panel's trend."""
+    return int(durations.week_index([np.datetime64(row["start"], "D")])[0])
 
 
 # --- the one read ---------------------------------------------------------------------
@@ -235,7 +235,9 @@ def task_rules(
         created_params.append(selection.until)
     clauses["promise"] = (" AND ".join(promise) or None, promise_params)
     clauses["created"] = (" AND ".join(created) or None, created_params)
-    return {name: rule for name, rule in clauses.items() if rule[0] is not None}
+    return {
+        name: (clause, params) for name, (clause, params) in clauses.items() if clause is not None
+    }
 
 
 def load_tasks(
@@ -361,7 +363,7 @@ def previous_panel(
     today: date,
     estimate_h: np.ndarray | None = None,
     actual_h: np.ndarray | None = None,
-) -> dict:
+) -> ScorePanel:
     """The point figures of the previous period (n, score and interval, bias,
     typical miss) as :func:`panel.build_panel` gives them (to rounding: the
     sums may run in another order), from the estimates and actuals alone
@@ -452,7 +454,7 @@ def promise_frame(rows: Loaded, today: date, values: Mapping) -> pd.DataFrame:
         **settings.calendar(values),
     )
     known = np.where(np.isnat(done), due + np.timedelta64(1, "D"), done)
-    outcomes["outcome_week"] = trends.week_index(known)
+    outcomes["outcome_week"] = durations.week_index(known)
     outcomes["person"] = rows.columns["person"][promised]
     outcomes["team"] = rows.columns["team"][promised]
     outcomes["in_scope"] = rows.mask("scope")[promised]

@@ -9,8 +9,9 @@ is applied here over plain lists of at most 2,200 log ratios
 :mod:`calibrate.rules`. It gives the same quantiles as the numpy
 :mod:`calibrate.stats.pools` and :mod:`calibrate.stats.draws` (a test checks).
 
-No database here: :mod:`calibrate.store.caches` reads the pools from the
-database and keeps the hints in their table; :mod:`calibrate.words` says them.
+No database here: :mod:`calibrate.store.caches` reads the pools and keeps the
+hints in their table, :mod:`calibrate.hinting` decides when one is computed,
+and :mod:`calibrate.words` says them.
 
 Standard library only: this module is imported by ``add``.
 """
@@ -18,8 +19,30 @@ Standard library only: this module is imported by ``add``.
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 from calibrate import rules
+
+
+class HintFigures(TypedDict):
+    """A hint for a task of one size (:meth:`Hint.as_dict`): P50, P80 and P90
+    in hours and as A/E, the promise, and the pools they came from."""
+
+    person: str
+    team: str | None
+    estimate_h: float
+    bucket: str
+    p50_h: float
+    p80_h: float
+    p90_h: float
+    promise_h: float
+    ratio_p50: float
+    ratio_p80: float
+    ratio_p90: float
+    own_n: int
+    own_weight: float
+    pool: str
+    pool_n: int
 
 
 class Hint:
@@ -67,7 +90,7 @@ class Hint:
         """P50, P80 and P90 of the predicted actual of a task estimated at ``estimate_h``."""
         return estimate_h * self.p50, estimate_h * self.p80, estimate_h * self.p90
 
-    def as_dict(self, estimate_h: float) -> dict:
+    def as_dict(self, estimate_h: float) -> HintFigures:
         p50, p80, p90 = self.hours(estimate_h)
         return {
             "person": self.person,

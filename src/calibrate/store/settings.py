@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 from calibrate.durations import WEEKDAYS, weekday_index
 from calibrate.errors import UsageError
@@ -197,7 +197,14 @@ def write(conn: sqlite3.Connection, key: str, value: Any) -> None:
     )
 
 
-def calendar(values: Mapping[str, Any]) -> dict[str, Any]:
+class WorkCalendar(TypedDict):
+    """The working days in numpy's busday terms."""
+
+    weekmask: str
+    holidays: list[str]
+
+
+def calendar(values: Mapping[str, Any]) -> WorkCalendar:
     """The working calendar of the settings ``values`` (:func:`read_all`) in
     numpy's terms: ``weekmask`` ("Mon Tue ...") and ``holidays`` (ISO dates),
     the keyword arguments of :func:`calibrate.stats.metrics.promise_outcomes`."""

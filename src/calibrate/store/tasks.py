@@ -16,7 +16,7 @@ from datetime import datetime
 from calibrate.durations import MAX_EFFORT_H, format_duration, hours_between, now_iso, to_iso
 from calibrate.errors import InputError, NotFound, StateError, UsageError
 from calibrate.rules import range_confidence
-from calibrate.store import transaction
+from calibrate.store import inserted_id, transaction
 from calibrate.store.fields import EDITABLE
 
 STATUSES = ("open", "started", "done", "dropped")
@@ -252,12 +252,12 @@ def add_task(
                 tags_json(task.tags),
             ),
         )
-        task_id = cursor.lastrowid
+        task_id = inserted_id(cursor)
         if start:
             conn.execute(
                 "INSERT INTO intervals (task_id, started_at) VALUES (?, ?)", (task_id, when)
             )
-    return int(task_id)
+    return task_id
 
 
 def get_task(conn: sqlite3.Connection, task_id: int) -> sqlite3.Row:
@@ -392,7 +392,7 @@ def finish_task(
         _require_open(task, "finish")
         _stop_task_timer(conn, task_id, when)
         from_timer = actual_h is None
-        if from_timer:
+        if actual_h is None:
             actual_h = timer_total(conn, task_id)
             if actual_h <= 0:
                 raise InputError(

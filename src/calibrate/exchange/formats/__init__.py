@@ -306,6 +306,7 @@ def open_binary(path: Path) -> tuple[BinaryIO, BinaryIO]:
     raw.seek(0)
     for magic, kind in _MAGIC.items():
         if head.startswith(magic):
+            stream: io.BufferedIOBase
             if kind == "xz":
                 import lzma
 
@@ -326,7 +327,7 @@ class _Decompressed(io.RawIOBase):
     """A decompressing stream whose failures (a damaged or cut-off file, which
     each library reports with its own exception) are one clear InputError."""
 
-    def __init__(self, stream: BinaryIO, name: str, kind: str):
+    def __init__(self, stream: io.BufferedIOBase, name: str, kind: str):
         super().__init__()
         self._stream, self._name, self._kind = stream, name, kind
 

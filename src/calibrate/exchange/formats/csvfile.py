@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from calibrate.errors import InputError
 from calibrate.exchange.formats import (
@@ -150,6 +151,7 @@ class CsvStream(RowStream):
         key_index = self.indexes["key"][0]
         best: dict[str, tuple[float, int]] = {}
         text = TextSource(self.options.path, self.name, self.options.encoding)
+        line = 0  # the header's, should it fail
         try:
             reader = csv.reader(text.lines(), delimiter=self.delimiter)
             self._read_header(reader, self.name)
@@ -208,7 +210,7 @@ class CsvStream(RowStream):
                     continue
                 if join is not None:
                     row = row[:width] + [""] * (width - len(row)) + join.cells(key)
-            values = {}
+            values: dict[str, Any] = {}
             cells = len(row)
             for field_name, columns in indexes:
                 if field_name == "tags":
@@ -275,6 +277,7 @@ class _Join:
         assert path is not None
         self.name = name = path.name
         text = TextSource(path, name, options.encoding)
+        line = 0  # the header's, should it fail
         try:
             reader = csv.reader(text.lines(), delimiter=main.delimiter)
             header = CsvStream._read_header(reader, name)

@@ -141,10 +141,12 @@ class TaskwarriorStream(RowStream):
             items = list(enumerate(whole, start=1))
         if not items:
             raise InputError(f"{self.name} holds no tasks")
+        tasks = []
         for number, item in items:
             if not isinstance(item, dict):
                 raise InputError(f"line {number}: expected a task (a JSON object)")
-        return items  # type: ignore[return-value]
+            tasks.append((number, item))
+        return tasks
 
     def __iter__(self) -> Iterator[RawRow]:
         for number, item in self._items:

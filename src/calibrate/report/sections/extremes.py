@@ -83,7 +83,7 @@ def extreme_tasks(data: ReportData, limit: int, *, worst: bool) -> list[sqlite3.
     return cursor.fetchall()
 
 
-def task_row(row: Mapping) -> list:
+def task_row(row: sqlite3.Row | Mapping) -> list:
     try:
         tags = [str(tag) for tag in json.loads(row["tags"] or "[]")]
     except (TypeError, ValueError):

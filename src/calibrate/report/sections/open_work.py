@@ -9,13 +9,16 @@ and the backtested coverage in words.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Literal
 
 import plotly.graph_objects as go
 
 from calibrate import advice
+from calibrate.advice import QuotedBacktest
 from calibrate.errors import CalibrateError
 from calibrate.report.data import ReportData
 from calibrate.report.model import BLUE, Cell, Section, Table, layout, new_figure
+from calibrate.stats.forecast import ForecastTask
 from calibrate.text import percent
 from calibrate.words import day_words, nice_hours
 
@@ -27,7 +30,11 @@ REPORT_RUNS = 1_000
 CHART_BARS = 40
 #: Promised tasks listed at most (the least likely to be kept first).
 PROMISES_SHOWN = 20
-QUANTILE_STYLE = {"p50": "solid", "p80": "dash", "p95": "dot"}
+QUANTILE_STYLE: tuple[tuple[Literal["p50", "p80", "p95"], str], ...] = (
+    ("p50", "solid"),
+    ("p80", "dash"),
+    ("p95", "dot"),
+)
 
 
 def open_work_section(data: ReportData) -> Section:
@@ -85,7 +92,7 @@ def open_work_section(data: ReportData) -> Section:
             hovertemplate="%{customdata}: %{y:.1f}% of runs<extra></extra>",
         )
     )
-    for key, dash in QUANTILE_STYLE.items():
+    for key, dash in QUANTILE_STYLE:
         moment = result["finish"][key]
         fig.add_vline(x=moment, line={"color": "#111827", "width": 1.3, "dash": dash})
         fig.add_annotation(
@@ -128,7 +135,7 @@ def open_work_section(data: ReportData) -> Section:
     return section
 
 
-def _backtest_words(backtest: dict) -> str:
+def _backtest_words(backtest: QuotedBacktest) -> str:
     if not backtest.get("blocks"):
         return (
             f"How far to trust it: not yet known (the backtest needs {backtest.get('needs', 110)} "
@@ -142,7 +149,7 @@ def _backtest_words(backtest: dict) -> str:
     )
 
 
-def _promise_table(promised: list[dict], today: date) -> Table:
+def _promise_table(promised: list[ForecastTask], today: date) -> Table:
     rows = []
     for task in promised[:PROMISES_SHOWN]:
         what = []

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from calibrate import rules
+from calibrate import durations, rules
 from calibrate.report.data import ReportData
 from calibrate.report.model import (
     BAND,
@@ -21,7 +21,6 @@ from calibrate.report.model import (
     new_figure,
     subplot_titles_left,
 )
-from calibrate.stats import trends
 from calibrate.store import load as history
 from calibrate.text import count, percent
 
@@ -35,13 +34,13 @@ def promise_weeks(data: ReportData) -> pd.DataFrame | None:
     the rolling rates over :data:`PROMISE_WINDOW_WEEKS` weeks. ``None`` when
     the window has no weeks to show."""
     span = data.week_span()
-    if span is None or data.rows is None:
+    if span is None:
         return None
     first, last = span
     logged = data.rows.mask("scope", "created")
     created = history.local_dates(data.rows.columns["created_at"][logged])
     promised_flag = data.rows.has_promise[logged]
-    logged_week = trends.week_index(created)
+    logged_week = durations.week_index(created)
     outcomes = data.promises
     outcome_week = outcomes["outcome_week"].to_numpy(dtype=np.int64)
     resolved = outcomes["resolved"].to_numpy(dtype=bool)
@@ -63,7 +62,7 @@ def promise_weeks(data: ReportData) -> pd.DataFrame | None:
             "exceeded": weekly(outcome_week, resolved & outcomes["exceeded"].to_numpy(dtype=bool)),
         }
     )
-    frame["start"] = [trends.week_monday(week) for week in frame["week"]]
+    frame["start"] = [durations.week_monday(week) for week in frame["week"]]
     rolled = frame[["logged", "promised", "due", "kept", "exceeded"]].rolling(
         PROMISE_WINDOW_WEEKS, min_periods=1
     )

@@ -49,15 +49,16 @@ def range_section(data: ReportData) -> Section:
     )
     band_width = max(1.2, (100 - left) / 60)
     for level in levels:
-        if level["band_low"] is None:
+        band_low, band_high = level["band_low"], level["band_high"]
+        if band_low is None or band_high is None:
             continue
         x = level["confidence"] * 100
         fig.add_shape(
             type="rect",
             x0=x - band_width,
             x1=x + band_width,
-            y0=level["band_low"] * 100,
-            y1=level["band_high"] * 100,
+            y0=band_low * 100,
+            y1=band_high * 100,
             fillcolor="rgba(107, 114, 128, 0.18)",
             line={"width": 0},
         )
@@ -88,11 +89,11 @@ def range_section(data: ReportData) -> Section:
     fig.update_yaxes(title_text="actuals inside the range (%)", range=[0, 101])
     layout(fig, height=section.height)
     section.figure = fig
-    verdict = ranges["verdict"]
+    verdict, widen = ranges["verdict"], ranges["widen_factor"]
     advice = "keep them as they are"
-    if verdict != "calibrated":
-        verb = "widen" if ranges["widen_factor"] >= 1 else "narrow"
-        advice = f"{verb} them by {factor(ranges['widen_factor'])} to be calibrated"
+    if verdict != "calibrated" and widen is not None:
+        verb = "widen" if widen >= 1 else "narrow"
+        advice = f"{verb} them by {factor(widen)} to be calibrated"
     section.summary = (
         f"{percent(ranges['hit_rate'])} of {count(ranges['n'], 'range')} held the actual "
         f"(90%: {percent(ranges['hit_low'])}-{percent(ranges['hit_high'])}) against "

@@ -41,7 +41,7 @@ def size_section(data: ReportData) -> Section:
     p10 = np.array([row["ratio_p10"] for row in rows], dtype=float)
     p90 = np.array([row["ratio_p90"] for row in rows], dtype=float)
     miss = np.array([row["typical_miss"] for row in rows], dtype=float)
-    within = np.array([row["within_25"] * 100 for row in rows], dtype=float)
+    within = np.array([row["within_25"] for row in rows], dtype=float) * 100
     fig = new_figure(
         go.Scatter(
             x=labels,
@@ -78,8 +78,8 @@ def size_section(data: ReportData) -> Section:
     fig.update_xaxes(title_text="estimate size (hours)")
     layout(fig, height=section.height)
     section.figure = fig
-    worst = max(rows, key=lambda row: row["malr"])
-    best = min(rows, key=lambda row: row["malr"])
+    malr = np.array([row["malr"] for row in rows], dtype=float)
+    worst, best = rows[int(np.argmax(malr))], rows[int(np.argmin(malr))]
     section.summary = (
         f"Most predictable: {best['bucket']} tasks (typically off by "
         f"{factor(best['typical_miss'])}); least: {worst['bucket']} (off by "

@@ -84,10 +84,11 @@ def trend_section(data: ReportData) -> Section:
         row=1,
         col=1,
     )
-    if trend["verdict"] is not None:
+    intercept, slope = trend["intercept"], trend["slope"]
+    if trend["verdict"] is not None and intercept is not None and slope is not None:
         used = weeks[weeks["n_week"] > 0]
         week_numbers = np.array([week_number(row) for row in used.to_dict("records")])
-        line_m = trend["intercept"] + trend["slope"] * week_numbers
+        line_m = intercept + slope * week_numbers
         fig.add_trace(
             go.Scatter(
                 x=pd.to_datetime(used["start"]),
