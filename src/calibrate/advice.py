@@ -23,7 +23,7 @@ from typing import TypedDict
 import numpy as np
 
 from calibrate import rules
-from calibrate.durations import NO_TIME, local_days, week_index
+from calibrate.durations import NO_TIME, local_days, now_iso, week_index
 from calibrate.errors import InputError, NotFound, StateError
 from calibrate.selection import Selection
 from calibrate.stats import backtest, forecast
@@ -150,8 +150,6 @@ def open_tasks(
 
 def _timer_hours(conn: sqlite3.Connection, ids: list[int], now: str | None) -> dict[int, float]:
     """Hours on each task's timer, summed in SQL (running intervals up to ``now``)."""
-    from calibrate.durations import now_iso
-
     out: dict[int, float] = {}
     now = now or now_iso()
     for first in range(0, len(ids), 500):
