@@ -26,7 +26,7 @@ from calibrate.durations import local_today
 from calibrate.reference import Position
 from calibrate.selection import Selection
 from calibrate.stats import metrics, promises, ranges, trends
-from calibrate.stats.metrics import PaddingFlags, ScoreStatus, SizeRow
+from calibrate.stats.metrics import Figures, PaddingFlags, Point, ScoreStatus, SizeRow
 from calibrate.stats.promises import PromiseSummary
 from calibrate.stats.ranges import RangeSummary
 from calibrate.stats.trends import TrendSummary
@@ -49,23 +49,14 @@ class Window(TypedDict):
     weeks: int | None
 
 
-class TrendWeek(TypedDict):
-    """A week of section 6's trend: its own figures and the rolling ones."""
+class TrendWeek(Figures):
+    """A week of section 6's trend: its own count and MALR, and the figures of
+    the rolling window ending there."""
 
     week: str
     start: str
     n_week: int
     m_week: float | None
-    n: int
-    bias: float | None
-    bias_factor: float | None
-    malr: float | None
-    typical_miss: float | None
-    score_raw: float | None
-    within_25: float | None
-    over: float | None
-    exact: float | None
-    under: float | None
     faded: bool
 
 
@@ -74,37 +65,24 @@ class PanelTrend(TrendSummary):
     weeks: list[TrendWeek]
 
 
-class ScorePanel(TypedDict):
+class ScorePanel(Point):
     """``calibrate score --json``: every figure of a scope and window
-    (:func:`assemble_panel`), JSON-ready, ``None`` where there is too little data."""
+    (:func:`assemble_panel`), JSON-ready, ``None`` where there is too little
+    data: the :class:`~calibrate.stats.metrics.Point` of its tasks and the rest."""
 
     scope: Literal["person", "team", "everyone"]
     name: str | None
     reference: str
     window: Window
     today: str
-    n: int
     score_status: ScoreStatus
     score: float | None
     score_low: float | None
     score_high: float | None
-    score_raw: float | None
     score_raw_low: float | None
     score_raw_high: float | None
     reference_n: int
     reference_malr: float | None
-    bias: float | None
-    bias_factor: float | None
-    malr: float | None
-    typical_miss: float | None
-    within_25: float | None
-    over: float | None
-    exact: float | None
-    under: float | None
-    ratio_p10: float | None
-    ratio_p90: float | None
-    sum_abs: float
-    sum_sq: float
     population: Position | None
     flags: PaddingFlags | None
     by_size: list[SizeRow]

@@ -311,10 +311,10 @@ def render_forecast(result: ForecastResult) -> str:
 
 def backtest_line(backtest: QuotedBacktest) -> str:
     """The one line every forecast ends with: how far to trust it."""
-    if not backtest.get("blocks"):
+    if not backtest["blocks"]:
         return (
-            f"Backtest: not yet possible ({backtest.get('tasks', 0):,} finished tasks here; "
-            f"it needs {backtest.get('needs', 110)}), so this forecast is unchecked."
+            f"Backtest: not yet possible ({backtest['tasks']:,} finished tasks here; "
+            f"it needs {backtest['needs']}), so this forecast is unchecked."
         )
     return (
         f"Backtest on {backtest['blocks']:,} past blocks: 80% intervals held "

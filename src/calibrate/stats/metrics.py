@@ -68,8 +68,8 @@ def shares(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     return rules.within_mask(r), rules.over_mask(r), rules.exact_mask(r), rules.under_mask(r)
 
 
-class Point(TypedDict):
-    """Section 1's figures of a set of tasks (:func:`log_ratio_summary`)."""
+class Figures(TypedDict):
+    """Section 1's figures of a set of tasks, as a week of the trend gives them too."""
 
     n: int
     bias: float | None
@@ -81,6 +81,12 @@ class Point(TypedDict):
     over: float | None
     exact: float | None
     under: float | None
+
+
+class Point(Figures):
+    """:class:`Figures` with the quantiles of A/E and the sums a score is made of
+    (:func:`log_ratio_summary`)."""
+
     ratio_p10: float | None
     ratio_p90: float | None
     sum_abs: float
@@ -93,10 +99,9 @@ class SizeRow(Point):
     bucket: str
 
 
-#: The keys of a :class:`Point`, in order.
+#: The keys of :class:`Figures` and of a :class:`Point`, in order.
+FIGURE_KEYS = tuple(Figures.__annotations__)
 POINT_KEYS = tuple(Point.__annotations__)
-#: The figures of a set of tasks that a week of the trend gives too (no quantiles, no sums).
-FIGURE_KEYS = POINT_KEYS[: POINT_KEYS.index("ratio_p10")]
 
 
 def log_ratio_summary(log_ratios) -> Point:

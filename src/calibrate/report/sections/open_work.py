@@ -136,10 +136,10 @@ def open_work_section(data: ReportData) -> Section:
 
 
 def _backtest_words(backtest: QuotedBacktest) -> str:
-    if not backtest.get("blocks"):
+    if not backtest["blocks"]:
         return (
-            f"How far to trust it: not yet known (the backtest needs {backtest.get('needs', 110)} "
-            f"finished tasks; there are {backtest.get('tasks', 0):,})."
+            f"How far to trust it: not yet known (the backtest needs {backtest['needs']} "
+            f"finished tasks; there are {backtest['tasks']:,})."
         )
     return (
         f"How far to trust it: replayed on {backtest['blocks']:,} past blocks of 10 finished "
