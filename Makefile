@@ -1,4 +1,5 @@
-# make test: set up .venv and run lint, the docs checks (cog) and the tests.
+# make test: set up .venv and run lint (ruff, and mypy over src/calibrate), the docs
+# checks (cog) and the tests.
 # make demo: set up .venv, build the demo database and its report.
 PYTHON ?= python3
 VENV := .venv
@@ -17,6 +18,7 @@ $(STAMP): pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/mypy
 
 # The command reference in docs/commands.md is generated from each command's --help;
 # ARCHITECTURE.md's tables from the import graph (scripts/architecture.py).

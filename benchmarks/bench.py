@@ -99,13 +99,18 @@ def database(tasks: int, rebuild: bool) -> Path:
         partial = path.with_name(path.name + ".partial")
         remove_database(partial)
         started = time.perf_counter()
-        subprocess.run([sys.executable, __file__, "--build", str(tasks), str(partial)],
-                       check=True, env=environment())  # fmt: skip
+        subprocess.run(
+            [sys.executable, __file__, "--build", str(tasks), str(partial)],
+            check=True,
+            env=environment(),
+        )
         remove_database(path)
         os.replace(partial, path)
         people, teams = people_for(tasks)
-        note(f"built {path.name}: {people} people in {teams} teams, "
-             f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
+        note(
+            f"built {path.name}: {people} people in {teams} teams, "
+            f"in {time.perf_counter() - started:.0f} s"
+        )
     migrate = "import sys; from calibrate import store; store.connect(sys.argv[1]).close()"
     subprocess.run([sys.executable, "-c", migrate, str(path)], check=True, env=environment())
     return path
@@ -160,8 +165,9 @@ def measure(command: list[str], env: dict, output_file: Path | None = None) -> R
     return Run(wall, usage.ru_maxrss / 1024, written)  # ru_maxrss is in KB on Linux
 
 
-def alternate(commands: dict[str, tuple[list[str], dict, Path | None]], runs: int,
-              warm: int = 1) -> dict[str, list[Run]]:  # fmt: skip
+def alternate(
+    commands: dict[str, tuple[list[str], dict, Path | None]], runs: int, warm: int = 1
+) -> dict[str, list[Run]]:
     """Run each command ``runs`` times, interleaved, after ``warm`` untimed rounds."""
     for _ in range(warm):
         for command, env, output in commands.values():
@@ -179,15 +185,17 @@ def median_wall(runs: list[Run]) -> float:
 
 def summary_row(command: str, tasks: str, runs: list[Run]) -> Row:
     return Row(
-        command, tasks, median_wall(runs), max(r.peak_mb for r in runs),
+        command,
+        tasks,
+        median_wall(runs),
+        max(r.peak_mb for r in runs),
         statistics.median(r.output for r in runs),
-    )  # fmt: skip
+    )
 
 
 def available(command: str) -> bool:
     """Whether this version of calibrate has ``command``."""
-    result = subprocess.run([CALIBRATE, command, "--help"], capture_output=True,
-                            env=environment())  # fmt: skip
+    result = subprocess.run([CALIBRATE, command, "--help"], capture_output=True, env=environment())
     return result.returncode == 0
 
 
@@ -211,9 +219,15 @@ def notebook_report(db: Path, out: Path) -> None:
     conn.close()
     done = tasks[tasks["actual_h"].notna()]
     figure = px.scatter(
-        done, x="estimate_h", y="actual_h", color="team", hover_name="title",
-        log_x=True, log_y=True, title="Estimate against actual",
-    )  # fmt: skip
+        done,
+        x="estimate_h",
+        y="actual_h",
+        color="team",
+        hover_name="title",
+        log_x=True,
+        log_y=True,
+        title="Estimate against actual",
+    )
     figure.write_html(out)
 
 
@@ -252,10 +266,20 @@ def bench_import(runs: int) -> Row:
         ours, theirs = [], []
         for n in range(runs + 1):
             ours_db, theirs_db = Path(folder) / f"c{n}.db", Path(folder) / f"s{n}.db"
-            run_ours = measure([CALIBRATE, "--db", str(ours_db), "import", str(csv_path),
-                                "--person", "bench"], env)  # fmt: skip
-            run_theirs = measure([str(BIN / "sqlite-utils"), "insert", str(theirs_db), "tasks",
-                                  str(csv_path), "--csv"], env)  # fmt: skip
+            run_ours = measure(
+                [CALIBRATE, "--db", str(ours_db), "import", str(csv_path), "--person", "bench"], env
+            )
+            run_theirs = measure(
+                [
+                    str(BIN / "sqlite-utils"),
+                    "insert",
+                    str(theirs_db),
+                    "tasks",
+                    str(csv_path),
+                    "--csv",
+                ],
+                env,
+            )
             if n:  # the first round warms the file cache
                 ours.append(run_ours)
                 theirs.append(run_theirs)
@@ -356,12 +380,23 @@ HEADERS = ("command", "tasks", "median", "peak MB", "output", "baseline", "ratio
 
 
 def cells(row: Row) -> list[str]:
-    wall = "" if row.wall is None else (
-        f"{row.wall * 1000:.0f} ms" if row.wall < 1 else f"{row.wall:.2f} s"
-    )  # fmt: skip
+    wall = (
+        ""
+        if row.wall is None
+        else (f"{row.wall * 1000:.0f} ms" if row.wall < 1 else f"{row.wall:.2f} s")
+    )
     peak = "" if row.peak_mb is None else f"{row.peak_mb:.0f}"
-    return [row.command, row.tasks, wall, peak, human_bytes(row.output), row.baseline,
-            row.ratio, row.target, row.verdict]  # fmt: skip
+    return [
+        row.command,
+        row.tasks,
+        wall,
+        peak,
+        human_bytes(row.output),
+        row.baseline,
+        row.ratio,
+        row.target,
+        row.verdict,
+    ]
 
 
 def human_bytes(size: int | float | None) -> str:
@@ -380,16 +415,17 @@ def text_table(rows: list[Row]) -> str:
     right = {2, 3, 4}
     lines = []
     for line in table:
-        lines.append("  ".join(
-            cell.rjust(w) if i in right else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
-        ).rstrip())  # fmt: skip
+        lines.append(
+            "  ".join(
+                cell.rjust(w) if i in right else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+            ).rstrip()
+        )
     return "\n".join(lines)
 
 
 def markdown_table(rows: list[Row]) -> str:
-    lines = ["| " + " | ".join((*HEADERS[:-1], "verdict")) + " |",
-             "|" + "---|" * len(HEADERS)]  # fmt: skip
+    lines = ["| " + " | ".join((*HEADERS[:-1], "verdict")) + " |", "|" + "---|" * len(HEADERS)]
     lines += ["| " + " | ".join(cells(row)) + " |" for row in rows]
     return "\n".join(lines)
 

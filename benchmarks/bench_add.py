@@ -32,10 +32,20 @@ def build_database(path: Path, tasks: int) -> None:
 
     conn = store.connect(path)
     rows = (
-        (f"bench:{i}", f"task {i}", f"person{i % 50}", "team", 1.0 + i % 8, 1.0 + i % 5,
-         "done", "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-02T00:00:00Z")
+        (
+            f"bench:{i}",
+            f"task {i}",
+            f"person{i % 50}",
+            "team",
+            1.0 + i % 8,
+            1.0 + i % 5,
+            "done",
+            "2026-01-01T00:00:00Z",
+            "2026-01-02T00:00:00Z",
+            "2026-01-02T00:00:00Z",
+        )
         for i in range(tasks)
-    )  # fmt: skip
+    )
     with store.transaction(conn):
         conn.executemany(
             "INSERT INTO tasks (uid, title, person, team, estimate_h, actual_h, status, "

@@ -41,8 +41,15 @@ def build_database(path: Path, tasks: int) -> None:
     partial.unlink(missing_ok=True)
     conn = store.connect(partial)
     started = time.perf_counter()
-    summary = demo.generate(conn, people=PEOPLE, teams=TEAMS, weeks=52, tasks=tasks, seed=0,
-                            open_tasks_per_person=OPEN_EACH)  # fmt: skip
+    summary = demo.generate(
+        conn,
+        people=PEOPLE,
+        teams=TEAMS,
+        weeks=52,
+        tasks=tasks,
+        seed=0,
+        open_tasks_per_person=OPEN_EACH,
+    )
     conn.close()
     os.replace(partial, path)
     print(f"built {path.name}: {summary['tasks']:,} tasks in {time.perf_counter() - started:.1f} s")
@@ -50,8 +57,9 @@ def build_database(path: Path, tasks: int) -> None:
 
 def timed(command: list[str], env: dict) -> float:
     started = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.perf_counter() - started
 
 
@@ -99,8 +107,10 @@ def main() -> None:
         cold.append(timed(forecast, env))
         warm.append(timed(forecast, env))
     print(f"forecast --everyone, cold backtest  median {statistics.median(cold):6.2f} s")
-    print(f"forecast --everyone, cached         median {statistics.median(warm):6.2f} s "
-          f"(target <= {FORECAST_TARGET_S:g} s)")  # fmt: skip
+    print(
+        f"forecast --everyone, cached         median {statistics.median(warm):6.2f} s "
+        f"(target <= {FORECAST_TARGET_S:g} s)"
+    )
 
     suggest = [calibrate, "suggest", "3h", "--person", person]
     helping = [calibrate, "--help"]

@@ -63,8 +63,7 @@ def calibrate_import(csv_path: Path, folder: Path, n: int) -> tuple[float, float
 
 def sqlite_utils_insert(csv_path: Path, folder: Path, n: int) -> tuple[float, float]:
     db = folder / f"sqlite-utils-{n}.db"
-    return run_once([str(BIN / "sqlite-utils"), "insert", str(db), "tasks", str(csv_path),
-                         "--csv"])  # fmt: skip
+    return run_once([str(BIN / "sqlite-utils"), "insert", str(db), "tasks", str(csv_path), "--csv"])
 
 
 def main() -> None:
@@ -84,8 +83,10 @@ def main() -> None:
         for n in range(args.runs):
             ours.append(calibrate_import(csv_path, folder, n))
             theirs.append(sqlite_utils_insert(csv_path, folder, n))
-            print(f"  run {n + 1}: calibrate import {ours[-1][0]:.2f} s, "
-                  f"sqlite-utils insert {theirs[-1][0]:.2f} s")  # fmt: skip
+            print(
+                f"  run {n + 1}: calibrate import {ours[-1][0]:.2f} s, "
+                f"sqlite-utils insert {theirs[-1][0]:.2f} s"
+            )
         ours_time = statistics.median(t for t, _ in ours)
         theirs_time = statistics.median(t for t, _ in theirs)
         ours_rss = max(m for _, m in ours)
@@ -102,8 +103,10 @@ def main() -> None:
         if args.big:
             big = make_csv(CACHE / "import-1000000.csv", 1_000_000)
             seconds, rss = calibrate_import(big, folder, 999)
-            print(f"1,000,000 rows: calibrate import {seconds:.1f} s, peak RSS {rss:.0f} MB "
-                  f"({rss / ours_rss:.2f}x the {args.rows:,}-row import's)")  # fmt: skip
+            print(
+                f"1,000,000 rows: calibrate import {seconds:.1f} s, peak RSS {rss:.0f} MB "
+                f"({rss / ours_rss:.2f}x the {args.rows:,}-row import's)"
+            )
 
 
 if __name__ == "__main__":

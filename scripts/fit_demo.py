@@ -30,9 +30,17 @@ REPO = Path(__file__).resolve().parents[1]
 SIP = REPO.parent / "shared" / "data" / "sip" / "Sip-task-info.csv"
 #: METRICS.md section 1, for machines without the data.
 SIP_QUOTED = {
-    "n": 10266, "median": 1.00, "p10": 0.36, "p90": 2.0, "within_25": 0.476, "over": 0.30,
-    "exact": 0.34, "under": 0.36, "malr": 0.692, "score": 61.9,
-}  # fmt: skip
+    "n": 10266,
+    "median": 1.00,
+    "p10": 0.36,
+    "p90": 2.0,
+    "within_25": 0.476,
+    "over": 0.30,
+    "exact": 0.34,
+    "under": 0.36,
+    "malr": 0.692,
+    "score": 61.9,
+}
 SIZE_BUCKETS = (0, 1, 2, 4, 8, 16, np.inf)
 
 
@@ -84,8 +92,18 @@ def sip_arrays() -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def demo_history(conn: sqlite3.Connection) -> dict[str, np.ndarray]:
-    columns = ("person", "estimate_h", "actual_h", "low_h", "high_h", "confidence", "promise_h",
-               "due", "status", "done_at")  # fmt: skip
+    columns = (
+        "person",
+        "estimate_h",
+        "actual_h",
+        "low_h",
+        "high_h",
+        "confidence",
+        "promise_h",
+        "due",
+        "status",
+        "done_at",
+    )
     rows = conn.execute(f"SELECT {', '.join(columns)} FROM tasks").fetchall()  # noqa: S608
     return {
         name: np.array([row[k] for row in rows], dtype=object) for k, name in enumerate(columns)
@@ -122,9 +140,12 @@ def promise_outcomes(h: dict[str, np.ndarray], today: str) -> dict:
         "due": due_count,
         "keep_rate": float(kept.sum() / due_count),
         "exceed_rate": float(exceeded.sum() / due_count),
-        "keep_rate_people": (float(np.min(per_person)), float(np.median(per_person)),
-                             float(np.max(per_person))),
-    }  # fmt: skip
+        "keep_rate_people": (
+            float(np.min(per_person)),
+            float(np.median(per_person)),
+            float(np.max(per_person)),
+        ),
+    }
 
 
 def range_hits(h: dict[str, np.ndarray]) -> dict:
@@ -181,8 +202,10 @@ def main() -> None:
                 float
             )
             malrs.append(100 * 2 ** -np.mean(np.abs(np.clip(np.log2(ratio), -3, 3))))
-    print(f"\nper-person score (30+ tasks): n={len(malrs)} min {min(malrs):.1f} "
-          f"median {np.median(malrs):.1f} max {max(malrs):.1f}  [SiP: 45-74]")  # fmt: skip
+    print(
+        f"\nper-person score (30+ tasks): n={len(malrs)} min {min(malrs):.1f} "
+        f"median {np.median(malrs):.1f} max {max(malrs):.1f}  [SiP: 45-74]"
+    )
     print("ranges (n, hit rate):", range_hits(history))
     print("promises:", promise_outcomes(history, today.isoformat()))
     print("statuses:", dict(zip(*np.unique(history["status"], return_counts=True), strict=True)))

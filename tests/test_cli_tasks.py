@@ -48,9 +48,9 @@ def test_add_quiet_prints_the_id_alone(run):
 
 def test_add_with_range_promise_and_due(run, db_path):
     result = run(
-        "add", "Migrate", "-e", "1d", "--range", "4h..2d", "--confidence", "80",
-        "--promise", "3d", "--due", "2026-12-04",
-    )  # fmt: skip
+        *["add", "Migrate", "-e", "1d", "--range", "4h..2d", "--confidence", "80"],
+        *["--promise", "3d", "--due", "2026-12-04"],
+    )
     assert result.exit_code == 0, result.output
     (task,) = rows(db_path)
     assert (task["low_h"], task["estimate_h"], task["high_h"]) == (4.0, 8.0, 16.0)
@@ -85,31 +85,53 @@ DATE_HINT = "(use an ISO date (2026-12-04), today, tomorrow, a weekday name or +
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-e", "abc"], f"Invalid value for '-e' / '--estimate': not a duration: 'abc' "
-                        f"{DURATION_HINT}"),
-        (["-e", "0"], "Invalid value for '-e' / '--estimate': zero duration '0': effort must "
-                      "be more than zero"),
-        (["-e", "-2h"], "Invalid value for '-e' / '--estimate': negative duration '-2h': "
-                        "effort must be more than zero"),
-        (["-e", "2h", "--range", "6h..2h"], "Invalid value for '--range': range '6h..2h': its "
-                                            "low must be below its high"),
+        (
+            ["-e", "abc"],
+            f"Invalid value for '-e' / '--estimate': not a duration: 'abc' {DURATION_HINT}",
+        ),
+        (
+            ["-e", "0"],
+            "Invalid value for '-e' / '--estimate': zero duration '0': effort must "
+            "be more than zero",
+        ),
+        (
+            ["-e", "-2h"],
+            "Invalid value for '-e' / '--estimate': negative duration '-2h': "
+            "effort must be more than zero",
+        ),
+        (
+            ["-e", "2h", "--range", "6h..2h"],
+            "Invalid value for '--range': range '6h..2h': its low must be below its high",
+        ),
         (["-e", "8h", "--range", "1h..4h"], "the estimate 8h is outside its range 1h..4h"),
-        (["-e", "2h", "--range", "1h..4h", "--confidence", "100"],
-         "Invalid value for '--confidence': confidence '100' must be between 0 and 100, "
-         "exclusive"),
-        (["-e", "2h", "--range", "1h..4h", "--confidence", "0"],
-         "Invalid value for '--confidence': confidence '0' must be between 0 and 100, exclusive"),
+        (
+            ["-e", "2h", "--range", "1h..4h", "--confidence", "100"],
+            "Invalid value for '--confidence': confidence '100' must be between 0 and 100, "
+            "exclusive",
+        ),
+        (
+            ["-e", "2h", "--range", "1h..4h", "--confidence", "0"],
+            "Invalid value for '--confidence': confidence '0' must be between 0 and 100, exclusive",
+        ),
         (["-e", "2h", "--confidence", "80"], "a confidence needs a range (--range LOW..HIGH)"),
-        (["-e", "2h", "--due", "someday"], f"Invalid value for '--due': not a date: 'someday' "
-                                          f"{DATE_HINT}"),
-        (["-e", "2h", "--promise", "0h"], "Invalid value for '--promise': zero duration '0h': "
-                                          "effort must be more than zero"),
-        (["-e", "2h", "--actual", "1h", "--start"],
-         "a task is either started (--start) or done (--actual), not both"),
-        (["-e", "2h", "--at", "x"], "No such option '--at'. (Did you mean one of: '--actual', "
-                                    "'--tag', '--team'?)"),
+        (
+            ["-e", "2h", "--due", "someday"],
+            f"Invalid value for '--due': not a date: 'someday' {DATE_HINT}",
+        ),
+        (
+            ["-e", "2h", "--promise", "0h"],
+            "Invalid value for '--promise': zero duration '0h': effort must be more than zero",
+        ),
+        (
+            ["-e", "2h", "--actual", "1h", "--start"],
+            "a task is either started (--start) or done (--actual), not both",
+        ),
+        (
+            ["-e", "2h", "--at", "x"],
+            "No such option '--at'. (Did you mean one of: '--actual', '--tag', '--team'?)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_add_refuses_bad_input_and_writes_nothing(run, db_path, args, message):
     fails(run("add", "t", *args), 2, usage(message, "add"))
     assert not db_path.exists()  # not even an empty database was created
@@ -152,9 +174,12 @@ def test_a_moment_in_the_future_is_refused(run, db_path, command):
 
 @pytest.mark.parametrize(
     ("args", "where"),
-    [(["show", str(2**63)], "'ID'"), (["rm", "1", str(2**63)], "'ID...'"),
-     (["list", "--limit", str(2**63)], "'--limit'")],
-)  # fmt: skip
+    [
+        (["show", str(2**63)], "'ID'"),
+        (["rm", "1", str(2**63)], "'ID...'"),
+        (["list", "--limit", str(2**63)], "'--limit'"),
+    ],
+)
 def test_numbers_beyond_64_bits_are_usage_problems(run, args, where):
     message = f"Invalid value for {where}: {2**63} is beyond 64 bits: at most {2**63 - 1}"
     fails(run(*args), 2, usage(message, args[0]))
@@ -222,8 +247,11 @@ def test_done_on_done_or_dropped_tasks(run):
     fails(run("done", "1", "--actual", "2h"), 1, "task #1 is already done; cannot finish it")
     fails(run("done", "2", "--actual", "2h"), 1, "task #2 was dropped; cannot finish it")
     fails(run("reestimate", "1", "3h"), 1, "task #1 is already done; cannot re-estimate it")
-    fails(run("edit", "2", "--actual", "1h"), 1,
-          "task #2 is not done: finish it with 'calibrate done'")  # fmt: skip
+    fails(
+        run("edit", "2", "--actual", "1h"),
+        1,
+        "task #2 is not done: finish it with 'calibrate done'",
+    )
 
 
 @pytest.mark.parametrize("command", ["show", "start", "done", "drop", "rm", "reestimate", "edit"])
@@ -235,8 +263,11 @@ def test_unknown_task_id(run, command):
 
 def test_an_id_must_be_a_positive_whole_number(run):
     fails(run("show", "0"), 2, usage("Invalid value for 'ID': 0 is not in the range x>=1.", "show"))
-    fails(run("drop", "x"), 2,
-          usage("Invalid value for 'ID': 'x' is not a valid integer range.", "drop"))  # fmt: skip
+    fails(
+        run("drop", "x"),
+        2,
+        usage("Invalid value for 'ID': 'x' is not a valid integer range.", "drop"),
+    )
 
 
 def test_reestimate_keeps_the_original(run, db_path):
@@ -337,13 +368,21 @@ def test_config(run):
     assert data["keep-rate-min"] == 0.9 and data["work-days"] == ["mon", "tue", "wed", "thu"]
     assert run("config", "--reset", "keep-rate-min").exit_code == 0
     assert run("config", "keep-rate-min").stdout == "85%\n"
-    known = ("day-hours, focus-hours, work-days, holidays, promise-rate-min, promise-rate-max, "
-             "keep-rate-min, keep-rate-flag, exceed-rate-min")  # fmt: skip
-    fails(run("config", "nope"), 2, usage(f"unknown setting 'nope'; known settings: {known}",
-                                          "config"))  # fmt: skip
+    known = (
+        "day-hours, focus-hours, work-days, holidays, promise-rate-min, promise-rate-max, "
+        "keep-rate-min, keep-rate-flag, exceed-rate-min"
+    )
+    fails(
+        run("config", "nope"),
+        2,
+        usage(f"unknown setting 'nope'; known settings: {known}", "config"),
+    )
     fails(run("config", "day-hours", "0"), 2, usage("'0' must be in (0, 24]", "config"))
-    fails(run("config", "promise-rate-min", "0.9"), 2,
-          usage("promise-rate-min must not be above promise-rate-max", "config"))  # fmt: skip
+    fails(
+        run("config", "promise-rate-min", "0.9"),
+        2,
+        usage("promise-rate-min must not be above promise-rate-max", "config"),
+    )
     fails(run("config", "--reset"), 2, usage("--reset takes a KEY and no VALUE", "config"))
 
 
@@ -385,8 +424,9 @@ def test_db_from_a_newer_version_is_left_untouched(run, db_path):
 def test_unreadable_db(run, db_path, monkeypatch):
     run("add", "x", "-e", "1h")
     before = digest(db_path)
-    monkeypatch.setattr(store, "open", lambda *a, **k: (_ for _ in ()).throw(PermissionError()),
-                        raising=False)  # fmt: skip
+    monkeypatch.setattr(
+        store, "open", lambda *a, **k: (_ for _ in ()).throw(PermissionError()), raising=False
+    )
     result = run("list")
     fails(result, 1, f"{db_path} cannot be read: permission denied")
     monkeypatch.undo()
@@ -468,8 +508,10 @@ def test_python_dash_m(tmp_path):
 
     result = subprocess.run(
         [sys.executable, "-m", "calibrate", "--db", str(tmp_path / "m.db"), "add", "x", "-e", "1h"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Added #1: x\n"
 

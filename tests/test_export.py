@@ -36,9 +36,16 @@ def error_line(result) -> str:
 
 
 TRICKY_TITLES = [
-    "=1+2", "+SUM(A1)", "-5 minutes", "@import", "'=already quoted", "NA", "null",
-    "Quote \"and\" comma, here", "Ünïcödé – ok",
-]  # fmt: skip
+    "=1+2",
+    "+SUM(A1)",
+    "-5 minutes",
+    "@import",
+    "'=already quoted",
+    "NA",
+    "null",
+    'Quote "and" comma, here',
+    "Ünïcödé – ok",
+]
 
 
 @pytest.fixture
@@ -46,15 +53,17 @@ def varied(run, db_path):
     """A database with every kind of task and every optional field."""
     commands = [
         ("add", "Plain open task", "-e", "2h"),
-        ("add", "Ranged", "-e", "3h", "--range", "2h..6h", "--confidence", "80",
-         "--promise", "5h", "--due", "2026-12-04", "-t", "a", "-t", "b", "--project", "web",
-         "--team", "red", "--notes", "  two\nlines, with \"quotes\"\r\nand CRLF  "),
+        (
+            *["add", "Ranged", "-e", "3h", "--range", "2h..6h", "--confidence", "80"],
+            *["--promise", "5h", "--due", "2026-12-04", "-t", "a", "-t", "b", "--project", "web"],
+            *["--team", "red", "--notes", '  two\nlines, with "quotes"\r\nand CRLF  '],
+        ),
         ("add", "Finished", "-e", "1h", "--actual", "1.25h", "--person", "bob"),
         ("add", "Running", "-e", "4h", "--start"),
         ("add", "To drop", "-e", "1h"),
         ("drop", "5"),
         *[("add", "-e", "30m", "--person", "=carol", "--", title) for title in TRICKY_TITLES],
-    ]  # fmt: skip
+    ]
     for command in commands:
         result = run(*command)
         assert result.exit_code == 0, (command, result.output)

@@ -4,13 +4,14 @@ calendar, promises, the cached coverage line, bad input, and real data."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from calibrate import advice, rules, store
+from calibrate import advice, durations, rules, store
 from calibrate.stats import forecast
 from calibrate.stats.backtest import METHODS, backtest, block_starts
 from calibrate.stats.draws import draw_log_ratios, mixture
@@ -29,8 +30,20 @@ def insert(conn, rows):
     for i, (person, team, estimate, actual, days_ago, status) in enumerate(rows):
         moment = (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
         done = moment if status == "done" else None
-        values.append((f"t:{i}:{moment}", f"task {i}", person, team, estimate, actual, status,
-                       moment, done, moment))  # fmt: skip
+        values.append(
+            (
+                f"t:{i}:{moment}",
+                f"task {i}",
+                person,
+                team,
+                estimate,
+                actual,
+                status,
+                moment,
+                done,
+                moment,
+            )
+        )
     with store.transaction(conn):
         conn.executemany(
             "INSERT INTO tasks (uid, title, person, team, estimate_h, actual_h, status, "
@@ -41,8 +54,10 @@ def insert(conn, rows):
 
 def history_of(ratios, estimates=None, person="alice", team=None) -> list[tuple]:
     estimates = estimates if estimates is not None else [2.0] * len(ratios)
-    return [(person, team, e, e * r, 400 - i * 0.5, "done")
-            for i, (e, r) in enumerate(zip(estimates, ratios, strict=True))]  # fmt: skip
+    return [
+        (person, team, e, e * r, 400 - i * 0.5, "done")
+        for i, (e, r) in enumerate(zip(estimates, ratios, strict=True))
+    ]
 
 
 def open_rows(count, person="alice", team=None, estimate=2.0):
@@ -66,9 +81,12 @@ def error_line(result) -> str:
 
 
 def make_history(person, team, estimate, ratio) -> Past:
-    return Past.from_arrays(np.asarray(estimate, float),
-                               np.asarray(estimate, float) * np.asarray(ratio, float),
-                               person=person, team=team)  # fmt: skip
+    return Past.from_arrays(
+        np.asarray(estimate, float),
+        np.asarray(estimate, float) * np.asarray(ratio, float),
+        person=person,
+        team=team,
+    )
 
 
 def test_own_weight_and_team_pool_by_bucket():
@@ -142,9 +160,11 @@ def test_shift_variance_counts_between_weeks_only():
 
 def test_identical_ratios_collapse_the_forecast():
     h = make_history(["a"] * 50, None, [2.0] * 50, [1.5] * 50)
-    tasks = [OpenTask(id=1, person="a", team=None, estimate_h=4.0),
-             OpenTask(id=2, person="a", team=None, estimate_h=8.0, promise_h=11.0)]  # fmt: skip
-    result = forecast.simulate(Pools(h), tasks, runs=500, today=MONDAY)
+    tasks = [
+        OpenTask(id=1, person="a", team=None, estimate_h=4.0),
+        OpenTask(id=2, person="a", team=None, estimate_h=8.0, promise_h=11.0),
+    ]
+    result = forecast.simulate(Pools(h), tasks, runs=500, today=MONDAY).figures
     assert result["remaining_h"] == pytest.approx({"p50": 18.0, "p80": 18.0, "p95": 18.0})
     assert result["tasks"][0]["remaining_p95_h"] == pytest.approx(6.0)
     assert result["tasks"][1]["promise_chance"] == 0.0 and result["tasks"][1]["flagged"]
@@ -165,7 +185,7 @@ def test_the_calendar_skips_weekends_and_holidays():
         OpenTask(id=1, person="a", team=None, estimate_h=12.0, due=date(2026, 12, 2)),
         OpenTask(id=2, person="a", team=None, estimate_h=1.0, due=date(2026, 12, 8)),
     ]
-    result = forecast.simulate(Pools(h), tasks, runs=200, today=MONDAY, calendar=cal)
+    result = forecast.simulate(Pools(h), tasks, runs=200, today=MONDAY, calendar=cal).figures
     assert result["finish"]["p50"] == "2026-12-04"  # 13h at 4h a day: Mon, Wed, Thu, Fri
     chances = {t["id"]: t["promise_chance"] for t in result["tasks"]}
     assert chances == {1: 0.0, 2: 1.0}  # 12h cannot be done in 2 working days of 4h
@@ -173,10 +193,12 @@ def test_the_calendar_skips_weekends_and_holidays():
 
 def test_people_work_in_parallel_and_in_due_order():
     h = make_history(["a"] * 20 + ["b"] * 20, None, [2.0] * 40, [1.0] * 40)
-    tasks = [OpenTask(id=1, person="a", team=None, estimate_h=6.0),
-             OpenTask(id=2, person="b", team=None, estimate_h=6.0),
-             OpenTask(id=3, person="a", team=None, estimate_h=6.0, due=MONDAY)]  # fmt: skip
-    result = forecast.simulate(Pools(h), tasks, runs=100, today=MONDAY)
+    tasks = [
+        OpenTask(id=1, person="a", team=None, estimate_h=6.0),
+        OpenTask(id=2, person="b", team=None, estimate_h=6.0),
+        OpenTask(id=3, person="a", team=None, estimate_h=6.0, due=MONDAY),
+    ]
+    result = forecast.simulate(Pools(h), tasks, runs=100, today=MONDAY).figures
     assert result["finish"]["p95"] == "2026-12-01"  # a: two days; b: one, at the same time
     by_id = {t["id"]: t for t in result["tasks"]}
     assert by_id[3]["promise_chance"] == 1.0  # due today: worked first
@@ -187,7 +209,7 @@ def test_started_tasks_are_drawn_above_the_time_spent():
     ratios = np.exp2(np.random.default_rng(2).normal(0, 1, 200))
     h = make_history(["a"] * 200, None, [4.0] * 200, ratios)  # own pool = team pool
     started = OpenTask(id=1, person="a", team=None, estimate_h=4.0, spent_h=10.0, started=True)
-    result = forecast.simulate(Pools(h), [started], runs=5000, today=MONDAY)
+    result = forecast.simulate(Pools(h), [started], runs=5000, today=MONDAY).figures
     task = result["tasks"][0]
     assert 0 < task["remaining_p50_h"] < task["remaining_p95_h"]
     # given that it took more than 10h (2.5x), the rest is drawn from the tail only
@@ -202,12 +224,11 @@ def test_seeded_runs_are_identical():
     one = forecast.simulate(Pools(h), tasks, runs=1000, seed=7, today=MONDAY, tau2=0.1)
     two = forecast.simulate(Pools(h), tasks, runs=1000, seed=7, today=MONDAY, tau2=0.1)
     other = forecast.simulate(Pools(h), tasks, runs=1000, seed=8, today=MONDAY, tau2=0.1)
-    assert np.array_equal(one.pop("totals"), two.pop("totals"))
-    assert not np.array_equal(one["finish_day"], other["finish_day"]) or (
-        one["remaining_h"] != other["remaining_h"]
+    assert np.array_equal(one.totals, two.totals)
+    assert not np.array_equal(one.finish_day, other.finish_day) or (
+        one.figures["remaining_h"] != other.figures["remaining_h"]
     )
-    one.pop("finish_day"), two.pop("finish_day")
-    assert one == two
+    assert one.figures == two.figures
 
 
 # --- the backtest ------------------------------------------------------------------------------
@@ -247,8 +268,11 @@ def test_backtest_protocol_blocks():
     assert block_starts(135, max_blocks=2).tolist() == [110, 120]
     empty = backtest(synthetic(n=105))
     assert empty["methods"]["mixture"] == {
-        "coverage_50": None, "coverage_80": None, "keep_90": None, "blocks": 0,
-    }  # fmt: skip
+        "coverage_50": None,
+        "coverage_80": None,
+        "keep_90": None,
+        "blocks": 0,
+    }
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -389,15 +413,13 @@ def _sip_history() -> Past:
     logged most of its hours), done on CompletedOn, oldest first."""
     import pandas as pd
 
-    from calibrate.stats import trends
-
     dates = pd.read_csv(SIP_DATES, encoding="cp1252")
     dates = dates.drop_duplicates("TaskNumber")  # one row per developer, dates repeated
     rows = sip_tasks().merge(dates, on="TaskNumber", how="left")
     rows = rows[(rows.HoursEstimate > 0) & (rows.HoursActual > 0)]
     done = pd.to_datetime(rows.CompletedOn, format="%d-%b-%y", errors="coerce")
     rows = rows.assign(done=done).sort_values(["done", "TaskNumber"], kind="stable")
-    week = trends.week_index(rows.done.to_numpy().astype("datetime64[D]"))
+    week = durations.week_index(rows.done.to_numpy().astype("datetime64[D]"))
     return Past.from_arrays(
         rows.HoursEstimate.to_numpy(float),
         rows.HoursActual.to_numpy(float),
@@ -432,21 +454,26 @@ def test_sip_backtest_mixture_covers_at_least_as_well_as_own_history():
 def test_cesaw_backtest_is_calibrated():
     import pandas as pd
 
-    from calibrate.stats import trends
-
-    rows = pd.read_csv(SHARED_DATA / "cesaw" / "CESAW_task_fact.csv.xz", na_values=["\\N"],
-                       usecols=["person_key", "team_key", "task_actual_complete_date",
-                                "task_actual_time_minutes", "task_plan_time_minutes"])  # fmt: skip
+    rows = pd.read_csv(
+        SHARED_DATA / "cesaw" / "CESAW_task_fact.csv.xz",
+        na_values=["\\N"],
+        usecols=[
+            "person_key",
+            "team_key",
+            "task_actual_complete_date",
+            "task_actual_time_minutes",
+            "task_plan_time_minutes",
+        ],
+    )
     rows = rows[(rows.task_plan_time_minutes > 0) & (rows.task_actual_time_minutes > 0)]
-    done = pd.to_datetime(rows.task_actual_complete_date, format="%m/%d/%Y %H:%M",
-                          errors="coerce")  # fmt: skip
+    done = pd.to_datetime(rows.task_actual_complete_date, format="%m/%d/%Y %H:%M", errors="coerce")
     rows = rows.assign(done=done).sort_values("done", kind="stable", na_position="first")
     history = Past.from_arrays(
         rows.task_plan_time_minutes.to_numpy(float) / 60,
         rows.task_actual_time_minutes.to_numpy(float) / 60,
         person=rows.person_key.astype(str).to_numpy(),
         team=rows.team_key.astype(str).to_numpy(),
-        week=trends.week_index(rows.done.to_numpy().astype("datetime64[D]")),
+        week=durations.week_index(rows.done.to_numpy().astype("datetime64[D]")),
     )
     result = backtest(history, max_blocks=1000)
     own, mixture = result["methods"]["own"], result["methods"]["mixture"]
@@ -463,8 +490,12 @@ def test_cesaw_backtest_is_calibrated():
 
 
 def test_forecasting_loads_history_in_done_order(conn):
-    rows = [("a", None, 1.0, 2.0, 5, "done"), ("b", "web", 1.0, 4.0, 9, "done"),
-            ("a", None, 1.0, 1.0, 1, "dropped"), ("a", None, 2.0, None, 1, "open")]  # fmt: skip
+    rows = [
+        ("a", None, 1.0, 2.0, 5, "done"),
+        ("b", "web", 1.0, 4.0, 9, "done"),
+        ("a", None, 1.0, 1.0, 1, "dropped"),
+        ("a", None, 2.0, None, 1, "open"),
+    ]
     insert(conn, rows)
     history = advice.load_past(conn)
     assert history.log_ratio.tolist() == [2.0, 1.0]
@@ -472,26 +503,48 @@ def test_forecasting_loads_history_in_done_order(conn):
     assert history.team.tolist() == [0, -1]
 
 
-def test_history_loads_the_same_both_ways_with_local_weeks(conn, monkeypatch):
+@pytest.mark.parametrize("unixepoch", [True, False], ids=["unixepoch", "strftime"])
+def test_history_loads_the_same_both_ways_with_local_weeks(conn, monkeypatch, unixepoch):
+    """The one-string read (``fetch_columns(at_once=True)``) and the chunks it
+    falls back to give the same past; so does an SQLite without
+    ``unixepoch()`` (before 3.38), read with ``strftime('%s')``."""
     from calibrate import demo
-    from calibrate.stats import trends
+    from calibrate.store import fetch
     from calibrate.store import load as history
 
     demo.generate(conn, people=4, teams=2, weeks=30, seed=2)
     conn.execute("UPDATE tasks SET done_at = NULL WHERE id IN (5, 9)")  # undated: oldest
+    conn.execute("UPDATE tasks SET done_at = 'garbled' WHERE id = 11")  # unreadable: oldest too
     fast = advice.load_past(conn)
-    monkeypatch.setattr(advice, "_columns_at_once", lambda conn: None)
+    chunks = []
+
+    def no_strings(*args):
+        chunks.append(args[1])
+        return None  # the strings cannot be trusted: read in chunks
+
+    monkeypatch.setattr(fetch, "_at_once", no_strings)
+    if not unixepoch:
+
+        def missing(_):
+            raise sqlite3.OperationalError("no such function: unixepoch")
+
+        conn.create_function("unixepoch", 1, missing)  # shadows the built-in one
     slow = advice.load_past(conn)
+    assert "unixepoch(done_at)" in chunks[0]
+    assert len(chunks) == 1 if unixepoch else "strftime('%s', done_at)" in chunks[1]
     for name in ("estimate_h", "actual_h", "person", "team", "week"):
         assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
     assert fast.people == slow.people and fast.teams == slow.teams
-    done = [r[0] for r in conn.execute(
-        "SELECT done_at FROM tasks WHERE estimate_h > 0 AND actual_h > 0 "
-        "AND status != 'dropped' ORDER BY done_at, id"
-    )]  # fmt: skip
-    expected = trends.week_index(history.local_dates(done))
+    done = [
+        r[0]
+        for r in conn.execute(
+            "SELECT done_at FROM tasks WHERE estimate_h > 0 AND actual_h > 0 "
+            "AND status != 'dropped' ORDER BY julianday(done_at) IS NOT NULL, done_at, id"
+        )
+    ]
+    expected = durations.week_index(history.local_dates(done))
     assert np.array_equal(fast.week, expected)
-    assert fast.week[:2].tolist() == [-1, -1]
+    assert fast.week[:4].tolist() == [-1, -1, -1, expected[3]] and expected[3] >= 0
 
 
 def test_finish_dates_a_century_away_stay_on_the_calendar(run, conn):

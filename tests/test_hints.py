@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from calibrate import demo, rules, store, words
+from calibrate import demo, hinting, rules, store, words
 from calibrate.stats import draws, hints
 from calibrate.stats.pools import POOL_KINDS, Pools
 from calibrate.store import caches
@@ -58,9 +58,17 @@ def test_own_tasks_weigh_n_over_n_plus_20():
 
 @pytest.mark.parametrize(
     ("hours", "text"),
-    [(0.1, "6m"), (0.33, "20m"), (0.99, "1h"), (1.0, "1h"), (4.12, "4.1h"), (8.0, "8h"),
-     (9.97, "10h"), (41.3, "41h")],
-)  # fmt: skip
+    [
+        (0.1, "6m"),
+        (0.33, "20m"),
+        (0.99, "1h"),
+        (1.0, "1h"),
+        (4.12, "4.1h"),
+        (8.0, "8h"),
+        (9.97, "10h"),
+        (41.3, "41h"),
+    ],
+)
 def test_hours_read_as_people_say_them(hours, text):
     assert words.nice_hours(hours) == text
 
@@ -103,7 +111,7 @@ def test_pools_take_the_most_recent_tasks(conn):
 
 def test_no_history_gives_the_reference_spread(conn):
     log(conn, 2)  # open: no history
-    hint = caches.compute_hint(conn, "alice", rules.size_bucket(2))
+    hint = hinting.compute_hint(conn, "alice", rules.size_bucket(2))
     assert hint.pool == "reference" and not hint.has_history
     assert (hint.p50, hint.p90) == pytest.approx((1.0, 2.0), rel=0.02)
 
@@ -117,7 +125,7 @@ def test_hints_equal_the_forecast_mixture_on_a_team_history(conn):
     for person in people[:4]:
         team = team_of(conn, person)
         for estimate in (0.5, 1.5, 3, 6, 12, 30):
-            hint = caches.compute_hint(conn, person, rules.size_bucket(estimate))
+            hint = hinting.compute_hint(conn, person, rules.size_bucket(estimate))
             components = pools.for_task(person, team, [estimate])
             values, cumulative = draws.mixture(pools, components)
             expected = np.exp2(draws.mixture_quantiles(values, cumulative, rules.ADVICE_QUANTILES))
@@ -138,13 +146,22 @@ def test_the_stamp_follows_changes_to_the_history(run, db_path):
         return caches.history_stamp(conn)
 
     first = stamp()
-    for quiet in (["add", "open one", "-e", "1h"], ["start", "2"], ["stop"],
-                  ["reestimate", "2", "3h"]):  # fmt: skip
+    for quiet in (
+        ["add", "open one", "-e", "1h"],
+        ["start", "2"],
+        ["stop"],
+        ["reestimate", "2", "3h"],
+    ):
         assert run(*quiet).exit_code == 0
         assert stamp() == first, quiet
-    changes = [["done", "2", "--actual", "2h"], ["edit", "1", "--actual", "4h"],
-               ["edit", "1", "-e", "3h"], ["edit", "1", "--person", "bob"],
-               ["add", "b", "-e", "1h", "--actual", "1h"], ["rm", "3", "--yes"]]  # fmt: skip
+    changes = [
+        ["done", "2", "--actual", "2h"],
+        ["edit", "1", "--actual", "4h"],
+        ["edit", "1", "-e", "3h"],
+        ["edit", "1", "--person", "bob"],
+        ["add", "b", "-e", "1h", "--actual", "1h"],
+        ["rm", "3", "--yes"],
+    ]
     for change in changes:
         before = stamp()
         result = run(*change)
@@ -156,14 +173,14 @@ def test_the_stamp_follows_changes_to_the_history(run, db_path):
 def test_done_refreshes_the_hint_and_suggest_recomputes_a_stale_one(run, db_path, conn):
     for i in range(10):
         log(conn, 2, 2, days_ago=20 - i)
-    assert caches.current_hint(conn, "alice", 2).p50 == pytest.approx(1.0)
+    assert hinting.current_hint(conn, "alice", 2).p50 == pytest.approx(1.0)
     run("add", "slow one", "-e", "2h")
     run("done", "11", "--actual", "8h")
-    stored = caches.lookup_hint(conn, "alice", 2)
+    stored = hinting.lookup_hint(conn, "alice", 2)
     assert stored.own_n == 11 and stored.stamp == caches.history_stamp(conn)
     log(conn, 2, 8, person="bob")  # someone else's history: alice's row goes stale
-    assert caches.lookup_hint(conn, "alice", 2).stamp != caches.history_stamp(conn)
-    fresh = caches.current_hint(conn, "alice", 2)
+    assert hinting.lookup_hint(conn, "alice", 2).stamp != caches.history_stamp(conn)
+    fresh = hinting.current_hint(conn, "alice", 2)
     assert fresh.pool_n == 12 and fresh.stamp == caches.history_stamp(conn)
 
 

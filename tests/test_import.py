@@ -143,8 +143,9 @@ def test_map_overrides_one_field_and_the_rest_are_guessed(run, db_path, tmp_path
         tmp_path / "sip.csv",
         "TaskNumber,Summary,HoursEstimate,Estimate,HoursActual,DeveloperID\n7,Build it,3,99,4,58\n",
     )
-    result = run("import", str(source), "--map", "estimate=HoursEstimate",
-                 "--map", "person=DeveloperID")  # fmt: skip
+    result = run(
+        "import", str(source), "--map", "estimate=HoursEstimate", "--map", "person=DeveloperID"
+    )
     assert result.exit_code == 0, result.output
     assert "estimate <- HoursEstimate" in result.stdout
     assert "key <- TaskNumber" in result.stdout and "title <- Summary" in result.stdout
@@ -229,8 +230,14 @@ def test_join_and_prefer_fold_task_developer_rows(run, db_path, tmp_path):
         "TaskNumber,EstimateOn,StartedOn,CompletedOn\n1,02-Nov-04,03-Nov-04,16-Nov-04\n"
         "1,02-Nov-04,03-Nov-04,16-Nov-04\n2,05-Nov-04,,\n",
     )
-    result = run("import", str(main), "--join", str(dates), "--prefer", "DeveloperHoursActual",
-                 "--map", "person=DeveloperID", "--map", "created=EstimateOn")  # fmt: skip
+    result = run(
+        "import",
+        str(main),
+        "--join",
+        str(dates),
+        *["--prefer", "DeveloperHoursActual", "--map", "person=DeveloperID"],
+        *["--map", "created=EstimateOn"],
+    )
     assert result.exit_code == 0, result.output
     assert ": 3 added, 0 updated, 0 unchanged, 2 skipped" in result.stdout
     assert "not the preferred row of a repeated key" in result.stdout
@@ -441,8 +448,10 @@ def test_json_lines(run, db_path):
     assert task["source"] == "laptop"
     assert task["notes"] == "line one\nline two"
     assert (task["promise_h"], task["due"], task["started_at"]) == (
-        3.0, "2026-03-04", "2026-03-02T09:00:00Z",
-    )  # fmt: skip
+        3.0,
+        "2026-03-04",
+        "2026-03-02T09:00:00Z",
+    )
     assert found["alpha-2"]["status"] == "open"
 
 
@@ -480,8 +489,9 @@ BAD_ROWS = [
 
 
 @pytest.mark.parametrize(("estimate", "actual", "done", "low", "high", "message"), BAD_ROWS)
-def test_a_bad_row_aborts_the_import(run, db_path, tmp_path, seeded, estimate, actual, done,
-                                     low, high, message):  # fmt: skip
+def test_a_bad_row_aborts_the_import(
+    run, db_path, tmp_path, seeded, estimate, actual, done, low, high, message
+):
     source = write(
         tmp_path / "bad.csv",
         f"key,estimate,actual,done,low,high\nok,1,1,,,\nbad,{estimate},{actual},{done},{low},"
@@ -642,12 +652,16 @@ def test_an_import_killed_half_way_leaves_the_database_as_it_was(tmp_path, big_c
         db = tmp_path / f"killed-{trial}.db"
         subprocess.run(
             [sys.executable, "-m", "calibrate", "--db", str(db), "add", "Before", "-e", "1h"],
-            check=True, env=env, capture_output=True,
-        )  # fmt: skip
+            check=True,
+            env=env,
+            capture_output=True,
+        )
         process = subprocess.Popen(
             [sys.executable, "-m", "calibrate", "--db", str(db), "import", str(big_csv)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             process.wait(timeout=rng.uniform(0.3, 1.5))
         except subprocess.TimeoutExpired:
@@ -698,12 +712,14 @@ def test_sip_imports_with_the_documented_command(run, db_path):
 @requires_shared_data("cesaw/CESAW_task_fact.csv.xz")
 def test_cesaw_imports_with_the_documented_command(run, db_path):
     command = [
-        "import", str(CESAW), "--source", "cesaw", "--unit", "m",
-        "--map", "estimate=task_plan_time_minutes", "--map", "actual=task_actual_time_minutes",
-        "--map", "person=person_key", "--map", "team=team_key", "--map", "project=project_key",
-        "--map", "started=task_actual_start_date", "--map", "done=task_actual_complete_date",
-        "--map", "title=phase_short_name",
-    ]  # fmt: skip
+        "import",
+        str(CESAW),
+        *["--source", "cesaw", "--unit", "m", "--map", "estimate=task_plan_time_minutes"],
+        *["--map", "actual=task_actual_time_minutes", "--map", "person=person_key"],
+        *["--map", "team=team_key", "--map", "project=project_key"],
+        *["--map", "started=task_actual_start_date", "--map", "done=task_actual_complete_date"],
+        *["--map", "title=phase_short_name"],
+    ]
     strict = run(*command)
     assert strict.exit_code == 1
     assert error_line(strict) == (

@@ -10,21 +10,27 @@ graph, are in ``tests/support/layers.py``. The nevers:
 1. the library (anything outside ``calibrate.cli``) importing ``calibrate.cli``,
    at any level;
 2. ``calibrate.stats`` reaching ``calibrate.store``, ``sqlite3`` or ``click``, at
-   any level, itself or through the modules it imports;
-3. an import cycle among the modules, counting module-level and lazy imports
+   any level, itself or through the modules it imports: the statistics compute
+   from arrays and plain lists, and never touch the database;
+3. ``calibrate.store`` reaching, at any level and through any module, anything
+   of the package but itself and the small standard-library modules at the top
+   (errors, durations, identity, selection, rules, text, files): storage sits
+   under the statistics, the report, exchange and the orchestrators (panel,
+   advice, teams, hinting), so it hands them rows and arrays and never calls
+   up into them. A stored value that the statistics define (a hint) is kept as
+   a plain row; what computes and refreshes it lives above both
+   (``calibrate.hinting``);
+4. an import cycle among the modules, counting module-level and lazy imports
    (a lazy import that closes a cycle still climbs back up through the layers);
-4. the everyday commands (and ``calibrate --help``) loading numpy, pandas,
+5. the everyday commands (and ``calibrate --help``) loading numpy, pandas,
    plotly, sqlite-utils or jinja2: statically, the module-level import closure
    of what each command loads (``calibrate.__main__``, the module of its
    callback and the imports inside the callback); at run time, ``python -X
    importtime`` of the real command on a database that exists;
-5. ``calibrate.rules`` importing anything but the standard library at module
+6. ``calibrate.rules`` importing anything but the standard library at module
    level (numpy only inside its array functions).
 
-A violation that exists on ``main`` today and that a branch of issue 11 is
-removing is listed once, in :data:`KNOWN_VIOLATIONS`; every other one fails. An
-entry that no longer happens fails too, so the list only shrinks: remove the
-entry when its branch is merged.
+Every violation fails: there is no list of known ones.
 """
 
 from __future__ import annotations
@@ -37,7 +43,6 @@ import sys
 import textwrap
 from contextlib import closing
 from pathlib import Path
-from typing import NamedTuple
 
 import click
 import pytest
@@ -47,7 +52,6 @@ from tests.support.layers import (
     HEAVY,
     LAZY,
     MODULE,
-    RULES,
     RUNTIME,
     TYPING,
     Graph,
@@ -59,22 +63,11 @@ from tests.support.layers import (
     everyday_violations,
     rules_violations,
     stats_violations,
+    store_violations,
 )
 
 REPO = Path(__file__).resolve().parents[1]
 
-
-class Known(NamedTuple):
-    rule: str  # one of RULES
-    importer: str
-    imported: str
-    branch: str  # the branch of issue 11 that removes it
-
-
-#: Violations on main today, each removed by the named branch. For a cycle, the
-#: entry is the import that climbs back up (the one the branch removes). Empty
-#: this list as the branches are merged; do not add to it.
-KNOWN_VIOLATIONS: list[Known] = []
 
 #: The everyday commands of PRODUCT.md and the issue (typed many times a day) and
 #: ``--help``, each as the test runs it on a database with #13 open and #14 running.
@@ -135,10 +128,8 @@ def _callback_modules(graph: Graph, callback) -> set[str]:
     return {module, *(i.target for i in inside if i.target in graph.modules)}
 
 
-def _unknown(violations: list[Violation]) -> str:
-    known = {k[:3] for k in KNOWN_VIOLATIONS}
-    new = [v for v in violations if v.key not in known]
-    return "\n".join(f"  {v.message}" for v in new)
+def _listed(violations: list[Violation]) -> str:
+    return "\n".join(f"  {v.message}" for v in violations)
 
 
 def test_the_graph_holds_every_module_and_sees_how_each_command_is_loaded(graph):
@@ -154,59 +145,45 @@ def test_the_graph_holds_every_module_and_sees_how_each_command_is_loaded(graph)
 
 
 def test_the_library_never_imports_the_command_line(graph):
-    message = _unknown(cli_violations(graph))
+    message = _listed(cli_violations(graph))
     assert not message, "PRODUCT.md Layers: the library never imports calibrate.cli\n" + message
 
 
 def test_the_statistics_never_reach_the_database_sqlite3_or_click(graph):
-    message = _unknown(stats_violations(graph))
+    message = _listed(stats_violations(graph))
     assert not message, (
         "PRODUCT.md Layers: calibrate.stats never imports calibrate.store, sqlite3 or click\n"
         + message
     )
 
 
+def test_the_storage_never_reaches_up_the_layers(graph):
+    message = _listed(store_violations(graph))
+    assert not message, (
+        "PRODUCT.md Layers: calibrate.store imports only itself and the standard-library "
+        "modules at the top (errors, durations, identity, selection, rules, text, files)\n"
+        + message
+    )
+
+
 def test_there_is_no_import_cycle(graph):
-    known = {(k.importer, k.imported) for k in KNOWN_VIOLATIONS if k.rule == "cycle"}
-    message = _unknown(cycle_violations(graph, known))
+    message = _listed(cycle_violations(graph))
     assert not message, "PRODUCT.md Layers: no import cycle (lazy imports count)\n" + message
 
 
 def test_the_everyday_commands_load_nothing_heavy(graph):
     roots = command_roots(graph)
     assert {"add", "list", "suggest", "--help"} <= set(roots)
-    message = _unknown(everyday_violations(graph, roots))
+    message = _listed(everyday_violations(graph, roots))
     assert not message, (
         f"PRODUCT.md Layers: the everyday commands never import {', '.join(HEAVY)}\n" + message
     )
 
 
 def test_rules_imports_the_standard_library_alone(graph):
-    message = _unknown(rules_violations(graph))
+    message = _listed(rules_violations(graph))
     assert not message, (
         "calibrate.rules imports only the standard library at module level\n" + message
-    )
-
-
-def test_every_known_violation_still_happens(graph):
-    """KNOWN_VIOLATIONS only shrinks: a fixed entry must leave the list."""
-    assert all(k.rule in RULES for k in KNOWN_VIOLATIONS)
-    found = {v.key for v in all_violations(graph, command_roots(graph))}
-    edges = graph.edges(RUNTIME)
-    reachable = {name: set(graph.closure([name], RUNTIME)) for name in graph.modules}
-    stale = []
-    for known in KNOWN_VIOLATIONS:
-        if known.rule == "cycle":
-            closes = (
-                known.imported in edges.get(known.importer, ())
-                and known.importer in reachable[known.imported]
-            )
-            if not closes:
-                stale.append(known)
-        elif known[:3] not in found:
-            stale.append(known)
-    assert not stale, "no longer violated: remove from KNOWN_VIOLATIONS\n" + "\n".join(
-        f"  {k}" for k in stale
     )
 
 
@@ -376,6 +353,29 @@ def test_the_checker_finds_the_library_importing_the_command_line(tmp_path):
     assert [v.key for v in cli_violations(fake)] == [
         ("cli", "calibrate.store.tasks", "calibrate.cli")
     ]
+
+
+def test_the_checker_keeps_the_storage_under_the_other_layers(tmp_path):
+    fake = fake_package(
+        tmp_path,
+        {
+            **GOOD,
+            # a stored hint built by the statistics' class, lazily: still a climb
+            "store/caches.py": "def hint():\n    from calibrate.stats.hints import Hint\n",
+            # through a top-level module that is not one of the foundation's
+            "store/tasks.py": "from calibrate import words\n",
+            "words.py": "from calibrate import teams\n",
+            "teams.py": "import sqlite3\n",
+            # the foundation is allowed, and so is the store itself
+            "store/people.py": "from calibrate import errors, rules\nfrom . import caches\n",
+        },
+    )
+    found = sorted(v.key for v in store_violations(fake))
+    assert found == [
+        ("store", "calibrate.store.caches", "calibrate.stats.hints"),
+        ("store", "calibrate.store.tasks", "calibrate.words"),
+    ]
+    assert store_violations(fake_package(tmp_path / "good", GOOD)) == []
 
 
 def test_the_checker_keeps_rules_to_the_standard_library(tmp_path):

@@ -93,14 +93,18 @@ def test_merge_adds_tasks_with_their_history(run, db_path, theirs):
 def test_merging_twice_changes_nothing(run, db_path, theirs):
     assert run("merge", str(theirs)).exit_code == 0
     conn = sqlite3.connect(db_path)
-    before = [conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
-              for t in ("tasks", "intervals", "reestimates", "aliases", "people")]  # fmt: skip
+    before = [
+        conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+        for t in ("tasks", "intervals", "reestimates", "aliases", "people")
+    ]
     conn.close()
     result = run("merge", str(theirs))
     assert "0 added, 0 updated (newer there), 0 kept (newer here), 2 unchanged" in result.stdout
     conn = sqlite3.connect(db_path)
-    after = [conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
-             for t in ("tasks", "intervals", "reestimates", "aliases", "people")]  # fmt: skip
+    after = [
+        conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+        for t in ("tasks", "intervals", "reestimates", "aliases", "people")
+    ]
     conn.close()
     assert after == before
 

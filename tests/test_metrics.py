@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calibrate import rules
+from calibrate import durations, rules
 from calibrate.stats import binomial, metrics, promises, ranges, trends
 from tests.support.data import requires_shared_data, sip_tasks
 
@@ -334,11 +334,11 @@ def test_promise_advice_lines():
 
 
 def test_week_index_counts_monday_weeks():
-    weeks = trends.week_index(
+    weeks = durations.week_index(
         np.array(["2026-11-30", "2026-12-06", "2026-12-07", "NaT"], dtype="datetime64[D]")
     )
     assert weeks[1] == weeks[0] and weeks[2] == weeks[0] + 1 and weeks[3] == -1
-    assert trends.week_monday(int(weeks[0])) == date(2026, 11, 30)
+    assert durations.week_monday(int(weeks[0])) == date(2026, 11, 30)
 
 
 def test_weekly_trend_rolls_eight_weeks():

@@ -26,10 +26,19 @@ def add_done(conn, person, team, log_ratio, count, *, days_ago=1, estimate_h=2.0
     the estimate, done ``days_ago`` days ago."""
     moment = (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
     rows = [
-        (new_uid(), f"task {i}", person, team, estimate_h, estimate_h * 2**log_ratio, moment,
-         moment, moment)
+        (
+            new_uid(),
+            f"task {i}",
+            person,
+            team,
+            estimate_h,
+            estimate_h * 2**log_ratio,
+            moment,
+            moment,
+            moment,
+        )
         for i in range(count)
-    ]  # fmt: skip
+    ]
     with store.transaction(conn):
         conn.executemany(
             "INSERT INTO tasks (uid, title, person, team, estimate_h, actual_h, status, "
@@ -65,8 +74,11 @@ def test_rank_in_team_by_hand(run, team):
     assert group["team"] == "core" and group["n"] == 4 and group["too_few"] == 1
     ranked = [(row["person"], row["rank"], row["of"], row["percentile"]) for row in group["ranked"]]
     assert ranked == [
-        ("ana", 1, 4, 87.5), ("bo", 2.5, 4, 50.0), ("cy", 2.5, 4, 50.0), ("di", 4, 4, 12.5),
-    ]  # fmt: skip
+        ("ana", 1, 4, 87.5),
+        ("bo", 2.5, 4, 50.0),
+        ("cy", 2.5, 4, 50.0),
+        ("di", 4, 4, 12.5),
+    ]
     assert [row["person"] for row in group["provisional"]] == ["ed"]
     assert group["provisional"][0]["rank"] is None
     shown = [row["person"] for row in group["ranked"] + group["provisional"]]
@@ -104,8 +116,9 @@ def test_rank_defaults_to_your_team(run, team):
 def test_rank_teams(run, team):
     out = rank_json(run, "--teams")
     assert [(row["team"], row["rank"], row["of"]) for row in out["ranked"]] == [
-        ("web", 1, 2), ("core", 2, 2),
-    ]  # fmt: skip
+        ("web", 1, 2),
+        ("core", 2, 2),
+    ]
     assert out["ranked"][0]["people"] == 2
 
 

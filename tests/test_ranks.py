@@ -59,10 +59,16 @@ def person(name, team, n, malr, *, spread=0.0, due=0, kept=0, opt_out=False, bia
     values[: n // 2] += spread
     values[n // 2 : 2 * (n // 2)] -= spread
     return {
-        "person": name, "team": team, "n": n, "sum_abs": float(values.sum()),
-        "sum_sq": float((values**2).sum()), "due": due, "kept": kept, "bias": bias,
+        "person": name,
+        "team": team,
+        "n": n,
+        "sum_abs": float(values.sum()),
+        "sum_sq": float((values**2).sum()),
+        "due": due,
+        "kept": kept,
+        "bias": bias,
         "opt_out": opt_out,
-    }  # fmt: skip
+    }
 
 
 def frames(rows):

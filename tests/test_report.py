@@ -151,8 +151,23 @@ def test_a_person_gets_worst_and_best_estimates_with_escaped_titles(tmp_path):
     tasks += [(f"Task {i}", "2h", f"{2 + i % 3}h") for i in range(12)]
     tasks.append((XSS, "2h", "20h"))
     for title, estimate, actual in tasks:
-        result = run(cli, ["--db", str(path), "add", title, "-e", estimate, "--actual", actual,
-                           "-t", XSS, "--notes", f"note {XSS}"])  # fmt: skip
+        result = run(
+            cli,
+            [
+                "--db",
+                str(path),
+                "add",
+                title,
+                "-e",
+                estimate,
+                "--actual",
+                actual,
+                "-t",
+                XSS,
+                "--notes",
+                f"note {XSS}",
+            ],
+        )
         assert result.exit_code == 0, result.output
     html = build(path, Selection(person="alice", since=parse_since("26w", today=TODAY)))
     assert XSS not in html
@@ -290,9 +305,21 @@ def test_names_are_escaped_everywhere_in_a_team_report(tmp_path):
     for index in range(12):
         result = CliRunner().invoke(
             cli,
-            ["--db", str(path), "add", f"T{index}", "-e", "2h", "--actual", f"{1 + index % 4}h",
-             "--person", XSS, "--team", XSS],
-        )  # fmt: skip
+            [
+                "--db",
+                str(path),
+                "add",
+                f"T{index}",
+                "-e",
+                "2h",
+                "--actual",
+                f"{1 + index % 4}h",
+                "--person",
+                XSS,
+                "--team",
+                XSS,
+            ],
+        )
         assert result.exit_code == 0, result.output
     html = build(path, Selection(team=XSS, since=parse_since("26w")))
     assert XSS not in html
@@ -305,9 +332,15 @@ def test_names_are_escaped_everywhere_in_a_team_report(tmp_path):
 
 @pytest.mark.parametrize(
     ("ratio", "words"),
-    [(1.0, "exact"), (1.005, "exact"), (3.0, "3.0x over"), (1 / 32, "32.0x under"),
-     (0.8, "1.2x under"), (1.04, "1.04x over")],
-)  # fmt: skip
+    [
+        (1.0, "exact"),
+        (1.005, "exact"),
+        (3.0, "3.0x over"),
+        (1 / 32, "32.0x under"),
+        (0.8, "1.2x under"),
+        (1.04, "1.04x over"),
+    ],
+)
 def test_ratio_words(ratio, words):
     assert extremes.ratio_words(ratio) == words
 
@@ -424,16 +457,31 @@ def test_report_command_opens_the_browser(team_db, tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["--person", "nobody"], 1, "no tasks for 'nobody' in this database (see "
-         "'calibrate people'; --everyone covers all)"),
-        (["--since", "soon"], 2, "Invalid value for '--since': not a window start: 'soon' (use "
-         "26w, a date such as 2026-01-01, or all) (see 'calibrate report --help')"),
-        (["--plotlyjs", "web"], 2, "Invalid value for '--plotlyjs': 'web' is not one of "
-         "'inline', 'cdn'. (see 'calibrate report --help')"),
-        (["--team", "A", "--everyone"], 2, "give one scope: --person, --team or --everyone "
-         "(see 'calibrate report --help')"),
+        (
+            ["--person", "nobody"],
+            1,
+            "no tasks for 'nobody' in this database (see "
+            "'calibrate people'; --everyone covers all)",
+        ),
+        (
+            ["--since", "soon"],
+            2,
+            "Invalid value for '--since': not a window start: 'soon' (use "
+            "26w, a date such as 2026-01-01, or all) (see 'calibrate report --help')",
+        ),
+        (
+            ["--plotlyjs", "web"],
+            2,
+            "Invalid value for '--plotlyjs': 'web' is not one of "
+            "'inline', 'cdn'. (see 'calibrate report --help')",
+        ),
+        (
+            ["--team", "A", "--everyone"],
+            2,
+            "give one scope: --person, --team or --everyone (see 'calibrate report --help')",
+        ),
     ],
-)  # fmt: skip
+)
 def test_report_command_errors(team_db, tmp_path, args, code, message):
     out = tmp_path / "r.html"
     result = CliRunner().invoke(
@@ -479,14 +527,21 @@ def test_the_sip_report(tmp_path):
     """SiP through the documented import: ten years of one company's tasks."""
     path = tmp_path / "sip.db"
     run = CliRunner().invoke
-    result = run(cli, [
-        "--db", str(path), "import", str(SIP / "Sip-task-info.csv"), "--encoding", "cp1252",
-        "--source", "sip", "--join", str(SIP / "est-act-dates.csv"),
-        "--prefer", "DeveloperHoursActual", "--map", "key=TaskNumber",
-        "--map", "estimate=HoursEstimate", "--map", "actual=HoursActual",
-        "--map", "person=DeveloperID", "--map", "project=ProjectCode",
-        "--map", "created=EstimateOn",
-    ])  # fmt: skip
+    result = run(
+        cli,
+        [
+            "--db",
+            str(path),
+            "import",
+            str(SIP / "Sip-task-info.csv"),
+            *["--encoding", "cp1252", "--source", "sip", "--join"],
+            str(SIP / "est-act-dates.csv"),
+            *["--prefer", "DeveloperHoursActual", "--map", "key=TaskNumber"],
+            *["--map", "estimate=HoursEstimate", "--map", "actual=HoursActual"],
+            *["--map", "person=DeveloperID", "--map", "project=ProjectCode"],
+            *["--map", "created=EstimateOn"],
+        ],
+    )
     assert result.exit_code == 0, result.output
     out = tmp_path / "sip.html"
     result = run(cli, ["--db", str(path), "report", "--everyone", "--since", "all", "-o", str(out)])
@@ -537,8 +592,11 @@ def test_the_previous_periods_figures_are_the_score_panels(team_db):
     """The "change" line's figures equal ``calibrate score`` for that window."""
     conn = store.connect(team_db)
     person, team = a_person(team_db)
-    for scope in (everyone("4w"), Selection(team=team, since=parse_since("8w", today=TODAY)),
-                  Selection(person=person, since=parse_since("6w", today=TODAY))):  # fmt: skip
+    for scope in (
+        everyone("4w"),
+        Selection(team=team, since=parse_since("8w", today=TODAY)),
+        Selection(person=person, since=parse_since("6w", today=TODAY)),
+    ):
         previous = report_data.previous_window(scope, TODAY)
         ours = report_data.previous_panel(conn, previous, TODAY)
         theirs = panel.build_panel(conn, previous, today=TODAY)

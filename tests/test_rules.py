@@ -46,8 +46,17 @@ def test_the_shares_of_section_one_split_every_task_once():
     r = np.log2(np.array([0.5, 0.79, 0.8, 0.995, 1.0, 1.006, 1.25, 1.26, 3.0]))
     exact, over, under = rules.exact_mask(r), rules.over_mask(r), rules.under_mask(r)
     assert (exact.astype(int) + over + under == 1).all()
-    assert rules.within_mask(r).tolist() == [False, False, True, True, True, True, True, False,
-                                             False]  # fmt: skip
+    assert rules.within_mask(r).tolist() == [
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
     assert exact.tolist() == [False, False, False, True, True, True, False, False, False]
 
 

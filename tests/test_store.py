@@ -26,10 +26,28 @@ def test_migrations_build_the_schema_from_empty(db_path):
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"tasks", "reestimates", "intervals", "settings", "people", "aliases"} <= tables
     assert {
-        "id", "uid", "title", "person", "team", "project", "estimate_h", "low_h", "high_h",
-        "confidence", "promise_h", "due", "status", "actual_h", "created_at", "started_at",
-        "done_at", "updated_at", "source", "notes", "tags",
-    } == columns(conn, "tasks")  # fmt: skip
+        "id",
+        "uid",
+        "title",
+        "person",
+        "team",
+        "project",
+        "estimate_h",
+        "low_h",
+        "high_h",
+        "confidence",
+        "promise_h",
+        "due",
+        "status",
+        "actual_h",
+        "created_at",
+        "started_at",
+        "done_at",
+        "updated_at",
+        "source",
+        "notes",
+        "tags",
+    } == columns(conn, "tasks")
     assert columns(conn, "intervals") == {"id", "task_id", "started_at", "stopped_at"}
     assert columns(conn, "reestimates") == {"id", "task_id", "estimate_h", "at", "reason"}
     recorded = [r[0] for r in conn.execute("SELECT name FROM _migrations")]
@@ -206,10 +224,27 @@ def test_default_path_follows_the_environment(monkeypatch, tmp_path):
 #: work with and without ranges (one with the confidence left out), promises of
 #: effort and of a date, tags and notes, a dropped task, open and started ones.
 OLD_COLUMNS = (
-    "uid", "title", "person", "team", "project", "estimate_h", "low_h", "high_h", "confidence",
-    "promise_h", "due", "status", "actual_h", "created_at", "started_at", "done_at",
-    "updated_at", "source", "notes", "tags",
-)  # fmt: skip
+    "uid",
+    "title",
+    "person",
+    "team",
+    "project",
+    "estimate_h",
+    "low_h",
+    "high_h",
+    "confidence",
+    "promise_h",
+    "due",
+    "status",
+    "actual_h",
+    "created_at",
+    "started_at",
+    "done_at",
+    "updated_at",
+    "source",
+    "notes",
+    "tags",
+)
 
 
 def _old_tasks() -> list[tuple]:
@@ -226,26 +261,101 @@ def _old_tasks() -> list[tuple]:
             due = f"2026-01-{6 + i:02d}"
         person = ["Jane Doe", "Bob"][i % 2]
         rows.append(
-            (f"u{i}", f"task {i}", person, "Core" if i % 2 else "Web", "p" if i % 3 else None,
-             estimate, low, high, confidence, promise, due, "done", actual,
-             f"{day}T09:00:00Z", f"{day}T10:00:00Z", f"{day}T15:30:00Z", f"{day}T15:30:00Z",
-             "cli" if i % 2 else "jira", "a note, with \"quotes\"" if i == 4 else None,
-             '["bug", "ui"]' if i % 2 else "[]")
-        )  # fmt: skip
+            (
+                f"u{i}",
+                f"task {i}",
+                person,
+                "Core" if i % 2 else "Web",
+                "p" if i % 3 else None,
+                estimate,
+                low,
+                high,
+                confidence,
+                promise,
+                due,
+                "done",
+                actual,
+                f"{day}T09:00:00Z",
+                f"{day}T10:00:00Z",
+                f"{day}T15:30:00Z",
+                f"{day}T15:30:00Z",
+                "cli" if i % 2 else "jira",
+                'a note, with "quotes"' if i == 4 else None,
+                '["bug", "ui"]' if i % 2 else "[]",
+            )
+        )
     rows.append(
-        ("u-dropped", "dropped", "Bob", "Core", None, 3.0, None, None, None, 4.0, "2026-01-30",
-         "dropped", None, "2026-01-20T09:00:00Z", None, "2026-01-21T09:00:00Z",
-         "2026-01-21T09:00:00Z", "cli", None, "[]")
-    )  # fmt: skip
+        (
+            "u-dropped",
+            "dropped",
+            "Bob",
+            "Core",
+            None,
+            3.0,
+            None,
+            None,
+            None,
+            4.0,
+            "2026-01-30",
+            "dropped",
+            None,
+            "2026-01-20T09:00:00Z",
+            None,
+            "2026-01-21T09:00:00Z",
+            "2026-01-21T09:00:00Z",
+            "cli",
+            None,
+            "[]",
+        )
+    )
     rows.append(
-        ("u-started", "started", "Jane Doe", "Web", None, 5.0, 3.0, 8.0, 90.0, None, "2026-02-20",
-         "started", None, "2026-02-01T09:00:00Z", "2026-02-02T09:00:00Z", None,
-         "2026-02-02T09:00:00Z", "cli", None, '["infra"]')
-    )  # fmt: skip
+        (
+            "u-started",
+            "started",
+            "Jane Doe",
+            "Web",
+            None,
+            5.0,
+            3.0,
+            8.0,
+            90.0,
+            None,
+            "2026-02-20",
+            "started",
+            None,
+            "2026-02-01T09:00:00Z",
+            "2026-02-02T09:00:00Z",
+            None,
+            "2026-02-02T09:00:00Z",
+            "cli",
+            None,
+            '["infra"]',
+        )
+    )
     rows.append(
-        ("u-open", "open", "jdoe", None, None, 1.0, None, None, None, None, None, "open", None,
-         "2026-02-03T09:00:00Z", None, None, "2026-02-03T09:00:00Z", "cli", "", "[]")
-    )  # fmt: skip
+        (
+            "u-open",
+            "open",
+            "jdoe",
+            None,
+            None,
+            1.0,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "open",
+            None,
+            "2026-02-03T09:00:00Z",
+            None,
+            None,
+            "2026-02-03T09:00:00Z",
+            "cli",
+            "",
+            "[]",
+        )
+    )
     return rows
 
 
@@ -272,15 +382,19 @@ def _old_database(path, version: int) -> None:
     ids = dict(conn.execute("SELECT uid, id FROM tasks"))
     conn.executemany(
         "INSERT INTO reestimates (task_id, estimate_h, at, reason) VALUES (?, ?, ?, ?)",
-        [(ids["u1"], 3.0, "2026-01-06T10:00:00Z", "bigger"), (ids["u-started"], 6.0,
-          "2026-02-02T12:00:00Z", None)],
-    )  # fmt: skip
+        [
+            (ids["u1"], 3.0, "2026-01-06T10:00:00Z", "bigger"),
+            (ids["u-started"], 6.0, "2026-02-02T12:00:00Z", None),
+        ],
+    )
     conn.executemany(
         "INSERT INTO intervals (task_id, started_at, stopped_at) VALUES (?, ?, ?)",
-        [(ids["u3"], "2026-01-08T10:00:00Z", "2026-01-08T12:00:00Z"),
-         (ids["u3"], "2026-01-08T13:00:00Z", "2026-01-08T14:15:00Z"),
-         (ids["u-started"], "2026-02-02T09:00:00Z", None)],
-    )  # fmt: skip
+        [
+            (ids["u3"], "2026-01-08T10:00:00Z", "2026-01-08T12:00:00Z"),
+            (ids["u3"], "2026-01-08T13:00:00Z", "2026-01-08T14:15:00Z"),
+            (ids["u-started"], "2026-02-02T09:00:00Z", None),
+        ],
+    )
     conn.execute("INSERT INTO aliases (alias, person) VALUES ('jdoe', 'Jane Doe')")
     conn.executemany(
         "INSERT INTO people (name, opt_out) VALUES (?, ?)", [("Jane Doe", 1), ("Bob", 0)]
@@ -300,10 +414,27 @@ def _old_database(path, version: int) -> None:
             "INSERT INTO summary_weeks (summary_id, person, team, week, n, sum_abs, sum_sq, over, "
             "exact, under, within_25, due, kept, exceeded, histogram, ranges) "
             "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [("Zed", "Other", "2026-01-05", 2, 0.6, 0.26, 1, 0, 1, 1, 1, 1, 0,
-              "[[-10, 1], [50, 1]]", "[[90.0, 1, 1, 0, 0]]"),
-             ("Yan", None, None, 1, 0.0, 0.0, 0, 1, 0, 1, 0, 0, 0, "[[0, 1]]", "[]")],
-        )  # fmt: skip
+            [
+                (
+                    "Zed",
+                    "Other",
+                    "2026-01-05",
+                    2,
+                    0.6,
+                    0.26,
+                    1,
+                    0,
+                    1,
+                    1,
+                    1,
+                    1,
+                    0,
+                    "[[-10, 1], [50, 1]]",
+                    "[[90.0, 1, 1, 0, 0]]",
+                ),
+                ("Yan", None, None, 1, 0.0, 0.0, 0, 1, 0, 1, 0, 0, 0, "[[0, 1]]", "[]"),
+            ],
+        )
     conn.execute("COMMIT")
     conn.close()
 
@@ -376,10 +507,16 @@ def test_the_fetcher_reads_the_same_in_chunks_and_at_once(conn, monkeypatch):
     from calibrate.store import fetch
 
     rows = [
-        (f"u{i}", f"task {i}", ["Ana", "Bo\u00e9", "C, d"][i % 3], 0.1 * (i + 1), 1 / 3 * (i + 1),
-         f"2026-01-{1 + i % 28:02d}T10:00:00Z")
+        (
+            f"u{i}",
+            f"task {i}",
+            ["Ana", "Bo\u00e9", "C, d"][i % 3],
+            0.1 * (i + 1),
+            1 / 3 * (i + 1),
+            f"2026-01-{1 + i % 28:02d}T10:00:00Z",
+        )
         for i in range(250)
-    ]  # fmt: skip
+    ]
     conn.executemany(
         "INSERT INTO tasks (uid, title, person, estimate_h, actual_h, done_at, status, "
         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'done', 'x', 'x')",

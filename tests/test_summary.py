@@ -33,9 +33,11 @@ def standings(conn, since: str | None) -> tuple[list, dict]:
     selection = Selection(everyone=True, since=since)
     inputs = teams.rank_inputs(conn, selection, today=TODAY)
     groups = ranks.rank_people(
-        inputs.people, inputs.teams, inputs.everyone,
+        inputs.people,
+        inputs.teams,
+        inputs.everyone,
         reference_scores=reference.load().scores,
-    )  # fmt: skip
+    )
     return groups, ranks.rank_teams(inputs.teams, inputs.people_per_team)
 
 
@@ -105,9 +107,20 @@ def test_summary_holds_no_tasks(team_db, tmp_path):
     text = (tmp_path / "s.json").read_text()
     assert not any(title in text for title in titles)
     assert set(built["weeks"][0]) == {
-        "person", "team", "week", "n", "sum_abs", "sum_sq", "over", "exact", "under",
-        "within_25", "histogram", "ranges", "promises",
-    }  # fmt: skip
+        "person",
+        "team",
+        "week",
+        "n",
+        "sum_abs",
+        "sum_sq",
+        "over",
+        "exact",
+        "under",
+        "within_25",
+        "histogram",
+        "ranges",
+        "promises",
+    }
     for row in built["weeks"]:
         assert sum(count for _, count in row["histogram"]) == row["n"]
         assert row["week"] is None or date.fromisoformat(row["week"]).weekday() == 0
@@ -185,17 +198,34 @@ def test_histogram_median_within_half_a_bin():
 
 def valid_summary() -> dict:
     return {
-        "format": "calibrate-summary", "format_version": 1, "score_version": rules.SCORE_VERSION,
-        "database_id": "abc123", "exported_at": "2026-11-30T10:00:00Z", "today": "2026-11-30",
-        "window": {"since": None, "until": None}, "histogram_bin": 0.01, "clip_log2": 3.0,
+        "format": "calibrate-summary",
+        "format_version": 1,
+        "score_version": rules.SCORE_VERSION,
+        "database_id": "abc123",
+        "exported_at": "2026-11-30T10:00:00Z",
+        "today": "2026-11-30",
+        "window": {"since": None, "until": None},
+        "histogram_bin": 0.01,
+        "clip_log2": 3.0,
         "people": [{"person": "Ana", "team": "core", "opt_out": False}],
-        "weeks": [{
-            "person": "Ana", "team": "core", "week": "2026-11-23", "n": 3, "sum_abs": 1.5,
-            "sum_sq": 1.25, "over": 1, "exact": 1, "under": 1, "within_25": 1,
-            "histogram": [[-50, 1], [0, 1], [100, 1]], "ranges": [[90.0, 2, 1, 0, 1]],
-            "promises": {"due": 2, "kept": 1, "exceeded": 1},
-        }],
-    }  # fmt: skip
+        "weeks": [
+            {
+                "person": "Ana",
+                "team": "core",
+                "week": "2026-11-23",
+                "n": 3,
+                "sum_abs": 1.5,
+                "sum_sq": 1.25,
+                "over": 1,
+                "exact": 1,
+                "under": 1,
+                "within_25": 1,
+                "histogram": [[-50, 1], [0, 1], [100, 1]],
+                "ranges": [[90.0, 2, 1, 0, 1]],
+                "promises": {"due": 2, "kept": 1, "exceeded": 1},
+            }
+        ],
+    }
 
 
 def write(tmp_path, data) -> object:

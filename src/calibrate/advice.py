@@ -18,47 +18,62 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import TypedDict
 
 import numpy as np
 
 from calibrate import rules
+from calibrate.durations import NO_TIME, local_days, now_iso, week_index
 from calibrate.errors import InputError, NotFound, StateError
 from calibrate.selection import Selection
-from calibrate.stats import backtest, forecast, trends
+from calibrate.stats import backtest, forecast
+from calibrate.stats.backtest import Backtest
+from calibrate.stats.forecast import Forecast, HistogramDay
 from calibrate.stats.pools import Past, Pools, name_codes
 from calibrate.store import caches, settings
+from calibrate.store.fetch import fetch_columns
 from calibrate.store.people import person_with_tasks, team_with_tasks
 from calibrate.store.tasks import canonical_person, team_of
 
 #: Histogram rows at most; beyond, days are grouped into weeks.
 HISTOGRAM_ROWS = 16
-#: Rows fetched per round trip.
-FETCH_ROWS = 100_000
-
-
-#: Done time of a task without one (or with one SQLite cannot read): sorts first.
-NO_TIME = -(2**62)
-#: Separates names in the one-string columns (the ASCII unit separator).
-NAME_SEPARATOR = "\x1f"
-_COLUMNS_SQL = (
-    "SELECT count(*), group_concat(id), group_concat(printf('%!.17g', estimate_h)), "
-    "group_concat(printf('%!.17g', actual_h)), "
-    "group_concat(coalesce({epoch}, {missing})), group_concat(person, char(31)), "
-    "group_concat(coalesce(team, ''), char(31)) FROM tasks WHERE {counted}"
+#: The counted tasks' columns :func:`load_past` reads, the done time as
+#: seconds since 1970 (:data:`NO_TIME` without one, or with one SQLite cannot read).
+PAST_COLUMNS = ("id", "estimate_h", "actual_h", "epoch", "person", "team")
+_PAST_SQL = (
+    "SELECT id, estimate_h, actual_h, coalesce({epoch}, {missing}), person, coalesce(team, '') "
+    "FROM tasks WHERE {counted}"
 )
-_EPOCH_SQL = ("unixepoch(done_at)", "CAST(strftime('%s', done_at) AS INTEGER)")
+#: The done time in seconds: ``unixepoch()`` from SQLite 3.38 on, ``strftime('%s')`` before.
+EPOCH_SQL = ("unixepoch(done_at)", "CAST(strftime('%s', done_at) AS INTEGER)")
 
 
 def load_past(conn: sqlite3.Connection) -> Past:
     """Every counted task of the database, oldest done first (ties by id);
     tasks without a done date count as the oldest.
 
-    Each column comes back as one string (``group_concat``) that numpy parses
-    in C: five times faster than a row at a time for a million tasks. The
-    rows are read in table order and sorted here. No pandas: the command
-    starts faster.
+    The columns come through :func:`calibrate.store.fetch.fetch_columns`, each
+    as one string that numpy parses in C (``at_once``; the rows in table order,
+    sorted here). No pandas: the command starts faster.
     """
-    return past_from_columns(*(_columns_at_once(conn) or _columns_row_by_row(conn)))
+    try:
+        columns = _past_columns(conn, EPOCH_SQL[0])
+    except sqlite3.OperationalError:  # no unixepoch() before SQLite 3.38
+        columns = _past_columns(conn, EPOCH_SQL[1])
+    return past_from_columns(
+        columns["id"],
+        columns["estimate_h"],
+        columns["actual_h"],
+        columns["epoch"],
+        columns["person"],
+        columns["team"],
+    )
+
+
+def _past_columns(conn: sqlite3.Connection, epoch: str) -> dict[str, np.ndarray]:
+    sql = _PAST_SQL.format(epoch=epoch, missing=NO_TIME, counted=rules.counted_sql())
+    dtypes = {"id": np.int64, "epoch": np.int64}
+    return fetch_columns(conn, sql, (), PAST_COLUMNS, dtypes, at_once=True)
 
 
 def past_from_columns(
@@ -66,8 +81,8 @@ def past_from_columns(
     estimate: np.ndarray,
     actual: np.ndarray,
     epoch: np.ndarray,
-    person: Sequence,
-    team: Sequence,
+    person: Sequence | np.ndarray,
+    team: Sequence | np.ndarray,
 ) -> Past:
     """:func:`load_past` from every counted task's columns already in hand
     (any order): ids (or any numbers that grow with the id: they break ties
@@ -79,103 +94,15 @@ def past_from_columns(
     team_codes, teams = name_codes(team)
     estimate, actual = estimate[order], actual[order]
     return Past(
-        log_ratio=np.log2(actual / estimate), estimate_h=estimate, actual_h=actual,
-        person=person_codes[order], team=team_codes[order],
-        week=_weeks(local_days(epoch))[order], people=people, teams=teams,
-    )  # fmt: skip
-
-
-def _columns_at_once(conn: sqlite3.Connection) -> tuple | None:
-    """The counted tasks' columns, each as one string parsed by numpy (numbers
-    printed with 17 significant digits: they read back exactly); ``None``
-    when that fails (an old SQLite, a name holding the separator, a value numpy
-    cannot read): the caller then reads row by row."""
-    for epoch in _EPOCH_SQL:
-        sql = _COLUMNS_SQL.format(epoch=epoch, missing=NO_TIME, counted=rules.counted_sql())
-        try:
-            row = conn.execute(sql).fetchone()
-        except sqlite3.OperationalError:
-            continue  # no unixepoch() before SQLite 3.38
-        break
-    else:
-        return None
-    n = row[0]
-    if n == 0:
-        return _empty_columns()
-    try:
-        ids, epoch = (np.fromstring(row[i], dtype=np.int64, sep=",") for i in (1, 4))
-        estimate, actual = (np.fromstring(row[i], dtype=float, sep=",") for i in (2, 3))
-    except ValueError:
-        return None
-    person, team = row[5].split(NAME_SEPARATOR), row[6].split(NAME_SEPARATOR)
-    if not all(len(column) == n for column in (ids, epoch, estimate, actual, person, team)):
-        return None
-    return ids, estimate, actual, epoch, person, team
-
-
-def _columns_row_by_row(conn: sqlite3.Connection) -> tuple:
-    cursor = conn.cursor()
-    cursor.row_factory = None
-    sql = (
-        f"SELECT id, estimate_h, actual_h, done_at, person, team FROM tasks "  # noqa: S608
-        f"WHERE {rules.counted_sql()}"
+        log_ratio=np.log2(actual / estimate),
+        estimate_h=estimate,
+        actual_h=actual,
+        person=person_codes[order],
+        team=team_codes[order],
+        week=week_index(local_days(epoch))[order],
+        people=people,
+        teams=teams,
     )
-    cursor.execute(sql)
-    parts: list[list] = [[] for _ in range(6)]
-    while rows := cursor.fetchmany(FETCH_ROWS):
-        for part, column in zip(parts, zip(*rows, strict=True), strict=True):
-            part.extend(column)
-    cursor.close()
-    ids, estimate, actual, done, person, team = parts
-    if not ids:
-        return _empty_columns()
-    utc = np.array([_iso_seconds(text) for text in done], dtype="datetime64[s]")
-    epoch = np.where(np.isnat(utc), NO_TIME, utc.astype(np.int64))
-    return (np.array(ids, dtype=np.int64), np.array(estimate, dtype=float),
-            np.array(actual, dtype=float), epoch, person, team)  # fmt: skip
-
-
-def _iso_seconds(text: str | None) -> str:
-    """The ``YYYY-MM-DDTHH:MM:SS`` part of a stored UTC time, or ``NaT``."""
-    if not text or len(text) < 10:
-        return "NaT"
-    try:
-        np.datetime64(text[:19])
-    except ValueError:
-        return "NaT"
-    return text[:19]
-
-
-def _empty_columns() -> tuple:
-    empty_int = np.array([], dtype=np.int64)
-    return empty_int, np.array([]), np.array([]), empty_int, [], []
-
-
-def local_days(epoch: np.ndarray) -> np.ndarray:
-    """Local calendar day numbers (days since 1970-01-01) of UTC moments in
-    seconds since 1970 (-1 for :data:`NO_TIME`), with the system's time zone and
-    its summer time as it was at each moment: one offset lookup per distinct hour."""
-    from datetime import datetime
-
-    out = np.full(epoch.shape, -1, dtype=np.int64)
-    ok = epoch != NO_TIME
-    seconds = epoch[ok]
-    hours, inverse = np.unique(seconds // 3600, return_inverse=True)
-    offsets = np.array([_utc_offset(int(hour) * 3600, datetime) for hour in hours], dtype=np.int64)
-    out[ok] = (seconds + offsets[inverse]) // 86_400
-    return out
-
-
-def _weeks(day_numbers: np.ndarray) -> np.ndarray:
-    """:func:`calibrate.stats.trends.week_index` of day numbers (-1 stays -1)."""
-    return np.where(day_numbers >= 0, trends.week_of_day(day_numbers), -1)
-
-
-def _utc_offset(moment: int, datetime) -> int:
-    try:
-        return int(datetime.fromtimestamp(moment).astimezone().utcoffset().total_seconds())
-    except (OverflowError, OSError, ValueError):
-        return 0  # beyond what the platform's clock reads: UTC
 
 
 # --- open tasks ----------------------------------------------------------------------------
@@ -223,8 +150,6 @@ def open_tasks(
 
 def _timer_hours(conn: sqlite3.Connection, ids: list[int], now: str | None) -> dict[int, float]:
     """Hours on each task's timer, summed in SQL (running intervals up to ``now``)."""
-    from calibrate.durations import now_iso
-
     out: dict[int, float] = {}
     now = now or now_iso()
     for first in range(0, len(ids), 500):
@@ -268,7 +193,7 @@ def calendar(conn: sqlite3.Connection | None) -> forecast.Calendar:
 
 
 def histogram_rows(
-    histogram: list[dict], rows: int = HISTOGRAM_ROWS, tail: float = 0.01
+    histogram: list[HistogramDay], rows: int = HISTOGRAM_ROWS, tail: float = 0.01
 ) -> tuple[list[tuple[date | None, int]], int]:
     """Finish dates grouped into at most ``rows`` bins (days, else weeks, else
     several weeks), as (first day of the bin, runs), and the bins' width in
@@ -299,7 +224,8 @@ def histogram_rows(
         width_days = 7 * width
     else:
         width_days = 1
-    return ([*days, (None, later)] if later else days), width_days
+    shown: list[tuple[date | None, int]] = [*days, (None, later)] if later else [*days]
+    return shown, width_days
 
 
 # --- the past, cached against the history stamp -------------------------------------------------
@@ -328,9 +254,14 @@ def past_to_bytes(h: Past) -> bytes:
     buffer = io.BytesIO()
     names = json.dumps({"people": list(h.people), "teams": list(h.teams)}).encode()
     np.savez(
-        buffer, estimate_h=h.estimate_h, actual_h=h.actual_h, person=h.person, team=h.team,
-        week=h.week, names=np.frombuffer(names, dtype=np.uint8),
-    )  # fmt: skip
+        buffer,
+        estimate_h=h.estimate_h,
+        actual_h=h.actual_h,
+        person=h.person,
+        team=h.team,
+        week=h.week,
+        names=np.frombuffer(names, dtype=np.uint8),
+    )
     return buffer.getvalue()
 
 
@@ -339,13 +270,55 @@ def past_from_bytes(data: bytes) -> Past:
         names = json.loads(arrays["names"].tobytes().decode())
         estimate, actual = arrays["estimate_h"], arrays["actual_h"]
         return Past(
-            log_ratio=np.log2(actual / estimate), estimate_h=estimate, actual_h=actual,
-            person=arrays["person"], team=arrays["team"], week=arrays["week"],
-            people=tuple(names["people"]), teams=tuple(names["teams"]),
-        )  # fmt: skip
+            log_ratio=np.log2(actual / estimate),
+            estimate_h=estimate,
+            actual_h=actual,
+            person=arrays["person"],
+            team=arrays["team"],
+            week=arrays["week"],
+            people=tuple(names["people"]),
+            teams=tuple(names["teams"]),
+        )
 
 
 # --- scope --------------------------------------------------------------------------------------
+
+
+class ScopeFigures(TypedDict):
+    """Whose forecast or backtest it is (:meth:`Scope.described`)."""
+
+    person: str | None
+    team: str | None
+    everyone: bool
+    describe: str
+
+
+class QuotedBacktest(TypedDict):
+    """The mixture's backtest quoted beside a forecast (:func:`quoted_backtest`):
+    its coverage over the scope's most recent blocks, and whether it came from
+    the cache."""
+
+    blocks: int
+    coverage_50: float | None
+    coverage_80: float | None
+    keep_90: float | None
+    tasks: int
+    needs: int
+    cached: bool
+
+
+class ForecastResult(Forecast):
+    """``calibrate forecast --json`` (:func:`run_forecast`)."""
+
+    scope: ScopeFigures
+    backtest: QuotedBacktest
+    warnings: list[str]
+
+
+class BacktestResult(Backtest):
+    """``calibrate forecast --backtest --json`` (:func:`run_backtest`)."""
+
+    scope: ScopeFigures
 
 
 class Scope:
@@ -397,8 +370,9 @@ class Scope:
         return f"team {self.team}" if self.team is not None else "everyone"
 
     def selection(self) -> Selection:
-        return Selection(person=self.person, team=self.team, everyone=self.is_everyone,
-                         status="open")  # fmt: skip
+        return Selection(
+            person=self.person, team=self.team, everyone=self.is_everyone, status="open"
+        )
 
     @property
     def is_everyone(self) -> bool:
@@ -412,8 +386,14 @@ class Scope:
             return np.flatnonzero(past.team == past.team_code(self.team))
         return np.arange(len(past), dtype=np.int64)
 
-    def as_dict(self) -> dict:
-        return {"person": self.person, "team": self.team, "everyone": self.is_everyone}
+    def described(self) -> ScopeFigures:
+        """The scope as the JSON of ``forecast`` shows it."""
+        return {
+            "person": self.person,
+            "team": self.team,
+            "everyone": self.is_everyone,
+            "describe": self.describe(),
+        }
 
     def counted(self, conn: sqlite3.Connection) -> int:
         """How many counted tasks the scope has."""
@@ -441,7 +421,7 @@ def run_forecast(
     seed: int = 0,
     today: date,
     past: Past | None = None,
-) -> dict:
+) -> ForecastResult:
     """``calibrate forecast``: the open tasks of the scope (or those ids),
     simulated; with the scope's backtested coverage and any warnings.
     ``past``: every counted task (:func:`load_past`), when the caller has it
@@ -471,24 +451,28 @@ def run_forecast(
     tau2 = forecast.shift_variance(past.log_ratio[scope_positions], past.week[scope_positions])
     open_work = [
         forecast.OpenTask(
-            id=t["id"], title=t["title"], person=t["person"],
-            team=t["team"] or team_of(conn, t["person"]), estimate_h=t["estimate_h"],
-            spent_h=t["spent_h"], promise_h=t["promise_h"], due=_date(t["due"]),
+            id=t["id"],
+            title=t["title"],
+            person=t["person"],
+            team=t["team"] or team_of(conn, t["person"]),
+            estimate_h=t["estimate_h"],
+            spent_h=t["spent_h"],
+            promise_h=t["promise_h"],
+            due=_date(t["due"]),
             started=t["status"] == "started",
         )
         for t in tasks
-    ]  # fmt: skip
+    ]
     pools = Pools(past)
-    result = forecast.simulate(
+    simulation = forecast.simulate(
         pools, open_work, tau2=tau2, runs=runs, seed=seed, today=today, calendar=work_calendar
     )
-    result.pop("totals")
-    result.pop("finish_day")
-    result["scope"] = scope.as_dict()
-    result["scope"]["describe"] = scope.describe()
-    result["backtest"] = quoted_backtest(conn, scope, pools, scope_positions, stamp)
-    result["warnings"] = warnings
-    return result
+    return {
+        **simulation.figures,
+        "scope": scope.described(),
+        "backtest": quoted_backtest(conn, scope, pools, scope_positions, stamp),
+        "warnings": warnings,
+    }
 
 
 def _date(text: str | None) -> date | None:
@@ -506,7 +490,7 @@ def quoted_backtest(
     pools: Pools,
     scope_positions: np.ndarray,
     stamp: str,
-) -> dict:
+) -> QuotedBacktest:
     """The mixture's coverage over the scope's most recent blocks, from the
     cache when the history has not changed since it was computed."""
     key = f"{scope.key}|mixture|{QUOTED_BLOCKS}"
@@ -514,13 +498,23 @@ def quoted_backtest(
     cached = figures is not None
     if figures is None:
         result = backtest.backtest(
-            pools.past, scope_positions, methods=("mixture",), max_blocks=QUOTED_BLOCKS,
+            pools.past,
+            scope_positions,
+            methods=("mixture",),
+            max_blocks=QUOTED_BLOCKS,
             pools=pools,
-        )  # fmt: skip
+        )
         figures = {**result["methods"]["mixture"], "tasks": result["tasks"]}
         caches.store_backtest(conn, key, stamp, figures)
-    keys = ("blocks", "coverage_50", "coverage_80", "keep_90", "tasks")
-    return {**{k: figures[k] for k in keys}, "needs": BACKTEST_NEEDS, "cached": cached}
+    return {
+        "blocks": figures["blocks"],
+        "coverage_50": figures["coverage_50"],
+        "coverage_80": figures["coverage_80"],
+        "keep_90": figures["keep_90"],
+        "tasks": figures["tasks"],
+        "needs": BACKTEST_NEEDS,
+        "cached": cached,
+    }
 
 
 def run_backtest(
@@ -530,7 +524,7 @@ def run_backtest(
     max_blocks: int | None = None,
     seed: int = 0,
     progress=None,
-) -> dict:
+) -> BacktestResult:
     """``calibrate forecast --backtest``: every method over the scope's history."""
     counted = scope.counted(conn)
     if counted < BACKTEST_NEEDS:  # said before anything is loaded or cached
@@ -543,5 +537,4 @@ def run_backtest(
     past = cached_past(conn)
     positions = scope.positions(past)
     result = backtest.backtest(past, positions, max_blocks=max_blocks, seed=seed, progress=progress)
-    result["scope"] = {**scope.as_dict(), "describe": scope.describe()}
-    return result
+    return {**result, "scope": scope.described()}

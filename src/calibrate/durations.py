@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from calibrate.errors import InputError
 
@@ -28,12 +28,30 @@ MAX_EFFORT_H = 100_000.0
 DAYS_PER_WEEK = 5
 UNIT_HOURS = {"s": 1 / 3600, "m": 1 / 60, "h": 1.0}
 UNIT_WORDS = {
-    "s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
-    "m": "m", "min": "m", "mins": "m", "minute": "m", "minutes": "m",
-    "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
-    "d": "d", "day": "d", "days": "d",
-    "w": "w", "wk": "w", "wks": "w", "week": "w", "weeks": "w",
-}  # fmt: skip
+    "s": "s",
+    "sec": "s",
+    "secs": "s",
+    "second": "s",
+    "seconds": "s",
+    "m": "m",
+    "min": "m",
+    "mins": "m",
+    "minute": "m",
+    "minutes": "m",
+    "h": "h",
+    "hr": "h",
+    "hrs": "h",
+    "hour": "h",
+    "hours": "h",
+    "d": "d",
+    "day": "d",
+    "days": "d",
+    "w": "w",
+    "wk": "w",
+    "wks": "w",
+    "week": "w",
+    "weeks": "w",
+}
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 _PART = re.compile(rf"\s*({_NUMBER})\s*([a-z]+)?", re.IGNORECASE)
 _DURATION_HINT = "use e.g. 90m, 1.5h, 1h30m, 2d or 1w"
@@ -328,6 +346,61 @@ def week_of_day(day_numbers):
 def week_monday(week: int) -> date:
     """The Monday that starts week number ``week`` of :func:`week_index`."""
     return WEEK_ZERO + timedelta(weeks=int(week))
+
+
+def local_zone() -> tzinfo:
+    """The user's time zone, as a ``ZoneInfo`` when it can be named (so that
+    summer time is right for every date), else today's fixed offset."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = os.environ.get("TZ", "").lstrip(":")
+    candidates = [name] if name else []
+    try:
+        target = os.path.realpath("/etc/localtime")
+    except OSError:
+        target = ""
+    if "/zoneinfo/" in target:
+        candidates.append(target.split("/zoneinfo/", 1)[1])
+    for key in candidates:
+        try:
+            return ZoneInfo(key)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            continue
+    zone = datetime.now().astimezone().tzinfo
+    assert zone is not None  # astimezone() always sets one
+    return zone
+
+
+#: A moment without a time (missing, or unreadable) in :func:`local_days`'
+#: seconds since 1970: it sorts before every real one.
+NO_TIME = -(2**62)
+
+
+def local_days(epoch):
+    """The local calendar day (``datetime64[D]``) of each UTC moment, given
+    in seconds since 1970 (NaT for :data:`NO_TIME`), in :func:`local_zone`
+    with its summer time as it was at each moment: one offset lookup per
+    distinct hour. The one conversion from stored UTC times to the user's
+    days. (numpy is imported here, off the start-up path.)"""
+    import numpy as np
+
+    seconds = np.asarray(epoch, dtype=np.int64)
+    out = np.full(seconds.shape, np.datetime64("NaT"), dtype="datetime64[D]")
+    ok = seconds != NO_TIME
+    timed = seconds[ok]
+    hours, inverse = np.unique(timed // 3600, return_inverse=True)
+    zone = local_zone()
+    offsets = np.array([_utc_offset(int(hour) * 3600, zone) for hour in hours], dtype=np.int64)
+    out[ok] = ((timed + offsets[inverse.reshape(-1)]) // 86_400).astype("datetime64[D]")
+    return out
+
+
+def _utc_offset(moment: int, zone: tzinfo) -> int:
+    try:
+        offset = datetime.fromtimestamp(moment, zone).utcoffset()
+    except (OverflowError, OSError, ValueError):
+        return 0  # beyond what the platform's clock reads: UTC
+    return int(offset.total_seconds()) if offset is not None else 0
 
 
 def local_midnight_utc(day: date) -> str:

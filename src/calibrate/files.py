@@ -71,18 +71,12 @@ def atomic_write(
         os.makedirs(folder, exist_ok=True)
     name = os.path.basename(path)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    try:
+    with _renamed_over(temporary, path):
         with os.fdopen(descriptor, "w", encoding=encoding, newline=newline) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _sync_folder(folder)
 
 
 @contextlib.contextmanager
@@ -93,17 +87,25 @@ def atomic_path(path: str | os.PathLike, *, tag: str = "tmp") -> Iterator[str]:
     writer that keeps companion files (SQLite's ``-wal``) must close them
     inside the block."""
     path = os.fspath(path)
-    folder = _folder(path)
-    temporary = os.path.join(folder, f".{os.path.basename(path)}.{tag}-{os.getpid()}")
-    try:
+    temporary = os.path.join(_folder(path), f".{os.path.basename(path)}.{tag}-{os.getpid()}")
+    with _renamed_over(temporary, path):
         yield temporary
         _sync_file(temporary)
+
+
+@contextlib.contextmanager
+def _renamed_over(temporary: str, path: str) -> Iterator[None]:
+    """The end of both writers: when the block ends without an error, rename
+    the (synced) ``temporary`` over ``path`` and sync the folder, so that the
+    rename survives a crash; on an error, remove ``temporary``."""
+    try:
+        yield
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    _sync_folder(folder)
+    _sync_folder(_folder(path))
 
 
 @contextlib.contextmanager

@@ -17,10 +17,17 @@ import os
 
 #: Environment variables that change which configuration git reads.
 _GIT_ENVIRONMENT = (
-    "GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM",
-    "GIT_CONFIG_COUNT", "GIT_CONFIG_PARAMETERS", "GIT_DIR", "GIT_WORK_TREE",
-    "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM",
-)  # fmt: skip
+    "GIT_CONFIG",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_CONFIG_NOSYSTEM",
+    "GIT_CONFIG_COUNT",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+)
 
 
 def default_person() -> str:
@@ -28,9 +35,9 @@ def default_person() -> str:
     name = os.environ.get("CALIBRATE_PERSON", "").strip()
     if name:
         return name
-    name = git_user_name()
-    if name:
-        return name
+    git_name = git_user_name()
+    if git_name:
+        return git_name
     import getpass
 
     try:
@@ -143,13 +150,15 @@ def ask_git() -> str | None:
     read_end, write_end = os.pipe()
     try:
         pid = os.posix_spawnp(
-            "git", command, os.environ,
+            "git",
+            command,
+            os.environ,
             file_actions=[
                 (os.POSIX_SPAWN_DUP2, write_end, 1),
                 (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
                 (os.POSIX_SPAWN_CLOSE, read_end),
             ],
-        )  # fmt: skip
+        )
     except OSError:
         os.close(read_end)
         os.close(write_end)

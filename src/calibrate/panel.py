@@ -15,17 +15,23 @@ import sqlite3
 import textwrap
 from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import Any, Literal, TypedDict, cast
 
 import numpy as np
 import pandas as pd
 
+from calibrate import durations, rules
 from calibrate import reference as real_developers
-from calibrate import rules
 from calibrate.durations import local_today
+from calibrate.reference import Position
 from calibrate.selection import Selection
 from calibrate.stats import metrics, promises, ranges, trends
+from calibrate.stats.metrics import Figures, PaddingFlags, Point, ScoreStatus, SizeRow
+from calibrate.stats.promises import PromiseSummary
+from calibrate.stats.ranges import RangeSummary
+from calibrate.stats.trends import TrendSummary
 from calibrate.store import load, settings
-from calibrate.text import factor
+from calibrate.text import count, factor, percent
 
 #: Rolling scores shown in the trend line of the text panel.
 TREND_SHOWN_WEEKS = 8
@@ -35,9 +41,59 @@ LABEL_WIDTH = 13
 # --- building -------------------------------------------------------------------------
 
 
+class Window(TypedDict):
+    """The window's first and (exclusive) last local day and its weeks (``None``: all history)."""
+
+    since: str | None
+    until: str | None
+    weeks: int | None
+
+
+class TrendWeek(Figures):
+    """A week of section 6's trend: its own count and MALR, and the figures of
+    the rolling window ending there."""
+
+    week: str
+    start: str
+    n_week: int
+    m_week: float | None
+    faded: bool
+
+
+class PanelTrend(TrendSummary):
+    window_weeks: int
+    weeks: list[TrendWeek]
+
+
+class ScorePanel(Point):
+    """``calibrate score --json``: every figure of a scope and window
+    (:func:`assemble_panel`), JSON-ready, ``None`` where there is too little
+    data: the :class:`~calibrate.stats.metrics.Point` of its tasks and the rest."""
+
+    scope: Literal["person", "team", "everyone"]
+    name: str | None
+    reference: str
+    window: Window
+    today: str
+    score_status: ScoreStatus
+    score: float | None
+    score_low: float | None
+    score_high: float | None
+    score_raw_low: float | None
+    score_raw_high: float | None
+    reference_n: int
+    reference_malr: float | None
+    population: Position | None
+    flags: PaddingFlags | None
+    by_size: list[SizeRow]
+    ranges: RangeSummary
+    promises: PromiseSummary
+    trend: PanelTrend
+
+
 def build_panel(
     conn: sqlite3.Connection | None, selection: Selection, *, today: date | None = None
-) -> dict:
+) -> ScorePanel:
     """The panel for ``selection`` (scope and window) from the database.
 
     ``conn`` may be ``None`` (no database yet): every figure is then empty.
@@ -83,8 +139,15 @@ def promise_outcomes(
     window (:func:`load.promise_tasks`), on the working calendar of the
     settings ``values``."""
     tasks = load.promise_tasks(conn, selection)
-    columns = {name: tasks[name].to_numpy() for name in tasks.columns}
-    return promises.promise_outcomes(**columns, today=today, **settings.calendar(values))
+    return promises.promise_outcomes(
+        status=tasks["status"].to_numpy(),
+        promise_h=tasks["promise_h"].to_numpy(),
+        due=tasks["due"].to_numpy(),
+        done_date=tasks["done_date"].to_numpy(),
+        actual_h=tasks["actual_h"].to_numpy(),
+        today=today,
+        **settings.calendar(values),
+    )
 
 
 def keep_rate(outcomes: pd.DataFrame) -> float | None:
@@ -106,7 +169,7 @@ def assemble_panel(
     logged: int = 0,
     promised: int = 0,
     bands: Mapping[str, float] | None = None,
-) -> dict:
+) -> ScorePanel:
     """The panel from data in hand: ``tasks`` as :func:`load.counted_tasks`
     gives them, ``prior_stats`` (the scope the score is shrunk toward, named
     ``prior_label``) as :func:`load.counted_stats` (``None``: the scope is its
@@ -133,8 +196,11 @@ def assemble_panel(
         prior_exact, prior_under = prior_stats["exact"], prior_stats["under"]
     score, low, high = metrics.score_from_stats(n, point["sum_abs"], point["sum_sq"], prior_malr)
     raw, raw_low, raw_high = metrics.score_from_stats(n, point["sum_abs"], point["sum_sq"])
-    panel: dict = {
-        **_scope(selection),
+    scope, name = _scope(selection)
+    ranged = tasks[np.isfinite(tasks["low_h"].to_numpy(dtype=float))]
+    panel: ScorePanel = {
+        "scope": scope,
+        "name": name,
         "reference": prior_label if selection.person or selection.team else "itself",
         "window": _window(selection, today),
         "today": today.isoformat(),
@@ -148,40 +214,50 @@ def assemble_panel(
         "score_raw_high": raw_high,
         "reference_n": prior_n,
         "reference_malr": prior_malr,
-        **{key: point[key] for key in metrics.POINT_KEYS if key not in ("n", "score_raw")},
+        "bias": point["bias"],
+        "bias_factor": point["bias_factor"],
+        "malr": point["malr"],
+        "typical_miss": point["typical_miss"],
+        "within_25": point["within_25"],
+        "over": point["over"],
+        "exact": point["exact"],
+        "under": point["under"],
+        "ratio_p10": point["ratio_p10"],
+        "ratio_p90": point["ratio_p90"],
+        "sum_abs": point["sum_abs"],
+        "sum_sq": point["sum_sq"],
+        # Where a person's raw score stands among real developers (METRICS.md 5),
+        # or None (under 30 tasks, or not a person).
+        "population": (
+            real_developers.load().position(raw, n) if selection.person is not None else None
+        ),
+        "flags": (
+            metrics.padding_flags(n, point["exact"], point["under"], prior_exact, prior_under)
+            if selection.person is not None
+            else None
+        ),
+        "by_size": metrics.by_size(estimate_h, actual_h),
+        "ranges": ranges.range_summary(
+            ranged["low_h"], ranged["high_h"], ranged["actual_h"], ranged["confidence"]
+        ),
+        "promises": promises.promise_summary(
+            outcomes,
+            logged=logged,
+            promised=promised,
+            team_keep_rate=prior_keep_rate if prior_stats is not None else None,
+            bands=bands,
+        ),
+        "trend": _trend(selection, today, tasks, estimate_h, actual_h),
     }
-    # Where a person's raw score stands among real developers (METRICS.md 5):
-    # {"percentile", "top_percent", "n", "source"}, or None (under 30 tasks, or not a person).
-    panel["population"] = (
-        real_developers.load().position(raw, n) if selection.person is not None else None
-    )
-    panel["flags"] = (
-        metrics.padding_flags(n, point["exact"], point["under"], prior_exact, prior_under)
-        if selection.person is not None
-        else None
-    )
-    panel["by_size"] = metrics.by_size(estimate_h, actual_h)
-    ranged = tasks[np.isfinite(tasks["low_h"].to_numpy(dtype=float))]
-    panel["ranges"] = ranges.range_summary(
-        ranged["low_h"], ranged["high_h"], ranged["actual_h"], ranged["confidence"]
-    )
-    panel["promises"] = promises.promise_summary(
-        outcomes,
-        logged=logged,
-        promised=promised,
-        team_keep_rate=prior_keep_rate if prior_stats is not None else None,
-        bands=bands,
-    )
-    panel["trend"] = _trend(selection, today, tasks, estimate_h, actual_h)
     return clean(panel)
 
 
-def _scope(selection: Selection) -> dict:
+def _scope(selection: Selection) -> tuple[Literal["person", "team", "everyone"], str | None]:
     if selection.person is not None:
-        return {"scope": "person", "name": selection.person}
+        return "person", selection.person
     if selection.team is not None:
-        return {"scope": "team", "name": selection.team}
-    return {"scope": "everyone", "name": None}
+        return "team", selection.team
+    return "everyone", None
 
 
 def _last_day(selection: Selection, today: date) -> date:
@@ -190,12 +266,12 @@ def _last_day(selection: Selection, today: date) -> date:
     return end - timedelta(days=1) if end else today
 
 
-def _window(selection: Selection, today: date) -> dict:
+def _window(selection: Selection, today: date) -> Window:
     start = load.window_start(selection)
     end = load.window_end(selection)
     weeks = None
     if start is not None:
-        first, last = trends.week_index([start, _last_day(selection, today)])
+        first, last = durations.week_index([start, _last_day(selection, today)])
         weeks = int(last - first + 1)
     return {
         "since": start.isoformat() if start else None,
@@ -204,11 +280,11 @@ def _window(selection: Selection, today: date) -> dict:
     }
 
 
-def _trend(selection, today, tasks, estimate_h, actual_h) -> dict:
+def _trend(selection, today, tasks, estimate_h, actual_h) -> PanelTrend:
     weeks = tasks["week"].to_numpy(dtype=np.int64)
     start = load.window_start(selection)
-    first = int(trends.week_index([start])[0]) if start else None
-    last = int(trends.week_index([_last_day(selection, today)])[0]) if start else None
+    first = int(durations.week_index([start])[0]) if start else None
+    last = int(durations.week_index([_last_day(selection, today)])[0]) if start else None
     frame = trends.weekly_trend(
         weeks, metrics.log_ratio(estimate_h, actual_h), first_week=first, last_week=last
     )
@@ -216,11 +292,12 @@ def _trend(selection, today, tasks, estimate_h, actual_h) -> dict:
     rows = []
     for row in frame.to_dict("records"):
         year, number, _ = row["start"].isocalendar()
-        rows.append({**row, "week": f"{year}-W{number:02d}", "start": row["start"].isoformat()})
+        week = {**row, "week": f"{year}-W{number:02d}", "start": row["start"].isoformat()}
+        rows.append(cast(TrendWeek, week))  # a row of trends.TREND_COLUMNS
     return {**summary, "window_weeks": rules.TREND_WINDOW_WEEKS, "weeks": rows}
 
 
-def clean(value):
+def clean(value: Any) -> Any:
     """JSON-ready: numpy scalars to Python, NaN and NaT to ``None``, dates to text."""
     if isinstance(value, Mapping):
         return {str(key): clean(item) for key, item in value.items()}
@@ -241,18 +318,10 @@ def clean(value):
 # --- rendering --------------------------------------------------------------------------
 
 
-def _pct(share: float | None) -> str:
-    return "-" if share is None else f"{share:.0%}"
-
-
 def _pct_range(low: float | None, high: float | None) -> str:
     if low is None or high is None:
         return "-"
     return f"{low * 100:.0f}-{high * 100:.0f}%"
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 class _Lines:
@@ -274,20 +343,22 @@ class _Lines:
         self.lines.append("")
 
 
-def _title(panel: Mapping, width: int) -> str:
-    if panel["scope"] == "person":
-        who = panel["name"]
+def _title(panel: ScorePanel, width: int) -> str:
+    name = panel["name"]
+    if panel["scope"] == "person" and name is not None:
+        who = name
         if panel["reference"].startswith("team "):
             who += f" ({panel['reference']})"
     elif panel["scope"] == "team":
-        who = f"team {panel['name']}"
+        who = f"team {name}"
     else:
         who = "everyone"
     window = panel["window"]
-    if window["since"] is None:
+    weeks = window["weeks"]
+    if window["since"] is None or weeks is None:
         when = "all history"
     else:
-        when = f"{_count(window['weeks'], 'week')} from {window['since']}"
+        when = f"{count(weeks, 'week')} from {window['since']}"
         if window["until"]:
             when += f" to {window['until']}"
     head, tail = "Calibration of ", f", {when}"
@@ -297,7 +368,7 @@ def _title(panel: Mapping, width: int) -> str:
     return f"{head}{who}{tail}"
 
 
-def render_panel(panel: Mapping, width: int = 80) -> str:
+def render_panel(panel: ScorePanel, width: int = 80) -> str:
     """The panel in words, no line wider than ``width``: what the terminal shows."""
     out = _Lines(width)
     out.lines.append(_title(panel, width))
@@ -311,12 +382,12 @@ def render_panel(panel: Mapping, width: int = 80) -> str:
     return "\n".join(out.lines)
 
 
-def _render_point(out: _Lines, panel: Mapping) -> None:
+def _render_point(out: _Lines, panel: ScorePanel) -> None:
     n = panel["n"]
     if n == 0:
         out.add("Score", "not enough data: no finished tasks in this window.")
         return
-    tasks = _count(n, "finished task")
+    tasks = count(n, "finished task")
     if panel["score"] is None:
         out.add("Score", f"not enough data: {tasks}, a score needs {rules.MIN_SCORE_N}.")
     else:
@@ -338,27 +409,31 @@ def _render_point(out: _Lines, panel: Mapping) -> None:
     out.add("Bias", f"tasks take {factor(panel['bias_factor'])} {whose} (median)")
     out.add(
         "Miss",
-        f"typically off by {factor(panel['typical_miss'])}; {_pct(panel['within_25'])} within 25%",
+        f"typically off by {factor(panel['typical_miss'])}; "
+        f"{percent(panel['within_25'])} within 25%",
     )
     out.add(
         "Split",
-        f"over {_pct(panel['over'])}, exact {_pct(panel['exact'])}, under {_pct(panel['under'])}",
+        f"over {percent(panel['over'])}, exact {percent(panel['exact'])}, "
+        f"under {percent(panel['under'])}",
     )
-    flags = panel.get("flags") or {}
+    flags = panel["flags"]
     prior = panel["reference"]
-    exact = flags.get("exact_hits") or {}
-    if exact.get("flag"):
+    if flags is None:
+        return
+    exact = flags["exact_hits"]
+    if exact["flag"]:
         out.add(
             "Flag",
-            f"{_pct(exact['share'])} of your tasks end exactly at the estimate "
-            f"({prior}: {_pct(exact['team'])}): are actuals written to match?",
+            f"{percent(exact['share'])} of your tasks end exactly at the estimate "
+            f"({prior}: {percent(exact['team'])}): are actuals written to match?",
         )
-    early = flags.get("early") or {}
-    if early.get("flag"):
+    early = flags["early"]
+    if early["flag"]:
         out.add(
             "Flag",
-            f"{_pct(early['share'])} of your tasks finish under the estimate "
-            f"({prior}: {_pct(early['team'])}): padding scores as badly as optimism.",
+            f"{percent(early['share'])} of your tasks finish under the estimate "
+            f"({prior}: {percent(early['team'])}): padding scores as badly as optimism.",
         )
 
 
@@ -373,9 +448,9 @@ def _render_ranges(out: _Lines, figures: Mapping) -> None:
     verdict = figures["verdict"]
     out.add(
         "Ranges",
-        f"{_pct(figures['hit_rate'])} of {n:,} held the actual (90%: "
+        f"{percent(figures['hit_rate'])} of {n:,} held the actual (90%: "
         f"{_pct_range(figures['hit_low'], figures['hit_high'])}) against "
-        f"{_pct(figures['nominal'])} nominal: {verdict}",
+        f"{percent(figures['nominal'])} nominal: {verdict}",
     )
     widen = figures["widen_factor"]
     if verdict == "calibrated":
@@ -402,13 +477,13 @@ def _render_promises(out: _Lines, figures: Mapping, prior: str) -> None:
     out.add("Promises", "make few, keep most, exceed a few")
     gauges = figures["gauges"]
     rate, keep, exceed = gauges["promise_rate"], gauges["keep_rate"], gauges["exceed_rate"]
-    band = f"{rate['min'] * 100:.0f}-{rate['max'] * 100:.0f}%"
+    band = _pct_range(rate["min"], rate["max"])
     if rate["value"] is None:
         out.add("few", "no tasks logged in this window", indent="  ")
     else:
         out.add(
             "few",
-            f"{_pct(rate['value'])} of {_count(figures['logged'], 'task')} logged carry a "
+            f"{percent(rate['value'])} of {count(figures['logged'], 'task')} logged carry a "
             f"promise; target {band}: {_GAUGE_WORDS[rate['status']]}",
             indent="  ",
         )
@@ -417,25 +492,25 @@ def _render_promises(out: _Lines, figures: Mapping, prior: str) -> None:
         return
     status = _GAUGE_WORDS[keep["status"]]
     if keep["status"] == "flag":
-        status += f" (under {keep['flag']:.0%})"
+        status += f" (under {percent(keep['flag'])})"
     out.add(
         "kept",
-        f"{_pct(keep['value'])} of {due:,} due (90%: "
+        f"{percent(keep['value'])} of {due:,} due (90%: "
         f"{_pct_range(figures['keep_low'], figures['keep_high'])}); target >= "
-        f"{keep['min']:.0%}: {status}",
+        f"{percent(keep['min'])}: {status}",
         indent="  ",
     )
     out.add(
         "exceeded",
-        f"{_pct(exceed['value'])} of {due:,} due; target >= {exceed['min']:.0%}: "
+        f"{percent(exceed['value'])} of {due:,} due; target >= {percent(exceed['min'])}: "
         f"{_GAUGE_WORDS[exceed['status']]}",
         indent="  ",
     )
     if figures["team_keep_rate"] is not None:
         out.add(
             "",
-            f"kept {figures['kept']:,} of {due:,} ({_pct(figures['keep_rate_raw'])}), "
-            f"shrunk toward {prior} ({_pct(figures['team_keep_rate'])})",
+            f"kept {figures['kept']:,} of {due:,} ({percent(figures['keep_rate_raw'])}), "
+            f"shrunk toward {prior} ({percent(figures['team_keep_rate'])})",
         )
     for line in figures["advice"]:
         out.add("", line)
@@ -447,7 +522,7 @@ def _render_trend(out: _Lines, trend: Mapping) -> None:
         used = trend["weeks_used"]
         out.add(
             "Trend",
-            f"not enough data: {_count(used, 'week')} with finished tasks, a trend needs "
+            f"not enough data: {count(used, 'week')} with finished tasks, a trend needs "
             f"{rules.MIN_TREND_WEEKS}.",
         )
         return

@@ -158,6 +158,12 @@ DEFAULT_CONFIDENCE = 90.0
 DEFAULT_CONFIDENCE_SHARE = DEFAULT_CONFIDENCE / 100
 
 
+def range_confidence(low_h: float | None, confidence: float | None) -> float | None:
+    """The confidence a task's range is held at: the one given, else
+    :data:`DEFAULT_CONFIDENCE` when there is a range (a ``low_h``)."""
+    return DEFAULT_CONFIDENCE if low_h is not None and confidence is None else confidence
+
+
 def confidence_sql(column: str = "confidence") -> str:
     """A range's confidence in percent, the default where none was given."""
     return f"coalesce({column}, {DEFAULT_CONFIDENCE!r})"
@@ -192,7 +198,8 @@ def has_promise_mask(promise_h, due):
     import numpy as np
 
     due = np.asarray(due).reshape(-1)
-    has_due = ~np.isnat(due) if due.dtype.kind == "M" else np.not_equal(due, None)
+    none = np.array(None, dtype=object)  # compared element by element
+    has_due = ~np.isnat(due) if due.dtype.kind == "M" else np.not_equal(due, none)
     return np.isfinite(np.asarray(promise_h, dtype=float).reshape(-1)) | has_due
 
 

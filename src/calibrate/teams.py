@@ -29,10 +29,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from calibrate import rules
+from calibrate import durations, rules
 from calibrate.durations import local_today
 from calibrate.selection import Selection
-from calibrate.stats import metrics, promises, trends
+from calibrate.stats import metrics, promises
 from calibrate.store import load, people, settings
 from calibrate.store.load import STATS
 
@@ -83,7 +83,7 @@ def task_frames(
     ``due``, when the caller has them already.
 
     Counted: ``person``, ``team`` (``NO_TEAM`` for none), ``week``
-    (:func:`trends.week_index` of the local done date; ``UNDATED`` without
+    (:func:`durations.week_index` of the local done date; ``UNDATED`` without
     one) and ``r`` (log2 of actual / estimate); with ``detail`` also
     ``actual_h``, ``low_h``, ``high_h`` and ``confidence`` (percent; the
     default of METRICS.md for a range without one). Promises: ``person``,
@@ -91,7 +91,7 @@ def task_frames(
     ``resolved``, ``kept``, ``exceeded``.
     """
     rows = load.window_rows(data, selection, parsed)
-    done_week = trends.week_index(rows.done_date)
+    done_week = durations.week_index(rows.done_date)
     is_counted, is_promise = rows.counted, rows.promised
     estimate_h, actual_h = data["estimate_h"], data["actual_h"]
     # Names as categoricals: factorised once here, grouped by their codes after.
@@ -128,7 +128,7 @@ def task_frames(
         **settings.calendar(values),
     )
     outcome_week = np.where(
-        rows.has_done[is_promise], done_week[is_promise], trends.week_index(due_date)
+        rows.has_done[is_promise], done_week[is_promise], durations.week_index(due_date)
     )
     promise_frame = pd.DataFrame(
         {
@@ -277,11 +277,11 @@ def _ranges(counted: pd.DataFrame, task_group: np.ndarray, size: int) -> list:
         }
     )
     summed = frame.groupby(["group", "confidence"], sort=True).sum().reset_index()
-    for record in summed.itertuples(index=False):
-        out[int(record.group)].append(
-            [float(record.confidence), int(record.n), int(record.hits), int(record.below),
-             int(record.above)]
-        )  # fmt: skip
+    columns = [summed[name].to_numpy() for name in ("confidence", "n", "hits", "below", "above")]
+    for group, confidence, n, hits, below_n, above_n in zip(
+        summed["group"].to_numpy(), *columns, strict=True
+    ):
+        out[int(group)].append([float(confidence), int(n), int(hits), int(below_n), int(above_n)])
     return out
 
 
@@ -456,7 +456,7 @@ def imported_rows(conn: sqlite3.Connection, selection: Selection) -> pd.DataFram
         return frame
     frame["team"] = frame["team"].where(frame["team"].notna(), NO_TEAM).astype(object)
     frame["week"] = [
-        UNDATED if week is None else int(trends.week_index([date.fromisoformat(week)])[0])
+        UNDATED if week is None else int(durations.week_index([date.fromisoformat(week)])[0])
         for week in frame["week"]
     ]
     frame["week"] = frame["week"].astype(np.int64)

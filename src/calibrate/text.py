@@ -1,4 +1,5 @@
-"""Tables for people (80 columns), and JSON and CSV for programs.
+"""Numbers in words (:func:`factor`, :func:`percent`, :func:`count`), tables for
+people (80 columns), and JSON and CSV for programs.
 
 CSV cells that a spreadsheet would run as a formula are neutralised with a
 leading apostrophe (OWASP "CSV injection"); :func:`csv_unescape` takes it off
@@ -73,6 +74,16 @@ def factor(value: float | None) -> str:
     if shown == "1.0" and abs(value - 1.0) >= 0.005:
         shown = f"{value:.2f}"
     return shown + "x"
+
+
+def percent(share: float | None) -> str:
+    """A share as a whole percentage: ``42%``; ``-`` for none."""
+    return "-" if share is None else f"{share * 100:.0f}%"
+
+
+def count(n: int, word: str, plural: str | None = None) -> str:
+    """``1 task``, ``1,204 tasks``: a number and its noun, plural unless one."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
 
 
 def to_json(value: Any) -> str:

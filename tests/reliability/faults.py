@@ -30,8 +30,11 @@ def run_calibrate(
     """``calibrate --db DB ARGS`` as a fresh process; text output captured."""
     return subprocess.run(
         [*CALIBRATE, "--db", str(db), *args],
-        capture_output=True, text=True, timeout=timeout, **popen,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **popen,
+    )
 
 
 def file_state(path: Path) -> tuple[str, ...]:

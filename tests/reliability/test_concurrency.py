@@ -33,9 +33,14 @@ def adder(db, worker: int, adds: int) -> tuple[list[int], list[str]]:
     ids, failures = [], []
     for n in range(adds):
         result = run_calibrate(
-            db, "add", f"worker {worker} task {n}", "-e", "1h30m", "-q",
-            "--person", f"worker{worker}", "-t", "load",
-        )  # fmt: skip
+            db,
+            "add",
+            f"worker {worker} task {n}",
+            *["-e", "1h30m", "-q", "--person"],
+            f"worker{worker}",
+            "-t",
+            "load",
+        )
         if result.returncode != 0 or result.stderr.strip():
             failures.append(f"worker {worker} add {n}: exit {result.returncode}: {result.stderr}")
         else:
@@ -67,8 +72,10 @@ def test_eight_processes_adding_at_once_lose_nothing_while_a_report_runs(tmp_pat
     finally:
         done.set()
         reporter.join()
-    print(f"{WORKERS} processes x {ADDS_EACH} adds in {time.perf_counter() - started:.1f} s, "
-          f"{len(reports)} reports meanwhile")  # fmt: skip
+    print(
+        f"{WORKERS} processes x {ADDS_EACH} adds in {time.perf_counter() - started:.1f} s, "
+        f"{len(reports)} reports meanwhile"
+    )
 
     failures = [line for _, fails in results for line in fails]
     assert failures == []

@@ -96,8 +96,10 @@ def kill_trials(base: Path, folder: Path, command_for, old: int, new: int) -> li
             timed_run(command_for(db))
             assert task_count(db) == new and integrity(db) == "ok"
     kept_old = sum(line.endswith(f": {old}") for line in outcomes)
-    print(f"{TRIALS} kills over a {duration:.1f} s run: {kept_old} left the old {old:,} tasks, "
-          f"{TRIALS - kept_old} the new {new:,}; integrity ok every time")  # fmt: skip
+    print(
+        f"{TRIALS} kills over a {duration:.1f} s run: {kept_old} left the old {old:,} tasks, "
+        f"{TRIALS - kept_old} the new {new:,}; integrity ok every time"
+    )
     print("\n".join(outcomes))
     return outcomes
 

@@ -171,8 +171,10 @@ def file_size_limit(limit: int):
 def big_csv(path: Path, rows: int) -> Path:
     rng = random.Random(5)
     lines = ["key,title,estimate,actual,notes"]
-    lines += [f"F-{n},Task {n},{rng.randint(1, 8)}h,{rng.randint(1, 12)}h,{'x' * 200}"
-              for n in range(rows)]  # fmt: skip
+    lines += [
+        f"F-{n},Task {n},{rng.randint(1, 8)}h,{rng.randint(1, 12)}h,{'x' * 200}"
+        for n in range(rows)
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -233,12 +235,17 @@ def test_a_database_locked_beyond_the_busy_timeout(setup, tmp_path, monkeypatch)
     monkeypatch.setenv("CALIBRATE_BUSY_TIMEOUT", "0.3")
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(db)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        for args in (["add", "Blocked", "-e", "1h"], ["import", str(tmp_path / "tasks.csv")],
-                     ["done", fill(["{open_id}"])[0], "--actual", "2h"]):  # fmt: skip
+        for args in (
+            ["add", "Blocked", "-e", "1h"],
+            ["import", str(tmp_path / "tasks.csv")],
+            ["done", fill(["{open_id}"])[0], "--actual", "2h"],
+        ):
             result = run_calibrate(db, *args)
             assert result.returncode == 1, result
             line = one_error_line(result.stderr)
@@ -253,8 +260,15 @@ def test_a_database_locked_beyond_the_busy_timeout(setup, tmp_path, monkeypatch)
 
 
 def test_the_busy_timeout_setting_is_read_safely(monkeypatch):
-    for text, expected in (("0.3", 0.3), ("", 10.0), ("soon", 10.0), ("-1", 10.0),
-                           ("nan", 10.0), ("1e9", 10.0), ("0", 0.0)):  # fmt: skip
+    for text, expected in (
+        ("0.3", 0.3),
+        ("", 10.0),
+        ("soon", 10.0),
+        ("-1", 10.0),
+        ("nan", 10.0),
+        ("1e9", 10.0),
+        ("0", 0.0),
+    ):
         monkeypatch.setenv("CALIBRATE_BUSY_TIMEOUT", text)
         assert store._busy_timeout() == expected, text
 

@@ -40,30 +40,37 @@ from tests.reliability.faults import (
 )
 
 FAST = settings(
-    max_examples=size(150, 5000), deadline=None, derandomize=not FULL,
+    max_examples=size(150, 5000),
+    deadline=None,
+    derandomize=not FULL,
     suppress_health_check=[HealthCheck.too_slow],
-)  # fmt: skip
+)
 SLOW = settings(
-    max_examples=size(25, 600), deadline=None, derandomize=not FULL,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                           HealthCheck.data_too_large],
-)  # fmt: skip
+    max_examples=size(25, 600),
+    deadline=None,
+    derandomize=not FULL,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+    ],
+)
 
 # --- what hostile text looks like ---------------------------------------------------------
 
 NASTY = [
-    "", " ", "\x00", "\ufeff", "nan", "NaN", "inf", "-inf", "1e309", "-1", "-0", "0", "0.0",
-    "1e-400", "9" * 400, "1h30m", "2d", "1w", "..", "1h..", "..2h", "3h..1h", "1h..1h", "١h",
-    "１h", "1,5h", "1.5.5h", "h", "1hh", "1 h 30", "+1h", "--1h", "1e3h", "0x10", "∞", "null",
-    "\\N", "N/A", "true", "[]", "{}", "'", '"', "=1+1", "+SUM(A1)", "@cmd", "-2+3", "\t=1",
-    "\r=1", "<script>x</script>", "' OR '1'='1", "\"; DROP TABLE tasks; --", "%s", "{0}",
-    "{{7*7}}", "today", "tomorrow", "friday", "fri", "+3d", "-2w", "+99999999999d", "26w",
-    "999999999w", "all", "0001-01-01", "9999-12-31", "2026-02-30", "2026-13-01", "1899-12-31",
-    "2200-01-01", "24:00", "23:59", "99:99", "5m ago", "-20m", "1e400h ago", "now",
-    "2026-11-30T25:00", "2026-11-30T09:00+14:00", "2026-11-30 09:00", "30/11/2026",
-    "11/30/2026", "30-Nov-26", "PT3H", "P1D", "P1M", "PT", "P", "\udcff", "é" * 3, "\u202e",
-    "a" * 5000, "\n", "1h\n2h", "90", "100", "99.9999", "0.0001", "50%", "%",
-]  # fmt: skip
+    *("", " ", "\x00", "\ufeff", "nan", "NaN", "inf", "-inf", "1e309", "-1", "-0", "0", "0.0"),
+    *("1e-400", "9" * 400, "1h30m", "2d", "1w", "..", "1h..", "..2h", "3h..1h", "1h..1h", "١h"),
+    *("１h", "1,5h", "1.5.5h", "h", "1hh", "1 h 30", "+1h", "--1h", "1e3h", "0x10", "∞", "null"),
+    *("\\N", "N/A", "true", "[]", "{}", "'", '"', "=1+1", "+SUM(A1)", "@cmd", "-2+3", "\t=1"),
+    *("\r=1", "<script>x</script>", "' OR '1'='1", '"; DROP TABLE tasks; --', "%s", "{0}"),
+    *("{{7*7}}", "today", "tomorrow", "friday", "fri", "+3d", "-2w", "+99999999999d", "26w"),
+    *("999999999w", "all", "0001-01-01", "9999-12-31", "2026-02-30", "2026-13-01", "1899-12-31"),
+    *("2200-01-01", "24:00", "23:59", "99:99", "5m ago", "-20m", "1e400h ago", "now"),
+    *("2026-11-30T25:00", "2026-11-30T09:00+14:00", "2026-11-30 09:00", "30/11/2026"),
+    *("11/30/2026", "30-Nov-26", "PT3H", "P1D", "P1M", "PT", "P", "\udcff", "é" * 3, "\u202e"),
+    *("a" * 5000, "\n", "1h\n2h", "90", "100", "99.9999", "0.0001", "50%", "%"),
+]
 nasty = st.sampled_from(NASTY)
 duration_like = st.from_regex(
     r"\A[+-]?\s?\d{0,12}(\.\d{0,4})?\s?(s|m|h|d|w|min|hr|hours|days|wk|x|)\s?(\d{0,4}[a-z]{0,3})?\Z"
@@ -170,8 +177,10 @@ def check_outcome(result, db: Path, before: tuple) -> None:
         assert file_state(db) == before, result.stderr
 
 
-ADD_OPTIONS = ["-e", "--range", "--confidence", "--promise", "--due", "--actual", "--project",
-               "--person", "--team", "--notes", "-t"]  # fmt: skip
+ADD_OPTIONS = [
+    *["-e", "--range", "--confidence", "--promise", "--due", "--actual", "--project"],
+    *["--person", "--team", "--notes", "-t"],
+]
 
 
 @SLOW
@@ -248,21 +257,56 @@ def test_an_environment_in_another_encoding_is_refused(pristine, workdir, invoke
 # --- import: whole hostile files ------------------------------------------------------------
 
 COLUMNS = [
-    "key", "uid", "title", "estimate", "actual", "person", "team", "project", "tags", "created",
-    "started", "done", "due", "low", "high", "confidence", "promise", "status", "notes",
-    "source", "HoursEstimate", "HoursActual", "DeveloperID", "Issue key", "Summary",
-    "Original Estimate", "Time Spent", "Resolved", "Labels", "Assignee", "Resolution",
-    "Created", "Due date", "", "estimate", "Σ Time Spent",
-]  # fmt: skip
-cell = st.one_of(nasty, st.text(max_size=20), duration_like, date_like,
-                 st.integers(-(10**20), 10**20).map(str),
-                 st.floats(allow_nan=True, allow_infinity=True).map(repr))  # fmt: skip
+    "key",
+    "uid",
+    "title",
+    "estimate",
+    "actual",
+    "person",
+    "team",
+    "project",
+    "tags",
+    "created",
+    "started",
+    "done",
+    "due",
+    "low",
+    "high",
+    "confidence",
+    "promise",
+    "status",
+    "notes",
+    "source",
+    "HoursEstimate",
+    "HoursActual",
+    "DeveloperID",
+    "Issue key",
+    "Summary",
+    "Original Estimate",
+    "Time Spent",
+    "Resolved",
+    "Labels",
+    "Assignee",
+    "Resolution",
+    "Created",
+    "Due date",
+    "",
+    "estimate",
+    "Σ Time Spent",
+]
+cell = st.one_of(
+    nasty,
+    st.text(max_size=20),
+    duration_like,
+    date_like,
+    st.integers(-(10**20), 10**20).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
 
 
 @st.composite
 def csv_text(draw, columns=COLUMNS) -> str:
-    header = draw(st.lists(st.sampled_from(columns) | st.text(max_size=12), min_size=1,
-                           max_size=8))  # fmt: skip
+    header = draw(st.lists(st.sampled_from(columns) | st.text(max_size=12), min_size=1, max_size=8))
     rows = draw(st.lists(st.lists(cell, min_size=0, max_size=len(header) + 2), max_size=6))
     if draw(st.booleans()):  # well-formed CSV
         buffer = io.StringIO()
@@ -275,31 +319,76 @@ def csv_text(draw, columns=COLUMNS) -> str:
 
 json_value = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**30), 10**30) | st.floats() | cell,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                  max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
-)  # fmt: skip
+)
 task_object = st.dictionaries(st.sampled_from(COLUMNS), json_value, max_size=8)
 
 
 @st.composite
 def jsonl_text(draw) -> str:
-    lines = draw(st.lists(st.one_of(task_object.map(json.dumps), json_value.map(json.dumps),
-                                    st.text(max_size=30)), max_size=6))  # fmt: skip
+    lines = draw(
+        st.lists(
+            st.one_of(
+                task_object.map(json.dumps), json_value.map(json.dumps), st.text(max_size=30)
+            ),
+            max_size=6,
+        )
+    )
     return "\n".join(lines)
 
 
-TASKWARRIOR_KEYS = ["uuid", "description", "entry", "start", "end", "due", "status", "project",
-                    "tags", "estimate", "actual", "spent", "annotations", "modified", "urgency",
-                    "id", "low", "high", "confidence", "promise"]  # fmt: skip
+TASKWARRIOR_KEYS = [
+    "uuid",
+    "description",
+    "entry",
+    "start",
+    "end",
+    "due",
+    "status",
+    "project",
+    "tags",
+    "estimate",
+    "actual",
+    "spent",
+    "annotations",
+    "modified",
+    "urgency",
+    "id",
+    "low",
+    "high",
+    "confidence",
+    "promise",
+]
 annotation = st.fixed_dictionaries({"entry": cell, "description": cell})
 taskwarrior_task = st.dictionaries(
     st.sampled_from(TASKWARRIOR_KEYS),
-    st.one_of(json_value, st.lists(annotation, max_size=2), st.sampled_from(
-        ["PT3H", "PT1H30M", "P1D", "P1M", "PT", "P", "-PT1H", "PT99999999999H",
-         "20170127T141100Z", "20171327T141100Z", "completed", "deleted", "recurring", "pending"])),
+    st.one_of(
+        json_value,
+        st.lists(annotation, max_size=2),
+        st.sampled_from(
+            [
+                "PT3H",
+                "PT1H30M",
+                "P1D",
+                "P1M",
+                "PT",
+                "P",
+                "-PT1H",
+                "PT99999999999H",
+                "20170127T141100Z",
+                "20171327T141100Z",
+                "completed",
+                "deleted",
+                "recurring",
+                "pending",
+            ]
+        ),
+    ),
     max_size=9,
-)  # fmt: skip
+)
 
 
 @st.composite
@@ -310,9 +399,23 @@ def taskwarrior_text(draw) -> str:
     return "\n".join(json.dumps(task) for task in tasks)
 
 
-JIRA_COLUMNS = ["Summary", "Issue key", "Issue id", "Status", "Project name", "Resolution",
-                "Assignee", "Created", "Resolved", "Due date", "Labels", "Labels",
-                "Original Estimate", "Time Spent", "Σ Original Estimate"]  # fmt: skip
+JIRA_COLUMNS = [
+    "Summary",
+    "Issue key",
+    "Issue id",
+    "Status",
+    "Project name",
+    "Resolution",
+    "Assignee",
+    "Created",
+    "Resolved",
+    "Due date",
+    "Labels",
+    "Labels",
+    "Original Estimate",
+    "Time Spent",
+    "Σ Original Estimate",
+]
 
 
 @pytest.fixture(scope="module")
@@ -357,8 +460,9 @@ def mutate(data, draw):
     return draw(json_value)
 
 
-def import_and_check(invoke, pristine, workdir, content: str | bytes, suffix: str,
-                     *options: str) -> None:  # fmt: skip
+def import_and_check(
+    invoke, pristine, workdir, content: str | bytes, suffix: str, *options: str
+) -> None:
     db = fresh(pristine, workdir)
     before = file_state(db)
     path = workdir / f"input{suffix}"
@@ -380,7 +484,7 @@ def import_and_check(invoke, pristine, workdir, content: str | bytes, suffix: st
         [[], ["--skip-bad"], ["--unit", "m"], ["--date-format", "dmy"], ["--dry-run"]]
     ),
 )
-def test_hostile_csv_imports(pristine, workdir, invoke, text, options):  # fmt: skip
+def test_hostile_csv_imports(pristine, workdir, invoke, text, options):
     import_and_check(invoke, pristine, workdir, text, ".csv", "--format", "csv", *options)
 
 
@@ -402,8 +506,7 @@ def test_hostile_jira_imports(pristine, workdir, invoke, text, skip_bad):
 @given(text=taskwarrior_text(), skip_bad=st.booleans())
 def test_hostile_taskwarrior_imports(pristine, workdir, invoke, text, skip_bad):
     options = ["--skip-bad"] if skip_bad else []
-    import_and_check(invoke, pristine, workdir, text, ".json", "--format", "taskwarrior",
-                     *options)  # fmt: skip
+    import_and_check(invoke, pristine, workdir, text, ".json", "--format", "taskwarrior", *options)
 
 
 @SLOW
@@ -421,9 +524,19 @@ def test_hostile_summary_imports(pristine, workdir, invoke, summary_file, data):
 @given(
     content=st.binary(max_size=600),
     fmt=st.sampled_from(["csv", "tsv", "jira", "taskwarrior", "jsonl", "json", "summary", None]),
-    prefix=st.sampled_from([b"", b"\xef\xbb\xbf", b"\x1f\x8b\x08", b"\xfd7zXZ\x00", b"BZh9",
-                            b"key,estimate\n", b'{"format": "calibrate-summary"', b"[{"]),
-)  # fmt: skip
+    prefix=st.sampled_from(
+        [
+            b"",
+            b"\xef\xbb\xbf",
+            b"\x1f\x8b\x08",
+            b"\xfd7zXZ\x00",
+            b"BZh9",
+            b"key,estimate\n",
+            b'{"format": "calibrate-summary"',
+            b"[{",
+        ]
+    ),
+)
 def test_raw_bytes_under_every_format(pristine, workdir, invoke, content, fmt, prefix):
     options = ["--format", fmt] if fmt else []
     import_and_check(invoke, pristine, workdir, prefix + content, ".dat", *options)

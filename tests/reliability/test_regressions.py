@@ -104,8 +104,10 @@ def test_csv_output_keeps_a_lone_carriage_return_inside_its_cell():
     text = to_csv([{"title": "a\rb", "n": 1}, {"title": "plain", "n": 2}], ["title", "n"])
     assert text == 'title,n\n"a\rb","1"\nplain,2\n'
     assert list(csv.reader(io.StringIO(text, newline=""))) == [
-        ["title", "n"], ["a\rb", "1"], ["plain", "2"],
-    ]  # fmt: skip
+        ["title", "n"],
+        ["a\rb", "1"],
+        ["plain", "2"],
+    ]
 
 
 @pytest.mark.parametrize("text", ["+99999999999d", "-99999999w", "0001-01-01", "2200-01-01"])

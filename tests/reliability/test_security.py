@@ -66,17 +66,41 @@ def hostile_db(tmp_path_factory) -> tuple[Path, str, str]:
     fields = ["--person", person, "--team", team, "--project", HOSTILE, "--notes", HOSTILE]
     for index, payload in enumerate(PAYLOADS * 3):
         estimate, actual = ("2h", "9h") if index % 2 else ("3h", "1h")  # worst and best
-        args = ["add", f"{payload} #{index}", "-e", estimate, "--actual", actual, *fields,
-                "-t", payload, "-t", "plain"]  # fmt: skip
+        args = [
+            "add",
+            f"{payload} #{index}",
+            "-e",
+            estimate,
+            "--actual",
+            actual,
+            *fields,
+            "-t",
+            payload,
+            "-t",
+            "plain",
+        ]
         result = runner.invoke(cli, ["--db", str(db), *args])
         assert result.exit_code == 0, result.output
     rows = io.StringIO()
     writer = csv.writer(rows)
-    writer.writerow(["key", "title", "estimate", "actual", "person", "team", "tags", "notes",
-                     "source", "done"])  # fmt: skip
+    writer.writerow(
+        ["key", "title", "estimate", "actual", "person", "team", "tags", "notes", "source", "done"]
+    )
     for payload in PAYLOADS:
-        writer.writerow([payload, payload, "1h", "4h", person, team, payload, payload, payload,
-                         "2026-11-02T10:00:00Z"])  # fmt: skip
+        writer.writerow(
+            [
+                payload,
+                payload,
+                "1h",
+                "4h",
+                person,
+                team,
+                payload,
+                payload,
+                payload,
+                "2026-11-02T10:00:00Z",
+            ]
+        )
     (folder / "hostile.csv").write_text(rows.getvalue(), encoding="utf-8")
     result = runner.invoke(cli, ["--db", str(db), "import", str(folder / "hostile.csv")])
     assert result.exit_code == 0, result.output
@@ -165,8 +189,16 @@ def test_payloads_render_inert_in_chromium(hostile_db, browser, tmp_path, scope)
 
 # --- CSV formulas --------------------------------------------------------------------------
 
-FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-1+1", "@SUM(A1)",
-            "\t=1", "\r=1", "'=1", "=cmd|' /C calc'!A0"]  # fmt: skip
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","x")',
+    "+1+1",
+    "-1+1",
+    "@SUM(A1)",
+    "\t=1",
+    "\r=1",
+    "'=1",
+    "=cmd|' /C calc'!A0",
+]
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -177,9 +209,17 @@ def csv_cells(text: str) -> list[str]:
 def test_csv_output_neutralises_formulas_and_imports_back(tmp_path, invoke):
     db = tmp_path / "formulas.db"
     for formula in FORMULAS:
-        result = invoke(db, "add", "-e", "1h", "--actual", "2h", f"--person={formula}",
-                        f"--team={formula}", f"--project={formula}", f"--notes={formula}",
-                        f"--tag={formula.replace(',', ';')}", "--", formula)  # fmt: skip
+        result = invoke(
+            db,
+            *["add", "-e", "1h", "--actual", "2h"],
+            f"--person={formula}",
+            f"--team={formula}",
+            f"--project={formula}",
+            f"--notes={formula}",
+            f"--tag={formula.replace(',', ';')}",
+            "--",
+            formula,
+        )
         assert result.exit_code == 0, result.output
     outputs = {
         "export": invoke(db, "export"),
@@ -204,8 +244,18 @@ def test_csv_output_neutralises_formulas_and_imports_back(tmp_path, invoke):
 
 # --- SQL metacharacters through every filter ------------------------------------------------
 
-SQL = ["x' OR '1'='1", "t\"; DROP TABLE tasks; --", "%", "_", "a%'--", "') OR 1=1 --",
-       "\\", "*", "tasks", "1; DELETE FROM tasks"]  # fmt: skip
+SQL = [
+    "x' OR '1'='1",
+    't"; DROP TABLE tasks; --',
+    "%",
+    "_",
+    "a%'--",
+    "') OR 1=1 --",
+    "\\",
+    "*",
+    "tasks",
+    "1; DELETE FROM tasks",
+]
 #: The names every command is run with (all of them in ``make reliability``).
 SQL_THROUGH_COMMANDS = SQL[: size(3, len(SQL))]
 
@@ -221,8 +271,18 @@ def sql_db(tmp_path_factory) -> Path:
     runner = CliRunner()
     for name in SQL:
         for n in range(2):
-            args = ["add", f"task of {name} {n}", "-e", "2h", "--actual", "3h", "--person", name,
-                    "--team", name, "--project", name, "-t", name]  # fmt: skip
+            args = [
+                "add",
+                f"task of {name} {n}",
+                *["-e", "2h", "--actual", "3h", "--person"],
+                name,
+                "--team",
+                name,
+                "--project",
+                name,
+                "-t",
+                name,
+            ]
             result = runner.invoke(cli, ["--db", str(db), *args])
             assert result.exit_code == 0, result.output
     return db
@@ -272,8 +332,9 @@ def test_sql_metacharacters_through_every_command_leave_the_database_whole(
         pytest.skip(f"no {command[0]} command yet")
     for name in SQL_THROUGH_COMMANDS:
         for option in ("--person", "--team"):
-            args = [part.format(option=option, name=name, out=tmp_path / "r.html")
-                    for part in command]  # fmt: skip
+            args = [
+                part.format(option=option, name=name, out=tmp_path / "r.html") for part in command
+            ]
             result = invoke(sql_db, *args)
             if result.exit_code != 0:
                 assert_clean_failure(result)

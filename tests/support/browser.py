@@ -69,24 +69,12 @@ class Chromium:
     """Headless Chromium with the network blocked, driven over CDP on a pipe."""
 
     FLAGS = (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--disable-default-apps",
-        "--disable-dev-shm-usage",
-        "--mute-audio",
-        "--hide-scrollbars",
-        "--proxy-server=127.0.0.1:9",
-        "--proxy-bypass-list=<-loopback>",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--remote-debugging-pipe",
+        *["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
+        *["--no-default-browser-check", "--disable-background-networking"],
+        *["--disable-component-update", "--disable-sync", "--disable-extensions"],
+        *["--disable-default-apps", "--disable-dev-shm-usage", "--mute-audio", "--hide-scrollbars"],
+        *["--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"],
+        *["--host-resolver-rules=MAP * ~NOTFOUND", "--remote-debugging-pipe"],
     )
 
     def __init__(self, timeout: float = 30.0):
@@ -232,9 +220,14 @@ class Page:
             metrics = self.send("Page.getLayoutMetrics")["cssContentSize"]
             params |= {
                 "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": metrics["width"],
-                         "height": metrics["height"], "scale": 1},
-            }  # fmt: skip
+                "clip": {
+                    "x": 0,
+                    "y": 0,
+                    "width": metrics["width"],
+                    "height": metrics["height"],
+                    "scale": 1,
+                },
+            }
         path.write_bytes(base64.b64decode(self.send("Page.captureScreenshot", params)["data"]))
         return path
 

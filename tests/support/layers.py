@@ -15,11 +15,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
-RULES = ("cli", "stats", "cycle", "everyday", "rules")
 #: What the everyday commands must never load.
 HEAVY = ("numpy", "pandas", "plotly", "sqlite_utils", "jinja2")
 #: What the statistics must never import, besides the store package.
 STATS_NEVER = ("sqlite3", "click")
+#: The small standard-library modules at the top of the package (PRODUCT.md
+#: "Layers"): all that the storage may import of the package besides itself.
+FOUNDATION = ("errors", "durations", "identity", "selection", "rules", "text", "files")
 
 
 def _load_architecture():
@@ -110,6 +112,30 @@ def stats_violations(graph: Graph) -> list[Violation]:
                 )
             )
     return found
+
+
+def store_violations(graph: Graph) -> list[Violation]:
+    """2b. The storage imports, of the package, itself and the :data:`FOUNDATION`
+    alone, itself or through the modules it imports: no statistics, report,
+    exchange, orchestrator (panel, advice, teams, hinting) or command line."""
+    store = f"{graph.package}.store"
+    allowed = {graph.package, *(f"{graph.package}.{name}" for name in FOUNDATION)}
+
+    def outside(name: str) -> bool:
+        return graph.internal(name) and not _in(name, store) and name not in allowed
+
+    roots = [name for name in graph.modules if _in(name, store)]
+    reached = _closure(graph, roots, ALL_LEVELS, stop=outside)
+    return [
+        Violation(
+            "store",
+            item.importer,
+            item.target,
+            f"the storage reaches {item.target}: {_via(graph, reached, item)}",
+        )
+        for item in graph.imports
+        if item.importer in reached and item.target in graph.modules and outside(item.target)
+    ]
 
 
 def _closure(graph: Graph, roots, levels, stop) -> dict:
@@ -243,6 +269,7 @@ def all_violations(graph: Graph, roots: dict[str, set[str]]) -> list[Violation]:
     return [
         *cli_violations(graph),
         *stats_violations(graph),
+        *store_violations(graph),
         *cycle_violations(graph),
         *everyday_violations(graph, roots),
         *rules_violations(graph),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from typing import NoReturn
 
 import click
 
@@ -82,7 +83,7 @@ class CalibrateGroup(click.Group):
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as error:
-            click.echo(error.ctx.get_help() if error.ctx else error.format_message())
+            click.echo(error.ctx.get_help())
             sys.exit(0)
         except click.UsageError as error:
             command = error.ctx.command_path if error.ctx else "calibrate"
@@ -120,8 +121,11 @@ def _refuse_undecodable(args) -> None:
             try:
                 argument.encode("utf-8")
             except UnicodeEncodeError:
-                _fail(f"argument '{_shown(argument)}' is not valid UTF-8 text: check your "
-                      "terminal's encoding", 2)  # fmt: skip
+                _fail(
+                    f"argument '{_shown(argument)}' is not valid UTF-8 text: check your "
+                    "terminal's encoding",
+                    2,
+                )
 
 
 def _shown(text: str) -> str:
@@ -129,7 +133,7 @@ def _shown(text: str) -> str:
     return os.fsencode(text).decode("utf-8", "backslashreplace") if text else text
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     click.echo(f"Error: {_printable(message)}", err=True)
     sys.exit(code)
 

@@ -1,8 +1,8 @@
 """``calibrate suggest`` and ``calibrate forecast``: advice from history.
 
-``suggest`` reads the small precomputed ``hints`` table (:mod:`calibrate.store.caches`, standard
+``suggest`` reads the small precomputed ``hints`` table (:mod:`calibrate.hinting`, standard
 library only), so it starts as fast as ``add``; ``forecast`` needs numpy and
-imports :mod:`forecasting` inside its body. Keep this module's top-level
+imports :mod:`calibrate.advice` inside its body. Keep this module's top-level
 imports light for that reason. The 80-column text of both is made here.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import textwrap
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,12 +25,15 @@ from calibrate.cli.options import (
     scope_options,
 )
 from calibrate.errors import StateError
+from calibrate.hinting import current_hint
 from calibrate.identity import default_person
-from calibrate.stats.hints import reference_hint
-from calibrate.store import caches
+from calibrate.stats.hints import HintFigures, reference_hint
 from calibrate.store.people import person_with_tasks
-from calibrate.text import to_json
+from calibrate.text import percent, to_json
 from calibrate.words import day_words, hint_sentence, nice_hours
+
+if TYPE_CHECKING:  # numpy's: never imported by suggest
+    from calibrate.advice import BacktestResult, ForecastResult, QuotedBacktest
 
 #: Blocks of ``forecast --backtest`` unless ``--blocks`` says otherwise.
 BACKTEST_BLOCKS = 1000
@@ -47,6 +51,12 @@ def _warn(message: str) -> None:
 
 
 # --- suggest --------------------------------------------------------------------------------
+
+
+class Suggestion(HintFigures):
+    """``calibrate suggest --json``: the hint's figures and the sentence people read."""
+
+    advice: str
 
 
 @click.command()
@@ -69,16 +79,16 @@ def suggest(app: App, estimate_h: float, person: str | None, json_output: bool) 
     else:
         if person is not None:
             name = person_with_tasks(conn, person)
-        hint = caches.current_hint(conn, name, estimate_h)
+        hint = current_hint(conn, name, estimate_h)
     you = person is None
     if not hint.has_history:
         _warn(REFERENCE_WARNING)
     if json_output:
-        click.echo(
-            to_json(
-                {**hint.as_dict(estimate_h), "advice": hint_sentence(hint, estimate_h, you=you)}
-            )
-        )
+        answer: Suggestion = {
+            **hint.as_dict(estimate_h),
+            "advice": hint_sentence(hint, estimate_h, you=you),
+        }
+        click.echo(to_json(answer))
         return
     click.echo(textwrap.fill(hint_sentence(hint, estimate_h, you=you), width=80))
 
@@ -138,13 +148,17 @@ class Blocks(click.ParamType):
     help="Random seed: the same seed, the same forecast.",
 )
 @click.option(
-    "--today", type=Date(future=False), metavar="DATE", hidden=True,
+    "--today",
+    type=Date(future=False),
+    metavar="DATE",
+    hidden=True,
     help="Forecast as of DATE (for tests).",
-)  # fmt: skip
+)
 @click.option("--json", "json_output", is_flag=True, help="Output JSON.")
 @pass_app
-def forecast(app: App, task_ids, person, team, everyone, backtest, blocks, runs, seed, today,
-             json_output) -> None:  # fmt: skip
+def forecast(
+    app: App, task_ids, person, team, everyone, backtest, blocks, runs, seed, today, json_output
+) -> None:
     """Monte Carlo forecast of open tasks: remaining effort, finish dates, promises.
 
     \b
@@ -173,13 +187,22 @@ def forecast(app: App, task_ids, person, team, everyone, backtest, blocks, runs,
     if backtest:
         scope = advice.Scope.resolve(conn, person, team, everyone, default_person())
         with progress("Backtesting") as update:
-            result = advice.run_backtest(conn, scope, max_blocks=blocks, seed=seed, progress=update)
-        click.echo(to_json(result) if json_output else render_backtest(result))
+            replayed = advice.run_backtest(
+                conn, scope, max_blocks=blocks, seed=seed, progress=update
+            )
+        click.echo(to_json(replayed) if json_output else render_backtest(replayed))
         return
     result = advice.run_forecast(
-        conn, task_ids, person, team, everyone, default_person(), runs=runs, seed=seed,
+        conn,
+        task_ids,
+        person,
+        team,
+        everyone,
+        default_person(),
+        runs=runs,
+        seed=seed,
         today=today_date,
-    )  # fmt: skip
+    )
     for warning in result["warnings"]:
         _warn(warning)
     click.echo(to_json(result) if json_output else render_forecast(result))
@@ -199,16 +222,12 @@ def _weekdays(days: list[str]) -> str:
     return ", ".join(days)
 
 
-def _share(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
-
-
 def _bar(share: float) -> str:
     full = "\u2588" if (sys.stdout.encoding or "").lower().startswith("utf") else "#"
     return full * max(1 if share > 0 else 0, round(share * BAR_WIDTH))
 
 
-def render_forecast(result: dict) -> str:
+def render_forecast(result: ForecastResult) -> str:
     """The forecast for people, at 80 columns."""
     today = date.fromisoformat(result["today"])
     tasks = result["tasks"]
@@ -230,8 +249,10 @@ def render_forecast(result: dict) -> str:
         + "".join(f"{day_words(result['finish'][k], today):<18}" for k in ("p50", "p80", "p95")),
     ]
     if len(tasks) <= TASKS_SHOWN:
-        lines += ["", f"{'#':>5}  {'task':<30}{'estimate':>9}{'spent':>7}{'P50':>7}{'P80':>7}"
-                      f"  finish P80"]  # fmt: skip
+        lines += [
+            "",
+            f"{'#':>5}  {'task':<30}{'estimate':>9}{'spent':>7}{'P50':>7}{'P80':>7}  finish P80",
+        ]
         for task in tasks:
             title = task["title"] if len(task["title"]) <= 29 else task["title"][:28] + "~"
             lines.append(
@@ -254,7 +275,7 @@ def render_forecast(result: dict) -> str:
     for index, (day, runs) in enumerate(binned):
         share = runs / result["runs"]
         if day is None:
-            lines.append(f"  {'later':<18}{_bar(share):<{BAR_WIDTH}} {_share(share):>4}")
+            lines.append(f"  {'later':<18}{_bar(share):<{BAR_WIDTH}} {percent(share):>4}")
             continue
         following = starts[index + 1] if index + 1 < len(starts) else None
         end = following or day + timedelta(days=width_days)
@@ -263,7 +284,7 @@ def render_forecast(result: dict) -> str:
         if width_days > 1:
             shown = shown.split(" ", 1)[1]  # "30 Nov": the weekday is always Monday
         lines.append(
-            f"  {shown:<18}{_bar(share):<{BAR_WIDTH}} {_share(share):>4}  {label}".rstrip()
+            f"  {shown:<18}{_bar(share):<{BAR_WIDTH}} {percent(share):>4}  {label}".rstrip()
         )
     promised = [t for t in tasks if t["promise_chance"] is not None]
     if promised:
@@ -282,23 +303,23 @@ def render_forecast(result: dict) -> str:
             title = task["title"] if len(task["title"]) <= 26 else task["title"][:25] + "~"
             lines.append(
                 f"  #{task['id']:<5}{title:<27}{' '.join(what):<20}"
-                f"{_share(task['promise_chance']):>4}{flag}"
+                f"{percent(task['promise_chance']):>4}{flag}"
             )
     lines += ["", backtest_line(result["backtest"])]
     return "\n".join(line.rstrip() for line in lines)
 
 
-def backtest_line(backtest: dict) -> str:
+def backtest_line(backtest: QuotedBacktest) -> str:
     """The one line every forecast ends with: how far to trust it."""
-    if not backtest.get("blocks"):
+    if not backtest["blocks"]:
         return (
-            f"Backtest: not yet possible ({backtest.get('tasks', 0):,} finished tasks here; "
-            f"it needs {backtest.get('needs', 110)}), so this forecast is unchecked."
+            f"Backtest: not yet possible ({backtest['tasks']:,} finished tasks here; "
+            f"it needs {backtest['needs']}), so this forecast is unchecked."
         )
     return (
         f"Backtest on {backtest['blocks']:,} past blocks: 80% intervals held "
-        f"{_share(backtest['coverage_80'])}, 50% held {_share(backtest['coverage_50'])}, "
-        f"P90 kept {_share(backtest['keep_90'])}."
+        f"{percent(backtest['coverage_80'])}, 50% held {percent(backtest['coverage_50'])}, "
+        f"P90 kept {percent(backtest['keep_90'])}."
     )
 
 
@@ -309,10 +330,11 @@ METHOD_WORDS = {
 }
 
 
-def render_backtest(result: dict) -> str:
+def render_backtest(result: BacktestResult) -> str:
     """``forecast --backtest`` for people, at 80 columns."""
     blocks = result["blocks"]
     first = result["first_task"]
+    assert first is not None  # run_backtest refuses a history without a whole block
     lines = [
         f"Backtest for {result['scope']['describe']}: {blocks:,} blocks of 10 finished tasks "
         f"(tasks {first + 1:,} to {first + 10 * blocks:,} of {result['tasks']:,}),",
@@ -322,8 +344,8 @@ def render_backtest(result: dict) -> str:
     ]
     for name, figures in result["methods"].items():
         lines.append(
-            f"{name:<10}{_share(figures['coverage_80']):>10}{_share(figures['coverage_50']):>10}"
-            f"{_share(figures['keep_90']):>10}   {METHOD_WORDS.get(name, '')}"
+            f"{name:<10}{percent(figures['coverage_80']):>10}{percent(figures['coverage_50']):>10}"
+            f"{percent(figures['keep_90']):>10}   {METHOD_WORDS.get(name, '')}"
         )
     lines += [
         "",

@@ -6,11 +6,14 @@ command runs, so that the everyday commands start fast.
 
 from __future__ import annotations
 
-import os
+from typing import TYPE_CHECKING
 
 import click
 
 from calibrate.cli.options import progress
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEMO_DB = "reports/demo.db"
 
@@ -25,25 +28,38 @@ DEMO_DB = "reports/demo.db"
     "never $CALIBRATE_DB].",
 )
 @click.option(
-    "--people", type=click.IntRange(min=1, max=100_000), default=12, show_default=True,
+    "--people",
+    type=click.IntRange(min=1, max=100_000),
+    default=12,
+    show_default=True,
     help="How many people.",
-)  # fmt: skip
+)
 @click.option(
-    "--teams", type=click.IntRange(min=1), metavar="N",
+    "--teams",
+    type=click.IntRange(min=1),
+    metavar="N",
     help="How many teams [default: about four people a team].",
-)  # fmt: skip
+)
 @click.option(
-    "--weeks", type=click.IntRange(min=1, max=520), default=52, show_default=True,
+    "--weeks",
+    type=click.IntRange(min=1, max=520),
+    default=52,
+    show_default=True,
     help="Weeks of finished work, ending today.",
-)  # fmt: skip
+)
 @click.option(
-    "--tasks", type=click.IntRange(min=1), metavar="N",
+    "--tasks",
+    type=click.IntRange(min=1),
+    metavar="N",
     help="About this many tasks in all [default: five a week per person].",
-)  # fmt: skip
+)
 @click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True,
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
     help="The same seed builds the same history.",
-)  # fmt: skip
+)
 @click.option("--force", is_flag=True, help="Replace the file even if it holds other tasks.")
 @click.pass_context
 def demo(ctx: click.Context, demo_db, people, teams, weeks, tasks, seed, force) -> None:
@@ -67,9 +83,15 @@ def demo(ctx: click.Context, demo_db, people, teams, weeks, tasks, seed, force) 
         )
     with progress("Building the demo", people) as update:
         summary = demo_data.build_demo_database(
-            path, force=force, people=people, teams=teams, weeks=weeks, tasks=tasks, seed=seed,
+            path,
+            force=force,
+            people=people,
+            teams=teams,
+            weeks=weeks,
+            tasks=tasks,
+            seed=seed,
             progress=update,
-        )  # fmt: skip
+        )
     still_open = summary["open"] + summary["started"]
     click.echo(
         f"Built a demo history: {summary['tasks']:,} tasks ({summary['done']:,} done, "
@@ -83,7 +105,7 @@ def demo(ctx: click.Context, demo_db, people, teams, weeks, tasks, seed, force) 
     _write_report(path, seed)
 
 
-def _write_report(db_path: os.PathLike, seed: int) -> None:
+def _write_report(db_path: Path, seed: int) -> None:
     """The demo's last step: its HTML report (everyone, the last 26 weeks) beside
     the database, with a note that the data are synthetic; its path is the last
     line printed, so that ``make demo`` ends by showing it."""

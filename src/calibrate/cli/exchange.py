@@ -14,11 +14,11 @@ from calibrate.cli.options import (
     App,
     ParsedValue,
     filter_options,
+    filtered_selection,
     pass_app,
     progress,
     read_with,
     scope_options,
-    selection_from,
 )
 from calibrate.errors import UsageError
 from calibrate.identity import default_person, default_team
@@ -142,8 +142,23 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing.")
 @click.option("--json", "json_output", is_flag=True, help="Print the summary as JSON.")
 @pass_app
-def import_(app: App, file: str, format_name, mapping, unit, encoding, date_format, source,
-            person, team, join, prefer, skip_bad, dry_run, json_output) -> None:  # fmt: skip
+def import_(
+    app: App,
+    file: str,
+    format_name,
+    mapping,
+    unit,
+    encoding,
+    date_format,
+    source,
+    person,
+    team,
+    join,
+    prefer,
+    skip_bad,
+    dry_run,
+    json_output,
+) -> None:
     """Import tasks from FILE ('-' reads stdin), in one transaction.
 
     \b
@@ -166,12 +181,21 @@ def import_(app: App, file: str, format_name, mapping, unit, encoding, date_form
             _import_summary(app, path, name, dry_run=dry_run, json_output=json_output)
             return
         options = importer.ImportOptions(
-            path=path, name=name, person=person or default_person(),
-            team=team or default_team(), format_name=format_name, mapping=mapping, unit=unit,
-            encoding=encoding, date_format=date_format, source=source,
-            join=Path(join) if join else None, prefer=prefer, skip_bad=skip_bad,
+            path=path,
+            name=name,
+            person=person or default_person(),
+            team=team or default_team(),
+            format_name=format_name,
+            mapping=mapping,
+            unit=unit,
+            encoding=encoding,
+            date_format=date_format,
+            source=source,
+            join=Path(join) if join else None,
+            prefer=prefer,
+            skip_bad=skip_bad,
             dry_run=dry_run,
-        )  # fmt: skip
+        )
         size = path.stat().st_size
         with (
             progress("Importing", size, show=size >= PROGRESS_MIN_BYTES) as update,
@@ -243,8 +267,19 @@ def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bo
     "'rank' needs, no tasks. Its window is by done date.",
 )
 @pass_app
-def export(app: App, person, team, everyone, status, since, tags, project, format_name,
-           output, summary_only) -> None:  # fmt: skip
+def export(
+    app: App,
+    person,
+    team,
+    everyone,
+    status,
+    since,
+    tags,
+    project,
+    format_name,
+    output,
+    summary_only,
+) -> None:
     """Export tasks (everyone's, all statuses and times unless narrowed).
 
     Every field goes out, uid included, so that 'calibrate import' reads the
@@ -261,10 +296,7 @@ def export(app: App, person, team, everyone, status, since, tags, project, forma
 
     output = Path(output) if output not in (None, "-") else None
     everyone = everyone or (person is None and team is None)
-    selection = selection_from(
-        person, team, everyone, since=since, status=status, tags=tags, project=project,
-        window_on="activity",
-    )  # fmt: skip
+    selection = filtered_selection(person, team, everyone, status, since, tags, project)
     if summary_only:
         _export_summary(app, selection, status, format_name, output)
         return

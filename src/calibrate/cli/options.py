@@ -13,7 +13,7 @@ import functools
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import click
@@ -290,16 +290,47 @@ def filter_options(default_status: str) -> Callable:
     def decorate(fn: Callable) -> Callable:
         fn = click.option("--project", metavar="NAME", help="Only this project.")(fn)
         fn = click.option(
-            "-t", "--tag", "tags", multiple=True, metavar="TAG",
+            "-t",
+            "--tag",
+            "tags",
+            multiple=True,
+            metavar="TAG",
             help="Only tasks with this tag (repeatable: all of them).",
-        )(fn)  # fmt: skip
+        )(fn)
         fn = window_option(None)(fn)
         return click.option(
-            "--status", type=click.Choice(STATUS_CHOICES), default=default_status,
-            show_default=True, help="open includes started tasks.",
-        )(fn)  # fmt: skip
+            "--status",
+            type=click.Choice(STATUS_CHOICES),
+            default=default_status,
+            show_default=True,
+            help="open includes started tasks.",
+        )(fn)
 
     return decorate
+
+
+def filtered_selection(
+    person: str | None,
+    team: str | None,
+    everyone: bool,
+    status: str,
+    since: str | None,
+    tags: Sequence[str],
+    project: str | None,
+) -> Selection:
+    """The tasks that :func:`scope_options` and :func:`filter_options` choose
+    (``list``'s and ``export``'s): ``--since`` keeps the tasks active in the
+    window, done in it or, if not done, created in it."""
+    return selection_from(
+        person,
+        team,
+        everyone,
+        since=since,
+        status=status,
+        tags=tags,
+        project=project,
+        window_on="activity",
+    )
 
 
 def task_id_arg(fn: Callable) -> Callable:
@@ -342,9 +373,11 @@ def progress(label: str, length: int = 1, *, show: bool = True) -> Iterator[Call
     and when ``show``. Yields ``update(done, total=None)``; the bar ends full
     when the work ends without an error."""
     with click.progressbar(
-        length=max(1, length), label=label, file=sys.stderr,
+        length=max(1, length),
+        label=label,
+        file=sys.stderr,
         hidden=not (show and sys.stderr.isatty()),
-    ) as bar:  # fmt: skip
+    ) as bar:
 
         def update(done: int, total: int | None = None) -> None:
             if total is not None:
@@ -352,4 +385,5 @@ def progress(label: str, length: int = 1, *, show: bool = True) -> Iterator[Call
             bar.update(done - bar.pos)
 
         yield update
+        assert bar.length is not None  # given above
         bar.update(bar.length - bar.pos)

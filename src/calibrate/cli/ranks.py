@@ -6,6 +6,8 @@ are imported inside it; ``people`` and ``alias`` need only the standard library.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, TypedDict
+
 import click
 
 from calibrate.cli.options import (
@@ -19,7 +21,46 @@ from calibrate.cli.options import (
 )
 from calibrate.errors import NotFound
 from calibrate.identity import default_person
-from calibrate.text import Column, render_table, to_json
+from calibrate.text import Column, factor, percent, render_table, to_json
+
+if TYPE_CHECKING:  # numpy's and pandas': imported inside 'rank' alone
+    from calibrate.stats.ranks import PersonRow, RankGroup, TeamRow
+
+
+class RankWindow(TypedDict):
+    since: str | None
+
+
+class ReferenceTable(TypedDict):
+    """The real developers a REAL column places people among."""
+
+    n: int
+    source: str
+    score_version: int
+    attribution: str
+
+
+class PeopleRanks(TypedDict):
+    """``calibrate rank --json``: people within their team."""
+
+    scope: str
+    window: RankWindow
+    viewer: str | None
+    anonymised: bool
+    reference: ReferenceTable
+    people_from_summaries: int
+    groups: list[RankGroup]
+
+
+class TeamsRanks(TypedDict):
+    """``calibrate rank --teams --json``: teams against each other (:class:`TeamRanks`)."""
+
+    scope: Literal["teams"]
+    window: RankWindow
+    ranked: list[TeamRow]
+    unranked: list[TeamRow]
+    n: int
+
 
 # --- rank --------------------------------------------------------------------------
 
@@ -57,13 +98,14 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
     from calibrate.stats import ranks
     from calibrate.store import load as history
     from calibrate.store import people
+    from calibrate.store.tasks import canonical_person
 
     exclusive("give one of --team, --teams or --everyone", team, rank_teams, everyone)
     selection = selection_from(None, None, True, since=since)
     conn = app.existing_conn()
     if conn is None:
         raise NotFound("no tasks yet: nobody to rank (log tasks with 'calibrate add')")
-    me = people.canonical_person(conn, default_person())
+    me = canonical_person(conn, default_person())
     # Shared outside the team, a listing shows nobody's opted-out row, not even yours.
     viewer = None if anonymise else me
     wanted, scope = (None, "teams") if rank_teams else _wanted_groups(conn, team, everyone, me)
@@ -73,15 +115,24 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
     if rank_teams:
         result = ranks.rank_teams(inputs.teams, inputs.people_per_team)
         if not result["ranked"]:
-            raise NotFound(f"no team has {RANKED_N} finished tasks in {window}: "
-                           "widen it with --since all")  # fmt: skip
-        out = {"scope": "teams", "window": window_dict(history, selection), **result}
-        click.echo(to_json(out) if json_output else render_teams(out, window))
+            raise NotFound(
+                f"no team has {RANKED_N} finished tasks in {window}: widen it with --since all"
+            )
+        by_team: TeamsRanks = {
+            "scope": "teams",
+            "window": window_dict(history, selection),
+            **result,
+        }
+        click.echo(to_json(by_team) if json_output else render_teams(by_team, window))
         return
     groups = ranks.rank_people(
-        inputs.people, inputs.teams, inputs.everyone, reference_scores=table.scores,
-        viewer=viewer, teams=wanted,
-    )  # fmt: skip
+        inputs.people,
+        inputs.teams,
+        inputs.everyone,
+        reference_scores=table.scores,
+        viewer=viewer,
+        teams=wanted,
+    )
     if not any(group["ranked"] for group in groups):
         provisional = sum(len(group["provisional"]) for group in groups)
         where = "the database" if wanted is None else _team_words(wanted[0])
@@ -95,7 +146,7 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
         mapping = ranks.pseudonyms([row["person"] for row in shown], people.pseudonym_salt(conn))
         for row in shown:
             row["person"] = mapping[row["person"]]
-    out = {
+    out: PeopleRanks = {
         "scope": scope,
         "window": window_dict(history, selection),
         "viewer": viewer,
@@ -142,21 +193,16 @@ def describe_window(history, selection) -> str:
     start = history.window_start(selection)
     if start is None:
         return "all history"
-    from calibrate.durations import local_today
-    from calibrate.stats.trends import week_index
+    from calibrate.durations import local_today, week_index
 
     first, last = week_index([start, local_today()])
     weeks = int(last - first + 1)
     return f"{weeks} week{'s' if weeks != 1 else ''} from {start.isoformat()}"
 
 
-def window_dict(history, selection) -> dict:
+def window_dict(history, selection) -> RankWindow:
     start = history.window_start(selection)
     return {"since": start.isoformat() if start else None}
-
-
-def _pct(value) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
 
 
 def _top(value) -> str:
@@ -172,16 +218,7 @@ def _rank(value, of) -> str:
     return f"{shown}/{of}"
 
 
-def _bias(value) -> str:
-    if value is None:
-        return "-"
-    shown = f"{value:.1f}"
-    if shown == "1.0" and abs(value - 1.0) >= 0.005:
-        shown = f"{value:.2f}"
-    return shown + "x"
-
-
-def _person_cells(row: dict) -> dict:
+def _person_cells(row: PersonRow) -> dict:
     name = row["person"]
     if row["you"]:
         name += " (you*)" if row["opted_out"] else " (you)"
@@ -195,8 +232,8 @@ def _person_cells(row: dict) -> dict:
         "n": f"{row['n']:,}",
         "score": "-" if row["score"] is None else f"{row['score']:.0f}",
         "interval": interval,
-        "bias": _bias(row["bias_factor"]),
-        "kept": _pct(row["keep_rate"]),
+        "bias": factor(row["bias_factor"]),
+        "kept": percent(row["keep_rate"]),
         "team": _top(row["top_percent"]),
         "real": _top(reference_row["top_percent"]) if reference_row else "-",
     }
@@ -215,7 +252,7 @@ PEOPLE_COLUMNS = [
 ]
 
 
-def render_people(out: dict, window: str) -> str:
+def render_people(out: PeopleRanks, window: str) -> str:
     """The ranks for people, at 80 columns."""
     lines = [f"Ranks within teams, {window} (shrunk scores, 30+ tasks)"]
     for group in out["groups"]:
@@ -234,15 +271,18 @@ def render_people(out: dict, window: str) -> str:
             lines.extend(table)
         if group["too_few"]:
             few = group["too_few"]
-            lines.append(f"  {few} {'person' if few == 1 else 'people'} with under 10 finished "
-                         "tasks not shown")  # fmt: skip
+            lines.append(
+                f"  {few} {'person' if few == 1 else 'people'} with under 10 finished "
+                "tasks not shown"
+            )
     if any(row["you"] and row["opted_out"] for group in out["groups"] for row in group["ranked"]):
         lines.append("")
         lines.append("* You opted out of ranks: nobody else sees you; you are placed among them.")
     reference = out["reference"]
     lines.append("")
-    lines.append("TEAM: top X% within the team; RANK shows N. REAL: raw score against "
-                 f"{reference['n']} real")  # fmt: skip
+    lines.append(
+        f"TEAM: top X% within the team; RANK shows N. REAL: raw score against {reference['n']} real"
+    )
     lines.append(f"developers ({reference['source']}; see 'calibrate rank --help').")
     if out["people_from_summaries"]:
         lines.append(f"{out['people_from_summaries']} people from imported team summaries.")
@@ -261,7 +301,7 @@ TEAM_COLUMNS = [
 ]
 
 
-def render_teams(out: dict, window: str) -> str:
+def render_teams(out: TeamsRanks, window: str) -> str:
     lines = [f"Teams ranked by pooled score, {window} (teams with 30+ tasks)"]
     rows = []
     for row in out["ranked"]:
@@ -273,7 +313,7 @@ def render_teams(out: dict, window: str) -> str:
                 "n": f"{row['n']:,}",
                 "score": f"{row['score']:.0f}",
                 "interval": f"{row['score_low']:.0f}-{row['score_high']:.0f}",
-                "kept": _pct(row["keep_rate"]),
+                "kept": percent(row["keep_rate"]),
                 "top": _top(row["top_percent"]),
             }
         )
@@ -316,8 +356,17 @@ def people_command(app: App, opt_out, opt_in, person, json_output, csv_output) -
     if json_output or csv_output:
         if csv_output:
             rows = [{**row, "aliases": ",".join(row["aliases"])} for row in rows]
-        keys = ("person", "team", "tasks", "counted", "open", "last", "aliases", "opt_out",
-                "summary")  # fmt: skip
+        keys = (
+            "person",
+            "team",
+            "tasks",
+            "counted",
+            "open",
+            "last",
+            "aliases",
+            "opt_out",
+            "summary",
+        )
         emit(rows, [Column(k, k) for k in keys], json_output, csv_output)
         return
     if not rows:

@@ -53,8 +53,9 @@ REPORT_STEPS = 10
     help="Replace people's names with stable pseudonyms, for sharing outside the team.",
 )
 @pass_app
-def report(app: App, person, team, everyone, since, output, open_browser, plotlyjs,
-           anonymise) -> None:  # fmt: skip
+def report(
+    app: App, person, team, everyone, since, output, open_browser, plotlyjs, anonymise
+) -> None:
     """Write the HTML report of a scope and window, and print its path.
 
     \b
@@ -77,9 +78,13 @@ def report(app: App, person, team, everyone, since, output, open_browser, plotly
     path = Path(output) if output else report_lib.default_path(named)
     with progress("Building the report", REPORT_STEPS) as update:
         written = report_lib.write_report(
-            app.existing_conn(), selection, path, plotlyjs=plotlyjs, progress=_steps(update),
+            app.existing_conn(),
+            selection,
+            path,
+            plotlyjs=plotlyjs,
+            progress=_steps(update),
             anonymise=anonymise,
-        )  # fmt: skip
+        )
     click.echo(str(written))
     if open_browser:
         _open(written)
@@ -122,8 +127,11 @@ def write_demo_report(db_path: Path, *, seed: int) -> Path:
         selection = Selection(everyone=True, since=parse_since("26w"))
         with progress("Building the report", REPORT_STEPS) as update:
             return report_lib.write_report(
-                conn, selection, Path(db_path).with_suffix(".html"), note=note,
+                conn,
+                selection,
+                Path(db_path).with_suffix(".html"),
+                note=note,
                 progress=_steps(update),
-            )  # fmt: skip
+            )
     finally:
         conn.close()

@@ -24,11 +24,11 @@ from calibrate.cli.options import (
     Range,
     emit,
     filter_options,
+    filtered_selection,
     output_options,
     paint,
     pass_app,
     scope_options,
-    selection_from,
     task_id_arg,
     terminal_width,
     when_option,
@@ -73,9 +73,11 @@ from calibrate.text import Column, render_table, to_json
     help="Effort you promise someone not to exceed.",
 )
 @click.option(
-    "--due", type=Date(future=True), metavar="DATE",
+    "--due",
+    type=Date(future=True),
+    metavar="DATE",
     help="Date you promise it by: 2026-12-04, friday, +3d.",
-)  # fmt: skip
+)
 @click.option("-t", "--tag", "tags", multiple=True, metavar="TAG", help="A tag (repeatable).")
 @click.option("--project", metavar="NAME", help="The project it belongs to.")
 @click.option("--person", metavar="NAME", help="Whose task it is [default: you].")
@@ -90,19 +92,42 @@ from calibrate.text import Column, render_table, to_json
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print the new id alone.")
 @pass_app
-def add(app: App, title, estimate, range_, confidence, promise, due, tags, project, person,
-        team, notes, start_now, actual, quiet) -> None:  # fmt: skip
+def add(
+    app: App,
+    title,
+    estimate,
+    range_,
+    confidence,
+    promise,
+    due,
+    tags,
+    project,
+    person,
+    team,
+    notes,
+    start_now,
+    actual,
+    quiet,
+) -> None:
     """Log a task with your estimate of its effort.
 
     Prints 'Added #ID: TITLE' (the id alone with -q).
     """
     low_h, high_h = range_ if range_ is not None else (None, None)
     task = tasklog.NewTask(
-        title=title, estimate_h=estimate, person=person or default_person(),
-        team=team or default_team(), project=project, low_h=low_h, high_h=high_h,
-        confidence=confidence, promise_h=promise, due=due.isoformat() if due else None,
-        tags=tags, notes=notes,
-    )  # fmt: skip
+        title=title,
+        estimate_h=estimate,
+        person=person or default_person(),
+        team=team or default_team(),
+        project=project,
+        low_h=low_h,
+        high_h=high_h,
+        confidence=confidence,
+        promise_h=promise,
+        due=due.isoformat() if due else None,
+        tags=tags,
+        notes=notes,
+    )
     task = tasklog.checked_new_task(task, start=start_now, actual_h=actual)
     task_id = tasklog.add_task(app.conn, task, start=start_now, actual_h=actual)
     if quiet:
@@ -111,7 +136,7 @@ def add(app: App, title, estimate, range_, confidence, promise, due, tags, proje
         click.echo(f"Added #{task_id}: {task.title}")
         if actual is None:
             # stdlib only; one indexed SELECT when the hint is stored
-            from calibrate.store.caches import hint_for_add
+            from calibrate.hinting import hint_for_add
             from calibrate.words import hint_line
 
             hint = hint_for_add(app.conn, task.person, estimate)
@@ -169,7 +194,7 @@ def done(app: App, task_id: int, actual: float | None, at) -> None:
         f"Done #{task_id}: {format_duration(hours)}{source} against "
         f"{format_duration(task['estimate_h'])} estimated, {ratio:.2f}x"
     )
-    from calibrate.store.caches import refresh_task_hint
+    from calibrate.hinting import refresh_task_hint
 
     refresh_task_hint(app.conn, task_id)  # the hints of 'add' and 'suggest' learn from it
 
@@ -219,8 +244,24 @@ def reestimate(app: App, task_id: int, estimate: float, reason: str | None) -> N
 @click.option("--add-tag", multiple=True, metavar="TAG")
 @click.option("--remove-tag", multiple=True, metavar="TAG")
 @pass_app
-def edit(app: App, task_id, title, estimate, range_, confidence, promise, due, actual, project,
-         person, team, notes, tags, add_tag, remove_tag) -> None:  # fmt: skip
+def edit(
+    app: App,
+    task_id,
+    title,
+    estimate,
+    range_,
+    confidence,
+    promise,
+    due,
+    actual,
+    project,
+    person,
+    team,
+    notes,
+    tags,
+    add_tag,
+    remove_tag,
+) -> None:
     """Change a task's fields; 'none' clears an optional one."""
     changes: dict = {}
     if title is not None:
@@ -333,16 +374,14 @@ def _list_rows(conn: sqlite3.Connection, selection: Selection, limit: int | None
 @click.option("--limit", type=Int64(), metavar="N", help="At most N tasks.")
 @output_options
 @pass_app
-def list_(app: App, person, team, everyone, status, since, tags, project, limit, json_output,
-          csv_output) -> None:  # fmt: skip
+def list_(
+    app: App, person, team, everyone, status, since, tags, project, limit, json_output, csv_output
+) -> None:
     """Your open tasks; the options widen or narrow the list.
 
     --since keeps tasks done (or, if not done, created) in the window.
     """
-    selection = selection_from(
-        person, team, everyone, since=since, status=status, tags=tags, project=project,
-        window_on="activity",
-    )  # fmt: skip
+    selection = filtered_selection(person, team, everyone, status, since, tags, project)
     conn = app.existing_conn()
     rows = _list_rows(conn, selection, limit) if conn is not None else []
     if json_output or csv_output:
@@ -359,8 +398,11 @@ def list_(app: App, person, team, everyone, status, since, tags, project, limit,
         row["actual"] = format_duration(row["actual_h"])
         row["tags"] = ",".join(row["tags"])
     id_width = max(2, len(str(rows[-1]["id"])))
-    columns = [Column("id", "ID", id_width, ">"), Column("status", "STATUS", 7),
-               Column("estimate", "EST", 6, ">")]  # fmt: skip
+    columns = [
+        Column("id", "ID", id_width, ">"),
+        Column("status", "STATUS", 7),
+        Column("estimate", "EST", 6, ">"),
+    ]
     if status != "open":
         columns.append(Column("actual", "ACTUAL", 6, ">"))
     if any(row["due"] for row in rows):
@@ -399,11 +441,13 @@ def show(app: App, task_id: int, json_output: bool) -> None:
         )
     if d["promise_h"] is not None or d["due"]:
         promise = " ".join(
-            part for part in [
+            part
+            for part in [
                 format_duration(d["promise_h"]) if d["promise_h"] else "",
                 f"by {d['due']}" if d["due"] else "",
-            ] if part
-        )  # fmt: skip
+            ]
+            if part
+        )
         lines.append(f"  promise     {promise}")
     if d["actual_h"] is not None:
         ratio = d["actual_h"] / d["estimate_h"]
@@ -436,8 +480,9 @@ def show(app: App, task_id: int, json_output: bool) -> None:
 @click.option("--reset", is_flag=True, help="Put KEY back to its default.")
 @output_options
 @pass_app
-def config(app: App, key: str | None, value: str | None, reset: bool, json_output: bool,
-           csv_output: bool) -> None:  # fmt: skip
+def config(
+    app: App, key: str | None, value: str | None, reset: bool, json_output: bool, csv_output: bool
+) -> None:
     """Read and set the team settings (no KEY: list them all).
 
     \b
@@ -460,7 +505,7 @@ def config(app: App, key: str | None, value: str | None, reset: bool, json_outpu
             f"{key} = {settings.SETTINGS[key].show(settings.SETTINGS[key].default)} (default)"
         )
         return
-    if value is not None:
+    if key is not None and value is not None:  # a VALUE comes after its KEY
         parsed = settings.validate(key, value)
         with store.transaction(app.conn):
             settings.write(app.conn, key, parsed)
@@ -470,10 +515,15 @@ def config(app: App, key: str | None, value: str | None, reset: bool, json_outpu
     values = settings.read_all(conn)
     keys = [key] if key else list(settings.SETTINGS)
     rows = [
-        {"key": k, "value": values[k], "shown": settings.SETTINGS[k].show(values[k]),
-         "default": values[k] == settings.SETTINGS[k].default, "help": settings.SETTINGS[k].help}
+        {
+            "key": k,
+            "value": values[k],
+            "shown": settings.SETTINGS[k].show(values[k]),
+            "default": values[k] == settings.SETTINGS[k].default,
+            "help": settings.SETTINGS[k].help,
+        }
         for k in keys
-    ]  # fmt: skip
+    ]
     if json_output or csv_output:
         emit(
             rows,

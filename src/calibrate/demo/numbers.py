@@ -111,9 +111,11 @@ def draw_actuals(
     timer_share = 0.15
     if person is not None:
         traits = dict(
-            bias=person.bias, skill=person.skill, improve=person.improve,
+            bias=person.bias,
+            skill=person.skill,
+            improve=person.improve,
             exact_tendency=person.exact_tendency,
-        )  # fmt: skip
+        )
         timer_share = person.timer_share
     log_ratio = draw_log_ratios(rng, estimate_h, progress, **traits)
     # "It took twice as long" / "half the time": some misses are written as
@@ -250,9 +252,9 @@ def person_tasks(
     timed_h = np.maximum(np.minimum(np.minimum(timed_h, end_h - open_started), left_today), 0.1)
     interval_h = np.where(is_started, timed_h, np.nan)
 
-    status = np.concatenate([
-        np.where(dropped, "dropped", "done"), np.where(is_started, "started", "open")
-    ])  # fmt: skip
+    status = np.concatenate(
+        [np.where(dropped, "dropped", "done"), np.where(is_started, "started", "open")]
+    )
     created_h = np.concatenate([created_h, open_created])
     started_h = np.concatenate(
         [np.where(never_started, np.nan, started_h), np.where(is_started, open_started, np.nan)]
@@ -295,8 +297,21 @@ def person_tasks(
     extra_tag = np.where(rng.random(total) < 0.3, rng.integers(0, len(EXTRA_TAGS), total), -1)
     project = rng.integers(0, len(person.projects), total)
     return TaskColumns(
-        person=person, estimate_h=estimate_h, actual_h=actual_h, status=status,
-        created_h=created_h, started_h=started_h, done_h=done_h, low_h=low_h, high_h=high_h,
-        confidence=confidence, promise_h=promise_h, due_h=due_h, verb=verb, subject=subject,
-        extra_tag=extra_tag, project=project, interval_h=interval_h,
-    )  # fmt: skip
+        person=person,
+        estimate_h=estimate_h,
+        actual_h=actual_h,
+        status=status,
+        created_h=created_h,
+        started_h=started_h,
+        done_h=done_h,
+        low_h=low_h,
+        high_h=high_h,
+        confidence=confidence,
+        promise_h=promise_h,
+        due_h=due_h,
+        verb=verb,
+        subject=subject,
+        extra_tag=extra_tag,
+        project=project,
+        interval_h=interval_h,
+    )

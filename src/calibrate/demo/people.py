@@ -7,28 +7,42 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FIRST_NAMES = (
-    "Ana", "Ben", "Chloe", "Dev", "Elif", "Farid", "Greta", "Hugo", "Ines", "Jonas",
-    "Kemi", "Liam", "Maya", "Nikhil", "Olga", "Pablo", "Quinn", "Rosa", "Sami", "Tara",
-    "Umar", "Vera", "Wen", "Ximena", "Yusuf", "Zoe", "Amir", "Bea", "Carlos", "Dana",
-    "Emil", "Fatima", "Goran", "Hana", "Ivan", "Jia", "Kofi", "Lena", "Marco", "Noor",
-)  # fmt: skip
-LAST_NAMES = (
-    "Silva", "Okafor", "Martin", "Patel", "Yilmaz", "Haddad", "Berg", "Laurent", "Costa",
-    "Weber", "Adeyemi", "Murphy", "Cohen", "Rao", "Ivanova", "Garcia", "Kim", "Moreau",
-    "Nakamura", "Singh", "Khan", "Novak", "Chen", "Lopez", "Demir", "Eriksen", "Rossi",
-    "Dubois", "Tanaka", "Ahmed", "Fischer", "Nguyen", "Santos", "Kowalski", "Ali", "Park",
-)  # fmt: skip
-TEAM_NAMES = (
-    "Platform", "Payments", "Mobile", "Growth", "Data", "Search", "Web", "Infra",
-    "Identity", "Billing", "Checkout", "Insights", "Messaging", "Core API", "Devices",
-    "Partners", "Security", "Support Tools", "Onboarding", "Catalog",
-)  # fmt: skip
-PROJECTS = (
-    "billing-v2", "mobile-app", "search", "onboarding", "data-pipeline", "website",
-    "api-gateway", "reporting", "payments", "auth", "notifications", "admin-console",
-    "checkout", "analytics", "infra-migration", "design-system", "partner-api", "sync",
-)  # fmt: skip
+
+def _listed(text: str) -> tuple[str, ...]:
+    """The comma-separated names of a block of text, in order."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+FIRST_NAMES = _listed(
+    """
+    Ana, Ben, Chloe, Dev, Elif, Farid, Greta, Hugo, Ines, Jonas, Kemi,
+    Liam, Maya, Nikhil, Olga, Pablo, Quinn, Rosa, Sami, Tara, Umar, Vera,
+    Wen, Ximena, Yusuf, Zoe, Amir, Bea, Carlos, Dana, Emil, Fatima, Goran,
+    Hana, Ivan, Jia, Kofi, Lena, Marco, Noor
+    """
+)
+LAST_NAMES = _listed(
+    """
+    Silva, Okafor, Martin, Patel, Yilmaz, Haddad, Berg, Laurent, Costa,
+    Weber, Adeyemi, Murphy, Cohen, Rao, Ivanova, Garcia, Kim, Moreau,
+    Nakamura, Singh, Khan, Novak, Chen, Lopez, Demir, Eriksen, Rossi, Dubois,
+    Tanaka, Ahmed, Fischer, Nguyen, Santos, Kowalski, Ali, Park
+    """
+)
+TEAM_NAMES = _listed(
+    """
+    Platform, Payments, Mobile, Growth, Data, Search, Web, Infra,
+    Identity, Billing, Checkout, Insights, Messaging, Core API, Devices,
+    Partners, Security, Support Tools, Onboarding, Catalog
+    """
+)
+PROJECTS = _listed(
+    """
+    billing-v2, mobile-app, search, onboarding, data-pipeline, website,
+    api-gateway, reporting, payments, auth, notifications, admin-console, checkout,
+    analytics, infra-migration, design-system, partner-api, sync
+    """
+)
 #: (verb, tag, weight on small tasks, weight on big tasks)
 VERBS = (
     ("Fix", "bug", 0.26, 0.08),
@@ -45,20 +59,21 @@ VERBS = (
     ("Speed up", "perf", 0.04, 0.07),
     ("Harden", "security", 0.04, 0.08),
 )
-OBJECTS = (
-    "the login form", "CSV export", "password reset emails", "search pagination",
-    "the billing webhook", "the user settings page", "API rate limiting",
-    "the nightly backup job", "invoice PDF layout", "dashboard filters",
-    "session timeout handling", "the onboarding flow", "the audit log",
-    "notification preferences", "image upload", "the release pipeline",
-    "database indexes", "checkout error messages", "SSO sign-in", "push notifications",
-    "the admin user list", "currency formatting", "the sync worker", "feature flags",
-    "the import wizard", "email templates", "the public API docs", "the retry queue",
-    "timezone handling in reports", "the mobile settings screen", "search relevance",
-    "the partner sandbox", "cache invalidation", "the GDPR export", "the status page",
-    "two-factor setup", "the order history page", "log retention", "the CI runners",
-    "the pricing table",
-)  # fmt: skip
+OBJECTS = _listed(
+    """
+    the login form, CSV export, password reset emails, search pagination,
+    the billing webhook, the user settings page, API rate limiting, the nightly backup job,
+    invoice PDF layout, dashboard filters, session timeout handling, the onboarding flow,
+    the audit log, notification preferences, image upload, the release pipeline,
+    database indexes, checkout error messages, SSO sign-in, push notifications,
+    the admin user list, currency formatting, the sync worker, feature flags,
+    the import wizard, email templates, the public API docs, the retry queue,
+    timezone handling in reports, the mobile settings screen, search relevance,
+    the partner sandbox, cache invalidation, the GDPR export, the status page,
+    two-factor setup, the order history page, log retention, the CI runners,
+    the pricing table
+    """
+)
 EXTRA_TAGS = ("frontend", "backend", "infra", "customer", "urgent")
 
 

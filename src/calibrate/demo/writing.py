@@ -107,14 +107,24 @@ def _rows(batch: list[TaskColumns], seed: int, first_index: int) -> tuple[list, 
     started_at = _iso_or_none(cat["started_h"], clock_to_iso)
     done_at = _iso_or_none(cat["done_h"], clock_to_iso)
     columns = {
-        "uid": uids, "title": titles.tolist(), "person": names.tolist(), "team": teams.tolist(),
-        "project": projects, "estimate_h": cat["estimate_h"].tolist(),
-        "low_h": _nullable(cat["low_h"]), "high_h": _nullable(cat["high_h"]),
-        "confidence": _nullable(cat["confidence"]), "promise_h": _nullable(cat["promise_h"]),
-        "due": _iso_or_none(cat["due_h"], clock_to_date), "status": cat["status"].tolist(),
-        "actual_h": _nullable(cat["actual_h"]), "created_at": created_at,
-        "started_at": started_at, "done_at": done_at, "tags": tags.tolist(),
-    }  # fmt: skip
+        "uid": uids,
+        "title": titles.tolist(),
+        "person": names.tolist(),
+        "team": teams.tolist(),
+        "project": projects,
+        "estimate_h": cat["estimate_h"].tolist(),
+        "low_h": _nullable(cat["low_h"]),
+        "high_h": _nullable(cat["high_h"]),
+        "confidence": _nullable(cat["confidence"]),
+        "promise_h": _nullable(cat["promise_h"]),
+        "due": _iso_or_none(cat["due_h"], clock_to_date),
+        "status": cat["status"].tolist(),
+        "actual_h": _nullable(cat["actual_h"]),
+        "created_at": created_at,
+        "started_at": started_at,
+        "done_at": done_at,
+        "tags": tags.tolist(),
+    }
     rows = list(zip(*(columns[name] for name in TASK_COLUMNS), strict=True))
     intervals = []
     for i in np.flatnonzero(~np.isnan(cat["interval_h"])).tolist():
@@ -244,9 +254,15 @@ def generate(
     chunk_people = max(1, int(CHUNK_TASKS // max(per_person, 1)))
     tally: Counter[str] = Counter()
     chunks = _chunks(
-        cast, chunk_people=chunk_people, seed=seed, tally=tally, tasks_per_week=tasks_per_week,
-        start_h=start_h, end_h=end_h, open_tasks=open_tasks_per_person,
-    )  # fmt: skip
+        cast,
+        chunk_people=chunk_people,
+        seed=seed,
+        tally=tally,
+        tasks_per_week=tasks_per_week,
+        start_h=start_h,
+        end_h=end_h,
+        open_tasks=open_tasks_per_person,
+    )
     large = per_person * people > REBUILD_INDEXES_OVER
     with store.transaction(conn), _indexes_rebuilt(conn, large=large):
         for rows, intervals, people_done in chunks:

@@ -71,10 +71,19 @@ STAMP = f"?{len(COLUMNS) + 1}"
 #: Which file field feeds which column; columns with no field are derived
 #: (status, actual, dates) and always written.
 _FIELD_OF = {
-    "title": "title", "person": "person", "team": "team", "project": "project",
-    "low_h": "low", "high_h": "low", "confidence": "low", "promise_h": "promise",
-    "due": "due", "started_at": "started", "notes": "notes", "tags": "tags",
-}  # fmt: skip
+    "title": "title",
+    "person": "person",
+    "team": "team",
+    "project": "project",
+    "low_h": "low",
+    "high_h": "low",
+    "confidence": "low",
+    "promise_h": "promise",
+    "due": "due",
+    "started_at": "started",
+    "notes": "notes",
+    "tags": "tags",
+}
 
 
 class _DryRun(Exception):
@@ -127,13 +136,23 @@ class ImportResult:
 
     def as_dict(self) -> dict:
         return {
-            "file": self.file, "format": self.format_name, "source": self.source,
-            "rows": self.rows, "added": self.added, "updated": self.updated,
-            "unchanged": self.unchanged, "skipped": self.skipped_total,
-            "skipped_by_reason": dict(self.skipped), "bad": self.bad,
-            "bad_rows": self.bad_rows, "notes": dict(self.notes), "columns": self.columns,
-            "dates": self.dates, "dry_run": self.dry_run, "preview": self.preview,
-        }  # fmt: skip
+            "file": self.file,
+            "format": self.format_name,
+            "source": self.source,
+            "rows": self.rows,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped_total,
+            "skipped_by_reason": dict(self.skipped),
+            "bad": self.bad,
+            "bad_rows": self.bad_rows,
+            "notes": dict(self.notes),
+            "columns": self.columns,
+            "dates": self.dates,
+            "dry_run": self.dry_run,
+            "preview": self.preview,
+        }
 
     def lines(self) -> list[str]:
         """What the import did, for people, at most 80 columns a line where it can."""
@@ -146,10 +165,13 @@ class ImportResult:
         shown = [f"{f} <- {c}" for f in FIELDS if (c := self.columns.get(f))]
         out.extend(
             textwrap.wrap(
-                ", ".join(shown), width=80, initial_indent="  columns: ",
-                subsequent_indent="    ", break_on_hyphens=False,
+                ", ".join(shown),
+                width=80,
+                initial_indent="  columns: ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,
             )
-        )  # fmt: skip
+        )
         for reason, count in self.skipped.most_common():
             out.append(f"  skipped {count:,}: {reason}")
         for note, count in self.notes.most_common():
@@ -189,30 +211,41 @@ def import_file(
     day_hours = float(settings.read(conn, "day-hours"))
     stream = open_reader(
         ReadOptions(
-            path=options.path, format_name=format_name,
-            name=options.name or options.path.name, encoding=encoding,
-            mapping=options.mapping, unit=options.unit, join=options.join,
-            prefer=options.prefer, day_hours=day_hours,
+            path=options.path,
+            format_name=format_name,
+            name=options.name or options.path.name,
+            encoding=encoding,
+            mapping=options.mapping,
+            unit=options.unit,
+            join=options.join,
+            prefer=options.prefer,
+            day_hours=day_hours,
         )
-    )  # fmt: skip
+    )
     try:
         source = (options.source or stream.source).strip()
         if not source:
             raise InputError("--source must not be empty")
         result = ImportResult(
-            file=options.name or options.path.name, format_name=format_name, source=source,
+            file=options.name or options.path.name,
+            format_name=format_name,
+            source=source,
             dry_run=options.dry_run,
-        )  # fmt: skip
+        )
         try:
             dates = DateReader(options.date_format, evidence=stream.date_values)
         except DateError as error:
             raise InputError(str(error)) from None
         converter = RowConverter(
-            stream, person=options.person, team=options.team, source=source,
-            day_hours=day_hours, dates=dates,
+            stream,
+            person=options.person,
+            team=options.team,
+            source=source,
+            day_hours=day_hours,
+            dates=dates,
             aliases=dict(conn.execute("SELECT alias, person FROM aliases").fetchall()),
             notes=result.notes,
-        )  # fmt: skip
+        )
         cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # bounded; spilling costs more
         try:
@@ -425,15 +458,23 @@ def preview_table(result: ImportResult) -> str:
     from calibrate.text import Column, render_table
 
     rows = [
-        {**row, "estimate": format_duration(row["estimate_h"]),
-         "actual": format_duration(row["actual_h"]), "done": (row["done_at"] or "")[:10]}
+        {
+            **row,
+            "estimate": format_duration(row["estimate_h"]),
+            "actual": format_duration(row["actual_h"]),
+            "done": (row["done_at"] or "")[:10],
+        }
         for row in result.preview
-    ]  # fmt: skip
+    ]
     columns = [
-        Column("uid", "UID", 14), Column("status", "STATUS", 7),
-        Column("estimate", "EST", 6, ">"), Column("actual", "ACTUAL", 6, ">"),
-        Column("done", "DONE", 10), Column("person", "PERSON", 9), Column("title", "TITLE"),
-    ]  # fmt: skip
+        Column("uid", "UID", 14),
+        Column("status", "STATUS", 7),
+        Column("estimate", "EST", 6, ">"),
+        Column("actual", "ACTUAL", 6, ">"),
+        Column("done", "DONE", 10),
+        Column("person", "PERSON", 9),
+        Column("title", "TITLE"),
+    ]
     return render_table(rows, columns)
 
 

@@ -54,11 +54,15 @@ class MergeResult:
 
     def as_dict(self) -> dict:
         return {
-            "other": self.other, "added": self.added, "updated": self.updated,
-            "kept": self.kept, "unchanged": self.unchanged,
-            "aliases_added": self.aliases_added, "people_added": self.people_added,
+            "other": self.other,
+            "added": self.added,
+            "updated": self.updated,
+            "kept": self.kept,
+            "unchanged": self.unchanged,
+            "aliases_added": self.aliases_added,
+            "people_added": self.people_added,
             "dry_run": self.dry_run,
-        }  # fmt: skip
+        }
 
     def lines(self) -> list[str]:
         verb = "Would merge" if self.dry_run else "Merged"
@@ -76,9 +80,12 @@ class _DryRun(Exception):
 
 
 def merge_database(
-    conn: sqlite3.Connection, other_path: Path, *, own_path: Path | None = None,
+    conn: sqlite3.Connection,
+    other_path: Path,
+    *,
+    own_path: Path | None = None,
     dry_run: bool = False,
-) -> MergeResult:  # fmt: skip
+) -> MergeResult:
     """Fold the database at ``other_path`` into ``conn`` (see the module doc)."""
     result = MergeResult(other=other_path.name, dry_run=dry_run)
     if own_path is not None and _same_file(other_path, own_path):
@@ -168,12 +175,15 @@ def _children(db: sqlite3.Connection, task_id: int) -> dict[str, list[tuple]]:
     for table, columns in CHILD_TABLES.items():
         names = ", ".join(columns)
         out[table] = sorted(
-            (tuple(r) for r in db.execute(
-                f"SELECT {names} FROM {table} WHERE task_id = ?",  # noqa: S608 (fixed names)
-                (task_id,),
-            )),
+            (
+                tuple(r)
+                for r in db.execute(
+                    f"SELECT {names} FROM {table} WHERE task_id = ?",  # noqa: S608 (fixed names)
+                    (task_id,),
+                )
+            ),
             key=repr,
-        )  # fmt: skip
+        )
     return out
 
 
@@ -204,7 +214,7 @@ def _merge_tasks(conn: sqlite3.Connection, other: sqlite3.Connection, result: Me
         their_children = _children(other, row["id"])
         mine = conn.execute(select_ours, (theirs["uid"],)).fetchone()
         if mine is None:
-            task_id = conn.execute(insert, [theirs[c] for c in columns]).lastrowid
+            task_id = store.inserted_id(conn.execute(insert, [theirs[c] for c in columns]))
             _write_children(conn, task_id, their_children)
             result.added += 1
             continue

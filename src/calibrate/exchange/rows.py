@@ -129,12 +129,32 @@ class RowConverter:
         title = self.text(get("title")) or (str(key) if key is not None else "(no title)")
         person = self._person(self.text(get("person"))) or self.default_person
         tags = get("tags")
-        return base, keyed, [
-            None, title, person, self.text(get("team")) or self.default_team,
-            self.text(get("project")), estimate, low, high, confidence, promise, due, status,
-            actual, created or started or done, started, done_at, source,
-            self.free_text(get("notes")), self.tags(tags) if tags else "[]", self.stamp,
-        ]  # fmt: skip
+        return (
+            base,
+            keyed,
+            [
+                None,
+                title,
+                person,
+                self.text(get("team")) or self.default_team,
+                self.text(get("project")),
+                estimate,
+                low,
+                high,
+                confidence,
+                promise,
+                due,
+                status,
+                actual,
+                created or started or done,
+                started,
+                done_at,
+                source,
+                self.free_text(get("notes")),
+                self.tags(tags) if tags else "[]",
+                self.stamp,
+            ],
+        )
 
     # -- values -----------------------------------------------------------------
 

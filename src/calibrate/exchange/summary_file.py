@@ -38,11 +38,11 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from calibrate import files, rules, store, teams
 from calibrate.durations import local_today, now_iso, week_monday
@@ -151,7 +151,7 @@ class SummaryFile:
     name: str
     header: dict
     people: list[dict]
-    weeks: list[dict]
+    weeks: list[WeekRow]
 
 
 def looks_like_summary(path: Path) -> bool:
@@ -233,10 +233,10 @@ def check_summary(data: Any, name: str = "the summary") -> SummaryFile:
     weeks = []
     for index, row in enumerate(data["weeks"], start=1):
         checked = _check_week(row, f"{name}: week row {index}")
-        key = (checked["person"], checked["team"], checked["week"])
-        if key in seen:
-            raise InputError(f"{name}: week row {index} repeats {_describe(key)}")
-        seen.add(key)
+        week_key = (checked["person"], checked["team"], checked["week"])
+        if week_key in seen:
+            raise InputError(f"{name}: week row {index} repeats {_describe(week_key)}")
+        seen.add(week_key)
         weeks.append(checked)
     header = {k: v for k, v in data.items() if k not in ("people", "weeks")}
     return SummaryFile(name=name, header=header, people=listed, weeks=weeks)
@@ -275,7 +275,27 @@ def _count(row: Mapping, key: str, where: str) -> int:
     return value
 
 
-def _check_week(row: Any, where: str) -> dict:
+class WeekRow(TypedDict):
+    """A person's week as a summary file holds it, checked (:func:`_check_week`)."""
+
+    person: str
+    team: str | None
+    week: str | None
+    over: int
+    exact: int
+    under: int
+    within_25: int
+    n: int
+    sum_abs: float
+    sum_sq: float
+    histogram: list[list[int]]
+    ranges: list[list[float]]
+    due: int
+    kept: int
+    exceeded: int
+
+
+def _check_week(row: Any, where: str) -> WeekRow:
     if not isinstance(row, dict):
         raise InputError(f"{where} is not an object")
     person = _name(row.get("person"), f"{where}: person")
@@ -285,13 +305,14 @@ def _check_week(row: Any, where: str) -> dict:
         week = _iso_date(week, f"{where}: week")
         if date.fromisoformat(week).weekday() != 0:
             raise InputError(f"{where}: week {week} is not a Monday")
-    out = {"person": person, "team": _team(row.get("team"), f"{where}: team"), "week": week}
+    team = _team(row.get("team"), f"{where}: team")
     n = _count(row, "n", where)
+    shares = {}
     for key in ("over", "exact", "under", "within_25"):
-        out[key] = _count(row, key, where)
-        if out[key] > n:
-            raise InputError(f"{where}: {key} ({out[key]}) is more than its tasks ({n})")
-    if out["over"] + out["exact"] + out["under"] != n:
+        shares[key] = _count(row, key, where)
+        if shares[key] > n:
+            raise InputError(f"{where}: {key} ({shares[key]}) is more than its tasks ({n})")
+    if shares["over"] + shares["exact"] + shares["under"] != n:
         raise InputError(f"{where}: over + exact + under must equal its {n} tasks")
     sums = {}
     for key, bound in (("sum_abs", rules.CLIP_LOG2), ("sum_sq", rules.CLIP_LOG2**2)):
@@ -309,7 +330,6 @@ def _check_week(row: Any, where: str) -> dict:
         sums[key] = float(value)
     if n and sums["sum_sq"] * n < sums["sum_abs"] ** 2 * (1 - 1e-9) - SLACK:
         raise InputError(f"{where}: sum_sq is too small for its sum_abs (impossible figures)")
-    out.update(n=n, **sums)
     histogram = row.get("histogram", [])
     if not isinstance(histogram, list):
         raise InputError(f"{where}: histogram must be a list of [bin, count] pairs")
@@ -327,11 +347,10 @@ def _check_week(row: Any, where: str) -> dict:
         pairs.append([bin_, count])
     if total != n:
         raise InputError(f"{where}: the histogram holds {total} tasks, not its {n}")
-    out["histogram"] = pairs
     ranges = row.get("ranges", [])
     if not isinstance(ranges, list):
         raise InputError(f"{where}: ranges must be a list")
-    checked_ranges = []
+    checked_ranges: list[list[float]] = []
     ranged = 0
     for entry in ranges:
         if not (isinstance(entry, list) and len(entry) == 5):
@@ -350,7 +369,6 @@ def _check_week(row: Any, where: str) -> dict:
         checked_ranges.append([float(confidence), *counts])
     if ranged > n:
         raise InputError(f"{where}: {ranged} ranges are more than its {n} tasks")
-    out["ranges"] = checked_ranges
     promises = row.get("promises", {})
     if not isinstance(promises, dict):
         raise InputError(f"{where}: promises must be an object")
@@ -361,8 +379,23 @@ def _check_week(row: Any, where: str) -> dict:
         raise InputError(f"{where}: {kept} promises kept of {due} due is impossible")
     if exceeded > kept:
         raise InputError(f"{where}: {exceeded} promises exceeded of {kept} kept is impossible")
-    out.update(due=due, kept=kept, exceeded=exceeded)
-    return out
+    return {
+        "person": person,
+        "team": team,
+        "week": week,
+        "over": shares["over"],
+        "exact": shares["exact"],
+        "under": shares["under"],
+        "within_25": shares["within_25"],
+        "n": n,
+        "sum_abs": sums["sum_abs"],
+        "sum_sq": sums["sum_sq"],
+        "histogram": pairs,
+        "ranges": checked_ranges,
+        "due": due,
+        "kept": kept,
+        "exceeded": exceeded,
+    }
 
 
 # --- storing an imported summary ------------------------------------------------------------
@@ -382,10 +415,15 @@ class SummaryImport:
 
     def as_dict(self) -> dict:
         return {
-            "file": self.file, "format": "summary", "people": self.people,
-            "weeks": self.weeks, "tasks": self.tasks, "replaced": self.replaced,
-            "since": self.since, "until": self.until,
-        }  # fmt: skip
+            "file": self.file,
+            "format": "summary",
+            "people": self.people,
+            "weeks": self.weeks,
+            "tasks": self.tasks,
+            "replaced": self.replaced,
+            "since": self.since,
+            "until": self.until,
+        }
 
     def lines(self) -> list[str]:
         window = f"from {self.since}" if self.since else "all history"
@@ -408,22 +446,29 @@ def store_summary(conn: sqlite3.Connection, summary: SummaryFile) -> SummaryImpo
         )
     listed = {p["person"]: p for p in summary.people}
     for row in summary.weeks:
-        listed.setdefault(row["person"], {"person": row["person"], "team": row["team"],
-                                          "opt_out": False})  # fmt: skip
+        listed.setdefault(
+            row["person"], {"person": row["person"], "team": row["team"], "opt_out": False}
+        )
     window = header.get("window") or {}
     with store.transaction(conn):
         replaced = conn.execute(
             "DELETE FROM summaries WHERE database_id = ?", (header["database_id"],)
         ).rowcount
-        summary_id = conn.execute(
+        inserted = conn.execute(
             "INSERT INTO summaries (database_id, file, exported_at, imported_at, since, until, "
             "format_version, score_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                header["database_id"], summary.name, str(header.get("exported_at") or ""),
-                now_iso(), window.get("since"), window.get("until"),
-                header["format_version"], header["score_version"],
+                header["database_id"],
+                summary.name,
+                str(header.get("exported_at") or ""),
+                now_iso(),
+                window.get("since"),
+                window.get("until"),
+                header["format_version"],
+                header["score_version"],
             ),
-        ).lastrowid  # fmt: skip
+        )
+        summary_id = store.inserted_id(inserted)
         conn.executemany(
             "INSERT INTO summary_people (summary_id, person, team, opt_out) VALUES (?, ?, ?, ?)",
             [(summary_id, p["person"], p["team"], int(p["opt_out"])) for p in listed.values()],
@@ -432,12 +477,18 @@ def store_summary(conn: sqlite3.Connection, summary: SummaryFile) -> SummaryImpo
             f"INSERT INTO summary_weeks (summary_id, person, team, week, {', '.join(STATS)}, "  # noqa: S608
             f"histogram, ranges) VALUES ({', '.join('?' * (len(STATS) + 6))})",
             [
-                (summary_id, row["person"], row["team"], row["week"],
-                 *(row[name] for name in STATS), json.dumps(row["histogram"]),
-                 json.dumps(row["ranges"]))
+                (
+                    summary_id,
+                    row["person"],
+                    row["team"],
+                    row["week"],
+                    *_values(row, STATS),
+                    json.dumps(row["histogram"]),
+                    json.dumps(row["ranges"]),
+                )
                 for row in summary.weeks
             ],
-        )  # fmt: skip
+        )
     return SummaryImport(
         file=summary.name,
         people=len({row["person"] for row in summary.weeks}),
@@ -447,6 +498,10 @@ def store_summary(conn: sqlite3.Connection, summary: SummaryFile) -> SummaryImpo
         since=window.get("since"),
         until=window.get("until"),
     )
+
+
+def _values(row: Mapping[str, object], names: Sequence[str]) -> list[object]:
+    return [row[name] for name in names]
 
 
 def import_summary(conn: sqlite3.Connection, path: Path, name: str | None = None) -> SummaryImport:

@@ -16,12 +16,22 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import TypedDict
 
 from calibrate import rules
 from calibrate.errors import DatabaseError
 
 PACKAGE = "calibrate.reference"
 RESOURCE = ("reference.json",)
+
+
+class Position(TypedDict):
+    """Where a raw score stands among the real developers (:meth:`Reference.position`)."""
+
+    percentile: float
+    top_percent: float
+    n: int
+    source: str
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,7 @@ class Reference:
         100 * (below + 0.5 * equal) / N (METRICS.md section 5)."""
         return rules.midrank_percentile(float(raw_score), self.scores)
 
-    def position(self, raw_score: float | None, n_tasks: int) -> dict | None:
+    def position(self, raw_score: float | None, n_tasks: int) -> Position | None:
         """Where a raw score stands among the real developers, for anyone with
         30+ tasks: ``percentile``, ``top_percent``, ``n`` (developers) and
         ``source``; ``None`` without a score or with too few tasks."""
@@ -95,7 +105,7 @@ def load() -> Reference:
     )
 
 
-def describe(position: dict | None) -> str | None:
+def describe(position: Position | None) -> str | None:
     """``top 12% of 214 real developers``, or ``None``."""
     if position is None:
         return None

@@ -20,17 +20,17 @@ def anonymise(data: ReportData) -> dict[str, str]:
     and return the mapping (real name -> pseudonym)."""
     names = set(data.tasks["person"].dropna()) if "person" in data.tasks else set()
     names |= set(data.promises["person"].dropna()) if "person" in data.promises else set()
-    if data.panel.get("scope") == "person" and data.panel.get("name"):
-        names.add(data.panel["name"])
-    if data.conn is not None:
-        names |= {row["person"] for row in people.list_people(data.conn)}
+    name = data.panel["name"]
+    if data.panel["scope"] == "person" and name:
+        names.add(name)
+    names |= {row["person"] for row in people.list_people(data.conn)}
     mapping = ranks.pseudonyms(sorted(names), people.pseudonym_salt(data.conn))
     if "person" in data.tasks:
         data.tasks["person"] = data.tasks["person"].map(lambda name: mapping.get(name, name))
     if "person" in data.promises:
         data.promises["person"] = data.promises["person"].map(lambda n: mapping.get(n, n))
-    if data.panel.get("scope") == "person" and data.panel.get("name"):
-        data.panel["name"] = mapping[data.panel["name"]]
+    if data.panel["scope"] == "person" and name:
+        data.panel["name"] = mapping[name]
     data.pseudonyms = mapping
     return mapping
 

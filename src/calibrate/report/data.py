@@ -29,11 +29,11 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from calibrate import panel, rules, teams
+from calibrate import durations, panel, rules, teams
 from calibrate.durations import local_midnight_utc, local_today, week_start
 from calibrate.errors import DatabaseError, NotFound
+from calibrate.panel import ScorePanel
 from calibrate.selection import Selection
-from calibrate.stats import trends
 from calibrate.stats.promises import promise_outcomes
 from calibrate.store import load as history
 from calibrate.store import settings
@@ -51,16 +51,16 @@ class ReportData:
     small look-ups only one section makes (a person's worst estimates, the
     open tasks)."""
 
-    conn: sqlite3.Connection | None
+    conn: sqlite3.Connection
     selection: Selection
     today: date
-    panel: dict
-    previous: dict | None
+    panel: ScorePanel
+    previous: ScorePanel | None
     previous_selection: Selection | None
     tasks: pd.DataFrame
     values: dict
     #: Everyone's tasks as :func:`load_tasks` read them, for what a section derives itself.
-    rows: Loaded | None = None
+    rows: Loaded
     #: The scope's promises with their outcomes, person and team (:func:`promise_frame`).
     promises: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: Real name -> pseudonym when the report is anonymised (:mod:`calibrate.report.anonymise`).
@@ -80,9 +80,10 @@ class ReportData:
         return teams.task_frames(
             rows.take(everyone, history.FRAME_COLUMNS),
             self.selection.replace(person=None, team=None, everyone=True),
-            today=self.today, values=self.values,
+            today=self.today,
+            values=self.values,
             parsed=(rows.done_stamps[everyone], rows.done_date[everyone], rows.due_date[everyone]),
-        )  # fmt: skip
+        )
 
     def forecast_history(self):
         """Every counted task as :func:`advice.load_past` gives it, from
@@ -91,19 +92,21 @@ class ReportData:
         from calibrate import advice
 
         rows = self.rows
-        if rows is None or not rows.all_history:
+        if not rows.all_history:
             return None
         counted = rows.counted
-        seconds = rows.done_stamps.dt.tz_localize(None).to_numpy().astype("datetime64[s]")
-        epoch = np.where(np.isnat(seconds), advice.NO_TIME, seconds.astype(np.int64))
+        epoch = history.epoch_seconds(rows.done_stamps)
         return advice.past_from_columns(
-            np.flatnonzero(counted), rows.columns["estimate_h"][counted],  # in id order
-            rows.columns["actual_h"][counted], epoch[counted], rows.columns["person"][counted],
+            np.flatnonzero(counted),
+            rows.columns["estimate_h"][counted],  # in id order
+            rows.columns["actual_h"][counted],
+            epoch[counted],
+            rows.columns["person"][counted],
             rows.columns["team"][counted],
-        )  # fmt: skip
+        )
 
     def week_span(self) -> tuple[int, int] | None:
-        """First and last week number (:func:`trends.week_index`) of the window,
+        """First and last week number (:func:`durations.week_index`) of the window,
         as the trend counts them; ``None`` when there is nothing to count."""
         weeks = self.panel["trend"]["weeks"]
         if not weeks:
@@ -112,8 +115,8 @@ class ReportData:
 
 
 def week_number(row: Mapping) -> int:
-    """The week number (:func:`trends.week_index`) of a row of the panel's trend."""
-    return int(trends.week_index([np.datetime64(row["start"], "D")])[0])
+    """The week number (:func:`durations.week_index`) of a row of the panel's trend."""
+    return int(durations.week_index([np.datetime64(row["start"], "D")])[0])
 
 
 # --- the one read ---------------------------------------------------------------------
@@ -121,9 +124,19 @@ def week_number(row: Mapping) -> int:
 #: The columns every section together needs, read once (``status`` as its
 #: index in ``tasks.STATUSES``: a small int costs far less than a string).
 LOADED_COLUMNS = (
-    "person", "team", "estimate_h", "actual_h", "low_h", "high_h", "confidence",
-    "status", "promise_h", "due", "done_at", "created_at",
-)  # fmt: skip
+    "person",
+    "team",
+    "estimate_h",
+    "actual_h",
+    "low_h",
+    "high_h",
+    "confidence",
+    "status",
+    "promise_h",
+    "due",
+    "done_at",
+    "created_at",
+)
 
 
 @dataclass
@@ -222,7 +235,9 @@ def task_rules(
         created_params.append(selection.until)
     clauses["promise"] = (" AND ".join(promise) or None, promise_params)
     clauses["created"] = (" AND ".join(created) or None, created_params)
-    return {name: rule for name, rule in clauses.items() if rule[0] is not None}
+    return {
+        name: (clause, params) for name, (clause, params) in clauses.items() if clause is not None
+    }
 
 
 def load_tasks(
@@ -307,9 +322,12 @@ def load(
     if previous_selection is not None:
         before = rows.counted & rows.mask("scope", "status", "previous")
         previous = previous_panel(
-            conn, previous_selection, today,
-            rows.columns["estimate_h"][before], rows.columns["actual_h"][before],
-        )  # fmt: skip
+            conn,
+            previous_selection,
+            today,
+            rows.columns["estimate_h"][before],
+            rows.columns["actual_h"][before],
+        )
     return ReportData(
         conn=conn,
         selection=selection,
@@ -345,7 +363,7 @@ def previous_panel(
     today: date,
     estimate_h: np.ndarray | None = None,
     actual_h: np.ndarray | None = None,
-) -> dict:
+) -> ScorePanel:
     """The point figures of the previous period (n, score and interval, bias,
     typical miss) as :func:`panel.build_panel` gives them (to rounding: the
     sums may run in another order), from the estimates and actuals alone
@@ -427,12 +445,16 @@ def promise_frame(rows: Loaded, today: date, values: Mapping) -> pd.DataFrame:
     done = rows.done_date[promised]
     due = rows.due_date[promised]
     outcomes = promise_outcomes(
-        status=rows.status[promised], promise_h=rows.columns["promise_h"][promised], due=due,
-        done_date=done, actual_h=rows.columns["actual_h"][promised], today=today,
+        status=rows.status[promised],
+        promise_h=rows.columns["promise_h"][promised],
+        due=due,
+        done_date=done,
+        actual_h=rows.columns["actual_h"][promised],
+        today=today,
         **settings.calendar(values),
-    )  # fmt: skip
+    )
     known = np.where(np.isnat(done), due + np.timedelta64(1, "D"), done)
-    outcomes["outcome_week"] = trends.week_index(known)
+    outcomes["outcome_week"] = durations.week_index(known)
     outcomes["person"] = rows.columns["person"][promised]
     outcomes["team"] = rows.columns["team"][promised]
     outcomes["in_scope"] = rows.mask("scope")[promised]

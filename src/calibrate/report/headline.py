@@ -8,12 +8,13 @@ value in ``data-value``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, timedelta
 
 from calibrate import rules
+from calibrate.panel import ScorePanel
 from calibrate.report.data import ReportData
-from calibrate.report.model import count, factor, percent, trend_words
+from calibrate.report.model import trend_words
+from calibrate.text import count, factor, percent
 
 
 def headline(data: ReportData) -> dict:
@@ -77,24 +78,26 @@ def headline(data: ReportData) -> dict:
     return out
 
 
-def scope_label(panel: Mapping) -> str:
-    if panel["scope"] == "person":
-        return panel["name"]
+def scope_label(panel: ScorePanel) -> str:
+    name = panel["name"]
+    if panel["scope"] == "person" and name is not None:
+        return name
     if panel["scope"] == "team":
         return f"team {panel['name']}"
     return "everyone"
 
 
-def period_words(panel: Mapping, span: tuple[date, date] | None = None) -> str:
+def period_words(panel: ScorePanel, span: tuple[date, date] | None = None) -> str:
     """ "2026-06-01 to 2026-11-30 (27 weeks)", or the ``span`` of all history."""
     window = panel["window"]
-    if window["since"] is None:
+    weeks = window["weeks"]
+    if window["since"] is None or weeks is None:
         if span is None:
             return "all history"
         return f"all history: {span[0].isoformat()} to {span[1].isoformat()}"
     until = window["until"]
     last = (date.fromisoformat(until) - timedelta(days=1)).isoformat() if until else panel["today"]
-    return f"{window['since']} to {last} ({count(window['weeks'], 'week')})"
+    return f"{window['since']} to {last} ({count(weeks, 'week')})"
 
 
 def change_words(data: ReportData) -> dict:
@@ -104,8 +107,10 @@ def change_words(data: ReportData) -> dict:
     if previous is None:
         return {"text": "No earlier period to compare: the window is all history.", "delta": None}
     window = previous["window"]
-    last = (date.fromisoformat(window["until"]) - timedelta(days=1)).isoformat()
-    when = f"the previous {count(window['weeks'], 'week')} ({window['since']} to {last})"
+    until, weeks = window["until"], window["weeks"]
+    assert until is not None and weeks is not None  # the window before a window has both ends
+    last = (date.fromisoformat(until) - timedelta(days=1)).isoformat()
+    when = f"the previous {count(weeks, 'week')} ({window['since']} to {last})"
     now, before = data.panel["score"], previous["score"]
     if before is None:
         return {

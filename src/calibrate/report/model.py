@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 
 from calibrate import rules
 from calibrate.durations import format_duration
+from calibrate.text import count
 
 #: Rows of a per-person (or per-team) table; the rest are counted, not listed.
 TABLE_ROWS_MAX = 200
@@ -85,9 +86,19 @@ LIGHT_GREY = "rgba(107, 114, 128, 0.35)"
 BAND = "rgba(22, 163, 74, 0.12)"
 RED = "#dc2626"
 PEOPLE_COLOURS = (
-    "#2563eb", "#ea580c", "#16a34a", "#9333ea", "#0891b2",
-    "#db2777", "#65a30d", "#ca8a04", "#4f46e5", "#0d9488", "#b45309", "#475569",
-)  # fmt: skip
+    "#2563eb",
+    "#ea580c",
+    "#16a34a",
+    "#9333ea",
+    "#0891b2",
+    "#db2777",
+    "#65a30d",
+    "#ca8a04",
+    "#4f46e5",
+    "#0d9488",
+    "#b45309",
+    "#475569",
+)
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 #: Chart options: no plotly logo or mode bar (cleaner on a screen and on paper);
@@ -161,24 +172,6 @@ def hour_ticks(low_h: float, high_h: float) -> tuple[list[float], list[str]]:
 
 
 # --- words and numbers ------------------------------------------------------------------
-
-
-def factor(value: float | None) -> str:
-    """1.3x; two decimals when one would round a real difference to 1.0x."""
-    if value is None:
-        return "-"
-    shown = f"{value:.1f}"
-    if shown == "1.0" and abs(value - 1.0) >= 0.005:
-        shown = f"{value:.2f}"
-    return shown + "x"
-
-
-def percent(share: float | None) -> str:
-    return "-" if share is None else f"{share * 100:.0f}%"
-
-
-def count(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else plural or word + 's'}"
 
 
 def plot_text(text: object, limit: int = 40) -> str:

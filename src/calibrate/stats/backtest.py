@@ -11,6 +11,8 @@ so that every forecast can say how far to trust it.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 
 from calibrate import rules
@@ -27,6 +29,25 @@ BACKTEST_START = 100
 INTERVAL_50 = (0.25, 0.75)
 INTERVAL_80 = (0.10, 0.90)
 METHODS = ("own", "team", "mixture")
+
+
+class MethodFigures(TypedDict):
+    """A method's observed coverage over the blocks (``None`` without a block)."""
+
+    coverage_50: float | None
+    coverage_80: float | None
+    keep_90: float | None
+    blocks: int
+
+
+class Backtest(TypedDict):
+    """What :func:`backtest` returns: each method's figures, the blocks and tasks."""
+
+    methods: dict[str, MethodFigures]
+    blocks: int
+    tasks: int
+    first_task: int | None
+    runs: int
 
 
 def block_starts(scope_size: int, max_blocks: int | None = None) -> np.ndarray:
@@ -72,7 +93,7 @@ def backtest(
     shift_methods=("team", "mixture"),
     progress=None,
     pools: Pools | None = None,
-) -> dict:
+) -> Backtest:
     """Replay history by METRICS.md section 7's protocol.
 
     ``scope`` holds the positions in the past of the scope's counted tasks
@@ -88,7 +109,7 @@ def backtest(
     n = len(past)
     scope = np.arange(n, dtype=np.int64) if scope is None else np.asarray(scope, dtype=np.int64)
     starts = block_starts(scope.size, max_blocks)
-    out: dict = {
+    out: Backtest = {
         "methods": {},
         "blocks": int(starts.size),
         "tasks": int(scope.size),
@@ -98,8 +119,11 @@ def backtest(
     if starts.size == 0:
         for method in methods:
             out["methods"][method] = {
-                "coverage_50": None, "coverage_80": None, "keep_90": None, "blocks": 0,
-            }  # fmt: skip
+                "coverage_50": None,
+                "coverage_80": None,
+                "keep_90": None,
+                "blocks": 0,
+            }
         return out
     tau = np.sqrt(_block_tau2(past, scope, starts))
     members = scope[starts[:, None] + np.arange(BLOCK)[None, :]]  # (blocks, 10)
@@ -120,9 +144,13 @@ def backtest(
             last = min(starts.size, first + chunk_blocks)
             tasks = slice(first * BLOCK, last * BLOCK)
             part = Components(
-                components.start[tasks], components.length[tasks], components.prob[tasks],
-                components.own_n[tasks], components.pool_n[tasks], components.pool_kind[tasks],
-            )  # fmt: skip
+                components.start[tasks],
+                components.length[tasks],
+                components.prob[tasks],
+                components.own_n[tasks],
+                components.pool_n[tasks],
+                components.pool_kind[tasks],
+            )
             r = draw_log_ratios(pools, part, runs, rng)  # (runs, tasks), float32
             p90 = estimate[tasks] * np.exp2(column_quantiles(r, [rules.PROMISE_QUANTILE])[0])
             kept += int((actual[tasks] <= p90 * (1 + 1e-5)).sum())  # float32 rounding

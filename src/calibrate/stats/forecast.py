@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple, TypedDict
 
 import numpy as np
 
@@ -27,7 +28,7 @@ RUNS = 10_000
 #: and at least this many such weeks.
 SHIFT_WEEK_MIN_TASKS = 3
 SHIFT_MIN_WEEKS = 4
-#: The quantiles a forecast reports.
+#: The quantiles a forecast reports (:class:`Quantiles` names them).
 FORECAST_QUANTILES = (0.50, 0.80, 0.95)
 #: Under this chance a promise is flagged.
 PROMISE_FLAG = 0.80
@@ -132,6 +133,80 @@ def work_order(tasks: list[OpenTask]) -> list[int]:
     )
 
 
+class Quantiles(TypedDict):
+    """Hours at the :data:`FORECAST_QUANTILES`."""
+
+    p50: float
+    p80: float
+    p95: float
+
+
+class FinishDates(TypedDict):
+    """Finish dates (ISO) at the :data:`FORECAST_QUANTILES`."""
+
+    p50: str
+    p80: str
+    p95: str
+
+
+class ForecastTask(TypedDict):
+    """One open task of a forecast: its remaining effort, finish date at P80,
+    the chance its promise holds, and where its draws came from."""
+
+    id: int
+    title: str
+    person: str
+    estimate_h: float
+    spent_h: float
+    remaining_p50_h: float
+    remaining_p80_h: float
+    remaining_p95_h: float
+    finish_p80: str
+    promise_h: float | None
+    due: str | None
+    promise_chance: float | None
+    flagged: bool
+    own_n: int
+    pool: str
+    pool_n: int
+
+
+class HistogramDay(TypedDict):
+    date: str
+    runs: int
+
+
+class CalendarFigures(TypedDict):
+    focus_hours: float
+    weekmask: str
+    holidays: list[str]
+
+
+class Forecast(TypedDict):
+    """The figures of a forecast (:func:`simulate`), JSON-ready."""
+
+    runs: int
+    seed: int
+    today: str
+    tasks: list[ForecastTask]
+    estimate_h: float
+    spent_h: float
+    remaining_h: Quantiles
+    finish: FinishDates
+    histogram: list[HistogramDay]
+    shift_sd: float
+    people: int
+    calendar: CalendarFigures
+
+
+class Simulation(NamedTuple):
+    """What :func:`simulate` returns: the figures, and the per-run arrays."""
+
+    figures: Forecast
+    totals: np.ndarray  # remaining hours of all the tasks, per run
+    finish_day: np.ndarray  # working day the last task ends, per run
+
+
 def simulate(
     pools: Pools,
     tasks: list[OpenTask],
@@ -142,7 +217,7 @@ def simulate(
     today: date,
     calendar: Calendar | None = None,
     chunk_runs: int = 2_000,
-) -> dict:
+) -> Simulation:
     """Monte Carlo over the open ``tasks`` (METRICS.md section 7).
 
     Each run draws every task's log ratio from its pools, adds one shared
@@ -150,7 +225,7 @@ def simulate(
     started task's actual is drawn given that it exceeds the time already
     spent. Each person works their tasks one after another (:func:`work_order`)
     at ``calendar.focus_hours`` a working day from ``today``, people in
-    parallel. Returns the per-run arrays and per-task figures (see the keys).
+    parallel. Returns the figures (:class:`Forecast`) and the per-run arrays.
     """
     calendar = calendar or Calendar()
     if not tasks:
@@ -180,16 +255,15 @@ def simulate(
         np.exp2(r, out=r)
         np.multiply(r, estimate32, out=actual[first:last])
     shift_order = np.argsort(-shift, kind="stable")
-    for j in np.flatnonzero(spent > 0):  # started: drawn above the time already spent
+    for j in np.flatnonzero(spent > 0).tolist():  # started: drawn above the time already spent
         actual[:, j] = _conditional_actual(
             pools, components, j, estimate[j], spent[j], shift, rng, shift_order
         )
 
-    promise_h = [t.promise_h for t in ordered]
     effort_kept = {
-        j: actual[:, j] <= np.float32(promise_h[j] * (1 + 1e-6))
-        for j in range(count)
-        if promise_h[j] is not None
+        j: actual[:, j] <= np.float32(task.promise_h * (1 + 1e-6))
+        for j, task in enumerate(ordered)
+        if task.promise_h is not None
     }
     remaining = actual  # the same memory from here on: actual is no longer needed
     np.subtract(remaining, spent.astype(np.float32), out=remaining)
@@ -220,11 +294,12 @@ def simulate(
     for j, task in enumerate(ordered):
         if task.promise_h is None and task.due is None:
             continue
-        kept = effort_kept.get(j, True)
+        kept: np.ndarray | bool = effort_kept.get(j, True)
         if task.due is not None:
             kept = kept & (day[:, j] < int(calendar.days_through(today, task.due)))
         chance[j] = np.mean(kept)
-    per_task = []
+    per_task: list[ForecastTask] = []
+    p50, p80, p95 = (remaining_q[k] for k in range(len(FORECAST_QUANTILES)))
     for position, task in enumerate(ordered):
         promised = task.promise_h is not None or task.due is not None
         per_task.append(
@@ -234,10 +309,9 @@ def simulate(
                 "person": task.person,
                 "estimate_h": task.estimate_h,
                 "spent_h": task.spent_h,
-                **{
-                    f"remaining_p{round(q * 100)}_h": float(remaining_q[k, position])
-                    for k, q in enumerate(FORECAST_QUANTILES)
-                },
+                "remaining_p50_h": float(p50[position]),
+                "remaining_p80_h": float(p80[position]),
+                "remaining_p95_h": float(p95[position]),
                 "finish_p80": str(finish_p80[position]),
                 "promise_h": task.promise_h,
                 "due": task.due.isoformat() if task.due else None,
@@ -253,16 +327,17 @@ def simulate(
     day_q = np.quantile(finish_day, FORECAST_QUANTILES, method="higher")
     finish_dates = calendar.dates(today, finish_day)
     days, counts = np.unique(finish_dates, return_counts=True)
-    labels = [f"p{round(q * 100)}" for q in FORECAST_QUANTILES]
-    return {
+    total_50, total_80, total_95 = map(float, total_q)
+    day_50, day_80, day_95 = (str(calendar.dates(today, d)) for d in day_q)
+    figures: Forecast = {
         "runs": runs,
         "seed": seed,
         "today": today.isoformat(),
         "tasks": per_task,
         "estimate_h": float(estimate.sum()),
         "spent_h": float(spent.sum()),
-        "remaining_h": dict(zip(labels, map(float, total_q), strict=True)),
-        "finish": {k: str(calendar.dates(today, d)) for k, d in zip(labels, day_q, strict=True)},
+        "remaining_h": {"p50": total_50, "p80": total_80, "p95": total_95},
+        "finish": {"p50": day_50, "p80": day_80, "p95": day_95},
         "histogram": [{"date": str(d), "runs": int(c)} for d, c in zip(days, counts, strict=True)],
         "shift_sd": math.sqrt(max(tau2, 0.0)),
         "people": int(starts.size),
@@ -271,9 +346,8 @@ def simulate(
             "weekmask": calendar.weekmask,
             "holidays": [d.isoformat() for d in sorted(calendar.holidays)],
         },
-        "totals": totals,
-        "finish_day": finish_day,
     }
+    return Simulation(figures, totals, finish_day)
 
 
 def _conditional_actual(

@@ -9,8 +9,9 @@ is applied here over plain lists of at most 2,200 log ratios
 :mod:`calibrate.rules`. It gives the same quantiles as the numpy
 :mod:`calibrate.stats.pools` and :mod:`calibrate.stats.draws` (a test checks).
 
-No database here: :mod:`calibrate.store.caches` reads the pools from the
-database and keeps the hints in their table; :mod:`calibrate.words` says them.
+No database here: :mod:`calibrate.store.caches` reads the pools and keeps the
+hints in their table, :mod:`calibrate.hinting` decides when one is computed,
+and :mod:`calibrate.words` says them.
 
 Standard library only: this module is imported by ``add``.
 """
@@ -18,8 +19,30 @@ Standard library only: this module is imported by ``add``.
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 from calibrate import rules
+
+
+class HintFigures(TypedDict):
+    """A hint for a task of one size (:meth:`Hint.as_dict`): P50, P80 and P90
+    in hours and as A/E, the promise, and the pools they came from."""
+
+    person: str
+    team: str | None
+    estimate_h: float
+    bucket: str
+    p50_h: float
+    p80_h: float
+    p90_h: float
+    promise_h: float
+    ratio_p50: float
+    ratio_p80: float
+    ratio_p90: float
+    own_n: int
+    own_weight: float
+    pool: str
+    pool_n: int
 
 
 class Hint:
@@ -28,11 +51,33 @@ class Hint:
     A plain class, not a dataclass: ``add`` imports this module.
     """
 
-    __slots__ = ("bucket", "own_n", "p50", "p80", "p90", "person", "pool", "pool_n", "stamp",
-                 "team")  # fmt: skip
+    __slots__ = (
+        "bucket",
+        "own_n",
+        "p50",
+        "p80",
+        "p90",
+        "person",
+        "pool",
+        "pool_n",
+        "stamp",
+        "team",
+    )
 
-    def __init__(self, person: str, bucket: int, *, own_n: int, pool_n: int, pool: str,
-                 team: str | None, p50: float, p80: float, p90: float, stamp: str):  # fmt: skip
+    def __init__(
+        self,
+        person: str,
+        bucket: int,
+        *,
+        own_n: int,
+        pool_n: int,
+        pool: str,
+        team: str | None,
+        p50: float,
+        p80: float,
+        p90: float,
+        stamp: str,
+    ):
         self.person, self.bucket, self.team, self.stamp = person, bucket, team, stamp
         self.own_n, self.pool_n, self.pool = own_n, pool_n, pool
         self.p50, self.p80, self.p90 = p50, p80, p90
@@ -45,7 +90,7 @@ class Hint:
         """P50, P80 and P90 of the predicted actual of a task estimated at ``estimate_h``."""
         return estimate_h * self.p50, estimate_h * self.p80, estimate_h * self.p90
 
-    def as_dict(self, estimate_h: float) -> dict:
+    def as_dict(self, estimate_h: float) -> HintFigures:
         p50, p80, p90 = self.hours(estimate_h)
         return {
             "person": self.person,
@@ -90,15 +135,32 @@ def mixture_quantiles(
     return out
 
 
-def from_pools(person: str, bucket: int, team: str | None, own: list[float], pool: list[float],
-               kind: str, stamp: str = "") -> Hint:  # fmt: skip
+def from_pools(
+    person: str,
+    bucket: int,
+    team: str | None,
+    own: list[float],
+    pool: list[float],
+    kind: str,
+    stamp: str = "",
+) -> Hint:
     """The hint from pools in hand (log ratios): the person's own in the
     bucket, and the pool of ``kind`` (team, everyone, neighbours, all sizes,
     reference) it is mixed with."""
     q50, q80, q90 = (2.0**r for r in mixture_quantiles(own, pool))
     pool_n = 0 if kind == "reference" else len(pool)
-    return Hint(person, bucket, own_n=len(own), pool_n=pool_n, pool=kind, team=team,
-                p50=q50, p80=q80, p90=q90, stamp=stamp)  # fmt: skip
+    return Hint(
+        person,
+        bucket,
+        own_n=len(own),
+        pool_n=pool_n,
+        pool=kind,
+        team=team,
+        p50=q50,
+        p80=q80,
+        p90=q90,
+        stamp=stamp,
+    )
 
 
 def reference_hint(person: str, estimate_h: float) -> Hint:

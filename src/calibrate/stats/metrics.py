@@ -32,6 +32,7 @@ frames), never as a division by zero.
 from __future__ import annotations
 
 import math
+from typing import Literal, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -67,28 +68,46 @@ def shares(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     return rules.within_mask(r), rules.over_mask(r), rules.exact_mask(r), rules.under_mask(r)
 
 
-POINT_KEYS = (
-    "n",
-    "bias",
-    "bias_factor",
-    "malr",
-    "typical_miss",
-    "score_raw",
-    "within_25",
-    "over",
-    "exact",
-    "under",
-    "ratio_p10",
-    "ratio_p90",
-    "sum_abs",
-    "sum_sq",
-)
+class Figures(TypedDict):
+    """Section 1's figures of a set of tasks, as a week of the trend gives them too."""
+
+    n: int
+    bias: float | None
+    bias_factor: float | None
+    malr: float | None
+    typical_miss: float | None
+    score_raw: float | None
+    within_25: float | None
+    over: float | None
+    exact: float | None
+    under: float | None
 
 
-def log_ratio_summary(log_ratios) -> dict:
+class Point(Figures):
+    """:class:`Figures` with the quantiles of A/E and the sums a score is made of
+    (:func:`log_ratio_summary`)."""
+
+    ratio_p10: float | None
+    ratio_p90: float | None
+    sum_abs: float
+    sum_sq: float
+
+
+class SizeRow(Point):
+    """:class:`Point` of one estimate bucket (:func:`by_size`), labelled."""
+
+    bucket: str
+
+
+#: The keys of :class:`Figures` and of a :class:`Point`, in order.
+FIGURE_KEYS = tuple(Figures.__annotations__)
+POINT_KEYS = tuple(Point.__annotations__)
+
+
+def log_ratio_summary(log_ratios) -> Point:
     """Section 1 over log ratios r (NaN entries are ignored).
 
-    Keys: ``n``; ``bias`` (median r, log2) and ``bias_factor`` (2^bias: "tasks
+    Keys (:class:`Point`): ``n``; ``bias`` (median r, log2) and ``bias_factor`` (2^bias: "tasks
     take 1.3x your estimate"); ``malr`` (mean |clip(r)|, log2) and
     ``typical_miss`` (2^malr); ``score_raw`` (100 * 2^-malr, unshrunk;
     ``None`` under :data:`MIN_SCORE_N` tasks); ``within_25``, ``over``,
@@ -99,46 +118,61 @@ def log_ratio_summary(log_ratios) -> dict:
     """
     r = floats(log_ratios)
     r = r[np.isfinite(r)]
-    out: dict = dict.fromkeys(POINT_KEYS)
     abs_r = clipped_abs(r)
-    out.update(n=int(r.size), sum_abs=float(abs_r.sum()), sum_sq=float(np.square(abs_r).sum()))
+    sum_abs, sum_sq = float(abs_r.sum()), float(np.square(abs_r).sum())
     if r.size == 0:
-        return out
+        return {
+            "n": 0,
+            "bias": None,
+            "bias_factor": None,
+            "malr": None,
+            "typical_miss": None,
+            "score_raw": None,
+            "within_25": None,
+            "over": None,
+            "exact": None,
+            "under": None,
+            "ratio_p10": None,
+            "ratio_p90": None,
+            "sum_abs": sum_abs,
+            "sum_sq": sum_sq,
+        }
     within, over, exact, under = shares(r)
     bias = float(np.median(r))
     malr = float(abs_r.mean())
     p10, p90 = np.quantile(r, [0.1, 0.9])
-    out.update(
-        bias=bias,
-        bias_factor=2.0**bias,
-        malr=malr,
-        typical_miss=2.0**malr,
-        score_raw=100.0 * 2.0**-malr if r.size >= MIN_SCORE_N else None,
-        within_25=float(within.mean()),
-        over=float(over.mean()),
-        exact=float(exact.mean()),
-        under=float(under.mean()),
-        ratio_p10=float(2.0**p10),
-        ratio_p90=float(2.0**p90),
-    )
-    return out
+    return {
+        "n": int(r.size),
+        "bias": bias,
+        "bias_factor": 2.0**bias,
+        "malr": malr,
+        "typical_miss": 2.0**malr,
+        "score_raw": 100.0 * 2.0**-malr if r.size >= MIN_SCORE_N else None,
+        "within_25": float(within.mean()),
+        "over": float(over.mean()),
+        "exact": float(exact.mean()),
+        "under": float(under.mean()),
+        "ratio_p10": float(2.0**p10),
+        "ratio_p90": float(2.0**p90),
+        "sum_abs": sum_abs,
+        "sum_sq": sum_sq,
+    }
 
 
-def point_summary(estimate_h, actual_h) -> dict:
+def point_summary(estimate_h, actual_h) -> Point:
     """Section 1 for one scope: see :func:`log_ratio_summary` for the keys."""
     return log_ratio_summary(log_ratio(estimate_h, actual_h))
 
 
-def by_size(estimate_h, actual_h) -> list[dict]:
+def by_size(estimate_h, actual_h) -> list[SizeRow]:
     """Section 1 per estimate bucket: one :func:`point_summary` dict per
     bucket (all six, empty ones with n = 0), plus its ``bucket`` label."""
     e, a = floats(estimate_h), floats(actual_h)
     r = log_ratio(e, a)
     buckets = rules.size_buckets(e)
-    rows = []
+    rows: list[SizeRow] = []
     for index, label in enumerate(SIZE_LABELS):
-        row = {"bucket": label, **log_ratio_summary(r[buckets == index])}
-        rows.append(row)
+        rows.append({"bucket": label, **log_ratio_summary(r[buckets == index])})
     return rows
 
 
@@ -247,7 +281,10 @@ def score_from_stats(
     return score, low, high
 
 
-def score_status(n: int) -> str:
+ScoreStatus = Literal["not enough history", "provisional", "ranked"]
+
+
+def score_status(n: int) -> ScoreStatus:
     """``"not enough history"`` (under 10), ``"provisional"`` (10-29) or ``"ranked"``."""
     if n < MIN_SCORE_N:
         return "not enough history"
@@ -263,13 +300,26 @@ def _far_above(share, team_share, n) -> bool | None:
     return bool(share > team_share + max(rules.FLAG_MARGIN, noise))
 
 
+class PaddingFlag(TypedDict):
+    """One of :func:`padding_flags`: a person's share, their team's, and the verdict."""
+
+    share: float | None
+    team: float | None
+    flag: bool | None
+
+
+class PaddingFlags(TypedDict):
+    exact_hits: PaddingFlag
+    early: PaddingFlag
+
+
 def padding_flags(
     n: int,
     exact: float | None,
     under: float | None,
     team_exact: float | None,
     team_under: float | None,
-) -> dict:
+) -> PaddingFlags:
     """Section 2's flags for one person against their team.
 
     ``exact_hits``: the exact-hit share far above the team's suggests actuals

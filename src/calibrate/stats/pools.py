@@ -46,7 +46,7 @@ class Past:
     first), as log ratios with their person, team, size bucket and week.
 
     Codes index ``people``/``teams``; ``team`` is -1 for a task without a
-    team; ``week`` is :func:`calibrate.stats.trends.week_index` of the local
+    team; ``week`` is :func:`calibrate.stats.durations.week_index` of the local
     done date (-1 unknown).
     """
 
@@ -80,6 +80,8 @@ class Past:
         e = np.asarray(estimate_h, dtype=float)
         a = np.asarray(actual_h, dtype=float)
         n = e.size
+        people: tuple[str, ...]
+        teams: tuple[str, ...]
         if person is None:
             person_codes, people = np.zeros(n, dtype=np.int64), ("",)
         else:

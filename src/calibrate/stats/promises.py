@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Literal, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ import pandas as pd
 from calibrate import rules
 from calibrate.stats.arrays import dates, floats
 from calibrate.stats.binomial import wilson
+from calibrate.text import percent
 
 
 def promise_outcomes(
@@ -29,7 +31,7 @@ def promise_outcomes(
     done_date,
     actual_h,
     today: date,
-    weekmask: str | Sequence[str] = "1111100",
+    weekmask: str = "1111100",
     holidays: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Per task: has it a promise, is that promise due, kept, exceeded (section 4).
@@ -75,7 +77,8 @@ def promise_outcomes(
     early_date = np.zeros(kept.shape, dtype=bool)
     dated = kept & has_due
     if dated.any():
-        calendar = np.busdaycalendar(weekmask=weekmask, holidays=list(holidays))
+        days_off = np.array(holidays, dtype="datetime64[D]")
+        calendar = np.busdaycalendar(weekmask=weekmask, holidays=days_off)
         early_date[dated] = (
             np.busday_count(done_d[dated] + 1, due_d[dated] + 1, busdaycal=calendar) >= 1
         )
@@ -95,7 +98,57 @@ def promise_outcomes(
     )
 
 
-def _band_status(value: float | None, low: float | None, high: float | None) -> str | None:
+#: Where a rate stands against its target band (``flag``: a keep rate under keep-rate-flag).
+BandStatus = Literal["below", "above", "in band", "flag"]
+
+
+class RateGauge(TypedDict):
+    """A rate against its target band (the settings), and where it stands."""
+
+    value: float | None
+    min: float
+    status: BandStatus | None
+
+
+class PromiseRateGauge(RateGauge):
+    max: float
+
+
+class KeepRateGauge(RateGauge):
+    flag: float
+
+
+class PromiseGauges(TypedDict):
+    promise_rate: PromiseRateGauge
+    keep_rate: KeepRateGauge
+    exceed_rate: RateGauge
+
+
+class PromiseSummary(TypedDict):
+    """Section 4 for one scope (:func:`promise_summary`)."""
+
+    logged: int
+    promised: int
+    promise_rate: float | None
+    due: int
+    kept: int
+    broken: int
+    exceeded: int
+    keep_rate: float | None
+    keep_low: float | None
+    keep_high: float | None
+    keep_rate_raw: float | None
+    keep_raw_low: float | None
+    keep_raw_high: float | None
+    team_keep_rate: float | None
+    exceed_rate: float | None
+    slack: float | None
+    slack_n: int
+    gauges: PromiseGauges
+    advice: list[str]
+
+
+def _band_status(value: float | None, low: float | None, high: float | None) -> BandStatus | None:
     if value is None:
         return None
     if low is not None and value < low - rules.BOUND_SLACK:
@@ -113,7 +166,7 @@ def promise_summary(
     team_keep_rate: float | None = None,
     bands: Mapping[str, float] | None = None,
     n0: float = rules.KEEP_N0,
-) -> dict:
+) -> PromiseSummary:
     """Section 4 for one scope: rates, gauges and advice.
 
     ``outcomes`` is :func:`promise_outcomes`'s frame for the promises whose
@@ -152,7 +205,11 @@ def promise_summary(
             return value
         return (due * value + n0 * prior) / (due + n0)
 
-    out = {
+    keep_rate, exceed_rate = shrink(keep_raw), exceeded / due if due else None
+    keep_status = _band_status(keep_rate, band["keep-rate-min"], None)
+    if keep_rate is not None and keep_rate < band["keep-rate-flag"] - rules.BOUND_SLACK:
+        keep_status = "flag"
+    out: PromiseSummary = {
         "logged": int(logged),
         "promised": int(promised),
         "promise_rate": promise_rate,
@@ -160,49 +217,44 @@ def promise_summary(
         "kept": kept,
         "broken": due - kept,
         "exceeded": exceeded,
-        "keep_rate": shrink(keep_raw),
+        "keep_rate": keep_rate,
         "keep_low": shrink(keep_raw_low),
         "keep_high": shrink(keep_raw_high),
         "keep_rate_raw": keep_raw,
         "keep_raw_low": keep_raw_low,
         "keep_raw_high": keep_raw_high,
         "team_keep_rate": team_keep_rate,
-        "exceed_rate": exceeded / due if due else None,
+        "exceed_rate": exceed_rate,
         "slack": float(np.median(slack_values)) if slack_values.size else None,
         "slack_n": int(slack_values.size),
-    }
-    keep_status = _band_status(out["keep_rate"], band["keep-rate-min"], None)
-    if (
-        out["keep_rate"] is not None
-        and out["keep_rate"] < band["keep-rate-flag"] - rules.BOUND_SLACK
-    ):
-        keep_status = "flag"
-    out["gauges"] = {
-        "promise_rate": {
-            "value": promise_rate,
-            "min": band["promise-rate-min"],
-            "max": band["promise-rate-max"],
-            "status": _band_status(
-                promise_rate, band["promise-rate-min"], band["promise-rate-max"]
-            ),
+        "gauges": {
+            "promise_rate": {
+                "value": promise_rate,
+                "min": band["promise-rate-min"],
+                "max": band["promise-rate-max"],
+                "status": _band_status(
+                    promise_rate, band["promise-rate-min"], band["promise-rate-max"]
+                ),
+            },
+            "keep_rate": {
+                "value": keep_rate,
+                "min": band["keep-rate-min"],
+                "flag": band["keep-rate-flag"],
+                "status": keep_status,
+            },
+            "exceed_rate": {
+                "value": exceed_rate,
+                "min": band["exceed-rate-min"],
+                "status": _band_status(exceed_rate, band["exceed-rate-min"], None),
+            },
         },
-        "keep_rate": {
-            "value": out["keep_rate"],
-            "min": band["keep-rate-min"],
-            "flag": band["keep-rate-flag"],
-            "status": keep_status,
-        },
-        "exceed_rate": {
-            "value": out["exceed_rate"],
-            "min": band["exceed-rate-min"],
-            "status": _band_status(out["exceed_rate"], band["exceed-rate-min"], None),
-        },
+        "advice": [],
     }
     out["advice"] = promise_advice(out, band)
     return out
 
 
-def promise_advice(summary: Mapping, band: Mapping[str, float]) -> list[str]:
+def promise_advice(summary: PromiseSummary, band: Mapping[str, float]) -> list[str]:
     """Section 4's one-line advice: too many promises, too few kept, none made."""
     advice = []
     rate = summary["promise_rate"]
@@ -210,17 +262,18 @@ def promise_advice(summary: Mapping, band: Mapping[str, float]) -> list[str]:
         advice.append("You made no promises: make some, on the tasks others wait for.")
     elif rate is not None and rate > band["promise-rate-max"] + rules.BOUND_SLACK:
         advice.append(
-            f"You promise on {rate:.0%} of your tasks: promise less, and keep the ones you make."
+            f"You promise on {percent(rate)} of your tasks: promise less, and keep the ones you "
+            "make."
         )
     elif rate is not None and rate < band["promise-rate-min"] - rules.BOUND_SLACK:
         advice.append(
-            f"You promise on only {rate:.0%} of your tasks: make a few more, on the tasks "
+            f"You promise on only {percent(rate)} of your tasks: make a few more, on the tasks "
             "others wait for."
         )
     keep = summary["keep_rate"]
     if keep is not None and keep < band["keep-rate-flag"] - rules.BOUND_SLACK:
         advice.append(
-            f"Fewer than {band['keep-rate-flag']:.0%} of your promises are kept: promise at "
+            f"Fewer than {percent(band['keep-rate-flag'])} of your promises are kept: promise at "
             "your P90 (see 'calibrate suggest')."
         )
     slack = summary["slack"]

@@ -9,34 +9,56 @@ binomial band of the calibration chart.
 
 from __future__ import annotations
 
+from typing import Literal, TypedDict
+
 import numpy as np
 
 from calibrate.rules import DEFAULT_CONFIDENCE_SHARE
 from calibrate.stats.arrays import floats
 from calibrate.stats.binomial import binomial_band, binomial_cdf, hits_pmf, wilson
 
-RANGE_KEYS = (
-    "n",
-    "hits",
-    "below",
-    "above",
-    "hit_rate",
-    "hit_low",
-    "hit_high",
-    "miss_below",
-    "miss_above",
-    "nominal",
-    "p_value",
-    "p_value_wide",
-    "verdict",
-    "interval_score",
-    "widen_factor",
-)
+
+class RangeLevel(TypedDict):
+    """Section 3 at one confidence level, with the binomial 90% band of the chart."""
+
+    confidence: float
+    n: int
+    hits: int
+    hit_rate: float
+    hit_low: float
+    hit_high: float
+    band_low: float | None
+    band_high: float | None
+    p_value: float
+
+
+class RangeSummary(TypedDict):
+    """Section 3 for the tasks with a range (:func:`range_summary`); the
+    figures are ``None`` without such a task."""
+
+    n: int
+    hits: int
+    below: int
+    above: int
+    hit_rate: float | None
+    hit_low: float | None
+    hit_high: float | None
+    miss_below: float | None
+    miss_above: float | None
+    nominal: float | None
+    p_value: float | None
+    p_value_wide: float | None
+    verdict: Literal["too narrow", "too wide", "calibrated"] | None
+    interval_score: float | None
+    widen_factor: float | None
+    levels: list[RangeLevel]
+
+
 #: The coverage test's threshold: "too narrow" when P(X <= hits) < 0.05.
 COVERAGE_ALPHA = 0.05
 
 
-def range_summary(low_h, high_h, actual_h, confidence=DEFAULT_CONFIDENCE_SHARE) -> dict:
+def range_summary(low_h, high_h, actual_h, confidence=DEFAULT_CONFIDENCE_SHARE) -> RangeSummary:
     """Section 3 for the tasks that have a range [L, H] at confidence c.
 
     ``confidence`` is a fraction in (0, 1), one per task or one for all.
@@ -66,14 +88,27 @@ def range_summary(low_h, high_h, actual_h, confidence=DEFAULT_CONFIDENCE_SHARE) 
             & (conf > 0)
             & (conf < 1)
         )
-    out: dict = dict.fromkeys(RANGE_KEYS)
-    out["levels"] = []
     low, high, actual, conf = low[ok], high[ok], actual[ok], conf[ok]
     n = int(low.size)
-    out["n"] = n
     if n == 0:
-        out.update(hits=0, below=0, above=0)
-        return out
+        return {
+            "n": 0,
+            "hits": 0,
+            "below": 0,
+            "above": 0,
+            "hit_rate": None,
+            "hit_low": None,
+            "hit_high": None,
+            "miss_below": None,
+            "miss_above": None,
+            "nominal": None,
+            "p_value": None,
+            "p_value_wide": None,
+            "verdict": None,
+            "interval_score": None,
+            "widen_factor": None,
+            "levels": [],
+        }
     below = actual < low
     above = actual > high
     hit = ~below & ~above
@@ -82,6 +117,7 @@ def range_summary(low_h, high_h, actual_h, confidence=DEFAULT_CONFIDENCE_SHARE) 
     pmf = hits_pmf(conf)
     p_value = float(min(1.0, pmf[: hits + 1].sum()))
     p_value_wide = float(min(1.0, pmf[hits:].sum()))
+    verdict: Literal["too narrow", "too wide", "calibrated"]
     if p_value < COVERAGE_ALPHA:
         verdict = "too narrow"
     elif p_value_wide < COVERAGE_ALPHA:
@@ -99,22 +135,24 @@ def range_summary(low_h, high_h, actual_h, confidence=DEFAULT_CONFIDENCE_SHARE) 
     halfwidth = (log_high - log_low) / 2
     spread = np.abs(log_actual - centre) / halfwidth
     nominal = float(conf.mean())
-    out.update(
-        hits=hits,
-        below=int(below.sum()),
-        above=int(above.sum()),
-        hit_rate=hits / n,
-        hit_low=hit_low,
-        hit_high=hit_high,
-        miss_below=float(below.mean()),
-        miss_above=float(above.mean()),
-        nominal=nominal,
-        p_value=p_value,
-        p_value_wide=p_value_wide,
-        verdict=verdict,
-        interval_score=float(interval_score.mean()),
-        widen_factor=float(np.quantile(spread, nominal)),
-    )
+    out: RangeSummary = {
+        "n": n,
+        "hits": hits,
+        "below": int(below.sum()),
+        "above": int(above.sum()),
+        "hit_rate": hits / n,
+        "hit_low": hit_low,
+        "hit_high": hit_high,
+        "miss_below": float(below.mean()),
+        "miss_above": float(above.mean()),
+        "nominal": nominal,
+        "p_value": p_value,
+        "p_value_wide": p_value_wide,
+        "verdict": verdict,
+        "interval_score": float(interval_score.mean()),
+        "widen_factor": float(np.quantile(spread, nominal)),
+        "levels": [],
+    }
     for level in np.unique(conf):
         mine = conf == level
         level_n = int(mine.sum())

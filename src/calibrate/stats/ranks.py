@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,7 @@ from calibrate import rules
 from calibrate.rules import MIN_SCORE_N, RANKED_N
 from calibrate.stats import metrics
 from calibrate.stats.arrays import optional
+from calibrate.stats.metrics import ScoreStatus
 
 # --- mid-ranks ------------------------------------------------------------------------
 
@@ -55,6 +57,75 @@ def mid_ranks(values) -> np.ndarray:
 
 
 # --- people ---------------------------------------------------------------------------
+
+
+class ReferenceRank(TypedDict):
+    """A raw score among the real developers (:mod:`calibrate.reference`)."""
+
+    percentile: float
+    top_percent: float
+    n: int
+
+
+class PersonRow(TypedDict):
+    """One person in :func:`rank_people`: the shrunk score, the raw one, and
+    (once ranked) the place among the group."""
+
+    person: str
+    team: str | None
+    n: int
+    status: ScoreStatus
+    score: float | None
+    score_low: float | None
+    score_high: float | None
+    score_raw: float | None
+    score_raw_low: float | None
+    score_raw_high: float | None
+    bias: float | None
+    bias_factor: float | None
+    keep_rate: float | None
+    promises_due: int
+    you: bool
+    opted_out: bool
+    rank: float | None
+    of: int | None
+    percentile: float | None
+    top_percent: float | None
+    reference: ReferenceRank | None
+
+
+class RankGroup(TypedDict):
+    """A team's people in :func:`rank_people` (``team`` ``None``: people without one)."""
+
+    team: str | None
+    n: int
+    ranked: list[PersonRow]
+    provisional: list[PersonRow]
+    too_few: int
+
+
+class TeamRow(TypedDict):
+    """One team in :func:`rank_teams`."""
+
+    team: str
+    n: int
+    people: int
+    score: float | None
+    score_low: float | None
+    score_high: float | None
+    keep_rate: float | None
+    promises_due: int
+    status: ScoreStatus
+    rank: float | None
+    of: int | None
+    percentile: float | None
+    top_percent: float | None
+
+
+class TeamRanks(TypedDict):
+    ranked: list[TeamRow]
+    unranked: list[TeamRow]
+    n: int
 
 
 def _keep_rate(kept: float, due: float, prior: float | None) -> float | None:
@@ -86,7 +157,7 @@ def rank_people(
     reference_scores: Sequence[float] = (),
     viewer: str | None = None,
     teams: Iterable[str | None] | None = None,
-) -> list[dict]:
+) -> list[RankGroup]:
     """People ranked within their team: one dict per team, best first.
 
     ``people`` has one row per person: ``person``, ``team`` (their team: the
@@ -133,7 +204,8 @@ def rank_people(
         rules.midrank_percentiles(raw, reference) if reference.size else np.full(n.shape, np.nan)
     )
     bias = people["bias"].to_numpy(dtype=float)
-    rows = []
+    kept, due = people["kept"].to_numpy(dtype=float), people["due"].to_numpy(dtype=float)
+    rows: list[PersonRow] = []
     for i, name in enumerate(people["person"]):
         prior_keep = team_keep.get(team_of[i]) if team_of[i] is not None else None
         if prior_keep is None:
@@ -154,10 +226,8 @@ def rank_people(
                 "score_raw_high": optional(raw_high[i]),
                 "bias": optional(bias[i]),
                 "bias_factor": None if np.isnan(bias[i]) else float(2.0 ** bias[i]),
-                "keep_rate": _keep_rate(
-                    float(people["kept"].iat[i]), float(people["due"].iat[i]), prior_keep
-                ),
-                "promises_due": int(people["due"].iat[i]),
+                "keep_rate": _keep_rate(float(kept[i]), float(due[i]), prior_keep),
+                "promises_due": int(due[i]),
                 "you": viewer is not None and name == viewer,
                 "opted_out": opted,
                 "rank": None,
@@ -178,13 +248,13 @@ def rank_people(
     # Opted-out people are seen by nobody but themselves.
     rows = [row for row in rows if not row["opted_out"] or row["you"]]
     wanted = None if teams is None else set(teams)
-    members_of: dict = {}
+    members_of: dict[str | None, list[PersonRow]] = {}
     for row in rows:
         members_of.setdefault(row["team"], []).append(row)
     # Whom each rank is among: the team's ranked people who have not opted out;
     # for people without a team, every ranked person who has not opted out.
     everyone_pool = [r for r in rows if r["n"] >= RANKED_N and not r["opted_out"]]
-    groups = []
+    groups: list[RankGroup] = []
     for team_name in _group_order(members_of):
         if wanted is not None and team_name not in wanted:
             continue
@@ -194,11 +264,11 @@ def rank_people(
             pool = everyone_pool
         else:
             pool = [r for r in ranked if not r["opted_out"]]
-        _place_all(ranked, [r["score"] for r in pool])
-        ranked.sort(key=lambda row: (row["rank"], row["person"]))
+        _place_all(ranked, [r["score"] for r in pool if r["score"] is not None])
+        ranked.sort(key=lambda row: (_placed(row["rank"]), row["person"]))
         provisional = sorted(
             (r for r in members if MIN_SCORE_N <= r["n"] < RANKED_N),
-            key=lambda row: (-row["score"], row["person"]),
+            key=lambda row: (-_scored(row["score"]), row["person"]),
         )
         groups.append(
             {
@@ -212,39 +282,50 @@ def rank_people(
     return groups
 
 
+def _placed(rank: float | None) -> float:
+    """A rank position that :func:`_place_all` has set (every ranked row has one)."""
+    assert rank is not None
+    return rank
+
+
+def _scored(score: float | None) -> float:
+    """The score of a row with 10 or more tasks (every such row has one)."""
+    assert score is not None
+    return score
+
+
 def _group_order(members_of: Mapping) -> list:
     named = sorted(t for t in members_of if t is not None)
     return named + ([None] if None in members_of else [])
 
 
-def _place_all(ranked: list[dict], pool_scores: list[float]) -> None:
+def _place_all(ranked: list[PersonRow], pool_scores: list[float]) -> None:
     """Each ranked row's mid-rank position and percentile among ``pool_scores``;
     an opted-out viewer (not in the pool) is placed as if among them."""
     inside = [row for row in ranked if not row["opted_out"]]
-    below, equal, size = rules.midrank_counts([row["score"] for row in inside], pool_scores)
+    scores = [_scored(row["score"]) for row in inside]
+    below, equal, size = rules.midrank_counts(scores, pool_scores)
     for row, row_below, row_equal in zip(inside, below, equal, strict=True):
         _place(row, int(row_below), int(row_equal), size)
     for row in ranked:
         if row["opted_out"]:
-            mine = row["score"]
+            mine = _scored(row["score"])
             row_below, row_equal, with_me = rules.midrank_counts([mine], [*pool_scores, mine])
             _place(row, int(row_below[0]), int(row_equal[0]), with_me)
 
 
-def _place(row: dict, below: int, equal: int, size: int) -> None:
+def _place(row: PersonRow, below: int, equal: int, size: int) -> None:
     percentile = rules.midrank_percent(below, equal, size)
-    row.update(
-        rank=_position(below, equal, size),
-        of=int(size),
-        percentile=percentile,
-        top_percent=rules.top_percent(percentile),
-    )
+    row["rank"] = _position(below, equal, size)
+    row["of"] = int(size)
+    row["percentile"] = percentile
+    row["top_percent"] = rules.top_percent(percentile)
 
 
 # --- teams ------------------------------------------------------------------------------
 
 
-def rank_teams(team_stats: pd.DataFrame, people_per_team: Mapping | None = None) -> dict:
+def rank_teams(team_stats: pd.DataFrame, people_per_team: Mapping | None = None) -> TeamRanks:
     """Teams ranked against each other by their pooled raw score (30+ counted
     tasks), best first; the others listed apart.
 
@@ -255,7 +336,7 @@ def rank_teams(team_stats: pd.DataFrame, people_per_team: Mapping | None = None)
     ``people``, ``score``, ``score_low``, ``score_high`` and ``keep_rate``
     (raw: a team is not shrunk toward anything when compared with others).
     """
-    rows = []
+    rows: list[TeamRow] = []
     for team_name, stats in team_stats.iterrows():
         if team_name is None or (isinstance(team_name, float) and np.isnan(team_name)):
             continue
@@ -264,7 +345,7 @@ def rank_teams(team_stats: pd.DataFrame, people_per_team: Mapping | None = None)
         )
         rows.append(
             {
-                "team": team_name,
+                "team": str(team_name),
                 "n": int(stats["n"]),
                 "people": int((people_per_team or {}).get(team_name, 0)),
                 "score": score,
@@ -285,11 +366,11 @@ def rank_teams(team_stats: pd.DataFrame, people_per_team: Mapping | None = None)
         percentiles = rules.midrank_percentiles(scores, scores)
         positions = mid_ranks(scores)
         for row, percentile, position in zip(ranked, percentiles, positions, strict=True):
-            row.update(
-                rank=float(position), of=len(ranked), percentile=float(percentile),
-                top_percent=rules.top_percent(float(percentile)),
-            )  # fmt: skip
-    ranked.sort(key=lambda row: (row["rank"], row["team"]))
+            row["rank"] = float(position)
+            row["of"] = len(ranked)
+            row["percentile"] = float(percentile)
+            row["top_percent"] = rules.top_percent(float(percentile))
+    ranked.sort(key=lambda row: (_placed(row["rank"]), row["team"]))
     unranked = sorted(
         (row for row in rows if row["n"] < RANKED_N), key=lambda row: (-row["n"], row["team"])
     )

@@ -1,6 +1,6 @@
 """Section 6 of METRICS.md: trends, as pure functions over arrays.
 
-Weeks are numbered from a Monday (:func:`week_index`, :func:`week_monday`);
+Weeks are numbered from a Monday (:func:`calibrate.durations.week_index`);
 :func:`weekly_trend` gives, per ISO week, the section-1 figures over the
 rolling window of weeks ending there; :func:`trend_summary` fits the Theil-Sen
 line (:func:`theil_sen`) through each week's own MALR and says whether it is
@@ -11,32 +11,17 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
+from typing import Literal, TypedDict
 
 import numpy as np
 import pandas as pd
 
 from calibrate import rules
-from calibrate.durations import WEEK_ZERO, week_index, week_monday, week_of_day  # noqa: F401 (dates' business)
+from calibrate.durations import week_monday
 from calibrate.stats.arrays import floats
-from calibrate.stats.metrics import clipped_abs, shares
+from calibrate.stats.metrics import FIGURE_KEYS, clipped_abs, shares
 
-TREND_COLUMNS = (
-    "week",
-    "start",
-    "n_week",
-    "m_week",
-    "n",
-    "bias",
-    "bias_factor",
-    "malr",
-    "typical_miss",
-    "score_raw",
-    "within_25",
-    "over",
-    "exact",
-    "under",
-    "faded",
-)
+TREND_COLUMNS = ("week", "start", "n_week", "m_week", *FIGURE_KEYS, "faded")
 
 
 def weekly_trend(
@@ -51,7 +36,7 @@ def weekly_trend(
     """Section 6: per week, the section-1 figures over the rolling ``window``
     weeks ending that week.
 
-    ``weeks`` are :func:`week_index` numbers, one per task (negative: no
+    ``weeks`` are :func:`~calibrate.durations.week_index` numbers, one per task (negative: no
     date, ignored). Every week from ``first_week`` to ``last_week`` (default:
     the data's span) gets a row, empty ones included: ``week``, ``start``
     (its Monday), ``n_week`` and ``m_week`` (the week's own count and MALR),
@@ -120,7 +105,31 @@ def weekly_trend(
     return frame
 
 
-def theil_sen(x, y, confidence: float = rules.INTERVAL_LEVEL) -> dict:
+class Line(TypedDict):
+    """A Theil-Sen line (:func:`theil_sen`): ``None`` under 2 distinct x."""
+
+    n: int
+    slope: float | None
+    low: float | None
+    high: float | None
+    intercept: float | None
+
+
+TrendVerdict = Literal["improving", "worsening", "no clear change"]
+
+
+class TrendSummary(TypedDict):
+    """Section 6's trend line over the weeks (:func:`trend_summary`)."""
+
+    weeks_used: int
+    slope: float | None
+    low: float | None
+    high: float | None
+    intercept: float | None
+    verdict: TrendVerdict | None
+
+
+def theil_sen(x, y, confidence: float = rules.INTERVAL_LEVEL) -> Line:
     """Theil-Sen line through (x, y) with the slope's ``confidence`` interval.
 
     The slope is the median of all pairwise slopes over pairs with distinct x;
@@ -140,7 +149,7 @@ def theil_sen(x, y, confidence: float = rules.INTERVAL_LEVEL) -> dict:
     xs, ys = floats(x), floats(y)
     ok = np.isfinite(xs) & np.isfinite(ys)
     xs, ys = xs[ok], ys[ok]
-    out = {"n": int(xs.size), "slope": None, "low": None, "high": None, "intercept": None}
+    out: Line = {"n": int(xs.size), "slope": None, "low": None, "high": None, "intercept": None}
     i, j = np.triu_indices(xs.size, k=1)
     dx = xs[j] - xs[i]
     keep = dx != 0
@@ -155,16 +164,16 @@ def theil_sen(x, y, confidence: float = rules.INTERVAL_LEVEL) -> dict:
     # Ranks M1 = (N - C) / 2 and M2 + 1 = (N + C) / 2 + 1 (1-based), rounded outward.
     lower = int(np.clip(math.floor((pairs - c) / 2) - 1, 0, pairs - 1))
     upper = int(np.clip(math.ceil((pairs + c) / 2), 0, pairs - 1))
-    out.update(
-        slope=slope,
-        low=float(slopes[lower]),
-        high=float(slopes[upper]),
-        intercept=float(np.median(ys - slope * xs)),
-    )
-    return out
+    return {
+        "n": out["n"],
+        "slope": slope,
+        "low": float(slopes[lower]),
+        "high": float(slopes[upper]),
+        "intercept": float(np.median(ys - slope * xs)),
+    }
 
 
-def trend_summary(trend: pd.DataFrame, confidence: float = rules.INTERVAL_LEVEL) -> dict:
+def trend_summary(trend: pd.DataFrame, confidence: float = rules.INTERVAL_LEVEL) -> TrendSummary:
     """The trend line of section 6 over a :func:`weekly_trend` frame.
 
     The Theil-Sen slope of each week's own m (``m_week``, weeks with counted
@@ -179,16 +188,21 @@ def trend_summary(trend: pd.DataFrame, confidence: float = rules.INTERVAL_LEVEL)
     else:
         xs = ys = np.array([])
     line = theil_sen(xs, ys, confidence)
-    out = {
-        "weeks_used": int(xs.size),
-        **{k: line[k] for k in ("slope", "low", "high", "intercept")},
-    }
-    if xs.size < rules.MIN_TREND_WEEKS or line["slope"] is None:
-        out["verdict"] = None
-    elif line["high"] < 0:
-        out["verdict"] = "improving"
-    elif line["low"] > 0:
-        out["verdict"] = "worsening"
+    slope, low, high = line["slope"], line["low"], line["high"]
+    verdict: TrendVerdict | None
+    if xs.size < rules.MIN_TREND_WEEKS or slope is None or low is None or high is None:
+        verdict = None
+    elif high < 0:
+        verdict = "improving"
+    elif low > 0:
+        verdict = "worsening"
     else:
-        out["verdict"] = "no clear change"
-    return out
+        verdict = "no clear change"
+    return {
+        "weeks_used": int(xs.size),
+        "slope": slope,
+        "low": low,
+        "high": high,
+        "intercept": line["intercept"],
+        "verdict": verdict,
+    }

@@ -54,9 +54,10 @@ def default_db_path() -> str:
     return os.path.join(base, "calibrate", "calibrate.db")
 
 
-def read_header_version(path: str) -> int | None:
+def read_header_version(path: str | os.PathLike) -> int | None:
     """The schema version in a file's SQLite header, without opening it with
     SQLite; ``None`` for an empty file. Raises if it is not a SQLite file."""
+    path = os.fspath(path)
     try:
         with open(path, "rb") as handle:
             header = handle.read(100)
@@ -285,6 +286,13 @@ def translate(error: sqlite3.Error) -> DatabaseError:
             "nothing was written"
         )
     return DatabaseError(f"database error: {error}")
+
+
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid an ``INSERT`` just gave its row."""
+    if cursor.lastrowid is None:  # every INSERT sets it: a row that was not inserted
+        raise DatabaseError("a row was not written: try again")
+    return cursor.lastrowid
 
 
 def database_id(conn: sqlite3.Connection) -> str:

@@ -5,21 +5,20 @@ Two tables, each row stamped with the *history stamp* it was computed at
 every change to a counted task (the ``history_state`` table) and the id of
 the newest task with an actual (new rows: ``add --actual``, imports, merges).
 
-- ``hints``: one :class:`~calibrate.stats.hints.Hint` per person and size
-  bucket, read by ``add`` in one indexed ``SELECT`` (:func:`lookup_hint`).
-  ``add`` prints the row it finds even when it is a little stale (it is a
-  hint), computing it only when missing, or when it said "no history" and
-  history has come since (:func:`hint_for_add`); ``done`` refreshes the
-  finished task's row (:func:`refresh_task_hint`); ``suggest`` refreshes a
-  stale row before answering (:func:`current_hint`). The pools a hint is
-  computed from are read here (:func:`hint_pools`: the most recent counted
-  tasks, METRICS.md section 7); the mixing is :mod:`calibrate.stats.hints`'.
+- ``hints``: one row per person and size bucket (:data:`HINT_COLUMNS`), read
+  by ``add`` in one indexed ``SELECT`` (:func:`stored_hint`) and written by
+  :func:`store_hint`; the pools a hint is computed from are read here too
+  (:func:`hint_pools`: the most recent counted tasks, METRICS.md section 7).
+  When a hint is computed and refreshed is :mod:`calibrate.hinting`'s
+  business, the mixing :mod:`calibrate.stats.hints`': storage knows rows,
+  not statistics.
 - ``advice_cache``: values keyed by name (the forecast's arrays of the past,
   quoted backtests), returned only at the stamp they were stored at
   (:func:`read_cache`, :func:`write_cache`).
 
 Deleting a person's tasks deletes their rows (triggers). Writes are best
-effort: a read-only or locked database answers without storing.
+effort (:func:`_write_if_free`): a read-only or locked database answers
+without storing.
 
 Standard library only: this module is on ``add``'s start-up path.
 """
@@ -28,10 +27,10 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from calibrate import rules
-from calibrate.stats.hints import Hint, from_pools
-from calibrate.store.tasks import canonical_person, team_of
 
 # --- freshness -----------------------------------------------------------------------
 
@@ -50,47 +49,36 @@ def history_stamp(conn: sqlite3.Connection) -> str:
     return f"{version[0] if version else 0}:{last[0] if last else 0}"
 
 
-# --- hints: reading --------------------------------------------------------------------
+# --- hints ---------------------------------------------------------------------------
 
+#: A row of the ``hints`` table (the fields of :class:`calibrate.stats.hints.Hint`).
+HINT_COLUMNS = ("person", "bucket", "own_n", "pool_n", "pool", "team", "p50", "p80", "p90", "stamp")
 _LOOKUP_SQL = (
-    "SELECT person, bucket, own_n, pool_n, pool, team, p50, p80, p90, stamp FROM hints "
+    f"SELECT {', '.join(HINT_COLUMNS)} FROM hints "  # noqa: S608 (fixed names)
     "WHERE person = coalesce((SELECT person FROM aliases WHERE alias = ?), ?) AND bucket = ?"
+)
+_STORE_SQL = (
+    f"INSERT OR REPLACE INTO hints ({', '.join(HINT_COLUMNS)}) "  # noqa: S608 (fixed names)
+    f"VALUES ({', '.join('?' * len(HINT_COLUMNS))})"
 )
 
 
-def lookup_hint(conn: sqlite3.Connection, person: str, estimate_h: float) -> Hint | None:
-    """The stored hint for ``person`` (aliases resolved) at this size, or ``None``.
+def stored_hint(conn: sqlite3.Connection, person: str, bucket: int) -> dict[str, Any] | None:
+    """The stored hint row for ``person`` (aliases resolved) in size ``bucket``,
+    by :data:`HINT_COLUMNS`, or ``None``.
 
     One indexed ``SELECT``: this is what ``add`` costs when the row exists.
     """
-    row = conn.execute(_LOOKUP_SQL, (person, person, rules.size_bucket(estimate_h))).fetchone()
-    if row is None:
-        return None
-    return Hint(
-        row[0], row[1], own_n=row[2], pool_n=row[3], pool=row[4], team=row[5],
-        p50=row[6], p80=row[7], p90=row[8], stamp=row[9],
-    )  # fmt: skip
+    row = conn.execute(_LOOKUP_SQL, (person, person, bucket)).fetchone()
+    return None if row is None else dict(zip(HINT_COLUMNS, row, strict=True))
 
 
-def hint_for_add(conn: sqlite3.Connection, person: str, estimate_h: float) -> Hint | None:
-    """The hint ``add`` prints: the stored row (even if slightly stale), computed
-    and stored only when missing, or when it said "no history" and the history
-    has changed since. ``None`` without history to speak from."""
-    hint = lookup_hint(conn, person, estimate_h)
-    if hint is None or (not hint.has_history and hint.stamp != history_stamp(conn)):
-        hint = refresh_hint(conn, canonical_person(conn, person), rules.size_bucket(estimate_h))
-    return hint if hint.has_history else None
+def store_hint(conn: sqlite3.Connection, row: Mapping[str, Any]) -> None:
+    """Keep a hint row (:data:`HINT_COLUMNS`) in place of the one before."""
+    _write_if_free(conn, _STORE_SQL, [row[name] for name in HINT_COLUMNS])
 
 
-def current_hint(conn: sqlite3.Connection, person: str, estimate_h: float) -> Hint:
-    """The hint for ``suggest``: recomputed when the history changed since it was stored."""
-    hint = lookup_hint(conn, person, estimate_h)
-    if hint is None or hint.stamp != history_stamp(conn):
-        hint = refresh_hint(conn, canonical_person(conn, person), rules.size_bucket(estimate_h))
-    return hint
-
-
-# --- hints: computing ------------------------------------------------------------------
+# --- hints: their pools ------------------------------------------------------------------
 
 _COUNTED = rules.counted_sql()
 
@@ -134,45 +122,6 @@ def hint_pools(
     return own, pool, kind
 
 
-def compute_hint(
-    conn: sqlite3.Connection, person: str, bucket: int, stamp: str | None = None
-) -> Hint:
-    """The hint for ``person`` (already canonical) in size ``bucket``, from the database."""
-    stamp = stamp or history_stamp(conn)
-    team = team_of(conn, person)
-    own, pool, kind = hint_pools(conn, person, team, bucket)
-    return from_pools(person, bucket, team, own, pool, kind, stamp)
-
-
-def refresh_hint(conn: sqlite3.Connection, person: str, bucket: int) -> Hint:
-    """Compute and store the hint (a read-only database just skips the storing)."""
-    hint = compute_hint(conn, person, bucket)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError:
-        return hint  # read-only or locked: the hint still stands, uncached
-    try:
-        conn.execute(
-            "INSERT OR REPLACE INTO hints (person, bucket, own_n, pool_n, pool, team, p50, "
-            "p80, p90, stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (hint.person, hint.bucket, hint.own_n, hint.pool_n, hint.pool, hint.team,
-             hint.p50, hint.p80, hint.p90, hint.stamp),
-        )  # fmt: skip
-        conn.execute("COMMIT")
-    except sqlite3.Error:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-    return hint
-
-
-def refresh_task_hint(conn: sqlite3.Connection, task_id: int) -> Hint | None:
-    """After ``done``: refresh the finished task's person and size."""
-    row = conn.execute("SELECT person, estimate_h FROM tasks WHERE id = ?", (task_id,)).fetchone()
-    if row is None:
-        return None
-    return refresh_hint(conn, row[0], rules.size_bucket(row[1]))
-
-
 # --- advice_cache ----------------------------------------------------------------------
 
 
@@ -190,15 +139,22 @@ def read_cache(conn: sqlite3.Connection, key: str, stamp: str) -> bytes | None:
 
 def write_cache(conn: sqlite3.Connection, key: str, stamp: str, value: bytes) -> None:
     """Keep a value for the next command; a read-only or locked database keeps none."""
+    _write_if_free(
+        conn,
+        "INSERT OR REPLACE INTO advice_cache (key, stamp, value) VALUES (?, ?, ?)",
+        (key, stamp, value),
+    )
+
+
+def _write_if_free(conn: sqlite3.Connection, sql: str, params: Sequence) -> None:
+    """Run one write in its own transaction, or skip it: a read-only or locked
+    database (or any failed write) leaves the cache as it was."""
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError:
         return
     try:
-        conn.execute(
-            "INSERT OR REPLACE INTO advice_cache (key, stamp, value) VALUES (?, ?, ?)",
-            (key, stamp, value),
-        )
+        conn.execute(sql, params)
         conn.execute("COMMIT")
     except sqlite3.Error:
         if conn.in_transaction:

@@ -10,7 +10,7 @@ arrays without touching the database, and this module computes none: it
 never imports them.
 
 Times are stored in UTC; weeks and days are the user's local ones
-(METRICS.md), so done dates are converted with :func:`local_zone` here.
+(METRICS.md): done dates are converted by :func:`calibrate.durations.local_days`.
 
 What ``rank`` and a team summary need comes in one scan too:
 :func:`task_columns` reads every task of the scope that counts in the
@@ -24,18 +24,16 @@ here. :mod:`calibrate.teams` sums them.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
 from calibrate import rules
-from calibrate.durations import week_index, week_start
+from calibrate.durations import NO_TIME, local_days, local_zone, week_index, week_start
 from calibrate.selection import Selection
 from calibrate.store import people
 from calibrate.store.fetch import fetch_columns
@@ -55,34 +53,25 @@ STATUS_CODE_SQL = (
 # --- time zone and dates ---------------------------------------------------------
 
 
-def local_zone():
-    """The user's time zone, as a ``ZoneInfo`` when it can be named (so that
-    summer time is right for every date), else today's fixed offset."""
-    name = os.environ.get("TZ", "").lstrip(":")
-    candidates = [name] if name else []
-    try:
-        target = os.path.realpath("/etc/localtime")
-    except OSError:
-        target = ""
-    if "/zoneinfo/" in target:
-        candidates.append(target.split("/zoneinfo/", 1)[1])
-    for key in candidates:
-        try:
-            return ZoneInfo(key)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            continue
-    return datetime.now().astimezone().tzinfo
+def utc_stamps(utc_texts) -> pd.Series:
+    """Stored UTC ISO texts as UTC times (NaT for missing or unreadable ones)."""
+    texts = pd.Series(np.asarray(utc_texts, dtype=object), dtype=object)
+    return pd.to_datetime(texts, format="ISO8601", utc=True, errors="coerce")
+
+
+def epoch_seconds(stamps: pd.Series) -> np.ndarray:
+    """UTC times as seconds since 1970 (:data:`durations.NO_TIME` for NaT)."""
+    seconds = stamps.dt.tz_localize(None).to_numpy().astype("datetime64[s]")
+    return np.where(np.isnat(seconds), NO_TIME, seconds.astype(np.int64))
 
 
 def local_dates(utc_texts) -> np.ndarray:
     """Stored UTC ISO texts to local calendar dates (``datetime64[D]``; NaT for
-    missing or unreadable ones)."""
-    texts = pd.Series(np.asarray(utc_texts, dtype=object), dtype=object)
-    if texts.empty:
+    missing or unreadable ones), by :func:`durations.local_days`."""
+    stamps = utc_stamps(utc_texts)
+    if stamps.empty:
         return np.array([], dtype="datetime64[D]")
-    stamps = pd.to_datetime(texts, format="ISO8601", utc=True, errors="coerce")
-    local = stamps.dt.tz_convert(local_zone()).dt.tz_localize(None)
-    return local.to_numpy().astype("datetime64[D]")
+    return local_days(epoch_seconds(stamps))
 
 
 def iso_dates(texts) -> np.ndarray:
@@ -98,12 +87,8 @@ def parse_dates(done_at: np.ndarray, due: np.ndarray) -> tuple[pd.Series, np.nda
     """Stored done times as UTC times and local dates (:func:`local_dates`),
     and due dates (:func:`iso_dates`; NaT without one): parsed once for every
     figure a loader's rows feed."""
-    stamps = pd.to_datetime(
-        pd.Series(done_at, dtype=object), format="ISO8601", utc=True, errors="coerce"
-    )
-    done_date = (stamps.dt.tz_convert(local_zone()).dt.tz_localize(None).to_numpy()).astype(
-        "datetime64[D]"
-    )
+    stamps = utc_stamps(done_at)
+    done_date = local_days(epoch_seconds(stamps))
     due_date = np.full(len(due), np.datetime64("NaT"), dtype="datetime64[D]")
     has_due = pd.notna(due)
     due_date[has_due] = iso_dates(due[has_due])
@@ -352,8 +337,15 @@ def has_tasks(conn: sqlite3.Connection, selection: Selection) -> bool:
 
 #: The columns :func:`window_rows` reads (with ``detail`` also :data:`DETAIL_COLUMNS`).
 FRAME_COLUMNS = (
-    "person", "team", "estimate_h", "actual_h", "done_at", "status", "promise_h", "due",
-)  # fmt: skip
+    "person",
+    "team",
+    "estimate_h",
+    "actual_h",
+    "done_at",
+    "status",
+    "promise_h",
+    "due",
+)
 DETAIL_COLUMNS = ("low_h", "high_h", "confidence")
 #: The statistics of a person's week (METRICS.md section 5), as ``summary_weeks``
 #: stores them: counted tasks, then promise outcomes.

@@ -94,10 +94,16 @@ def list_people(conn: sqlite3.Connection) -> list[dict]:
         """  # noqa: S608 (a fixed clause)
     ):
         rows[person] = {
-            "person": person, "team": None, "tasks": int(tasks), "counted": int(counted),
-            "open": int(open_), "last": (last or "")[:10] or None, "aliases": [],
-            "opt_out": False, "summary": 0,
-        }  # fmt: skip
+            "person": person,
+            "team": None,
+            "tasks": int(tasks),
+            "counted": int(counted),
+            "open": int(open_),
+            "last": (last or "")[:10] or None,
+            "aliases": [],
+            "opt_out": False,
+            "summary": 0,
+        }
     aliases = alias_map(conn)
     for person, weeks, counted, last in conn.execute(
         "SELECT person, count(*), total(n), max(week) FROM summary_weeks GROUP BY person"
@@ -105,9 +111,18 @@ def list_people(conn: sqlite3.Connection) -> list[dict]:
         person = aliases.get(person, person)
         row = rows.setdefault(
             person,
-            {"person": person, "team": None, "tasks": 0, "counted": 0, "open": 0,
-             "last": None, "aliases": [], "opt_out": False, "summary": 0},
-        )  # fmt: skip
+            {
+                "person": person,
+                "team": None,
+                "tasks": 0,
+                "counted": 0,
+                "open": 0,
+                "last": None,
+                "aliases": [],
+                "opt_out": False,
+                "summary": 0,
+            },
+        )
         row["summary"] += int(weeks)
         if not row["tasks"]:
             row["counted"] += int(counted)

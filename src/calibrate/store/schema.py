@@ -61,10 +61,10 @@ def m001_initial(db: Database) -> None:
         )
         """
     )
-    db["tasks"].create_index(["person", "done_at"], index_name="tasks_person_done")
-    db["tasks"].create_index(["team", "done_at"], index_name="tasks_team_done")
-    db["tasks"].create_index(["done_at"], index_name="tasks_done")
-    db["tasks"].create_index(["status"], index_name="tasks_status")
+    db.table("tasks").create_index(["person", "done_at"], index_name="tasks_person_done")
+    db.table("tasks").create_index(["team", "done_at"], index_name="tasks_team_done")
+    db.table("tasks").create_index(["done_at"], index_name="tasks_done")
+    db.table("tasks").create_index(["status"], index_name="tasks_status")
     db.execute(
         """
         CREATE TABLE reestimates (
@@ -76,7 +76,7 @@ def m001_initial(db: Database) -> None:
         )
         """
     )
-    db["reestimates"].create_index(["task_id"], index_name="reestimates_task")
+    db.table("reestimates").create_index(["task_id"], index_name="reestimates_task")
     db.execute(
         """
         CREATE TABLE intervals (
@@ -88,13 +88,13 @@ def m001_initial(db: Database) -> None:
         )
         """
     )
-    db["intervals"].create_index(["task_id"], index_name="intervals_task")
+    db.table("intervals").create_index(["task_id"], index_name="intervals_task")
     db.execute("CREATE INDEX intervals_running ON intervals(task_id) WHERE stopped_at IS NULL")
-    db["settings"].create({"key": str, "value": str}, pk="key", not_null={"value"})
-    db["people"].create(
+    db.table("settings").create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db.table("people").create(
         {"name": str, "opt_out": int}, pk="name", not_null={"opt_out"}, defaults={"opt_out": 0}
     )
-    db["aliases"].create({"alias": str, "person": str}, pk="alias", not_null={"person"})
+    db.table("aliases").create({"alias": str, "person": str}, pk="alias", not_null={"person"})
 
 
 @migration
@@ -252,8 +252,8 @@ def migrate(conn: sqlite3.Connection, path: str | Path) -> list[str]:
                 continue
             step(db)
             if "_migrations" not in db.table_names():
-                db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-            db["_migrations"].insert({"name": step.__name__, "applied_at": now_iso()})
+                db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
+            db.table("_migrations").insert({"name": step.__name__, "applied_at": now_iso()})
             conn.execute(f"PRAGMA user_version = {number:d}")
             conn.execute("COMMIT")
         except BaseException:

@@ -12,11 +12,12 @@ import json
 import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 from calibrate.durations import WEEKDAYS, weekday_index
 from calibrate.errors import UsageError
 from calibrate.rules import DEFAULT_BANDS
+from calibrate.text import percent
 
 
 def _number(low: float, high: float, *, low_open: bool = True) -> Callable[[str], float]:
@@ -80,10 +81,6 @@ def _dates(text: str) -> list[str]:
     return sorted(set(out))
 
 
-def _show_share(value: float) -> str:
-    return f"{value:.0%}"
-
-
 def _show_list(value: list[str]) -> str:
     return ",".join(value) if value else "(none)"
 
@@ -93,27 +90,57 @@ class Setting:
 
     __slots__ = ("default", "help", "key", "parse", "show")
 
-    def __init__(self, key: str, default: Any, parse: Callable[[str], Any],
-                 show: Callable[[Any], str], help: str):  # fmt: skip
+    def __init__(
+        self,
+        key: str,
+        default: Any,
+        parse: Callable[[str], Any],
+        show: Callable[[Any], str],
+        help: str,
+    ):
         self.key, self.default, self.parse, self.show, self.help = (
-            key, default, parse, show, help,
-        )  # fmt: skip
+            key,
+            default,
+            parse,
+            show,
+            help,
+        )
 
 
 SETTINGS: dict[str, Setting] = {
     s.key: s
     for s in [
-        Setting("day-hours", 8.0, _number(0, 24), "{:g}".format,
-                "hours in a working day, for reading 1d (and 1w = 5 days)"),
-        Setting("focus-hours", 6.0, _number(0, 24), "{:g}".format,
-                "focused hours of work a day, for forecast calendars"),
-        Setting("work-days", ["mon", "tue", "wed", "thu", "fri"], _weekdays, _show_list,
-                "working days, for forecast calendars"),
-        Setting("holidays", [], _dates, _show_list,
-                "days off (comma-separated ISO dates), for forecast calendars"),
+        Setting(
+            "day-hours",
+            8.0,
+            _number(0, 24),
+            "{:g}".format,
+            "hours in a working day, for reading 1d (and 1w = 5 days)",
+        ),
+        Setting(
+            "focus-hours",
+            6.0,
+            _number(0, 24),
+            "{:g}".format,
+            "focused hours of work a day, for forecast calendars",
+        ),
+        Setting(
+            "work-days",
+            ["mon", "tue", "wed", "thu", "fri"],
+            _weekdays,
+            _show_list,
+            "working days, for forecast calendars",
+        ),
+        Setting(
+            "holidays",
+            [],
+            _dates,
+            _show_list,
+            "days off (comma-separated ISO dates), for forecast calendars",
+        ),
     ]
     + [
-        Setting(key, DEFAULT_BANDS[key], _share, _show_share, help)
+        Setting(key, DEFAULT_BANDS[key], _share, percent, help)
         for key, help in (
             ("promise-rate-min", "fewest promises per task logged before advising to make some"),
             ("promise-rate-max", "most promises per task logged before advising to make fewer"),
@@ -122,7 +149,7 @@ SETTINGS: dict[str, Setting] = {
             ("exceed-rate-min", "target share of promises kept with margin"),
         )
     ]
-}  # fmt: skip
+}
 
 
 def setting(key: str) -> Setting:
@@ -170,7 +197,14 @@ def write(conn: sqlite3.Connection, key: str, value: Any) -> None:
     )
 
 
-def calendar(values: Mapping[str, Any]) -> dict[str, Any]:
+class WorkCalendar(TypedDict):
+    """The working days in numpy's busday terms."""
+
+    weekmask: str
+    holidays: list[str]
+
+
+def calendar(values: Mapping[str, Any]) -> WorkCalendar:
     """The working calendar of the settings ``values`` (:func:`read_all`) in
     numpy's terms: ``weekmask`` ("Mon Tue ...") and ``holidays`` (ISO dates),
     the keyword arguments of :func:`calibrate.stats.metrics.promise_outcomes`."""

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from calibrate.durations import MAX_EFFORT_H, format_duration, hours_between, now_iso, to_iso
 from calibrate.errors import InputError, NotFound, StateError, UsageError
-from calibrate.rules import DEFAULT_CONFIDENCE
-from calibrate.store import transaction
+from calibrate.rules import range_confidence
+from calibrate.store import inserted_id, transaction
 from calibrate.store.fields import EDITABLE
 
 STATUSES = ("open", "started", "done", "dropped")
@@ -30,9 +30,21 @@ class NewTask:
     """
 
     __slots__ = (
-        "confidence", "due", "estimate_h", "high_h", "low_h", "notes", "person", "project",
-        "promise_h", "source", "tags", "team", "title", "uid",
-    )  # fmt: skip
+        "confidence",
+        "due",
+        "estimate_h",
+        "high_h",
+        "low_h",
+        "notes",
+        "person",
+        "project",
+        "promise_h",
+        "source",
+        "tags",
+        "team",
+        "title",
+        "uid",
+    )
 
     def __init__(
         self,
@@ -89,8 +101,12 @@ def check_task_values(
     typed: a usage problem, exit 2)."""
     if not estimate_h > 0:
         raise UsageError("the estimate must be more than zero")
-    for name, hours in (("estimate", estimate_h), ("range's high", high_h),
-                        ("promised effort", promise_h), ("actual", actual_h)):  # fmt: skip
+    for name, hours in (
+        ("estimate", estimate_h),
+        ("range's high", high_h),
+        ("promised effort", promise_h),
+        ("actual", actual_h),
+    ):
         if hours is not None and not hours <= MAX_EFFORT_H:
             raise UsageError(
                 f"the {name} is more than {MAX_EFFORT_H:,.0f}h: not the effort of one task"
@@ -150,26 +166,31 @@ def checked_new_task(
     """Validate a task before anything is written; returns it with the title,
     person, team and project trimmed (as an import trims them, so that an
     export imports back the same) and the range's confidence defaulted
-    (:data:`rules.DEFAULT_CONFIDENCE`)."""
+    (:func:`rules.range_confidence`)."""
     title = task.title.strip()
     if not title:
         raise UsageError("a task needs a title")
     person = task.person.strip()
     if not person:
         raise UsageError("a task needs a person")
-    confidence = task.confidence
-    if task.low_h is not None and confidence is None:
-        confidence = DEFAULT_CONFIDENCE
+    confidence = range_confidence(task.low_h, task.confidence)
     check_task_values(
-        estimate_h=task.estimate_h, low_h=task.low_h, high_h=task.high_h,
-        confidence=confidence, promise_h=task.promise_h, actual_h=actual_h,
-    )  # fmt: skip
+        estimate_h=task.estimate_h,
+        low_h=task.low_h,
+        high_h=task.high_h,
+        confidence=confidence,
+        promise_h=task.promise_h,
+        actual_h=actual_h,
+    )
     if start and actual_h is not None:
         raise UsageError("a task is either started (--start) or done (--actual), not both")
     return task.replace(
-        title=title, person=person, team=(task.team or "").strip() or None,
-        project=(task.project or "").strip() or None, confidence=confidence,
-    )  # fmt: skip
+        title=title,
+        person=person,
+        team=(task.team or "").strip() or None,
+        project=(task.project or "").strip() or None,
+        confidence=confidence,
+    )
 
 
 def team_of(conn: sqlite3.Connection, person: str) -> str | None:
@@ -209,20 +230,34 @@ def add_task(
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             (
-                task.uid or new_uid(), task.title, person, team, task.project,
-                task.estimate_h, task.low_h, task.high_h, task.confidence, task.promise_h, task.due,
+                task.uid or new_uid(),
+                task.title,
+                person,
+                team,
+                task.project,
+                task.estimate_h,
+                task.low_h,
+                task.high_h,
+                task.confidence,
+                task.promise_h,
+                task.due,
                 "done" if actual_h is not None else "started" if start else "open",
-                actual_h, when, when if start else None,
-                when if actual_h is not None else None, when, task.source, task.notes,
+                actual_h,
+                when,
+                when if start else None,
+                when if actual_h is not None else None,
+                when,
+                task.source,
+                task.notes,
                 tags_json(task.tags),
             ),
-        )  # fmt: skip
-        task_id = cursor.lastrowid
+        )
+        task_id = inserted_id(cursor)
         if start:
             conn.execute(
                 "INSERT INTO intervals (task_id, started_at) VALUES (?, ?)", (task_id, when)
             )
-    return int(task_id)
+    return task_id
 
 
 def get_task(conn: sqlite3.Connection, task_id: int) -> sqlite3.Row:
@@ -261,6 +296,13 @@ def _close_interval(conn: sqlite3.Connection, interval: sqlite3.Row, when: str) 
     conn.execute("UPDATE intervals SET stopped_at = ? WHERE id = ?", (when, interval["id"]))
     conn.execute("UPDATE tasks SET updated_at = ? WHERE id = ?", (now_iso(), interval["task_id"]))
     return hours_between(interval["started_at"], when)
+
+
+def _stop_task_timer(conn: sqlite3.Connection, task_id: int, when: str) -> None:
+    """Stop the task's timer at ``when`` if it is running (it is done or dropped)."""
+    for interval in running_intervals(conn):
+        if interval["task_id"] == task_id:
+            _close_interval(conn, interval, when)
 
 
 def _stop_running_for(
@@ -348,11 +390,9 @@ def finish_task(
     with transaction(conn):
         task = get_task(conn, task_id)
         _require_open(task, "finish")
-        for interval in running_intervals(conn):
-            if interval["task_id"] == task_id:
-                _close_interval(conn, interval, when)
+        _stop_task_timer(conn, task_id, when)
         from_timer = actual_h is None
-        if from_timer:
+        if actual_h is None:
             actual_h = timer_total(conn, task_id)
             if actual_h <= 0:
                 raise InputError(
@@ -374,9 +414,7 @@ def drop_task(conn: sqlite3.Connection, task_id: int, at: datetime | None = None
     with transaction(conn):
         task = get_task(conn, task_id)
         _require_open(task, "drop")
-        for interval in running_intervals(conn):
-            if interval["task_id"] == task_id:
-                _close_interval(conn, interval, when)
+        _stop_task_timer(conn, task_id, when)
         conn.execute(
             "UPDATE tasks SET status = 'dropped', done_at = ?, updated_at = ? WHERE id = ?",
             (when, now_iso(), task_id),
@@ -424,14 +462,17 @@ def edit_task(conn: sqlite3.Connection, task_id: int, changes: dict) -> dict:
             new["person"] = canonical_person(conn, str(new["person"]).strip())
         if new["low_h"] is None:
             new["high_h"] = new["confidence"] = None
-        elif new["confidence"] is None:
-            new["confidence"] = DEFAULT_CONFIDENCE
+        new["confidence"] = range_confidence(new["low_h"], new["confidence"])
         if "actual_h" in changes and task["status"] != "done":
             raise StateError(f"task #{task_id} is not done: finish it with 'calibrate done'")
         check_task_values(
-            estimate_h=new["estimate_h"], low_h=new["low_h"], high_h=new["high_h"],
-            confidence=new["confidence"], promise_h=new["promise_h"], actual_h=new["actual_h"],
-        )  # fmt: skip
+            estimate_h=new["estimate_h"],
+            low_h=new["low_h"],
+            high_h=new["high_h"],
+            confidence=new["confidence"],
+            promise_h=new["promise_h"],
+            actual_h=new["actual_h"],
+        )
         if "tags" in changes:
             new["tags"] = tags_json(changes["tags"])
         changed = {k: task[k] for k in EDITABLE if new[k] != task[k]}

@@ -30,31 +30,47 @@ from calibrate.errors import InputError
 
 #: The fields a reader can fill, in the order the summary shows them.
 FIELDS = (
-    "key", "uid", "title", "estimate", "actual", "person", "team", "project", "tags",
-    "created", "started", "done", "due", "low", "high", "confidence", "promise", "status",
-    "notes", "source",
-)  # fmt: skip
+    "key",
+    "uid",
+    "title",
+    "estimate",
+    "actual",
+    "person",
+    "team",
+    "project",
+    "tags",
+    "created",
+    "started",
+    "done",
+    "due",
+    "low",
+    "high",
+    "confidence",
+    "promise",
+    "status",
+    "notes",
+    "source",
+)
 
 #: Cells that mean "no value" in every format.
 MISSING = frozenset({"", "NA", "N/A", "\\N", "null", "NULL", "Null", "None", "NaN", "nan"})
 
 #: What trackers call each of calibrate's statuses (lower case, single spaces).
 #: A word not listed leaves the status to the row's actual and dates.
+_STATUS_NAMES = {
+    "open": """open, to do, todo, new, pending, waiting, backlog, reopened,
+               selected for development, ready, planned, estimated""",
+    "started": """started, in progress, doing, active, in review, review,
+                  in development, testing, in testing""",
+    "done": """done, closed, resolved, finished, completed, complete, fixed,
+               released, delivered, accepted""",
+    "dropped": """dropped, cancelled, canceled, deleted, won't do, wont do,
+                  won't fix, wont fix, wontfix, rejected, abandoned, invalid,
+                  duplicate, obsolete, cannot reproduce, not a bug""",
+}
 STATUS_WORDS: dict[str, str] = {
-    word: status
-    for status, words in {
-        "open": ("open", "to do", "todo", "new", "pending", "waiting", "backlog", "reopened",
-                 "selected for development", "ready", "planned", "estimated"),
-        "started": ("started", "in progress", "doing", "active", "in review", "review",
-                    "in development", "testing", "in testing"),
-        "done": ("done", "closed", "resolved", "finished", "completed", "complete", "fixed",
-                 "released", "delivered", "accepted"),
-        "dropped": ("dropped", "cancelled", "canceled", "deleted", "won't do", "wont do",
-                    "won't fix", "wont fix", "wontfix", "rejected", "abandoned", "invalid",
-                    "duplicate", "obsolete", "cannot reproduce", "not a bug"),
-    }.items()
-    for word in words
-}  # fmt: skip
+    word.strip(): status for status, words in _STATUS_NAMES.items() for word in words.split(",")
+}
 
 
 def status_category(text: str | None) -> str | None:
@@ -185,11 +201,22 @@ for _format in (
     Format("tsv", CSV_MODULE, "tab-separated, a header row", suffixes=(".tsv", ".tab")),
     Format("jira", "calibrate.exchange.formats.jira", "Jira's 'Export to CSV'"),
     Format("taskwarrior", "calibrate.exchange.formats.taskwarrior", "'task export' JSON"),
-    Format("jsonl", JSON_MODULE, "JSON Lines, one task a line", writes=True,
-           suffixes=(".jsonl", ".ndjson")),
-    Format("json", JSON_MODULE, "a JSON array of tasks", writes=True, suffixes=(".json",),
-           writer="write_array"),
-):  # fmt: skip
+    Format(
+        "jsonl",
+        JSON_MODULE,
+        "JSON Lines, one task a line",
+        writes=True,
+        suffixes=(".jsonl", ".ndjson"),
+    ),
+    Format(
+        "json",
+        JSON_MODULE,
+        "a JSON array of tasks",
+        writes=True,
+        suffixes=(".json",),
+        writer="write_array",
+    ),
+):
     register(_format)
 #: A team summary holds figures, not tasks: 'calibrate import' stores it for
 #: 'rank' (calibrate.exchange.summary_file), whose open_reader only explains that to others.
@@ -279,6 +306,7 @@ def open_binary(path: Path) -> tuple[BinaryIO, BinaryIO]:
     raw.seek(0)
     for magic, kind in _MAGIC.items():
         if head.startswith(magic):
+            stream: io.BufferedIOBase
             if kind == "xz":
                 import lzma
 
@@ -299,7 +327,7 @@ class _Decompressed(io.RawIOBase):
     """A decompressing stream whose failures (a damaged or cut-off file, which
     each library reports with its own exception) are one clear InputError."""
 
-    def __init__(self, stream: BinaryIO, name: str, kind: str):
+    def __init__(self, stream: io.BufferedIOBase, name: str, kind: str):
         super().__init__()
         self._stream, self._name, self._kind = stream, name, kind
 
@@ -348,9 +376,11 @@ class TextSource:
             check_not_binary(head, name, encoding)
             try:
                 self.text: TextIO = io.TextIOWrapper(
-                    stream, encoding=encoding or "utf-8-sig", errors="surrogateescape",
+                    stream,
+                    encoding=encoding or "utf-8-sig",
+                    errors="surrogateescape",
                     newline="",
-                )  # fmt: skip
+                )
             except LookupError:
                 raise InputError(f"unknown encoding {encoding!r}") from None
         except BaseException:
@@ -447,14 +477,45 @@ def guess_columns(
             continue
         for word in words:
             hits = [
-                i for i, n in enumerate(normalised)
+                i
+                for i, n in enumerate(normalised)
                 if n == word and i not in used and not names[i].lstrip().startswith("Σ")
-            ]  # fmt: skip
+            ]
             if hits:
                 chosen[field_name] = hits if field_name == "tags" else hits[:1]
                 used.update(chosen[field_name])
                 break
     return chosen
+
+
+class KeyFields:
+    """Field -> key of JSON objects with given keys, by :func:`guess_columns`
+    (``mapping`` first, then ``synonyms``), cached: a file's objects repeat
+    their keys. The first key found for a field is the one the summary shows
+    (``columns``, a reader's :attr:`RowStream.columns`)."""
+
+    def __init__(
+        self,
+        columns: dict[str, str],
+        mapping: dict[str, str],
+        synonyms: dict[str, tuple[str, ...]],
+        file_name: str,
+    ):
+        self.columns, self.mapping, self.synonyms = columns, mapping, synonyms
+        self.file_name = file_name
+        self._found: dict[tuple[str, ...], dict[str, str]] = {}
+
+    def __call__(self, keys: tuple[str, ...]) -> dict[str, str]:
+        found = self._found.get(keys)
+        if found is None:
+            indexes = guess_columns(
+                list(keys), self.mapping, self.synonyms, file_name=self.file_name
+            )
+            found = {f: keys[i[0]] for f, i in indexes.items()}
+            self._found[keys] = found
+            for field_name, key in found.items():
+                self.columns.setdefault(field_name, key)
+        return found
 
 
 def _find_column(names: list[str], normalised: list[str], column: str) -> int | None:
@@ -485,8 +546,9 @@ def parse_mapping(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
         if not sep or not column.strip():
             raise InputError(f"--map {pair!r}: use FIELD=COLUMN, e.g. estimate=HoursEstimate")
         if field_name not in FIELDS:
-            raise InputError(f"--map {pair!r}: unknown field {field_name!r}; use one of "
-                             f"{', '.join(FIELDS)}")  # fmt: skip
+            raise InputError(
+                f"--map {pair!r}: unknown field {field_name!r}; use one of {', '.join(FIELDS)}"
+            )
         if field_name in mapping:
             raise InputError(f"--map {field_name}=... is given twice")
         mapping[field_name] = column.strip()

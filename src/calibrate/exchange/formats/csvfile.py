@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from calibrate.errors import InputError
 from calibrate.exchange.formats import (
@@ -43,36 +44,35 @@ from calibrate.text import csv_escape, csv_unescape
 #: Common column names for each field, normalised (lower case, letters and
 #: digits only), in order of preference.
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "uid": ("uid",),
-    "key": ("key", "issuekey", "id", "taskid", "tasknumber", "tasknr", "number", "issueid",
-            "ticket", "ticketid", "uuid", "ref", "reference"),
-    "title": ("title", "summary", "name", "taskname", "task", "subject", "description"),
-    "estimate": ("estimate", "estimateh", "estimatehours", "estimatedhours", "hoursestimate",
-                 "estimatedeffort", "effortestimate", "originalestimate", "estimatedtime",
-                 "est", "plannedhours", "planhours", "planned", "plan"),
-    "actual": ("actual", "actualh", "actualhours", "hoursactual", "actualeffort",
-               "actualtime", "timespent", "spent", "hoursspent", "effort", "timelogged",
-               "logged"),
-    "person": ("person", "assignee", "assignedto", "owner", "developer", "user", "who",
-               "author"),
-    "team": ("team", "teamname", "squad"),
-    "project": ("project", "projectname", "projectkey"),
-    "tags": ("tags", "tag", "labels", "label"),
-    "created": ("created", "createdat", "createdon", "createddate", "creationdate", "opened",
-                "entry"),
-    "started": ("started", "startedat", "startedon", "startdate", "start"),
-    "done": ("done", "doneat", "resolved", "resolvedat", "resolutiondate", "completed",
-             "completedat", "completedon", "finished", "finishedat", "closed", "closedat",
-             "enddate", "end"),
-    "due": ("due", "duedate", "dueat", "deadline"),
-    "low": ("low", "lowh", "lowestimate", "optimistic", "best", "bestcase"),
-    "high": ("high", "highh", "highestimate", "pessimistic", "worst", "worstcase"),
-    "confidence": ("confidence", "confidencepct", "confidencepercent"),
-    "promise": ("promise", "promiseh", "promised", "promisedhours", "commitment"),
-    "status": ("status", "state"),
-    "notes": ("notes", "note", "comments", "comment"),
-    "source": ("source",),
-}  # fmt: skip
+    field_name: tuple(names.split())
+    for field_name, names in {
+        "uid": "uid",
+        "key": """key issuekey id taskid tasknumber tasknr number issueid ticket ticketid
+                  uuid ref reference""",
+        "title": "title summary name taskname task subject description",
+        "estimate": """estimate estimateh estimatehours estimatedhours hoursestimate
+                       estimatedeffort effortestimate originalestimate estimatedtime est
+                       plannedhours planhours planned plan""",
+        "actual": """actual actualh actualhours hoursactual actualeffort actualtime timespent
+                     spent hoursspent effort timelogged logged""",
+        "person": "person assignee assignedto owner developer user who author",
+        "team": "team teamname squad",
+        "project": "project projectname projectkey",
+        "tags": "tags tag labels label",
+        "created": "created createdat createdon createddate creationdate opened entry",
+        "started": "started startedat startedon startdate start",
+        "done": """done doneat resolved resolvedat resolutiondate completed completedat
+                   completedon finished finishedat closed closedat enddate end""",
+        "due": "due duedate dueat deadline",
+        "low": "low lowh lowestimate optimistic best bestcase",
+        "high": "high highh highestimate pessimistic worst worstcase",
+        "confidence": "confidence confidencepct confidencepercent",
+        "promise": "promise promiseh promised promisedhours commitment",
+        "status": "status state",
+        "notes": "notes note comments comment",
+        "source": "source",
+    }.items()
+}
 
 csv.field_size_limit(MAX_LINE_CHARS)
 
@@ -142,13 +142,16 @@ class CsvStream(RowStream):
                 (i for i, n in enumerate(self.header) if normalise_name(n) == lowered), None
             )
         if index is None:
-            raise InputError(f"--prefer {column}: {self.name} has no such column "
-                             f"(its columns: {_shown(self.header)})")  # fmt: skip
+            raise InputError(
+                f"--prefer {column}: {self.name} has no such column "
+                f"(its columns: {_shown(self.header)})"
+            )
         if "key" not in self.indexes:
             raise InputError("--prefer needs a key column: name it with --map key=COLUMN")
         key_index = self.indexes["key"][0]
         best: dict[str, tuple[float, int]] = {}
         text = TextSource(self.options.path, self.name, self.options.encoding)
+        line = 0  # the header's, should it fail
         try:
             reader = csv.reader(text.lines(), delimiter=self.delimiter)
             self._read_header(reader, self.name)
@@ -201,12 +204,13 @@ class CsvStream(RowStream):
             if key_index is not None and (preferred is not None or join is not None):
                 key = row[key_index].strip() if key_index < len(row) else ""
                 if preferred is not None and preferred.get(key, start) != start:
-                    self.skipped[f"not the preferred row of a repeated key (--prefer "
-                               f"{self.options.prefer})"] += 1  # fmt: skip
+                    self.skipped[
+                        f"not the preferred row of a repeated key (--prefer {self.options.prefer})"
+                    ] += 1
                     continue
                 if join is not None:
                     row = row[:width] + [""] * (width - len(row)) + join.cells(key)
-            values = {}
+            values: dict[str, Any] = {}
             cells = len(row)
             for field_name, columns in indexes:
                 if field_name == "tags":
@@ -219,9 +223,10 @@ class CsvStream(RowStream):
                     values[field_name] = unescape(cell) if cell[0] == "'" else cell
             if tags_columns:
                 values["tags"] = [
-                    unescape(row[i].strip()) for i in tags_columns
+                    unescape(row[i].strip())
+                    for i in tags_columns
                     if i < cells and row[i].strip() not in MISSING
-                ]  # fmt: skip
+                ]
             identified = keyed and (values.get("key") is not None or values.get("uid") is not None)
             content = None if identified else "\x1f".join(row[:width])
             yield RawRow(start, values, content)
@@ -272,6 +277,7 @@ class _Join:
         assert path is not None
         self.name = name = path.name
         text = TextSource(path, name, options.encoding)
+        line = 0  # the header's, should it fail
         try:
             reader = csv.reader(text.lines(), delimiter=main.delimiter)
             header = CsvStream._read_header(reader, name)
@@ -285,8 +291,10 @@ class _Join:
                 None,
             )
             if key_index is None:
-                raise InputError(f"--join {name}: it has no key column {key_column!r} "
-                                 f"(its columns: {_shown(header)})")  # fmt: skip
+                raise InputError(
+                    f"--join {name}: it has no key column {key_column!r} "
+                    f"(its columns: {_shown(header)})"
+                )
             self.header = [n for i, n in enumerate(header) if i != key_index]
             self.rows: dict[str, list[str]] = {}
             width = len(header)

@@ -21,14 +21,24 @@ from datetime import UTC, datetime
 MONTHS = {
     name: number
     for number, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-         ("dec", "december")],
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
         start=1,
     )
     for name in names
-}  # fmt: skip
+}
 ORDERS = ("dmy", "mdy", "ymd")
 FIRST_YEAR, LAST_YEAR = 1900, 2199
 CACHE_SIZE = 4096  # dates repeat in real files; a small memo saves most parsing
@@ -171,9 +181,13 @@ class DateReader:
             hour = hour % 12 + (12 if ampm == "p" else 0)
         try:
             moment = datetime(
-                year_number, month, int(day_text), hour, int(match.group("minute") or 0),
+                year_number,
+                month,
+                int(day_text),
+                hour,
+                int(match.group("minute") or 0),
                 int(match.group("second") or 0),
-            )  # fmt: skip
+            )
         except ValueError:
             raise DateError(f"no such date: {raw!r}") from None
         return _checked(moment, raw), match.group("hour") is not None

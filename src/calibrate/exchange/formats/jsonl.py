@@ -17,12 +17,12 @@ from collections.abc import Iterable, Iterator
 from calibrate.errors import InputError
 from calibrate.exchange.formats import (
     FIELDS,
+    KeyFields,
     RawRow,
     ReadOptions,
     RowStream,
     TextSource,
     file_source_name,
-    guess_columns,
 )
 from calibrate.exchange.formats.csvfile import SYNONYMS
 
@@ -41,19 +41,8 @@ class JsonLinesStream(RowStream):
         self.present = set(FIELDS) - {"key", "uid"}
         self._text = TextSource(options.path, self.name, options.encoding)
         self.size = self._text.size
-        self._fields_by_keys: dict[tuple[str, ...], dict[str, str]] = {}
+        self._fields_for = KeyFields(self.columns, options.mapping, SYNONYMS, self.name)
         self._array = options.format_name == "json"
-
-    def _fields_for(self, keys: tuple[str, ...]) -> dict[str, str]:
-        """Field -> JSON key for objects with these keys (cached: files repeat them)."""
-        found = self._fields_by_keys.get(keys)
-        if found is None:
-            indexes = guess_columns(list(keys), self.options.mapping, SYNONYMS, file_name=self.name)
-            found = {f: keys[i[0]] for f, i in indexes.items()}
-            self._fields_by_keys[keys] = found
-            for field_name, key in found.items():
-                self.columns.setdefault(field_name, key)
-        return found
 
     def _objects(self) -> Iterator[tuple[int, object, str]]:
         lines = self._text.lines()

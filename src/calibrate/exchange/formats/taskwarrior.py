@@ -24,12 +24,12 @@ from calibrate.errors import InputError
 from calibrate.exchange.formats import (
     MISSING,
     Hours,
+    KeyFields,
     RawRow,
     ReadOptions,
     RowError,
     RowStream,
     TextSource,
-    guess_columns,
 )
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -74,8 +74,13 @@ def iso_duration_hours(text: str, day_hours: float = 8.0) -> float | None:
     if parts["y"] or parts["mo"]:
         raise RowError(f"duration {text!r} is in months or years, not an effort")
     hours = 0.0
-    for name, size in (("w", 5 * day_hours), ("d", day_hours), ("h", 1.0), ("mi", 1 / 60),
-                       ("s", 1 / 3600)):  # fmt: skip
+    for name, size in (
+        ("w", 5 * day_hours),
+        ("d", day_hours),
+        ("h", 1.0),
+        ("mi", 1 / 60),
+        ("s", 1 / 3600),
+    ):
         if parts[name]:
             hours += float(parts[name]) * size
     return hours
@@ -99,7 +104,7 @@ class TaskwarriorStream(RowStream):
             self._items = self._objects("".join(text.lines()))
         finally:
             text.close()
-        self._fields_by_keys: dict[tuple[str, ...], dict[str, str]] = {}
+        self._fields_for = KeyFields(self.columns, options.mapping, SYNONYMS, self.name)
         for _, item in self._items:
             fields = self._fields_for(tuple(item))
             self.present.update(fields)
@@ -136,21 +141,12 @@ class TaskwarriorStream(RowStream):
             items = list(enumerate(whole, start=1))
         if not items:
             raise InputError(f"{self.name} holds no tasks")
+        tasks = []
         for number, item in items:
             if not isinstance(item, dict):
                 raise InputError(f"line {number}: expected a task (a JSON object)")
-        return items  # type: ignore[return-value]
-
-    def _fields_for(self, keys: tuple[str, ...]) -> dict[str, str]:
-        found = self._fields_by_keys.get(keys)
-        if found is None:
-            indexes = guess_columns(list(keys), self.options.mapping, SYNONYMS,
-                                    file_name=self.name)  # fmt: skip
-            found = {f: keys[i[0]] for f, i in indexes.items()}
-            self._fields_by_keys[keys] = found
-            for field_name, key in found.items():
-                self.columns.setdefault(field_name, key)
-        return found
+            tasks.append((number, item))
+        return tasks
 
     def __iter__(self) -> Iterator[RawRow]:
         for number, item in self._items:

@@ -12,8 +12,9 @@ import numpy as np
 from calibrate import rules
 from calibrate.durations import format_duration
 from calibrate.report.data import ReportData
-from calibrate.report.model import Cell, Section, Table, factor
+from calibrate.report.model import Cell, Section, Table
 from calibrate.store import load as history
+from calibrate.text import factor
 
 #: Worst and best estimates shown.
 EXTREMES_N = 5
@@ -40,15 +41,20 @@ def extremes_section(data: ReportData) -> Section:
     worst_n = min(EXTREMES_N, math.ceil(n / 2))
     best_n = min(EXTREMES_N, n - worst_n)
     section.tables.append(
-        Table(TASK_COLUMNS, [task_row(row) for row in extreme_tasks(data, worst_n, worst=True)],
-              caption="Furthest from the estimate")
-    )  # fmt: skip
+        Table(
+            TASK_COLUMNS,
+            [task_row(row) for row in extreme_tasks(data, worst_n, worst=True)],
+            caption="Furthest from the estimate",
+        )
+    )
     if best_n:
         section.tables.append(
-            Table(TASK_COLUMNS,
-                  [task_row(row) for row in extreme_tasks(data, best_n, worst=False)],
-                  caption="Closest to the estimate")
-        )  # fmt: skip
+            Table(
+                TASK_COLUMNS,
+                [task_row(row) for row in extreme_tasks(data, best_n, worst=False)],
+                caption="Closest to the estimate",
+            )
+        )
     return section
 
 
@@ -77,7 +83,7 @@ def extreme_tasks(data: ReportData, limit: int, *, worst: bool) -> list[sqlite3.
     return cursor.fetchall()
 
 
-def task_row(row: Mapping) -> list:
+def task_row(row: sqlite3.Row | Mapping) -> list:
     try:
         tags = [str(tag) for tag in json.loads(row["tags"] or "[]")]
     except (TypeError, ValueError):

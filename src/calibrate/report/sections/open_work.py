@@ -9,13 +9,17 @@ and the backtested coverage in words.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Literal
 
 import plotly.graph_objects as go
 
 from calibrate import advice
+from calibrate.advice import QuotedBacktest
 from calibrate.errors import CalibrateError
 from calibrate.report.data import ReportData
 from calibrate.report.model import BLUE, Cell, Section, Table, layout, new_figure
+from calibrate.stats.forecast import ForecastTask
+from calibrate.text import percent
 from calibrate.words import day_words, nice_hours
 
 #: Monte Carlo runs behind the chart (the command's default is 10,000): a bar of
@@ -26,7 +30,11 @@ REPORT_RUNS = 1_000
 CHART_BARS = 40
 #: Promised tasks listed at most (the least likely to be kept first).
 PROMISES_SHOWN = 20
-QUANTILE_STYLE = {"p50": "solid", "p80": "dash", "p95": "dot"}
+QUANTILE_STYLE: tuple[tuple[Literal["p50", "p80", "p95"], str], ...] = (
+    ("p50", "solid"),
+    ("p80", "dash"),
+    ("p95", "dot"),
+)
 
 
 def open_work_section(data: ReportData) -> Section:
@@ -45,10 +53,17 @@ def open_work_section(data: ReportData) -> Section:
     selection = data.selection
     try:
         result = advice.run_forecast(
-            data.conn, (), selection.person, selection.team, selection.everyone,
-            selection.person or "", runs=REPORT_RUNS, seed=0, today=data.today,
+            data.conn,
+            (),
+            selection.person,
+            selection.team,
+            selection.everyone,
+            selection.person or "",
+            runs=REPORT_RUNS,
+            seed=0,
+            today=data.today,
             past=data.forecast_history(),
-        )  # fmt: skip
+        )
     except CalibrateError as error:
         message = str(error)
         section.empty = message[0].upper() + message[1:] + "."
@@ -66,19 +81,29 @@ def open_work_section(data: ReportData) -> Section:
     ]
     fig = new_figure(
         go.Bar(
-            x=[(day + timedelta(days=width_days / 2 if width_days > 1 else 0)).isoformat()
-               for day, _ in drawn],
-            y=shares, width=width_days * 86_400_000 * 0.9, marker={"color": BLUE},
-            customdata=labels, hovertemplate="%{customdata}: %{y:.1f}% of runs<extra></extra>",
+            x=[
+                (day + timedelta(days=width_days / 2 if width_days > 1 else 0)).isoformat()
+                for day, _ in drawn
+            ],
+            y=shares,
+            width=width_days * 86_400_000 * 0.9,
+            marker={"color": BLUE},
+            customdata=labels,
+            hovertemplate="%{customdata}: %{y:.1f}% of runs<extra></extra>",
         )
-    )  # fmt: skip
-    for key, dash in QUANTILE_STYLE.items():
+    )
+    for key, dash in QUANTILE_STYLE:
         moment = result["finish"][key]
         fig.add_vline(x=moment, line={"color": "#111827", "width": 1.3, "dash": dash})
         fig.add_annotation(
-            x=moment, y=1, yref="paper", yanchor="bottom", showarrow=False,
-            text=key.upper(), font={"size": 12},
-        )  # fmt: skip
+            x=moment,
+            y=1,
+            yref="paper",
+            yanchor="bottom",
+            showarrow=False,
+            text=key.upper(),
+            font={"size": 12},
+        )
     fig.update_xaxes(title_text="finish date of the last open task", type="date")
     fig.update_yaxes(title_text="share of runs (%)", rangemode="tozero")
     layout(fig, height=section.height, bargap=0.05)
@@ -110,20 +135,21 @@ def open_work_section(data: ReportData) -> Section:
     return section
 
 
-def _backtest_words(backtest: dict) -> str:
-    if not backtest.get("blocks"):
+def _backtest_words(backtest: QuotedBacktest) -> str:
+    if not backtest["blocks"]:
         return (
-            f"How far to trust it: not yet known (the backtest needs {backtest.get('needs', 110)} "
-            f"finished tasks; there are {backtest.get('tasks', 0):,})."
+            f"How far to trust it: not yet known (the backtest needs {backtest['needs']} "
+            f"finished tasks; there are {backtest['tasks']:,})."
         )
     return (
         f"How far to trust it: replayed on {backtest['blocks']:,} past blocks of 10 finished "
-        f"tasks, the 80% intervals held {backtest['coverage_80']:.0%} of the time and the 50% "
-        f"ones {backtest['coverage_50']:.0%}; promising at P90 kept {backtest['keep_90']:.0%}."
+        f"tasks, the 80% intervals held {percent(backtest['coverage_80'])} of the time and the "
+        f"50% ones {percent(backtest['coverage_50'])}; promising at P90 kept "
+        f"{percent(backtest['keep_90'])}."
     )
 
 
-def _promise_table(promised: list[dict], today: date) -> Table:
+def _promise_table(promised: list[ForecastTask], today: date) -> Table:
     rows = []
     for task in promised[:PROMISES_SHOWN]:
         what = []
@@ -137,7 +163,7 @@ def _promise_table(promised: list[dict], today: date) -> Table:
             [
                 Cell(f"#{task['id']} {task['title']}", detail=task["person"]),
                 " ".join(what),
-                Cell(f"{task['promise_chance']:.0%}", detail=verdict),
+                Cell(f"{percent(task['promise_chance'])}", detail=verdict),
             ]
         )
     more = len(promised) - PROMISES_SHOWN

@@ -12,9 +12,10 @@ import pandas as pd
 
 from calibrate import rules
 from calibrate.report.data import ReportData
-from calibrate.report.model import TABLE_ROWS_MAX, Cell, Section, Table, count, factor, percent
+from calibrate.report.model import TABLE_ROWS_MAX, Cell, Section, Table
 from calibrate.stats import metrics
 from calibrate.stats.promises import promise_summary
+from calibrate.text import count, factor, percent
 
 #: Rows of the people table under a teams table (everyone's report): each team's
 #: own report lists all its people.
@@ -57,9 +58,11 @@ def group_table(data: ReportData, level: str, limit: int = TABLE_ROWS_MAX) -> Ta
     keys = tasks[level].fillna(NO_TEAM if level == "team" else "").astype(str).to_numpy()
     stats = metrics.point_stats_by(keys, tasks["estimate_h"], tasks["actual_h"])
     score, low, high = metrics.score_from_stats(
-        stats["n"].to_numpy(), stats["sum_abs"].to_numpy(), stats["sum_sq"].to_numpy(),
+        stats["n"].to_numpy(),
+        stats["sum_abs"].to_numpy(),
+        stats["sum_sq"].to_numpy(),
         data.panel["malr"],
-    )  # fmt: skip
+    )
     stats = stats.assign(score=score, score_low=low, score_high=high)
     if level == "team":
         stats["people"] = pd.Series(tasks["person"].to_numpy()).groupby(keys).nunique()

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from calibrate import rules
+from calibrate import durations, rules
 from calibrate.report.data import ReportData
 from calibrate.report.model import (
     BAND,
@@ -17,14 +17,12 @@ from calibrate.report.model import (
     BLUE_FADED,
     RED,
     Section,
-    count,
     layout,
     new_figure,
-    percent,
     subplot_titles_left,
 )
-from calibrate.stats import trends
 from calibrate.store import load as history
+from calibrate.text import count, percent
 
 #: Rolling window of the weekly promise figures (the trend's, METRICS.md section 6).
 PROMISE_WINDOW_WEEKS = rules.TREND_WINDOW_WEEKS
@@ -36,13 +34,13 @@ def promise_weeks(data: ReportData) -> pd.DataFrame | None:
     the rolling rates over :data:`PROMISE_WINDOW_WEEKS` weeks. ``None`` when
     the window has no weeks to show."""
     span = data.week_span()
-    if span is None or data.rows is None:
+    if span is None:
         return None
     first, last = span
     logged = data.rows.mask("scope", "created")
     created = history.local_dates(data.rows.columns["created_at"][logged])
     promised_flag = data.rows.has_promise[logged]
-    logged_week = trends.week_index(created)
+    logged_week = durations.week_index(created)
     outcomes = data.promises
     outcome_week = outcomes["outcome_week"].to_numpy(dtype=np.int64)
     resolved = outcomes["resolved"].to_numpy(dtype=bool)
@@ -64,7 +62,7 @@ def promise_weeks(data: ReportData) -> pd.DataFrame | None:
             "exceeded": weekly(outcome_week, resolved & outcomes["exceeded"].to_numpy(dtype=bool)),
         }
     )
-    frame["start"] = [trends.week_monday(week) for week in frame["week"]]
+    frame["start"] = [durations.week_monday(week) for week in frame["week"]]
     rolled = frame[["logged", "promised", "due", "kept", "exceeded"]].rolling(
         PROMISE_WINDOW_WEEKS, min_periods=1
     )
@@ -113,38 +111,55 @@ def promise_section(data: ReportData) -> Section:
     )
     if weeks is not None and len(weeks):
         fig = make_subplots(
-            figure=new_figure(), rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+            figure=new_figure(),
+            rows=3,
+            cols=1,
+            shared_xaxes=True,
+            vertical_spacing=0.08,
             subplot_titles=[f"{row[2]}, rolling {PROMISE_WINDOW_WEEKS} weeks" for row in rows],
-        )  # fmt: skip
+        )
         x = pd.to_datetime(weeks["start"])
         labels = [f"{d.isocalendar()[0]}-W{d.isocalendar()[1]:02d}" for d in weeks["start"]]
         for index, (key, base, _, unit) in enumerate(rows, start=1):
             low, high = bands[key]
             fig.add_hrect(
-                y0=low * 100, y1=high * 100, fillcolor=BAND, line={"width": 0}, layer="below",
-                row=index, col=1, exclude_empty_subplots=False,
-            )  # fmt: skip
+                y0=low * 100,
+                y1=high * 100,
+                fillcolor=BAND,
+                line={"width": 0},
+                layer="below",
+                row=index,
+                col=1,
+                exclude_empty_subplots=False,
+            )
             values = weeks[key].to_numpy(dtype=float) * 100
             faded = weeks[base].to_numpy() < rules.TREND_FADED_BELOW
             fig.add_trace(
                 go.Scatter(
-                    x=x, y=values, mode="lines+markers", name=key.replace("_", " "),
+                    x=x,
+                    y=values,
+                    mode="lines+markers",
+                    name=key.replace("_", " "),
                     line={"color": BLUE, "width": 2},
                     marker={"color": np.where(faded, BLUE_FADED, BLUE), "size": 6},
                     customdata=np.stack(
                         [np.array(labels, dtype=object), weeks[base].to_numpy()], axis=-1
                     ),
                     hovertemplate="%{customdata[0]}: %{y:.0f}% of %{customdata[1]:.0f} "
-                    + unit + "<extra></extra>",
+                    + unit
+                    + "<extra></extra>",
                 ),
-                row=index, col=1,
-            )  # fmt: skip
+                row=index,
+                col=1,
+            )
             fig.update_yaxes(title_text="%", range=[0, 102], row=index, col=1)
         if gauges["keep_rate"].get("flag") is not None:
             fig.add_hline(
-                y=gauges["keep_rate"]["flag"] * 100, line={"color": RED, "width": 1, "dash": "dot"},
-                row=2, col=1,
-            )  # fmt: skip
+                y=gauges["keep_rate"]["flag"] * 100,
+                line={"color": RED, "width": 1, "dash": "dot"},
+                row=2,
+                col=1,
+            )
         fig.update_xaxes(title_text="week (starting Monday)", row=3, col=1)
         layout(fig, height=section.height)
         fig.update_layout(margin={"t": 56})
@@ -155,8 +170,12 @@ def promise_section(data: ReportData) -> Section:
     return section
 
 
-_STATUS_WORDS = {"in band": "on target", "below": "below target", "above": "above target",
-                 "flag": "flagged"}  # fmt: skip
+_STATUS_WORDS = {
+    "in band": "on target",
+    "below": "below target",
+    "above": "above target",
+    "flag": "flagged",
+}
 
 
 def promise_words(promises: Mapping) -> str:

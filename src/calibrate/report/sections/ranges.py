@@ -8,7 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from calibrate.report.data import ReportData
-from calibrate.report.model import BLUE, GREY, Section, count, factor, layout, new_figure, percent
+from calibrate.report.model import BLUE, GREY, Section, layout, new_figure
+from calibrate.text import count, factor, percent
 
 
 def range_section(data: ReportData) -> Section:
@@ -38,41 +39,61 @@ def range_section(data: ReportData) -> Section:
     fig = new_figure()
     fig.add_trace(
         go.Scatter(
-            x=[left, 100], y=[left, 100], mode="lines", name="calibrated",
-            line={"color": GREY, "width": 1, "dash": "dash"}, hoverinfo="skip",
+            x=[left, 100],
+            y=[left, 100],
+            mode="lines",
+            name="calibrated",
+            line={"color": GREY, "width": 1, "dash": "dash"},
+            hoverinfo="skip",
         )
-    )  # fmt: skip
+    )
     band_width = max(1.2, (100 - left) / 60)
     for level in levels:
-        if level["band_low"] is None:
+        band_low, band_high = level["band_low"], level["band_high"]
+        if band_low is None or band_high is None:
             continue
         x = level["confidence"] * 100
         fig.add_shape(
-            type="rect", x0=x - band_width, x1=x + band_width, y0=level["band_low"] * 100,
-            y1=level["band_high"] * 100, fillcolor="rgba(107, 114, 128, 0.18)", line={"width": 0},
-        )  # fmt: skip
+            type="rect",
+            x0=x - band_width,
+            x1=x + band_width,
+            y0=band_low * 100,
+            y1=band_high * 100,
+            fillcolor="rgba(107, 114, 128, 0.18)",
+            line={"width": 0},
+        )
     fig.add_trace(
         go.Scatter(
-            x=nominal, y=observed, mode="markers+text", name="your ranges",
+            x=nominal,
+            y=observed,
+            mode="markers+text",
+            name="your ranges",
             marker={"color": BLUE, "size": np.clip(6 + np.sqrt(level_n), 8, 22)},
-            text=[f"n={n:,}" for n in level_n], textposition="middle right",
+            text=[f"n={n:,}" for n in level_n],
+            textposition="middle right",
             textfont={"size": 11, "color": GREY},
-            error_y={"type": "data", "symmetric": False, "array": hit_high - observed,
-                     "arrayminus": observed - hit_low, "color": BLUE, "thickness": 1.5},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": hit_high - observed,
+                "arrayminus": observed - hit_low,
+                "color": BLUE,
+                "thickness": 1.5,
+            },
             customdata=np.stack([level_n, hit_low, hit_high], axis=-1),
             hovertemplate="%{x:.0f}% ranges held %{y:.0f}% of %{customdata[0]:,} actuals "
             "(90%: %{customdata[1]:.0f}-%{customdata[2]:.0f}%)<extra></extra>",
         )
-    )  # fmt: skip
+    )
     fig.update_xaxes(title_text="confidence you stated (%)", range=[left, 101])
     fig.update_yaxes(title_text="actuals inside the range (%)", range=[0, 101])
     layout(fig, height=section.height)
     section.figure = fig
-    verdict = ranges["verdict"]
+    verdict, widen = ranges["verdict"], ranges["widen_factor"]
     advice = "keep them as they are"
-    if verdict != "calibrated":
-        verb = "widen" if ranges["widen_factor"] >= 1 else "narrow"
-        advice = f"{verb} them by {factor(ranges['widen_factor'])} to be calibrated"
+    if verdict != "calibrated" and widen is not None:
+        verb = "widen" if widen >= 1 else "narrow"
+        advice = f"{verb} them by {factor(widen)} to be calibrated"
     section.summary = (
         f"{percent(ranges['hit_rate'])} of {count(ranges['n'], 'range')} held the actual "
         f"(90%: {percent(ranges['hit_low'])}-{percent(ranges['hit_high'])}) against "

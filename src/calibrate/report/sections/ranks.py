@@ -27,13 +27,13 @@ from calibrate.report.model import (
     Cell,
     Section,
     Table,
-    factor,
     layout,
     new_figure,
-    percent,
 )
 from calibrate.stats import ranks
+from calibrate.stats.ranks import PersonRow, RankGroup
 from calibrate.store import people
+from calibrate.text import factor, percent
 
 #: Bins of the reference distribution chart, in score points.
 SCORE_BIN = 2.5
@@ -57,7 +57,7 @@ def ranks_section(data: ReportData) -> Section:
         ),
         height=380,
     )
-    if data.conn is None or len(data.tasks) == 0:
+    if len(data.tasks) == 0:
         section.empty = "No finished tasks in this window, so nobody to rank."
         return section
     groups = _groups(data)
@@ -83,11 +83,11 @@ def ranks_section(data: ReportData) -> Section:
     return section
 
 
-def _groups(data: ReportData) -> list[dict]:
+def _groups(data: ReportData) -> list[RankGroup]:
     """:func:`ranks.rank_people` for the report's scope (its window), from the
     tasks the report loaded."""
     selection = data.selection
-    frames = data.rank_frames() if data.rows is not None else None
+    frames = data.rank_frames()
     inputs = teams.rank_inputs(data.conn, selection, today=data.today, frames=frames)
     if selection.person is not None:
         wanted = [people.current_team(data.conn, selection.person)]
@@ -96,9 +96,13 @@ def _groups(data: ReportData) -> list[dict]:
     else:
         wanted = None
     return ranks.rank_people(
-        inputs.people, inputs.teams, inputs.everyone,
-        reference_scores=reference.load().scores, viewer=None, teams=wanted,
-    )  # fmt: skip
+        inputs.people,
+        inputs.teams,
+        inputs.everyone,
+        reference_scores=reference.load().scores,
+        viewer=None,
+        teams=wanted,
+    )
 
 
 COLUMNS = [
@@ -113,7 +117,7 @@ COLUMNS = [
 ]
 
 
-def _rank_table(groups: list[dict]) -> Table:
+def _rank_table(groups: list[RankGroup]) -> Table:
     rows = []
     listed = 0
     total = sum(len(g["ranked"]) + len(g["provisional"]) for g in groups)
@@ -126,7 +130,7 @@ def _rank_table(groups: list[dict]) -> Table:
             provisional = row["rank"] is None
             rank_text = "-" if provisional else f"{row['rank']:g} of {row['of']}"
             score = f"{row['score']:.0f} ({row['score_low']:.0f}-{row['score_high']:.0f})"
-            reference_row = row["reference"]
+            reference_row, top = row["reference"], row["top_percent"]
             rows.append(
                 [
                     Cell(rank_text, muted=provisional),
@@ -135,7 +139,7 @@ def _rank_table(groups: list[dict]) -> Table:
                     Cell(score, detail="provisional" if provisional else None, muted=provisional),
                     factor(row["bias_factor"]),
                     percent(row["keep_rate"]),
-                    "-" if provisional else f"top {reference.format_top(row['top_percent'])}",
+                    "-" if top is None else f"top {reference.format_top(top)}",
                     (
                         f"top {reference.format_top(reference_row['top_percent'])}"
                         if reference_row
@@ -149,7 +153,7 @@ def _rank_table(groups: list[dict]) -> Table:
     return Table(COLUMNS, rows, note=note)
 
 
-def _reference_chart(ranked: list[dict], table: reference.Reference) -> go.Figure:
+def _reference_chart(ranked: list[PersonRow], table: reference.Reference) -> go.Figure:
     """The real developers' raw scores as a histogram, and the ranked people's
     raw scores on it (one marker each, or a second histogram when many)."""
     edges = np.arange(0.0, 100.0 + SCORE_BIN, SCORE_BIN)
@@ -157,10 +161,13 @@ def _reference_chart(ranked: list[dict], table: reference.Reference) -> go.Figur
     centres = (edges[:-1] + edges[1:]) / 2
     fig = new_figure()
     fig.add_bar(
-        x=centres, y=counts, width=SCORE_BIN * 0.95, marker_color=LIGHT_GREY,
+        x=centres,
+        y=counts,
+        width=SCORE_BIN * 0.95,
+        marker_color=LIGHT_GREY,
         name=f"real developers ({table.n})",
         hovertemplate="score %{x:.1f}: %{y} real developers<extra></extra>",
-    )  # fmt: skip
+    )
     scores = np.array([row["score_raw"] for row in ranked], dtype=float)
     if len(ranked) <= MARKERS_MAX:
         fig.add_scatter(
@@ -169,28 +176,36 @@ def _reference_chart(ranked: list[dict], table: reference.Reference) -> go.Figur
             mode="markers",
             marker={"color": BLUE, "size": 10, "symbol": "triangle-up"},
             name="here (raw score)",
-            text=[
-                f"{row['person']}: raw {row['score_raw']:.0f}, top "
-                f"{reference.format_top(row['reference']['top_percent'])}"
-                for row in ranked
-            ],
+            text=[_marker_text(row) for row in ranked],
             hovertemplate="%{text}<extra></extra>",
         )
     else:
         mine, _ = np.histogram(scores, bins=edges)
         fig.add_bar(
-            x=centres, y=-mine * counts.max() / max(mine.max(), 1), width=SCORE_BIN * 0.95,
-            marker_color=BLUE_FADED, name=f"here ({len(ranked)}, scaled)",
-            customdata=mine, hovertemplate="score %{x:.1f}: %{customdata} here<extra></extra>",
-        )  # fmt: skip
+            x=centres,
+            y=-mine * counts.max() / max(mine.max(), 1),
+            width=SCORE_BIN * 0.95,
+            marker_color=BLUE_FADED,
+            name=f"here ({len(ranked)}, scaled)",
+            customdata=mine,
+            hovertemplate="score %{x:.1f}: %{customdata} here<extra></extra>",
+        )
     quantiles = pd.Series(table.scores).quantile([0.5, 0.95])
     for share, value in quantiles.items():
         fig.add_vline(
-            x=float(value), line={"color": GREY, "dash": "dot", "width": 1},
+            x=float(value),
+            line={"color": GREY, "dash": "dot", "width": 1},
             annotation_text="median" if share == 0.5 else "top 5%",
             annotation_position="top",
-        )  # fmt: skip
+        )
     layout(fig, height=380, legend=True, barmode="overlay")
     fig.update_xaxes(title_text="raw score (0-100; 50 = a typical 2x miss)", range=[0, 100])
     fig.update_yaxes(title_text="developers", zeroline=True)
     return fig
+
+
+def _marker_text(row: PersonRow) -> str:
+    """A ranked person on the chart: the raw score and its place among real developers."""
+    shown = f"{row['person']}: raw {row['score_raw']:.0f}"
+    place = row["reference"]
+    return shown if place is None else f"{shown}, top {reference.format_top(place['top_percent'])}"

@@ -8,17 +8,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from calibrate.report.data import ReportData
-from calibrate.report.model import (
-    GREY,
-    RATIO_TICKS,
-    Section,
-    factor,
-    layout,
-    new_figure,
-    percent,
-    ratio_tick_text,
-)
+from calibrate.report.model import GREY, RATIO_TICKS, Section, layout, new_figure, ratio_tick_text
 from calibrate.stats import metrics
+from calibrate.text import factor, percent
 
 #: The distribution of actual / estimate: bins of a quarter doubling, from 1/16x to 16x.
 RATIO_BIN_LOG2 = 0.25
@@ -56,23 +48,32 @@ def ratio_section(data: ReportData) -> Section:
     colours = np.where(centres > half, "#ea580c", np.where(centres < -half, "#0891b2", GREY))
     fig = new_figure(
         go.Bar(
-            x=centres, y=shares, marker={"color": colours}, width=RATIO_BIN_LOG2 * 0.92,
+            x=centres,
+            y=shares,
+            marker={"color": colours},
+            width=RATIO_BIN_LOG2 * 0.92,
             customdata=np.stack([np.array(range_text, dtype=object), counts], axis=-1),
             hovertemplate="%{customdata[0]}: %{customdata[1]:,} tasks (%{y:.1f}%)<extra></extra>",
         )
-    )  # fmt: skip
+    )
     median = float(np.median(r))
     fig.add_vline(x=median, line={"color": "#111827", "width": 1.5, "dash": "dash"})
     fig.add_annotation(
-        x=median, y=1, yref="paper", yanchor="bottom", showarrow=False,
-        text=f"median {factor(2.0**median)}", font={"size": 12},
-    )  # fmt: skip
+        x=median,
+        y=1,
+        yref="paper",
+        yanchor="bottom",
+        showarrow=False,
+        text=f"median {factor(2.0**median)}",
+        font={"size": 12},
+    )
     ticks = [math.log2(t) for t in RATIO_TICKS]
     fig.update_xaxes(
         title_text="actual / estimate (log scale; the end bars hold everything beyond)",
-        tickvals=ticks, ticktext=[ratio_tick_text(t) for t in RATIO_TICKS],
+        tickvals=ticks,
+        ticktext=[ratio_tick_text(t) for t in RATIO_TICKS],
         range=[edges[0], edges[-1]],
-    )  # fmt: skip
+    )
     fig.update_yaxes(title_text="share of tasks (%)", rangemode="tozero")
     layout(fig, height=section.height, bargap=0.05)
     section.figure = fig

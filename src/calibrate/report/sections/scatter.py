@@ -65,10 +65,14 @@ def scatter_section(data: ReportData) -> Section:
         go.Scatter(
             x=np.concatenate([line_x, line_x[::-1]]),
             y=np.concatenate([line_x * rules.WITHIN_HIGH, line_x[::-1] * rules.WITHIN_LOW]),
-            mode="lines", fill="toself", fillcolor=BAND, line={"width": 0},
-            name="within 25%", hoverinfo="skip",
+            mode="lines",
+            fill="toself",
+            fillcolor=BAND,
+            line={"width": 0},
+            name="within 25%",
+            hoverinfo="skip",
         )
-    )  # fmt: skip
+    )
     if n > DENSITY_OVER:
         _add_density(fig, estimate, actual)
         section.notes.append(
@@ -88,10 +92,14 @@ def scatter_section(data: ReportData) -> Section:
         )
     fig.add_trace(
         go.Scatter(
-            x=line_x, y=line_x, mode="lines", name="actual = estimate",
-            line={"color": "#374151", "width": 1, "dash": "dash"}, hoverinfo="skip",
+            x=line_x,
+            y=line_x,
+            mode="lines",
+            name="actual = estimate",
+            line={"color": "#374151", "width": 1, "dash": "dash"},
+            hoverinfo="skip",
         )
-    )  # fmt: skip
+    )
     tick_values, tick_text = hour_ticks(low, high)
     axis = {
         "type": "log",
@@ -138,9 +146,16 @@ def _add_points(fig: go.Figure, tasks: pd.DataFrame, one_person: bool) -> int:
         ratio = actual / estimate
         fig.add_trace(
             go.Scatter(
-                x=estimate * jitter, y=actual, mode="markers", name=label,
-                marker={"color": colour, "size": 6, "opacity": 0.55 if other else 0.7,
-                        "line": {"width": 0}},
+                x=estimate * jitter,
+                y=actual,
+                mode="markers",
+                name=label,
+                marker={
+                    "color": colour,
+                    "size": 6,
+                    "opacity": 0.55 if other else 0.7,
+                    "line": {"width": 0},
+                },
                 customdata=np.stack([estimate, ratio], axis=-1),
                 hovertemplate=(
                     ("" if one_person else f"{label}<br>")
@@ -148,7 +163,7 @@ def _add_points(fig: go.Figure, tasks: pd.DataFrame, one_person: bool) -> int:
                     "<extra></extra>"
                 ),
             )
-        )  # fmt: skip
+        )
     return shown
 
 
@@ -167,11 +182,21 @@ def _add_density(fig: go.Figure, estimate: np.ndarray, actual: np.ndarray) -> No
     tick_values = list(range(math.ceil(top) + 1))
     fig.add_trace(
         go.Heatmap(
-            x=hours, y=hours, z=z, customdata=counts.T, name="tasks",
-            colorscale="Blues", zmin=0, zmax=max(top, 1.0),
-            colorbar={"title": {"text": "tasks"}, "tickvals": tick_values,
-                      "ticktext": [f"{10**v:,}" for v in tick_values], "thickness": 12},
+            x=hours,
+            y=hours,
+            z=z,
+            customdata=counts.T,
+            name="tasks",
+            colorscale="Blues",
+            zmin=0,
+            zmax=max(top, 1.0),
+            colorbar={
+                "title": {"text": "tasks"},
+                "tickvals": tick_values,
+                "ticktext": [f"{10**v:,}" for v in tick_values],
+                "thickness": 12,
+            },
             hovertemplate="estimate %{x:.2f}h, actual %{y:.2f}h: %{customdata:,} tasks"
             "<extra></extra>",
         )
-    )  # fmt: skip
+    )

@@ -70,55 +70,80 @@ def trend_section(data: ReportData) -> Section:
     )
     fig.add_trace(
         go.Scatter(
-            x=x, y=score, mode="lines+markers", name="score", showlegend=False,
-            line={"color": BLUE, "width": 2}, marker={"color": point_colours, "size": 7},
+            x=x,
+            y=score,
+            mode="lines+markers",
+            name="score",
+            showlegend=False,
+            line={"color": BLUE, "width": 2},
+            marker={"color": point_colours, "size": 7},
             customdata=custom,
             hovertemplate="%{customdata[0]}: score %{y:.0f} from %{customdata[1]} tasks"
             "<extra></extra>",
         ),
-        row=1, col=1,
-    )  # fmt: skip
-    if trend["verdict"] is not None:
+        row=1,
+        col=1,
+    )
+    intercept, slope = trend["intercept"], trend["slope"]
+    if trend["verdict"] is not None and intercept is not None and slope is not None:
         used = weeks[weeks["n_week"] > 0]
         week_numbers = np.array([week_number(row) for row in used.to_dict("records")])
-        line_m = trend["intercept"] + trend["slope"] * week_numbers
+        line_m = intercept + slope * week_numbers
         fig.add_trace(
             go.Scatter(
-                x=pd.to_datetime(used["start"]), y=100.0 * np.exp2(-line_m), mode="lines",
+                x=pd.to_datetime(used["start"]),
+                y=100.0 * np.exp2(-line_m),
+                mode="lines",
                 name="trend of the weekly score (Theil-Sen)",
-                line={"color": GREY, "width": 1.5, "dash": "dash"}, hoverinfo="skip",
+                line={"color": GREY, "width": 1.5, "dash": "dash"},
+                hoverinfo="skip",
             ),
-            row=1, col=1,
-        )  # fmt: skip
+            row=1,
+            col=1,
+        )
     fig.add_trace(
         go.Scatter(
-            x=x, y=bias, mode="lines+markers", name="bias", showlegend=False,
+            x=x,
+            y=bias,
+            mode="lines+markers",
+            name="bias",
+            showlegend=False,
             line={"color": "#ea580c", "width": 2},
             marker={"color": np.where(faded, "rgba(234, 88, 12, 0.28)", "#ea580c"), "size": 6},
             customdata=custom,
             hovertemplate="%{customdata[0]}: tasks took %{y:.2f}x the estimate (median of "
             "%{customdata[1]})<extra></extra>",
         ),
-        row=2, col=1,
-    )  # fmt: skip
+        row=2,
+        col=1,
+    )
     fig.add_hline(y=1, line={"color": GREY, "width": 1, "dash": "dot"}, row=2, col=1)
     fig.add_trace(
         go.Bar(
-            x=x, y=weeks["n_week"], name="tasks", marker={"color": LIGHT_GREY}, showlegend=False,
-            customdata=labels, hovertemplate="%{customdata}: %{y} tasks finished<extra></extra>",
+            x=x,
+            y=weeks["n_week"],
+            name="tasks",
+            marker={"color": LIGHT_GREY},
+            showlegend=False,
+            customdata=labels,
+            hovertemplate="%{customdata}: %{y} tasks finished<extra></extra>",
         ),
-        row=3, col=1,
-    )  # fmt: skip
+        row=3,
+        col=1,
+    )
     finite_bias = bias[np.isfinite(bias)]
     low = min(0.5, float(finite_bias.min()) / 1.2) if finite_bias.size else 0.5
     high = max(2.0, float(finite_bias.max()) * 1.2) if finite_bias.size else 2.0
     fig.update_yaxes(title_text="score", range=[0, 100], row=1, col=1)
     fig.update_yaxes(
-        title_text="actual / estimate", type="log", range=[math.log10(low), math.log10(high)],
+        title_text="actual / estimate",
+        type="log",
+        range=[math.log10(low), math.log10(high)],
         tickvals=[t for t in RATIO_TICKS if low <= t <= high],
         ticktext=[ratio_tick_text(t) for t in RATIO_TICKS if low <= t <= high],
-        row=2, col=1,
-    )  # fmt: skip
+        row=2,
+        col=1,
+    )
     fig.update_yaxes(title_text="tasks", rangemode="tozero", row=3, col=1)
     fig.update_xaxes(title_text="week (starting Monday)", row=3, col=1)
     layout(fig, height=section.height, legend=trend["verdict"] is not None)
