@@ -25,7 +25,7 @@ from calibrate import reference as real_developers
 from calibrate.durations import local_today
 from calibrate.reference import Position
 from calibrate.selection import Selection
-from calibrate.stats import metrics, promises, ranges, trends
+from calibrate.stats import drift, metrics, promises, ranges, trends
 from calibrate.stats.metrics import Figures, PaddingFlags, Point, ScoreStatus, SizeRow
 from calibrate.stats.promises import PromiseSummary
 from calibrate.stats.ranges import RangeSummary
@@ -83,6 +83,7 @@ class ScorePanel(Point):
     score_raw_high: float | None
     reference_n: int
     reference_malr: float | None
+    prior_from: Literal["group", "reference"] | None
     population: Position | None
     flags: PaddingFlags | None
     by_size: list[SizeRow]
@@ -97,11 +98,11 @@ def build_panel(
     """The panel for ``selection`` (scope and window) from the database.
 
     ``conn`` may be ``None`` (no database yet): every figure is then empty.
-    A person's score is shrunk toward their team (the team of their most
-    recent task; everyone when they have none), a team's toward everyone,
-    everyone's toward itself: that is the score's *prior* (the JSON calls it
-    ``reference``, a name kept for compatibility; it is not the reference
-    population of real developers).
+    A person's score is shrunk toward their team without them (the team of
+    their most recent task; everyone when they have none), a team's toward
+    everyone without the team, everyone's toward nothing: that is the score's
+    *prior* (the JSON calls the group ``reference``, a name kept for
+    compatibility; it is not the reference population of real developers).
     """
     today = today or local_today()
     values = settings.read_all(conn)
@@ -110,22 +111,23 @@ def build_panel(
         return assemble_panel(selection, today=today, bands=bands)
     selection = load.resolve_person(conn, selection)
     prior, prior_label = load.reference_for(conn, selection)
-    tasks = load.counted_tasks(conn, selection)
-    outcomes = promise_outcomes(conn, selection, today, values)
+    tasks = load.counted_tasks(conn, selection, with_people=True)
+    outcomes = promise_outcomes(conn, selection, today, values, with_people=True)
     logged, promised = load.logged_counts(conn, selection)
     if prior is None:
         prior_stats = prior_keep = None
     else:
         prior_stats = load.counted_stats(conn, prior)
-        prior_keep = keep_rate(promise_outcomes(conn, prior, today, values))
+        prior_keep = keep_counts(promise_outcomes(conn, prior, today, values))
     return assemble_panel(
         selection,
         today=today,
         tasks=tasks,
         prior_label=prior_label,
+        prior_team=prior.team if prior is not None else None,
         prior_stats=prior_stats,
         outcomes=outcomes,
-        prior_keep_rate=prior_keep,
+        prior_keep=prior_keep,
         logged=logged,
         promised=promised,
         bands=bands,
@@ -133,13 +135,19 @@ def build_panel(
 
 
 def promise_outcomes(
-    conn: sqlite3.Connection, selection: Selection, today: date, values: Mapping
+    conn: sqlite3.Connection,
+    selection: Selection,
+    today: date,
+    values: Mapping,
+    *,
+    with_people: bool = False,
 ) -> pd.DataFrame:
     """:func:`promises.promise_outcomes` of the scope's promises judged in the
     window (:func:`load.promise_tasks`), on the working calendar of the
-    settings ``values``."""
-    tasks = load.promise_tasks(conn, selection)
-    return promises.promise_outcomes(
+    settings ``values``; with ``with_people`` also each promise's ``person``
+    and ``team``."""
+    tasks = load.promise_tasks(conn, selection, with_people=with_people)
+    outcomes = promises.promise_outcomes(
         status=tasks["status"].to_numpy(),
         promise_h=tasks["promise_h"].to_numpy(),
         due=tasks["due"].to_numpy(),
@@ -148,13 +156,90 @@ def promise_outcomes(
         today=today,
         **settings.calendar(values),
     )
+    if with_people:
+        outcomes["person"] = tasks["person"].to_numpy()
+        outcomes["team"] = tasks["team"].to_numpy()
+    return outcomes
+
+
+def keep_counts(outcomes: pd.DataFrame) -> tuple[int, int]:
+    """(kept, due) of promise outcomes (:func:`promises.promise_outcomes`)."""
+    resolved = outcomes[outcomes["resolved"]]
+    return int(resolved["kept"].sum()), len(resolved)
 
 
 def keep_rate(outcomes: pd.DataFrame) -> float | None:
-    """The raw keep rate of promise outcomes (:func:`promises.promise_outcomes`):
-    the share of resolved promises that were kept; ``None`` when none is resolved."""
-    resolved = outcomes[outcomes["resolved"]]
-    return float(resolved["kept"].mean()) if len(resolved) else None
+    """The raw keep rate of promise outcomes: the share of resolved promises
+    that were kept; ``None`` when none is resolved."""
+    kept, due = keep_counts(outcomes)
+    return kept / due if due else None
+
+
+def _in_group(frame: pd.DataFrame, selection: Selection, prior_team: str | None) -> np.ndarray:
+    """Which of the scope's rows also lie in its comparison group: for a
+    person compared with their team, their tasks carrying that team; else all
+    (a person among everyone, a team among everyone)."""
+    if selection.person is not None and prior_team is not None and "team" in frame:
+        return (frame["team"].to_numpy(dtype=object) == prior_team).astype(bool)
+    return np.ones(len(frame), dtype=bool)
+
+
+class Rest(TypedDict):
+    """The comparison group without the scope: what the prior and flags use."""
+
+    n: int
+    sum_abs: float
+    exact: float | None
+    under: float | None
+
+
+def rest_of(
+    prior_stats: Mapping, tasks: pd.DataFrame, selection: Selection, prior_team: str | None
+) -> Rest:
+    """The comparison group's sums (:func:`load.counted_stats`) less the
+    scope's own tasks in it: the team without the person, everyone without
+    the team (METRICS.md section 2)."""
+    mine = _in_group(tasks, selection, prior_team)
+    r = metrics.log_ratio(
+        tasks["estimate_h"].to_numpy(dtype=float)[mine],
+        tasks["actual_h"].to_numpy(dtype=float)[mine],
+    )
+    r = r[np.isfinite(r)]
+    n = int(prior_stats["n"]) - int(r.size)
+    total = float(prior_stats["sum_abs"]) - float(metrics.clipped_abs(r).sum())
+
+    def rest_share(key: str, mask: np.ndarray) -> float | None:
+        count = round((prior_stats[key] or 0.0) * int(prior_stats["n"])) - int(mask.sum())
+        return count / n if n > 0 else None
+
+    return {
+        "n": max(n, 0),
+        "sum_abs": max(total, 0.0),
+        "exact": rest_share("exact", rules.exact_mask(r)),
+        "under": rest_share("under", rules.under_mask(r)),
+    }
+
+
+def scope_drift(selection: Selection, tasks: pd.DataFrame) -> float:
+    """The drift variance of the scope's interval (:mod:`calibrate.stats.drift`):
+    a person's, a team's from its people's counts, everyone's from its
+    people's and teams' counts (tasks without a team as one team)."""
+    n = len(tasks)
+    if selection.person is not None:
+        return drift.person_drift(n)
+    if "person" not in tasks:  # who did what unknown: as if one person
+        return drift.team_drift([n])
+    people_counts = tasks.groupby("person", sort=True).size().to_numpy()
+    if selection.team is not None:
+        return drift.team_drift(people_counts)
+    teams = tasks["team"].astype(object).where(tasks["team"].notna(), "")
+    return drift.everyone_drift(people_counts, teams.value_counts(sort=False).to_numpy())
+
+
+def bucket_mix(estimate_h) -> np.ndarray:
+    """Counts of counted tasks per size bucket (the reference's size matching)."""
+    buckets = rules.size_buckets(np.asarray(estimate_h, dtype=float))
+    return np.bincount(buckets, minlength=len(rules.SIZE_LABELS)).astype(float)
 
 
 def assemble_panel(
@@ -163,18 +248,23 @@ def assemble_panel(
     today: date,
     tasks: pd.DataFrame | None = None,
     prior_label: str = "everyone",
+    prior_team: str | None = None,
     prior_stats: Mapping | None = None,
     outcomes: pd.DataFrame | None = None,
-    prior_keep_rate: float | None = None,
+    prior_keep: tuple[int, int] | None = None,
     logged: int = 0,
     promised: int = 0,
     bands: Mapping[str, float] | None = None,
 ) -> ScorePanel:
     """The panel from data in hand: ``tasks`` as :func:`load.counted_tasks`
-    gives them, ``prior_stats`` (the scope the score is shrunk toward, named
-    ``prior_label``) as :func:`load.counted_stats` (``None``: the scope is its
-    own prior), ``outcomes`` as :func:`promises.promise_outcomes`, and the
-    counts of tasks logged and promised in the window."""
+    gives them (with ``person`` and ``team`` for a team's or everyone's
+    drift and a person's place in their team), ``prior_stats`` (the group the
+    score is compared with, named ``prior_label``; ``prior_team`` its team)
+    as :func:`load.counted_stats` (``None``: no group, for everyone),
+    ``outcomes`` as :func:`promises.promise_outcomes` (with ``team``),
+    ``prior_keep`` the group's (kept, due) promises, and the counts of tasks
+    logged and promised in the window. The scope's own tasks are taken out
+    of the group (:func:`rest_of`)."""
     if tasks is None:
         tasks = pd.DataFrame(
             {
@@ -187,17 +277,33 @@ def assemble_panel(
     actual_h = tasks["actual_h"].to_numpy(dtype=float)
     point = metrics.point_summary(estimate_h, actual_h)
     n = point["n"]
-    own_malr = point["malr"]
+    table = real_developers.load()
+    mix = bucket_mix(estimate_h)
     if prior_stats is None:
-        prior_malr, prior_n = own_malr, n
-        prior_exact, prior_under = point["exact"], point["under"]
+        rest: Rest | None = None
+        prior_malr, prior_n = None, 0
+        prior_from: Literal["group", "reference"] | None = None
     else:
-        prior_malr, prior_n = prior_stats["malr"], prior_stats["n"]
-        prior_exact, prior_under = prior_stats["exact"], prior_stats["under"]
-    score, low, high = metrics.score_from_stats(n, point["sum_abs"], point["sum_sq"], prior_malr)
-    raw, raw_low, raw_high = metrics.score_from_stats(n, point["sum_abs"], point["sum_sq"])
+        rest = rest_of(prior_stats, tasks, selection, prior_team)
+        prior_malr = metrics.prior_malr(rest["n"], rest["sum_abs"], table.median_m(mix))
+        prior_from = "group" if rest["n"] >= rules.PRIOR_MIN_N else "reference"
+        prior_n = rest["n"]
+    drift_var = scope_drift(selection, tasks)
+    score, low, high = metrics.score_from_stats(
+        n, point["sum_abs"], point["sum_sq"], prior_malr, drift_var
+    )
+    raw, raw_low, raw_high = metrics.score_from_stats(
+        n, point["sum_abs"], point["sum_sq"], drift=drift_var
+    )
     scope, name = _scope(selection)
     ranged = tasks[np.isfinite(tasks["low_h"].to_numpy(dtype=float))]
+    rest_kept = rest_due = None
+    if prior_keep is not None:
+        kept_all, due_all = prior_keep
+        mine = outcomes if outcomes is not None else pd.DataFrame({"resolved": [], "kept": []})
+        mine = mine[_in_group(mine, selection, prior_team) & mine["resolved"].to_numpy(dtype=bool)]
+        rest_kept = kept_all - int(mine["kept"].sum())
+        rest_due = due_all - len(mine)
     panel: ScorePanel = {
         "scope": scope,
         "name": name,
@@ -214,6 +320,7 @@ def assemble_panel(
         "score_raw_high": raw_high,
         "reference_n": prior_n,
         "reference_malr": prior_malr,
+        "prior_from": prior_from,
         "bias": point["bias"],
         "bias_factor": point["bias_factor"],
         "malr": point["malr"],
@@ -226,16 +333,12 @@ def assemble_panel(
         "ratio_p90": point["ratio_p90"],
         "sum_abs": point["sum_abs"],
         "sum_sq": point["sum_sq"],
-        # Where a person's raw score stands among real developers (METRICS.md 5),
-        # or None (under 30 tasks, or not a person).
+        # Where a person's score and its interval stand among real developers
+        # (METRICS.md 5), or None (under 30 tasks, or not a person).
         "population": (
-            real_developers.load().position(raw, n) if selection.person is not None else None
+            table.place(score, low, high, n, mix) if selection.person is not None else None
         ),
-        "flags": (
-            metrics.padding_flags(n, point["exact"], point["under"], prior_exact, prior_under)
-            if selection.person is not None
-            else None
-        ),
+        "flags": _flags(selection, point, rest, table) if selection.person is not None else None,
         "by_size": metrics.by_size(estimate_h, actual_h),
         "ranges": ranges.range_summary(
             ranged["low_h"], ranged["high_h"], ranged["actual_h"], ranged["confidence"]
@@ -244,12 +347,23 @@ def assemble_panel(
             outcomes,
             logged=logged,
             promised=promised,
-            team_keep_rate=prior_keep_rate if prior_stats is not None else None,
+            rest_kept=rest_kept,
+            rest_due=rest_due,
             bands=bands,
         ),
         "trend": _trend(selection, today, tasks, estimate_h, actual_h),
     }
     return clean(panel)
+
+
+def _flags(selection: Selection, point: Point, rest: Rest | None, table) -> PaddingFlags:
+    """Section 2's flags against the team without the person; alone (nobody
+    else in the group), only the early share, against real developers' median."""
+    if rest is not None and rest["n"] > 0:
+        team_exact, team_under = rest["exact"], rest["under"]
+    else:
+        team_exact, team_under = None, table.early_median
+    return metrics.padding_flags(point["n"], point["exact"], point["under"], team_exact, team_under)
 
 
 def _scope(selection: Selection) -> tuple[Literal["person", "team", "everyone"], str | None]:
@@ -382,6 +496,10 @@ def render_panel(panel: ScorePanel, width: int = 80) -> str:
     return "\n".join(out.lines)
 
 
+def _interval(low: float | None, high: float | None) -> str:
+    return "-" if low is None or high is None else f"{low:.0f}-{high:.0f}"
+
+
 def _render_point(out: _Lines, panel: ScorePanel) -> None:
     n = panel["n"]
     if n == 0:
@@ -392,19 +510,37 @@ def _render_point(out: _Lines, panel: ScorePanel) -> None:
         out.add("Score", f"not enough data: {tasks}, a score needs {rules.MIN_SCORE_N}.")
     else:
         status = ", provisional" if panel["score_status"] == "provisional" else ""
+        source = f"from only {tasks}" if n < rules.RANKED_N else f"from {tasks}"
         text = (
-            f"{panel['score']:.0f} (90%: {panel['score_low']:.0f}-{panel['score_high']:.0f})"
-            f"{status}, from {tasks}; raw {panel['score_raw']:.0f}"
+            f"{panel['score']:.0f} (90%: {_interval(panel['score_low'], panel['score_high'])})"
+            f"{status}, {source}"
         )
-        if panel["reference"] != "itself":
-            text += f", shrunk toward {panel['reference']}"
-        out.add("Score", text)
+        raw = (
+            f"raw {panel['score_raw']:.0f} "
+            f"(90%: {_interval(panel['score_raw_low'], panel['score_raw_high'])})"
+        )
+        if panel["reference"] == "itself":
+            out.add("Score", text)
+        else:
+            group = panel["reference"]
+            if panel["scope"] == "person" and group.startswith("team "):
+                toward = f"the rest of {group}"
+            else:
+                toward = f"{group} else"
+            if panel["prior_from"] == "reference":
+                toward = f"real developers' median ({toward}: under {rules.PRIOR_MIN_N} tasks)"
+            out.add("Score", f"{text}; shrunk toward {toward}")
+            note = ", as 'rank --teams' shows" if panel["scope"] == "team" else ""
+            out.add("", f"{raw}: the long-run score, unshrunk{note}")
         population = panel.get("population")
         if population:
             out.add(
                 "Real devs",
-                f"{real_developers.describe(population)} by raw score ({population['source']})",
+                f"{real_developers.describe(population)}, matched to your task sizes "
+                f"({population['source']})",
             )
+            if population["claim"] is None:
+                out.add("", "no claim yet: the range is wider than the top half ('calibrate rank')")
     whose = "your estimate" if panel["scope"] == "person" else "the estimate"
     out.add("Bias", f"tasks take {factor(panel['bias_factor'])} {whose} (median)")
     out.add(
@@ -453,11 +589,16 @@ def _render_ranges(out: _Lines, figures: Mapping) -> None:
         f"{percent(figures['nominal'])} nominal: {verdict}",
     )
     widen = figures["widen_factor"]
-    if verdict == "calibrated":
-        out.add("", f"widen factor {factor(widen)}: keep them as they are")
+    if widen is None:
+        out.add("", "widen factor: not enough ranges to say")
+    elif verdict == "calibrated":
+        out.add("", f"widen factor {widen:.1f}: keep them as they are")
     else:
-        verb = "widen" if widen >= 1 else "narrow"
-        out.add("", f"{verb} them by {factor(widen)} to be calibrated")
+        out.add(
+            "",
+            f"make your ranges {widen:.1f} times as wide (on a log scale) around the same "
+            "centre to be calibrated",
+        )
     out.add("", f"misses: {figures['below']:,} below, {figures['above']:,} above")
 
 
@@ -506,12 +647,16 @@ def _render_promises(out: _Lines, figures: Mapping, prior: str) -> None:
         f"{_GAUGE_WORDS[exceed['status']]}",
         indent="  ",
     )
-    if figures["team_keep_rate"] is not None:
+    kept_words = f"kept {figures['kept']:,} of {due:,} ({percent(figures['keep_rate_raw'])})"
+    if figures["keep_prior"] == "team":
+        others = f"the rest of {prior}" if prior.startswith("team ") else f"{prior} else"
         out.add(
             "",
-            f"kept {figures['kept']:,} of {due:,} ({percent(figures['keep_rate_raw'])}), "
-            f"shrunk toward {prior} ({percent(figures['team_keep_rate'])})",
+            f"{kept_words}, with a prior worth {rules.KEEP_PRIOR_WEIGHT:.0f} promises at "
+            f"the rate of {others} ({percent(figures['team_keep_rate'])})",
         )
+    else:
+        out.add("", f"{kept_words}; too few promises due elsewhere to lean on")
     for line in figures["advice"]:
         out.add("", line)
 

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from calibrate.report.data import ReportData
 from calibrate.report.model import BLUE, GREY, Section, layout, new_figure
-from calibrate.text import count, factor, percent
+from calibrate.text import count, percent
 
 
 def range_section(data: ReportData) -> Section:
@@ -91,9 +91,13 @@ def range_section(data: ReportData) -> Section:
     section.figure = fig
     verdict, widen = ranges["verdict"], ranges["widen_factor"]
     advice = "keep them as they are"
-    if verdict != "calibrated" and widen is not None:
-        verb = "widen" if widen >= 1 else "narrow"
-        advice = f"{verb} them by {factor(widen)} to be calibrated"
+    if widen is None:
+        advice = "too few ranges yet to say how much to widen them"
+    elif verdict != "calibrated":
+        advice = (
+            f"make them {widen:.1f} times as wide (on a log scale) around the same centre "
+            "to be calibrated"
+        )
     section.summary = (
         f"{percent(ranges['hit_rate'])} of {count(ranges['n'], 'range')} held the actual "
         f"(90%: {percent(ranges['hit_low'])}-{percent(ranges['hit_high'])}) against "
