@@ -435,3 +435,36 @@ def test_summary_format_is_named_and_guessed(conn, tmp_path):
     options = importer.ImportOptions(path=path, person="alice")
     with pytest.raises(InputError, match="is a team summary, not a file of tasks"):
         importer.import_file(conn, options)
+
+
+def test_widen_factor_from_a_summary_agrees_to_the_bin_width(team_db):
+    """The widen factor of each person's ranges, per confidence level, from the
+    summary's histograms equals the one from the raw tasks to 0.01 (section 5)."""
+    from calibrate.stats import ranges
+    from calibrate.store import load
+
+    source = store.connect(team_db)
+    built = summary_file.build_summary(source, Selection(everyone=True), today=TODAY)
+    compared = 0
+    for name in sorted({row["person"] for row in built["weeks"]}):
+        tasks = load.counted_tasks(source, Selection(person=name))
+        ranged = tasks[np.isfinite(tasks["low_h"].to_numpy(dtype=float))]
+        raw = ranges.range_summary(
+            ranged["low_h"], ranged["high_h"], ranged["actual_h"], ranged["confidence"]
+        )
+        pairs: dict[float, list] = {}
+        for row in built["weeks"]:
+            if row["person"] == name:
+                for level in row["ranges"]:
+                    pairs.setdefault(level[0], []).extend(level[5])
+        for level in raw["levels"]:
+            percent = round(level["confidence"] * 100, 6)
+            from_bins = ranges.widen_from_bins(pairs[percent], percent)
+            if level["widen_factor"] is None:
+                assert from_bins is None
+                continue
+            assert from_bins == pytest.approx(level["widen_factor"], abs=rules.SPREAD_BIN)
+            assert from_bins >= level["widen_factor"] - 1e-9
+            compared += 1
+    source.close()
+    assert compared >= 5

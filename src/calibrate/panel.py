@@ -290,7 +290,12 @@ def assemble_panel(
         prior_n = rest["n"]
     drift_var = scope_drift(selection, tasks)
     score, low, high = metrics.score_from_stats(
-        n, point["sum_abs"], point["sum_sq"], prior_malr, drift_var
+        n,
+        point["sum_abs"],
+        point["sum_sq"],
+        prior_malr,
+        drift_var,
+        group_prior=prior_from == "group",
     )
     raw, raw_low, raw_high = metrics.score_from_stats(
         n, point["sum_abs"], point["sum_sq"], drift=drift_var

@@ -177,8 +177,13 @@ DRIFT_PERSON_SIZES = (30, 100, 300)
 DRIFT_TEAM_SIZES = (100, 300, 1000)
 DRIFT_REST_MIN = 300
 #: The shrunk score carries only n / (n + n0) of a window's drift, so its
-#: interval adds that share, squared, of the drift variance (the raw interval
-#: all of it): see docs/metrics.md for why and for the figures both ways.
+#: interval adds that share, squared, of the drift variance when its prior is
+#: the comparison group's MALR (the empirical-Bayes posterior variance); with
+#: the reference population's median as the prior (another population: the
+#: datasets' medians differ by 0.3 log2), and in the raw interval, all of it.
+#: A deviation from METRICS.md section 2 (which adds all of it everywhere), made
+#: because the coverage suite finds that interval too wide at 10 tasks:
+#: docs/metrics.md, "How far to trust these numbers", has the figures all ways.
 SHRINK_DRIFT = True
 
 #: A person's exact-hit or early share is "far above" the team's when it exceeds

@@ -248,6 +248,7 @@ def interval_m(
     drift=0.0,
     n0: float = SCORE_N0,
     min_n: int = MIN_SCORE_N,
+    group_prior=True,
     shrink_drift: bool = rules.SHRINK_DRIFT,
 ):
     """Section 2's point and 90% interval on the m scale: ``(m_s, m_low,
@@ -255,9 +256,12 @@ def interval_m(
 
     m_s = (n m + n0 m_prior) / (n + n0) (m alone without a prior: NaN or
     ``None``); se^2 = sd^2 / (n + n0) + the ``drift`` variance of the scope
-    (:mod:`calibrate.stats.drift`; the shrunk interval adds (n / (n + n0))^2
-    of it, the share of a window's drift the shrunk point carries, when
-    ``shrink_drift``); m_s -+ t(0.95, n - 1) se from 30 tasks, and under 30 the
+    (:mod:`calibrate.stats.drift`); with ``shrink_drift`` (the rule,
+    :data:`calibrate.rules.SHRINK_DRIFT`) a shrunk interval whose prior is
+    its comparison group's MALR (``group_prior``, per entry) adds only
+    (n / (n + n0))^2 of it, the share of a window's drift the shrunk point
+    carries (the empirical-Bayes posterior variance); with the reference's
+    median as the prior, all of it. m_s -+ t(0.95, n - 1) se from 30 tasks, and under 30 the
     log form m_s exp(-+ t se / m_s) with m_s floored at 0.01 (below the floor,
     the same interval shifted to hold m_s). m_low may fall below 0 (a score
     above 100, shown as 100)."""
@@ -278,7 +282,8 @@ def interval_m(
     m_s = m_s / (safe_n + weight_n0)
     drift_var = np.broadcast_to(np.asarray(drift, dtype=float), m.shape)
     if shrink_drift:
-        drift_var = drift_var * np.square(safe_n / (safe_n + weight_n0))
+        scaled = shrunk & np.broadcast_to(np.asarray(group_prior, dtype=bool), m.shape)
+        drift_var = np.where(scaled, drift_var * np.square(safe_n / (safe_n + n0)), drift_var)
     se = np.sqrt(np.square(sd) / (safe_n + weight_n0) + drift_var)
     t = t_ppf_array(0.5 + rules.INTERVAL_LEVEL / 2, safe_n - 1)
     base = np.maximum(m_s, rules.LOG_FORM_FLOOR)
@@ -308,6 +313,7 @@ def score_from_stats(
     drift=0.0,
     n0: float = SCORE_N0,
     min_n: int = MIN_SCORE_N,
+    group_prior=True,
 ):
     """The 0-100 score and its 90% interval from sufficient statistics (section 2).
 
@@ -317,14 +323,16 @@ def score_from_stats(
     (:func:`interval_m`) holds the long-run score: it adds the ``drift``
     variance of the scope to the sampling noise, and is mapped through S (a
     higher m gives a lower S; S never above 100). ``prior_malr=None`` (or NaN)
-    gives the raw, unshrunk score and interval (n0 = 0).
+    gives the raw, unshrunk score and interval (n0 = 0). ``group_prior``:
+    whether the prior is the comparison group's MALR (not the reference
+    population's median): see :func:`interval_m`.
 
     Works on scalars, returning ``(score, low, high)`` floats or ``(None,
     None, None)`` when n < ``min_n``; and on arrays (many people at once),
     returning three arrays with NaN where n < ``min_n``.
     """
     scalar = np.ndim(n) == 0 and np.ndim(sum_abs) == 0 and np.ndim(prior_malr) == 0
-    m_s, m_low, m_high = interval_m(n, sum_abs, sum_sq, prior_malr, drift, n0, min_n)
+    m_s, m_low, m_high = interval_m(n, sum_abs, sum_sq, prior_malr, drift, n0, min_n, group_prior)
     score, low, high = score_of_m(m_s), score_of_m(m_high), score_of_m(m_low)
     if scalar:
         return optional(score), optional(low), optional(high)
@@ -339,9 +347,16 @@ def prior_malr(group_n, group_sum_abs, fallback):
     size-matched). Scalars or arrays."""
     n = np.asarray(group_n, dtype=float)
     total = np.asarray(group_sum_abs, dtype=float)
-    enough = n >= rules.PRIOR_MIN_N
+    enough = from_group(n)
     value = np.where(enough, total / np.where(enough, n, 1.0), np.asarray(fallback, dtype=float))
     return float(value) if np.ndim(value) == 0 else value
+
+
+def from_group(group_n):
+    """Whether the prior is the comparison group's MALR (30+ counted tasks in
+    the group), not the reference population's median."""
+    enough = np.asarray(group_n, dtype=float) >= rules.PRIOR_MIN_N
+    return bool(enough) if np.ndim(enough) == 0 else enough
 
 
 ScoreStatus = Literal["not enough history", "provisional", "ranked"]

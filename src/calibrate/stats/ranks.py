@@ -260,7 +260,9 @@ def rank_people(
     sum_sq = people["sum_sq"].to_numpy(dtype=float)
     prior = metrics.prior_malr(group_n, group_sum, fallback)
     drift_var = drift.person_drift(n)
-    score, low, high = metrics.score_from_stats(n, sum_abs, sum_sq, prior, drift_var)
+    score, low, high = metrics.score_from_stats(
+        n, sum_abs, sum_sq, prior, drift_var, group_prior=metrics.from_group(group_n)
+    )
     raw, raw_low, raw_high = metrics.score_from_stats(n, sum_abs, sum_sq, drift=drift_var)
     bias = people["bias"].to_numpy(dtype=float)
     kept, due = people["kept"].to_numpy(dtype=float), people["due"].to_numpy(dtype=float)
@@ -456,7 +458,9 @@ def rank_teams(
             if everyone_stats is not None
             else None
         )
-        score, low, high = metrics.score_from_stats(n, total, squares, prior, drift_var)
+        score, low, high = metrics.score_from_stats(
+            n, total, squares, prior, drift_var, group_prior=metrics.from_group(rest_n)
+        )
         raw, raw_low, raw_high = metrics.score_from_stats(n, total, squares, drift=drift_var)
         keep, _, _ = promises.keep_posterior(
             _stat(stats, "kept"),
