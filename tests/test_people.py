@@ -123,6 +123,29 @@ def test_rank_teams(run, team):
     assert out["ranked"][0]["people"] == 2
 
 
+def test_score_of_a_team_shows_what_rank_teams_shows(run, team):
+    """``score --team`` gives the shrunk ``score`` and the raw ``score_raw`` (with
+    their intervals) that ``rank --teams`` ranks and shows, to rounding."""
+    rows = {row["team"]: row for row in rank_json(run, "--teams")["ranked"]}
+    for name in ("core", "web"):
+        result = run("score", "--team", name, "--json")
+        assert result.exit_code == 0, result.output
+        panel = json.loads(result.output)
+        for key in ("score", "score_low", "score_high", "score_raw", "score_raw_low"):
+            assert panel[key] == pytest.approx(rows[name][key], rel=1e-9), (name, key)
+    text = run("score", "--team", "core").output
+    assert "rank --teams" in " ".join(text.split())
+
+
+def test_rank_explains_the_next_claim(run, team):
+    result = run("rank", "--team", "web")
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.output.split())
+    assert "You are " in words and "real developers" in words
+    assert "To be told \"in the top" in words or "no higher claim" in words
+    assert all(len(line) <= 80 for line in result.output.splitlines())
+
+
 def test_rank_errors(run, team, conn):
     result = run("rank", "--team", "nope")
     assert (result.exit_code, result.stderr) == (

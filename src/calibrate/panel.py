@@ -111,7 +111,9 @@ def build_panel(
         return assemble_panel(selection, today=today, bands=bands)
     selection = load.resolve_person(conn, selection)
     prior, prior_label = load.reference_for(conn, selection)
-    tasks = load.counted_tasks(conn, selection, with_people=True)
+    person = selection.person is not None
+    tasks = load.counted_tasks(conn, selection, with_people=person)
+    counts = None if person else load.counted_counts(conn, selection)
     outcomes = promise_outcomes(conn, selection, today, values, with_people=True)
     logged, promised = load.logged_counts(conn, selection)
     if prior is None:
@@ -131,6 +133,7 @@ def build_panel(
         logged=logged,
         promised=promised,
         bands=bands,
+        counts=counts,
     )
 
 
@@ -220,20 +223,27 @@ def rest_of(
     }
 
 
-def scope_drift(selection: Selection, tasks: pd.DataFrame) -> float:
+def scope_drift(
+    selection: Selection, tasks: pd.DataFrame, counts: pd.DataFrame | None = None
+) -> float:
     """The drift variance of the scope's interval (:mod:`calibrate.stats.drift`):
     a person's, a team's from its people's counts, everyone's from its
-    people's and teams' counts (tasks without a team as one team)."""
+    people's and teams' counts (tasks without a team as one team). ``counts``:
+    the scope's counted tasks per person and team (:func:`load.counted_counts`),
+    else counted from the ``person`` and ``team`` of ``tasks``."""
     n = len(tasks)
     if selection.person is not None:
         return drift.person_drift(n)
-    if "person" not in tasks:  # who did what unknown: as if one person
-        return drift.team_drift([n])
-    people_counts = tasks.groupby("person", sort=True).size().to_numpy()
+    if counts is None:
+        if "person" not in tasks:  # who did what unknown: as if one person
+            return drift.team_drift([n])
+        counts = pd.DataFrame({"person": tasks["person"], "team": tasks["team"], "n": 1})
+    people_counts = counts.groupby("person", sort=True)["n"].sum().to_numpy()
     if selection.team is not None:
         return drift.team_drift(people_counts)
-    teams = tasks["team"].astype(object).where(tasks["team"].notna(), "")
-    return drift.everyone_drift(people_counts, teams.value_counts(sort=False).to_numpy())
+    teams = counts["team"].astype(object).where(counts["team"].notna(), "")
+    team_counts = counts.groupby(teams.to_numpy(), sort=True)["n"].sum().to_numpy()
+    return drift.everyone_drift(people_counts, team_counts)
 
 
 def bucket_mix(estimate_h) -> np.ndarray:
@@ -255,6 +265,7 @@ def assemble_panel(
     logged: int = 0,
     promised: int = 0,
     bands: Mapping[str, float] | None = None,
+    counts: pd.DataFrame | None = None,
 ) -> ScorePanel:
     """The panel from data in hand: ``tasks`` as :func:`load.counted_tasks`
     gives them (with ``person`` and ``team`` for a team's or everyone's
@@ -288,7 +299,7 @@ def assemble_panel(
         prior_malr = metrics.prior_malr(rest["n"], rest["sum_abs"], table.median_m(mix))
         prior_from = "group" if rest["n"] >= rules.PRIOR_MIN_N else "reference"
         prior_n = rest["n"]
-    drift_var = scope_drift(selection, tasks)
+    drift_var = scope_drift(selection, tasks, counts)
     score, low, high = metrics.score_from_stats(
         n,
         point["sum_abs"],

@@ -150,16 +150,7 @@ def beta_ppf(q, a, b):
             return 0.0
         if q >= 1.0:
             return 1.0
-        low, high = 0.0, 1.0
-        for _ in range(BISECTIONS):
-            mid = (low + high) / 2
-            if _betainc_scalar(a, b, mid) < q:
-                low = mid
-            else:
-                high = mid
-            if high - low <= 1e-17:
-                break
-        return (low + high) / 2
+        return _beta_ppf_scalar(q, a, b)
     qs, as_, bs = np.broadcast_arrays(
         np.asarray(q, dtype=float), np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     )
@@ -170,6 +161,28 @@ def beta_ppf(q, a, b):
     if inside.any():
         out[inside] = _beta_ppf_array(qs[inside], as_[inside], bs[inside])
     return out.reshape(shape)
+
+
+def _beta_ppf_scalar(q: float, a: float, b: float, start: float = 0.5) -> float:
+    """:func:`_beta_ppf_array` for one quantile, in plain Python, from ``start``."""
+    log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+    low, high, x = 0.0, 1.0, start
+    for _ in range(BISECTIONS + 16):
+        error = _betainc_scalar(a, b, x) - q
+        if error < 0:
+            low = x
+        else:
+            high = x
+        try:
+            density = math.exp((a - 1) * math.log(x) + (b - 1) * math.log1p(-x) - log_beta)
+            step = x - error / density
+        except (OverflowError, ValueError, ZeroDivisionError):
+            step = math.nan
+        nxt = step if low < step < high else (low + high) / 2
+        if abs(nxt - x) <= 4e-16 * max(nxt, 1e-300) or high - low <= 1e-17:
+            return nxt
+        x = nxt
+    return x
 
 
 def _beta_ppf_array(q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -200,8 +213,14 @@ def _beta_ppf_array(q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=4096)
 def _t_upper(p: float, df: float) -> float:
-    # P(T > t) = (1 - p) = I_{df / (df + t^2)}(df / 2, 1 / 2) / 2
-    x = beta_ppf(2.0 * (1.0 - p), df / 2.0, 0.5)
+    # P(T > t) = (1 - p) = I_{df / (df + t^2)}(df / 2, 1 / 2) / 2, solved from
+    # the Cornish-Fisher guess t = z + (z^3 + z) / (4 df)
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(p)
+    guess = z + (z**3 + z) / (4 * df)
+    start = min(max(df / (df + guess * guess), 1e-300), 1 - 1e-16)
+    x = _beta_ppf_scalar(2.0 * (1.0 - p), df / 2.0, 0.5, start)
     return math.sqrt(df * (1.0 - x) / x) if x > 0 else math.inf
 
 

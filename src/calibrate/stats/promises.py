@@ -168,13 +168,14 @@ def _band_status(value: float | None, low: float | None, high: float | None) -> 
     return "in band"
 
 
-def keep_posterior(kept, due, rest_kept=None, rest_due=None):
+def keep_posterior(kept, due, rest_kept=None, rest_due=None, *, interval: bool = True):
     """Section 4's keep rate: the posterior Beta(k + 4p, n - k + 4(1 - p)), p
     the rest of the team's keep rate (``rest_kept`` / ``rest_due``) clamped to
     [0.02, 0.98]; Jeffreys, Beta(k + 1/2, n - k + 1/2), where the rest has
     fewer than 20 promises due (or is not given). Returns ``(mean, low,
-    high)``: the mean (k + 4p) / (n + 4) and the 5% and 95% quantiles; NaN
-    (scalars: ``None``) where nothing is due. Scalars or arrays."""
+    high)``: the mean (k + 4p) / (n + 4) and the 5% and 95% quantiles (NaN
+    without ``interval``: the ranks show the mean alone); NaN (scalars:
+    ``None``) where nothing is due. Scalars or arrays."""
     scalar = all(np.ndim(v) == 0 for v in (kept, due, rest_kept, rest_due))
     k = np.asarray(kept, dtype=float).reshape(-1)
     n = np.broadcast_to(np.asarray(due, dtype=float).reshape(-1), k.shape)
@@ -193,7 +194,7 @@ def keep_posterior(kept, due, rest_kept=None, rest_due=None):
     mean = np.where(some, a / (a + b), np.nan)
     tail = (1 - rules.INTERVAL_LEVEL) / 2
     low, high = np.full(k.shape, np.nan), np.full(k.shape, np.nan)
-    if some.any():
+    if interval and some.any():
         low[some] = beta_ppf(tail, a[some], b[some])
         high[some] = beta_ppf(1 - tail, a[some], b[some])
     if scalar:

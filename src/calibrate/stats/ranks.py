@@ -183,6 +183,19 @@ def _mix(stats: Mapping | pd.Series) -> np.ndarray | None:
     return np.array([_stat(stats, name) for name in BUCKET_COUNTS], dtype=float)
 
 
+def _mixes(people: pd.DataFrame) -> list[np.ndarray | None]:
+    """:func:`_mix` of every row of a frame, at once."""
+    if not all(name in people for name in BUCKET_COUNTS):
+        return [None] * len(people)
+    counts = people[list(BUCKET_COUNTS)].to_numpy(dtype=float)
+    unbucketed = (
+        people["unbucketed"].to_numpy(dtype=float)
+        if "unbucketed" in people
+        else np.zeros(len(people))
+    )
+    return [None if unbucketed[i] > 0 else counts[i] for i in range(len(people))]
+
+
 def _fallback(reference: Reference | None, mix: np.ndarray | None) -> float:
     """The reference population's median m, size-matched (NaN without a reference)."""
     if reference is None:
@@ -233,27 +246,32 @@ def rank_people(
     """
     if people.empty:
         return []
-    team_rows = {name: stats for name, stats in team_stats.iterrows()}
     team_of = [None if pd.isna(t) else t for t in people["team"]]
     count = len(people)
-    group_n, group_sum, rest_kept, rest_due = (np.zeros(count) for _ in range(4))
-    for i in range(count):
-        person_row = people.iloc[i]
-        team = team_of[i]
-        group: Mapping | pd.Series
-        own: Mapping | pd.Series | None = person_row
-        if team is not None and team in team_rows:
-            group = team_rows[team]
-            if pairs is not None:
-                key = (person_row["person"], team)
-                own = pairs.loc[key] if key in pairs.index else None
-        else:
-            group = everyone_stats
-        group_n[i] = _stat(group, "n") - _stat(own, "n")
-        group_sum[i] = _stat(group, "sum_abs") - _stat(own, "sum_abs")
-        rest_kept[i] = _stat(group, "kept") - _stat(own, "kept")
-        rest_due[i] = _stat(group, "due") - _stat(own, "due")
-    mixes = [_mix(people.iloc[i]) for i in range(count)]
+    # the group each person's prior leans on: their team less their own tasks in
+    # it (everyone less all of theirs without a team, or a team with no tasks)
+    keys = ("n", "sum_abs", "kept", "due")
+    known = [t is not None and t in team_stats.index for t in team_of]
+    own = {
+        key: np.array(people[key], dtype=float) if key in people else np.zeros(count)
+        for key in keys
+    }
+    group = {key: np.full(count, _stat(everyone_stats, key)) for key in keys}
+    if any(known):
+        at = np.flatnonzero(known)
+        chosen = [team_of[i] for i in at]
+        for key in keys:
+            if key in team_stats:
+                group[key][at] = team_stats[key].reindex(chosen).to_numpy(dtype=float)
+        if pairs is not None:
+            index = pd.MultiIndex.from_arrays([people["person"].to_numpy()[at], chosen])
+            mine = pairs.reindex(index)
+            for key in keys:
+                if key in pairs:
+                    own[key][at] = np.nan_to_num(mine[key].to_numpy(dtype=float))
+    group_n, group_sum = group["n"] - own["n"], group["sum_abs"] - own["sum_abs"]
+    rest_kept, rest_due = group["kept"] - own["kept"], group["due"] - own["due"]
+    mixes = _mixes(people)
     fallback = np.array([_fallback(reference, mix) for mix in mixes])
     n = people["n"].to_numpy(dtype=float)
     sum_abs = people["sum_abs"].to_numpy(dtype=float)
@@ -266,7 +284,7 @@ def rank_people(
     raw, raw_low, raw_high = metrics.score_from_stats(n, sum_abs, sum_sq, drift=drift_var)
     bias = people["bias"].to_numpy(dtype=float)
     kept, due = people["kept"].to_numpy(dtype=float), people["due"].to_numpy(dtype=float)
-    keep, _, _ = promises.keep_posterior(kept, due, rest_kept, rest_due)
+    keep, _, _ = promises.keep_posterior(kept, due, rest_kept, rest_due, interval=False)
     rows: list[PersonRow] = []
     for i, name in enumerate(people["person"]):
         opted = bool(people["opt_out"].iat[i])
@@ -467,6 +485,7 @@ def rank_teams(
             _stat(stats, "due"),
             _stat(everyone_stats, "kept") - _stat(stats, "kept"),
             _stat(everyone_stats, "due") - _stat(stats, "due"),
+            interval=False,
         )
         rows.append(
             {

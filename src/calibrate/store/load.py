@@ -227,6 +227,25 @@ def counted_frame(columns: Mapping[str, np.ndarray], done_date: np.ndarray) -> p
     return frame
 
 
+def counted_counts(conn: sqlite3.Connection, selection: Selection) -> pd.DataFrame:
+    """The scope's counted tasks finished in the window, counted per
+    ``person`` and ``team`` (``None`` for none) in SQL: who did the scope's
+    work, for the drift of a team's or everyone's score."""
+    where, params = selection.where()
+    sql = (
+        f"SELECT person, team, count(*) FROM {source_for(conn, selection)} "  # noqa: S608
+        f"WHERE {rules.counted_sql()} AND {where} GROUP BY person, team"
+    )
+    found = conn.execute(sql, params).fetchall()
+    return pd.DataFrame(
+        {
+            "person": [row[0] for row in found],
+            "team": [row[1] for row in found],
+            "n": np.array([row[2] for row in found], dtype=np.int64),
+        }
+    )
+
+
 _STATS_SQL = """
 SELECT count(*), total(m), total(m * m), total(exact), total(under)
 FROM (

@@ -81,8 +81,9 @@ def range_section(data: ReportData) -> Section:
                 "thickness": 1.5,
             },
             customdata=np.stack([level_n, hit_low, hit_high], axis=-1),
+            hovertext=[_widen_words(level["widen_factor"]) for level in levels],
             hovertemplate="%{x:.0f}% ranges held %{y:.0f}% of %{customdata[0]:,} actuals "
-            "(90%: %{customdata[1]:.0f}-%{customdata[2]:.0f}%)<extra></extra>",
+            "(90%: %{customdata[1]:.0f}-%{customdata[2]:.0f}%)<br>%{hovertext}<extra></extra>",
         )
     )
     fig.update_xaxes(title_text="confidence you stated (%)", range=[left, 101])
@@ -105,3 +106,10 @@ def range_section(data: ReportData) -> Section:
         f"{ranges['below']:,} below the range, {ranges['above']:,} above."
     )
     return section
+
+
+def _widen_words(widen: float | None) -> str:
+    """A level's widen factor, as the hover of its dot says it."""
+    if widen is None:
+        return "too few ranges to say how much to widen them"
+    return f"widen factor {widen:.1f} (a log scale, around the same centre)"

@@ -235,7 +235,9 @@ def _reference_chart(ranked: list[PersonRow], table: reference.Reference) -> go.
         )
     layout(fig, height=380, legend=True, barmode="overlay")
     fig.update_xaxes(title_text="score (0-100; 50 = a typical 2x miss)", range=[0, 100])
-    fig.update_yaxes(title_text="developers", zeroline=True)
+    step = max(5, int(np.ceil(counts.max() / 4 / 5)) * 5)
+    ticks = list(range(0, int(counts.max()) + step, step))
+    fig.update_yaxes(title_text="developers", zeroline=True, tickvals=ticks)
     return fig
 
 
