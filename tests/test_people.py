@@ -142,7 +142,7 @@ def test_rank_explains_the_next_claim(run, team):
     assert result.exit_code == 0, result.output
     words = " ".join(result.output.split())
     assert "You are " in words and "real developers" in words
-    assert "To be told \"in the top" in words or "no higher claim" in words
+    assert 'To be told "in the top' in words or "no higher claim" in words
     assert all(len(line) <= 80 for line in result.output.splitlines())
 
 

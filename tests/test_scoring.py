@@ -414,3 +414,16 @@ def test_a_damaged_number_is_one_clear_error(run, conn):
         "Error: a task's actual_h is not a number in the database; fix it with 'calibrate edit' "
         "or re-import the file\n",
     )
+
+
+def test_someone_alone_is_flagged_for_finishing_early_against_real_developers(run, conn):
+    """Alone in the database: no team to compare with, so only the early share is
+    judged, against the real developers' median share (METRICS.md section 2)."""
+    for _ in range(30):
+        log(conn, 4, 2)  # every task at half its estimate
+    flags = panel_json(run)["flags"]
+    assert flags["exact_hits"]["flag"] is None and flags["exact_hits"]["team"] is None
+    assert flags["early"]["team"] == pytest.approx(reference.load().early_median)
+    assert flags["early"]["flag"] is True
+    words = " ".join(run("score").output.split())
+    assert "finish under the estimate (real developers' median: 51%)" in words

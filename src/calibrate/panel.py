@@ -582,10 +582,12 @@ def _render_point(out: _Lines, panel: ScorePanel) -> None:
         )
     early = flags["early"]
     if early["flag"]:
+        # alone in the group, the early share is judged against real developers
+        against = prior if exact["team"] is not None else "real developers' median"
         out.add(
             "Flag",
             f"{percent(early['share'])} of your tasks finish under the estimate "
-            f"({prior}: {percent(early['team'])}): padding scores as badly as optimism.",
+            f"({against}: {percent(early['team'])}): padding scores as badly as optimism.",
         )
 
 

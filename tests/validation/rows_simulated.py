@@ -30,7 +30,7 @@ def keep_rate(ctx: Context) -> list[Line]:
     40 promises each from the same Beta; the person keeps k ~ Bin(n, q). The
     interval holds when its 5% and 95% quantiles hold q. One line per spread
     and n, the three team rates pooled; every cell must pass on its own too."""
-    sims = ctx.size(20_000, 2_000)
+    sims = ctx.size(20_000, 1_000)
     rng = np.random.default_rng(SEED)
     lines = []
     for spread in KEEP_SPREADS:
