@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
-from calibrate import panel, reference, rules, store
+from calibrate import panel, panel_words, reference, rules, store
 from calibrate import panel as panel_module
 from calibrate.durations import parse_since
 from calibrate.selection import Selection
@@ -323,7 +323,7 @@ def test_render_panel_in_words(conn):
     for _ in range(30):
         log(conn, 2, 3)
     built = panel.build_panel(conn, selection(person="alice"))
-    text = panel.render_panel(built)
+    text = panel_words.render_panel(built)
     assert "tasks take 1.5x your estimate (median)" in text
     assert "typically off by 1.5x; 100% within 25%" not in text  # 1.5x is outside 25%
     assert "typically off by 1.5x; 0% within 25%" in text

@@ -25,11 +25,11 @@ def score(app: App, person, team, everyone, since, json_output: bool) -> None:
     often your ranges held the actual; how many promises you make, keep and
     exceed against their targets; and the weekly trend.
     """
-    from calibrate import panel  # numpy and pandas: only for this command
+    from calibrate import panel, panel_words  # numpy and pandas: only for this command
 
     selection = selection_from(person, team, everyone, since=since)
     built = panel.build_panel(app.existing_conn(), selection)
     if json_output:
         click.echo(to_json(built))
     else:
-        click.echo(panel.render_panel(built))
+        click.echo(panel_words.render_panel(built))
