@@ -283,7 +283,7 @@ def test_suggest_bad_input(run, conn):
     assert (soon.exit_code, soon.stderr) == (
         2,
         "Error: Invalid value for 'DURATION': not a duration: 'soon' (use e.g. 90m, 1.5h, "
-        "1h30m, 2d or 1w) (see 'calibrate suggest --help')\n",
+        "1h30m, 1:30, PT2H, 2d or 1w) (see 'calibrate suggest --help')\n",
     )
 
 
