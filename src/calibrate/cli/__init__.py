@@ -22,7 +22,7 @@ from typing import NoReturn
 import click
 
 from calibrate import __version__, store
-from calibrate.cli import tasks
+from calibrate.cli import config, tasks
 from calibrate.cli.options import App
 from calibrate.errors import CalibrateError, UsageError
 
@@ -180,7 +180,7 @@ def cli(ctx: click.Context, db: str | None) -> None:
     ctx.call_on_close(app.close)
 
 
-for _command in tasks.COMMANDS:
+for _command in (*tasks.COMMANDS, *config.COMMANDS):
     cli.add_command(_command)
 
 
