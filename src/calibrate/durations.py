@@ -59,14 +59,15 @@ UNIT_WORDS = {
 }
 _NUMBER = r"(?:\d+(?:[.,]\d*)?|[.,]\d+)"
 _PART = re.compile(rf"\s*({_NUMBER})\s*([a-z]+)?", re.IGNORECASE)
+# These three are compiled on first use (``re`` caches them), not at start-up:
 #: A comma followed by three digits could be a thousands separator: "1,500".
-_THOUSANDS = re.compile(r"\d,\d{3}(?!\d)")
-_CLOCK_DURATION = re.compile(r"^(\d+):([0-5]\d)(?::([0-5]\d))?$")
-_ISO_DURATION = re.compile(
-    r"^P(?:(?P<y>\d+(?:[.,]\d+)?)Y)?(?:(?P<mo>\d+(?:[.,]\d+)?)M)?(?:(?P<w>\d+(?:[.,]\d+)?)W)?"
-    r"(?:(?P<d>\d+(?:[.,]\d+)?)D)?(?:T(?:(?P<h>\d+(?:[.,]\d+)?)H)?(?:(?P<mi>\d+(?:[.,]\d+)?)M)?"
-    r"(?:(?P<s>\d+(?:[.,]\d+)?)S)?)?$",
-    re.IGNORECASE,
+_THOUSANDS = r"\d,\d{3}(?!\d)"
+_CLOCK_DURATION = r"^(\d+):([0-5]\d)(?::([0-5]\d))?$"
+_ISO_NUMBER = r"\d+(?:[.,]\d+)?"
+_ISO_DURATION = (
+    rf"^P(?:(?P<y>{_ISO_NUMBER})Y)?(?:(?P<mo>{_ISO_NUMBER})M)?(?:(?P<w>{_ISO_NUMBER})W)?"
+    rf"(?:(?P<d>{_ISO_NUMBER})D)?(?:T(?:(?P<h>{_ISO_NUMBER})H)?(?:(?P<mi>{_ISO_NUMBER})M)?"
+    rf"(?:(?P<s>{_ISO_NUMBER})S)?)?$"
 )
 _DURATION_HINT = "use e.g. 90m, 1.5h, 1h30m, 1:30, PT2H, 2d or 1w"
 
@@ -109,11 +110,11 @@ def parse_duration(
         if iso is None:
             raise InputError(f"not a duration: {raw!r} ({_DURATION_HINT})")
         return _checked_hours(iso, raw, allow_zero)
-    clock = _CLOCK_DURATION.match(body)
+    clock = re.match(_CLOCK_DURATION, body) if ":" in body else None
     if clock:
         h, m, sec = clock.groups()
         return _checked_hours(int(h) + int(m) / 60 + int(sec or 0) / 3600, raw, allow_zero)
-    if "," in body and _THOUSANDS.search(body):
+    if "," in body and re.search(_THOUSANDS, body):
         raise InputError(
             f"not a duration: {raw!r} (a comma is a decimal point here: write "
             f"{body.replace(',', '.')} or {body.replace(',', '')})"
@@ -159,7 +160,7 @@ def iso_duration_hours(text: str, day_hours: float = DEFAULT_DAY_HOURS) -> float
     day, a week five. ``None`` when ``text`` is not one. Months and years are
     refused: they are not efforts."""
     body = text.strip()
-    match = _ISO_DURATION.match(body)
+    match = re.match(_ISO_DURATION, body, re.IGNORECASE)
     if not match or body.upper() in ("P", "PT") or body.upper().endswith("T"):
         return None
     parts = match.groupdict()
