@@ -275,7 +275,7 @@ TYPED_VALUES = [
         ["import", "x.csv", "--format", "excel"],
         "import",
         "Invalid value for '--format': cannot "
-        "import format 'excel': use csv, tsv, jira, taskwarrior, jsonl, json, summary",
+        "import format 'excel': use csv, tsv, jira, taskwarrior, timewarrior, jsonl, json, summary",
     ),
     (
         ["import", "x.csv", "--map", "bogus"],

@@ -108,6 +108,7 @@ class ImportOptions:
     prefer: str | None = None
     skip_bad: bool = False
     dry_run: bool = False
+    delimiter: str | None = None
 
 
 @dataclass
@@ -220,6 +221,7 @@ def import_file(
             join=options.join,
             prefer=options.prefer,
             day_hours=day_hours,
+            delimiter=options.delimiter,
         )
     )
     try:
