@@ -14,7 +14,7 @@ import os
 import re
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import click
@@ -35,7 +35,7 @@ from calibrate.durations import (
 from calibrate.errors import InputError, UsageError
 from calibrate.identity import default_person
 from calibrate.selection import STATUS_CHOICES, Selection, one_scope
-from calibrate.text import Column, render_table, to_csv, to_json
+from calibrate.text import Column, flat_columns, flatten, render_table, to_csv, to_json
 
 # --- the application object every command receives --------------------------
 
@@ -396,6 +396,14 @@ def when_option(help_text: str) -> Callable:
 
 
 # --- printing ----------------------------------------------------------------
+
+
+def emit_flat(rows: Sequence[Mapping[str, Any]]) -> None:
+    """``--csv`` of a command whose JSON is nested (score, rank, forecast,
+    suggest): one flat row each, nested keys joined with dots
+    (:func:`calibrate.text.flatten`), the columns in the order they appear."""
+    flat = [flatten(row) for row in rows]
+    click.echo(to_csv(flat, flat_columns(flat)), nl=False)
 
 
 def emit(rows: list[dict], columns: list[Column], json_output: bool, csv_output: bool) -> None:

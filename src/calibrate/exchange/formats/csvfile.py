@@ -296,11 +296,10 @@ class CsvStream(RowStream):
                 else:  # as written: the importer strips what is not free text
                     values[field_name] = unescape(cell) if cell[0] == "'" else cell
             if tags_columns:
-                values["tags"] = [
-                    tag
+                values["tags"] = [  # several in a cell are split by store.tasks.clean_tags
+                    unescape(row[i].strip())
                     for i in tags_columns
                     if i < cells and row[i].strip() not in MISSING
-                    for tag in unescape(row[i].strip()).split(";")
                 ]
             identified = keyed and (values.get("key") is not None or values.get("uid") is not None)
             content = None if identified else "\x1f".join(row[:width])
