@@ -210,8 +210,9 @@ def cli(ctx: click.Context, db: str | None) -> None:
       calibrate done 1                         # finish it; the timer is the actual
       calibrate list                           # your open tasks
 
-    Who you are: --person, else $CALIBRATE_PERSON, else git's user.name, else your
-    login name. Your team: --team, else $CALIBRATE_TEAM.
+    Who you are: --person, else $CALIBRATE_PERSON, else the person remembered for
+    your OS user ('calibrate config me NAME'; set on first use from git's user.name
+    or your login name). Your team: --team, else $CALIBRATE_TEAM.
     """
     if os.environ.get("NO_COLOR"):
         ctx.color = False

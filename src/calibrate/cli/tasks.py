@@ -9,12 +9,12 @@ these commands must start fast.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 
 import click
 
 import calibrate.cli.complete as complete
+from calibrate import store
 from calibrate.cli.options import (
     CLEAR,
     NONE_WORDS,
@@ -142,13 +142,12 @@ def add(
         notes=notes,
     )
     task = tasklog.checked_new_task(task, start=start_now, actual_h=actual)
-    created = not os.path.exists(app.db_path)
     task_id = tasklog.add_task(app.conn, task, start=start_now, actual_h=actual)
     if quiet:
         click.echo(task_id)
     else:
         click.echo(f"Added #{task_id}: {task.title}")
-    if created:
+    if store.created_here(app.db_path):
         click.echo(
             f"Created a new database: {app.db_path} (--db PATH or $CALIBRATE_DB uses another)",
             err=True,
