@@ -36,7 +36,8 @@ def _busy_timeout(default: float = 10.0) -> float:
 BUSY_TIMEOUT_S = _busy_timeout()
 
 
-#: The database files this process created: it applied their first migration.
+#: The database files this process's latest opening of them created (it applied
+#: their first migration).
 _created: set[str] = set()
 
 
@@ -129,6 +130,7 @@ def connect(path: str | os.PathLike | None = None) -> sqlite3.Connection:
     refused before SQLite touches it.
     """
     path = os.fspath(path) if path is not None else default_db_path()
+    _created.discard(path)  # only the latest opening of a file may have created it
     exists = os.path.exists(path)
     if exists:
         version = read_header_version(path)
