@@ -457,6 +457,7 @@ def scratch_connection() -> Iterator[sqlite3.Connection]:
 
 def preview_table(result: ImportResult) -> str:
     """The first rows of a dry run, as they would be stored (80 columns)."""
+    from calibrate.clock import local_text
     from calibrate.text import Column, render_table
 
     rows = [
@@ -464,7 +465,7 @@ def preview_table(result: ImportResult) -> str:
             **row,
             "estimate": format_duration(row["estimate_h"]),
             "actual": format_duration(row["actual_h"]),
-            "done": (row["done_at"] or "")[:10],
+            "done": local_text(row["done_at"])[:10],  # the local day people read
         }
         for row in result.preview
     ]
