@@ -22,14 +22,16 @@ from typing import NoReturn
 import click
 
 from calibrate import __version__, store
-from calibrate.cli import config, tasks
+from calibrate.cli import tasks
 from calibrate.cli.options import App
 from calibrate.errors import CalibrateError, UsageError
 
 #: Commands that need pandas, numpy, plotly or sqlite-utils live in modules of
 #: their own, imported only when that command runs (or ``--help`` lists them),
-#: so that the everyday commands start fast: "name": "module:attribute".
+#: so that the everyday commands start fast; so does ``config`` (standard library
+#: only), which ``add`` need not import: "name": "module:attribute".
 LAZY_COMMANDS: dict[str, str] = {
+    "config": "calibrate.cli.config:config",
     "score": "calibrate.cli.score:score",
     "import": "calibrate.cli.exchange:import_",
     "export": "calibrate.cli.exchange:export",
@@ -221,7 +223,7 @@ def cli(ctx: click.Context, db: str | None) -> None:
     ctx.call_on_close(app.close)
 
 
-for _command in (*tasks.COMMANDS, *config.COMMANDS):
+for _command in tasks.COMMANDS:
     cli.add_command(_command)
 
 

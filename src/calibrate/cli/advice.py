@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-import calibrate.cli.complete as complete
 from calibrate.cli.options import (
     App,
     Date,
     Duration,
+    complete_task_ids,
     emit_flat,
     highlight,
     output_options,
@@ -127,7 +127,7 @@ class Blocks(click.ParamType):
 
 @click.command()
 @click.argument(
-    "task_ids", metavar="[ID]...", nargs=-1, type=task_id_type(), shell_complete=complete.task_ids
+    "task_ids", metavar="[ID]...", nargs=-1, type=task_id_type(), shell_complete=complete_task_ids
 )
 @scope_options
 @click.option(

@@ -2,7 +2,8 @@
 
 The settings live in the database (:mod:`calibrate.store.settings`); who you
 are (``config me``) lives in your own config file (:mod:`calibrate.identity`),
-never in a database. Standard library and click only: an everyday command.
+never in a database. Standard library and click only: an everyday command,
+loaded lazily (``LAZY_COMMANDS``) so that ``add`` does not import it.
 """
 
 from __future__ import annotations
@@ -116,7 +117,3 @@ def _config_me(value: str | None, reset: bool, json_output: bool) -> None:
         return
     click.echo(name)
     click.echo(f"({identity.person_source()})", err=True)
-
-
-#: The command of this module, registered with the everyday ones.
-COMMANDS = (config,)

@@ -19,7 +19,6 @@ from typing import Any
 
 import click
 
-import calibrate.cli.complete as complete
 from calibrate import store
 from calibrate.durations import (
     DEFAULT_DAY_HOURS,
@@ -263,14 +262,33 @@ def scope_options(fn: Callable) -> Callable:
     return fn
 
 
+def _completer(name: str) -> Callable[[click.Context, click.Parameter, str], list]:
+    """A ``shell_complete`` callback of :mod:`calibrate.cli.complete`, imported
+    only when a shell asks (not at every start-up)."""
+
+    def complete_(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+        import calibrate.cli.complete as complete
+
+        return getattr(complete, name)(ctx, param, incomplete)
+
+    return complete_
+
+
+complete_task_ids = _completer("task_ids")
+complete_tags = _completer("tags")
+complete_projects = _completer("projects")
+complete_people = _completer("people")
+complete_teams = _completer("teams")
+
+
 def person_option(help_text: str) -> Callable:
     """``--person NAME``, completed from the people in the database."""
-    return click.option("--person", metavar="NAME", help=help_text, shell_complete=complete.people)
+    return click.option("--person", metavar="NAME", help=help_text, shell_complete=complete_people)
 
 
 def team_option(help_text: str) -> Callable:
     """``--team TEAM``, completed from the teams in the database."""
-    return click.option("--team", metavar="TEAM", help=help_text, shell_complete=complete.teams)
+    return click.option("--team", metavar="TEAM", help=help_text, shell_complete=complete_teams)
 
 
 def tag_option(help_text: str) -> Callable:
@@ -282,14 +300,14 @@ def tag_option(help_text: str) -> Callable:
         multiple=True,
         metavar="TAG",
         help=help_text,
-        shell_complete=complete.tags,
+        shell_complete=complete_tags,
     )
 
 
 def project_option(help_text: str) -> Callable:
     """``--project NAME``, completed from the projects in the database."""
     return click.option(
-        "--project", metavar="NAME", help=help_text, shell_complete=complete.projects
+        "--project", metavar="NAME", help=help_text, shell_complete=complete_projects
     )
 
 
@@ -387,7 +405,7 @@ def task_id_type() -> Int64:
 
 def task_id_arg(fn: Callable) -> Callable:
     return click.argument(
-        "task_id", metavar="ID", type=task_id_type(), shell_complete=complete.task_ids
+        "task_id", metavar="ID", type=task_id_type(), shell_complete=complete_task_ids
     )(fn)
 
 

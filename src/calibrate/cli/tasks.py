@@ -13,7 +13,6 @@ import sqlite3
 
 import click
 
-import calibrate.cli.complete as complete
 from calibrate import store
 from calibrate.cli.options import (
     CLEAR,
@@ -24,6 +23,11 @@ from calibrate.cli.options import (
     Duration,
     Int64,
     Range,
+    complete_people,
+    complete_projects,
+    complete_tags,
+    complete_task_ids,
+    complete_teams,
     emit,
     filter_options,
     filtered_selection,
@@ -186,7 +190,7 @@ def start(app: App, task_id: int, at) -> None:
     metavar="[ID]",
     type=task_id_type(),
     required=False,
-    shell_complete=complete.task_ids,
+    shell_complete=complete_task_ids,
 )
 @when_option("When you stopped [default: now].")
 @person_option("Whose timers to stop, without an ID [default: you].")
@@ -264,13 +268,13 @@ def reestimate(app: App, task_id: int, estimate: float, reason: str | None) -> N
 @click.option("--promise", type=Duration(clearable=True), metavar="DURATION|none")
 @click.option("--due", type=Date(future=True, clearable=True), metavar="DATE|none")
 @click.option("--actual", type=Duration(), metavar="DURATION", help="Correct a done task's actual.")
-@click.option("--project", metavar="NAME|none", shell_complete=complete.projects)
-@click.option("--person", metavar="NAME", shell_complete=complete.people)
-@click.option("--team", metavar="TEAM|none", shell_complete=complete.teams)
+@click.option("--project", metavar="NAME|none", shell_complete=complete_projects)
+@click.option("--person", metavar="NAME", shell_complete=complete_people)
+@click.option("--team", metavar="TEAM|none", shell_complete=complete_teams)
 @click.option("--notes", metavar="TEXT|none")
 @tag_option("Replace the tags.")
-@click.option("--add-tag", multiple=True, metavar="TAG", shell_complete=complete.tags)
-@click.option("--remove-tag", multiple=True, metavar="TAG", shell_complete=complete.tags)
+@click.option("--add-tag", multiple=True, metavar="TAG", shell_complete=complete_tags)
+@click.option("--remove-tag", multiple=True, metavar="TAG", shell_complete=complete_tags)
 @pass_app
 def edit(
     app: App,
@@ -329,7 +333,7 @@ def edit(
 
 @click.command()
 @click.argument(
-    "task_ids", metavar="ID...", nargs=-1, type=task_id_type(), shell_complete=complete.task_ids
+    "task_ids", metavar="ID...", nargs=-1, type=task_id_type(), shell_complete=complete_task_ids
 )
 @person_option("Delete all of this person's tasks (instead of IDs).")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
