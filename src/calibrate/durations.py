@@ -237,7 +237,8 @@ WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 #: Dates outside these years are refused (as imports refuse them): far
 #: enough for any real task, and far from where date arithmetic overflows.
 FIRST_YEAR, LAST_YEAR = 1900, 2199
-_OFFSET = re.compile(r"^([+-])\s*(\d+)\s*([dw])$", re.IGNORECASE)
+# Date and window patterns, compiled on first use (``add`` without --due needs none):
+_OFFSET = r"(?i)^([+-])\s*(\d+)\s*([dw])$"
 _DATE_HINT = "use an ISO date (2026-12-04), today, tomorrow, a weekday name or +3d"
 
 
@@ -280,7 +281,7 @@ def _parse_date(raw: str, today: date, future: bool) -> date:
         return today + timedelta(days=1)
     if word == "yesterday":
         return today - timedelta(days=1)
-    offset = _OFFSET.match(raw)
+    offset = re.match(_OFFSET, raw)
     if offset:
         sign, count, unit = offset.groups()
         days = int(count) * (7 if unit.lower() == "w" else 1)
@@ -297,8 +298,8 @@ def _parse_date(raw: str, today: date, future: bool) -> date:
         raise InputError(f"not a date: {raw!r} ({_DATE_HINT})") from None
 
 
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
-_AGO = re.compile(r"^(?:-\s*(.+)|(.+?)\s+ago)$", re.IGNORECASE)
+_CLOCK = r"^(\d{1,2}):(\d{2})$"
+_AGO = r"(?i)^(?:-\s*(.+)|(.+?)\s+ago)$"
 
 
 def parse_when(text: str, *, now: datetime | None = None) -> datetime:
@@ -317,15 +318,15 @@ def _parse_when(raw: str, now: datetime | None) -> datetime:
     now = (now or utc_now()).astimezone(local_zone())
     if raw.lower() == "now":
         return now.astimezone(UTC)
-    clock = _CLOCK.match(raw)
+    clock = re.match(_CLOCK, raw)
     if clock:
         hour, minute = int(clock.group(1)), int(clock.group(2))
         if hour > 23 or minute > 59:
             raise InputError(f"not a time of day: {raw!r}")
         wall = datetime.combine(now.date(), time(hour, minute))
         return local_moment(wall, typed=raw)  # the offset of that moment, not now's
-    ago = _AGO.match(raw)
-    if ago and not _OFFSET.match(raw):
+    ago = re.match(_AGO, raw)
+    if ago and not re.match(_OFFSET, raw):
         span = parse_duration(ago.group(1) or ago.group(2))
         return (now - timedelta(hours=span)).astimezone(UTC)
     if "T" in raw or " " in raw.strip():
@@ -399,8 +400,8 @@ def local_midnight_utc(day: date) -> str:
     return to_iso(local_midnight(day))
 
 
-_WEEKS = re.compile(r"^(\d+)\s*w$", re.IGNORECASE)
-_DAYS = re.compile(r"^(\d+)\s*d$", re.IGNORECASE)
+_WEEKS = r"(?i)^(\d+)\s*w$"
+_DAYS = r"(?i)^(\d+)\s*d$"
 
 
 def parse_since(text: str | None, *, today: date | None = None) -> str | None:
@@ -425,8 +426,8 @@ def window_start_day(text: str | None, *, today: date | None = None) -> date | N
     if raw.lower() == "all":
         return None
     today = today or local_today()
-    weeks = _WEEKS.match(raw)
-    days = _DAYS.match(raw)
+    weeks = re.match(_WEEKS, raw)
+    days = re.match(_DAYS, raw)
     try:
         if weeks:
             start = week_start(today) - timedelta(weeks=int(weeks.group(1)))
@@ -452,7 +453,7 @@ def window_note(text: str | None, *, today: date | None = None) -> str | None:
     """What a window given in days covers, since windows are whole weeks:
     ``--since 14d covers whole weeks: from Monday 2026-11-16 (this week and
     the 2 before)``. ``None`` for windows in weeks, dates and ``all``."""
-    if text is None or not _DAYS.match(str(text).strip()):
+    if text is None or not re.match(_DAYS, str(text).strip()):
         return None
     today = today or local_today()
     first = window_start_day(text, today=today)
