@@ -130,7 +130,6 @@ def add(
     on stderr, where the database was created.
     """
     low_h, high_h = range_ if range_ is not None else (None, None)
-    typed_person = person
     task = tasklog.NewTask(
         title=title,
         estimate_h=estimate,
@@ -156,7 +155,7 @@ def add(
             f"Created a new database: {app.db_path} (--db PATH or $CALIBRATE_DB uses another)",
             err=True,
         )
-    if typed_person is None:
+    if person is None:  # the remembered person: say once if git's name differs
         from calibrate.identity import git_name_note
 
         note = git_name_note(task.person)
