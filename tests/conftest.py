@@ -13,8 +13,10 @@ from calibrate.cli import cli
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
-    """No test touches real data: the database, person and team are set here."""
+    """No test touches real data: the database, the user's config folder (where
+    the person is remembered), person and team are set here."""
     monkeypatch.setenv("CALIBRATE_DB", str(tmp_path / "calibrate.db"))
+    monkeypatch.setenv("CALIBRATE_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("CALIBRATE_PERSON", "alice")
     monkeypatch.delenv("CALIBRATE_TEAM", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)

@@ -72,7 +72,7 @@ def test_merge_adds_tasks_with_their_history(run, db_path, theirs):
     assert result.stdout.startswith(
         "Merged bob.db: 2 added, 0 updated (newer there), 0 kept (newer here), 0 unchanged"
     )
-    assert "1 aliases and 1 people added" in result.stdout
+    assert "1 alias and 1 person added" in result.stdout
     mine = by_uid(db_path)
     source = by_uid(theirs)
     assert set(source) <= set(mine)

@@ -338,8 +338,8 @@ def test_bad_options_are_usage_errors(run):
     result = run("score", "--since", "someday")
     assert (result.exit_code, result.stderr) == (
         2,
-        "Error: Invalid value for '--since': not a window start: 'someday' (use 26w, a date "
-        "such as 2026-01-01, or all) (see 'calibrate score --help')\n",
+        "Error: Invalid value for '--since': not a window start: 'someday' (use 26w, 14d, a "
+        "date such as 2026-01-01, or all) (see 'calibrate score --help')\n",
     )
     both = run("score", "--person", "a", "--team", "b")
     assert (both.exit_code, both.stderr) == (

@@ -14,6 +14,7 @@ import click
 from calibrate.cli.options import (
     App,
     emit,
+    emit_flat,
     exclusive,
     output_options,
     pass_app,
@@ -22,7 +23,7 @@ from calibrate.cli.options import (
 )
 from calibrate.errors import NotFound
 from calibrate.identity import default_person
-from calibrate.text import Column, factor, percent, render_table, to_json
+from calibrate.text import Column, count, factor, percent, render_table, to_json
 
 if TYPE_CHECKING:  # numpy's and pandas': imported inside 'rank' alone
     from calibrate.stats.ranks import PersonRow, RankGroup, TeamRow
@@ -78,9 +79,9 @@ class TeamsRanks(TypedDict):
     is_flag=True,
     help="Replace names with stable pseudonyms, for sharing outside the team.",
 )
-@click.option("--json", "json_output", is_flag=True, help="Output JSON: every figure, unrounded.")
+@output_options
 @pass_app
-def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) -> None:
+def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output, csv_output) -> None:
     """Percentile ranks: people within their team, teams against each other,
     and each against real developers.
 
@@ -96,7 +97,8 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
     show. Without options: your team.
 
     People who opted out ('calibrate people --opt-out') are never shown to
-    others; they still see themselves.
+    others; they still see themselves. --json gives every figure, unrounded;
+    --csv one row a person (or team), ranked and provisional alike.
     """
     from calibrate import reference, teams
     from calibrate.rules import RANKED_N
@@ -134,7 +136,10 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
             "window": window_dict(history, selection),
             **result,
         }
-        click.echo(to_json(by_team) if json_output else render_teams(by_team, window))
+        if csv_output:
+            emit_flat([*by_team["ranked"], *by_team["unranked"]])
+        else:
+            click.echo(to_json(by_team) if json_output else render_teams(by_team, window))
         return
     groups = ranks.rank_people(
         inputs.people,
@@ -147,11 +152,16 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
     )
     if not any(group["ranked"] for group in groups):
         provisional = sum(len(group["provisional"]) for group in groups)
-        where = "the database" if wanted is None else _team_words(wanted[0])
+        who = "nobody in the database" if wanted is None else _nobody_in(wanted[0])
+        advice = (
+            "ranks start there (10 for a provisional place)"
+            if window == "all history"
+            else "widen it with --since all"
+        )
         raise NotFound(
-            f"nobody in {where} has {RANKED_N} finished tasks in {window}"
+            f"{who} has {RANKED_N} finished tasks in {window}"
             + (f" ({provisional} provisional, 10-29)" if provisional else "")
-            + ": widen it with --since all"
+            + f": {advice}"
         )
     if anonymise:
         shown = [row for group in groups for row in group["ranked"] + group["provisional"]]
@@ -172,12 +182,15 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output) ->
         "people_from_summaries": inputs.from_summaries,
         "groups": groups,
     }
+    if csv_output:
+        emit_flat([row for group in groups for row in group["ranked"] + group["provisional"]])
+        return
     if json_output:
         click.echo(to_json(out))
         return
-    text = render_people(out, window)
-    advice = next_claim_words(groups, inputs.people, table)
-    click.echo(text + ("\n\n" + advice if advice else ""))
+    listing = render_people(out, window)
+    claim_words = next_claim_words(groups, inputs.people, table)
+    click.echo(listing + ("\n\n" + claim_words if claim_words else ""))
 
 
 def next_claim_words(groups: list[RankGroup], people, table) -> str | None:
@@ -249,8 +262,8 @@ def _wanted_groups(conn, team, everyone, viewer):
     return [own], "your team"
 
 
-def _team_words(team: str | None) -> str:
-    return f"team {team}" if team is not None else "the people without a team"
+def _nobody_in(team: str | None) -> str:
+    return f"nobody in team {team}" if team is not None else "nobody without a team"
 
 
 def describe_window(history, selection) -> str:
@@ -262,7 +275,7 @@ def describe_window(history, selection) -> str:
 
     first, last = week_index([start, local_today()])
     weeks = int(last - first + 1)
-    return f"{weeks} week{'s' if weeks != 1 else ''} from {start.isoformat()}"
+    return f"{count(weeks, 'week')} from {start.isoformat()}"
 
 
 def window_dict(history, selection) -> RankWindow:
@@ -354,8 +367,7 @@ def render_people(out: PeopleRanks, window: str) -> str:
         if group["too_few"]:
             few = group["too_few"]
             lines.append(
-                f"  {few} {'person' if few == 1 else 'people'} with under 10 finished "
-                "tasks not shown"
+                f"  {count(few, 'person', 'people')} with under 10 finished tasks not shown"
             )
     if any(row["you"] and row["opted_out"] for group in out["groups"] for row in group["ranked"]):
         lines.append("")
@@ -373,7 +385,8 @@ def render_people(out: PeopleRanks, window: str) -> str:
     )
     lines.extend(textwrap.fill(note, width=80) for note in notes)
     if out["people_from_summaries"]:
-        lines.append(f"{out['people_from_summaries']} people from imported team summaries.")
+        from_summaries = count(out["people_from_summaries"], "person", "people")
+        lines.append(f"{from_summaries} from imported team summaries.")
     return "\n".join(lines)
 
 
@@ -543,6 +556,6 @@ def alias(app: App, name, person, remove, json_output) -> None:
     if json_output:
         click.echo(to_json(result))
         return
-    moved = result["tasks"]
-    plural = "s" if moved != 1 else ""
-    click.echo(f"{result['alias']} is now {result['person']}: {moved} task{plural} moved")
+    click.echo(
+        f"{result['alias']} is now {result['person']}: {count(result['tasks'], 'task')} moved"
+    )

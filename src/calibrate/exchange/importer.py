@@ -108,6 +108,7 @@ class ImportOptions:
     prefer: str | None = None
     skip_bad: bool = False
     dry_run: bool = False
+    delimiter: str | None = None
 
 
 @dataclass
@@ -220,6 +221,7 @@ def import_file(
             join=options.join,
             prefer=options.prefer,
             day_hours=day_hours,
+            delimiter=options.delimiter,
         )
     )
     try:
@@ -455,6 +457,7 @@ def scratch_connection() -> Iterator[sqlite3.Connection]:
 
 def preview_table(result: ImportResult) -> str:
     """The first rows of a dry run, as they would be stored (80 columns)."""
+    from calibrate.clock import local_text
     from calibrate.text import Column, render_table
 
     rows = [
@@ -462,7 +465,7 @@ def preview_table(result: ImportResult) -> str:
             **row,
             "estimate": format_duration(row["estimate_h"]),
             "actual": format_duration(row["actual_h"]),
-            "done": (row["done_at"] or "")[:10],
+            "done": local_text(row["done_at"])[:10],  # the local day people read
         }
         for row in result.preview
     ]

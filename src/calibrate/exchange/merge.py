@@ -31,6 +31,7 @@ from pathlib import Path
 from calibrate import store
 from calibrate.errors import DatabaseError, InputError, UsageError
 from calibrate.store.fields import NAMES
+from calibrate.text import count
 
 #: The task columns a merge copies and compares: all but the local id.
 TASK_COLUMNS = tuple(name for name in NAMES if name != "id")
@@ -71,7 +72,8 @@ class MergeResult:
             f"(newer there), {self.kept:,} kept (newer here), {self.unchanged:,} unchanged"
         ]
         if self.aliases_added or self.people_added:
-            out.append(f"  {self.aliases_added:,} aliases and {self.people_added:,} people added")
+            aliases = count(self.aliases_added, "alias", "aliases")
+            out.append(f"  {aliases} and {count(self.people_added, 'person', 'people')} added")
         return out
 
 

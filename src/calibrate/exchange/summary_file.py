@@ -62,6 +62,7 @@ from calibrate.selection import Selection
 from calibrate.store import load, people
 from calibrate.store.load import COUNTED_STATS, PROMISE_STATS, STATS
 from calibrate.teams import BUCKETS, HISTOGRAM_BIN, NO_TEAM, UNDATED
+from calibrate.text import count as plural
 
 FORMAT = "calibrate-summary"
 FORMAT_VERSION = 2
@@ -307,8 +308,8 @@ class SummaryImport:
             window += f" to {self.until}"
         verb = "replacing the earlier one from the same database" if self.replaced else "new"
         return [
-            f"Imported summary {self.file} ({window}): {self.people:,} people, "
-            f"{self.weeks:,} person-weeks, {self.tasks:,} finished tasks ({verb})"
+            f"Imported summary {self.file} ({window}): {plural(self.people, 'person', 'people')}, "
+            f"{plural(self.weeks, 'person-week')}, {plural(self.tasks, 'finished task')} ({verb})"
         ]
 
 

@@ -36,6 +36,21 @@ def _busy_timeout(default: float = 10.0) -> float:
 BUSY_TIMEOUT_S = _busy_timeout()
 
 
+#: The database files this process's latest opening of them created (it applied
+#: their first migration).
+_created: set[str] = set()
+
+
+def created_here(path: str | os.PathLike) -> bool:
+    """Whether this process created the database at ``path`` and has not been
+    asked yet (so that the first ``add`` says, once, where it is)."""
+    try:
+        _created.remove(os.fspath(path))
+    except KeyError:
+        return False
+    return True
+
+
 def default_db_path() -> str:
     """``CALIBRATE_DB``, else ``calibrate.db`` in the user's data directory.
 
@@ -115,6 +130,7 @@ def connect(path: str | os.PathLike | None = None) -> sqlite3.Connection:
     refused before SQLite touches it.
     """
     path = os.fspath(path) if path is not None else default_db_path()
+    _created.discard(path)  # only the latest opening of a file may have created it
     exists = os.path.exists(path)
     if exists:
         version = read_header_version(path)
@@ -145,7 +161,9 @@ def connect(path: str | os.PathLike | None = None) -> sqlite3.Connection:
             _refuse_foreign(conn, path, version)
             from calibrate.store import schema  # sqlite-utils: only when behind
 
-            schema.migrate(conn, path)
+            applied = schema.migrate(conn, path)
+            if version == 0 and applied[:1] == [schema.MIGRATIONS[0].__name__]:
+                _created.add(path)  # this process made it (not another racing it)
     except sqlite3.DatabaseError as error:
         conn.close()
         raise _open_error(path, error) from None

@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from calibrate import rules
-from calibrate.durations import NO_TIME, local_days, local_zone, week_index, week_start
+from calibrate.clock import local_date
+from calibrate.durations import NO_TIME, from_iso, local_days, week_index, week_start
 from calibrate.selection import Selection
 from calibrate.store import people
 from calibrate.store.fetch import fetch_columns
@@ -99,13 +100,13 @@ def window_start(selection: Selection) -> date | None:
     """The local date the selection's window starts on (``None``: all history)."""
     if selection.since is None:
         return None
-    return pd.Timestamp(selection.since).tz_convert(local_zone()).date()
+    return local_date(from_iso(selection.since))
 
 
 def window_end(selection: Selection) -> date | None:
     if selection.until is None:
         return None
-    return pd.Timestamp(selection.until).tz_convert(local_zone()).date()
+    return local_date(from_iso(selection.until))
 
 
 def promise_window(selection: Selection) -> tuple[list[str], list]:

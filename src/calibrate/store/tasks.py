@@ -136,9 +136,11 @@ def check_task_values(
 
 
 def clean_tags(tags: Iterable[str]) -> list[str]:
+    """Tags as stored: commas and semicolons separate tags (``ui;auth`` and
+    ``ui, auth`` are two, typed or in a file's cell), blanks and repeats go."""
     out: list[str] = []
     for tag in tags:
-        for part in str(tag).split(","):
+        for part in str(tag).replace(";", ",").split(","):
             part = part.strip()
             if part and part not in out:
                 out.append(part)
