@@ -36,6 +36,11 @@ from calibrate.store.people import person_with_tasks, team_with_tasks
 from calibrate.store.tasks import canonical_person, team_of
 from calibrate.text import count
 
+#: Said when there is no history at all to draw from.
+REFERENCE_WARNING = (
+    "no finished tasks here yet: forecasting from real developers' spread "
+    "(CESAW and SiP, tasks of the same size)"
+)
 #: Histogram rows at most; beyond, days are grouped into weeks.
 HISTOGRAM_ROWS = 16
 #: The counted tasks' columns :func:`load_past` reads, the done time as
@@ -296,12 +301,16 @@ class ScopeFigures(TypedDict):
 
 class QuotedBacktest(TypedDict):
     """The mixture's backtest quoted beside a forecast (:func:`quoted_backtest`):
-    its coverage over the scope's most recent blocks, and whether it came from
-    the cache."""
+    its coverage over the scope's most recent blocks (the 80% interval's with
+    its Wilson 90% interval, and its median width over the block's actual),
+    and whether it came from the cache."""
 
     blocks: int
     coverage_50: float | None
     coverage_80: float | None
+    coverage_80_low: float | None
+    coverage_80_high: float | None
+    width_80: float | None
     keep_90: float | None
     tasks: int
     needs: int
@@ -444,10 +453,7 @@ def run_forecast(
         past = cached_past(conn, stamp)
     warnings = []
     if len(past) == 0:
-        warnings.append(
-            "no finished tasks here yet: forecasting from the reference population's "
-            "spread (SiP: A/E P10 0.36, median 1.0, P90 2.0)"
-        )
+        warnings.append(REFERENCE_WARNING)
     scope_positions = scope.positions(past)
     tau2 = forecast.shift_variance(past.log_ratio[scope_positions], past.week[scope_positions])
     open_work = [
@@ -494,7 +500,7 @@ def quoted_backtest(
 ) -> QuotedBacktest:
     """The mixture's coverage over the scope's most recent blocks, from the
     cache when the history has not changed since it was computed."""
-    key = f"{scope.key}|mixture|{QUOTED_BLOCKS}"
+    key = f"{scope.key}|mixture|{QUOTED_BLOCKS}|a{rules.ADVICE_VERSION}"
     figures = caches.cached_backtest(conn, key, stamp)
     cached = figures is not None
     if figures is None:
@@ -511,6 +517,9 @@ def quoted_backtest(
         "blocks": figures["blocks"],
         "coverage_50": figures["coverage_50"],
         "coverage_80": figures["coverage_80"],
+        "coverage_80_low": figures["coverage_80_low"],
+        "coverage_80_high": figures["coverage_80_high"],
+        "width_80": figures["width_80"],
         "keep_90": figures["keep_90"],
         "tasks": figures["tasks"],
         "needs": BACKTEST_NEEDS,

@@ -426,6 +426,14 @@ OWN_PRIOR = 20
 #: person), everyone's when the team has fewer than TEAM_MIN there.
 TEAM_POOL = 2000
 TEAM_MIN = 30
+#: The shared shift's variance tau^2 comes from the weeks with at least
+#: SHIFT_WEEK_MIN_TASKS non-exact counted tasks, and needs SHIFT_MIN_WEEKS such weeks.
+SHIFT_WEEK_MIN_TASKS = 3
+SHIFT_MIN_WEEKS = 4
+#: What a calibrated forecast's backtest shows (METRICS.md section 7): its 80%
+#: intervals hold 0.75 to 0.88 of the blocks, and P90 keeps 0.86 to 0.95 of the tasks.
+BACKTEST_AIM_80 = (0.75, 0.88)
+BACKTEST_AIM_KEEP_90 = (0.86, 0.95)
 #: The quantiles a hint quotes: P50, P80, P90; a promise is made at P90.
 ADVICE_QUANTILES = (0.50, 0.80, 0.90)
 PROMISE_QUANTILE = 0.90
