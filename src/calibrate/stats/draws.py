@@ -184,6 +184,32 @@ def predictive_quantiles(components: Components, tau2, probs, *, chunk: int = 25
     return out
 
 
+def predictive_below(components: Components, tau2, x, *, chunk: int = 256) -> np.ndarray:
+    """F(x-) per task: the probability of the one predictive distribution
+    (:func:`predictive_quantiles`) strictly below ``x`` (one per task). A
+    value r is at or under the p-quantile exactly when F(r-) < p (up to the
+    quantiles' 1e-12 slack): so whether an actual kept its P90 takes one
+    evaluation, not a bisection (the coverage suite's hint replay)."""
+    tasks = len(components)
+    tau2 = np.broadcast_to(np.asarray(tau2, dtype=float), (tasks,))
+    x = np.broadcast_to(np.asarray(x, dtype=float), (tasks,))
+    lam = components.contraction(tau2)
+    out = np.empty(tasks)
+    for first in range(0, tasks, chunk):
+        rows = np.arange(first, min(tasks, first + chunk))
+        values, weights = _padded(components, rows)
+        mean = components.mean_ne[rows, None]
+        exact = np.abs(values) <= EXACT
+        moved = np.where(exact, values, mean + lam[rows, None] * (values - mean))
+        tau = np.sqrt(tau2[rows])[:, None]
+        at = x[rows, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            smooth = normal_cdf((at - moved) / np.where(tau > 0, tau, 1.0))
+        below = np.where(exact | (tau == 0), moved < at, smooth)
+        out[rows] = (weights * below).sum(axis=1) / weights.sum(axis=1)
+    return out
+
+
 def _padded(components: Components, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The mixtures of ``rows`` as (rows, K) values and weights, padded with
     weight 0 (at the last value, so sorting keeps the padding harmless)."""
