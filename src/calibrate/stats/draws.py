@@ -180,7 +180,10 @@ def predictive_quantiles(components: Components, tau2, probs, *, chunk: int = 25
                 f = (weights[s] * below).sum(axis=1) / cumulative[s, -1]
                 lo = np.where(f < p, x, lo)
                 hi = np.where(f < p, hi, x)
-            out[k, first + s] = hi
+            # an exact hit inside the last bracket is where F jumps past p: the quantile itself
+            inside = exact[s] & (moved[s] > lo[:, None]) & (moved[s] <= hi[:, None])
+            atom = np.where(inside, moved[s], np.inf).min(axis=1)
+            out[k, first + s] = np.where(np.isfinite(atom), atom, hi)
     return out
 
 

@@ -270,7 +270,9 @@ def predictive_quantiles(
                 low = middle
             else:
                 high = middle
-        out.append(high)
+        # an exact hit inside the last bracket is where F jumps past p: the quantile itself
+        atom = bisect.bisect_right(exact_at, low)
+        out.append(exact_at[atom] if atom < len(exact_at) and exact_at[atom] <= high else high)
     return out
 
 
