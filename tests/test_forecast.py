@@ -110,8 +110,7 @@ def test_own_weight_and_team_pool_without_the_person():
     nobody = pools.for_task("zed", None, [3.0])
     assert nobody.own_n[0] == 0 and nobody.prob[0, 0] == 0 and nobody.pool_n[0] == 55
     # the pool used leaves the person out: none of a's values in it
-    start, length = c.start[0, 1], c.length[0, 1]
-    assert length == 40 and c.reference_weight[0] == pytest.approx(blended(10, 40)[3])
+    assert c.length[0, 1] == 40 and c.reference_weight[0] == pytest.approx(blended(10, 40)[3])
 
 
 def test_the_pool_is_the_most_recent_tasks_of_the_others():
@@ -144,7 +143,7 @@ def test_empty_buckets_widen_then_fall_back_to_the_reference():
     c = empty.for_task("a", None, [2.0])
     assert POOL_KINDS[c.pool_kind[0]] == "reference" and c.pool_n[0] == 0
     assert c.reference_weight[0] == 1.0
-    values, cumulative = mixture(c)
+    values, _ = mixture(c)
     assert values.tolist() == sorted(rules.reference_spread(1))
 
 
@@ -157,7 +156,7 @@ def test_pools_only_know_the_history_before_the_cut():
     h = make_history(["a"] * 500, None, [2.0] * 500, [1.0] * 250 + [4.0] * 250)
     pools = Pools(h)
     before = pools.components([0], [-1], [1], [250])
-    values, cumulative = mixture(before)
+    values, _ = mixture(before)
     own_and_pool = values[np.isin(values, [0.0, 2.0])]
     assert 2.0 not in own_and_pool
     after = pools.components([0], [-1], [1], [500])
@@ -214,7 +213,9 @@ def test_one_predictive_distribution_for_suggest_the_hint_and_forecast():
     exact_q = draws.predictive_quantiles(c, tau2, rules.ADVICE_QUANTILES)[:, 0]
     # the plain-Python hint gives the same quantiles
     values, weights = draws.mixture_values(c)
-    plain = hints.predictive_quantiles(list(zip(values.tolist(), weights.tolist())), tau2)
+    plain = hints.predictive_quantiles(
+        list(zip(values.tolist(), weights.tolist(), strict=True)), tau2
+    )
     assert plain == pytest.approx(exact_q.tolist(), abs=2e-6)
     # and the forecast's draws for that task land on them (Monte Carlo)
     task = OpenTask(id=1, person="a", team="web", estimate_h=3.0, promise_h=3 * 2 ** exact_q[2])
