@@ -15,6 +15,7 @@ from calibrate.cli import cli
 def isolated_env(tmp_path, monkeypatch):
     """No test touches real data: the database, person and team are set here."""
     monkeypatch.setenv("CALIBRATE_DB", str(tmp_path / "calibrate.db"))
+    monkeypatch.setenv("CALIBRATE_DATA_DIR", str(tmp_path / "data"))  # the replica registry
     monkeypatch.setenv("CALIBRATE_PERSON", "alice")
     monkeypatch.delenv("CALIBRATE_TEAM", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)

@@ -355,7 +355,9 @@ LIST_FIELDS = fields.SHOWN
 def _list_rows(conn: sqlite3.Connection, selection: Selection, limit: int | None) -> list[dict]:
     import json
 
-    where, params = selection.where()
+    from calibrate.store.names import resolve_person  # aliases, mapped when read (law 7)
+
+    where, params = resolve_person(conn, selection).where()
     sql = f"SELECT * FROM tasks WHERE {where} ORDER BY id"  # noqa: S608 (clause from Selection)
     if limit:
         sql += " LIMIT ?"
