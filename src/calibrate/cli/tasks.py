@@ -8,6 +8,7 @@ these commands must start fast.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import click
@@ -309,8 +310,11 @@ def edit(
 def rm(app: App, task_ids: tuple[int, ...], person: str | None, yes: bool) -> None:
     """Delete tasks for good (asks first unless --yes).
 
-    With --person NAME, every task of that person goes, with the weeks that
-    imported team summaries hold for them.
+    Each deleted task leaves a tombstone (its uid, never a name), so that no
+    older file merged or imported later brings it back. With --person NAME,
+    every task of that person goes, under every name their aliases give
+    them, with the weeks imported team summaries hold for them, and they are
+    removed from the migration backups beside the database too.
     """
     if person is not None:
         if task_ids:
@@ -344,7 +348,22 @@ def _rm_person(app: App, name: str, yes: bool) -> None:
     deleted = people.delete_person(conn, person)
     tasks = deleted["tasks"]
     extra = f" and {deleted['summary_weeks']:,} summary weeks" if deleted["summary_weeks"] else ""
-    click.echo(f"Deleted {tasks:,} task{'s' if tasks != 1 else ''} of {person}{extra}")
+    names = [n for n in deleted["names"] if n != person]
+    also = f" (also named {', '.join(names)})" if names else ""
+    click.echo(f"Deleted {tasks:,} task{'s' if tasks != 1 else ''} of {person}{also}{extra}")
+    from calibrate.store import backups  # standard library only
+
+    rewritten, left = backups.forget_person(app.db_path, deleted["names"])
+    if rewritten:
+        click.echo(
+            f"  and from {len(rewritten)} backup{'s' if len(rewritten) != 1 else ''}: "
+            + ", ".join(os.path.basename(b) for b in rewritten)
+        )
+    for line in left:
+        click.echo(
+            f"  still held by the backup {line}: delete it by hand if it holds nothing you need",
+            err=True,
+        )
 
 
 # --- reading -----------------------------------------------------------------

@@ -56,9 +56,7 @@ def write_registry(path: str, replicas: dict[str, str]) -> bool:
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
                 json.dump({"replicas": kept}, handle, indent=1, sort_keys=True)
                 handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
+            os.replace(temporary, path)  # not synced: a registry lost to a crash only re-learns
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
