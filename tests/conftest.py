@@ -12,10 +12,11 @@ from calibrate.cli import cli
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path, monkeypatch):
+def isolated_env(tmp_path, tmp_path_factory, monkeypatch):
     """No test touches real data: the database, person and team are set here."""
     monkeypatch.setenv("CALIBRATE_DB", str(tmp_path / "calibrate.db"))
-    monkeypatch.setenv("CALIBRATE_DATA_DIR", str(tmp_path / "data"))  # the replica registry
+    # the registry of replicas (law 4), beside the test's folder rather than in it
+    monkeypatch.setenv("CALIBRATE_DATA_DIR", str(tmp_path_factory.mktemp("data")))
     monkeypatch.setenv("CALIBRATE_PERSON", "alice")
     monkeypatch.delenv("CALIBRATE_TEAM", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)

@@ -318,6 +318,7 @@ def import_file(
         finally:
             conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
         result.skipped.update(stream.skipped)
+        result.skipped.update(result.applied.skipped)
         result.notes.update(stream.notes)
         result.columns = dict(stream.columns)
         result.dates = dates.describe()

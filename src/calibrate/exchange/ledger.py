@@ -36,7 +36,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from calibrate.errors import InputError
-from calibrate.exchange.rows import COLUMNS, Row
+from calibrate.exchange.rows import COLUMNS, Row, RowConverter
 from calibrate.store import state
 from calibrate.store.stamps import (
     REGISTERS,
@@ -103,6 +103,7 @@ class Applied:
     buried: int = 0
     kept: Counter[str] = field(default_factory=Counter)  # newer here
     forward: Counter[str] = field(default_factory=Counter)  # a status only moves forward
+    skipped: Counter[str] = field(default_factory=Counter)
 
 
 def ledger_of(row: Row) -> dict:
@@ -116,10 +117,13 @@ def ledger_of(row: Row) -> dict:
     }
 
 
-def ledger_text(source: str, fields: dict) -> str:
-    return json.dumps(
-        {"source": source, "fields": fields}, ensure_ascii=False, separators=(",", ":")
-    )
+def ledger_text(source: str, fields: dict, at: str = "") -> str:
+    """The ledger as stored: the source, the fields it gave and, when its rows
+    carry their own time of change, that time."""
+    ledger: dict = {"source": source, "fields": fields}
+    if at:
+        ledger["at"] = at
+    return json.dumps(ledger, ensure_ascii=False, separators=(",", ":"))
 
 
 def apply_rows(conn: sqlite3.Connection, rows: list[Row], ctx: Context, done: Applied) -> None:
@@ -155,8 +159,11 @@ def apply_rows(conn: sqlite3.Connection, rows: list[Row], ctx: Context, done: Ap
             stored.update(_reread(conn, uid))
         source = row.values[_INDEX["source"]]
         fields = ledger_of(row)
-        text = ledger_text(source, fields)
+        text = ledger_text(source, fields, row.at)
         mine = stored.get(uid)
+        if mine is None and row.values[_INDEX["estimate_h"]] is None:
+            done.skipped[RowConverter.UNKNOWN] += 1  # a line for a known task, not here
+            continue
         if mine is None:
             inserts.append(_new_task(row, text, ctx))
             done.added += 1
@@ -216,7 +223,8 @@ def _known_task(
     if current["imported"] == text:
         done.unchanged += 1  # the source says what it said last time
         return None
-    before = _ledger(current["imported"], source)
+    before, said_at = _ledger(current["imported"], source)
+    restated = bool(row.at) and row.at > said_at  # the source says it again, later
     stamps = decode(mine[width + 1], mine[width], ctx.replica)
     stamp: Stamp = (row.at or ctx.at, ctx.replica)
     file = dict(zip(COLUMNS, row.values, strict=True))
@@ -226,7 +234,8 @@ def _known_task(
         if register not in row.registers:
             continue
         said = [file[c] for c in columns]
-        if all(c in before for c in columns) and [before[c] for c in columns] == said:
+        unchanged = all(c in before for c in columns) and [before[c] for c in columns] == said
+        if unchanged and not restated:
             continue  # the tracker did not change it
         wanted = _wanted(register, file, current, ctx)
         if wanted is None:
@@ -244,7 +253,7 @@ def _known_task(
         merged.update(zip(columns, wanted, strict=True))
         stamps[register] = stamp
         changed = True
-    ledger = ledger_text(source, {**before, **fields})
+    ledger = ledger_text(source, {**before, **fields}, max(row.at, said_at))
     if not changed and ledger == current["imported"]:
         done.unchanged += 1
         return None
@@ -263,18 +272,19 @@ def _known_task(
     )
 
 
-def _ledger(text: str | None, source: str) -> dict:
-    """What ``source`` gave last, by column (nothing when another source did)."""
+def _ledger(text: str | None, source: str) -> tuple[dict, str]:
+    """What ``source`` gave last, by column, and the time its row said it
+    changed (nothing when another source imported the task)."""
     if not text:
-        return {}
+        return {}, ""
     try:
         ledger = json.loads(text)
     except ValueError:
-        return {}
+        return {}, ""
     if not isinstance(ledger, dict) or ledger.get("source") != source:
-        return {}
-    fields = ledger.get("fields")
-    return fields if isinstance(fields, dict) else {}
+        return {}, ""
+    fields, at = ledger.get("fields"), ledger.get("at")
+    return (fields if isinstance(fields, dict) else {}), (at if isinstance(at, str) else "")
 
 
 def _wanted(register: str, file: dict, current: dict, ctx: Context) -> list | None:

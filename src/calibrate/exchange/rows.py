@@ -118,9 +118,13 @@ class RowConverter:
             raise RowError(raw.error)
         values = raw.values
         get = values.get
-        estimate = self.hours(get("estimate"), "estimate")
-        if not estimate:
-            raise Skip("no estimate (missing or zero)")
+        identified = get("uid") is not None or get("key") is not None
+        if "estimate" in values or not identified:
+            estimate = self.hours(get("estimate"), "estimate")
+            if not estimate:
+                raise Skip("no estimate (missing or zero)")
+        else:  # a JSON line that speaks for other fields of a known task
+            estimate = None
         actual = self.hours(get("actual"), "actual") or None
         low = self.hours(get("low"), "low")
         high = self.hours(get("high"), "high")
@@ -166,7 +170,7 @@ class RowConverter:
         elif key is not None:
             key = str(key).strip()
             base, keyed = f"{source}:{key}", True
-        elif raw.content is not None:
+        elif raw.content is not None and estimate is not None:
             base, keyed = self.keyless_base(source, person, title, estimate, created), False
             digest = hashlib.sha1(raw.content.encode("utf-8", "surrogatepass")).hexdigest()
             legacy = f"{source}:{digest[:HASH_CHARS]}"
@@ -197,8 +201,11 @@ class RowConverter:
         registers = {REGISTER_OF_FIELD[f] for f in values if f in REGISTER_OF_FIELD}
         return Row(base, keyed, row, registers, normal_at(updated), legacy, key)
 
+    #: Why a row that names no estimate and no known task is left out.
+    UNKNOWN = "no estimate, and no task with its uid or key to update"
+
     @staticmethod
-    def keyless_base(source: str, person, title: str, estimate: float, created) -> str:
+    def keyless_base(source: str, person, title: str, estimate, created) -> str:
         """A keyless row's identity (law 8): its source, person, title,
         estimate and created date (its occurrence is added later)."""
         text = "\x1f".join((source, str(person), title, repr(float(estimate)), created or ""))
