@@ -82,6 +82,7 @@ def main() -> None:
     drop = ("CALIBRATE_PERSON", "CALIBRATE_DB", "PYTHONDONTWRITEBYTECODE")
     env = {k: v for k, v in os.environ.items() if k not in drop}  # as on a user's machine
     env["CALIBRATE_DB"] = str(work)
+    env["CALIBRATE_DATA_DIR"] = str(CACHE / "data")  # the registry of replicas (law 4)
     baseline = [sys.executable, "-c", "import click, sqlite3"]
     add = [str(BIN / "calibrate"), "add", "Benchmark task", "-e", "1h30m"]
     for _ in range(3):  # warm the file cache

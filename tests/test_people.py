@@ -323,7 +323,7 @@ def test_rm_person_asks_then_deletes_everything_of_theirs(run, team, conn):
 def test_rm_person_through_an_alias_and_errors(run, team, conn):
     assert run("alias", "anita", "ana").exit_code == 0
     result = run("rm", "--person", "anita", "--yes")
-    assert result.output.strip() == "Deleted 40 tasks of ana"
+    assert result.output.strip() == "Deleted 40 tasks of ana (also named anita)"
     result = run("rm", "--person", "nobody", "--yes")
     assert (result.exit_code, result.stderr) == (
         1,
