@@ -77,6 +77,7 @@ class World:
         self.removed: set[str] = set()  # every uid rm'ed anywhere
         self.minute = 0
         self.ran: Counter[str] = Counter()
+        self.skipped = 0  # refused (as the command would be) or not applicable
         self.states_compared = 0
 
     def close(self) -> None:
@@ -121,6 +122,8 @@ class World:
             done = False  # refused, as the command would be: nothing written
         if done is not False:
             self.ran[name] += 1
+        else:
+            self.skipped += 1
 
     def op_add(self, r: int, b: int, c: int) -> None:
         task = tasklog.NewTask(TITLES[b % len(TITLES)], 1.0 + c % 5, NAMES[b % len(NAMES)])

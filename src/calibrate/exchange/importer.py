@@ -341,8 +341,12 @@ def _run(
     batch: list[Row] = []
     records: dict[str, list[dict]] = {}
 
+    projects: set[str] = set()
+
     def flush() -> None:
         if batch:
+            if stream.format_name == "jira":  # issue keys name their project: WEB-12
+                projects.update(row.key.rsplit("-", 1)[0] for row in batch if row.key)
             rows = assign_uids(conn, batch, result)
             ledger.check_renamed(conn, rows, context)
             ledger.apply_rows(conn, rows, context, result.applied)
@@ -385,6 +389,8 @@ def _run(
     if read == 0 and not stream.skipped:
         raise InputError(f"{result.file} has no rows to import (a header and nothing else)")
     result.rows = read + sum(stream.skipped.values())
+    if projects:
+        result.source_from += f" (issue keys of {', '.join(sorted(projects))})"
     joined = result.joined
     result.added = result.applied.added + joined.added
     result.updated = result.applied.updated + joined.updated

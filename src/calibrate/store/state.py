@@ -239,15 +239,15 @@ def join_tasks(conn: sqlite3.Connection, records: Iterable[dict], result: JoinRe
             row = dict(zip(TASK_COLUMNS, mine[1:width], strict=True))
             merged, changed, differed = dict(row), False, False
             for register, columns in REGISTERS.items():
-                their_values = [record[c] for c in columns]
-                our_values = [row[c] for c in columns]
+                their_values = _comparable(register, [record[c] for c in columns])
+                our_values = _comparable(register, [row[c] for c in columns])
                 if their_values != our_values:
                     differed = True
                     result.conflicts[register] += 1
                 if theirs[register] == stamps[register] and their_values == our_values:
                     continue
                 if wins(theirs[register], their_values, stamps[register], our_values):
-                    merged.update(zip(columns, their_values, strict=True))
+                    merged.update((c, record[c]) for c in columns)
                     stamps[register] = theirs[register]
                     changed = True
             if not changed:
@@ -270,6 +270,14 @@ def join_tasks(conn: sqlite3.Connection, records: Iterable[dict], result: JoinRe
             conn.executemany(_INSERT_TASK, inserts)
         if updates:
             conn.executemany(_UPDATE_TASK, updates)
+
+
+def _comparable(register: str, values: list) -> list:
+    """A register's values as compared: JSON texts (tags, the import ledger)
+    by what they hold, not how they were spelled."""
+    if register in ("tags", "imported"):
+        return [json.loads(value) if value else None for value in values]
+    return values
 
 
 def join_children(
