@@ -40,7 +40,7 @@ from tests.laws.history import OPERATIONS, World
 from tests.reliability.faults import FULL, size
 
 LAWS = settings(
-    max_examples=size(6, 400),
+    max_examples=size(6, 1000),
     deadline=None,
     derandomize=not FULL,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
