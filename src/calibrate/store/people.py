@@ -22,7 +22,8 @@ from calibrate.store import names as naming
 from calibrate.store import transaction
 from calibrate.store.names import canonical_person, clean_name, names_of
 from calibrate.store.stamps import next_at, replica_id
-from calibrate.store.tasks import bury, team_of
+from calibrate.store.tasks import team_of
+from calibrate.store.tombstones import bury
 
 
 def _in(names: list[str]) -> str:

@@ -556,33 +556,12 @@ def edit_task(conn: sqlite3.Connection, task_id: int, changes: dict) -> dict:
 def delete_tasks(conn: sqlite3.Connection, task_ids: Sequence[int]) -> int:
     """Delete tasks (their intervals and re-estimates go with them), leaving a
     tombstone per uid (law 3: no old file brings them back)."""
+    from calibrate.store.tombstones import bury
+
     with transaction(conn):
         uids = [get_task(conn, task_id)["uid"] for task_id in task_ids]
         bury(conn, uids)
     return len(task_ids)
-
-
-def bury(conn: sqlite3.Connection, uids: Sequence[str]) -> None:
-    """Delete the tasks of ``uids`` and leave a tombstone for each (uid and
-    stamp only: never a name), inside the caller's transaction."""
-    replica = replica_id(conn)
-    for start in range(0, len(uids), 500):
-        chunk = list(uids[start : start + 500])
-        marks = ", ".join("?" * len(chunk))
-        known = dict(
-            conn.execute(
-                f"SELECT uid, max(deleted_at, coalesce(restored_at, '')) FROM tombstones "  # noqa: S608 (marks only)
-                f"WHERE uid IN ({marks})",
-                chunk,
-            ).fetchall()
-        )
-        conn.executemany(
-            "INSERT INTO tombstones (uid, deleted_at, deleted_replica) VALUES (?, ?, ?) "
-            "ON CONFLICT(uid) DO UPDATE SET deleted_at = excluded.deleted_at, "
-            "deleted_replica = excluded.deleted_replica",
-            [(uid, next_at(known.get(uid, "")), replica) for uid in chunk],
-        )
-        conn.execute(f"DELETE FROM tasks WHERE uid IN ({marks})", chunk)  # noqa: S608 (marks only)
 
 
 def task_details(conn: sqlite3.Connection, task_id: int) -> dict:
