@@ -43,7 +43,7 @@ ROWS = [
         ["add", "x", "-e", "abc"],
         usage(
             "Invalid value for '-e' / '--estimate': not a duration: 'abc' (use e.g. 90m, "
-            "1.5h, 1h30m, 2d or 1w)",
+            "1.5h, 1h30m, 1:30, PT2H, 2d or 1w)",
             "add",
         ),
     ),
@@ -97,8 +97,8 @@ ROWS = [
         "a bad row in an imported file",
         1,
         ["import", "{dir}/bad.csv"],
-        "line 3: estimate column 'estimate': not a duration: 'zz' (use e.g. 90m, 1.5h, 1h30m, 2d "
-        "or 1w) (nothing was imported; --skip-bad imports the other rows)",
+        "line 3: estimate column 'estimate': not a duration: 'zz' (use e.g. 90m, 1.5h, 1h30m, "
+        "1:30, PT2H, 2d or 1w) (nothing was imported; --skip-bad imports the other rows)",
     ),
     (
         "a file that is missing, a folder, or cannot be read or written",
@@ -221,7 +221,7 @@ TYPED_VALUES = [
         ["list", "--since", "bogus"],
         "list",
         "Invalid value for '--since': not a window start: "
-        "'bogus' (use 26w, a date such as 2026-01-01, or all)",
+        "'bogus' (use 26w, 14d, a date such as 2026-01-01, or all)",
     ),
     (
         ["score", "--since", "99999w"],
@@ -242,7 +242,8 @@ TYPED_VALUES = [
     (
         ["reestimate", "2", "abc"],
         "reestimate",
-        "Invalid value for 'DURATION': not a duration: 'abc' (use e.g. 90m, 1.5h, 1h30m, 2d or 1w)",
+        "Invalid value for 'DURATION': not a duration: 'abc' (use e.g. 90m, 1.5h, 1h30m, 1:30, "
+        "PT2H, 2d or 1w)",
     ),
     (
         ["suggest", "0"],
@@ -274,7 +275,7 @@ TYPED_VALUES = [
         ["import", "x.csv", "--format", "excel"],
         "import",
         "Invalid value for '--format': cannot "
-        "import format 'excel': use csv, tsv, jira, taskwarrior, jsonl, json, summary",
+        "import format 'excel': use csv, tsv, jira, taskwarrior, timewarrior, jsonl, json, summary",
     ),
     (
         ["import", "x.csv", "--map", "bogus"],

@@ -78,7 +78,7 @@ def test_add_done_and_started(run, db_path):
     assert started["status"] == "started" and started["started_at"]
 
 
-DURATION_HINT = "(use e.g. 90m, 1.5h, 1h30m, 2d or 1w)"
+DURATION_HINT = "(use e.g. 90m, 1.5h, 1h30m, 1:30, PT2H, 2d or 1w)"
 DATE_HINT = "(use an ISO date (2026-12-04), today, tomorrow, a weekday name or +3d)"
 
 
@@ -266,7 +266,11 @@ def test_an_id_must_be_a_positive_whole_number(run):
     fails(
         run("drop", "x"),
         2,
-        usage("Invalid value for 'ID': 'x' is not a valid integer range.", "drop"),
+        usage(
+            "Invalid value for 'ID': 'x' is not a task id (a number such as 12: 'calibrate "
+            "list' shows them)",
+            "drop",
+        ),
     )
 
 

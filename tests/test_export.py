@@ -218,7 +218,7 @@ texts = st.text(
 )
 def test_any_text_survives_a_csv_round_trip(tmp_path, title, notes, tag):
     title = title.strip()  # calibrate stores titles stripped
-    tags = [t for t in [tag.replace(",", " ").strip()] if t]
+    tags = [t for t in [tag.replace(",", " ").replace(";", " ").strip()] if t]
     path = tmp_path / "round.csv"
     with open(path, "w", encoding="utf-8", newline="") as handle:
         task = {"uid": "u", "title": title, "notes": notes, "tags": tags, "estimate_h": 1.0}

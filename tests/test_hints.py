@@ -201,9 +201,12 @@ def test_add_prints_the_hint_on_stderr_only(run, conn):
     assert (quiet.stdout, quiet.stderr) == ("32\n", "")
 
 
-def test_add_without_history_prints_no_hint_until_there_is_some(run):
+def test_add_without_history_prints_no_hint_until_there_is_some(run, db_path):
     result = run("add", "first ever", "-e", "3h")
-    assert result.exit_code == 0 and result.stderr == ""
+    assert result.exit_code == 0
+    assert result.stderr == (  # the first add says where the database is, and no hint
+        f"Created a new database: {db_path} (--db PATH or $CALIBRATE_DB uses another)\n"
+    )
     done = run("add", "logged done", "-e", "3h", "--actual", "2h")
     assert done.stderr == ""
     later = run("add", "second", "-e", "3h")
@@ -283,7 +286,7 @@ def test_suggest_bad_input(run, conn):
     assert (soon.exit_code, soon.stderr) == (
         2,
         "Error: Invalid value for 'DURATION': not a duration: 'soon' (use e.g. 90m, 1.5h, "
-        "1h30m, 2d or 1w) (see 'calibrate suggest --help')\n",
+        "1h30m, 1:30, PT2H, 2d or 1w) (see 'calibrate suggest --help')\n",
     )
 
 

@@ -473,7 +473,7 @@ def test_an_unknown_format_is_refused(run):
     assert result.exit_code == 2
     assert error_line(result) == (
         "Error: Invalid value for '--format': cannot import format 'excel': use csv, tsv, jira, "
-        "taskwarrior, jsonl, json, summary (see 'calibrate import --help')"
+        "taskwarrior, timewarrior, jsonl, json, summary (see 'calibrate import --help')"
     )
 
 

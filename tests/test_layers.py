@@ -14,7 +14,7 @@ graph, are in ``tests/support/layers.py``. The nevers:
    from arrays and plain lists, and never touch the database;
 3. ``calibrate.store`` reaching, at any level and through any module, anything
    of the package but itself and the small standard-library modules at the top
-   (errors, durations, identity, selection, rules, text, files): storage sits
+   (errors, clock, durations, identity, selection, rules, text, files): storage sits
    under the statistics, the report, exchange and the orchestrators (panel,
    advice, teams, hinting), so it hands them rows and arrays and never calls
    up into them. A stored value that the statistics define (a hint) is kept as
@@ -161,8 +161,8 @@ def test_the_storage_never_reaches_up_the_layers(graph):
     message = _listed(store_violations(graph))
     assert not message, (
         "PRODUCT.md Layers: calibrate.store imports only itself and the standard-library "
-        "modules at the top (errors, durations, identity, selection, rules, text, files)\n"
-        + message
+        "modules at the top (errors, clock, durations, identity, selection, rules, text, "
+        "files)\n" + message
     )
 
 

@@ -467,7 +467,7 @@ def test_report_command_opens_the_browser(team_db, tmp_path, monkeypatch):
             ["--since", "soon"],
             2,
             "Invalid value for '--since': not a window start: 'soon' (use "
-            "26w, a date such as 2026-01-01, or all) (see 'calibrate report --help')",
+            "26w, 14d, a date such as 2026-01-01, or all) (see 'calibrate report --help')",
         ),
         (
             ["--plotlyjs", "web"],

@@ -472,7 +472,7 @@ def _old_columns(conn, table) -> list[str]:
     return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
     _old_database(db_path, version)
     old = sqlite3.connect(db_path)
@@ -482,7 +482,7 @@ def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
     assert before["tasks"] and before["intervals"] and before["aliases"]
 
     conn = store.connect(db_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 5
     after = _contents(conn)
     for table, rows in before.items():
         if table == "_migrations":  # the steps run now are added after the old ones
@@ -490,7 +490,7 @@ def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
             assert [row[0] for row in after[table][len(rows) :]] == [
                 step.__name__ for step in migrations.MIGRATIONS[version:]
             ]
-        elif table == "meta":  # m004 made the database's identity its replica id
+        elif table == "meta":  # m005 made the database's identity its replica id
             renamed = {"database_id": "replica_id"}
             assert sorted((renamed.get(k, k), v) for k, v in rows) == sorted(
                 (k, v) for k, v in after[table] if k != "replica_path"
@@ -506,6 +506,8 @@ def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
                     (tuple(r) for r in conn.execute(f"SELECT {kept} FROM {table}")), key=repr
                 )
             assert found == rows, table
+            if table == "summary_weeks":  # m004 adds a detail column, empty for old weeks
+                assert all(row[-1] is None for row in after[table])
     assert {"history_state", "hints", "advice_cache", "meta", "summary_weeks"} <= set(after)
     assert "tombstones" in set(after)
     if version == 1:  # m002 gave the database an identity on the way
@@ -534,7 +536,7 @@ def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
 
 
 def test_a_version_3_database_gets_its_stamps_from_its_own_history(db_path, run):
-    """m004 on a real version-3 file with data: stamps from ``updated_at`` and
+    """m005 on a real version-3 file with data: stamps from ``updated_at`` and
     the replica id (the identity m002 made), child records with stable uids
     and stamps of their own times, aliases and people stamped, no tombstone."""
     from calibrate.store import stamps

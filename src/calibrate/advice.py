@@ -34,6 +34,7 @@ from calibrate.store import caches, settings
 from calibrate.store.fetch import fetch_columns
 from calibrate.store.people import person_with_tasks, team_with_tasks
 from calibrate.store.tasks import canonical_person, team_of
+from calibrate.text import count
 
 #: Histogram rows at most; beyond, days are grouped into weeks.
 HISTOGRAM_ROWS = 16
@@ -529,8 +530,8 @@ def run_backtest(
     counted = scope.counted(conn)
     if counted < BACKTEST_NEEDS:  # said before anything is loaded or cached
         raise StateError(
-            f"not enough history to backtest {scope.describe()}: {counted:,} "
-            f"finished task{'s' if counted != 1 else ''}; the backtest predicts "
+            f"not enough history to backtest {scope.describe()}: "
+            f"{count(counted, 'finished task')}; the backtest predicts "
             f"blocks of {backtest.BLOCK} from task {backtest.BACKTEST_START} on, so it "
             f"needs {BACKTEST_NEEDS}"
         )

@@ -14,10 +14,15 @@ Standard library only: this module is on the start-up path of ``calibrate add``.
 
 from __future__ import annotations
 
-import os
 import re
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta
 
+from calibrate.clock import NO_TIME as NO_TIME
+from calibrate.clock import local_days as local_days
+from calibrate.clock import local_midnight, local_moment
+from calibrate.clock import local_today as local_today
+from calibrate.clock import local_zone as local_zone
+from calibrate.clock import utc_now as utc_now
 from calibrate.errors import InputError
 
 DEFAULT_DAY_HOURS = 8.0
@@ -52,9 +57,19 @@ UNIT_WORDS = {
     "week": "w",
     "weeks": "w",
 }
-_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_NUMBER = r"(?:\d+(?:[.,]\d*)?|[.,]\d+)"
 _PART = re.compile(rf"\s*({_NUMBER})\s*([a-z]+)?", re.IGNORECASE)
-_DURATION_HINT = "use e.g. 90m, 1.5h, 1h30m, 2d or 1w"
+# These three are compiled on first use (``re`` caches them), not at start-up:
+#: A comma followed by three digits could be a thousands separator: "1,500".
+_THOUSANDS = r"\d,\d{3}(?!\d)"
+_CLOCK_DURATION = r"^(\d+):([0-5]\d)(?::([0-5]\d))?$"
+_ISO_NUMBER = r"\d+(?:[.,]\d+)?"
+_ISO_DURATION = (
+    rf"^P(?:(?P<y>{_ISO_NUMBER})Y)?(?:(?P<mo>{_ISO_NUMBER})M)?(?:(?P<w>{_ISO_NUMBER})W)?"
+    rf"(?:(?P<d>{_ISO_NUMBER})D)?(?:T(?:(?P<h>{_ISO_NUMBER})H)?(?:(?P<mi>{_ISO_NUMBER})M)?"
+    rf"(?:(?P<s>{_ISO_NUMBER})S)?)?$"
+)
+_DURATION_HINT = "use e.g. 90m, 1.5h, 1h30m, 1:30, PT2H, 2d or 1w"
 
 
 def unit_hours(unit: str, day_hours: float = DEFAULT_DAY_HOURS) -> float:
@@ -76,7 +91,10 @@ def parse_duration(
     unit: str = "h",
     allow_zero: bool = False,
 ) -> float:
-    """Read a duration and return it in hours.
+    """Read a duration and return it in hours: ``90m``, ``1.5h`` (or ``1,5h``),
+    ``1h30m``, ``1:30`` (hours and minutes, ``1:30:15`` with seconds), an ISO
+    8601 duration (``PT2H``, ``P1DT2H``: a day is the working day), ``2d``,
+    ``1w``.
 
     ``unit`` is the unit of a bare number. Zero and negative durations are
     errors unless ``allow_zero`` (negative ones always are).
@@ -87,6 +105,20 @@ def parse_duration(
     if raw.startswith("-"):
         raise InputError(f"negative duration {raw!r}: effort must be more than zero")
     body = raw[1:] if raw.startswith("+") else raw
+    if body[:1] in "Pp":
+        iso = iso_duration_hours(body, day_hours)
+        if iso is None:
+            raise InputError(f"not a duration: {raw!r} ({_DURATION_HINT})")
+        return _checked_hours(iso, raw, allow_zero)
+    clock = re.match(_CLOCK_DURATION, body) if ":" in body else None
+    if clock:
+        h, m, sec = clock.groups()
+        return _checked_hours(int(h) + int(m) / 60 + int(sec or 0) / 3600, raw, allow_zero)
+    if "," in body and re.search(_THOUSANDS, body):
+        raise InputError(
+            f"not a duration: {raw!r} (a comma is a decimal point here: write "
+            f"{body.replace(',', '.')} or {body.replace(',', '')})"
+        )
     hours = 0.0
     pos = 0
     parts = 0
@@ -99,7 +131,7 @@ def parse_duration(
         if word is None:
             bare = True
         try:
-            hours += float(number) * unit_hours(word or unit, day_hours)
+            hours += float(number.replace(",", ".")) * unit_hours(word or unit, day_hours)
         except InputError:
             raise InputError(f"not a duration: {raw!r} ({_DURATION_HINT})") from None
         parts += 1
@@ -108,6 +140,10 @@ def parse_duration(
             pos += 1
     if parts == 0 or (bare and parts > 1):
         raise InputError(f"not a duration: {raw!r} ({_DURATION_HINT})")
+    return _checked_hours(hours, raw, allow_zero)
+
+
+def _checked_hours(hours: float, raw: str, allow_zero: bool) -> float:
     if hours != hours or hours == float("inf"):  # NaN or overflow
         raise InputError(f"not a duration: {raw!r} ({_DURATION_HINT})")
     if hours <= 0 and not allow_zero:
@@ -119,12 +155,35 @@ def parse_duration(
     return hours
 
 
-def format_duration(hours: float | None) -> str:
-    """Print hours back in the notation :func:`parse_duration` reads: ``1h30m``.
+def iso_duration_hours(text: str, day_hours: float = DEFAULT_DAY_HOURS) -> float | None:
+    """An ISO 8601 duration in hours: ``PT1H30M`` -> 1.5; a day is a working
+    day, a week five. ``None`` when ``text`` is not one. Months and years are
+    refused: they are not efforts."""
+    body = text.strip()
+    match = re.match(_ISO_DURATION, body, re.IGNORECASE)
+    if not match or body.upper() in ("P", "PT") or body.upper().endswith("T"):
+        return None
+    parts = match.groupdict()
+    if parts["y"] or parts["mo"]:
+        raise InputError(f"duration {text!r} is in months or years, not an effort")
+    hours = 0.0
+    for name, size in (
+        ("w", DAYS_PER_WEEK * day_hours),
+        ("d", day_hours),
+        ("h", 1.0),
+        ("mi", 1 / 60),
+        ("s", 1 / 3600),
+    ):
+        if parts[name]:
+            hours += float(parts[name].replace(",", ".")) * size
+    return hours
 
-    Whole seconds are kept, so ``parse_duration(format_duration(h))`` gives
-    ``h`` back for any whole number of seconds. Days are never used on output
-    because their length is a team setting.
+
+def format_duration(hours: float | None) -> str:
+    """Hours as people read them, in the notation :func:`parse_duration`
+    reads: ``1h30m``, to the minute (``3h1s`` is ``3h``; exact values stay in
+    the JSON outputs); under a minute, in seconds (``45s``). Days are never
+    used on output because their length is a team setting.
     """
     if hours is None:
         return ""
@@ -133,15 +192,14 @@ def format_duration(hours: float | None) -> str:
     seconds = round(hours * 3600)
     if seconds == 0:
         return "0m" if hours == 0 else f"{hours * 3600:.3g}s"
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
+    if seconds < 60:
+        return f"{seconds}s"
+    h, m = divmod(round(seconds / 60), 60)
     out = ""
     if h:
         out += f"{h}h"
-    if m:
+    if m or not h:
         out += f"{m}m"
-    if s:
-        out += f"{s}s"
     return out
 
 
@@ -179,21 +237,9 @@ WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 #: Dates outside these years are refused (as imports refuse them): far
 #: enough for any real task, and far from where date arithmetic overflows.
 FIRST_YEAR, LAST_YEAR = 1900, 2199
-_OFFSET = re.compile(r"^([+-])\s*(\d+)\s*([dw])$", re.IGNORECASE)
+# Date and window patterns, compiled on first use (``add`` without --due needs none):
+_OFFSET = r"(?i)^([+-])\s*(\d+)\s*([dw])$"
 _DATE_HINT = "use an ISO date (2026-12-04), today, tomorrow, a weekday name or +3d"
-
-
-def utc_now() -> datetime:
-    """Now, aware, in UTC. ``CALIBRATE_NOW`` (an ISO moment) freezes the clock:
-    it exists for tests, which compare whole outputs against recorded ones."""
-    frozen = os.environ.get("CALIBRATE_NOW")
-    if frozen:
-        return from_iso(frozen)
-    return datetime.now(UTC)
-
-
-def local_today() -> date:
-    return utc_now().astimezone().date()
 
 
 def weekday_index(word: str) -> int | None:
@@ -235,7 +281,7 @@ def _parse_date(raw: str, today: date, future: bool) -> date:
         return today + timedelta(days=1)
     if word == "yesterday":
         return today - timedelta(days=1)
-    offset = _OFFSET.match(raw)
+    offset = re.match(_OFFSET, raw)
     if offset:
         sign, count, unit = offset.groups()
         days = int(count) * (7 if unit.lower() == "w" else 1)
@@ -252,8 +298,8 @@ def _parse_date(raw: str, today: date, future: bool) -> date:
         raise InputError(f"not a date: {raw!r} ({_DATE_HINT})") from None
 
 
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
-_AGO = re.compile(r"^(?:-\s*(.+)|(.+?)\s+ago)$", re.IGNORECASE)
+_CLOCK = r"^(\d{1,2}):(\d{2})$"
+_AGO = r"(?i)^(?:-\s*(.+)|(.+?)\s+ago)$"
 
 
 def parse_when(text: str, *, now: datetime | None = None) -> datetime:
@@ -269,17 +315,18 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
 
 
 def _parse_when(raw: str, now: datetime | None) -> datetime:
-    now = (now or utc_now()).astimezone()
+    now = (now or utc_now()).astimezone(local_zone())
     if raw.lower() == "now":
         return now.astimezone(UTC)
-    clock = _CLOCK.match(raw)
+    clock = re.match(_CLOCK, raw)
     if clock:
         hour, minute = int(clock.group(1)), int(clock.group(2))
         if hour > 23 or minute > 59:
             raise InputError(f"not a time of day: {raw!r}")
-        return now.replace(hour=hour, minute=minute, second=0, microsecond=0).astimezone(UTC)
-    ago = _AGO.match(raw)
-    if ago and not _OFFSET.match(raw):
+        wall = datetime.combine(now.date(), time(hour, minute))
+        return local_moment(wall, typed=raw)  # the offset of that moment, not now's
+    ago = re.match(_AGO, raw)
+    if ago and not re.match(_OFFSET, raw):
         span = parse_duration(ago.group(1) or ago.group(2))
         return (now - timedelta(hours=span)).astimezone(UTC)
     if "T" in raw or " " in raw.strip():
@@ -287,11 +334,11 @@ def _parse_when(raw: str, now: datetime | None) -> datetime:
             moment = datetime.fromisoformat(raw.replace(" ", "T", 1))
         except ValueError:
             raise InputError(f"not a date or time: {raw!r}") from None
-        if moment.tzinfo is None:
-            moment = moment.astimezone()  # a naive time is local
+        if moment.tzinfo is None:  # a naive time is local
+            return local_moment(moment, typed=raw)
         return moment.astimezone(UTC)
     day = parse_date(raw, today=now.date(), future=False)
-    return datetime.combine(day, time(12, 0)).astimezone().astimezone(UTC)
+    return local_moment(datetime.combine(day, time(12, 0)), strict=False)
 
 
 def to_iso(moment: datetime) -> str:
@@ -348,94 +395,71 @@ def week_monday(week: int) -> date:
     return WEEK_ZERO + timedelta(weeks=int(week))
 
 
-def local_zone() -> tzinfo:
-    """The user's time zone, as a ``ZoneInfo`` when it can be named (so that
-    summer time is right for every date), else today's fixed offset."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    name = os.environ.get("TZ", "").lstrip(":")
-    candidates = [name] if name else []
-    try:
-        target = os.path.realpath("/etc/localtime")
-    except OSError:
-        target = ""
-    if "/zoneinfo/" in target:
-        candidates.append(target.split("/zoneinfo/", 1)[1])
-    for key in candidates:
-        try:
-            return ZoneInfo(key)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            continue
-    zone = datetime.now().astimezone().tzinfo
-    assert zone is not None  # astimezone() always sets one
-    return zone
-
-
-#: A moment without a time (missing, or unreadable) in :func:`local_days`'
-#: seconds since 1970: it sorts before every real one.
-NO_TIME = -(2**62)
-
-
-def local_days(epoch):
-    """The local calendar day (``datetime64[D]``) of each UTC moment, given
-    in seconds since 1970 (NaT for :data:`NO_TIME`), in :func:`local_zone`
-    with its summer time as it was at each moment: one offset lookup per
-    distinct hour. The one conversion from stored UTC times to the user's
-    days. (numpy is imported here, off the start-up path.)"""
-    import numpy as np
-
-    seconds = np.asarray(epoch, dtype=np.int64)
-    out = np.full(seconds.shape, np.datetime64("NaT"), dtype="datetime64[D]")
-    ok = seconds != NO_TIME
-    timed = seconds[ok]
-    hours, inverse = np.unique(timed // 3600, return_inverse=True)
-    zone = local_zone()
-    offsets = np.array([_utc_offset(int(hour) * 3600, zone) for hour in hours], dtype=np.int64)
-    out[ok] = ((timed + offsets[inverse.reshape(-1)]) // 86_400).astype("datetime64[D]")
-    return out
-
-
-def _utc_offset(moment: int, zone: tzinfo) -> int:
-    try:
-        offset = datetime.fromtimestamp(moment, zone).utcoffset()
-    except (OverflowError, OSError, ValueError):
-        return 0  # beyond what the platform's clock reads: UTC
-    return int(offset.total_seconds()) if offset is not None else 0
-
-
 def local_midnight_utc(day: date) -> str:
-    """The UTC ISO text of local midnight starting ``day``."""
-    return to_iso(datetime.combine(day, time(0, 0)).astimezone())
+    """The UTC ISO text of the local moment that starts ``day``."""
+    return to_iso(local_midnight(day))
 
 
-_WEEKS = re.compile(r"^(\d+)\s*w$", re.IGNORECASE)
+_WEEKS = r"(?i)^(\d+)\s*w$"
+_DAYS = r"(?i)^(\d+)\s*d$"
 
 
 def parse_since(text: str | None, *, today: date | None = None) -> str | None:
-    """Read a window start (``26w``, a date, or ``all``) into the UTC ISO text
-    of the local midnight that starts its first ISO week; ``None`` for all.
+    """Read a window start (``26w``, ``14d``, a date, or ``all``) into the UTC
+    ISO text of the local midnight that starts its first ISO week; ``None``
+    for all.
 
-    ``26w`` is the current week and the 26 before it.
+    Windows are whole ISO weeks, Monday to Sunday: ``26w`` is the current
+    week and the 26 before it (``1w``: this week and last week); ``14d`` and
+    a date start on the Monday of the week they fall in (:func:`window_note`
+    says so in words).
     """
+    first = window_start_day(text, today=today)
+    return None if first is None else local_midnight_utc(first)
+
+
+def window_start_day(text: str | None, *, today: date | None = None) -> date | None:
+    """The local Monday a window of :func:`parse_since` starts on (``None``: all)."""
     if text is None:
         return None
     raw = str(text).strip()
     if raw.lower() == "all":
         return None
     today = today or local_today()
-    weeks = _WEEKS.match(raw)
-    if weeks:
-        try:
-            first = _in_range(week_start(today) - timedelta(weeks=int(weeks.group(1))), raw)
-        except (OverflowError, InputError):
-            raise InputError(
-                f"window {raw!r} starts before {FIRST_YEAR}: use fewer weeks, or all"
-            ) from None
-    else:
-        try:
-            first = week_start(parse_date(raw, today=today, future=False))
-        except InputError:
-            raise InputError(
-                f"not a window start: {raw!r} (use 26w, a date such as 2026-01-01, or all)"
-            ) from None
-    return local_midnight_utc(first)
+    weeks = re.match(_WEEKS, raw)
+    days = re.match(_DAYS, raw)
+    try:
+        if weeks:
+            start = week_start(today) - timedelta(weeks=int(weeks.group(1)))
+        elif days:
+            start = week_start(today - timedelta(days=int(days.group(1))))
+        else:
+            start = None
+        if start is not None:
+            return _in_range(start, raw)
+    except (OverflowError, InputError):
+        raise InputError(
+            f"window {raw!r} starts before {FIRST_YEAR}: use fewer weeks, or all"
+        ) from None
+    try:
+        return week_start(parse_date(raw, today=today, future=False))
+    except InputError:
+        raise InputError(
+            f"not a window start: {raw!r} (use 26w, 14d, a date such as 2026-01-01, or all)"
+        ) from None
+
+
+def window_note(text: str | None, *, today: date | None = None) -> str | None:
+    """What a window given in days covers, since windows are whole weeks:
+    ``--since 14d covers whole weeks: from Monday 2026-11-16 (this week and
+    the 2 before)``. ``None`` for windows in weeks, dates and ``all``."""
+    if text is None or not re.match(_DAYS, str(text).strip()):
+        return None
+    today = today or local_today()
+    first = window_start_day(text, today=today)
+    assert first is not None
+    before = (week_start(today) - first).days // 7
+    weeks = "this week" if before == 0 else f"this week and the {before} before"
+    if before == 1:
+        weeks = "this week and last week"
+    return f"--since {str(text).strip()} covers whole weeks: from Monday {first} ({weeks})"

@@ -9,7 +9,7 @@ again so that an export imports back unchanged.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 _FORMULA = re.compile(r"^'*[=+\-@\t\r]")
@@ -93,32 +93,161 @@ def to_json(value: Any) -> str:
 
 
 class Column:
-    """A table column; ``width`` 0 takes the room the others leave."""
+    """A table column; ``width`` 0 takes the room the others leave.
 
-    __slots__ = ("align", "header", "key", "width")
+    A right-aligned column holds numbers and durations, which are never cut:
+    it widens to its widest cell. ``paint`` (optional) styles a cell once it
+    is padded: ``paint(padded_text, row) -> text`` (colour, for a terminal).
+    """
 
-    def __init__(self, key: str, header: str, width: int = 0, align: str = "<"):
+    __slots__ = ("align", "header", "key", "paint", "width")
+
+    def __init__(
+        self,
+        key: str,
+        header: str,
+        width: int = 0,
+        align: str = "<",
+        paint: Callable[[str, dict], str] | None = None,
+    ):
         self.key, self.header, self.width, self.align = key, header, width, align
+        self.paint = paint
 
 
 def render_table(rows: Sequence[dict], columns: Sequence[Column], width: int = 80) -> str:
     """Fixed columns, one flexible (width 0) that takes the remaining room and
-    truncates with an ellipsis."""
-    fixed = sum(c.width for c in columns if c.width) + 2 * (len(columns) - 1)
-    flexible = max(10, width - fixed)
-    widths = [c.width or flexible for c in columns]
+    truncates with an ellipsis. Widths are what a terminal shows (a Chinese
+    character or an emoji takes two columns), not code points."""
+    texts = [
+        [_one_line(str(row.get(c.key)) if row.get(c.key) is not None else "") for c in columns]
+        for row in rows
+    ]
+    widths = []
+    for index, column in enumerate(columns):
+        fixed = column.width
+        if fixed and column.align == ">":  # numbers are never cut
+            fixed = max([fixed, *(display_width(cells[index]) for cells in texts)])
+        widths.append(fixed)
+    taken = sum(widths) + 2 * (len(columns) - 1)
+    flexible = max(10, width - taken)
+    widths = [w or flexible for w in widths]
     lines = ["  ".join(_cell(c.header, w, c.align) for c, w in zip(columns, widths, strict=True))]
-    for row in rows:
-        cells = (
-            _cell(str(row.get(c.key) if row.get(c.key) is not None else ""), w, c.align)
-            for c, w in zip(columns, widths, strict=True)
-        )
-        lines.append("  ".join(cells).rstrip())
+    for row, cells in zip(rows, texts, strict=True):
+        shown = []
+        for column, text, cell_width in zip(columns, cells, widths, strict=True):
+            padded = _cell(text, cell_width, column.align)
+            if column.paint is not None and text:
+                padded = column.paint(padded, row)
+            shown.append(padded)
+        lines.append("  ".join(shown).rstrip())
     return "\n".join(line.rstrip() for line in lines)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())  # no newlines or tabs inside a cell
+
+
 def _cell(text: str, width: int, align: str) -> str:
-    text = " ".join(text.split())  # no newlines or tabs inside a cell
-    if len(text) > width:
-        text = text[: max(0, width - 1)] + "…"
-    return f"{text:{align}{width}}"
+    """``text`` cut (with an ellipsis) and padded to ``width`` terminal columns."""
+    text = _one_line(text)
+    shown = display_width(text)
+    if shown > width:
+        text = clip(text, width)
+        shown = display_width(text)
+    pad = " " * max(0, width - shown)
+    return pad + text if align == ">" else text + pad
+
+
+# --- the width of text on a terminal ----------------------------------------------
+
+#: Zero-width joiner and variation selector 16 (which makes the character
+#: before it an emoji, two columns wide).
+_ZWJ, _VS16 = "\u200d", "\ufe0f"
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: east Asian wide and fullwidth
+    characters (Chinese, Japanese, Korean, most emoji) take two, combining
+    marks and zero-width characters none."""
+    if text.isascii():
+        return len(text)
+    return sum(_char_widths(text))
+
+
+def _char_widths(text: str) -> list[int]:
+    import unicodedata
+
+    widths: list[int] = []
+    joined = False
+    for char in text:
+        if char == _VS16:
+            if widths and widths[-1] == 1:
+                widths[-1] = 2
+            widths.append(0)
+            continue
+        if char == _ZWJ:
+            joined = True
+            widths.append(0)
+            continue
+        if joined:  # the next part of an emoji sequence: drawn as one
+            joined = False
+            widths.append(0)
+            continue
+        category = unicodedata.category(char)
+        if category in ("Mn", "Me", "Cf") or unicodedata.combining(char):
+            widths.append(0)
+        elif unicodedata.east_asian_width(char) in ("W", "F"):
+            widths.append(2)
+        else:
+            widths.append(1)
+    return widths
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` terminal columns, ending in an
+    ellipsis when cut (never halfway through a wide character)."""
+    if display_width(text) <= width:
+        return text
+    if width <= 0:
+        return ""
+    room = width - 1  # the ellipsis
+    if text.isascii():
+        return text[:room] + "…"
+    out = []
+    used = 0
+    for char, size in zip(text, _char_widths(text), strict=True):
+        if used + size > room:
+            break
+        out.append(char)
+        used += size
+    return "".join(out) + "…"
+
+
+def fit(text: str, width: int, align: str = "<") -> str:
+    """``text`` clipped and padded to exactly ``width`` terminal columns."""
+    return _cell(text, width, align)
+
+
+# --- flat rows for CSV ------------------------------------------------------------
+
+
+def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested JSON object as one flat CSV row: nested objects' keys joined
+    with dots (``reference.top_percent``); lists of plain values kept (CSV
+    joins them with commas); lists of objects left out (tables of their own)."""
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        name = f"{prefix}{key}"
+        if isinstance(item, Mapping):
+            flat.update(flatten(item, name + "."))
+        elif isinstance(item, list | tuple):
+            if not any(isinstance(element, Mapping | list | tuple) for element in item):
+                flat[name] = list(item)
+        else:
+            flat[name] = item
+    return flat
+
+
+def flat_columns(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Every key of ``rows``, in the order they first appear."""
+    return list(dict.fromkeys(key for row in rows for key in row))

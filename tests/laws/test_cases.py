@@ -433,3 +433,20 @@ def test_the_keyless_row_gaining_an_actual_updates_its_task(run, db_path, tmp_pa
     assert "0 added, 1 updated, 1 unchanged" in result.stdout
     assert count(db_path, "SELECT count(*) FROM tasks") == 2
     assert task(db_path, "title = 'Fix login'")["actual_h"] == 3.0
+
+
+def test_one_timewarrior_sitting_imported_on_two_replicas_counts_once(run, db_path, tmp_path):
+    ok(run("add", "Fix login", "-e", "2h"))
+    desktop = copy_file(db_path, tmp_path / "desktop.db")
+    timew = tmp_path / "timew.json"
+    timew.write_text(
+        '[\n{"id":1,"start":"20261130T083000Z","end":"20261130T091500Z","tags":["cal:1"]}\n]\n'
+    )
+    ok(run("import", str(timew)))
+    ok(run("--db", str(desktop), "import", str(timew)))
+    ok(run("merge", str(desktop)))
+    ok(run("--db", str(desktop), "merge", str(db_path)))
+    for db in (db_path, desktop):
+        shown = json.loads(ok(run("--db", str(db), "show", "1", "--json")).stdout)
+        assert (len(shown["intervals"]), shown["timer_h"]) == (1, 0.75)
+    assert state(db_path) == state(desktop)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from calibrate.store.tasks import clean_tags
 from tests.reliability.faults import (
     assert_clean_failure,
     file_state,
@@ -300,6 +301,8 @@ def schema(db: Path) -> list:
 def test_filters_match_only_the_literal_name(sql_db, invoke, option):
     before = file_state(sql_db)
     for name in SQL:
+        if option == "--tag" and clean_tags([name]) != [name]:
+            continue  # commas and semicolons separate tags: no tag holds one
         args = ["list", option, name, "--status", "any", "--json"]
         if option in ("--project", "--tag"):
             args.insert(1, "--everyone")

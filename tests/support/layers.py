@@ -21,7 +21,7 @@ HEAVY = ("numpy", "pandas", "plotly", "sqlite_utils", "jinja2")
 STATS_NEVER = ("sqlite3", "click")
 #: The small standard-library modules at the top of the package (PRODUCT.md
 #: "Layers"): all that the storage may import of the package besides itself.
-FOUNDATION = ("errors", "durations", "identity", "selection", "rules", "text", "files")
+FOUNDATION = ("errors", "clock", "durations", "identity", "selection", "rules", "text", "files")
 
 
 def _load_architecture():

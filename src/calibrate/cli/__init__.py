@@ -28,8 +28,10 @@ from calibrate.errors import CalibrateError, UsageError
 
 #: Commands that need pandas, numpy, plotly or sqlite-utils live in modules of
 #: their own, imported only when that command runs (or ``--help`` lists them),
-#: so that the everyday commands start fast: "name": "module:attribute".
+#: so that the everyday commands start fast; so does ``config`` (standard library
+#: only), which ``add`` need not import: "name": "module:attribute".
 LAZY_COMMANDS: dict[str, str] = {
+    "config": "calibrate.cli.config:config",
     "score": "calibrate.cli.score:score",
     "import": "calibrate.cli.exchange:import_",
     "export": "calibrate.cli.exchange:export",
@@ -47,6 +49,11 @@ LAZY_COMMANDS: dict[str, str] = {
 class Interrupted(Exception):
     """Ctrl-C during a command, carried past click (which would print it as
     "aborted", the word for answering no) to the funnel."""
+
+
+class PipeClosed(Exception):
+    """The reader of stdout went away (``| head``), carried past click (which
+    would exit 1) to the funnel: not an error."""
 
 
 class CalibrateGroup(click.Group):
@@ -67,9 +74,19 @@ class CalibrateGroup(click.Group):
             self.add_command(getattr(importlib.import_module(module_name), attribute), name)
         return super().get_command(ctx, name)
 
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        try:  # --help and --version print while the arguments are parsed
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            raise PipeClosed from None
+
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a closed pipe shows here, inside the funnel
+            return result
+        except BrokenPipeError:
+            raise PipeClosed from None
         except UsageError as error:  # found by the library: report it as click's own
             name = ctx.invoked_subcommand
             command = self.get_command(ctx, name) if name else None
@@ -101,14 +118,17 @@ class CalibrateGroup(click.Group):
             if sys.stderr.isatty():
                 click.echo(err=True)  # after the terminal's ^C
             _fail("interrupted", 130)
-        except BrokenPipeError:
-            sys.stderr.close()  # a closed pipe (| head) is not an error
-            sys.exit(0)
+        except (BrokenPipeError, PipeClosed):
+            _pipe_closed()
         except UnicodeEncodeError as error:  # e.g. $CALIBRATE_PERSON in another encoding
             text = error.object[max(0, error.start - 20) : error.end + 20]
             _fail(f"text that is not valid UTF-8: '{_shown(text)}' (check the encoding)", 1)
         if not standalone_mode:
             return result
+        try:
+            sys.stdout.flush()  # --help and --version print outside invoke
+        except BrokenPipeError:
+            _pipe_closed()
         sys.exit(result if isinstance(result, int) else 0)
 
 
@@ -134,8 +154,30 @@ def _shown(text: str) -> str:
 
 
 def _fail(message: str, code: int) -> NoReturn:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
     click.echo(f"Error: {_printable(message)}", err=True)
     sys.exit(code)
+
+
+def _pipe_closed() -> NoReturn:
+    """``calibrate export | head -1``: the reader has all it wanted. A closed
+    pipe ends the command quietly with exit 0, as it ends ``cat``."""
+    _quiet_stdout()
+    sys.exit(0)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so that Python's last flush of what is
+    still buffered cannot fail again (and print a traceback) at exit."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no real stdout (a test's capture): nothing to flush
+        pass
 
 
 def _printable(text: str) -> str:
@@ -170,8 +212,9 @@ def cli(ctx: click.Context, db: str | None) -> None:
       calibrate done 1                         # finish it; the timer is the actual
       calibrate list                           # your open tasks
 
-    Who you are: --person, else $CALIBRATE_PERSON, else git's user.name, else your
-    login name. Your team: --team, else $CALIBRATE_TEAM.
+    Who you are: --person, else $CALIBRATE_PERSON, else the person remembered for
+    your OS user ('calibrate config me NAME'; set on first use from git's user.name
+    or your login name). Your team: --team, else $CALIBRATE_TEAM.
     """
     if os.environ.get("NO_COLOR"):
         ctx.color = False

@@ -19,17 +19,22 @@ from calibrate.cli.options import (
     App,
     Date,
     Duration,
-    Int64,
+    complete_task_ids,
+    emit_flat,
+    highlight,
+    output_options,
     pass_app,
+    person_option,
     progress,
     scope_options,
+    task_id_type,
 )
 from calibrate.errors import StateError
 from calibrate.hinting import current_hint
 from calibrate.identity import default_person
 from calibrate.stats.hints import HintFigures, reference_hint
 from calibrate.store.people import person_with_tasks
-from calibrate.text import percent, to_json
+from calibrate.text import count, fit, percent, to_json
 from calibrate.words import day_words, hint_sentence, nice_hours
 
 if TYPE_CHECKING:  # numpy's: never imported by suggest
@@ -61,10 +66,12 @@ class Suggestion(HintFigures):
 
 @click.command()
 @click.argument("estimate_h", metavar="DURATION", type=Duration())
-@click.option("--person", metavar="NAME", help="Whose history [default: you].")
-@click.option("--json", "json_output", is_flag=True, help="Output JSON.")
+@person_option("Whose history [default: you].")
+@output_options
 @pass_app
-def suggest(app: App, estimate_h: float, person: str | None, json_output: bool) -> None:
+def suggest(
+    app: App, estimate_h: float, person: str | None, json_output: bool, csv_output: bool
+) -> None:
     """What a task you estimate at DURATION will really take, and what to promise.
 
     From all your history: your own finished tasks of that size, mixed with
@@ -83,12 +90,15 @@ def suggest(app: App, estimate_h: float, person: str | None, json_output: bool) 
     you = person is None
     if not hint.has_history:
         _warn(REFERENCE_WARNING)
-    if json_output:
+    if json_output or csv_output:
         answer: Suggestion = {
             **hint.as_dict(estimate_h),
             "advice": hint_sentence(hint, estimate_h, you=you),
         }
-        click.echo(to_json(answer))
+        if csv_output:
+            emit_flat([answer])
+        else:
+            click.echo(to_json(answer))
         return
     click.echo(textwrap.fill(hint_sentence(hint, estimate_h, you=you), width=80))
 
@@ -116,7 +126,9 @@ class Blocks(click.ParamType):
 
 
 @click.command()
-@click.argument("task_ids", metavar="[ID]...", nargs=-1, type=Int64())
+@click.argument(
+    "task_ids", metavar="[ID]...", nargs=-1, type=task_id_type(), shell_complete=complete_task_ids
+)
 @scope_options
 @click.option(
     "--backtest",
@@ -154,10 +166,21 @@ class Blocks(click.ParamType):
     hidden=True,
     help="Forecast as of DATE (for tests).",
 )
-@click.option("--json", "json_output", is_flag=True, help="Output JSON.")
+@output_options
 @pass_app
 def forecast(
-    app: App, task_ids, person, team, everyone, backtest, blocks, runs, seed, today, json_output
+    app: App,
+    task_ids,
+    person,
+    team,
+    everyone,
+    backtest,
+    blocks,
+    runs,
+    seed,
+    today,
+    json_output,
+    csv_output,
 ) -> None:
     """Monte Carlo forecast of open tasks: remaining effort, finish dates, promises.
 
@@ -173,7 +196,8 @@ def forecast(
     (earliest due date first, then started ones) on the working calendar:
     focus-hours a working day, work-days, holidays (see 'calibrate config').
     Promises kept in under 80% of runs are flagged. The last line is the
-    backtest: how often such forecasts held on your own past tasks.
+    backtest: how often such forecasts held on your own past tasks. --csv
+    gives one row a task (with --backtest, one a method).
     """
     from calibrate import advice  # numpy: only for this command
     from calibrate.durations import local_today
@@ -190,7 +214,12 @@ def forecast(
             replayed = advice.run_backtest(
                 conn, scope, max_blocks=blocks, seed=seed, progress=update
             )
-        click.echo(to_json(replayed) if json_output else render_backtest(replayed))
+        if csv_output:
+            emit_flat(
+                [{"method": name, **figures} for name, figures in replayed["methods"].items()]
+            )
+        else:
+            click.echo(to_json(replayed) if json_output else render_backtest(replayed))
         return
     result = advice.run_forecast(
         conn,
@@ -205,7 +234,10 @@ def forecast(
     )
     for warning in result["warnings"]:
         _warn(warning)
-    click.echo(to_json(result) if json_output else render_forecast(result))
+    if csv_output:
+        emit_flat(result["tasks"])
+        return
+    click.echo(to_json(result) if json_output else highlight(render_forecast(result)))
 
 
 # --- words and bars ----------------------------------------------------------------------------
@@ -236,7 +268,7 @@ def render_forecast(result: ForecastResult) -> str:
     spent = f", {nice_hours(result['spent_h'])} already spent" if result["spent_h"] > 0 else ""
     lines = [
         f"Forecast for {result['scope']['describe']}: {len(tasks):,} open "
-        f"task{'s' if len(tasks) != 1 else ''}, {nice_hours(result['estimate_h'])} estimated"
+        f"{'task' if len(tasks) == 1 else 'tasks'}, {nice_hours(result['estimate_h'])} estimated"
         f"{spent}",
         f"{result['runs']:,} runs (seed {result['seed']}); {cal['focus_hours']:g} focused hours "
         f"a working day, {week}"
@@ -254,9 +286,8 @@ def render_forecast(result: ForecastResult) -> str:
             f"{'#':>5}  {'task':<30}{'estimate':>9}{'spent':>7}{'P50':>7}{'P80':>7}  finish P80",
         ]
         for task in tasks:
-            title = task["title"] if len(task["title"]) <= 29 else task["title"][:28] + "~"
             lines.append(
-                f"{task['id']:>5}  {title:<30}{nice_hours(task['estimate_h']):>9}"
+                f"{task['id']:>5}  {fit(task['title'], 29)} {nice_hours(task['estimate_h']):>9}"
                 f"{(nice_hours(task['spent_h']) if task['spent_h'] else '-'):>7}"
                 f"{nice_hours(task['remaining_p50_h']):>7}"
                 f"{nice_hours(task['remaining_p80_h']):>7}  {day_words(task['finish_p80'], today)}"
@@ -300,9 +331,8 @@ def render_forecast(result: ForecastResult) -> str:
                 flag = "  past due: broken"
             elif task["flagged"]:
                 flag = "  under 80%: renegotiate now"
-            title = task["title"] if len(task["title"]) <= 26 else task["title"][:25] + "~"
             lines.append(
-                f"  #{task['id']:<5}{title:<27}{' '.join(what):<20}"
+                f"  #{task['id']:<5}{fit(task['title'], 26)} {' '.join(what):<20}"
                 f"{percent(task['promise_chance']):>4}{flag}"
             )
     lines += ["", backtest_line(result["backtest"])]
@@ -336,7 +366,8 @@ def render_backtest(result: BacktestResult) -> str:
     first = result["first_task"]
     assert first is not None  # run_backtest refuses a history without a whole block
     lines = [
-        f"Backtest for {result['scope']['describe']}: {blocks:,} blocks of 10 finished tasks "
+        f"Backtest for {result['scope']['describe']}: {count(blocks, 'block')} of 10 finished "
+        "tasks "
         f"(tasks {first + 1:,} to {first + 10 * blocks:,} of {result['tasks']:,}),",
         "each forecast from the history before it.",
         "",

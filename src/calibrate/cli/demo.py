@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from calibrate.cli.options import progress
+from calibrate.text import count
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -94,11 +95,10 @@ def demo(ctx: click.Context, demo_db, people, teams, weeks, tasks, seed, force) 
         )
     still_open = summary["open"] + summary["started"]
     click.echo(
-        f"Built a demo history: {summary['tasks']:,} tasks ({summary['done']:,} done, "
-        f"{summary['dropped']:,} dropped, {still_open:,} open)\nby {people} "
-        f"{'person' if people == 1 else 'people'} in {summary['teams']} "
-        f"team{'s' if summary['teams'] != 1 else ''}, {summary['first_day']} to "
-        f"{summary['last_day']} (seed {seed})."
+        f"Built a demo history: {count(summary['tasks'], 'task')} ({summary['done']:,} done, "
+        f"{summary['dropped']:,} dropped, {still_open:,} open)\nby "
+        f"{count(people, 'person', 'people')} in {count(summary['teams'], 'team')}, "
+        f"{summary['first_day']} to {summary['last_day']} (seed {seed})."
     )
     click.echo("The data are synthetic: shaped like the real SiP dataset, nobody's real work.")
     click.echo(f"Database: {path}")

@@ -23,7 +23,7 @@ from calibrate.cli.options import (
 from calibrate.errors import UsageError
 from calibrate.identity import default_person, default_team
 from calibrate.selection import Selection
-from calibrate.text import to_json
+from calibrate.text import count, to_json
 
 
 class ImportFormat(ParsedValue):
@@ -68,6 +68,17 @@ class DateFormat(ParsedValue):
         return text
 
 
+class Delimiter(ParsedValue):
+    """``--delimiter``: a CSV file's separator (one character, or tab)."""
+
+    name = "delimiter"
+
+    def parse(self, text: str, ctx: click.Context | None) -> str:
+        from calibrate.exchange.formats.csvfile import delimiter_from
+
+        return delimiter_from(text)
+
+
 def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
     """``--map FIELD=COLUMN`` (repeatable), read as a whole: a field given
     twice is refused too."""
@@ -83,8 +94,14 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
     "format_name",
     type=ImportFormat(),
     metavar="FORMAT",
-    help="csv, tsv, jira, taskwarrior, jsonl, json, or summary (a team's 'export "
-    "--summary') [default: guessed from the file].",
+    help="csv, tsv, jira, taskwarrior, timewarrior, jsonl, json, or summary (a team's "
+    "'export --summary') [default: guessed from the file].",
+)
+@click.option(
+    "--delimiter",
+    type=Delimiter(),
+    metavar="CHAR",
+    help="A CSV file's separator: ',', ';', tab, '|' [default: sniffed from its header].",
 )
 @click.option(
     "--map",
@@ -160,6 +177,7 @@ def import_(
     skip_bad,
     dry_run,
     json_output,
+    delimiter,
 ) -> None:
     """Import tasks from FILE ('-' reads stdin), in one transaction.
 
@@ -168,6 +186,7 @@ def import_(
     calibrate import jira.csv --format jira --date-format dmy
     calibrate import export.csv --map estimate=HoursEstimate --map person=DeveloperID
     task export | calibrate import -
+    timew export | calibrate import -
 
     Rows need an estimate; rows without one are skipped and counted. A bad row
     stops the import with its line number (nothing is written) unless --skip-bad.
@@ -175,6 +194,20 @@ def import_(
     since: an actual, done date, timer or re-estimate recorded here is never
     undone, and a status only moves forward. A calibrate JSON Lines export comes
     back as the same history.
+
+    CSV: the separator is sniffed from the header (',' ';' tab '|'); in a
+    ';'-separated file numbers use the decimal comma (1,5). Durations read as
+    90m, 1.5h, 1:30 or PT2H. A tags cell may hold several: ui;auth or ui, auth.
+
+    Taskwarrior: the estimate is the UDA 'estimate' (task config
+    uda.estimate.type duration; task add ... estimate:2h), the actual the UDA
+    'actual' (or 'spent', 'totalactivetime'), else an annotation 'spent 2h'.
+    A completed task with no actual is skipped, counted with how to give it one.
+
+    Timewarrior: 'timew export' intervals become timer intervals of the tasks
+    their tags name: cal:12 is task #12 here, and a task's key (WEB-7, a
+    Taskwarrior uuid) names the task imported with it. 'done' then takes the
+    actual from the timer.
     """
     from pathlib import Path
 
@@ -184,6 +217,9 @@ def import_(
     with importer.input_file(Path(file)) as (path, name):
         if _is_team_summary(format_name, path):
             _import_summary(app, path, name, dry_run=dry_run, json_output=json_output)
+            return
+        if _is_timewarrior(format_name, path, encoding):
+            _import_intervals(app, path, name, encoding, dry_run=dry_run, json_output=json_output)
             return
         options = importer.ImportOptions(
             path=path,
@@ -200,6 +236,7 @@ def import_(
             prefer=prefer,
             skip_bad=skip_bad,
             dry_run=dry_run,
+            delimiter=delimiter,
         )
         size = path.stat().st_size
         with (
@@ -228,6 +265,33 @@ def _is_team_summary(format_name: str | None, path) -> bool:
     return looks_like_summary(path)
 
 
+def _is_timewarrior(format_name: str | None, path, encoding: str | None) -> bool:
+    """A ``timew export``: named, or recognised by its first intervals."""
+    from calibrate.exchange.formats import guess_format
+
+    return (format_name or guess_format(path, encoding)).lower() == "timewarrior"
+
+
+def _import_intervals(
+    app: App, path, name: str, encoding: str | None, *, dry_run: bool, json_output: bool
+) -> None:
+    """``import`` of a Timewarrior export: its intervals onto the tasks their
+    tags name (:mod:`calibrate.exchange.intervals`), in one transaction."""
+    from pathlib import Path
+
+    from calibrate.exchange import importer, intervals
+    from calibrate.exchange.formats.timewarrior import read_intervals
+
+    tracked = read_intervals(path, name, encoding)
+    with importer.target_connection(
+        Path(app.db_path), lambda: app.conn, app.close, dry_run=dry_run
+    ) as conn:
+        result = intervals.import_intervals(conn, tracked, name, dry_run=dry_run)
+    click.echo(to_json(result.as_dict()) if json_output else "\n".join(result.lines()))
+    if dry_run:
+        click.echo("Dry run: nothing was written.", err=True)
+
+
 def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bool) -> None:
     """``import`` of a team summary: checked whole before anything is written,
     then stored in one transaction for ``rank``."""
@@ -237,9 +301,10 @@ def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bo
 
     checked = summary_file.read_summary(path, name)
     if dry_run:
+        people = len({w["person"] for w in checked.weeks})
         click.echo(
-            f"Would import summary {name}: {len({w['person'] for w in checked.weeks}):,} people, "
-            f"{len(checked.weeks):,} person-weeks"
+            f"Would import summary {name}: {count(people, 'person', 'people')}, "
+            f"{count(len(checked.weeks), 'person-week')}"
         )
         click.echo("Dry run: nothing was written.", err=True)
         return
@@ -312,8 +377,8 @@ def export(
     if output is None:
         exporter.export_tasks(conn, selection, fmt, sys.stdout)
         return
-    count = exporter.export_to_file(conn, selection, fmt, output)
-    click.echo(f"Exported {count:,} task{'s' if count != 1 else ''} to {output}", err=True)
+    written = exporter.export_to_file(conn, selection, fmt, output)
+    click.echo(f"Exported {count(written, 'task')} to {output}", err=True)
 
 
 def _export_summary(app: App, selection: Selection, status: str, format_name, output) -> None:
@@ -330,8 +395,8 @@ def _export_summary(app: App, selection: Selection, status: str, format_name, ou
         return
     weeks = summary_file.write_summary_file(output, built)
     click.echo(
-        f"Exported a summary of {len(built['people']):,} people ({weeks:,} person-weeks) "
-        f"to {output}",
+        f"Exported a summary of {count(len(built['people']), 'person', 'people')} "
+        f"({count(weeks, 'person-week')}) to {output}",
         err=True,
     )
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import click
@@ -28,11 +29,12 @@ from calibrate.durations import (
     parse_since,
     parse_when,
     utc_now,
+    window_note,
 )
 from calibrate.errors import InputError, UsageError
 from calibrate.identity import default_person
 from calibrate.selection import STATUS_CHOICES, Selection, one_scope
-from calibrate.text import Column, render_table, to_csv, to_json
+from calibrate.text import Column, flat_columns, flatten, render_table, to_csv, to_json
 
 # --- the application object every command receives --------------------------
 
@@ -128,7 +130,8 @@ def _day_hours(text: str, ctx: click.Context | None) -> float:
 
 
 class Duration(ParsedValue):
-    """An effort: ``90m``, ``1.5h``, ``1h30m``, ``2d``, ``1w``; in hours."""
+    """An effort: ``90m``, ``1.5h``, ``1h30m``, ``1:30``, ``PT2H``, ``2d``,
+    ``1w``; in hours."""
 
     name = "duration"
 
@@ -181,13 +184,18 @@ class Moment(ParsedValue):
 
 
 class Window(ParsedValue):
-    """``--since``: ``26w``, a date or ``all``; the window's first moment as
-    UTC ISO text, ``None`` for all history."""
+    """``--since``: ``26w``, ``14d``, a date or ``all``; the window's first
+    moment as UTC ISO text, ``None`` for all history. Days are rounded out to
+    whole weeks, and a line on stderr says from which Monday."""
 
     name = "window"
 
     def parse(self, text: str, ctx: click.Context | None) -> str | None:
-        return parse_since(text)
+        since = parse_since(text)
+        note = window_note(text)
+        if note is not None:
+            click.echo(f"Note: {note}", err=True)
+        return since
 
 
 def read_with(parse: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -204,12 +212,19 @@ def read_with(parse: Callable[[Any], Any]) -> Callable[[click.Context, click.Par
 
 
 class Int64(click.IntRange):
-    """A whole number from ``min`` up to what SQLite holds (an id, a limit)."""
+    """A whole number from ``min`` up to what SQLite holds (an id, a limit);
+    ``what`` names it when the text is not a number at all."""
 
-    def __init__(self, min: int = 1):
+    def __init__(self, min: int = 1, what: str = "a whole number"):
         super().__init__(min=min)
+        self.what = what
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, str):
+            try:
+                int(value.strip())
+            except ValueError:
+                self.fail(f"{value!r} is not {self.what}", param, ctx)
         number = super().convert(value, param, ctx)
         if number > MAX_INT64:
             self.fail(f"{number} is beyond 64 bits: at most {MAX_INT64}", param, ctx)
@@ -244,11 +259,66 @@ def scope_options(fn: Callable) -> Callable:
     one of them at most."""
     fn = _checked(lambda given: one_scope(given["person"], given["team"], given["everyone"]))(fn)
     fn = click.option("--everyone", is_flag=True, help="All people in the database.")(fn)
-    fn = click.option("--team", metavar="TEAM", help="Everyone in this team.")(fn)
-    fn = click.option(
-        "--person", metavar="NAME", help="This person (default: you, see 'Who you are')."
-    )(fn)
+    fn = team_option("Everyone in this team.")(fn)
+    fn = person_option("This person (default: you, see 'Who you are').")(fn)
     return fn
+
+
+def _completer(name: str) -> Callable[[click.Context, click.Parameter, str], list]:
+    """A ``shell_complete`` callback of :mod:`calibrate.cli.complete`, imported
+    only when a shell asks (not at every start-up)."""
+
+    def complete_(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+        import calibrate.cli.complete as complete
+
+        return getattr(complete, name)(ctx, param, incomplete)
+
+    return complete_
+
+
+complete_task_ids = _completer("task_ids")
+complete_tags = _completer("tags")
+complete_projects = _completer("projects")
+complete_people = _completer("people")
+complete_teams = _completer("teams")
+
+
+def person_option(help_text: str) -> Callable:
+    """``--person NAME``, completed from the people in the database."""
+    return click.option("--person", metavar="NAME", help=help_text, shell_complete=complete_people)
+
+
+def team_option(help_text: str) -> Callable:
+    """``--team TEAM``, completed from the teams in the database."""
+    return click.option("--team", metavar="TEAM", help=help_text, shell_complete=complete_teams)
+
+
+def tag_option(help_text: str) -> Callable:
+    """``-t/--tag TAG`` (repeatable), completed from the tags in the database."""
+    return click.option(
+        "-t",
+        "--tag",
+        "tags",
+        multiple=True,
+        metavar="TAG",
+        help=help_text,
+        shell_complete=complete_tags,
+    )
+
+
+def project_option(help_text: str) -> Callable:
+    """``--project NAME``, completed from the projects in the database."""
+    return click.option(
+        "--project", metavar="NAME", help=help_text, shell_complete=complete_projects
+    )
+
+
+#: What every window covers, said once for every command's --help.
+WINDOW_HELP = (
+    "Whole ISO weeks, Monday to Sunday, up to today: 1w is this week and last week, "
+    "26w this week and the 26 before; 14d (days) and a date start on the Monday of "
+    "their week; all is all history."
+)
 
 
 def window_option(default: str | None) -> Callable:
@@ -256,10 +326,9 @@ def window_option(default: str | None) -> Callable:
     return click.option(
         "--since",
         type=Window(),
-        metavar="26w|DATE|all",
+        metavar="26w|14d|DATE|all",
         default=default,
-        help="Window of whole ISO weeks: 26w is this week and the 26 before; a date "
-        "starts at its week." + shown,
+        help=WINDOW_HELP + shown,
     )
 
 
@@ -290,15 +359,8 @@ def filter_options(default_status: str) -> Callable:
     ``list`` and ``export`` share."""
 
     def decorate(fn: Callable) -> Callable:
-        fn = click.option("--project", metavar="NAME", help="Only this project.")(fn)
-        fn = click.option(
-            "-t",
-            "--tag",
-            "tags",
-            multiple=True,
-            metavar="TAG",
-            help="Only tasks with this tag (repeatable: all of them).",
-        )(fn)
+        fn = project_option("Only this project.")(fn)
+        fn = tag_option("Only tasks with this tag (repeatable: all of them).")(fn)
         fn = window_option(None)(fn)
         return click.option(
             "--status",
@@ -335,8 +397,18 @@ def filtered_selection(
     )
 
 
+#: What an id that is not a number is told.
+TASK_ID_WORDS = "a task id (a number such as 12: 'calibrate list' shows them)"
+
+
+def task_id_type() -> Int64:
+    return Int64(what=TASK_ID_WORDS)
+
+
 def task_id_arg(fn: Callable) -> Callable:
-    return click.argument("task_id", metavar="ID", type=Int64())(fn)
+    return click.argument(
+        "task_id", metavar="ID", type=task_id_type(), shell_complete=complete_task_ids
+    )(fn)
 
 
 def when_option(help_text: str) -> Callable:
@@ -344,6 +416,14 @@ def when_option(help_text: str) -> Callable:
 
 
 # --- printing ----------------------------------------------------------------
+
+
+def emit_flat(rows: Sequence[Mapping[str, Any]]) -> None:
+    """``--csv`` of a command whose JSON is nested (score, rank, forecast,
+    suggest): one flat row each, nested keys joined with dots
+    (:func:`calibrate.text.flatten`), the columns in the order they appear."""
+    flat = [flatten(row) for row in rows]
+    click.echo(to_csv(flat, flat_columns(flat)), nl=False)
 
 
 def emit(rows: list[dict], columns: list[Column], json_output: bool, csv_output: bool) -> None:
@@ -366,7 +446,41 @@ def terminal_width() -> int:
 
 
 def paint(text: str, **style) -> str:
+    """``text`` styled for a terminal; :func:`click.echo` drops the style in a
+    pipe and when ``NO_COLOR`` is set."""
     return click.style(text, **style)
+
+
+#: Words that say something needs attention, and their colour: a flag, ranges
+#: too narrow for what they claim, a promise past its date.
+ATTENTION = (
+    (r"flagged(?: \(under \d+%\))?", "red"),
+    (r"too\s+narrow", "yellow"),
+    (r"past due(?:: broken)?", "red"),
+    (r"overdue", "red"),
+    (r"under 80%: renegotiate now", "yellow"),
+)
+
+
+def highlight(text: str) -> str:
+    """``text`` with the words of :data:`ATTENTION` in colour (dropped by
+    :func:`click.echo` in a pipe and under ``NO_COLOR``)."""
+    for pattern, colour in ATTENTION:
+        text = re.sub(pattern, functools.partial(_styled, colour=colour), text)
+    return text
+
+
+def _styled(found: re.Match[str], colour: str) -> str:
+    return click.style(found.group(), fg=colour)
+
+
+def overdue(due: str | None, status: str, today: Any = None) -> bool:
+    """Whether an open task's due date has passed."""
+    if not due or status not in ("open", "started"):
+        return False
+    from calibrate.durations import local_today
+
+    return due[:10] < (today or local_today()).isoformat()
 
 
 @contextlib.contextmanager

@@ -8,28 +8,42 @@ from __future__ import annotations
 
 import click
 
-from calibrate.cli.options import App, pass_app, scope_options, selection_from, window_option
+from calibrate.cli.options import (
+    App,
+    emit_flat,
+    highlight,
+    output_options,
+    pass_app,
+    scope_options,
+    selection_from,
+    window_option,
+)
 from calibrate.text import to_json
 
 
 @click.command()
 @scope_options
 @window_option("26w")
-@click.option("--json", "json_output", is_flag=True, help="Output JSON: every figure, unrounded.")
+@output_options
 @pass_app
-def score(app: App, person, team, everyone, since, json_output: bool) -> None:
+def score(app: App, person, team, everyone, since, json_output: bool, csv_output: bool) -> None:
     """Your calibration and promise-keeping panel for a scope and window.
 
     The score runs 0-100 (50 means a typical 2x miss, 100 perfect), shrunk
     toward your team; beside it: bias, typical miss and share within 25%; how
     often your ranges held the actual; how many promises you make, keep and
     exceed against their targets; and the weekly trend.
+
+    --json gives every figure, unrounded; --csv one row of them (nested names
+    joined with dots; the per-size and per-week tables are in --json).
     """
-    from calibrate import panel  # numpy and pandas: only for this command
+    from calibrate import panel, panel_words  # numpy and pandas: only for this command
 
     selection = selection_from(person, team, everyone, since=since)
     built = panel.build_panel(app.existing_conn(), selection)
     if json_output:
         click.echo(to_json(built))
+    elif csv_output:
+        emit_flat([built])
     else:
-        click.echo(panel.render_panel(built))
+        click.echo(highlight(panel_words.render_panel(built)))

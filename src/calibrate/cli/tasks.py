@@ -1,5 +1,6 @@
 """The everyday commands: a task's life (add, start, stop, done, drop,
-reestimate, edit, rm) and reading it back (list, show, config).
+reestimate, edit, rm) and reading it back (list, show); ``config`` is
+:mod:`.config`'s.
 
 Typed values arrive parsed (the types of :mod:`calibrate.cli.options`), so a
 command's body calls the library and prints. Standard library and click only:
@@ -23,23 +24,36 @@ from calibrate.cli.options import (
     Duration,
     Int64,
     Range,
+    complete_people,
+    complete_projects,
+    complete_tags,
+    complete_task_ids,
+    complete_teams,
     emit,
     filter_options,
     filtered_selection,
     output_options,
+    overdue,
     paint,
     pass_app,
+    person_option,
+    project_option,
     scope_options,
+    tag_option,
     task_id_arg,
+    task_id_type,
+    team_option,
     terminal_width,
     when_option,
 )
+from calibrate.clock import local_text
 from calibrate.durations import format_duration
 from calibrate.identity import default_person, default_team
 from calibrate.selection import Selection
 from calibrate.store import fields
 from calibrate.store import tasks as tasklog
 from calibrate.text import Column, render_table, to_json
+from calibrate.text import count as plural
 
 # --- add and the task's life -------------------------------------------------
 
@@ -52,7 +66,8 @@ from calibrate.text import Column, render_table, to_json
     type=Duration(),
     required=True,
     metavar="DURATION",
-    help="Your median guess of the effort: 90m, 1.5h, 1h30m, 2d, 1w; a bare number is hours.",
+    help="Your median guess of the effort: 90m, 1.5h, 1h30m, 1:30, PT2H, 2d, 1w; a bare "
+    "number is hours.",
 )
 @click.option(
     "--range",
@@ -79,10 +94,10 @@ from calibrate.text import Column, render_table, to_json
     metavar="DATE",
     help="Date you promise it by: 2026-12-04, friday, +3d.",
 )
-@click.option("-t", "--tag", "tags", multiple=True, metavar="TAG", help="A tag (repeatable).")
-@click.option("--project", metavar="NAME", help="The project it belongs to.")
-@click.option("--person", metavar="NAME", help="Whose task it is [default: you].")
-@click.option("--team", metavar="TEAM", help="Their team [default: $CALIBRATE_TEAM].")
+@tag_option("A tag (repeatable).")
+@project_option("The project it belongs to.")
+@person_option("Whose task it is [default: you].")
+@team_option("Their team [default: $CALIBRATE_TEAM].")
 @click.option("--notes", metavar="TEXT", help="Free notes.")
 @click.option("--start", "start_now", is_flag=True, help="Start its timer now.")
 @click.option(
@@ -112,7 +127,8 @@ def add(
 ) -> None:
     """Log a task with your estimate of its effort.
 
-    Prints 'Added #ID: TITLE' (the id alone with -q).
+    Prints 'Added #ID: TITLE' (the id alone with -q). The first task says,
+    on stderr, where the database was created.
     """
     low_h, high_h = range_ if range_ is not None else (None, None)
     task = tasklog.NewTask(
@@ -135,14 +151,25 @@ def add(
         click.echo(task_id)
     else:
         click.echo(f"Added #{task_id}: {task.title}")
-        if actual is None:
-            # stdlib only; one indexed SELECT when the hint is stored
-            from calibrate.hinting import hint_for_add
-            from calibrate.words import hint_line
+    if store.created_here(app.db_path):
+        click.echo(
+            f"Created a new database: {app.db_path} (--db PATH or $CALIBRATE_DB uses another)",
+            err=True,
+        )
+    if person is None:  # the remembered person: say once if git's name differs
+        from calibrate.identity import git_name_note
 
-            hint = hint_for_add(app.conn, task.person, estimate)
-            if hint is not None:
-                click.echo(hint_line(hint, estimate), err=True)
+        note = git_name_note(task.person)
+        if note is not None:
+            click.echo(note, err=True)
+    if not quiet and actual is None:
+        # stdlib only; one indexed SELECT when the hint is stored
+        from calibrate.hinting import hint_for_add
+        from calibrate.words import hint_line
+
+        hint = hint_for_add(app.conn, task.person, estimate)
+        if hint is not None:
+            click.echo(hint_line(hint, estimate), err=True)
 
 
 @click.command()
@@ -158,11 +185,15 @@ def start(app: App, task_id: int, at) -> None:
 
 
 @click.command()
-@click.argument("task_id", metavar="[ID]", type=Int64(), required=False)
-@when_option("When you stopped [default: now].")
-@click.option(
-    "--person", metavar="NAME", help="Whose timers to stop, without an ID [default: you]."
+@click.argument(
+    "task_id",
+    metavar="[ID]",
+    type=task_id_type(),
+    required=False,
+    shell_complete=complete_task_ids,
 )
+@when_option("When you stopped [default: now].")
+@person_option("Whose timers to stop, without an ID [default: you].")
 @pass_app
 def stop(app: App, task_id: int | None, at, person: str | None) -> None:
     """Stop a task's timer (without ID: your running timer)."""
@@ -237,13 +268,13 @@ def reestimate(app: App, task_id: int, estimate: float, reason: str | None) -> N
 @click.option("--promise", type=Duration(clearable=True), metavar="DURATION|none")
 @click.option("--due", type=Date(future=True, clearable=True), metavar="DATE|none")
 @click.option("--actual", type=Duration(), metavar="DURATION", help="Correct a done task's actual.")
-@click.option("--project", metavar="NAME|none")
-@click.option("--person", metavar="NAME")
-@click.option("--team", metavar="TEAM|none")
+@click.option("--project", metavar="NAME|none", shell_complete=complete_projects)
+@click.option("--person", metavar="NAME", shell_complete=complete_people)
+@click.option("--team", metavar="TEAM|none", shell_complete=complete_teams)
 @click.option("--notes", metavar="TEXT|none")
-@click.option("-t", "--tag", "tags", multiple=True, metavar="TAG", help="Replace the tags.")
-@click.option("--add-tag", multiple=True, metavar="TAG")
-@click.option("--remove-tag", multiple=True, metavar="TAG")
+@tag_option("Replace the tags.")
+@click.option("--add-tag", multiple=True, metavar="TAG", shell_complete=complete_tags)
+@click.option("--remove-tag", multiple=True, metavar="TAG", shell_complete=complete_tags)
 @pass_app
 def edit(
     app: App,
@@ -301,10 +332,10 @@ def edit(
 
 
 @click.command()
-@click.argument("task_ids", metavar="ID...", nargs=-1, type=Int64())
-@click.option(
-    "--person", metavar="NAME", help="Delete all of this person's tasks (instead of IDs)."
+@click.argument(
+    "task_ids", metavar="ID...", nargs=-1, type=task_id_type(), shell_complete=complete_task_ids
 )
+@person_option("Delete all of this person's tasks (instead of IDs).")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
 def rm(app: App, task_ids: tuple[int, ...], person: str | None, yes: bool) -> None:
@@ -328,7 +359,7 @@ def rm(app: App, task_ids: tuple[int, ...], person: str | None, yes: bool) -> No
         listing = ", ".join(f"#{t['id']} {t['title']!r}" for t in found)
         click.confirm(f"Delete {listing}?", abort=True, err=True)
     count = tasklog.delete_tasks(app.conn, list(task_ids))
-    click.echo(f"Deleted {count} task{'s' if count != 1 else ''}")
+    click.echo(f"Deleted {plural(count, 'task')}")
 
 
 def _rm_person(app: App, name: str, yes: bool) -> None:
@@ -340,23 +371,19 @@ def _rm_person(app: App, name: str, yes: bool) -> None:
         raise NotFound(f"no person {name!r} in this database (see 'calibrate people')")
     person, count = people.person_task_count(conn, name)
     if not yes:
-        click.confirm(
-            f"Delete all {count:,} task{'s' if count != 1 else ''} of {person}?",
-            abort=True,
-            err=True,
-        )
+        click.confirm(f"Delete all {plural(count, 'task')} of {person}?", abort=True, err=True)
     deleted = people.delete_person(conn, person)
-    tasks = deleted["tasks"]
-    extra = f" and {deleted['summary_weeks']:,} summary weeks" if deleted["summary_weeks"] else ""
+    weeks = deleted["summary_weeks"]
+    extra = f" and {plural(weeks, 'summary week')}" if weeks else ""
     names = [n for n in deleted["names"] if n != person]
     also = f" (also named {', '.join(names)})" if names else ""
-    click.echo(f"Deleted {tasks:,} task{'s' if tasks != 1 else ''} of {person}{also}{extra}")
+    click.echo(f"Deleted {plural(deleted['tasks'], 'task')} of {person}{also}{extra}")
     from calibrate.store import backups  # standard library only
 
     rewritten, left = backups.forget_person(app.db_path, deleted["names"])
     if rewritten:
         click.echo(
-            f"  and from {len(rewritten)} backup{'s' if len(rewritten) != 1 else ''}: "
+            f"  and from {plural(len(rewritten), 'backup')}: "
             + ", ".join(os.path.basename(b) for b in rewritten)
         )
     for line in left:
@@ -387,6 +414,11 @@ def _list_rows(conn: sqlite3.Connection, selection: Selection, limit: int | None
         item["tags"] = json.loads(item["tags"])
         rows.append(item)
     return rows
+
+
+def _paint_overdue(cell: str, row: dict) -> str:
+    """An open task's due date, in red once it has passed (on a terminal)."""
+    return paint(cell, fg="red") if overdue(row["due"], row["status"]) else cell
 
 
 @click.command(name="list")
@@ -427,7 +459,7 @@ def list_(
     if status != "open":
         columns.append(Column("actual", "ACTUAL", 6, ">"))
     if any(row["due"] for row in rows):
-        columns.append(Column("due", "DUE", 10))
+        columns.append(Column("due", "DUE", 10, paint=_paint_overdue))
     if selection.person is None:
         columns.append(Column("person", "PERSON", 12))
     columns.append(Column("title", "TITLE"))
@@ -469,6 +501,8 @@ def show(app: App, task_id: int, json_output: bool) -> None:
             ]
             if part
         )
+        if overdue(d["due"], d["status"]):
+            promise = promise.replace(f"by {d['due']}", paint(f"by {d['due']} (overdue)", fg="red"))
         lines.append(f"  promise     {promise}")
     if d["actual_h"] is not None:
         ratio = d["actual_h"] / d["estimate_h"]
@@ -476,18 +510,21 @@ def show(app: App, task_id: int, json_output: bool) -> None:
     if d["timer_h"]:
         running = any(i["stopped_at"] is None for i in d["intervals"])
         lines.append(
-            f"  timer       {format_duration(d['timer_h'])} in {len(d['intervals'])} "
-            f"interval{'s' if len(d['intervals']) != 1 else ''}" + (" (running)" if running else "")
+            f"  timer       {format_duration(d['timer_h'])} in "
+            f"{plural(len(d['intervals']), 'interval')}" + (" (running)" if running else "")
         )
     if d["tags"]:
         lines.append(f"  tags        {', '.join(d['tags'])}")
-    lines.append(f"  created     {d['created_at']}")
+    lines.append(f"  created     {local_text(d['created_at'])}")
     if d["done_at"]:
-        lines.append(f"  {'done' if d['status'] == 'done' else 'dropped':<12}{d['done_at']}")
+        lines.append(
+            f"  {'done' if d['status'] == 'done' else 'dropped':<12}{local_text(d['done_at'])}"
+        )
     for re_est in d["reestimates"]:
         reason = f": {re_est['reason']}" if re_est["reason"] else ""
         lines.append(
-            f"  re-estimate {format_duration(re_est['estimate_h'])} at {re_est['at']}{reason}"
+            f"  re-estimate {format_duration(re_est['estimate_h'])} at "
+            f"{local_text(re_est['at'])}{reason}"
         )
     if d["notes"]:
         lines.append(f"  notes       {d['notes']}")
@@ -495,71 +532,5 @@ def show(app: App, task_id: int, json_output: bool) -> None:
     click.echo("\n".join(lines))
 
 
-@click.command()
-@click.argument("key", required=False)
-@click.argument("value", required=False)
-@click.option("--reset", is_flag=True, help="Put KEY back to its default.")
-@output_options
-@pass_app
-def config(
-    app: App, key: str | None, value: str | None, reset: bool, json_output: bool, csv_output: bool
-) -> None:
-    """Read and set the team settings (no KEY: list them all).
-
-    \b
-    calibrate config                      # every setting
-    calibrate config day-hours 7.5        # a day is 7.5 hours
-    calibrate config work-days mon-thu
-    calibrate config holidays 2026-12-24,2026-12-25
-    calibrate config keep-rate-min 90%
-    """
-    from calibrate.store import settings
-
-    if key is not None:
-        settings.setting(key)
-    if reset:
-        if key is None or value is not None:
-            raise click.UsageError("--reset takes a KEY and no VALUE")
-        with store.transaction(app.conn):
-            settings.reset(app.conn, key)
-        click.echo(
-            f"{key} = {settings.SETTINGS[key].show(settings.SETTINGS[key].default)} (default)"
-        )
-        return
-    if key is not None and value is not None:  # a VALUE comes after its KEY
-        parsed = settings.validate(key, value)
-        with store.transaction(app.conn):
-            settings.write(app.conn, key, parsed)
-        click.echo(f"{key} = {settings.SETTINGS[key].show(parsed)}")
-        return
-    conn = app.existing_conn()
-    values = settings.read_all(conn)
-    keys = [key] if key else list(settings.SETTINGS)
-    rows = [
-        {
-            "key": k,
-            "value": values[k],
-            "shown": settings.SETTINGS[k].show(values[k]),
-            "default": values[k] == settings.SETTINGS[k].default,
-            "help": settings.SETTINGS[k].help,
-        }
-        for k in keys
-    ]
-    if json_output or csv_output:
-        emit(
-            rows,
-            [Column(k, k) for k in ("key", "value", "default", "help")],
-            json_output,
-            csv_output,
-        )
-    elif key:
-        click.echo(rows[0]["shown"])
-    else:
-        for row in rows:
-            mark = "" if row["default"] else " *"
-            click.echo(f"{row['key']:<18}{row['shown'] + mark:<24}{row['help']}")
-        click.echo("(* set for this database; the rest are defaults)", err=True)
-
-
 #: The commands of this module, in the order ``calibrate`` registers them.
-COMMANDS = (add, start, stop, done, drop, reestimate, edit, rm, list_, show, config)
+COMMANDS = (add, start, stop, done, drop, reestimate, edit, rm, list_, show)

@@ -68,6 +68,7 @@ from calibrate.exchange.records import check_record
 from calibrate.exchange.rows import Row, RowConverter, Skip
 from calibrate.store import settings, state
 from calibrate.store.stamps import now_at, replica_id
+from calibrate.text import count as plural
 
 BATCH_ROWS = 2000
 MAX_LISTED_BAD = 20
@@ -101,6 +102,7 @@ class ImportOptions:
     prefer: str | None = None
     skip_bad: bool = False
     dry_run: bool = False
+    delimiter: str | None = None
 
 
 @dataclass
@@ -183,15 +185,15 @@ class ImportResult:
             )
         )
         taken = [
-            f"{count:,} {word}{'s' if count != 1 else ''}"
-            for word, count in (
-                ("timer interval", self.joined.records["interval"]),
-                ("re-estimate", self.joined.records["reestimate"]),
-                ("alias", self.joined.aliases),
-                ("opt-out", self.joined.people),
-                ("tombstone", self.joined.tombstones),
+            plural(n, word, words)
+            for n, word, words in (
+                (self.joined.records["interval"], "timer interval", None),
+                (self.joined.records["reestimate"], "re-estimate", None),
+                (self.joined.aliases, "alias", "aliases"),
+                (self.joined.people, "opt-out", None),
+                (self.joined.tombstones, "tombstone", None),
             )
-            if count
+            if n
         ]
         if taken:
             out.append(f"  taken from the file: {', '.join(taken)}")
@@ -266,6 +268,7 @@ def import_file(
             join=options.join,
             prefer=options.prefer,
             day_hours=day_hours,
+            delimiter=options.delimiter,
         )
     )
     try:
@@ -504,6 +507,7 @@ def scratch_connection() -> Iterator[sqlite3.Connection]:
 
 def preview_table(result: ImportResult) -> str:
     """The first rows of a dry run, as they would be stored (80 columns)."""
+    from calibrate.clock import local_text
     from calibrate.text import Column, render_table
 
     rows = [
@@ -511,7 +515,7 @@ def preview_table(result: ImportResult) -> str:
             **row,
             "estimate": format_duration(row["estimate_h"]),
             "actual": format_duration(row["actual_h"]),
-            "done": (row["done_at"] or "")[:10],
+            "done": local_text(row["done_at"])[:10],  # the local day people read
         }
         for row in result.preview
     ]

@@ -36,6 +36,7 @@ from pathlib import Path
 from calibrate import store
 from calibrate.errors import DatabaseError, InputError, UsageError
 from calibrate.store import state
+from calibrate.text import count
 
 
 @dataclass
@@ -72,22 +73,22 @@ class MergeResult:
             f"(newer there), {j.kept:,} kept (newer here), {j.unchanged:,} unchanged"
         ]
         records = [
-            f"{count:,} {name}{'s' if count != 1 else ''}"
-            for name, count in (
-                ("timer interval", j.records["interval"]),
-                ("re-estimate", j.records["reestimate"]),
-                ("alias", j.aliases),
-                ("opt-out", j.people),
+            count(n, name, plural)
+            for n, name, plural in (
+                (j.records["interval"], "timer interval", None),
+                (j.records["reestimate"], "re-estimate", None),
+                (j.aliases, "alias", "aliases"),
+                (j.people, "opt-out", None),
             )
-            if count
+            if n
         ]
         if records:
             out.append(f"  taken from there: {', '.join(records)}")
         if j.conflicts:
             total = sum(j.conflicts.values())
-            shown = ", ".join(f"{name} {count:,}" for name, count in j.conflicts.most_common())
+            shown = ", ".join(f"{name} {n:,}" for name, n in j.conflicts.most_common())
             out.append(
-                f"  {total:,} field{'s' if total != 1 else ''} differed between the files "
+                f"  {count(total, 'field')} differed between the files "
                 f"({shown}): the later edit kept, by time then replica"
             )
         if j.deleted or j.buried:

@@ -18,7 +18,7 @@ from calibrate.errors import DatabaseError
 
 #: The schema version this code writes. ``schema.MIGRATIONS`` has exactly
 #: this many steps (a test checks it); bump both together.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -34,6 +34,21 @@ def _busy_timeout(default: float = 10.0) -> float:
 
 
 BUSY_TIMEOUT_S = _busy_timeout()
+
+
+#: The database files this process's latest opening of them created (it applied
+#: their first migration).
+_created: set[str] = set()
+
+
+def created_here(path: str | os.PathLike) -> bool:
+    """Whether this process created the database at ``path`` and has not been
+    asked yet (so that the first ``add`` says, once, where it is)."""
+    try:
+        _created.remove(os.fspath(path))
+    except KeyError:
+        return False
+    return True
 
 
 def default_db_path() -> str:
@@ -142,6 +157,7 @@ def connect(path: str | os.PathLike | None = None, *, identity: bool = True) -> 
     temporary copies that must keep the identity of their original.
     """
     path = os.fspath(path) if path is not None else default_db_path()
+    _created.discard(path)  # only the latest opening of a file may have created it
     exists = os.path.exists(path)
     if exists:
         version = read_header_version(path)
@@ -174,7 +190,9 @@ def connect(path: str | os.PathLike | None = None, *, identity: bool = True) -> 
             _refuse_foreign(conn, path, version)
             from calibrate.store import schema  # sqlite-utils: only when behind
 
-            schema.migrate(conn, path)
+            applied = schema.migrate(conn, path)
+            if version == 0 and applied[:1] == [schema.MIGRATIONS[0].__name__]:
+                _created.add(path)  # this process made it (not another racing it)
         if identity:
             _settle_identity(conn, path)
     except sqlite3.DatabaseError as error:

@@ -222,7 +222,16 @@ def m003_advice(db: Database) -> None:
 
 
 @migration
-def m004_replicas(db: Database) -> None:
+def m004_summary_detail(db: Database) -> None:
+    """What a version-2 team summary carries per person and week beside the
+    sums of ``summary_weeks`` (METRICS.md section 5: the sums per size bucket,
+    tasks logged, the widen factor's histograms, the promise cost's sums), as
+    one JSON object; ``NULL`` for a week imported from an older summary."""
+    db.execute("ALTER TABLE summary_weeks ADD COLUMN detail TEXT")
+
+
+@migration
+def m005_replicas(db: Database) -> None:
     """A replicated history (PRODUCT.md, "How tasks travel"): this file's
     replica id (the identity m002 made), stamps on every task register
     (``stamps``, from ``updated_at``) and the last values an import's source
@@ -274,15 +283,18 @@ def m004_replicas(db: Database) -> None:
             [replica],
         )
         db.execute(f"CREATE UNIQUE INDEX {table}_uid ON {table}(uid)")
-        # a row written without a uid (the demo, SQL by hand) gets one, and a stamp
+        # a row written without a uid (the demo, a Timewarrior import, SQL by hand)
+        # gets one, the same in every file for the same task and start (so that one
+        # sitting imported into two files is one record), and a stamp
         new_moment = moment.format(row="NEW.")
+        made = f"(SELECT uid FROM tasks WHERE id = NEW.task_id) || '/' || NEW.{start}"  # noqa: S608
         db.execute(
             f"""
             CREATE TRIGGER {table}_stamped AFTER INSERT ON {table} WHEN NEW.uid IS NULL
             BEGIN
                 UPDATE {table} SET
-                    uid = (SELECT uid FROM tasks WHERE id = NEW.task_id)
-                        || '/' || NEW.{start} || '/' || NEW.id,
+                    uid = CASE WHEN EXISTS (SELECT 1 FROM {table} WHERE uid = {made})
+                        THEN {made} || '/' || NEW.id ELSE {made} END,
                     stamp_at = coalesce(NEW.stamp_at, CASE length({new_moment})
                         WHEN 20 THEN substr({new_moment}, 1, 19) || '.000000Z'
                         ELSE {new_moment} END),

@@ -36,14 +36,16 @@ def _number(low: float, high: float, *, low_open: bool = True) -> Callable[[str]
 
 
 def _share(text: str) -> float:
-    """A share typed as 0.85 or 85%."""
+    """A share typed as 85%, 85 or 0.85 (as settings print: "85%"); a bare
+    number above 1 is a percentage."""
     raw = text.strip()
     try:
-        value = float(raw.rstrip("%")) / (100 if raw.endswith("%") else 1)
+        number = float(raw.rstrip("%"))
     except ValueError:
-        raise UsageError(f"{text!r} is not a share (use 0.85 or 85%)") from None
+        raise UsageError(f"{text!r} is not a share (use 85%, 85 or 0.85)") from None
+    value = number / 100 if raw.endswith("%") or number > 1 else number
     if not 0 <= value <= 1:
-        raise UsageError(f"{text!r} must be between 0 and 1 (or 0% and 100%)")
+        raise UsageError(f"{text!r} must be between 0% and 100%")
     return value
 
 

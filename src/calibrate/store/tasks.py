@@ -150,9 +150,11 @@ def check_task_values(
 
 
 def clean_tags(tags: Iterable[str]) -> list[str]:
+    """Tags as stored: commas and semicolons separate tags (``ui;auth`` and
+    ``ui, auth`` are two, typed or in a file's cell), blanks and repeats go."""
     out: list[str] = []
     for tag in tags:
-        for part in str(tag).split(","):
+        for part in str(tag).replace(";", ",").split(","):
             part = part.strip()
             if part and part not in out:
                 out.append(part)
@@ -393,6 +395,26 @@ def start_task(
             },
         )
     return stopped
+
+
+def record_started(conn: sqlite3.Connection, task_id: int, started_at: str) -> None:
+    """Mark a task started by a timer interval recorded elsewhere (a
+    Timewarrior import), inside the caller's transaction: its state register
+    is written and stamped only when it changes."""
+    task = get_task(conn, task_id)
+    started = min(task["started_at"] or started_at, started_at)
+    if task["status"] == "started" and task["started_at"] == started:
+        return
+    _write_registers(
+        conn,
+        task,
+        {
+            "status": "started",
+            "actual_h": task["actual_h"],
+            "started_at": started,
+            "done_at": task["done_at"],
+        },
+    )
 
 
 def stop_timer(

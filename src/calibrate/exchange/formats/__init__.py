@@ -127,6 +127,7 @@ class ReadOptions:
     join: Path | None = None
     prefer: str | None = None
     day_hours: float = 8.0
+    delimiter: str | None = None  # a CSV file's separator; None: sniffed from its header
 
 
 class RowStream:
@@ -206,6 +207,13 @@ for _format in (
     Format("tsv", CSV_MODULE, "tab-separated, a header row", suffixes=(".tsv", ".tab")),
     Format("jira", "calibrate.exchange.formats.jira", "Jira's 'Export to CSV'"),
     Format("taskwarrior", "calibrate.exchange.formats.taskwarrior", "'task export' JSON"),
+    # Timewarrior's intervals are time, not tasks: 'calibrate import' adds them to the
+    # tasks their tags name (exchange.intervals); its open_reader only explains that.
+    Format(
+        "timewarrior",
+        "calibrate.exchange.formats.timewarrior",
+        "'timew export' JSON: time tracked on tasks tagged cal:ID or with their key",
+    ),
     Format(
         "jsonl",
         JSON_MODULE,
@@ -255,6 +263,9 @@ def open_reader(options: ReadOptions) -> RowStream:
 # --- guessing the format ---------------------------------------------------
 
 COMPRESSED_SUFFIXES = (".xz", ".gz", ".bz2")
+#: A ``timew export``: intervals with Timewarrior's moments, none of a task's fields.
+_TIMEW_HEAD = re.compile(r'"start"\s*:\s*"\d{8}T\d{6}Z"')
+_TASK_KEYS = ("description", "estimate", "title", "uuid")
 _JIRA_HEADER = re.compile(r"(^|[,;\t])\"?issue (key|id)\"?([,;\t]|$)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -270,6 +281,8 @@ def guess_format(path: Path, encoding: str | None = None) -> str:
             return "taskwarrior"
         if '"calibrate-summary"' in head:
             return "summary"
+        if _TIMEW_HEAD.search(head) and not any(f'"{key}"' in head for key in _TASK_KEYS):
+            return "timewarrior"
         return "json" if stripped.startswith("[") else "jsonl"
     first_line = head.splitlines()[0] if head else ""
     if name.endswith((".tsv", ".tab")) or ("\t" in first_line and "," not in first_line):

@@ -16,6 +16,12 @@ Two options fit files that are not one row per task:
   developer, and a task belongs to the developer who logged most of its hours.
   This reads the file twice and holds one entry per key.
 
+The separator is sniffed from the header row (a comma, a semicolon as Excel
+writes CSV where the comma is the decimal point, a tab or a bar) unless
+``--delimiter`` names it; in a semicolon-separated file numbers use the
+decimal comma (``1,5``, ``1.234,5``). A tags cell holds one tag or several,
+separated by semicolons or commas (``ui;auth``, ``ui, auth``).
+
 Writing neutralises cells a spreadsheet would run as formulas
 (:func:`calibrate.output.csv_escape`), and marks text that would read as
 "no value" (a title ``NA``) the same way; reading undoes both.
@@ -24,6 +30,7 @@ Writing neutralises cells a spreadsheet would run as formulas
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -76,6 +83,59 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 csv.field_size_limit(MAX_LINE_CHARS)
 
+#: The separators a header is sniffed for, the first winning a tie.
+DELIMITERS = (",", ";", "\t", "|")
+#: What ``--delimiter`` reads besides a single character.
+DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
+#: Fields whose numbers use the decimal comma in a semicolon-separated file.
+NUMBER_FIELDS = ("estimate", "actual", "low", "high", "promise", "confidence")
+
+
+def delimiter_from(text: str) -> str:
+    """``--delimiter``: one character, or comma, semicolon, tab (``\\t``), pipe."""
+    named = DELIMITER_NAMES.get(text.strip().lower(), text)
+    if len(named) != 1 or named in "\"'\r\n" or named.isalnum():
+        raise InputError(f"--delimiter {text!r}: give one character such as ';' or ',', or tab")
+    return named
+
+
+def sniff_delimiter(header: str) -> str:
+    """The separator of a header row: the candidate found most often outside
+    quotes (a comma on a tie, or when none is found)."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(DELIMITERS, key=lambda candidate: counts[candidate])
+    return best if counts[best] else ","
+
+
+def _sniffed(lines: Iterator[str], given: str | None, default: str) -> tuple[str, Iterator[str]]:
+    """(the file's separator, its lines from the start): ``given``, else
+    sniffed from the first non-blank line (``default`` for a tab-separated
+    format, which is not sniffed)."""
+    if given is not None:
+        return given, lines
+    if default != ",":
+        return default, lines
+    seen: list[str] = []
+    for line in lines:
+        seen.append(line)
+        if line.strip():
+            break
+    return sniff_delimiter(seen[-1] if seen else ""), itertools.chain(seen, lines)
+
+
+def decimal_comma(cell: str) -> str:
+    """A number written with the decimal comma as Python reads it:
+    ``1,5`` -> ``1.5``, ``1.234,5`` -> ``1234.5``."""
+    if "," not in cell:
+        return cell
+    return cell.replace(".", "").replace(",", ".")
+
 
 class CsvStream(RowStream):
     """Rows of a CSV (or TSV) file, field values as the text in their cells."""
@@ -94,7 +154,10 @@ class CsvStream(RowStream):
         self._text = TextSource(options.path, self.name, options.encoding)
         self.size = self._text.size
         try:
-            self._reader = csv.reader(self._text.lines(), delimiter=self.delimiter)
+            self.delimiter, lines = _sniffed(
+                self._text.lines(), options.delimiter, type(self).delimiter
+            )
+            self._reader = csv.reader(lines, delimiter=self.delimiter)
             self.header = self._read_header(self._reader, self.name)
             self._join = _Join(options, self) if options.join else None
             names = self.header + (self._join.header if self._join else [])
@@ -125,6 +188,14 @@ class CsvStream(RowStream):
 
     def _check_columns(self, names: list[str]) -> None:
         if "estimate" not in self.indexes:
+            others = [d for d in DELIMITERS if d != self.delimiter and len(names) == 1]
+            found = [d for d in others if d in names[0]]
+            if found:
+                shown = "tab" if found[0] == "\t" else found[0]
+                raise InputError(
+                    f"{self.name}: its header reads as one column ({_shown(names)}); if it "
+                    f"is separated by {shown!r}, give --delimiter {shown!r}"
+                )
             raise InputError(
                 f"{self.name} has no estimate column (its columns: {_shown(names)}); "
                 "name it with --map estimate=COLUMN"
@@ -184,6 +255,7 @@ class CsvStream(RowStream):
         join = self._join
         preferred = self._preferred
         keyed = self.keyed
+        numbers = NUMBER_FIELDS if self.delimiter == ";" else ()
         line = reader.line_num
         while True:
             try:
@@ -219,10 +291,12 @@ class CsvStream(RowStream):
                 cell = row[index] if index < cells else ""
                 if cell.strip() in MISSING:
                     values[field_name] = None
+                elif field_name in numbers:
+                    values[field_name] = decimal_comma(cell)
                 else:  # as written: the importer strips what is not free text
                     values[field_name] = unescape(cell) if cell[0] == "'" else cell
             if tags_columns:
-                values["tags"] = [
+                values["tags"] = [  # several in a cell are split by store.tasks.clean_tags
                     unescape(row[i].strip())
                     for i in tags_columns
                     if i < cells and row[i].strip() not in MISSING
@@ -279,7 +353,8 @@ class _Join:
         text = TextSource(path, name, options.encoding)
         line = 0  # the header's, should it fail
         try:
-            reader = csv.reader(text.lines(), delimiter=main.delimiter)
+            delimiter, lines = _sniffed(text.lines(), options.delimiter, type(main).delimiter)
+            reader = csv.reader(lines, delimiter=delimiter)
             header = CsvStream._read_header(reader, name)
             key_column = _key_column_name(main, options)
             key_index = next(

@@ -18,6 +18,8 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+from calibrate.clock import local_zone
+
 MONTHS = {
     name: number
     for number, names in enumerate(
@@ -239,7 +241,9 @@ def _checked(moment: datetime, raw: str) -> datetime:
 
 
 def iso_utc(moment: datetime) -> str:
-    """UTC ISO text; a naive moment is local time."""
+    """UTC ISO text; a naive moment is local time (:func:`calibrate.clock.local_zone`)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=local_zone())
     utc = moment.astimezone(UTC)
     return (
         f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T"

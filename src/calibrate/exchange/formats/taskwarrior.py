@@ -8,7 +8,10 @@ The estimate comes from a user-defined attribute (UDA), ``estimate`` unless
 (``PT3H``, ``PT1H30M``; ``P1D`` is a working day) or a number (hours unless
 ``--unit``). The actual comes from a UDA too (``actual``, ``spent`` or
 ``totalactivetime``), else from the last annotation that reads like
-``actual: 4h`` (or ``spent 2h30m``, ``took 90m``).
+``actual: 4h`` (or ``spent 2h30m``, ``took 90m``). A completed task with an
+estimate and no actual is left out, counted with how to give it one
+(:data:`NO_ACTUAL`); the time Timewarrior tracked for it comes in with
+``timew export`` (:mod:`.timewarrior`).
 
 Recurring parents (status ``recurring``) are templates, not work: they are
 left out and counted.
@@ -20,6 +23,7 @@ import json
 import re
 from collections.abc import Iterator
 
+from calibrate import durations
 from calibrate.errors import InputError
 from calibrate.exchange.formats import (
     MISSING,
@@ -51,12 +55,6 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "promise": ("promise",),
     "status": ("status",),
 }
-_ISO_DURATION = re.compile(
-    r"^P(?:(?P<y>\d+(?:\.\d+)?)Y)?(?:(?P<mo>\d+(?:\.\d+)?)M)?(?:(?P<w>\d+(?:\.\d+)?)W)?"
-    r"(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<mi>\d+(?:\.\d+)?)M)?"
-    r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
-    re.IGNORECASE,
-)
 _ACTUAL_NOTE = re.compile(
     r"^\s*(?:actual|spent|took|time spent|effort)\s*[:=]?\s*(?P<duration>[\d.][\w. ]*?)\s*$",
     re.IGNORECASE,
@@ -64,26 +62,21 @@ _ACTUAL_NOTE = re.compile(
 
 
 def iso_duration_hours(text: str, day_hours: float = 8.0) -> float | None:
-    """``PT1H30M`` -> 1.5; a day is a working day, a week five. ``None`` when
-    ``text`` is not an ISO 8601 duration. Months and years are refused: they
-    are not efforts."""
-    match = _ISO_DURATION.match(text.strip())
-    if not match or text.strip().upper() in ("P", "PT"):
-        return None
-    parts = match.groupdict()
-    if parts["y"] or parts["mo"]:
-        raise RowError(f"duration {text!r} is in months or years, not an effort")
-    hours = 0.0
-    for name, size in (
-        ("w", 5 * day_hours),
-        ("d", day_hours),
-        ("h", 1.0),
-        ("mi", 1 / 60),
-        ("s", 1 / 3600),
-    ):
-        if parts[name]:
-            hours += float(parts[name]) * size
-    return hours
+    """:func:`calibrate.durations.iso_duration_hours` (``PT1H30M`` -> 1.5,
+    ``None`` for text that is not one), a duration in months or years being
+    a bad row."""
+    try:
+        return durations.iso_duration_hours(text, day_hours)
+    except InputError as error:
+        raise RowError(str(error)) from None
+
+
+#: Why a completed task without an actual is left out, and how to give it one.
+NO_ACTUAL = (
+    "completed in Taskwarrior without an actual: give it one with 'task UUID modify "
+    "actual:2h' (after 'task config uda.actual.type duration') or 'task UUID annotate "
+    "spent 2h', then import again"
+)
 
 
 class TaskwarriorStream(RowStream):
@@ -169,6 +162,14 @@ class TaskwarriorStream(RowStream):
                     values["actual"] = self._actual_from_annotations(item.get("annotations"))
             except RowError as problem:
                 error = str(problem)
+            if (
+                error is None
+                and values.get("actual") is None
+                and values.get("estimate")
+                and str(item.get("status", "")).lower() == "completed"
+            ):
+                self.skipped[NO_ACTUAL] += 1
+                continue
             yield RawRow(number, values, None, error)
 
     def _duration(self, value):

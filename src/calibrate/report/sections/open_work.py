@@ -19,6 +19,7 @@ from calibrate.errors import CalibrateError
 from calibrate.report.data import ReportData
 from calibrate.report.model import BLUE, Cell, Section, Table, layout, new_figure
 from calibrate.stats.forecast import ForecastTask
+from calibrate.text import count as plural
 from calibrate.text import percent
 from calibrate.words import day_words, nice_hours
 
@@ -114,7 +115,7 @@ def open_work_section(data: ReportData) -> Section:
     spent = f", {nice_hours(result['spent_h'])} spent so far" if result["spent_h"] else ""
     p50, p80, p95 = (day_words(finish[key], today) for key in ("p50", "p80", "p95"))
     section.summary = (
-        f"{count:,} open task{'s' if count != 1 else ''}, {nice_hours(result['estimate_h'])} "
+        f"{plural(count, 'open task')}, {nice_hours(result['estimate_h'])} "
         f"estimated{spent}: {nice_hours(remaining['p50'])} of work left at P50 "
         f"({nice_hours(remaining['p80'])} at P80); done by {p50} at P50, {p80} at P80 and "
         f"{p95} at P95, at {result['calendar']['focus_hours']:g} focused hours a working day "

@@ -25,6 +25,7 @@ from calibrate.report.model import (
     new_figure,
     plot_text,
 )
+from calibrate.text import count
 
 #: Above this many tasks, estimate against actual is drawn as a density (2-D histogram).
 DENSITY_OVER = 20_000
@@ -129,7 +130,8 @@ def _add_points(fig: go.Figure, tasks: pd.DataFrame, one_person: bool) -> int:
     share = min(1.0, SCATTER_POINTS_MAX / len(tasks))
     groups = [(name, people == name) for name in named]
     if len(counts) > len(named):
-        groups.append((f"others ({len(counts) - len(named)} people)", ~people.isin(named)))
+        others = count(len(counts) - len(named), "person", "people")
+        groups.append((f"others ({others})", ~people.isin(named)))
     shown = 0
     for index, (name, mask) in enumerate(groups):
         rows = np.flatnonzero(mask.to_numpy())
