@@ -288,6 +288,12 @@ def _insert_interval(
     )
 
 
+def _state(task: sqlite3.Row | dict, **values) -> dict:
+    """The state register's columns (status, actual, started and done times)
+    as written together: the task's, with ``values`` changed."""
+    return {c: values.get(c, task[c]) for c in ("status", "actual_h", "started_at", "done_at")}
+
+
 def _write_registers(conn: sqlite3.Connection, task: sqlite3.Row | dict, values: dict) -> None:
     """Write ``values`` (column -> value) into the stored ``task``, stamping
     each register they belong to: the one way a local edit reaches a task."""
@@ -385,14 +391,7 @@ def start_task(
         stopped = _stop_running_for(conn, task["person"], when, except_task=task_id)
         _insert_interval(conn, task_id, when, next_at(), replica_id(conn))
         _write_registers(
-            conn,
-            task,
-            {
-                "status": "started",
-                "actual_h": task["actual_h"],
-                "started_at": task["started_at"] or when,
-                "done_at": task["done_at"],
-            },
+            conn, task, _state(task, status="started", started_at=task["started_at"] or when)
         )
     return stopped
 
@@ -405,16 +404,7 @@ def record_started(conn: sqlite3.Connection, task_id: int, started_at: str) -> N
     started = min(task["started_at"] or started_at, started_at)
     if task["status"] == "started" and task["started_at"] == started:
         return
-    _write_registers(
-        conn,
-        task,
-        {
-            "status": "started",
-            "actual_h": task["actual_h"],
-            "started_at": started,
-            "done_at": task["done_at"],
-        },
-    )
+    _write_registers(conn, task, _state(task, status="started", started_at=started))
 
 
 def stop_timer(
@@ -474,16 +464,7 @@ def finish_task(
                     f"task #{task_id} has no time on its timer: give the effort with --actual"
                 )
         check_task_values(estimate_h=task["estimate_h"], actual_h=actual_h)
-        _write_registers(
-            conn,
-            task,
-            {
-                "status": "done",
-                "actual_h": actual_h,
-                "started_at": task["started_at"],
-                "done_at": when,
-            },
-        )
+        _write_registers(conn, task, _state(task, status="done", actual_h=actual_h, done_at=when))
     return float(actual_h), from_timer
 
 
@@ -495,16 +476,7 @@ def drop_task(conn: sqlite3.Connection, task_id: int, at: datetime | None = None
         task = get_task(conn, task_id)
         _require_open(task, "drop")
         _stop_task_timer(conn, task_id, when)
-        _write_registers(
-            conn,
-            task,
-            {
-                "status": "dropped",
-                "actual_h": task["actual_h"],
-                "started_at": task["started_at"],
-                "done_at": when,
-            },
-        )
+        _write_registers(conn, task, _state(task, status="dropped", done_at=when))
 
 
 def reestimate(
