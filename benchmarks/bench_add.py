@@ -71,6 +71,7 @@ def main() -> None:
     args = parser.parse_args()
 
     CACHE.mkdir(exist_ok=True)
+    os.environ["CALIBRATE_DATA_DIR"] = str(CACHE / "data")  # the registry of replicas (law 4)
     cached = CACHE / f"add-{args.tasks}.db"
     if not cached.exists():
         build_database(cached, args.tasks)
