@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from calibrate import rules
+from calibrate.store.names import canonical_person, names_of
 
 # --- freshness -----------------------------------------------------------------------
 
@@ -69,7 +70,7 @@ def current_version(stamp: str) -> bool:
 HINT_COLUMNS = ("person", "bucket", "own_n", "pool_n", "pool", "team", "p50", "p80", "p90", "stamp")
 _LOOKUP_SQL = (
     f"SELECT {', '.join(HINT_COLUMNS)} FROM hints "  # noqa: S608 (fixed names)
-    "WHERE person = coalesce((SELECT person FROM aliases WHERE alias = ?), ?) AND bucket = ?"
+    "WHERE person = ? AND bucket = ?"
 )
 _STORE_SQL = (
     f"INSERT OR REPLACE INTO hints ({', '.join(HINT_COLUMNS)}) "  # noqa: S608 (fixed names)
@@ -83,7 +84,7 @@ def stored_hint(conn: sqlite3.Connection, person: str, bucket: int) -> dict[str,
 
     One indexed ``SELECT``: this is what ``add`` costs when the row exists.
     """
-    row = conn.execute(_LOOKUP_SQL, (person, person, bucket)).fetchone()
+    row = conn.execute(_LOOKUP_SQL, (canonical_person(conn, person), bucket)).fetchone()
     return None if row is None else dict(zip(HINT_COLUMNS, row, strict=True))
 
 
@@ -114,12 +115,17 @@ def hint_pools(
     person out: the team's last 2,000 there, everyone's where that leaves
     fewer than 30, the neighbouring sizes' where the bucket is empty, then all
     sizes; where nobody else has any history, the person is the team (a
-    database of one: kind ``yours``); ``reference`` with an empty pool (the reference spread
-    itself is mixed in by :mod:`calibrate.stats.hints`). The same rule as
+    database of one: kind ``yours``); ``reference`` with an empty pool (the
+    reference spread itself is mixed in by :mod:`calibrate.stats.hints`). The
+    same rule as
     :meth:`calibrate.stats.pools.Pools.components`."""
     size, size_params = rules.size_bounds_sql(bucket)
-    own = _log_ratios(conn, f"person = ? AND {size}", [person, *size_params], rules.OWN_POOL)
-    pool, kind = _pool_used(conn, ("person != ?", [person]), team, bucket)
+    names = names_of(conn, person)  # every name the person's tasks are stored under
+    marks = ", ".join("?" * len(names))
+    own = _log_ratios(
+        conn, f"person IN ({marks}) AND {size}", [*names, *size_params], rules.OWN_POOL
+    )
+    pool, kind = _pool_used(conn, (f"person NOT IN ({marks})", names), team, bucket)
     if kind == "reference":  # nobody else has any history: the person is the team
         pool, kind = _pool_used(conn, ("1", []), None, bucket)
         kind = "yours" if pool else "reference"
@@ -156,10 +162,14 @@ def _pool_used(
 
 
 def done_ratios(conn: sqlite3.Connection, person: str) -> list[tuple[str | None, float]]:
-    """(done time, log ratio) of every counted task of ``person``: what the
-    person's shared-shift variance is computed from."""
-    sql = f"SELECT done_at, estimate_h, actual_h FROM tasks WHERE {_COUNTED} AND person = ?"  # noqa: S608
-    return [(done, math.log2(a / e)) for done, e, a in conn.execute(sql, (person,))]
+    """(done time, log ratio) of every counted task of ``person`` (under any of
+    their names): what the person's shared-shift variance is computed from."""
+    names = names_of(conn, person)
+    sql = (
+        f"SELECT done_at, estimate_h, actual_h FROM tasks WHERE {_COUNTED} "  # noqa: S608
+        f"AND person IN ({', '.join('?' * len(names))})"
+    )
+    return [(done, math.log2(a / e)) for done, e, a in conn.execute(sql, names)]
 
 
 # --- advice_cache ----------------------------------------------------------------------
