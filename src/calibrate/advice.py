@@ -6,8 +6,10 @@ database; this module resolves the scope (:class:`Scope`), hands them the
 past, every counted task in done order (:func:`load_past`, kept in the
 ``advice_cache`` between commands by :func:`cached_past`), the open tasks
 with the time already on their timers (:func:`open_tasks`) and the working
-calendar (:func:`calendar`), and keeps the backtest every forecast quotes,
-recomputed only when the history stamp changed (:func:`quoted_backtest`).
+calendar (:func:`calendar`), keeps the backtest every forecast quotes,
+recomputed only when the history stamp changed (:func:`quoted_backtest`), and
+keeps the chances it gave open promises in the forecast ledger (METRICS.md
+section 8).
 :func:`run_forecast` and :func:`run_backtest` return JSON-ready dicts.
 """
 
@@ -30,7 +32,7 @@ from calibrate.stats import backtest, forecast
 from calibrate.stats.backtest import Backtest
 from calibrate.stats.forecast import Forecast, HistogramDay
 from calibrate.stats.pools import Past, Pools, name_codes
-from calibrate.store import caches, settings
+from calibrate.store import caches, ledgers, settings
 from calibrate.store.fetch import fetch_columns
 from calibrate.store.people import person_with_tasks, team_with_tasks
 from calibrate.store.tasks import canonical_person, team_of
@@ -474,12 +476,25 @@ def run_forecast(
     simulation = forecast.simulate(
         pools, open_work, tau2=tau2, runs=runs, seed=seed, today=today, calendar=work_calendar
     )
+    if not ledgers.record_chances(conn, open_promises(simulation.figures, today), str(today)):
+        warnings.append(ledgers.UNWRITTEN)
     return {
         **simulation.figures,
         "scope": scope.described(),
         "backtest": quoted_backtest(conn, scope, pools, scope_positions, stamp),
         "warnings": warnings,
     }
+
+
+def open_promises(figures: Forecast, today: date) -> list[tuple]:
+    """The chances a forecast gave the promises still open (not past due),
+    as the forecast ledger keeps them: (task id, chance, promised hours, due)."""
+    return [
+        (task["id"], task["promise_chance"], task["promise_h"], task["due"])
+        for task in figures["tasks"]
+        if task["promise_chance"] is not None
+        and (task["due"] is None or date.fromisoformat(task["due"]) >= today)
+    ]
 
 
 def _date(text: str | None) -> date | None:

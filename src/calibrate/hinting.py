@@ -21,9 +21,9 @@ from datetime import date
 
 from calibrate import rules
 from calibrate.clock import local_date
-from calibrate.durations import from_iso, week_of_day
+from calibrate.durations import from_iso, now_iso, week_of_day
 from calibrate.stats.hints import Hint, from_pools, shift_variance
-from calibrate.store import caches
+from calibrate.store import caches, ledgers
 from calibrate.store.tasks import canonical_person, get_task, team_of
 
 #: Day numbers count from 1970-01-01 (as :func:`calibrate.clock.local_days`).
@@ -101,3 +101,13 @@ def refresh_task_hint(conn: sqlite3.Connection, task_id: int) -> Hint:
     task = get_task(conn, task_id)
     person = canonical_person(conn, task["person"])  # the hint is kept under the person
     return refresh_hint(conn, person, rules.size_bucket(task["estimate_h"]))
+
+
+def keep_advice(
+    conn: sqlite3.Connection, task_id: int, hint: Hint, estimate_h: float, source: str
+) -> str | None:
+    """Keep the advice just given for an open task in the advice ledger (the
+    first only: METRICS.md section 8); the one note to say when the database
+    could not be written, else ``None``."""
+    kept = ledgers.record_advice(conn, task_id, hint.hours(estimate_h), source, given_at=now_iso())
+    return None if kept else ledgers.SKIPPED_NOTE

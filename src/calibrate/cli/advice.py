@@ -30,7 +30,7 @@ from calibrate.cli.options import (
     task_id_type,
 )
 from calibrate.errors import NotFound, StateError
-from calibrate.hinting import current_hint
+from calibrate.hinting import current_hint, keep_advice
 from calibrate.identity import default_person
 from calibrate.stats.hints import HintFigures, reference_hint
 from calibrate.store.people import person_with_tasks
@@ -122,6 +122,10 @@ def suggest(
         if person is not None:
             name = person_with_tasks(conn, person)
         hint = current_hint(conn, name, estimate_h)
+        if task_id is not None:  # advice for a logged, open task is kept (the first)
+            note = keep_advice(conn, task_id, hint, estimate_h, "suggest")
+            if note is not None:
+                click.echo(note, err=True)
     you = person is None and (task_id is None or name == default_person())
     if not hint.has_history:
         _warn(REFERENCE_WARNING)
