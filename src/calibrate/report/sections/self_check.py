@@ -93,7 +93,7 @@ def self_check_section(data: ReportData) -> Section:
         )
         notes.append(
             f"calibrate's advice: P90 held {percent(advice['held_90'])} of "
-            f"{count(advice['n'], 'finished task')} (90%: {percent(advice['held_90_low'])}-"
+            f"{count(advice['n'], 'finished task')} (90%: {100 * advice['held_90_low']:.0f}-"
             f"{percent(advice['held_90_high'])}), P80 {percent(advice['held_80'])}, P50 "
             f"{percent(advice['held_50'])}; pinball loss {advice['pinball']:.2f} (log2)."
         )
