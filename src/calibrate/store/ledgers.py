@@ -141,11 +141,13 @@ def graded_advice(
     """(actual, P50, P80, P90) in hours of each counted task matching
     ``where`` (on ``tasks``) that has advice: its first (the earliest given;
     ties by uid), graded against its actual now (so again after a reopen)."""
-    sql = (
-        "SELECT t.actual_h, a.p50_h, a.p80_h, a.p90_h FROM tasks AS t "  # noqa: S608 (a clause from the caller)
-        "JOIN advice_ledger AS a ON a.uid = (SELECT uid FROM advice_ledger "
-        "WHERE task_id = t.id AND deleted = 0 ORDER BY given_at, uid LIMIT 1) "
-        f"WHERE {rules.counted_sql('t')} AND t.status = 'done' AND ({where})"
+    sql = (  # from the ledger (small) to its tasks, not from every task of the scope
+        "SELECT t.actual_h, a.p50_h, a.p80_h, a.p90_h "  # noqa: S608 (a clause from the caller)
+        "FROM advice_ledger AS a CROSS JOIN tasks AS t ON t.id = a.task_id "
+        "WHERE a.deleted = 0 AND NOT EXISTS (SELECT 1 FROM advice_ledger AS b "
+        "WHERE b.task_id = a.task_id AND b.deleted = 0 AND (b.given_at < a.given_at "
+        "OR (b.given_at = a.given_at AND b.uid < a.uid))) "
+        f"AND {rules.counted_sql('t')} AND t.status = 'done' AND ({where})"
     )
     try:
         return [tuple(row) for row in conn.execute(sql, list(params))]
@@ -159,7 +161,7 @@ def recorded_chances(conn: sqlite3.Connection, where: str = "1", params: Sequenc
     status, actual hours, done time)."""
     sql = (
         "SELECT t.id, f.day, f.chance, f.promise_h, f.due, t.status, t.actual_h, t.done_at "  # noqa: S608 (a clause from the caller)
-        "FROM forecast_ledger AS f JOIN tasks AS t ON t.id = f.task_id "
+        "FROM forecast_ledger AS f CROSS JOIN tasks AS t ON t.id = f.task_id "
         f"WHERE f.deleted = 0 AND ({where}) ORDER BY t.id, f.day"
     )
     try:
