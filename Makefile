@@ -1,6 +1,7 @@
 # make test: set up .venv and run lint (ruff, and mypy over src/calibrate), the docs
 # checks (cog) and the tests.
-# make demo: set up .venv, build the demo database and its report.
+# make demo: set up .venv, build the demo database and its report (opened in a browser
+# where there is a display, never when $CI is set), and print a command to try next.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -32,7 +33,7 @@ test: lint $(STAMP)
 
 demo: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	$(BIN)/calibrate --db $(DEMO_DB) demo
+	$(BIN)/calibrate --db $(DEMO_DB) demo --open
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
