@@ -22,13 +22,14 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # The command reference in docs/commands.md is generated from each command's --help;
-# ARCHITECTURE.md's tables from the import graph (scripts/architecture.py).
+# ARCHITECTURE.md's tables from the import graph (scripts/architecture.py); the samples
+# in README.md and docs/metrics.md from the demo at a frozen moment (scripts/samples.py).
+DOCS := docs/commands.md ARCHITECTURE.md README.md docs/metrics.md
 docs: $(STAMP)
-	$(BIN)/cog -r docs/commands.md ARCHITECTURE.md
+	$(BIN)/cog -r $(DOCS)
 
 test: lint $(STAMP)
-	$(BIN)/cog --check docs/commands.md
-	@$(BIN)/cog --check ARCHITECTURE.md || { echo "ARCHITECTURE.md is stale: run make docs"; exit 1; }
+	@$(BIN)/cog --check $(DOCS) || { echo "the docs are stale: run make docs"; exit 1; }
 	$(BIN)/pytest -q
 
 demo: $(STAMP)

@@ -150,7 +150,7 @@ ROLE_TRAITS: dict[str, dict[str, Any]] = {
     # Most tasks overrun, few are written as the estimate: a median ratio near 1.5x.
     "optimist": dict(bias=0.8, exact_tendency=0.25, skill=0.7, improve=0.0, size_tilt=0.0),
     # Estimates padded: most tasks come in well under, few exactly at the estimate.
-    "padder": dict(bias=-1.0, exact_tendency=0.2, skill=0.75, improve=0.0, promise_pad=1.2),
+    "padder": dict(bias=-1.0, exact_tendency=0.2, skill=0.75, improve=0.0),
     # Starts overrunning and wide of the mark and learns steadily: by today
     # calibrated and narrow. Works more than most.
     "improver": dict(
