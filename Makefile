@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DB ?= reports/demo.db
 
-.PHONY: test demo lint docs bench reliability clean
+.PHONY: test demo lint docs bench reliability validate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ bench: $(STAMP)
 # The reliability suite at full size (make test runs it small): see docs/GUARANTEES.md.
 reliability: $(STAMP)
 	CALIBRATE_RELIABILITY=full $(BIN)/pytest -q -rA tests/reliability
+
+# The coverage suite at full size (make test runs its quick rows): METRICS.md section 8,
+# one table of nominal against observed; the README's "How far to trust these numbers".
+validate: $(STAMP)
+	CALIBRATE_VALIDATE=full $(BIN)/pytest -q tests/validation
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build src/*.egg-info

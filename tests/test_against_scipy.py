@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from calibrate import rules
-from calibrate.stats import binomial, ranges, trends
+from calibrate.stats import binomial, distributions, ranges, trends
 
 stats = pytest.importorskip("scipy.stats")
 
@@ -212,3 +212,54 @@ def test_trend_summary_uses_the_interval_level():
     x = np.arange(12, dtype=float)
     y = 1.0 - 0.03 * x + np.random.default_rng(SEED).normal(0, 0.02, x.size)
     assert trends.theil_sen(x, y) == trends.theil_sen(x, y, rules.INTERVAL_LEVEL)
+
+
+# --- the Beta and t distributions (the keep rate's and the score's intervals) ------------
+
+
+def test_regularised_incomplete_beta_equals_scipy():
+    special = pytest.importorskip("scipy.special")
+    rng = np.random.default_rng(SEED)
+    a = np.concatenate([rng.uniform(0.05, 5, 300), rng.uniform(5, 5_000, 300)])
+    b = np.concatenate([rng.uniform(0.05, 5, 300), rng.uniform(5, 5_000, 300)])
+    rng.shuffle(b)
+    x = rng.uniform(0, 1, a.size)
+    x[:5] = [0.0, 1.0, 1e-12, 1 - 1e-12, 0.5]
+    np.testing.assert_allclose(
+        distributions.betainc(a, b, x), special.betainc(a, b, x), rtol=1e-9, atol=1e-12
+    )
+    for i in range(0, a.size, 7):  # the scalar path gives the same
+        assert distributions.betainc(a[i], b[i], x[i]) == pytest.approx(
+            special.betainc(a[i], b[i], x[i]), rel=1e-9, abs=1e-12
+        )
+
+
+def test_beta_quantiles_equal_scipy():
+    """The keep rate's interval: 5% and 95% quantiles of Beta(k + 4p, n - k + 4(1 - p))
+    and of Jeffreys' Beta(k + 1/2, n - k + 1/2), over the counts promises come in."""
+    cases = []
+    for n in (1, 2, 5, 10, 20, 35, 100, 1_000, 20_000):
+        for k in sorted({0, 1, n // 2, n - 1, n}):
+            for p in (0.02, 0.5, 0.9, 0.98):
+                cases.append((k + 4 * p, n - k + 4 * (1 - p)))
+            cases.append((k + 0.5, n - k + 0.5))
+    a, b = (np.array(column) for column in zip(*cases, strict=True))
+    for q in (0.05, 0.5, 0.95):
+        ours = distributions.beta_ppf(q, a, b)
+        np.testing.assert_allclose(ours, stats.beta.ppf(q, a, b), rtol=1e-9, atol=1e-12)
+    for a_one, b_one in cases[::5]:
+        assert distributions.beta_ppf(0.05, a_one, b_one) == pytest.approx(
+            stats.beta.ppf(0.05, a_one, b_one), rel=1e-9, abs=1e-12
+        )
+
+
+def test_t_quantiles_equal_scipy():
+    """t(0.95, n - 1) of the score's interval, for every n a score is given at."""
+    for df in [*range(1, 400), 999, 10_000]:
+        assert distributions.t_ppf(0.95, df) == pytest.approx(stats.t.ppf(0.95, df), rel=1e-9)
+    # a million tasks: lgamma's rounding at a = 500,000 leaves 1e-9 of the quantile
+    assert distributions.t_ppf(0.95, 1e6) == pytest.approx(stats.t.ppf(0.95, 1e6), rel=1e-8)
+    for p in (0.5, 0.6, 0.975, 0.05):
+        assert distributions.t_ppf(p, 7) == pytest.approx(stats.t.ppf(p, 7), rel=1e-9, abs=1e-15)
+    ours = distributions.t_ppf_array(0.95, np.array([9, 29, 0, 99]))
+    assert ours[1] == pytest.approx(stats.t.ppf(0.95, 29), rel=1e-9) and np.isnan(ours[2])

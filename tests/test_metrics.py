@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calibrate import durations, rules
-from calibrate.stats import binomial, metrics, promises, ranges, trends
+from calibrate.stats import binomial, distributions, drift, metrics, promises, ranges, trends
 from tests.support.data import requires_shared_data, sip_tasks
 
 approx = pytest.approx
@@ -97,35 +97,71 @@ def test_point_stats_by_equals_point_summary_per_group():
 # --- section 2: the score ----------------------------------------------------------
 
 
+T90_9 = 1.8331129326536335  # t(0.95, 9), scipy.stats.t.ppf(0.95, 9)
+T90_39 = 1.6848751217112248  # t(0.95, 39)
+
+
 def test_score_known_answers():
-    # ten tasks each off by exactly 2x: m = 1, sd = 0
+    # ten tasks each off by exactly 2x: m = 1, sd = 0, no drift
     assert metrics.score_from_stats(10, 10.0, 10.0) == approx((50.0, 50.0, 50.0))
-    # shrunk toward a perfect team: m = (10 * 1 + 20 * 0) / 30
+    # shrunk toward a perfect team: m = (10 * 1 + 10 * 0) / 20
     score, low, high = metrics.score_from_stats(10, 10.0, 10.0, prior_malr=0.0)
-    assert score == approx(100 * 2 ** (-1 / 3))
+    assert score == approx(100 * 2**-0.5)
     assert low == high == approx(score)
 
 
-def test_score_interval_by_hand():
+def test_score_interval_by_hand_under_30_tasks_is_the_log_form():
     # |clip r| = 0, 1, 0, 1, ... (n = 10): m = 0.5, sd = sqrt(2.5 / 9)
     n, sum_abs, sum_sq = 10, 5.0, 5.0
-    half = 1.645 * math.sqrt(2.5 / 9) / math.sqrt(10)  # 0.274166
+    sd = math.sqrt(2.5 / 9)
+    se = sd / math.sqrt(10)
     score, low, high = metrics.score_from_stats(n, sum_abs, sum_sq)
     assert score == approx(100 * 2**-0.5)
-    assert low == approx(100 * 2 ** -(0.5 + half))
-    assert high == approx(100 * 2 ** -(0.5 - half))
-    # shrunk like m toward a team at 1.0: weight 10 / 30
+    assert low == approx(100 * 2 ** -(0.5 * math.exp(T90_9 * se / 0.5)))
+    assert high == approx(100 * 2 ** -(0.5 * math.exp(-T90_9 * se / 0.5)))
+    # shrunk toward a team at 1.0 with n0 = 10: m_s = 0.75, se over n + n0
+    se = sd / math.sqrt(20)
     score, low, high = metrics.score_from_stats(n, sum_abs, sum_sq, prior_malr=1.0)
-    assert score == approx(100 * 2 ** -((10 * 0.5 + 20) / 30))
-    assert low == approx(100 * 2 ** -((10 * (0.5 + half) + 20) / 30))
-    assert high == approx(100 * 2 ** -((10 * (0.5 - half) + 20) / 30))
+    assert score == approx(100 * 2**-0.75)
+    assert low == approx(100 * 2 ** -(0.75 * math.exp(T90_9 * se / 0.75)))
+    assert high == approx(100 * 2 ** -(0.75 * math.exp(-T90_9 * se / 0.75)))
 
 
-def test_score_interval_is_floored_so_the_score_never_exceeds_100():
-    # nine exact hits and one 8x miss: m - 1.645 sd / sqrt(n) < 0
-    score, low, high = metrics.score_from_stats(10, 3.0, 9.0)
+def test_score_interval_with_drift_by_hand():
+    # 40 tasks: m = 0.5, sd = sqrt(10 / 39); the symmetric form from 30 tasks
+    n, sum_abs, sum_sq = 40, 20.0, 20.0
+    sd2 = 10 / 39
+    drift_var = drift.person_drift(40)
+    assert drift_var == approx(rules.DRIFT_PERSON_TAU2 * 252 / 292)
+    raw, raw_low, raw_high = metrics.score_from_stats(n, sum_abs, sum_sq, drift=drift_var)
+    half = T90_39 * math.sqrt(sd2 / 40 + drift_var)
+    assert (raw, raw_low, raw_high) == approx(
+        (100 * 2**-0.5, 100 * 2 ** -(0.5 + half), 100 * 2 ** -(0.5 - half))
+    )
+    # shrunk: the point carries (n / (n + n0))^2 of the window's drift
+    score, low, high = metrics.score_from_stats(n, sum_abs, sum_sq, 1.0, drift_var)
+    m_s = (40 * 0.5 + 10 * 1.0) / 50
+    half = T90_39 * math.sqrt(sd2 / 50 + drift_var * (40 / 50) ** 2)
+    assert (score, low, high) == approx(
+        (100 * 2**-m_s, 100 * 2 ** -(m_s + half), 100 * 2 ** -(m_s - half))
+    )
+
+
+def test_score_interval_never_shows_above_100():
+    # nine exact hits and one 8x miss, with drift: m_s - t se < 0 from 30 tasks
+    score, low, high = metrics.score_from_stats(30, 3.0, 9.0, drift=0.06)
     assert high == 100.0
     assert low < score < high
+    # the log form of a perfect record: m_s floored at 0.01, the interval still holds it
+    assert metrics.score_from_stats(10, 0.0, 0.0) == (100.0, 100.0, 100.0)
+    score, low, high = metrics.score_from_stats(10, 0.0, 0.0, drift=0.06)
+    assert low < score == high == 100.0
+
+
+def test_prior_leaves_small_groups_to_the_fallback():
+    assert metrics.prior_malr(30, 15.0, 0.9) == 0.5
+    assert metrics.prior_malr(29, 15.0, 0.9) == 0.9
+    assert metrics.prior_malr(np.array([0, 40]), np.array([0.0, 8.0]), 1.1) == approx([1.1, 0.2])
 
 
 def test_no_score_below_ten_tasks():
@@ -145,11 +181,16 @@ def test_score_from_stats_is_vectorised():
     sum_abs = np.array([5.0, 5.0, 20.0])
     sum_sq = np.array([5.0, 5.0, 30.0])
     team = np.array([0.7, 0.7, np.nan])  # NaN: no shrinkage
-    scores, lows, highs = metrics.score_from_stats(n, sum_abs, sum_sq, team)
+    drift_var = drift.person_drift(n)
+    scores, lows, highs = metrics.score_from_stats(n, sum_abs, sum_sq, team, drift_var)
     assert np.isnan(scores[0]) and np.isnan(lows[0]) and np.isnan(highs[0])
     for i in (1, 2):
         one = metrics.score_from_stats(
-            int(n[i]), sum_abs[i], sum_sq[i], None if np.isnan(team[i]) else team[i]
+            int(n[i]),
+            sum_abs[i],
+            sum_sq[i],
+            None if np.isnan(team[i]) else team[i],
+            drift.person_drift(int(n[i])),
         )
         assert (scores[i], lows[i], highs[i]) == approx(one)
 
@@ -191,11 +232,38 @@ def test_range_summary_known_answer():
     assert s["verdict"] == "calibrated"  # 0.0523: not below 0.05
     # interval scores: 1, 1 + 20 * 1, 1 + 20 * log2(1.5), 1
     assert s["interval_score"] == approx((1 + 21 + 1 + 20 * math.log2(1.5) + 1) / 4)
-    # |y - centre| / halfwidth = 0.17, 3, 2.17, 1; the 0.9-quantile (linear)
-    spread = sorted([abs(math.log2(1.5) - 0.5) / 0.5, 3.0, (math.log2(3) - 0.5) / 0.5, 1.0])
-    assert s["widen_factor"] == approx(spread[2] + 0.7 * (spread[3] - spread[2]))
+    # |y - centre| / halfwidth = 0.17, 3, 2.17, 1: the ceil(5 * 90 / 100) = 5th
+    # smallest of 4 does not exist: not enough ranges to say
+    assert s["widen_factor"] is None
     (level,) = s["levels"]
     assert level["confidence"] == approx(0.9) and level["hits"] == 2
+    assert level["widen_factor"] is None
+    # at 75%: the ceil(5 * 75 / 100) = 4th smallest, 3.0
+    s = ranges.range_summary([1, 1, 1, 1], [2, 2, 2, 2], [1.5, 0.5, 3, 2], confidence=0.75)
+    assert s["widen_factor"] == approx(3.0) == s["levels"][0]["widen_factor"]
+
+
+def test_widen_factor_is_the_conformal_order_statistic():
+    spreads = np.arange(1, 21) / 10  # 0.1 .. 2.0
+    assert rules.conformal_rank(20, 90) == 19
+    assert ranges.widen_factor(spreads, 90) == approx(1.9)
+    assert ranges.widen_factor(spreads[:9], 90) == approx(0.9)  # ceil(10 * 0.9) = 9 of 9
+    assert ranges.widen_factor(spreads[:8], 90) is None  # ceil(9 * 0.9) = 9 of 8
+    assert rules.conformal_rank(10, 87.5) == 10  # ceil(11 * 0.875) = ceil(9.625)
+    # from a summary's histogram: the bin's upper edge, within its width
+    bins = ranges.spread_bins(spreads)
+    pairs = [[int(b), 1] for b in bins]
+    assert ranges.widen_from_bins(pairs, 90) == approx(1.9, abs=rules.SPREAD_BIN)
+    assert ranges.widen_from_bins(pairs, 90) >= ranges.widen_factor(spreads, 90) - 1e-12
+    assert ranges.spread_bins([1e6])[0] == round(rules.SPREAD_CAP / rules.SPREAD_BIN)
+
+
+def test_range_bounds_hold_with_the_slack():
+    # a timer total equal to the high bound (up to rounding) is inside
+    s = ranges.range_summary([1.0], [2.0], [2.0 * (1 + 1e-12)])
+    assert s["hits"] == 1
+    s = ranges.range_summary([1.0], [2.0], [1.0 * (1 - 1e-12)])
+    assert s["hits"] == 1
 
 
 def test_range_verdicts_too_narrow_and_too_wide():
@@ -246,13 +314,17 @@ def test_effort_promises_kept_exceeded_and_broken():
             ("done", 5.0, None, "2026-12-01", 4.5),  # kept
             ("done", 5.0, None, "2026-12-01", 6.0),  # broken
             ("done", 6.0, None, "2026-12-01", 2.0),  # kept, slack 3
+            ("open", 6.0, None, None, None),  # not finished: no cost
         ]
     )
-    assert frame["resolved"].tolist() == [True] * 4
-    assert frame["kept"].tolist() == [True, True, False, True]
-    assert frame["exceeded"].tolist() == [True, False, False, True]
-    assert frame["slack"].tolist()[3] == approx(3.0)
-    assert np.isnan(frame["slack"][2])
+    assert frame["resolved"].tolist() == [True] * 4 + [False]
+    assert frame["kept"].tolist() == [True, True, False, True, False]
+    assert frame["exceeded"].tolist() == [True, False, False, True, False]
+    # the promise cost over all effort promises on finished tasks, kept or not
+    assert frame["slack"].tolist()[:4] == approx([5 / 4, 5 / 4.5, 5 / 6, 3.0])
+    assert np.isnan(frame["slack"][4])
+    assert frame["promised_h"].tolist()[:4] == [5.0, 5.0, 5.0, 6.0]
+    assert frame["effort_h"].tolist()[:4] == [4.0, 4.5, 6.0, 2.0]
 
 
 def test_date_promises_and_working_days():
@@ -298,23 +370,35 @@ def test_promise_summary_rates_shrinkage_and_advice():
     frame = outcomes(
         [("done", 5.0, None, "2026-12-01", 4.5)] * 8 + [("done", 5.0, None, "2026-12-01", 9.0)] * 2
     )
-    s = promises.promise_summary(frame, logged=40, promised=10, team_keep_rate=0.9)
+    s = promises.promise_summary(frame, logged=40, promised=10, rest_kept=90, rest_due=100)
     assert s["promise_rate"] == 0.25
     assert (s["due"], s["kept"], s["broken"], s["exceeded"]) == (10, 8, 2, 0)
     assert s["keep_rate_raw"] == 0.8
-    assert s["keep_rate"] == approx((8 + 10 * 0.9) / 20)
+    # the posterior Beta(8 + 4 * 0.9, 2 + 4 * 0.1): its mean and 5% / 95% quantiles
+    a, b = 8 + 3.6, 2 + 0.4
+    assert s["keep_rate"] == approx(a / (a + b))
+    assert s["keep_low"] == approx(distributions.beta_ppf(0.05, a, b))
+    assert s["keep_high"] == approx(distributions.beta_ppf(0.95, a, b))
+    assert s["keep_low"] < s["keep_rate"] < s["keep_high"]
+    assert s["keep_prior"] == "team" and s["team_keep_rate"] == 0.9 and s["team_due"] == 100
     raw_low, raw_high = binomial.wilson(8, 10)
-    assert s["keep_low"] == approx((10 * raw_low + 9) / 20)
-    assert s["keep_high"] == approx((10 * raw_high + 9) / 20)
+    assert (s["keep_raw_low"], s["keep_raw_high"]) == (raw_low, raw_high)
     assert s["exceed_rate"] == 0.0
-    assert s["slack"] == approx(5 / 4.5)
+    # the cost over all effort promises on finished tasks: median and total
+    assert s["slack"] == approx(5 / 4.5) and s["slack_n"] == 10
+    assert s["slack_total"] == approx(50 / 54)
     assert s["gauges"]["promise_rate"]["status"] == "in band"
-    assert s["gauges"]["keep_rate"]["status"] == "in band"  # 0.85 shrunk
+    assert s["gauges"]["keep_rate"]["status"] == "below"  # 0.83 < 0.85
     assert s["gauges"]["exceed_rate"]["status"] == "below"
-    unshrunk = promises.promise_summary(frame, logged=40, promised=10)
-    assert unshrunk["keep_rate"] == 0.8
-    assert unshrunk["gauges"]["keep_rate"]["status"] == "below"
-    assert not any("P90" in line for line in unshrunk["advice"])  # 80% is not under 80%
+    # fewer than 20 promises due in the rest of the team: Jeffreys
+    alone = promises.promise_summary(frame, logged=40, promised=10, rest_kept=5, rest_due=19)
+    assert alone["keep_prior"] == "jeffreys"
+    assert alone["keep_rate"] == approx(8.5 / 11)
+    assert alone["keep_low"] == approx(distributions.beta_ppf(0.05, 8.5, 2.5))
+    # the team's rate is clamped to [0.02, 0.98]
+    perfect = promises.keep_posterior(8, 10, 100, 100)
+    assert perfect[0] == approx((8 + 4 * 0.98) / 14)
+    assert promises.keep_posterior(0, 0, 90, 100) == (None, None, None)
 
 
 def test_promise_advice_lines():
@@ -511,15 +595,12 @@ def test_sip_reproduces_the_published_figures():
     assert round(s["ratio_p10"], 2) == 0.36 and round(s["ratio_p90"], 1) == 2.0
     pooled = metrics.score_from_stats(s["n"], s["sum_abs"], s["sum_sq"])
     assert round(pooled[0], 1) == 61.9
-    # developers range 45-74, shrunk toward everyone (METRICS.md section 2)
+    # developers with 30+ tasks range 37.6-76.8, raw (METRICS.md section 2)
     people = metrics.point_stats_by(
         sip["DeveloperID"].to_numpy(), sip["HoursEstimate"], sip["HoursActual"]
     )
+    people = people[people["n"] >= 30]
     scores, _, _ = metrics.score_from_stats(
-        people["n"].to_numpy(),
-        people["sum_abs"].to_numpy(),
-        people["sum_sq"].to_numpy(),
-        s["malr"],
+        people["n"].to_numpy(), people["sum_abs"].to_numpy(), people["sum_sq"].to_numpy()
     )
-    scored = scores[np.isfinite(scores)]
-    assert math.floor(scored.min()) == 45 and round(scored.max()) == 74
+    assert round(scores.min(), 1) == 37.6 and round(scores.max(), 1) == 76.8

@@ -83,9 +83,10 @@ def test_rank_in_team_by_hand(run, team):
     assert group["provisional"][0]["rank"] is None
     shown = [row["person"] for row in group["ranked"] + group["provisional"]]
     assert "fa" not in shown  # one task: never ranked
-    team_malr = (40 * 0.5 + 80 * 1.0 + 40 * 1.5 + 15 * 0.2 + 0.0) / 176
+    # shrunk toward the team without ana (n0 = 10)
+    rest_malr = (80 * 1.0 + 40 * 1.5 + 15 * 0.2 + 0.0) / 136
     ana = group["ranked"][0]
-    assert ana["score"] == pytest.approx(100 * 2 ** -((40 * 0.5 + 20 * team_malr) / 60))
+    assert ana["score"] == pytest.approx(100 * 2 ** -((40 * 0.5 + 10 * rest_malr) / 50))
     assert ana["score_raw"] == pytest.approx(100 * 2**-0.5)
     assert ana["reference"]["n"] == out["reference"]["n"] == 214
     assert ana["bias_factor"] == pytest.approx(2**0.5)
@@ -97,7 +98,7 @@ def test_rank_text_shows_every_n_and_the_provisional_apart(run, team):
     lines = result.output.splitlines()
     assert all(len(line) <= 80 for line in lines)
     assert "Team core: 4 ranked" in result.output
-    assert any(line.startswith("2.5/4") and "bo" in line for line in lines)
+    assert any(line.lstrip("~").startswith("2.5/4") and "bo" in line for line in lines)
     assert "provisional, 10-29 tasks (not ranked):" in result.output
     assert "1 person with under 10 finished tasks not shown" in result.output
     assert "214 real" in result.output
@@ -120,6 +121,29 @@ def test_rank_teams(run, team):
         ("core", 2, 2),
     ]
     assert out["ranked"][0]["people"] == 2
+
+
+def test_score_of_a_team_shows_what_rank_teams_shows(run, team):
+    """``score --team`` gives the shrunk ``score`` and the raw ``score_raw`` (with
+    their intervals) that ``rank --teams`` ranks and shows, to rounding."""
+    rows = {row["team"]: row for row in rank_json(run, "--teams")["ranked"]}
+    for name in ("core", "web"):
+        result = run("score", "--team", name, "--json")
+        assert result.exit_code == 0, result.output
+        panel = json.loads(result.output)
+        for key in ("score", "score_low", "score_high", "score_raw", "score_raw_low"):
+            assert panel[key] == pytest.approx(rows[name][key], rel=1e-9), (name, key)
+    text = run("score", "--team", "core").output
+    assert "rank --teams" in " ".join(text.split())
+
+
+def test_rank_explains_the_next_claim(run, team):
+    result = run("rank", "--team", "web")
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.output.split())
+    assert "You are " in words and "real developers" in words
+    assert 'To be told "in the top' in words or "no higher claim" in words
+    assert all(len(line) <= 80 for line in result.output.splitlines())
 
 
 def test_rank_errors(run, team, conn):

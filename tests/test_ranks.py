@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from calibrate import reference, rules
-from calibrate.stats import metrics, ranks
+from calibrate.stats import drift, metrics, ranks
 from tests.support.data import SHARED_DATA, requires_shared_data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,11 +82,12 @@ def frames(rows):
     return people, teams, everyone
 
 
-def shrunk(n, m, team_m):
-    return 100 * 2 ** -((n * m + 20 * team_m) / (n + 20))
+def shrunk(n, m, rest_n, rest_sum):
+    """Section 2's shrunk score toward the team without the person (n0 = 10)."""
+    return 100 * 2 ** -((n * m + 10 * rest_sum / rest_n) / (n + 10))
 
 
-def test_people_ranked_within_team_by_hand():
+def test_people_ranked_within_team_by_raw_score_by_hand():
     rows = [
         person("ana", "core", 40, 0.5),
         person("bo", "core", 40, 1.0),
@@ -96,7 +97,7 @@ def test_people_ranked_within_team_by_hand():
         person("fa", "core", 1, 0.0),  # one task: never ranked, never shown
     ]
     people, teams, everyone = frames(rows)
-    team_m = (40 * 0.5 + 80 * 1.0 + 40 * 1.5 + 15 * 0.2) / 176
+    total_n, total_sum = 176, 40 * 0.5 + 80 * 1.0 + 40 * 1.5 + 15 * 0.2
     (group,) = ranks.rank_people(people, teams, everyone)
     assert group["team"] == "core"
     assert group["n"] == 4
@@ -107,16 +108,36 @@ def test_people_ranked_within_team_by_hand():
     assert [by_name[p]["percentile"] for p in ("ana", "bo", "cy", "di")] == [87.5, 50, 50, 12.5]
     assert by_name["ana"]["top_percent"] == 12.5
     assert all(row["of"] == 4 for row in group["ranked"])
-    assert by_name["ana"]["score"] == pytest.approx(shrunk(40, 0.5, team_m))
+    # the shrunk score leans on the team without the person
+    assert by_name["ana"]["score"] == pytest.approx(shrunk(40, 0.5, total_n - 40, total_sum - 20.0))
     assert by_name["di"]["score_raw"] == pytest.approx(100 * 2**-1.5)
     (provisional,) = group["provisional"]
     assert provisional["person"] == "ed"
     assert provisional["status"] == "provisional"
     assert provisional["rank"] is None and provisional["percentile"] is None
     assert provisional["reference"] is None
-    assert provisional["score"] == pytest.approx(shrunk(15, 0.2, team_m))
+    assert provisional["score"] == pytest.approx(shrunk(15, 0.2, total_n - 15, total_sum - 3.0))
     shown = {row["person"] for row in group["ranked"] + group["provisional"]}
     assert "fa" not in shown
+
+
+def test_a_strong_newcomer_ranks_above_a_weaker_veteran():
+    """Ordered by raw score: shrinkage would pull the newcomer toward the team."""
+    rows = [
+        person("new", "core", 30, 0.4, spread=0.4),
+        person("old", "core", 400, 0.5, spread=0.4),
+        person("mid", "core", 300, 1.5, spread=0.4),
+    ]
+    people, teams, everyone = frames(rows)
+    (group,) = ranks.rank_people(people, teams, everyone)
+    order = [row["person"] for row in group["ranked"]]
+    assert order == ["new", "old", "mid"]
+    new, old, mid = group["ranked"]
+    assert new["score"] < old["score"]  # shrunk, the veteran would come first
+    # neighbours whose raw intervals overlap are marked: not clearly apart
+    assert new["overlaps_next"] is True
+    assert old["overlaps_next"] is (old["score_raw_low"] <= mid["score_raw_high"])
+    assert mid["overlaps_next"] is None
 
 
 def test_interval_from_sufficient_statistics():
@@ -124,11 +145,29 @@ def test_interval_from_sufficient_statistics():
     people, teams, everyone = frames(rows)
     (group,) = ranks.rank_people(people, teams, everyone)
     ana = next(row for row in group["ranked"] if row["person"] == "ana")
+    drift_var = drift.person_drift(50)
     expected = metrics.score_from_stats(
-        50, people["sum_abs"][0], people["sum_sq"][0], prior_malr=0.8
+        50, people["sum_abs"][0], people["sum_sq"][0], prior_malr=0.8, drift=drift_var
     )
     assert (ana["score"], ana["score_low"], ana["score_high"]) == pytest.approx(expected)
+    raw = metrics.score_from_stats(50, people["sum_abs"][0], people["sum_sq"][0], drift=drift_var)
+    assert (ana["score_raw"], ana["score_raw_low"], ana["score_raw_high"]) == pytest.approx(raw)
     assert ana["score_low"] < ana["score"] < ana["score_high"]
+
+
+def test_a_small_team_leaves_the_prior_to_the_reference():
+    """Under 30 counted tasks in the rest of the team, the prior is the
+    reference population's median m, size-matched."""
+    rows = [person("ana", "core", 40, 0.5), person("bo", "core", 20, 1.0)]
+    people, teams, everyone = frames(rows)
+    for b in range(6):
+        people[f"n_b{b}"] = [40 if b == 0 else 0, 20 if b == 0 else 0]
+    people["unbucketed"] = 0
+    table = small_reference()
+    (group,) = ranks.rank_people(people, teams, everyone, reference=table)
+    (ana,) = group["ranked"]
+    prior = table.median_m([40, 0, 0, 0, 0, 0])
+    assert ana["score"] == pytest.approx(100 * 2 ** -((40 * 0.5 + 10 * prior) / 50))
 
 
 def test_opted_out_hidden_from_others_shown_to_themselves():
@@ -163,34 +202,101 @@ def test_people_without_a_team_rank_among_everyone():
     assert alone["n"] == 3
     (bo,) = alone["ranked"]
     assert (bo["rank"], bo["of"], bo["percentile"]) == (2, 3, 50)
+    # bo's prior: everyone without bo
+    assert bo["score"] == pytest.approx(shrunk(40, 1.0, 80, 40 * 0.5 + 40 * 1.5))
 
 
-def test_keep_rate_shrunk_toward_team():
+def test_keep_rate_is_a_beta_posterior_leaning_on_the_rest_of_the_team():
     rows = [
         person("ana", "core", 40, 0.5, due=10, kept=5),
-        person("bo", "core", 40, 0.5, due=30, kept=30),
+        person("bo", "core", 40, 0.5, due=30, kept=27),
+        person("cy", "web", 40, 0.5, due=5, kept=5),
     ]
     people, teams, everyone = frames(rows)
-    (group,) = ranks.rank_people(people, teams, everyone)
-    ana = next(row for row in group["ranked"] if row["person"] == "ana")
-    team_keep = 35 / 40
-    assert ana["keep_rate"] == pytest.approx((5 + 10 * team_keep) / (10 + 10))
+    groups = ranks.rank_people(people, teams, everyone)
+    ana = next(row for g in groups for row in g["ranked"] if row["person"] == "ana")
+    assert ana["keep_rate"] == pytest.approx((5 + 4 * 0.9) / (10 + 4))  # bo alone: 27 of 30
+    cy = next(row for g in groups for row in g["ranked"] if row["person"] == "cy")
+    assert cy["keep_rate"] == pytest.approx(5.5 / 6)  # nobody else in web: Jeffreys
 
 
-def test_reference_position_only_from_30_tasks():
+def small_reference():
+    """Three developers with 60 tasks each, two buckets held back (under 5 tasks)."""
+    table = pd.DataFrame(
+        {
+            "n": [60, 60, 60],
+            "sum_abs": [30.0, 45.0, 60.0],
+            "sum_sq": [20.0, 40.0, 70.0],
+            **{f"n{b}": [60 if b == 0 else 0] * 3 for b in range(6)},
+            **{f"sum{b}": [30.0, 45.0, 60.0] if b == 0 else [np.nan] * 3 for b in range(6)},
+            **{f"sq{b}": [20.0, 40.0, 70.0] if b == 0 else [np.nan] * 3 for b in range(6)},
+        }
+    )
+    return reference.from_developers(table, ["A", "A", "B"])
+
+
+def test_reference_place_is_a_range_from_the_interval():
     rows = [person("ana", "core", 40, 0.5), person("bo", "core", 20, 0.5)]
     people, teams, everyone = frames(rows)
-    ana_raw = 100 * 2**-0.5
-    (group,) = ranks.rank_people(people, teams, everyone, reference_scores=[60.0, ana_raw, 80.0])
-    (ana,) = group["ranked"]  # one below, one equal, of 3
-    assert ana["reference"] == {"percentile": 50.0, "top_percent": 50.0, "n": 3}
-    assert group["provisional"][0]["reference"] is None
+    for b in range(6):
+        people[f"n_b{b}"] = [40, 20] if b == 0 else [0, 0]
+    people["unbucketed"] = 0
+    table = small_reference()
+    (group,) = ranks.rank_people(people, teams, everyone, reference=table)
+    (ana,) = group["ranked"]
+    place = ana["reference"]
+    scores = [100 * 2 ** -(m / 60) for m in (30.0, 45.0, 60.0)]  # the developers' scores
+    assert place["percentile"] == rules.midrank_percentiles([ana["score"]], scores)[0]
+    assert place["top_worst"] == 100 - rules.midrank_percentiles([ana["score_low"]], scores)[0]
+    assert place["top_best"] == 100 - rules.midrank_percentiles([ana["score_high"]], scores)[0]
+    assert place["claim"] == rules.claim_for(place["top_worst"])
+    assert place["n"] == 3 and place["source"] == "A 2, B 1"
+    assert group["provisional"][0]["reference"] is None  # under 30 tasks: no place
+
+
+def test_claims_only_when_the_whole_range_is_inside():
+    assert rules.claim_for(4.9) == 5
+    assert rules.claim_for(5.0) == 5
+    assert rules.claim_for(24.0) == 25
+    assert rules.claim_for(50.0) == 50
+    assert rules.claim_for(50.1) is None
+    assert rules.claim_for(None) is None
+
+
+def test_size_matching_reweights_each_developer_to_your_mix():
+    table = pd.DataFrame(
+        {
+            "n": [40],
+            "sum_abs": [20.0],
+            "sum_sq": [15.0],
+            "n0": [20],
+            "sum0": [4.0],
+            "sq0": [2.0],
+            "n1": [16],
+            "sum1": [14.0],
+            "sq1": [11.0],
+            "n2": [4],
+            "sum2": [np.nan],  # held back: 4 tasks
+            "sq2": [np.nan],
+            **{f"n{b}": [0] for b in (3, 4, 5)},
+            **{f"sum{b}": [np.nan] for b in (3, 4, 5)},
+            **{f"sq{b}": [np.nan] for b in (3, 4, 5)},
+        }
+    )
+    one = reference.from_developers(table, ["A"])
+    overall = 0.5
+    m0 = (4.0 + 10 * overall) / (20 + 10)  # shrunk toward the overall m, weight n_b/(n_b+10)
+    m1 = (14.0 + 10 * overall) / (16 + 10)
+    assert one.bucket_m()[0].tolist() == pytest.approx([m0, m1, overall, overall, overall, overall])
+    assert one.matched_m([1, 1, 0, 0, 0, 0])[0] == pytest.approx((m0 + m1) / 2)
+    assert one.matched_m([0, 0, 3, 0, 0, 1])[0] == pytest.approx(overall)
+    assert one.matched_m(None)[0] == pytest.approx(overall)
 
 
 # --- teams -------------------------------------------------------------------------------
 
 
-def test_teams_ranked_by_pooled_score_with_ties():
+def test_teams_ranked_by_raw_pooled_score_with_ties():
     teams = pd.DataFrame(
         {
             "n": [100, 50, 50, 20],
@@ -201,12 +307,30 @@ def test_teams_ranked_by_pooled_score_with_ties():
         },
         index=["core", "web", "ops", "tiny"],
     )
-    result = ranks.rank_teams(teams, {"core": 3})
+    everyone = teams.sum().to_dict()
+    pairs = pd.DataFrame(
+        {"n": [60, 40, 50, 50, 20]},
+        index=pd.MultiIndex.from_tuples(
+            [("a", "core"), ("b", "core"), ("c", "web"), ("d", "ops"), ("e", "tiny")]
+        ),
+    )
+    result = ranks.rank_teams(teams, {"core": 3}, everyone_stats=everyone, pairs=pairs)
     assert [row["team"] for row in result["ranked"]] == ["core", "ops", "web"]
     assert [row["rank"] for row in result["ranked"]] == [1, 2.5, 2.5]
     assert [row["of"] for row in result["ranked"]] == [3, 3, 3]
-    assert result["ranked"][0]["score"] == pytest.approx(100 * 2**-0.5)
-    assert result["ranked"][0]["people"] == 3
+    core = result["ranked"][0]
+    assert core["score_raw"] == pytest.approx(100 * 2**-0.5)
+    team_var = drift.team_drift([60, 40])
+    assert team_var == pytest.approx(
+        rules.DRIFT_TEAM_TAU2 * rules.DRIFT_TEAM_L / (rules.DRIFT_TEAM_L + 100)
+        + rules.DRIFT_PERSON_TAU2 * (0.36 * 252 / (252 + 60) + 0.16 * 252 / (252 + 40))
+    )
+    assert (core["score_raw"], core["score_raw_low"], core["score_raw_high"]) == pytest.approx(
+        metrics.score_from_stats(100, 50.0, 30.0, drift=team_var)
+    )
+    # the shrunk score leans on everyone without the team, as 'score --team' does
+    assert core["score"] == pytest.approx(100 * 2 ** -((100 * 0.5 + 10 * 102 / 120) / 110))
+    assert core["people"] == 3
     assert [row["team"] for row in result["unranked"]] == ["tiny"]
     assert result["unranked"][0]["rank"] is None
 
@@ -233,13 +357,23 @@ def test_reference_table_matches_metrics_md():
     assert table["min_tasks"] == rules.RANKED_N
     cesaw = next(d for d in table["datasets"] if d["name"] == "CESAW")
     assert cesaw["people"] == 200
-    figures = np.percentile(cesaw["scores"], [5, 25, 50, 75, 90, 95])
+    scores = [100 * 2 ** -(row[1] / row[0]) for row in cesaw["developers"]]
+    figures = np.percentile(scores, [5, 25, 50, 75, 90, 95])
     assert np.round(figures, 1).tolist() == [32.5, 40.6, 47.1, 57.0, 64.1, 67.0]
-    assert round(max(cesaw["scores"]), 1) == 77.8
+    assert round(max(scores), 1) == 77.8
     assert "Derek M. Jones" in table["attribution"]
     loaded = reference.load()
     assert loaded.n == table["people"] == sum(d["people"] for d in table["datasets"])
     assert list(loaded.scores) == sorted(loaded.scores)
+    # among all 214, "top 5%" starts at 68.75 (METRICS.md section 5)
+    assert 100 * 2 ** -loaded.threshold_m(5) == pytest.approx(68.75, abs=0.01)
+    # no bucket of fewer than 5 tasks is shipped: no single task's figure
+    for dataset in table["datasets"]:
+        for n, _, _, buckets in dataset["developers"]:
+            assert n >= rules.RANKED_N
+            assert all(b is None or b[0] >= rules.REFERENCE_BUCKET_MIN for b in buckets)
+    assert table["early_median"] == pytest.approx(0.52, abs=0.01)
+    assert "advice_spread" in table  # section 7 adds the reference spread here
 
 
 def test_reference_percentile_of_best_and_worst():
@@ -251,7 +385,11 @@ def test_reference_percentile_of_best_and_worst():
     assert table.percentile(100.0) == 100.0
     assert table.percentile(0.0) == 0.0
     assert table.position(best, 29) is None  # provisional: no place among real developers
-    assert reference.describe(table.position(best, 40)).endswith(f"of {table.n} real developers")
+    top = table.position(100.0, 40)
+    assert top["top_best"] == 0.0 and top["claim"] == 5
+    words = reference.describe(top)
+    assert "above every one of them" in words and "0%" not in words
+    assert words.startswith(f"in the top 5% of {table.n} real developers")
 
 
 def _package_files() -> list[tuple[Path, str]]:

@@ -4,12 +4,14 @@ columns, and every "not enough data" case without a traceback or a NaN."""
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
 
-from calibrate import panel, rules, store
+from calibrate import panel, panel_words, reference, rules, store
+from calibrate import panel as panel_module
 from calibrate.durations import parse_since
 from calibrate.selection import Selection
 from calibrate.stats import metrics, ranges
@@ -108,10 +110,18 @@ def test_json_figures_equal_the_metrics_of_the_same_tasks(run, conn):
     for key in ("bias_factor", "malr", "typical_miss", "within_25", "over", "exact", "under"):
         assert panel[key] == pytest.approx(expected[key]), key
     assert panel["score_raw"] == pytest.approx(100 * 2 ** -expected["malr"])
-    # alice has no team and is all of everyone: shrinking toward herself changes nothing
+    # alice has no team and is all of everyone: without her nobody is left, so her
+    # score leans on the real developers' median m, matched to her task sizes
     assert panel["reference"] == "everyone"
-    assert panel["score"] == pytest.approx(panel["score_raw"])
+    assert panel["prior_from"] == "reference" and panel["reference_n"] == 0
+    mix = panel_module.bucket_mix(estimates)
+    prior = reference.load().median_m(mix)
+    assert panel["reference_malr"] == pytest.approx(prior)
+    assert panel["score"] == pytest.approx(100 * 2 ** -((12 * expected["malr"] + 10 * prior) / 22))
     assert panel["score_low"] < panel["score"] < panel["score_high"]
+    assert panel["score_raw_low"] < panel["score_raw"] < panel["score_raw_high"]
+    assert panel["population"] is None  # under 30 tasks: no place among real developers
+    assert "from only 12 finished tasks" in " ".join(run("score").output.split())
     assert [row["bucket"] for row in panel["by_size"]] == list(rules.SIZE_LABELS)
     assert sum(row["n"] for row in panel["by_size"]) == 12
 
@@ -119,28 +129,36 @@ def test_json_figures_equal_the_metrics_of_the_same_tasks(run, conn):
 def test_a_person_is_shrunk_toward_the_team_of_their_latest_task(run, conn):
     for _ in range(10):
         log(conn, 2, 4, person="alice", team="core", days_ago=3)  # |r| = 1
-        log(conn, 2, 2, person="bob", team="core", days_ago=3)  # |r| = 0
         log(conn, 2, 2, person="carol", team="web", days_ago=3)
+    for _ in range(30):
+        log(conn, 2, 3, person="bob", team="core", days_ago=3)  # |r| = log2(1.5)
     panel = panel_json(run, "--person", "alice")
     assert panel["reference"] == "team core"
-    assert panel["reference_malr"] == pytest.approx(0.5)
+    # the prior leaves her own tasks out: the rest of team core is bob alone
+    assert panel["reference_n"] == 30 and panel["prior_from"] == "group"
+    rest = math.log2(1.5)
+    assert panel["reference_malr"] == pytest.approx(rest)
     assert panel["score_raw"] == pytest.approx(50.0)
-    assert panel["score"] == pytest.approx(100 * 2 ** -((10 * 1 + 20 * 0.5) / 30))
-    assert "shrunk toward team core" in run("score", "--person", "alice").output
+    assert panel["score"] == pytest.approx(100 * 2 ** -((10 * 1 + 10 * rest) / 20))
+    words = " ".join(run("score", "--person", "alice").output.split())
+    assert "shrunk toward the rest of team core" in words
     log(conn, 2, None, person="alice", team="web", days_ago=0)  # her latest task: team web
     assert panel_json(run, "--person", "alice")["reference"] == "team web"
 
 
-def test_teams_shrink_toward_everyone_and_everyone_toward_itself(run, conn):
+def test_teams_shrink_toward_everyone_else_and_everyone_toward_nothing(run, conn):
     for _ in range(10):
         log(conn, 2, 4, person="alice", team="core")
+    for _ in range(30):
         log(conn, 2, 2, person="bob")  # no team
     team = panel_json(run, "--team", "core")
-    assert team["reference"] == "everyone" and team["reference_malr"] == pytest.approx(0.5)
-    assert team["score"] == pytest.approx(100 * 2 ** -((10 * 1 + 20 * 0.5) / 30))
+    assert team["reference"] == "everyone" and team["reference_malr"] == pytest.approx(0.0)
+    assert team["score"] == pytest.approx(100 * 2 ** -((10 * 1 + 10 * 0.0) / 20))
+    # rank --teams shows the same two scores (score_raw: what it ranks by)
+    assert team["score_raw"] == pytest.approx(50.0)
     everyone = panel_json(run, "--everyone")
     assert everyone["reference"] == "itself" and everyone["flags"] is None
-    assert everyone["n"] == 20 and everyone["score"] == pytest.approx(everyone["score_raw"])
+    assert everyone["n"] == 40 and everyone["score"] == pytest.approx(everyone["score_raw"])
     bob = panel_json(run, "--person", "bob")
     assert bob["reference"] == "everyone"
 
@@ -215,7 +233,9 @@ def test_promises_from_the_database(run, conn):
     assert (promises["due"], promises["kept"], promises["broken"]) == (5, 2, 3)
     assert promises["exceeded"] == 1
     assert promises["keep_rate_raw"] == pytest.approx(0.4)
-    assert promises["slack"] == pytest.approx(np.median([3 / 2, 3 / 2.9]))
+    # the promise cost over all effort promises on finished tasks, kept or not
+    assert promises["slack"] == pytest.approx(np.median([3 / 2, 3 / 2.9, 3 / 5]))
+    assert promises["slack_total"] == pytest.approx(9 / 9.9)
     assert promises["gauges"]["promise_rate"]["status"] == "above"
     text = run("score").output
     assert "promise less" in text and "P90" in text
@@ -224,15 +244,22 @@ def test_promises_from_the_database(run, conn):
     assert panel_json(run)["promises"]["gauges"]["promise_rate"]["status"] == "in band"
 
 
-def test_keep_rate_is_shrunk_toward_the_team(run, conn):
+def test_keep_rate_leans_on_the_rest_of_the_team(run, conn):
     for _ in range(10):
         log(conn, 2, 2, promise_h=3, person="bob", team="core")  # all kept
     for actual in (2, 2, 5, 5):
         log(conn, 2, actual, promise_h=3, person="alice", team="core")
     promises = panel_json(run, "--person", "alice")["promises"]
-    team_rate = 12 / 14
-    assert promises["team_keep_rate"] == pytest.approx(team_rate)
-    assert promises["keep_rate"] == pytest.approx((2 + 10 * team_rate) / (4 + 10))
+    # ten promises in the rest of the team: too few to lean on, Jeffreys
+    assert promises["keep_prior"] == "jeffreys" and promises["team_due"] == 10
+    assert promises["keep_rate"] == pytest.approx(2.5 / 5)
+    for _ in range(10):
+        log(conn, 2, 2, promise_h=3, person="bob", team="core")
+    promises = panel_json(run, "--person", "alice")["promises"]
+    assert promises["team_keep_rate"] == pytest.approx(1.0)  # bob: 20 of 20
+    assert promises["keep_prior"] == "team"
+    assert promises["keep_rate"] == pytest.approx((2 + 4 * 0.98) / (4 + 4))  # clamped
+    assert promises["keep_low"] < promises["keep_rate"] < promises["keep_high"]
 
 
 def test_trend_over_weeks(run, conn):
@@ -296,7 +323,7 @@ def test_render_panel_in_words(conn):
     for _ in range(30):
         log(conn, 2, 3)
     built = panel.build_panel(conn, selection(person="alice"))
-    text = panel.render_panel(built)
+    text = panel_words.render_panel(built)
     assert "tasks take 1.5x your estimate (median)" in text
     assert "typically off by 1.5x; 100% within 25%" not in text  # 1.5x is outside 25%
     assert "typically off by 1.5x; 0% within 25%" in text
@@ -387,3 +414,16 @@ def test_a_damaged_number_is_one_clear_error(run, conn):
         "Error: a task's actual_h is not a number in the database; fix it with 'calibrate edit' "
         "or re-import the file\n",
     )
+
+
+def test_someone_alone_is_flagged_for_finishing_early_against_real_developers(run, conn):
+    """Alone in the database: no team to compare with, so only the early share is
+    judged, against the real developers' median share (METRICS.md section 2)."""
+    for _ in range(30):
+        log(conn, 4, 2)  # every task at half its estimate
+    flags = panel_json(run)["flags"]
+    assert flags["exact_hits"]["flag"] is None and flags["exact_hits"]["team"] is None
+    assert flags["early"]["team"] == pytest.approx(reference.load().early_median)
+    assert flags["early"]["flag"] is True
+    words = " ".join(run("score").output.split())
+    assert "finish under the estimate (real developers' median: 51%)" in words

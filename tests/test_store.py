@@ -462,7 +462,7 @@ def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
     assert before["tasks"] and before["intervals"] and before["aliases"]
 
     conn = store.connect(db_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 4
     after = _contents(conn)
     for table, rows in before.items():
         if table == "_migrations":  # the steps run now are added after the old ones
@@ -470,6 +470,9 @@ def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
             assert [row[0] for row in after[table][len(rows) :]] == [
                 step.__name__ for step in migrations.MIGRATIONS[version:]
             ]
+        elif table == "summary_weeks":  # m004 adds a detail column, empty for old weeks
+            assert [row[: len(rows[0])] for row in after[table]] == rows, table
+            assert all(row[-1] is None for row in after[table])
         else:
             assert after[table] == rows, table  # every row and value, as it was
     assert {"history_state", "hints", "advice_cache", "meta", "summary_weeks"} <= set(after)

@@ -32,13 +32,17 @@ def team_db(tmp_path_factory):
 def standings(conn, since: str | None) -> tuple[list, dict]:
     selection = Selection(everyone=True, since=since)
     inputs = teams.rank_inputs(conn, selection, today=TODAY)
+    table = reference.load()
     groups = ranks.rank_people(
-        inputs.people,
-        inputs.teams,
-        inputs.everyone,
-        reference_scores=reference.load().scores,
+        inputs.people, inputs.teams, inputs.everyone, pairs=inputs.pairs, reference=table
     )
-    return groups, ranks.rank_teams(inputs.teams, inputs.people_per_team)
+    return groups, ranks.rank_teams(
+        inputs.teams,
+        inputs.people_per_team,
+        everyone_stats=inputs.everyone,
+        pairs=inputs.pairs,
+        reference=table,
+    )
 
 
 def export_summary(conn, path, since: str | None = None, **scope) -> dict:
@@ -64,11 +68,13 @@ def assert_same_standings(raw, from_summary):
             for a, b in zip(mine[kind], theirs[kind], strict=True):
                 exact_a = {k: v for k, v in a.items() if k not in ("bias", "bias_factor")}
                 exact_b = {k: v for k, v in b.items() if k not in ("bias", "bias_factor")}
-                assert exact_a == exact_b  # scores, intervals, ranks: to the last bit
+                # scores, intervals, places among real developers, ranks: to the last bit
+                assert exact_a == exact_b
                 # medians agree to the bin width (0.01, centres: half of it)
                 assert a["bias"] == pytest.approx(b["bias"], abs=teams.HISTOGRAM_BIN / 2)
                 compared += 1
     assert compared >= 8
+    assert any(row["reference"] for g in groups for row in g["ranked"])
 
 
 @pytest.mark.parametrize("window", ["all", "26w"])
@@ -117,13 +123,31 @@ def test_summary_holds_no_tasks(team_db, tmp_path):
         "exact",
         "under",
         "within_25",
+        "buckets",
         "histogram",
+        "logged",
         "ranges",
         "promises",
     }
+    assert set(built["weeks"][0]["promises"]) == {
+        "due",
+        "kept",
+        "exceeded",
+        "effort_n",
+        "promised_h",
+        "actual_h",
+    }
+    assert built["score_version"] == rules.SCORE_VERSION == 2
     for row in built["weeks"]:
         assert sum(count for _, count in row["histogram"]) == row["n"]
+        assert sum(bucket[0] for bucket in row["buckets"]) == row["n"]
+        assert sum(bucket[1] for bucket in row["buckets"]) == pytest.approx(row["sum_abs"])
+        for level in row["ranges"]:
+            assert sum(count for _, count in level[5]) == level[1]
         assert row["week"] is None or date.fromisoformat(row["week"]).weekday() == 0
+    assert sum(row["logged"] for row in built["weeks"]) > 0
+    assert any(row["ranges"] for row in built["weeks"])
+    assert any(row["promises"]["effort_n"] for row in built["weeks"])
 
 
 def test_importing_again_replaces_and_own_summary_is_refused(team_db, tmp_path):
@@ -197,9 +221,10 @@ def test_histogram_median_within_half_a_bin():
 
 
 def valid_summary() -> dict:
+    # three tasks, r = -0.5, 0 and 1: |clip r| = 0.5, 0, 1 (estimates 1h, 1h, 2h)
     return {
         "format": "calibrate-summary",
-        "format_version": 1,
+        "format_version": 2,
         "score_version": rules.SCORE_VERSION,
         "database_id": "abc123",
         "exported_at": "2026-11-30T10:00:00Z",
@@ -207,6 +232,8 @@ def valid_summary() -> dict:
         "window": {"since": None, "until": None},
         "histogram_bin": 0.01,
         "clip_log2": 3.0,
+        "spread_bin": 0.01,
+        "spread_cap": 50.0,
         "people": [{"person": "Ana", "team": "core", "opt_out": False}],
         "weeks": [
             {
@@ -220,9 +247,18 @@ def valid_summary() -> dict:
                 "exact": 1,
                 "under": 1,
                 "within_25": 1,
+                "buckets": [[2, 0.5, 0.25], [1, 1.0, 1.0], *[[0, 0.0, 0.0]] * 4],
                 "histogram": [[-50, 1], [0, 1], [100, 1]],
-                "ranges": [[90.0, 2, 1, 0, 1]],
-                "promises": {"due": 2, "kept": 1, "exceeded": 1},
+                "logged": 4,
+                "ranges": [[90.0, 2, 1, 0, 1, [[50, 1], [200, 1]]]],
+                "promises": {
+                    "due": 2,
+                    "kept": 1,
+                    "exceeded": 1,
+                    "effort_n": 1,
+                    "promised_h": 3.0,
+                    "actual_h": 2.0,
+                },
             }
         ],
     }
@@ -237,20 +273,43 @@ def write(tmp_path, data) -> object:
 def test_a_valid_summary_is_stored(conn, tmp_path):
     result = summary_file.import_summary(conn, write(tmp_path, valid_summary()))
     assert (result.people, result.weeks, result.tasks) == (1, 1, 3)
-    row = conn.execute("SELECT n, sum_abs, due, kept, ranges FROM summary_weeks").fetchone()
-    assert tuple(row) == (3, 1.5, 2, 1, "[[90.0, 2, 1, 0, 1]]")
+    row = conn.execute("SELECT n, sum_abs, due, kept, ranges, detail FROM summary_weeks").fetchone()
+    assert tuple(row)[:5] == (3, 1.5, 2, 1, "[[90.0, 2, 1, 0, 1, [[50, 1], [200, 1]]]]")
+    detail = json.loads(row[5])
+    assert detail["buckets"][0] == [2, 0.5, 0.25] and detail["logged"] == 4
+    assert detail["effort"] == [1, 3.0, 2.0]
+
+
+def _version_one(data: dict) -> None:
+    data.update(format_version=1, score_version=1)
 
 
 BAD = [
-    (lambda d: d.update(format_version=2), "newer calibrate"),
-    (lambda d: d.update(score_version=rules.SCORE_VERSION + 1), "definition version"),
+    (lambda d: d.update(format_version=3), "newer calibrate"),
+    (_version_one, "version-1 summary .* exported again"),
+    (lambda d: d.update(score_version=rules.SCORE_VERSION + 1), "exported again"),
+    (lambda d: d.update(spread_cap=10.0), "spread_cap must be 50.0"),
     (lambda d: d.update(format="something else"), "not a calibrate summary"),
     (lambda d: d["weeks"][0].update(n=-3), "n is negative"),
     (lambda d: d["weeks"][0]["promises"].update(kept=-1), "kept is negative"),
     (lambda d: d["weeks"][0]["promises"].update(kept=3), "kept of 2 due"),
     (lambda d: d["weeks"][0]["promises"].update(due=-2), "due is negative"),
-    (lambda d: d["weeks"][0].update(ranges=[[90.0, 2, 3, 0, 0]]), "hits are more than"),
-    (lambda d: d["weeks"][0].update(ranges=[[90.0, 5, 5, 0, 0]]), "more than its 3 tasks"),
+    (lambda d: d["weeks"][0].update(ranges=[[90.0, 2, 3, 0, 0, [[5, 2]]]]), "hits are more than"),
+    (
+        lambda d: d["weeks"][0].update(ranges=[[90.0, 5, 5, 0, 0, [[5, 5]]]]),
+        "more than its 3 tasks",
+    ),
+    (lambda d: d["weeks"][0].update(ranges=[[90.0, 2, 1, 0, 1]]), "each range entry is"),
+    (lambda d: d["weeks"][0]["ranges"][0].__setitem__(5, [[50, 1]]), "holds 1 ranges, not 2"),
+    (lambda d: d["weeks"][0]["ranges"][0].__setitem__(5, [[50, 1], [5001, 1]]), "cap bins"),
+    (lambda d: d["weeks"][0]["buckets"].__setitem__(0, [3, 0.5, 0.25]), "add up to 4, not n"),
+    (lambda d: d["weeks"][0]["buckets"].__setitem__(0, [2, 0.7, 0.25]), "sum_abs add up"),
+    (lambda d: d["weeks"][0]["buckets"].pop(), "must be 6"),
+    (lambda d: d["weeks"][0]["buckets"].__setitem__(2, [0, -1.0, 0.0]), "negative"),
+    (lambda d: d["weeks"][0].update(histogram=[[-50, 1], [0, 1], [301, 1]]), "cap bins"),
+    (lambda d: d["weeks"][0].update(logged=-1), "logged is negative"),
+    (lambda d: d["weeks"][0]["promises"].update(promised_h=-3.0), "promised_h is negative"),
+    (lambda d: d["weeks"][0]["promises"].update(effort_n=0), "effort sums without"),
     (lambda d: d["weeks"][0].update(over=2), "over \\+ exact \\+ under"),
     (lambda d: d["weeks"][0].update(within_25=4), "more than its tasks"),
     (lambda d: d["weeks"][0].update(sum_abs=10.0), "impossible for 3 tasks"),
@@ -340,7 +399,7 @@ def test_export_summary_to_stdout_and_its_options(run, team_db, tmp_path):
 
 def test_importing_a_bad_summary_writes_nothing(run, db_path, tmp_path):
     data = valid_summary()
-    data["weeks"][0]["ranges"] = [[90.0, 2, 3, 0, 0]]
+    data["weeks"][0]["ranges"] = [[90.0, 2, 3, 0, 0, [[5, 2]]]]
     path = write(tmp_path, data)
     result = run("import", str(path))
     assert (result.exit_code, result.stderr) == (
@@ -354,7 +413,16 @@ def test_importing_a_bad_summary_writes_nothing(run, db_path, tmp_path):
     assert (result.exit_code, result.stderr) == (
         1,
         "Error: summary.json was written by a newer calibrate (summary format 9; this one "
-        "reads up to 1): upgrade calibrate to import it\n",
+        "reads up to 2): upgrade calibrate to import it\n",
+    )
+    assert not db_path.exists()
+    data = valid_summary()
+    _version_one(data)
+    result = run("import", str(write(tmp_path, data)))
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: summary.json is a version-1 summary and this calibrate scores by version 2: "
+        "ask for it to be exported again ('calibrate export --summary') with this calibrate\n",
     )
     assert not db_path.exists()
 
@@ -367,3 +435,36 @@ def test_summary_format_is_named_and_guessed(conn, tmp_path):
     options = importer.ImportOptions(path=path, person="alice")
     with pytest.raises(InputError, match="is a team summary, not a file of tasks"):
         importer.import_file(conn, options)
+
+
+def test_widen_factor_from_a_summary_agrees_to_the_bin_width(team_db):
+    """The widen factor of each person's ranges, per confidence level, from the
+    summary's histograms equals the one from the raw tasks to 0.01 (section 5)."""
+    from calibrate.stats import ranges
+    from calibrate.store import load
+
+    source = store.connect(team_db)
+    built = summary_file.build_summary(source, Selection(everyone=True), today=TODAY)
+    compared = 0
+    for name in sorted({row["person"] for row in built["weeks"]}):
+        tasks = load.counted_tasks(source, Selection(person=name))
+        ranged = tasks[np.isfinite(tasks["low_h"].to_numpy(dtype=float))]
+        raw = ranges.range_summary(
+            ranged["low_h"], ranged["high_h"], ranged["actual_h"], ranged["confidence"]
+        )
+        pairs: dict[float, list] = {}
+        for row in built["weeks"]:
+            if row["person"] == name:
+                for level in row["ranges"]:
+                    pairs.setdefault(level[0], []).extend(level[5])
+        for level in raw["levels"]:
+            percent = round(level["confidence"] * 100, 6)
+            from_bins = ranges.widen_from_bins(pairs[percent], percent)
+            if level["widen_factor"] is None:
+                assert from_bins is None
+                continue
+            assert from_bins == pytest.approx(level["widen_factor"], abs=rules.SPREAD_BIN)
+            assert from_bins >= level["widen_factor"] - 1e-9
+            compared += 1
+    source.close()
+    assert compared >= 5

@@ -3,16 +3,15 @@
 :func:`build_panel` loads what it needs through :mod:`calibrate.store.load`
 and computes it with :mod:`calibrate.stats` into one JSON-ready dict (plain Python numbers,
 unrounded, ``None`` where there is too little data); :func:`assemble_panel`
-is the same from arrays already in hand (no database), and
-:func:`render_panel` prints the dict for people, at 80 columns, in words.
-The HTML report reuses the dict.
+is the same from arrays already in hand (no database);
+:func:`calibrate.panel_words.render_panel` prints the dict for people, at 80
+columns, in words. The HTML report reuses the dict.
 """
 
 from __future__ import annotations
 
 import math
 import sqlite3
-import textwrap
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, Literal, TypedDict, cast
@@ -25,18 +24,12 @@ from calibrate import reference as real_developers
 from calibrate.durations import local_today
 from calibrate.reference import Position
 from calibrate.selection import Selection
-from calibrate.stats import metrics, promises, ranges, trends
+from calibrate.stats import drift, metrics, promises, ranges, trends
 from calibrate.stats.metrics import Figures, PaddingFlags, Point, ScoreStatus, SizeRow
 from calibrate.stats.promises import PromiseSummary
 from calibrate.stats.ranges import RangeSummary
 from calibrate.stats.trends import TrendSummary
 from calibrate.store import load, settings
-from calibrate.text import count, factor, percent
-
-#: Rolling scores shown in the trend line of the text panel.
-TREND_SHOWN_WEEKS = 8
-LABEL_WIDTH = 13
-
 
 # --- building -------------------------------------------------------------------------
 
@@ -83,6 +76,7 @@ class ScorePanel(Point):
     score_raw_high: float | None
     reference_n: int
     reference_malr: float | None
+    prior_from: Literal["group", "reference"] | None
     population: Position | None
     flags: PaddingFlags | None
     by_size: list[SizeRow]
@@ -97,11 +91,11 @@ def build_panel(
     """The panel for ``selection`` (scope and window) from the database.
 
     ``conn`` may be ``None`` (no database yet): every figure is then empty.
-    A person's score is shrunk toward their team (the team of their most
-    recent task; everyone when they have none), a team's toward everyone,
-    everyone's toward itself: that is the score's *prior* (the JSON calls it
-    ``reference``, a name kept for compatibility; it is not the reference
-    population of real developers).
+    A person's score is shrunk toward their team without them (the team of
+    their most recent task; everyone when they have none), a team's toward
+    everyone without the team, everyone's toward nothing: that is the score's
+    *prior* (the JSON calls the group ``reference``, a name kept for
+    compatibility; it is not the reference population of real developers).
     """
     today = today or local_today()
     values = settings.read_all(conn)
@@ -110,36 +104,46 @@ def build_panel(
         return assemble_panel(selection, today=today, bands=bands)
     selection = load.resolve_person(conn, selection)
     prior, prior_label = load.reference_for(conn, selection)
-    tasks = load.counted_tasks(conn, selection)
-    outcomes = promise_outcomes(conn, selection, today, values)
+    person = selection.person is not None
+    tasks = load.counted_tasks(conn, selection, with_people=person)
+    counts = None if person else load.counted_counts(conn, selection)
+    outcomes = promise_outcomes(conn, selection, today, values, with_people=True)
     logged, promised = load.logged_counts(conn, selection)
     if prior is None:
         prior_stats = prior_keep = None
     else:
         prior_stats = load.counted_stats(conn, prior)
-        prior_keep = keep_rate(promise_outcomes(conn, prior, today, values))
+        prior_keep = keep_counts(promise_outcomes(conn, prior, today, values))
     return assemble_panel(
         selection,
         today=today,
         tasks=tasks,
         prior_label=prior_label,
+        prior_team=prior.team if prior is not None else None,
         prior_stats=prior_stats,
         outcomes=outcomes,
-        prior_keep_rate=prior_keep,
+        prior_keep=prior_keep,
         logged=logged,
         promised=promised,
         bands=bands,
+        counts=counts,
     )
 
 
 def promise_outcomes(
-    conn: sqlite3.Connection, selection: Selection, today: date, values: Mapping
+    conn: sqlite3.Connection,
+    selection: Selection,
+    today: date,
+    values: Mapping,
+    *,
+    with_people: bool = False,
 ) -> pd.DataFrame:
     """:func:`promises.promise_outcomes` of the scope's promises judged in the
     window (:func:`load.promise_tasks`), on the working calendar of the
-    settings ``values``."""
-    tasks = load.promise_tasks(conn, selection)
-    return promises.promise_outcomes(
+    settings ``values``; with ``with_people`` also each promise's ``person``
+    and ``team``."""
+    tasks = load.promise_tasks(conn, selection, with_people=with_people)
+    outcomes = promises.promise_outcomes(
         status=tasks["status"].to_numpy(),
         promise_h=tasks["promise_h"].to_numpy(),
         due=tasks["due"].to_numpy(),
@@ -148,13 +152,97 @@ def promise_outcomes(
         today=today,
         **settings.calendar(values),
     )
+    if with_people:
+        outcomes["person"] = tasks["person"].to_numpy()
+        outcomes["team"] = tasks["team"].to_numpy()
+    return outcomes
+
+
+def keep_counts(outcomes: pd.DataFrame) -> tuple[int, int]:
+    """(kept, due) of promise outcomes (:func:`promises.promise_outcomes`)."""
+    resolved = outcomes[outcomes["resolved"]]
+    return int(resolved["kept"].sum()), len(resolved)
 
 
 def keep_rate(outcomes: pd.DataFrame) -> float | None:
-    """The raw keep rate of promise outcomes (:func:`promises.promise_outcomes`):
-    the share of resolved promises that were kept; ``None`` when none is resolved."""
-    resolved = outcomes[outcomes["resolved"]]
-    return float(resolved["kept"].mean()) if len(resolved) else None
+    """The raw keep rate of promise outcomes: the share of resolved promises
+    that were kept; ``None`` when none is resolved."""
+    kept, due = keep_counts(outcomes)
+    return kept / due if due else None
+
+
+def _in_group(frame: pd.DataFrame, selection: Selection, prior_team: str | None) -> np.ndarray:
+    """Which of the scope's rows also lie in its comparison group: for a
+    person compared with their team, their tasks carrying that team; else all
+    (a person among everyone, a team among everyone)."""
+    if selection.person is not None and prior_team is not None and "team" in frame:
+        return (frame["team"].to_numpy(dtype=object) == prior_team).astype(bool)
+    return np.ones(len(frame), dtype=bool)
+
+
+class Rest(TypedDict):
+    """The comparison group without the scope: what the prior and flags use."""
+
+    n: int
+    sum_abs: float
+    exact: float | None
+    under: float | None
+
+
+def rest_of(
+    prior_stats: Mapping, tasks: pd.DataFrame, selection: Selection, prior_team: str | None
+) -> Rest:
+    """The comparison group's sums (:func:`load.counted_stats`) less the
+    scope's own tasks in it: the team without the person, everyone without
+    the team (METRICS.md section 2)."""
+    mine = _in_group(tasks, selection, prior_team)
+    r = metrics.log_ratio(
+        tasks["estimate_h"].to_numpy(dtype=float)[mine],
+        tasks["actual_h"].to_numpy(dtype=float)[mine],
+    )
+    r = r[np.isfinite(r)]
+    n = int(prior_stats["n"]) - int(r.size)
+    total = float(prior_stats["sum_abs"]) - float(metrics.clipped_abs(r).sum())
+
+    def rest_share(key: str, mask: np.ndarray) -> float | None:
+        count = round((prior_stats[key] or 0.0) * int(prior_stats["n"])) - int(mask.sum())
+        return count / n if n > 0 else None
+
+    return {
+        "n": max(n, 0),
+        "sum_abs": max(total, 0.0),
+        "exact": rest_share("exact", rules.exact_mask(r)),
+        "under": rest_share("under", rules.under_mask(r)),
+    }
+
+
+def scope_drift(
+    selection: Selection, tasks: pd.DataFrame, counts: pd.DataFrame | None = None
+) -> float:
+    """The drift variance of the scope's interval (:mod:`calibrate.stats.drift`):
+    a person's, a team's from its people's counts, everyone's from its
+    people's and teams' counts (tasks without a team as one team). ``counts``:
+    the scope's counted tasks per person and team (:func:`load.counted_counts`),
+    else counted from the ``person`` and ``team`` of ``tasks``."""
+    n = len(tasks)
+    if selection.person is not None:
+        return drift.person_drift(n)
+    if counts is None:
+        if "person" not in tasks:  # who did what unknown: as if one person
+            return drift.team_drift([n])
+        counts = pd.DataFrame({"person": tasks["person"], "team": tasks["team"], "n": 1})
+    people_counts = counts.groupby("person", sort=True)["n"].sum().to_numpy()
+    if selection.team is not None:
+        return drift.team_drift(people_counts)
+    teams = counts["team"].astype(object).where(counts["team"].notna(), "")
+    team_counts = counts.groupby(teams.to_numpy(), sort=True)["n"].sum().to_numpy()
+    return drift.everyone_drift(people_counts, team_counts)
+
+
+def bucket_mix(estimate_h) -> np.ndarray:
+    """Counts of counted tasks per size bucket (the reference's size matching)."""
+    buckets = rules.size_buckets(np.asarray(estimate_h, dtype=float))
+    return np.bincount(buckets, minlength=len(rules.SIZE_LABELS)).astype(float)
 
 
 def assemble_panel(
@@ -163,18 +251,24 @@ def assemble_panel(
     today: date,
     tasks: pd.DataFrame | None = None,
     prior_label: str = "everyone",
+    prior_team: str | None = None,
     prior_stats: Mapping | None = None,
     outcomes: pd.DataFrame | None = None,
-    prior_keep_rate: float | None = None,
+    prior_keep: tuple[int, int] | None = None,
     logged: int = 0,
     promised: int = 0,
     bands: Mapping[str, float] | None = None,
+    counts: pd.DataFrame | None = None,
 ) -> ScorePanel:
     """The panel from data in hand: ``tasks`` as :func:`load.counted_tasks`
-    gives them, ``prior_stats`` (the scope the score is shrunk toward, named
-    ``prior_label``) as :func:`load.counted_stats` (``None``: the scope is its
-    own prior), ``outcomes`` as :func:`promises.promise_outcomes`, and the
-    counts of tasks logged and promised in the window."""
+    gives them (with ``person`` and ``team`` for a team's or everyone's
+    drift and a person's place in their team), ``prior_stats`` (the group the
+    score is compared with, named ``prior_label``; ``prior_team`` its team)
+    as :func:`load.counted_stats` (``None``: no group, for everyone),
+    ``outcomes`` as :func:`promises.promise_outcomes` (with ``team``),
+    ``prior_keep`` the group's (kept, due) promises, and the counts of tasks
+    logged and promised in the window. The scope's own tasks are taken out
+    of the group (:func:`rest_of`)."""
     if tasks is None:
         tasks = pd.DataFrame(
             {
@@ -187,17 +281,38 @@ def assemble_panel(
     actual_h = tasks["actual_h"].to_numpy(dtype=float)
     point = metrics.point_summary(estimate_h, actual_h)
     n = point["n"]
-    own_malr = point["malr"]
+    table = real_developers.load()
+    mix = bucket_mix(estimate_h)
     if prior_stats is None:
-        prior_malr, prior_n = own_malr, n
-        prior_exact, prior_under = point["exact"], point["under"]
+        rest: Rest | None = None
+        prior_malr, prior_n = None, 0
+        prior_from: Literal["group", "reference"] | None = None
     else:
-        prior_malr, prior_n = prior_stats["malr"], prior_stats["n"]
-        prior_exact, prior_under = prior_stats["exact"], prior_stats["under"]
-    score, low, high = metrics.score_from_stats(n, point["sum_abs"], point["sum_sq"], prior_malr)
-    raw, raw_low, raw_high = metrics.score_from_stats(n, point["sum_abs"], point["sum_sq"])
+        rest = rest_of(prior_stats, tasks, selection, prior_team)
+        prior_malr = metrics.prior_malr(rest["n"], rest["sum_abs"], table.median_m(mix))
+        prior_from = "group" if rest["n"] >= rules.PRIOR_MIN_N else "reference"
+        prior_n = rest["n"]
+    drift_var = scope_drift(selection, tasks, counts)
+    score, low, high = metrics.score_from_stats(
+        n,
+        point["sum_abs"],
+        point["sum_sq"],
+        prior_malr,
+        drift_var,
+        group_prior=prior_from == "group",
+    )
+    raw, raw_low, raw_high = metrics.score_from_stats(
+        n, point["sum_abs"], point["sum_sq"], drift=drift_var
+    )
     scope, name = _scope(selection)
     ranged = tasks[np.isfinite(tasks["low_h"].to_numpy(dtype=float))]
+    rest_kept = rest_due = None
+    if prior_keep is not None:
+        kept_all, due_all = prior_keep
+        mine = outcomes if outcomes is not None else pd.DataFrame({"resolved": [], "kept": []})
+        mine = mine[_in_group(mine, selection, prior_team) & mine["resolved"].to_numpy(dtype=bool)]
+        rest_kept = kept_all - int(mine["kept"].sum())
+        rest_due = due_all - len(mine)
     panel: ScorePanel = {
         "scope": scope,
         "name": name,
@@ -214,6 +329,7 @@ def assemble_panel(
         "score_raw_high": raw_high,
         "reference_n": prior_n,
         "reference_malr": prior_malr,
+        "prior_from": prior_from,
         "bias": point["bias"],
         "bias_factor": point["bias_factor"],
         "malr": point["malr"],
@@ -226,16 +342,12 @@ def assemble_panel(
         "ratio_p90": point["ratio_p90"],
         "sum_abs": point["sum_abs"],
         "sum_sq": point["sum_sq"],
-        # Where a person's raw score stands among real developers (METRICS.md 5),
-        # or None (under 30 tasks, or not a person).
+        # Where a person's score and its interval stand among real developers
+        # (METRICS.md 5), or None (under 30 tasks, or not a person).
         "population": (
-            real_developers.load().position(raw, n) if selection.person is not None else None
+            table.place(score, low, high, n, mix) if selection.person is not None else None
         ),
-        "flags": (
-            metrics.padding_flags(n, point["exact"], point["under"], prior_exact, prior_under)
-            if selection.person is not None
-            else None
-        ),
+        "flags": _flags(selection, point, rest, table) if selection.person is not None else None,
         "by_size": metrics.by_size(estimate_h, actual_h),
         "ranges": ranges.range_summary(
             ranged["low_h"], ranged["high_h"], ranged["actual_h"], ranged["confidence"]
@@ -244,12 +356,23 @@ def assemble_panel(
             outcomes,
             logged=logged,
             promised=promised,
-            team_keep_rate=prior_keep_rate if prior_stats is not None else None,
+            rest_kept=rest_kept,
+            rest_due=rest_due,
             bands=bands,
         ),
         "trend": _trend(selection, today, tasks, estimate_h, actual_h),
     }
     return clean(panel)
+
+
+def _flags(selection: Selection, point: Point, rest: Rest | None, table) -> PaddingFlags:
+    """Section 2's flags against the team without the person; alone (nobody
+    else in the group), only the early share, against real developers' median."""
+    if rest is not None and rest["n"] > 0:
+        team_exact, team_under = rest["exact"], rest["under"]
+    else:
+        team_exact, team_under = None, table.early_median
+    return metrics.padding_flags(point["n"], point["exact"], point["under"], team_exact, team_under)
 
 
 def _scope(selection: Selection) -> tuple[Literal["person", "team", "everyone"], str | None]:
@@ -313,232 +436,3 @@ def clean(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
-
-
-# --- rendering --------------------------------------------------------------------------
-
-
-def _pct_range(low: float | None, high: float | None) -> str:
-    if low is None or high is None:
-        return "-"
-    return f"{low * 100:.0f}-{high * 100:.0f}%"
-
-
-class _Lines:
-    """Labelled lines wrapped to the width, continuations indented under the text."""
-
-    def __init__(self, width: int):
-        self.width = width
-        self.lines: list[str] = []
-
-    def add(self, label: str, text: str, indent: str = "") -> None:
-        head = f"{indent}{label}".ljust(LABEL_WIDTH)
-        if len(head) > LABEL_WIDTH:
-            head += " "
-        body = textwrap.wrap(text, self.width - len(head), break_on_hyphens=False) or [""]
-        self.lines.append((head + body[0]).rstrip())
-        self.lines.extend((" " * len(head) + more).rstrip() for more in body[1:])
-
-    def blank(self) -> None:
-        self.lines.append("")
-
-
-def _title(panel: ScorePanel, width: int) -> str:
-    name = panel["name"]
-    if panel["scope"] == "person" and name is not None:
-        who = name
-        if panel["reference"].startswith("team "):
-            who += f" ({panel['reference']})"
-    elif panel["scope"] == "team":
-        who = f"team {name}"
-    else:
-        who = "everyone"
-    window = panel["window"]
-    weeks = window["weeks"]
-    if window["since"] is None or weeks is None:
-        when = "all history"
-    else:
-        when = f"{count(weeks, 'week')} from {window['since']}"
-        if window["until"]:
-            when += f" to {window['until']}"
-    head, tail = "Calibration of ", f", {when}"
-    room = width - len(head) - len(tail)
-    if len(who) > room:
-        who = who[: max(room - 1, 8)] + "…"
-    return f"{head}{who}{tail}"
-
-
-def render_panel(panel: ScorePanel, width: int = 80) -> str:
-    """The panel in words, no line wider than ``width``: what the terminal shows."""
-    out = _Lines(width)
-    out.lines.append(_title(panel, width))
-    _render_point(out, panel)
-    out.blank()
-    _render_ranges(out, panel["ranges"])
-    out.blank()
-    _render_promises(out, panel["promises"], panel["reference"])
-    out.blank()
-    _render_trend(out, panel["trend"])
-    return "\n".join(out.lines)
-
-
-def _render_point(out: _Lines, panel: ScorePanel) -> None:
-    n = panel["n"]
-    if n == 0:
-        out.add("Score", "not enough data: no finished tasks in this window.")
-        return
-    tasks = count(n, "finished task")
-    if panel["score"] is None:
-        out.add("Score", f"not enough data: {tasks}, a score needs {rules.MIN_SCORE_N}.")
-    else:
-        status = ", provisional" if panel["score_status"] == "provisional" else ""
-        text = (
-            f"{panel['score']:.0f} (90%: {panel['score_low']:.0f}-{panel['score_high']:.0f})"
-            f"{status}, from {tasks}; raw {panel['score_raw']:.0f}"
-        )
-        if panel["reference"] != "itself":
-            text += f", shrunk toward {panel['reference']}"
-        out.add("Score", text)
-        population = panel.get("population")
-        if population:
-            out.add(
-                "Real devs",
-                f"{real_developers.describe(population)} by raw score ({population['source']})",
-            )
-    whose = "your estimate" if panel["scope"] == "person" else "the estimate"
-    out.add("Bias", f"tasks take {factor(panel['bias_factor'])} {whose} (median)")
-    out.add(
-        "Miss",
-        f"typically off by {factor(panel['typical_miss'])}; "
-        f"{percent(panel['within_25'])} within 25%",
-    )
-    out.add(
-        "Split",
-        f"over {percent(panel['over'])}, exact {percent(panel['exact'])}, "
-        f"under {percent(panel['under'])}",
-    )
-    flags = panel["flags"]
-    prior = panel["reference"]
-    if flags is None:
-        return
-    exact = flags["exact_hits"]
-    if exact["flag"]:
-        out.add(
-            "Flag",
-            f"{percent(exact['share'])} of your tasks end exactly at the estimate "
-            f"({prior}: {percent(exact['team'])}): are actuals written to match?",
-        )
-    early = flags["early"]
-    if early["flag"]:
-        out.add(
-            "Flag",
-            f"{percent(early['share'])} of your tasks finish under the estimate "
-            f"({prior}: {percent(early['team'])}): padding scores as badly as optimism.",
-        )
-
-
-def _render_ranges(out: _Lines, figures: Mapping) -> None:
-    n = figures["n"]
-    if n == 0:
-        out.add(
-            "Ranges",
-            "not enough data: no finished task with a range (log one with --range 2h..6h).",
-        )
-        return
-    verdict = figures["verdict"]
-    out.add(
-        "Ranges",
-        f"{percent(figures['hit_rate'])} of {n:,} held the actual (90%: "
-        f"{_pct_range(figures['hit_low'], figures['hit_high'])}) against "
-        f"{percent(figures['nominal'])} nominal: {verdict}",
-    )
-    widen = figures["widen_factor"]
-    if verdict == "calibrated":
-        out.add("", f"widen factor {factor(widen)}: keep them as they are")
-    else:
-        verb = "widen" if widen >= 1 else "narrow"
-        out.add("", f"{verb} them by {factor(widen)} to be calibrated")
-    out.add("", f"misses: {figures['below']:,} below, {figures['above']:,} above")
-
-
-_GAUGE_WORDS = {
-    "in band": "on target",
-    "below": "below target",
-    "above": "above target",
-    "flag": "flagged",
-}
-
-
-def _render_promises(out: _Lines, figures: Mapping, prior: str) -> None:
-    due = figures["due"]
-    if figures["logged"] == 0 and due == 0:
-        out.add("Promises", "not enough data: no tasks logged and no promises due in this window.")
-        return
-    out.add("Promises", "make few, keep most, exceed a few")
-    gauges = figures["gauges"]
-    rate, keep, exceed = gauges["promise_rate"], gauges["keep_rate"], gauges["exceed_rate"]
-    band = _pct_range(rate["min"], rate["max"])
-    if rate["value"] is None:
-        out.add("few", "no tasks logged in this window", indent="  ")
-    else:
-        out.add(
-            "few",
-            f"{percent(rate['value'])} of {count(figures['logged'], 'task')} logged carry a "
-            f"promise; target {band}: {_GAUGE_WORDS[rate['status']]}",
-            indent="  ",
-        )
-    if keep["value"] is None:
-        out.add("kept", "not enough data: no promises due yet", indent="  ")
-        return
-    status = _GAUGE_WORDS[keep["status"]]
-    if keep["status"] == "flag":
-        status += f" (under {percent(keep['flag'])})"
-    out.add(
-        "kept",
-        f"{percent(keep['value'])} of {due:,} due (90%: "
-        f"{_pct_range(figures['keep_low'], figures['keep_high'])}); target >= "
-        f"{percent(keep['min'])}: {status}",
-        indent="  ",
-    )
-    out.add(
-        "exceeded",
-        f"{percent(exceed['value'])} of {due:,} due; target >= {percent(exceed['min'])}: "
-        f"{_GAUGE_WORDS[exceed['status']]}",
-        indent="  ",
-    )
-    if figures["team_keep_rate"] is not None:
-        out.add(
-            "",
-            f"kept {figures['kept']:,} of {due:,} ({percent(figures['keep_rate_raw'])}), "
-            f"shrunk toward {prior} ({percent(figures['team_keep_rate'])})",
-        )
-    for line in figures["advice"]:
-        out.add("", line)
-
-
-def _render_trend(out: _Lines, trend: Mapping) -> None:
-    verdict = trend["verdict"]
-    if verdict is None:
-        used = trend["weeks_used"]
-        out.add(
-            "Trend",
-            f"not enough data: {count(used, 'week')} with finished tasks, a trend needs "
-            f"{rules.MIN_TREND_WEEKS}.",
-        )
-        return
-    slope, low, high = trend["slope"], trend["low"], trend["high"]
-    if verdict == "improving":
-        text = f"improving by {-slope:.3f} log2 a week (90%: {-high:.3f} to {-low:.3f})"
-    elif verdict == "worsening":
-        text = f"worsening by {slope:.3f} log2 a week (90%: {low:.3f} to {high:.3f})"
-    else:
-        text = f"no clear change (slope {slope:+.3f} log2 a week, 90%: {low:+.3f} to {high:+.3f})"
-    out.add("Trend", text)
-    recent = [w for w in trend["weeks"] if w["score_raw"] is not None][-TREND_SHOWN_WEEKS:]
-    if recent:
-        shown = " ".join(
-            f"({w['score_raw']:.0f})" if w["faded"] else f"{w['score_raw']:.0f}" for w in recent
-        )
-        out.add("", f"rolling {trend['window_weeks']}-week score, last weeks: {shown}")
-        if any(w["faded"] for w in recent):
-            out.add("", f"(in brackets: under {rules.TREND_FADED_BELOW} tasks in the window)")

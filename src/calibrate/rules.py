@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 #: METRICS.md's version; summaries and the reference table carry it.
-SCORE_VERSION = 1
+SCORE_VERSION = 2
 
 # --- section 1: what counts, and the point figures -------------------------------------
 
@@ -135,17 +135,57 @@ def size_bounds_sql(bucket: int, column: str = "estimate_h") -> tuple[str, list[
 
 # --- section 2: the score ---------------------------------------------------------------
 
-#: Shrinkage strength of the score toward its prior, in tasks.
-SCORE_N0 = 20
+#: Shrinkage strength of the score toward its prior, in tasks (empirical Bayes on
+#: CESAW: within-person variance of |clip(r)| 0.79, between people 0.083).
+SCORE_N0 = 10
 #: No score below this many counted tasks; provisional below RANKED_N.
 MIN_SCORE_N = 10
 RANKED_N = 30
+#: The prior of a score is its comparison group's MALR (the team without the
+#: person, everyone without the team) when that group has at least this many
+#: counted tasks in the window; else the reference population's median m.
+PRIOR_MIN_N = 30
 #: The level of every interval the tool states about itself (the score's, a
 #: share's Wilson interval, the binomial band, the trend's slope): 90%.
 INTERVAL_LEVEL = 0.90
 #: z of those two-sided 90% intervals, as METRICS.md writes it (1.645, not the
 #: exact 1.6448536...: the figures shown are computed with this value).
 Z90 = 1.645
+#: The score's interval is m_s -+ t(0.95, n - 1) se from this many tasks; under
+#: it, the log form m_s * exp(-+ t se / m_s), with m_s floored at LOG_FORM_FLOOR.
+LOG_FORM_BELOW = 30
+LOG_FORM_FLOOR = 0.01
+#: The score never shows above this.
+SCORE_MAX = 100.0
+
+#: The drift of accuracy between periods (METRICS.md section 2): a person's
+#: window m scatters around their long-run m by tau_p^2 * L / (L + n) beyond
+#: the sampling noise; a team's people drift partly together, tau_t^2 * L_t /
+#: (L_t + n) more. Fitted by ``scripts/fit_drift.py`` on ../shared/data
+#: (regenerate: ``.venv/bin/python scripts/fit_drift.py``; a test checks that a
+#: rerun gives these numbers): the person term on CESAW and SiP pooled, window
+#: sizes 30, 100, 300; the team term on CESAW teams, window sizes 100, 300,
+#: 1,000 (fitted on 30, 100, 300 it decays too fast and fails the 1,000-task
+#: row: docs/metrics.md, "How far to trust these numbers").
+DRIFT_PERSON_TAU2 = 0.06075
+DRIFT_PERSON_L = 252.0
+DRIFT_TEAM_TAU2 = 0.02248
+DRIFT_TEAM_L = 1744.6
+#: Window sizes of the two fits, and the other tasks a window's person (team)
+#: needs beside it to be used.
+DRIFT_PERSON_SIZES = (30, 100, 300)
+DRIFT_TEAM_SIZES = (100, 300, 1000)
+DRIFT_REST_MIN = 300
+#: The shrunk score carries only n / (n + n0) of a window's drift, so its
+#: interval adds that share, squared, of the drift variance when its prior is
+#: the comparison group's MALR (the empirical-Bayes posterior variance); with
+#: the reference population's median as the prior (another population: the
+#: datasets' medians differ by 0.3 log2), and in the raw interval, all of it.
+#: A deviation from METRICS.md section 2 (which adds all of it everywhere), made
+#: because the coverage suite finds that interval too wide at 10 tasks:
+#: docs/metrics.md, "How far to trust these numbers", has the figures all ways.
+SHRINK_DRIFT = True
+
 #: A person's exact-hit or early share is "far above" the team's when it exceeds
 #: it by this much and by two binomial standard errors.
 FLAG_MARGIN = 0.15
@@ -156,6 +196,38 @@ FLAG_MARGIN = 0.15
 DEFAULT_CONFIDENCE = 90.0
 #: The same as a fraction, as the statistics take it.
 DEFAULT_CONFIDENCE_SHARE = DEFAULT_CONFIDENCE / 100
+
+
+#: A range holds its actual when L <= A <= H, each bound with this relative slack
+#: (so a timer total equal to the high bound counts as inside).
+RANGE_SLACK = BOUND_SLACK
+#: The widen factor's histogram in summaries: bins of this width over
+#: |y - centre| / halfwidth, the last bin (the cap) holding everything above.
+SPREAD_BIN = 0.01
+SPREAD_CAP = 50.0
+
+
+def range_hit_masks(low_h, high_h, actual_h):
+    """``(below, above)``: the actual under L, and over H, beyond the slack;
+    a hit is neither."""
+    import numpy as np
+
+    low = np.asarray(low_h, dtype=float)
+    high = np.asarray(high_h, dtype=float)
+    actual = np.asarray(actual_h, dtype=float)
+    below = actual < low * (1 - RANGE_SLACK)
+    above = actual > high * (1 + RANGE_SLACK)
+    return below, above
+
+
+def conformal_rank(n: int, confidence_percent: float) -> int:
+    """The rank k of the split-conformal widen factor: ceil((n + 1) c / 100) in
+    exact arithmetic (c in percent, a whole number or a short decimal); more
+    than n when there are too few ranges to say."""
+    from fractions import Fraction
+
+    c = Fraction(str(round(float(confidence_percent), 6)))
+    return math.ceil((n + 1) * c / 100)
 
 
 def range_confidence(low_h: float | None, confidence: float | None) -> float | None:
@@ -175,8 +247,14 @@ HAS_PROMISE_SQL = "({t}promise_h IS NOT NULL OR {t}due IS NOT NULL)"
 #: A kept promise is exceeded when A <= this share of the promised effort (or
 #: it was done at least one working day early).
 EXCEED_EFFORT_SHARE = 0.8
-#: Shrinkage strength of the keep rate toward the team, in promises.
-KEEP_N0 = 10
+#: The keep rate is the posterior Beta(k + w p, n - k + w (1 - p)), a prior worth
+#: KEEP_PRIOR_WEIGHT promises at the rest of the team's rate p, clamped to
+#: KEEP_PRIOR_CLAMP; with fewer than KEEP_PRIOR_MIN promises due in the rest of
+#: the team, Jeffreys: Beta(k + 1/2, n - k + 1/2).
+KEEP_PRIOR_WEIGHT = 4.0
+KEEP_PRIOR_CLAMP = (0.02, 0.98)
+KEEP_PRIOR_MIN = 20
+JEFFREYS = 0.5
 #: The promise target bands: settings of these names, with these defaults.
 DEFAULT_BANDS = {
     "promise-rate-min": 0.20,
@@ -309,6 +387,25 @@ def midrank_percentiles(values, population):
 def top_percent(percentile: float) -> float:
     """ "Top X%" of a percentile: X = 100 - P."""
     return 100.0 - percentile
+
+
+#: The "in the top X%" claims, made only when a place's whole range lies inside.
+CLAIM_LEVELS = (5, 10, 25, 50)
+#: A reference developer's size bucket counts in the size matching from this
+#: many tasks, its m shrunk toward their overall m with weight n_b / (n_b + this).
+REFERENCE_BUCKET_MIN = 5
+REFERENCE_BUCKET_N0 = 10
+
+
+def claim_for(top_worst: float | None) -> int | None:
+    """The smallest X of :data:`CLAIM_LEVELS` whose top X% holds the whole
+    range (its worse end ``top_worst``, as a top-X% figure), else ``None``."""
+    if top_worst is None:
+        return None
+    for level in CLAIM_LEVELS:
+        if top_worst <= level + BOUND_SLACK:
+            return level
+    return None
 
 
 # --- section 6: trends ------------------------------------------------------------------

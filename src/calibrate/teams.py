@@ -32,13 +32,25 @@ import pandas as pd
 from calibrate import durations, rules
 from calibrate.durations import local_today
 from calibrate.selection import Selection
-from calibrate.stats import metrics, promises
+from calibrate.stats import metrics, promises, ranges
 from calibrate.store import load, people, settings
 from calibrate.store.load import STATS
 
 #: Width of the bins of clip(r) a summary's histograms count (for medians).
 HISTOGRAM_BIN = 0.01
 HISTOGRAM_MAX = round(rules.CLIP_LOG2 / HISTOGRAM_BIN)
+#: The widen factor's histogram: bins of |y - centre| / halfwidth, the last the cap.
+SPREAD_MAX = round(rules.SPREAD_CAP / rules.SPREAD_BIN)
+BUCKETS = len(rules.SIZE_LABELS)
+#: Counted tasks per size bucket (the reference's size matching), summed like STATS;
+#: ``unbucketed`` counts tasks of imported weeks that carry no buckets.
+BUCKET_COUNTS = tuple(f"n_b{b}" for b in range(BUCKETS))
+#: What a summary carries beside: per bucket the sums of |clip(r)| and of its
+#: squares, tasks logged, and the effort promises on finished tasks (their
+#: count and the sums of promised and actual effort: the promise cost).
+BUCKET_SUMS = tuple(f"{name}_b{b}" for b in range(BUCKETS) for name in ("sum", "sq"))
+EFFORT_STATS = ("effort_n", "promised_h", "effort_h")
+RANK_STATS = (*STATS, *BUCKET_COUNTS, "unbucketed")
 #: Week number of tasks without a done date (kept only for ``--since all``).
 UNDATED = -1
 #: The key of a week row, in the order rows are summed.
@@ -84,11 +96,13 @@ def task_frames(
 
     Counted: ``person``, ``team`` (``NO_TEAM`` for none), ``week``
     (:func:`durations.week_index` of the local done date; ``UNDATED`` without
-    one) and ``r`` (log2 of actual / estimate); with ``detail`` also
-    ``actual_h``, ``low_h``, ``high_h`` and ``confidence`` (percent; the
-    default of METRICS.md for a range without one). Promises: ``person``,
-    ``team``, ``week`` (of the outcome: the done date, else the due date),
-    ``resolved``, ``kept``, ``exceeded``.
+    one), ``r`` (log2 of actual / estimate) and ``bucket`` (of the estimate);
+    with ``detail`` also ``actual_h``, ``low_h``, ``high_h`` and
+    ``confidence`` (percent; the default of METRICS.md for a range without
+    one). Promises: ``person``, ``team``, ``week`` (of the outcome: the done
+    date, else the due date), ``resolved``, ``kept``, ``exceeded``,
+    ``promised_h`` and ``effort_h`` (an effort promise on a finished task:
+    promised and actual effort; NaN for the others).
     """
     rows = load.window_rows(data, selection, parsed)
     done_week = durations.week_index(rows.done_date)
@@ -103,6 +117,7 @@ def task_frames(
             "team": team[is_counted],
             "week": done_week[is_counted],
             "r": metrics.log_ratio(estimate_h[is_counted], actual_h[is_counted]),
+            "bucket": rules.size_buckets(estimate_h[is_counted]),
         }
     )
     if detail:
@@ -138,6 +153,8 @@ def task_frames(
             "resolved": outcomes["resolved"].to_numpy(dtype=bool),
             "kept": outcomes["kept"].to_numpy(dtype=bool),
             "exceeded": outcomes["exceeded"].to_numpy(dtype=bool),
+            "promised_h": outcomes["promised_h"].to_numpy(dtype=float),
+            "effort_h": outcomes["effort_h"].to_numpy(dtype=float),
         }
     )
     return counted_frame, promise_frame
@@ -167,11 +184,17 @@ def _group(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def week_rows(
-    counted: pd.DataFrame, promises: pd.DataFrame, *, detail: bool = False
+    counted: pd.DataFrame,
+    promises: pd.DataFrame,
+    *,
+    detail: bool = False,
+    logged: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Per person, team and week: the statistics of :data:`STATS` (and with
-    ``detail`` the ``histogram`` and ``ranges`` lists), in :func:`sort_rows`
-    order.
+    """Per person, team and week: the statistics of :data:`RANK_STATS` (and
+    with ``detail`` the :data:`BUCKET_SUMS`, :data:`EFFORT_STATS`, ``logged``
+    and the ``histogram`` and ``ranges`` lists), in :func:`sort_rows` order.
+    ``logged``: the tasks logged in the window (``person``, ``team``,
+    ``week`` of creation: :func:`logged_frame`), for ``detail``.
 
     Raw tasks reach the ranks and the summary files only through here, so the
     sums a summary carries are the very numbers ``rank`` adds up.
@@ -181,12 +204,18 @@ def week_rows(
     exact = rules.exact_mask(r)
     within = rules.within_mask(r)
     resolved = promises["resolved"].to_numpy(dtype=bool)
-    # Person and team as codes into one shared list of names per key (the two
+    if logged is None:
+        logged = pd.DataFrame({"person": [], "team": [], "week": np.array([], dtype=np.int64)})
+    # Person and team as codes into one shared list of names per key (the
     # frames' categories may differ), weeks as numbers.
     codes, names = {}, {}
     for name in ("person", "team"):
         both = pd.api.types.union_categoricals(
-            [pd.Categorical(counted[name]), pd.Categorical(promises[name])[resolved]],
+            [
+                pd.Categorical(counted[name]),
+                pd.Categorical(promises[name])[resolved],
+                pd.Categorical(logged[name].astype(object)),
+            ],
             ignore_order=True,
         )
         codes[name], names[name] = both.codes.astype(np.int64), both.categories
@@ -194,25 +223,32 @@ def week_rows(
         [
             counted["week"].to_numpy(dtype=np.int64),
             promises["week"].to_numpy(dtype=np.int64)[resolved],
+            logged["week"].to_numpy(dtype=np.int64),
         ]
     )
-    n_counted = r.size
+    n_counted, n_promised = r.size, int(resolved.sum())
     group, first = _group(codes["person"], codes["team"], weeks)
     size = first.size
-    task_group, promise_group = group[:n_counted], group[n_counted:]
+    task_group = group[:n_counted]
+    promise_group = group[n_counted : n_counted + n_promised]
+    logged_group = group[n_counted + n_promised :]
 
     def count(mask, groups=task_group) -> np.ndarray:
         return np.bincount(groups[mask], minlength=size).astype(np.int64)
 
+    def total(weights, groups=task_group) -> np.ndarray:
+        return np.bincount(groups, weights=weights, minlength=size)
+
     every = np.ones(n_counted, dtype=bool)
+    buckets = counted["bucket"].to_numpy(dtype=np.int64)
     rows = pd.DataFrame(
         {
             "person": np.asarray(names["person"], dtype=object)[codes["person"][first]],
             "team": np.asarray(names["team"], dtype=object)[codes["team"][first]],
             "week": weeks[first],
             "n": count(every),
-            "sum_abs": np.bincount(task_group, weights=abs_r, minlength=size),
-            "sum_sq": np.bincount(task_group, weights=abs_r * abs_r, minlength=size),
+            "sum_abs": total(abs_r),
+            "sum_sq": total(abs_r * abs_r),
             "over": count(rules.over_mask(r)),
             "exact": count(exact),
             "under": count(rules.under_mask(r)),
@@ -220,12 +256,51 @@ def week_rows(
             "due": count(np.ones(promise_group.size, dtype=bool), promise_group),
             "kept": count(promises["kept"].to_numpy(dtype=bool)[resolved], promise_group),
             "exceeded": count(promises["exceeded"].to_numpy(dtype=bool)[resolved], promise_group),
+            **{f"n_b{b}": count(buckets == b) for b in range(BUCKETS)},
+            "unbucketed": np.zeros(size, dtype=np.int64),
         }
     )
     if detail:
+        for b in range(BUCKETS):
+            mine = buckets == b
+            rows[f"sum_b{b}"] = total(np.where(mine, abs_r, 0.0))
+            rows[f"sq_b{b}"] = total(np.where(mine, abs_r * abs_r, 0.0))
+        promised_h = promises["promised_h"].to_numpy(dtype=float)[resolved]
+        effort_h = promises["effort_h"].to_numpy(dtype=float)[resolved]
+        costed = np.isfinite(promised_h) & np.isfinite(effort_h)
+        rows["effort_n"] = count(costed, promise_group)
+        rows["promised_h"] = total(np.where(costed, promised_h, 0.0), promise_group)
+        rows["effort_h"] = total(np.where(costed, effort_h, 0.0), promise_group)
+        rows["logged"] = count(np.ones(logged_group.size, dtype=bool), logged_group)
         rows["histogram"] = _histograms(r, task_group, size)
         rows["ranges"] = _ranges(counted, task_group, size)
     return sort_rows(rows)
+
+
+def logged_frame(conn: sqlite3.Connection, selection: Selection) -> pd.DataFrame:
+    """The scope's tasks logged (created) in the window, as rows of ``person``,
+    ``team`` (``NO_TEAM`` for none) and ``week`` (the local week of creation),
+    as ``logged_counts`` counts them: the promise rate's denominator in a summary."""
+    where, params = load.scope_only(selection).where()
+    clauses = [where]
+    if selection.since is not None:
+        clauses.append("created_at >= ?")
+        params.append(selection.since)
+    if selection.until is not None:
+        clauses.append("created_at < ?")
+        params.append(selection.until)
+    sql = f"SELECT person, team, created_at FROM tasks WHERE {' AND '.join(clauses)} ORDER BY id"  # noqa: S608
+    found = conn.execute(sql, params).fetchall()
+    created = load.local_dates([row[2] for row in found])
+    return pd.DataFrame(
+        {
+            "person": np.array([row[0] for row in found], dtype=object),
+            "team": np.array(
+                [NO_TEAM if row[1] is None else row[1] for row in found], dtype=object
+            ),
+            "week": durations.week_index(created) if len(found) else np.array([], dtype=np.int64),
+        }
+    )
 
 
 def sort_rows(rows: pd.DataFrame) -> pd.DataFrame:
@@ -235,7 +310,7 @@ def sort_rows(rows: pd.DataFrame) -> pd.DataFrame:
     rows["person"] = rows["person"].astype(object)
     rows["team"] = rows["team"].astype(object)
     rows["week"] = rows["week"].astype(np.int64)
-    for name in INTEGER_STATS:
+    for name in (*INTEGER_STATS, *BUCKET_COUNTS, "unbucketed"):
         rows[name] = rows[name].astype(np.int64)
     for name in ("sum_abs", "sum_sq"):
         rows[name] = rows[name].astype(np.float64)
@@ -255,44 +330,64 @@ def _histograms(r: np.ndarray, task_group: np.ndarray, size: int) -> list:
 
 
 def _ranges(counted: pd.DataFrame, task_group: np.ndarray, size: int) -> list:
-    """Per week row, [confidence %, n, hits, below, above] per confidence level."""
+    """Per week row, [confidence %, n, hits, below, above, spread histogram] per
+    confidence level; the histogram is the (bin, count) pairs of |y - centre| /
+    halfwidth (:func:`calibrate.stats.ranges.spread_bins`)."""
     out: list[list] = [[] for _ in range(size)]
     if "low_h" not in counted:
         return out
     low = counted["low_h"].to_numpy(dtype=float)
-    ranged = np.isfinite(low)
+    high = counted["high_h"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        ranged = np.isfinite(low) & np.isfinite(high) & (low > 0) & (high > low)
     if not ranged.any():
         return out
     actual = counted["actual_h"].to_numpy(dtype=float)[ranged]
-    below = actual < low[ranged]
-    above = actual > counted["high_h"].to_numpy(dtype=float)[ranged]
+    below, above = rules.range_hit_masks(low[ranged], high[ranged], actual)
+    spread_bin = ranges.spread_bins(ranges.spreads_of(low[ranged], high[ranged], actual))
     frame = pd.DataFrame(
         {
             "group": task_group[ranged],
             "confidence": counted["confidence"].to_numpy(dtype=float)[ranged],
+            "spread": spread_bin,
             "n": 1,
             "hits": (~below & ~above).astype(np.int64),
             "below": below.astype(np.int64),
             "above": above.astype(np.int64),
         }
     )
-    summed = frame.groupby(["group", "confidence"], sort=True).sum().reset_index()
+    keys = ["group", "confidence"]
+    summed = frame.drop(columns="spread").groupby(keys, sort=True).sum().reset_index()
+    cells = frame.groupby([*keys, "spread"], sort=True).size()
+    spreads: dict[tuple, list] = {}
+    levels = [cells.index.get_level_values(i).to_numpy() for i in range(3)]
+    for group, confidence, bin_, n in zip(*levels, cells.to_numpy(), strict=True):
+        spreads.setdefault((int(group), float(confidence)), []).append([int(bin_), int(n)])
     columns = [summed[name].to_numpy() for name in ("confidence", "n", "hits", "below", "above")]
     for group, confidence, n, hits, below_n, above_n in zip(
         summed["group"].to_numpy(), *columns, strict=True
     ):
-        out[int(group)].append([float(confidence), int(n), int(hits), int(below_n), int(above_n)])
+        out[int(group)].append(
+            [
+                float(confidence),
+                int(n),
+                int(hits),
+                int(below_n),
+                int(above_n),
+                spreads[(int(group), float(confidence))],
+            ]
+        )
     return out
 
 
-def totals(rows: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Sums of :data:`STATS` per ``person`` or ``team`` over week rows (which
-    must be in :func:`sort_rows` order)."""
-    return rows.groupby(by, sort=True)[list(STATS)].sum()
+def totals(rows: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
+    """Sums of :data:`RANK_STATS` per ``person``, ``team`` (or both) over week
+    rows (which must be in :func:`sort_rows` order)."""
+    return rows.groupby(by, sort=True)[list(RANK_STATS)].sum()
 
 
 def grand_total(rows: pd.DataFrame) -> dict:
-    return {name: rows[name].sum() if len(rows) else 0 for name in STATS}
+    return {name: rows[name].sum() if len(rows) else 0 for name in RANK_STATS}
 
 
 def histogram_median(pairs: Iterable[Iterable[int]]) -> float | None:
@@ -337,13 +432,15 @@ def exact_medians(counted: pd.DataFrame) -> dict:
 
 @dataclass
 class RankInputs:
-    """Per person and per team sums for :func:`calibrate.ranks.rank_people`."""
+    """Per person, per team and per (person, team) sums for
+    :func:`calibrate.stats.ranks.rank_people` and :func:`~calibrate.stats.ranks.rank_teams`."""
 
     people: pd.DataFrame
     teams: pd.DataFrame
     everyone: dict
     people_per_team: dict = field(default_factory=dict)
     from_summaries: int = 0
+    pairs: pd.DataFrame | None = None
 
 
 def rank_inputs(
@@ -357,9 +454,11 @@ def rank_inputs(
     the imported summaries (raw tasks win where both cover a person's week).
 
     ``people`` has ``person``, ``team`` (their current team, ``None`` for
-    none), the :data:`STATS` sums, ``bias`` (median r: exact from raw tasks,
-    read from the histograms for people with summary weeks) and ``opt_out``;
-    ``teams`` the sums per team (indexed by team); ``everyone`` the sums of all.
+    none), the :data:`RANK_STATS` sums, ``bias`` (median r: exact from raw
+    tasks, read from the histograms for people with summary weeks) and
+    ``opt_out``; ``teams`` the sums per team (indexed by team); ``pairs`` the
+    sums per (person, team) of the tasks (``NO_TEAM`` for none): what a person
+    adds to a team, taken out of its prior; ``everyone`` the sums of all.
     ``frames``: everyone's :func:`load_tasks` frames for the window, when the
     caller has them already (the report: :func:`task_frames` of what it loaded).
     """
@@ -368,6 +467,9 @@ def rank_inputs(
     counted, promises = frames or load_tasks(conn, everyone, today=today)
     rows = week_rows(counted, promises)
     imported = imported_rows(conn, everyone)
+    if len(imported):  # weeks with tasks logged only add nothing here (nor to the sums'
+        # compensated rounding): the raw tasks' rows have none of them
+        imported = imported[(imported["n"] > 0) | (imported["due"] > 0)]
     from_summaries = 0
     if len(imported):
         covered = set(zip(rows["person"], rows["week"], strict=True))
@@ -397,6 +499,7 @@ def rank_inputs(
         everyone=grand_total(rows),
         people_per_team=people_per_team,
         from_summaries=from_summaries,
+        pairs=totals(rows, ["person", "team"]),
     )
 
 
@@ -450,7 +553,8 @@ def team_exists(conn: sqlite3.Connection, team: str) -> bool:
 def imported_rows(conn: sqlite3.Connection, selection: Selection) -> pd.DataFrame:
     """The imported summaries' week rows in the selection's window and scope
     (:func:`load.imported_weeks`) as week rows, in :func:`sort_rows`
-    order; ``histogram`` holds each row's (bin, count) pairs."""
+    order; ``histogram`` holds each row's (bin, count) pairs. A week of an
+    older summary, without buckets, counts its tasks as ``unbucketed``."""
     frame = load.imported_weeks(conn, selection)
     if not len(frame):
         return frame
@@ -460,4 +564,10 @@ def imported_rows(conn: sqlite3.Connection, selection: Selection) -> pd.DataFram
         for week in frame["week"]
     ]
     frame["week"] = frame["week"].astype(np.int64)
+    details = frame.pop("detail").tolist()
+    for b, name in enumerate(BUCKET_COUNTS):
+        frame[name] = [0 if d is None else int(d["buckets"][b][0]) for d in details]
+    frame["unbucketed"] = [
+        int(n) if d is None else 0 for n, d in zip(frame["n"], details, strict=True)
+    ]
     return sort_rows(frame)

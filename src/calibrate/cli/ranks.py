@@ -6,6 +6,7 @@ are imported inside it; ``people`` and ``alias`` need only the standard library.
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Literal, TypedDict
 
 import click
@@ -84,12 +85,16 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output, cs
     """Percentile ranks: people within their team, teams against each other,
     and each against real developers.
 
-    People are ranked within their team by their score (shrunk toward the
-    team) once they have 30 finished tasks in the window; with 10-29 they are
-    provisional, listed apart and never ranked among the others. Each rank
-    shows its N; ties share the mid-rank. REAL places your raw score among 214
-    real developers of two public datasets (CESAW and SiP): "top 5%" means a
-    typical miss of about 1.5x or less. Without options: your team.
+    People are ranked within their team by their raw score once they have 30
+    finished tasks in the window, each with the 90% interval of their long-run
+    score; neighbours whose intervals overlap are marked ~ (not clearly
+    apart). With 10-29 tasks they are provisional, listed apart and never
+    ranked. Each rank shows its N; ties share the mid-rank. REAL is the range
+    of places your score's interval spans among 214 real developers of two
+    public datasets (CESAW and SiP), matched to your task sizes; "in the top
+    X%" is said only when the whole range is inside it. "Top 5%" means a
+    long-run score of about 69 or more, which takes hundreds of tasks to
+    show. Without options: your team.
 
     People who opted out ('calibrate people --opt-out') are never shown to
     others; they still see themselves. --json gives every figure, unrounded;
@@ -115,7 +120,13 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output, cs
     table = reference.load()
     window = describe_window(history, selection)
     if rank_teams:
-        result = ranks.rank_teams(inputs.teams, inputs.people_per_team)
+        result = ranks.rank_teams(
+            inputs.teams,
+            inputs.people_per_team,
+            everyone_stats=inputs.everyone,
+            pairs=inputs.pairs,
+            reference=table,
+        )
         if not result["ranked"]:
             raise NotFound(
                 f"no team has {RANKED_N} finished tasks in {window}: widen it with --since all"
@@ -134,7 +145,8 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output, cs
         inputs.people,
         inputs.teams,
         inputs.everyone,
-        reference_scores=table.scores,
+        pairs=inputs.pairs,
+        reference=table,
         viewer=viewer,
         teams=wanted,
     )
@@ -173,7 +185,60 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output, cs
     if csv_output:
         emit_flat([row for group in groups for row in group["ranked"] + group["provisional"]])
         return
-    click.echo(to_json(out) if json_output else render_people(out, window))
+    if json_output:
+        click.echo(to_json(out))
+        return
+    listing = render_people(out, window)
+    claim_words = next_claim_words(groups, inputs.people, table)
+    click.echo(listing + ("\n\n" + claim_words if claim_words else ""))
+
+
+def next_claim_words(groups: list[RankGroup], people, table) -> str | None:
+    """What it would take for the viewer's next "in the top X%" among real
+    developers (METRICS.md section 5): the score the worse end of the range
+    must pass, and about how many tasks that takes at the present score."""
+    import numpy as np
+
+    from calibrate import rules
+    from calibrate.reference import describe
+    from calibrate.stats import ranks
+
+    mine = [row for g in groups for row in g["ranked"] if row["you"] and row["reference"]]
+    if not mine:
+        return None
+    row = mine[0]
+    place = row["reference"]
+    assert place is not None
+    found = people[people["person"] == row["person"]]
+    if row["score"] is None or found.empty:
+        return None
+    me = found.iloc[0]
+    n, total, squares = float(me["n"]), float(me["sum_abs"]), float(me["sum_sq"])
+    mix = np.array([float(me[f"n_b{b}"]) for b in range(len(rules.SIZE_LABELS))])
+    levels = [c for c in rules.CLAIM_LEVELS if place["claim"] is None or c < place["claim"]]
+    if not levels:
+        return f"You are {describe(place)}: no higher claim to make."
+    target = levels[-1]
+    threshold = table.threshold_m(target, mix)
+    if threshold is None:
+        return None
+    m_s = -float(np.log2(row["score"] / 100.0))
+    sd = float(np.sqrt(max((squares - total * total / n) / max(n - 1, 1), 0.0)))
+    needed = ranks.tasks_for_claim(m_s, sd, m_s, threshold, int(n))
+    words = [f"You are {describe(place)}."]
+    bar = 100.0 * 2.0**-threshold
+    words.append(
+        f'To be told "in the top {target}%", the worse end of your range must pass '
+        f"{bar:.0f} (the top {target}% of real developers, at your task sizes);"
+    )
+    if needed is None:
+        words.append(f"your score ({row['score']:.0f}) would have to rise above {bar:.0f} first.")
+    else:
+        words.append(
+            f"at your score ({row['score']:.0f}) that takes about {needed:,} finished tasks "
+            "(accuracy drifts, so only a long history narrows the range)."
+        )
+    return textwrap.fill(" ".join(words), width=80)
 
 
 def _wanted_groups(conn, team, everyone, viewer):
@@ -231,48 +296,65 @@ def _rank(value, of) -> str:
     return f"{shown}/{of}"
 
 
-def _person_cells(row: PersonRow) -> dict:
+def _person_cells(row: PersonRow, close: bool = False) -> dict:
     name = row["person"]
     if row["you"]:
         name += " (you*)" if row["opted_out"] else " (you)"
     interval = "-"
-    if row["score_low"] is not None:
-        interval = f"{row['score_low']:.0f}-{row['score_high']:.0f}"
-    reference_row = row["reference"]
+    if row["score_raw_low"] is not None:
+        interval = f"{row['score_raw_low']:.0f}-{row['score_raw_high']:.0f}"
     return {
-        "rank": _rank(row["rank"], row["of"]),
+        "rank": ("~" if close else "") + _rank(row["rank"], row["of"]),
         "person": name,
         "n": f"{row['n']:,}",
-        "score": "-" if row["score"] is None else f"{row['score']:.0f}",
+        "score": "-" if row["score_raw"] is None else f"{row['score_raw']:.0f}",
         "interval": interval,
         "bias": factor(row["bias_factor"]),
         "kept": percent(row["keep_rate"]),
         "team": _top(row["top_percent"]),
-        "real": _top(reference_row["top_percent"]) if reference_row else "-",
+        "real": _real(row["reference"]),
     }
+
+
+def _real(place) -> str:
+    """The place among real developers as a range of top-X% figures, the
+    claim (when the range allows one) marked with *."""
+    from calibrate.reference import format_top
+
+    if not place:
+        return "-"
+    best, worst = format_top(place["top_best"]), format_top(place["top_worst"])
+    text = best if best == worst else f"{best[:-1]}-{worst}"
+    return text + ("*" if place["claim"] is not None else "")
 
 
 PEOPLE_COLUMNS = [
     Column("rank", "RANK", 7),
     Column("person", "PERSON"),
     Column("n", "TASKS", 5, ">"),
-    Column("score", "SCORE", 5, ">"),
+    Column("score", "RAW", 4, ">"),
     Column("interval", "90%", 7, ">"),
     Column("bias", "BIAS", 5, ">"),
     Column("kept", "KEPT", 4, ">"),
-    Column("team", "TEAM", 8),
-    Column("real", "REAL", 8),
+    Column("team", "TEAM", 7),
+    Column("real", "REAL TOP", 8),
 ]
 
 
 def render_people(out: PeopleRanks, window: str) -> str:
     """The ranks for people, at 80 columns."""
-    lines = [f"Ranks within teams, {window} (shrunk scores, 30+ tasks)"]
+    lines = [f"Ranks within teams, {window} (raw scores, 30+ tasks)"]
+    close_seen = False
     for group in out["groups"]:
         name = f"Team {group['team']}" if group["team"] is not None else "No team (among everyone)"
         lines.append("")
         lines.append(f"{name}: {group['n']} ranked")
-        rows = [_person_cells(row) for row in group["ranked"]]
+        ranked = group["ranked"]
+        rows = []
+        for i, row in enumerate(ranked):
+            close = i > 0 and bool(ranked[i - 1]["overlaps_next"])
+            close_seen |= close
+            rows.append(_person_cells(row, close))
         if rows:
             lines.append(render_table(rows, PEOPLE_COLUMNS))
         else:
@@ -292,10 +374,16 @@ def render_people(out: PeopleRanks, window: str) -> str:
         lines.append("* You opted out of ranks: nobody else sees you; you are placed among them.")
     reference = out["reference"]
     lines.append("")
-    lines.append(
-        f"TEAM: top X% within the team; RANK shows N. REAL: raw score against {reference['n']} real"
+    notes = []
+    if close_seen:
+        notes.append("~: not clearly apart from the person above (their 90% intervals overlap).")
+    notes.append(
+        "RAW and 90%: the long-run score the rank is by. TEAM: top X% within the team; RANK "
+        f"shows N. REAL TOP: the range of top-X% places among {reference['n']} real "
+        f"developers ({reference['source']}), matched to task sizes; * where the whole "
+        "range lies inside a top 5, 10, 25 or 50%."
     )
-    lines.append(f"developers ({reference['source']}; see 'calibrate rank --help').")
+    lines.extend(textwrap.fill(note, width=80) for note in notes)
     if out["people_from_summaries"]:
         from_summaries = count(out["people_from_summaries"], "person", "people")
         lines.append(f"{from_summaries} from imported team summaries.")
@@ -307,30 +395,42 @@ TEAM_COLUMNS = [
     Column("team", "TEAM"),
     Column("people", "PEOPLE", 6, ">"),
     Column("n", "TASKS", 7, ">"),
-    Column("score", "SCORE", 5, ">"),
+    Column("score", "RAW", 4, ">"),
     Column("interval", "90%", 7, ">"),
+    Column("shrunk", "SCORE", 5, ">"),
     Column("kept", "KEPT", 4, ">"),
     Column("top", "TOP", 8),
 ]
 
 
 def render_teams(out: TeamsRanks, window: str) -> str:
-    lines = [f"Teams ranked by pooled score, {window} (teams with 30+ tasks)"]
+    lines = [f"Teams ranked by raw pooled score, {window} (teams with 30+ tasks)"]
     rows = []
-    for row in out["ranked"]:
+    close_seen = False
+    for i, row in enumerate(out["ranked"]):
+        close = i > 0 and bool(out["ranked"][i - 1]["overlaps_next"])
+        close_seen |= close
         rows.append(
             {
-                "rank": _rank(row["rank"], row["of"]),
+                "rank": ("~" if close else "") + _rank(row["rank"], row["of"]),
                 "team": row["team"],
                 "people": row["people"],
                 "n": f"{row['n']:,}",
-                "score": f"{row['score']:.0f}",
-                "interval": f"{row['score_low']:.0f}-{row['score_high']:.0f}",
+                "score": f"{row['score_raw']:.0f}",
+                "interval": f"{row['score_raw_low']:.0f}-{row['score_raw_high']:.0f}",
+                "shrunk": "-" if row["score"] is None else f"{row['score']:.0f}",
                 "kept": percent(row["keep_rate"]),
                 "top": _top(row["top_percent"]),
             }
         )
     lines.append(render_table(rows, TEAM_COLUMNS))
+    notes = [
+        "RAW and 90%: the pooled long-run score the rank is by; SCORE: shrunk toward "
+        "everyone else, as 'calibrate score --team' shows it."
+    ]
+    if close_seen:
+        notes.append("~: not clearly apart from the team above (their 90% intervals overlap).")
+    lines.extend(textwrap.fill(note, width=80) for note in notes)
     if out["unranked"]:
         shown = ", ".join(f"{row['team']} ({row['n']})" for row in out["unranked"])
         lines.append(f"Not ranked, under 30 tasks: {shown}")

@@ -37,7 +37,7 @@ def score(app: App, person, team, everyone, since, json_output: bool, csv_output
     --json gives every figure, unrounded; --csv one row of them (nested names
     joined with dots; the per-size and per-week tables are in --json).
     """
-    from calibrate import panel  # numpy and pandas: only for this command
+    from calibrate import panel, panel_words  # numpy and pandas: only for this command
 
     selection = selection_from(person, team, everyone, since=since)
     built = panel.build_panel(app.existing_conn(), selection)
@@ -46,4 +46,4 @@ def score(app: App, person, team, everyone, since, json_output: bool, csv_output
     elif csv_output:
         emit_flat([built])
     else:
-        click.echo(highlight(panel.render_panel(built)))
+        click.echo(highlight(panel_words.render_panel(built)))

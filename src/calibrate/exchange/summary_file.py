@@ -3,60 +3,69 @@
 A team that wants to compare with others without handing over its tasks
 exports a *summary*: for each person, team and ISO week, the sufficient
 statistics of METRICS.md section 5 — the count n, the sum and sum of squares
-of |clip(r)|, the counts over / exact / under and within 25%, a histogram of
-clip(r) in bins of 0.01 (for medians), range hits and misses by confidence
-level, and promise outcomes. No titles, no tasks. The figures are
-:func:`calibrate.teams.week_rows`', the very numbers ``rank`` adds up.
+of |clip(r)| overall and per size bucket, the counts over / exact / under and
+within 25%, a histogram of clip(r) in bins of 0.01 (for medians), the tasks
+logged, range hits and misses by confidence level with a histogram of |y -
+centre| / halfwidth in bins of 0.01 (for the widen factor), and promise
+outcomes with the sums of promised and actual effort. No titles, no tasks. The
+figures are :func:`calibrate.teams.week_rows`', the very numbers ``rank`` adds up.
 
 ``calibrate import`` of such a file checks it whole, then stores its weeks
 (``summary_weeks``) in one transaction; ``rank`` adds them to the raw tasks
 (:func:`calibrate.teams.rank_inputs`). A summary imported again from the
 same database replaces the earlier one; summaries of different databases add
-up; a database's own summary is refused.
+up; a database's own summary is refused; a summary of METRICS.md version 1 is
+refused with one line asking for a new export.
 
 The file (JSON, one object)::
 
-    {"format": "calibrate-summary", "format_version": 1, "score_version": 1,
+    {"format": "calibrate-summary", "format_version": 2, "score_version": 2,
      "database_id": "...", "exported_at": "...Z", "today": "2026-11-30",
      "window": {"since": "2026-05-25", "until": null},
-     "histogram_bin": 0.01, "clip_log2": 3.0,
+     "histogram_bin": 0.01, "clip_log2": 3.0, "spread_bin": 0.01, "spread_cap": 50.0,
      "people": [{"person": "Ana", "team": "Core", "opt_out": false}],
      "weeks": [{"person": "Ana", "team": "Core", "week": "2026-06-01",
                 "n": 4, "sum_abs": 1.7, "sum_sq": 1.1, "over": 2, "exact": 1,
-                "under": 1, "within_25": 2, "histogram": [[-42, 1], [0, 1], ...],
-                "ranges": [[90.0, 2, 1, 0, 1]],
-                "promises": {"due": 1, "kept": 1, "exceeded": 0}}]}
+                "under": 1, "within_25": 2,
+                "buckets": [[1, 0.2, 0.04], [3, 1.5, 1.06], [0, 0.0, 0.0], ...],
+                "histogram": [[-42, 1], [0, 1], ...], "logged": 5,
+                "ranges": [[90.0, 2, 1, 0, 1, [[40, 1], [180, 1]]]],
+                "promises": {"due": 1, "kept": 1, "exceeded": 0, "effort_n": 1,
+                             "promised_h": 3.0, "actual_h": 2.5}}]}
 
 ``week`` is the Monday of the exporter's local ISO week (``null`` for tasks
-with no done date); ``histogram`` pairs are (bin, count) with bin =
-round(clip(r) / 0.01); ``ranges`` rows are (confidence %, n, hits, below,
-above).
+with no done date); ``buckets`` holds [n, sum, sum of squares] of |clip(r)|
+per size bucket (<=1h, 1-2h, 2-4h, 4-8h, 8-16h, >16h); ``histogram`` pairs
+are (bin, count) with bin = round(clip(r) / 0.01), its end bins (-300, 300)
+the caps at -3 and 3; ``ranges`` rows are (confidence %, n, hits, below,
+above, spread pairs), the spread pairs (bin, count) with bin = ceil(|y -
+centre| / halfwidth / 0.01), the last bin (5000) the cap holding everything
+from 50 up; ``effort_n``, ``promised_h`` and ``actual_h``: the effort
+promises on finished tasks, their promised and actual effort (the promise cost).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 from calibrate import files, rules, store, teams
 from calibrate.durations import local_today, now_iso, week_monday
 from calibrate.errors import InputError, NotFound
+from calibrate.exchange import summary_checks as checks
 from calibrate.selection import Selection
 from calibrate.store import load, people
 from calibrate.store.load import COUNTED_STATS, PROMISE_STATS, STATS
-from calibrate.teams import HISTOGRAM_BIN, HISTOGRAM_MAX, NO_TEAM, UNDATED
+from calibrate.teams import BUCKETS, HISTOGRAM_BIN, NO_TEAM, UNDATED
 from calibrate.text import count as plural
 
 FORMAT = "calibrate-summary"
-FORMAT_VERSION = 1
-#: Slack for sums of floats checked against integer bounds.
-SLACK = 1e-6
+FORMAT_VERSION = 2
 
 
 # --- writing a summary file ---------------------------------------------------------------
@@ -88,12 +97,15 @@ def build_summary(
         },
         "histogram_bin": HISTOGRAM_BIN,
         "clip_log2": rules.CLIP_LOG2,
+        "spread_bin": rules.SPREAD_BIN,
+        "spread_cap": rules.SPREAD_CAP,
         "people": [],
         "weeks": [],
     }
     selection = load.resolve_person(conn, selection)
     counted, promises = teams.load_tasks(conn, selection, today=today, detail=True)
-    rows = teams.week_rows(counted, promises, detail=True)
+    logged = teams.logged_frame(conn, selection)
+    rows = teams.week_rows(counted, promises, detail=True, logged=logged)
     opted = people.opted_out(conn)
     names = sorted(set(rows["person"]))
     out["people"] = [
@@ -113,9 +125,19 @@ def _week_record(record: Mapping) -> dict:
         **{name: int(record[name]) for name in COUNTED_STATS if name not in ("sum_abs", "sum_sq")},
         "sum_abs": float(record["sum_abs"]),
         "sum_sq": float(record["sum_sq"]),
+        "buckets": [
+            [int(record[f"n_b{b}"]), float(record[f"sum_b{b}"]), float(record[f"sq_b{b}"])]
+            for b in range(BUCKETS)
+        ],
         "histogram": record["histogram"],
+        "logged": int(record["logged"]),
         "ranges": record["ranges"],
-        "promises": {name: int(record[name]) for name in PROMISE_STATS},
+        "promises": {
+            **{name: int(record[name]) for name in PROMISE_STATS},
+            "effort_n": int(record["effort_n"]),
+            "promised_h": float(record["promised_h"]),
+            "actual_h": float(record["effort_h"]),
+        },
     }
 
 
@@ -152,7 +174,7 @@ class SummaryFile:
     name: str
     header: dict
     people: list[dict]
-    weeks: list[WeekRow]
+    weeks: list[checks.WeekRow]
 
 
 def looks_like_summary(path: Path) -> bool:
@@ -197,16 +219,21 @@ def check_summary(data: Any, name: str = "the summary") -> SummaryFile:
             f"reads up to {FORMAT_VERSION}): upgrade calibrate to import it"
         )
     score_version = data.get("score_version")
-    if score_version != rules.SCORE_VERSION:
+    if version < FORMAT_VERSION or score_version != rules.SCORE_VERSION:
         raise InputError(
-            f"{name} holds scores of definition version {score_version}, this calibrate uses "
-            f"version {rules.SCORE_VERSION}: export the summary again with the same calibrate "
-            "version"
+            f"{name} is a version-{score_version} summary and this calibrate scores by "
+            f"version {rules.SCORE_VERSION}: ask for it to be exported again "
+            "('calibrate export --summary') with this calibrate"
         )
-    if data.get("histogram_bin") != HISTOGRAM_BIN or data.get("clip_log2") != rules.CLIP_LOG2:
-        raise InputError(
-            f"{name}: histogram_bin must be {HISTOGRAM_BIN} and clip_log2 {rules.CLIP_LOG2}"
-        )
+    expected = {
+        "histogram_bin": HISTOGRAM_BIN,
+        "clip_log2": rules.CLIP_LOG2,
+        "spread_bin": rules.SPREAD_BIN,
+        "spread_cap": rules.SPREAD_CAP,
+    }
+    for key, value in expected.items():
+        if data.get(key) != value:
+            raise InputError(f"{name}: {key} must be {value}, not {data.get(key)!r}")
     if not isinstance(data.get("database_id"), str) or not data["database_id"]:
         raise InputError(f"{name}: database_id is missing")
     for key in ("people", "weeks"):
@@ -217,7 +244,7 @@ def check_summary(data: Any, name: str = "the summary") -> SummaryFile:
         raise InputError(f"{name}: window must be an object with since and until")
     for key in ("since", "until"):
         if window.get(key) is not None:
-            _iso_date(window[key], f"{name}: window {key}")
+            checks.iso_date(window[key], f"{name}: window {key}")
     listed = []
     for index, person in enumerate(data["people"], start=1):
         where = f"{name}: people entry {index}"
@@ -225,15 +252,15 @@ def check_summary(data: Any, name: str = "the summary") -> SummaryFile:
             raise InputError(f"{where} is not an object")
         listed.append(
             {
-                "person": _name(person.get("person"), f"{where}: person"),
-                "team": _team(person.get("team"), f"{where}: team"),
+                "person": checks.name_of(person.get("person"), f"{where}: person"),
+                "team": checks.team_of(person.get("team"), f"{where}: team"),
                 "opt_out": bool(person.get("opt_out", False)),
             }
         )
     seen: set[tuple] = set()
     weeks = []
     for index, row in enumerate(data["weeks"], start=1):
-        checked = _check_week(row, f"{name}: week row {index}")
+        checked = checks.check_week(row, f"{name}: week row {index}")
         week_key = (checked["person"], checked["team"], checked["week"])
         if week_key in seen:
             raise InputError(f"{name}: week row {index} repeats {_describe(week_key)}")
@@ -246,157 +273,6 @@ def check_summary(data: Any, name: str = "the summary") -> SummaryFile:
 def _describe(key: tuple) -> str:
     person, team, week = key
     return f"{person} ({team or 'no team'}) in the week of {week or 'no date'}"
-
-
-def _iso_date(value, where: str) -> str:
-    try:
-        return date.fromisoformat(str(value)).isoformat()
-    except ValueError:
-        raise InputError(f"{where}: {value!r} is not an ISO date") from None
-
-
-def _name(value, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(f"{where} must be a non-empty name")
-    return value.strip()
-
-
-def _team(value, where: str) -> str | None:
-    if value is None:
-        return None
-    return _name(value, where)
-
-
-def _count(row: Mapping, key: str, where: str) -> int:
-    value = row.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise InputError(f"{where}: {key} must be a whole number, not {value!r}")
-    if value < 0:
-        raise InputError(f"{where}: {key} is negative ({value})")
-    return value
-
-
-class WeekRow(TypedDict):
-    """A person's week as a summary file holds it, checked (:func:`_check_week`)."""
-
-    person: str
-    team: str | None
-    week: str | None
-    over: int
-    exact: int
-    under: int
-    within_25: int
-    n: int
-    sum_abs: float
-    sum_sq: float
-    histogram: list[list[int]]
-    ranges: list[list[float]]
-    due: int
-    kept: int
-    exceeded: int
-
-
-def _check_week(row: Any, where: str) -> WeekRow:
-    if not isinstance(row, dict):
-        raise InputError(f"{where} is not an object")
-    person = _name(row.get("person"), f"{where}: person")
-    where = f"{where} ({person})"
-    week = row.get("week")
-    if week is not None:
-        week = _iso_date(week, f"{where}: week")
-        if date.fromisoformat(week).weekday() != 0:
-            raise InputError(f"{where}: week {week} is not a Monday")
-    team = _team(row.get("team"), f"{where}: team")
-    n = _count(row, "n", where)
-    shares = {}
-    for key in ("over", "exact", "under", "within_25"):
-        shares[key] = _count(row, key, where)
-        if shares[key] > n:
-            raise InputError(f"{where}: {key} ({shares[key]}) is more than its tasks ({n})")
-    if shares["over"] + shares["exact"] + shares["under"] != n:
-        raise InputError(f"{where}: over + exact + under must equal its {n} tasks")
-    sums = {}
-    for key, bound in (("sum_abs", rules.CLIP_LOG2), ("sum_sq", rules.CLIP_LOG2**2)):
-        value = row.get(key)
-        if (
-            not isinstance(value, int | float)
-            or isinstance(value, bool)
-            or not math.isfinite(value)
-        ):
-            raise InputError(f"{where}: {key} must be a number, not {value!r}")
-        if value < 0:
-            raise InputError(f"{where}: {key} is negative ({value})")
-        if value > bound * n + SLACK:
-            raise InputError(f"{where}: {key} ({value}) is impossible for {n} tasks")
-        sums[key] = float(value)
-    if n and sums["sum_sq"] * n < sums["sum_abs"] ** 2 * (1 - 1e-9) - SLACK:
-        raise InputError(f"{where}: sum_sq is too small for its sum_abs (impossible figures)")
-    histogram = row.get("histogram", [])
-    if not isinstance(histogram, list):
-        raise InputError(f"{where}: histogram must be a list of [bin, count] pairs")
-    total = 0
-    pairs = []
-    for pair in histogram:
-        if not (isinstance(pair, list) and len(pair) == 2):
-            raise InputError(f"{where}: histogram must be a list of [bin, count] pairs")
-        bin_, count = pair
-        if not isinstance(bin_, int) or isinstance(bin_, bool) or abs(bin_) > HISTOGRAM_MAX:
-            raise InputError(f"{where}: histogram bin {bin_!r} is outside -300..300")
-        if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
-            raise InputError(f"{where}: histogram count {count!r} must be a positive number")
-        total += count
-        pairs.append([bin_, count])
-    if total != n:
-        raise InputError(f"{where}: the histogram holds {total} tasks, not its {n}")
-    ranges = row.get("ranges", [])
-    if not isinstance(ranges, list):
-        raise InputError(f"{where}: ranges must be a list")
-    checked_ranges: list[list[float]] = []
-    ranged = 0
-    for entry in ranges:
-        if not (isinstance(entry, list) and len(entry) == 5):
-            raise InputError(f"{where}: each range entry is [confidence, n, hits, below, above]")
-        confidence = entry[0]
-        if not isinstance(confidence, int | float) or not 0 < confidence < 100:
-            raise InputError(f"{where}: range confidence {confidence!r} must be in (0, 100)")
-        level = dict(zip(("n", "hits", "below", "above"), entry[1:], strict=True))
-        counts = [_count(level, key, f"{where}: range") for key in ("n", "hits", "below", "above")]
-        level_n, hits, below, above = counts
-        if hits > level_n:
-            raise InputError(f"{where}: {hits} range hits are more than its {level_n} ranges")
-        if hits + below + above != level_n:
-            raise InputError(f"{where}: range hits + below + above must equal its {level_n} ranges")
-        ranged += level_n
-        checked_ranges.append([float(confidence), *counts])
-    if ranged > n:
-        raise InputError(f"{where}: {ranged} ranges are more than its {n} tasks")
-    promises = row.get("promises", {})
-    if not isinstance(promises, dict):
-        raise InputError(f"{where}: promises must be an object")
-    due = _count(promises, "due", f"{where}: promises") if "due" in promises else 0
-    kept = _count(promises, "kept", f"{where}: promises") if "kept" in promises else 0
-    exceeded = _count(promises, "exceeded", f"{where}: promises") if "exceeded" in promises else 0
-    if kept > due:
-        raise InputError(f"{where}: {kept} promises kept of {due} due is impossible")
-    if exceeded > kept:
-        raise InputError(f"{where}: {exceeded} promises exceeded of {kept} kept is impossible")
-    return {
-        "person": person,
-        "team": team,
-        "week": week,
-        "over": shares["over"],
-        "exact": shares["exact"],
-        "under": shares["under"],
-        "within_25": shares["within_25"],
-        "n": n,
-        "sum_abs": sums["sum_abs"],
-        "sum_sq": sums["sum_sq"],
-        "histogram": pairs,
-        "ranges": checked_ranges,
-        "due": due,
-        "kept": kept,
-        "exceeded": exceeded,
-    }
 
 
 # --- storing an imported summary ------------------------------------------------------------
@@ -476,7 +352,7 @@ def store_summary(conn: sqlite3.Connection, summary: SummaryFile) -> SummaryImpo
         )
         conn.executemany(
             f"INSERT INTO summary_weeks (summary_id, person, team, week, {', '.join(STATS)}, "  # noqa: S608
-            f"histogram, ranges) VALUES ({', '.join('?' * (len(STATS) + 6))})",
+            f"histogram, ranges, detail) VALUES ({', '.join('?' * (len(STATS) + 7))})",
             [
                 (
                     summary_id,
@@ -486,6 +362,7 @@ def store_summary(conn: sqlite3.Connection, summary: SummaryFile) -> SummaryImpo
                     *_values(row, STATS),
                     json.dumps(row["histogram"]),
                     json.dumps(row["ranges"]),
+                    json.dumps(_detail(row)),
                 )
                 for row in summary.weeks
             ],
@@ -499,6 +376,15 @@ def store_summary(conn: sqlite3.Connection, summary: SummaryFile) -> SummaryImpo
         since=window.get("since"),
         until=window.get("until"),
     )
+
+
+def _detail(row: checks.WeekRow) -> dict:
+    """What ``summary_weeks`` keeps of a version-2 week beside its columns."""
+    return {
+        "buckets": row["buckets"],
+        "logged": row["logged"],
+        "effort": [row["effort_n"], row["promised_h"], row["effort_h"]],
+    }
 
 
 def _values(row: Mapping[str, object], names: Sequence[str]) -> list[object]:

@@ -305,15 +305,14 @@ def load(
         selection,
         today=today,
         tasks=history.counted_frame(
-            rows.take(counted, list(history.COUNTED_COLUMNS)),
+            rows.take(counted, [*history.COUNTED_COLUMNS, *history.PEOPLE_COLUMNS]),
             rows.done_date[counted],
         ),
         prior_label=reference_label,
+        prior_team=reference.team if reference else None,
         prior_stats=history.counted_stats(conn, reference) if reference else None,
         outcomes=promises[promises["in_scope"]],
-        prior_keep_rate=(
-            panel.keep_rate(promises[promises["in_reference"]]) if reference else None
-        ),
+        prior_keep=(panel.keep_counts(promises[promises["in_reference"]]) if reference else None),
         logged=int(rows.mask("scope", "created").sum()),
         promised=int((rows.mask("scope", "created") & rows.has_promise).sum()),
         bands={key: values[key] for key in rules.DEFAULT_BANDS},
@@ -327,6 +326,7 @@ def load(
             today,
             rows.columns["estimate_h"][before],
             rows.columns["actual_h"][before],
+            people=(rows.columns["person"][before], rows.columns["team"][before]),
         )
     return ReportData(
         conn=conn,
@@ -363,6 +363,7 @@ def previous_panel(
     today: date,
     estimate_h: np.ndarray | None = None,
     actual_h: np.ndarray | None = None,
+    people: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ScorePanel:
     """The point figures of the previous period (n, score and interval, bias,
     typical miss) as :func:`panel.build_panel` gives them (to rounding: the
@@ -372,11 +373,16 @@ def previous_panel(
     if estimate_h is None or actual_h is None:
         where, params = selection.where()
         sql = (
-            f"SELECT estimate_h, actual_h FROM {history.source_for(conn, selection)} "  # noqa: S608
-            f"WHERE {rules.counted_sql()} AND {where}"
+            f"SELECT estimate_h, actual_h, person, team FROM "  # noqa: S608
+            f"{history.source_for(conn, selection)} WHERE {rules.counted_sql()} AND {where}"
         )
-        pairs = _numbers(_rows(conn, sql, params)).reshape(-1, 2)
+        found = _rows(conn, sql, params)
+        pairs = _numbers([row[:2] for row in found]).reshape(-1, 2)
         estimate_h, actual_h = pairs[:, 0], pairs[:, 1]
+        people = (
+            np.array([row[2] for row in found], dtype=object),
+            np.array([row[3] for row in found], dtype=object),
+        )
     missing = np.full(len(estimate_h), np.nan)
     tasks = pd.DataFrame(
         {
@@ -388,6 +394,8 @@ def previous_panel(
             "week": np.full(len(estimate_h), -1, dtype=np.int64),  # no trend needed
         }
     )
+    if people is not None:
+        tasks["person"], tasks["team"] = people
     reference, label = history.reference_for(conn, selection)
     reference_stats = history.counted_stats(conn, reference) if reference is not None else None
     return panel.assemble_panel(
@@ -395,6 +403,7 @@ def previous_panel(
         today=today,
         tasks=tasks,
         prior_label=label,
+        prior_team=reference.team if reference is not None else None,
         prior_stats=reference_stats,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from calibrate import reference as real_developers
 from calibrate import rules
 from calibrate.panel import ScorePanel
 from calibrate.report.data import ReportData
@@ -58,13 +59,17 @@ def headline(data: ReportData) -> dict:
             else ""
         )
         provisional = (
-            f" Provisional: fewer than {rules.RANKED_N} tasks."
+            f" Provisional: from only {count(n, 'finished task')}."
             if out["status"] == "provisional"
             else ""
         )
         out["score_words"] = (
-            f"90% interval {panel['score_low']:.0f}-{panel['score_high']:.0f}{shrunk}.{provisional}"
+            f"90% interval of the long-run score {panel['score_low']:.0f}-"
+            f"{panel['score_high']:.0f}{shrunk}.{provisional}"
         )
+        place = real_developers.describe(panel.get("population"))
+        if place is not None:
+            out["score_words"] += f" Among real developers: {place}."
     promises = panel["promises"]
     out["keep_rate"] = promises["keep_rate"]
     out["promises_due"] = promises["due"]

@@ -17,8 +17,11 @@ Section 1, point estimates
     within 25%, over / exact / under), :func:`by_size` (the same per estimate
     bucket), :func:`point_stats_by` (the same for many groups at once).
 Section 2, the 0-100 score
-    :func:`score_from_stats` (shrunk toward a prior, with its 90% interval,
-    from n and the sum and sum of squares of |clip(r)|), :func:`score_status`,
+    :func:`score_from_stats` (shrunk toward a prior, with its 90% interval of
+    the long-run score, from n and the sum and sum of squares of |clip(r)| and
+    the drift variance of :mod:`.drift`; :func:`interval_m` on the m scale),
+    :func:`prior_malr` (the comparison group's MALR, or the fallback),
+    :func:`score_status`,
     :func:`padding_flags` (exact-hit and early shares far above the team's).
 
 The other sections live beside this module: ranges (:mod:`.ranges`, with the
@@ -38,8 +41,9 @@ import numpy as np
 import pandas as pd
 
 from calibrate import rules
-from calibrate.rules import MIN_SCORE_N, RANKED_N, SCORE_N0, SIZE_LABELS, Z90
+from calibrate.rules import MIN_SCORE_N, RANKED_N, SCORE_N0, SIZE_LABELS
 from calibrate.stats.arrays import floats, optional
+from calibrate.stats.distributions import t_ppf_array
 
 # --- section 1: point estimates -------------------------------------------------
 
@@ -229,56 +233,130 @@ def point_stats_by(keys, estimate_h, actual_h) -> pd.DataFrame:
 # --- section 2: the score ----------------------------------------------------------
 
 
-def _score_arrays(n, sum_abs, sum_sq, prior_malr, n0, min_n):
+def _sd(n: np.ndarray, sum_abs: np.ndarray, sum_sq: np.ndarray) -> np.ndarray:
+    """Sample standard deviation (ddof 1) of |clip(r)| from n and its sums."""
+    m = sum_abs / n
+    var = np.where(n > 1, (sum_sq - sum_abs * m) / np.maximum(n - 1, 1), 0.0)
+    return np.sqrt(np.maximum(var, 0.0))
+
+
+def interval_m(
+    n,
+    sum_abs,
+    sum_sq,
+    prior_malr=None,
+    drift=0.0,
+    n0: float = SCORE_N0,
+    min_n: int = MIN_SCORE_N,
+    group_prior=True,
+    shrink_drift: bool = rules.SHRINK_DRIFT,
+):
+    """Section 2's point and 90% interval on the m scale: ``(m_s, m_low,
+    m_high)`` arrays (NaN where n < ``min_n``).
+
+    m_s = (n m + n0 m_prior) / (n + n0) (m alone without a prior: NaN or
+    ``None``); se^2 = sd^2 / (n + n0) + the ``drift`` variance of the scope
+    (:mod:`calibrate.stats.drift`); with ``shrink_drift`` (the rule,
+    :data:`calibrate.rules.SHRINK_DRIFT`) a shrunk interval whose prior is
+    its comparison group's MALR (``group_prior``, per entry) adds only
+    (n / (n + n0))^2 of it, the share of a window's drift the shrunk point
+    carries (the empirical-Bayes posterior variance); with the reference's
+    median as the prior, all of it. m_s -+ t(0.95, n - 1) se from 30 tasks, and under 30 the
+    log form m_s exp(-+ t se / m_s) with m_s floored at 0.01 (below the floor,
+    the same interval shifted to hold m_s). m_low may fall below 0 (a score
+    above 100, shown as 100)."""
     n = np.asarray(n, dtype=float)
     sum_abs = np.asarray(sum_abs, dtype=float)
     sum_sq = np.asarray(sum_sq, dtype=float)
-    enough = n >= max(min_n, 1)
-    safe_n = np.where(enough, n, 1.0)
+    enough = n >= max(min_n, 2)
+    safe_n = np.where(enough, n, 2.0)
     m = sum_abs / safe_n
-    var = np.where(safe_n > 1, (sum_sq - sum_abs * m) / np.maximum(safe_n - 1, 1), 0.0)
-    sd = np.sqrt(np.maximum(var, 0.0))
-    half = Z90 * sd / np.sqrt(safe_n)
-    m_low, m_high = np.maximum(m - half, 0.0), m + half
+    sd = _sd(safe_n, sum_abs, sum_sq)
     if prior_malr is None:
-        weight, prior = np.ones_like(m), np.zeros_like(m)
+        prior = np.full(m.shape, np.nan)
     else:
-        prior = np.asarray(prior_malr, dtype=float)
-        no_prior = ~np.isfinite(prior)
-        weight = np.where(no_prior, 1.0, safe_n / (safe_n + n0))
-        prior = np.where(no_prior, 0.0, prior)
-
-    def shrink(value):
-        return np.maximum(weight * value + (1 - weight) * prior, 0.0)
-
-    score = 100.0 * np.exp2(-shrink(m))
-    low = 100.0 * np.exp2(-shrink(m_high))
-    high = 100.0 * np.exp2(-shrink(m_low))
+        prior = np.broadcast_to(np.asarray(prior_malr, dtype=float), m.shape)
+    shrunk = np.isfinite(prior)
+    weight_n0 = np.where(shrunk, float(n0), 0.0)
+    m_s = np.where(shrunk, (safe_n * m + weight_n0 * np.where(shrunk, prior, 0.0)), safe_n * m)
+    m_s = m_s / (safe_n + weight_n0)
+    drift_var = np.broadcast_to(np.asarray(drift, dtype=float), m.shape)
+    if shrink_drift:
+        scaled = shrunk & np.broadcast_to(np.asarray(group_prior, dtype=bool), m.shape)
+        drift_var = np.where(scaled, drift_var * np.square(safe_n / (safe_n + n0)), drift_var)
+    se = np.sqrt(np.square(sd) / (safe_n + weight_n0) + drift_var)
+    t = t_ppf_array(0.5 + rules.INTERVAL_LEVEL / 2, safe_n - 1)
+    base = np.maximum(m_s, rules.LOG_FORM_FLOOR)
+    log_form = safe_n < rules.LOG_FORM_BELOW
+    # The log form m_s exp(-+ t se / m_s), written as m_s - base (1 - exp(-k)) and
+    # m_s + base (exp(k) - 1): the same for m_s >= 0.01, and for a point under the
+    # floor an interval that still holds it (and shrinks to it without spread).
+    k = t * se / base
+    with np.errstate(over="ignore"):
+        low = np.where(log_form, m_s - base * -np.expm1(-k), m_s - t * se)
+        high = np.where(log_form, m_s + base * np.expm1(k), m_s + t * se)
     nan = np.nan
-    return (np.where(enough, score, nan), np.where(enough, low, nan), np.where(enough, high, nan))
+    return np.where(enough, m_s, nan), np.where(enough, low, nan), np.where(enough, high, nan)
+
+
+def score_of_m(m) -> np.ndarray:
+    """S = 100 * 2^-m, never above 100 (NaN stays NaN)."""
+    with np.errstate(over="ignore"):
+        return np.minimum(100.0 * np.exp2(-np.asarray(m, dtype=float)), rules.SCORE_MAX)
 
 
 def score_from_stats(
-    n, sum_abs, sum_sq, prior_malr=None, n0: float = SCORE_N0, min_n: int = MIN_SCORE_N
+    n,
+    sum_abs,
+    sum_sq,
+    prior_malr=None,
+    drift=0.0,
+    n0: float = SCORE_N0,
+    min_n: int = MIN_SCORE_N,
+    group_prior=True,
 ):
     """The 0-100 score and its 90% interval from sufficient statistics (section 2).
 
-    S = 100 * 2^-m_shrunk with m_shrunk = (n m + n0 m_prior) / (n + n0), m =
-    sum_abs / n; the prior is the MALR of the team (or of everyone) the score
-    is shrunk toward. The interval is m -+ 1.645 sd / sqrt(n) (sd of |clip(r)|,
-    sample standard deviation from ``sum_sq``), floored at 0, shrunk like m and
-    mapped through S (a higher m gives a lower S). ``prior_malr=None`` (or NaN)
-    gives the raw, unshrunk score and interval.
+    S = 100 * 2^-m_s with m_s = (n m + n0 m_prior) / (n + n0), m = sum_abs / n;
+    the prior is the MALR of the group the score is shrunk toward (the team
+    without the person; everyone without the team). The interval
+    (:func:`interval_m`) holds the long-run score: it adds the ``drift``
+    variance of the scope to the sampling noise, and is mapped through S (a
+    higher m gives a lower S; S never above 100). ``prior_malr=None`` (or NaN)
+    gives the raw, unshrunk score and interval (n0 = 0). ``group_prior``:
+    whether the prior is the comparison group's MALR (not the reference
+    population's median): see :func:`interval_m`.
 
     Works on scalars, returning ``(score, low, high)`` floats or ``(None,
     None, None)`` when n < ``min_n``; and on arrays (many people at once),
     returning three arrays with NaN where n < ``min_n``.
     """
     scalar = np.ndim(n) == 0 and np.ndim(sum_abs) == 0 and np.ndim(prior_malr) == 0
-    score, low, high = _score_arrays(n, sum_abs, sum_sq, prior_malr, n0, min_n)
+    m_s, m_low, m_high = interval_m(n, sum_abs, sum_sq, prior_malr, drift, n0, min_n, group_prior)
+    score, low, high = score_of_m(m_s), score_of_m(m_high), score_of_m(m_low)
     if scalar:
         return optional(score), optional(low), optional(high)
     return score, low, high
+
+
+def prior_malr(group_n, group_sum_abs, fallback):
+    """The prior a score is shrunk toward (section 2): the comparison group's
+    MALR (the team without the person, everyone without the team) where the
+    group holds at least :data:`~calibrate.rules.PRIOR_MIN_N` counted tasks in
+    the window, else ``fallback`` (the reference population's median m,
+    size-matched). Scalars or arrays."""
+    n = np.asarray(group_n, dtype=float)
+    total = np.asarray(group_sum_abs, dtype=float)
+    enough = from_group(n)
+    value = np.where(enough, total / np.where(enough, n, 1.0), np.asarray(fallback, dtype=float))
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def from_group(group_n):
+    """Whether the prior is the comparison group's MALR (30+ counted tasks in
+    the group), not the reference population's median."""
+    enough = np.asarray(group_n, dtype=float) >= rules.PRIOR_MIN_N
+    return bool(enough) if np.ndim(enough) == 0 else enough
 
 
 ScoreStatus = Literal["not enough history", "provisional", "ranked"]

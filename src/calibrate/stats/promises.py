@@ -2,9 +2,11 @@
 
 :func:`promise_outcomes` judges each task's promise (kept, broken, exceeded);
 :func:`promise_summary` turns the outcomes of a window into the promise rate,
-the keep rate shrunk toward the team with its Wilson interval, the exceed
-rate, the promise slack, the three gauges against their target bands and the
-one-line advice (:func:`promise_advice`). The bands' defaults are
+the keep rate (the mean of a Beta posterior with a prior worth 4 promises at
+the rest of the team's rate, its 5% and 95% quantiles the 90% interval:
+:func:`keep_posterior`), the exceed rate, the promise cost (promised / actual
+over all effort promises on finished tasks), the three gauges against their
+target bands and the one-line advice (:func:`promise_advice`). The bands' defaults are
 :data:`calibrate.rules.DEFAULT_BANDS`; the settings may override them.
 """
 
@@ -18,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from calibrate import rules
-from calibrate.stats.arrays import dates, floats
+from calibrate.stats.arrays import dates, floats, optional
 from calibrate.stats.binomial import wilson
+from calibrate.stats.distributions import beta_ppf
 from calibrate.text import percent
 
 
@@ -48,8 +51,10 @@ def promise_outcomes(
     due date (broken from the day after). Kept: finished on or before the due
     date and, for an effort promise, A <= promised. Exceeded: kept with A <=
     0.8 x promised, or finished at least one working day before the due date
-    (a working day in (done date, due]). ``slack`` is promised / A for kept
-    effort promises.
+    (a working day in (done date, due]). ``slack`` is promised / A for every
+    effort promise on a finished task (kept or not: the promise cost),
+    ``promised_h`` and ``effort_h`` its promised and actual effort (NaN for
+    the others).
     """
     status = np.asarray(status, dtype=object).reshape(-1)
     promise = floats(promise_h)
@@ -84,8 +89,8 @@ def promise_outcomes(
         )
     exceeded = kept & (early_effort | early_date)
     slack = np.full(kept.shape, np.nan)
-    effort_kept = kept & has_effort
-    slack[effort_kept] = promise[effort_kept] / actual[effort_kept]
+    costed = finished & has_effort & has_actual
+    slack[costed] = promise[costed] / actual[costed]
     return pd.DataFrame(
         {
             "has_promise": has_promise,
@@ -94,6 +99,8 @@ def promise_outcomes(
             "broken": resolved & ~kept,
             "exceeded": exceeded,
             "slack": slack,
+            "promised_h": np.where(costed, promise, np.nan),
+            "effort_h": np.where(costed, actual, np.nan),
         }
     )
 
@@ -141,8 +148,11 @@ class PromiseSummary(TypedDict):
     keep_raw_low: float | None
     keep_raw_high: float | None
     team_keep_rate: float | None
+    team_due: int
+    keep_prior: Literal["team", "jeffreys"] | None
     exceed_rate: float | None
     slack: float | None
+    slack_total: float | None
     slack_n: int
     gauges: PromiseGauges
     advice: list[str]
@@ -158,54 +168,93 @@ def _band_status(value: float | None, low: float | None, high: float | None) -> 
     return "in band"
 
 
+def keep_posterior(kept, due, rest_kept=None, rest_due=None, *, interval: bool = True):
+    """Section 4's keep rate: the posterior Beta(k + 4p, n - k + 4(1 - p)), p
+    the rest of the team's keep rate (``rest_kept`` / ``rest_due``) clamped to
+    [0.02, 0.98]; Jeffreys, Beta(k + 1/2, n - k + 1/2), where the rest has
+    fewer than 20 promises due (or is not given). Returns ``(mean, low,
+    high)``: the mean (k + 4p) / (n + 4) and the 5% and 95% quantiles (NaN
+    without ``interval``: the ranks show the mean alone); NaN (scalars:
+    ``None``) where nothing is due. Scalars or arrays."""
+    scalar = all(np.ndim(v) == 0 for v in (kept, due, rest_kept, rest_due))
+    k = np.asarray(kept, dtype=float).reshape(-1)
+    n = np.broadcast_to(np.asarray(due, dtype=float).reshape(-1), k.shape)
+    if rest_kept is None or rest_due is None:
+        rest_k, rest_n = np.zeros(k.shape), np.zeros(k.shape)
+    else:
+        rest_k = np.broadcast_to(np.asarray(rest_kept, dtype=float).reshape(-1), k.shape)
+        rest_n = np.broadcast_to(np.asarray(rest_due, dtype=float).reshape(-1), k.shape)
+    team = rest_n >= rules.KEEP_PRIOR_MIN
+    low_clamp, high_clamp = rules.KEEP_PRIOR_CLAMP
+    p = np.clip(rest_k / np.where(team, rest_n, 1.0), low_clamp, high_clamp)
+    weight = rules.KEEP_PRIOR_WEIGHT
+    a = np.where(team, k + weight * p, k + rules.JEFFREYS)
+    b = np.where(team, n - k + weight * (1 - p), n - k + rules.JEFFREYS)
+    some = n > 0
+    mean = np.where(some, a / (a + b), np.nan)
+    tail = (1 - rules.INTERVAL_LEVEL) / 2
+    low, high = np.full(k.shape, np.nan), np.full(k.shape, np.nan)
+    if interval and some.any():
+        low[some] = beta_ppf(tail, a[some], b[some])
+        high[some] = beta_ppf(1 - tail, a[some], b[some])
+    if scalar:
+        return optional(mean[0]), optional(low[0]), optional(high[0])
+    return mean, low, high
+
+
 def promise_summary(
     outcomes: pd.DataFrame | None,
     *,
     logged: int,
     promised: int,
-    team_keep_rate: float | None = None,
+    rest_kept: int | None = None,
+    rest_due: int | None = None,
     bands: Mapping[str, float] | None = None,
-    n0: float = rules.KEEP_N0,
 ) -> PromiseSummary:
     """Section 4 for one scope: rates, gauges and advice.
 
     ``outcomes`` is :func:`promise_outcomes`'s frame for the promises whose
     outcome fell in the window; ``logged`` and ``promised`` count the tasks
     logged in the window and those of them with a promise (the promise rate).
-    ``team_keep_rate`` is the team's raw keep rate (``None``: no shrinkage).
-    ``bands`` holds the settings promise-rate-min/max, keep-rate-min,
-    keep-rate-flag and exceed-rate-min.
+    ``rest_kept`` and ``rest_due`` are the kept and due promises of the group
+    the keep rate leans on: the team without the person (everyone without the
+    team); ``None`` for none. ``bands`` holds the settings
+    promise-rate-min/max, keep-rate-min, keep-rate-flag and exceed-rate-min.
 
     Keys: ``logged``, ``promised``, ``promise_rate``; ``due``, ``kept``,
-    ``broken``, ``exceeded``; ``keep_rate`` = (k + 10 p_team) / (n + 10) with
-    ``keep_low``/``keep_high`` (the Wilson 90% interval of k/n, shrunk the same
-    way) and ``keep_rate_raw`` (k/n) with ``keep_raw_low``/``keep_raw_high``;
-    ``exceed_rate``; ``slack`` (median promised / A over kept effort
-    promises) with ``slack_n``; ``gauges`` (promise_rate, keep_rate,
-    exceed_rate: value, target band, status); ``advice`` (lines of text).
-    Rates are ``None`` when their denominator is 0.
+    ``broken``, ``exceeded``; ``keep_rate``, ``keep_low``, ``keep_high``
+    (:func:`keep_posterior`) with ``keep_prior`` (``"team"`` or
+    ``"jeffreys"``), ``team_keep_rate`` and ``team_due`` (the rest's rate and
+    count); ``keep_rate_raw`` (k/n) with its Wilson interval
+    ``keep_raw_low``/``keep_raw_high``; ``exceed_rate``; ``slack`` (median
+    promised / A over all effort promises on finished tasks) with ``slack_n``
+    and ``slack_total`` (total promised / total actual over them); ``gauges``
+    (promise_rate, keep_rate, exceed_rate: value, target band, status);
+    ``advice`` (lines of text). Rates are ``None`` when their denominator is 0.
     """
     band = {**rules.DEFAULT_BANDS, **(bands or {})}
     if outcomes is None or not len(outcomes):
         due = kept = exceeded = 0
         slack_values = np.array([])
+        promised_h = effort_h = 0.0
     else:
         resolved = outcomes[outcomes["resolved"]]
         due = len(resolved)
         kept = int(resolved["kept"].sum())
         exceeded = int(resolved["exceeded"].sum())
-        slack_values = resolved["slack"].dropna().to_numpy()
+        costed = outcomes[outcomes["slack"].notna()]
+        slack_values = costed["slack"].to_numpy(dtype=float)
+        promised_h = float(costed["promised_h"].sum())
+        effort_h = float(costed["effort_h"].sum())
     promise_rate = promised / logged if logged else None
     keep_raw = kept / due if due else None
     keep_raw_low, keep_raw_high = wilson(kept, due)
-    prior = team_keep_rate if team_keep_rate is not None and due else None
-
-    def shrink(value):
-        if value is None or prior is None:
-            return value
-        return (due * value + n0 * prior) / (due + n0)
-
-    keep_rate, exceed_rate = shrink(keep_raw), exceeded / due if due else None
+    keep_rate, keep_low, keep_high = keep_posterior(kept, due, rest_kept, rest_due)
+    rest_n = int(rest_due or 0)
+    keep_prior: Literal["team", "jeffreys"] | None = None
+    if due:
+        keep_prior = "team" if rest_n >= rules.KEEP_PRIOR_MIN else "jeffreys"
+    exceed_rate = exceeded / due if due else None
     keep_status = _band_status(keep_rate, band["keep-rate-min"], None)
     if keep_rate is not None and keep_rate < band["keep-rate-flag"] - rules.BOUND_SLACK:
         keep_status = "flag"
@@ -218,14 +267,17 @@ def promise_summary(
         "broken": due - kept,
         "exceeded": exceeded,
         "keep_rate": keep_rate,
-        "keep_low": shrink(keep_raw_low),
-        "keep_high": shrink(keep_raw_high),
+        "keep_low": keep_low,
+        "keep_high": keep_high,
         "keep_rate_raw": keep_raw,
         "keep_raw_low": keep_raw_low,
         "keep_raw_high": keep_raw_high,
-        "team_keep_rate": team_keep_rate,
+        "team_keep_rate": (rest_kept or 0) / rest_n if rest_n else None,
+        "team_due": rest_n,
+        "keep_prior": keep_prior,
         "exceed_rate": exceed_rate,
         "slack": float(np.median(slack_values)) if slack_values.size else None,
+        "slack_total": promised_h / effort_h if effort_h > 0 else None,
         "slack_n": int(slack_values.size),
         "gauges": {
             "promise_rate": {
@@ -276,9 +328,11 @@ def promise_advice(summary: PromiseSummary, band: Mapping[str, float]) -> list[s
             f"Fewer than {percent(band['keep-rate-flag'])} of your promises are kept: promise at "
             "your P90 (see 'calibrate suggest')."
         )
-    slack = summary["slack"]
+    slack, total = summary["slack"], summary["slack_total"]
     if slack is not None and slack > 1.0 + rules.BOUND_SLACK:
+        overall = f"; {total:.1f}x in total" if total is not None else ""
         advice.append(
-            f"Your safe promises cost {slack:.1f}x the work; narrower estimates make them cheaper."
+            f"Your promises are {slack:.1f}x the work they take (median{overall}): "
+            "narrower estimates make safe promises cheaper."
         )
     return advice

@@ -5,6 +5,14 @@ Wilson interval, the misses below and above, the exact coverage test (the
 binomial, or the Poisson binomial across confidence levels), the interval
 score and the widen factor, overall and per confidence level with the
 binomial band of the calibration chart.
+
+The widen factor is the split-conformal order statistic (METRICS.md section
+3): at confidence c, over n ranges with L < H, the ceil((n + 1) c / 100)-th
+smallest of |y - centre| / halfwidth on log2 values (:func:`widen_factor`),
+which holds the next range's actual at least c of the time; ``None`` ("not
+enough ranges to say") when that rank exceeds n. A summary carries those
+spreads as a histogram (:func:`spread_bins`), from which
+:func:`widen_from_bins` gives the same factor to the bin width.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from typing import Literal, TypedDict
 
 import numpy as np
 
+from calibrate import rules
 from calibrate.rules import DEFAULT_CONFIDENCE_SHARE
 from calibrate.stats.arrays import floats
 from calibrate.stats.binomial import binomial_band, binomial_cdf, hits_pmf, wilson
@@ -30,6 +39,7 @@ class RangeLevel(TypedDict):
     band_low: float | None
     band_high: float | None
     p_value: float
+    widen_factor: float | None
 
 
 class RangeSummary(TypedDict):
@@ -58,6 +68,56 @@ class RangeSummary(TypedDict):
 COVERAGE_ALPHA = 0.05
 
 
+def percent_of(confidence: float) -> float:
+    """A confidence fraction as the percent the rules take (0.9 -> 90.0)."""
+    return round(float(confidence) * 100, 6)
+
+
+def widen_factor(spreads, confidence_percent: float) -> float | None:
+    """The ceil((n + 1) c / 100)-th smallest of ``spreads`` (|y - centre| /
+    halfwidth on log2 values), c in percent; ``None`` when that rank exceeds n."""
+    values = np.sort(floats(spreads))
+    rank = rules.conformal_rank(int(values.size), confidence_percent)
+    if values.size == 0 or rank > values.size:
+        return None
+    return float(values[max(rank, 1) - 1])
+
+
+def spread_bins(spreads) -> np.ndarray:
+    """Each spread's bin in a summary's histogram: ceil(s / 0.01), the last bin
+    (``SPREAD_CAP`` / 0.01) holding everything above the cap."""
+    cap = round(rules.SPREAD_CAP / rules.SPREAD_BIN)
+    scaled = floats(spreads) / rules.SPREAD_BIN
+    return np.minimum(np.ceil(scaled - 1e-9), cap).astype(np.int64)
+
+
+def widen_from_bins(pairs, confidence_percent: float) -> float | None:
+    """:func:`widen_factor` from (bin, count) pairs of :func:`spread_bins`: the
+    bin's upper edge, so at most 0.01 above the factor from the ranges themselves
+    (the cap itself when the rank falls in the cap bin)."""
+    counts: dict[int, int] = {}
+    for bin_, count in pairs:
+        counts[int(bin_)] = counts.get(int(bin_), 0) + int(count)
+    total = sum(counts.values())
+    rank = rules.conformal_rank(total, confidence_percent)
+    if total == 0 or rank > total:
+        return None
+    seen = 0
+    for bin_ in sorted(counts):
+        seen += counts[bin_]
+        if seen >= rank:
+            return bin_ * rules.SPREAD_BIN
+    return None
+
+
+def spreads_of(low_h, high_h, actual_h) -> np.ndarray:
+    """|y - centre| / halfwidth on log2 values, per range with 0 < L < H."""
+    log_low, log_high = np.log2(floats(low_h)), np.log2(floats(high_h))
+    centre = (log_low + log_high) / 2
+    halfwidth = (log_high - log_low) / 2
+    return np.abs(np.log2(floats(actual_h)) - centre) / halfwidth
+
+
 def range_summary(low_h, high_h, actual_h, confidence=DEFAULT_CONFIDENCE_SHARE) -> RangeSummary:
     """Section 3 for the tasks that have a range [L, H] at confidence c.
 
@@ -70,9 +130,11 @@ def range_summary(low_h, high_h, actual_h, confidence=DEFAULT_CONFIDENCE_SHARE) 
     P(X >= hits); ``verdict``: "too narrow" when p_value < 0.05, "too wide"
     when p_value_wide < 0.05, else "calibrated"; ``interval_score`` (mean, on
     log2 values, Gneiting and Raftery 2007); ``widen_factor`` k: the
-    nominal-quantile of |y - centre| / halfwidth on log2 values ("scale your
-    ranges by k"); ``levels``: the same per confidence level, with the
-    binomial 90% band of the calibration chart.
+    conformal factor (:func:`widen_factor`) at the mean confidence over all
+    ranges ("make your ranges k times as wide on a log scale"; ``None``: not
+    enough ranges to say); ``levels``: the same per confidence level (each
+    with its own ``widen_factor``), with the binomial 90% band of the
+    calibration chart.
     """
     low, high, actual = floats(low_h), floats(high_h), floats(actual_h)
     conf = np.broadcast_to(floats(confidence), low.shape) if low.size else floats([])
@@ -109,8 +171,7 @@ def range_summary(low_h, high_h, actual_h, confidence=DEFAULT_CONFIDENCE_SHARE) 
             "widen_factor": None,
             "levels": [],
         }
-    below = actual < low
-    above = actual > high
+    below, above = rules.range_hit_masks(low, high, actual)
     hit = ~below & ~above
     hits = int(hit.sum())
     hit_low, hit_high = wilson(hits, n)
@@ -131,9 +192,7 @@ def range_summary(low_h, high_h, actual_h, confidence=DEFAULT_CONFIDENCE_SHARE) 
         + (2 / alpha) * (log_low - log_actual) * (log_actual < log_low)
         + (2 / alpha) * (log_actual - log_high) * (log_actual > log_high)
     )
-    centre = (log_low + log_high) / 2
-    halfwidth = (log_high - log_low) / 2
-    spread = np.abs(log_actual - centre) / halfwidth
+    spread = spreads_of(low, high, actual)
     nominal = float(conf.mean())
     out: RangeSummary = {
         "n": n,
@@ -150,7 +209,7 @@ def range_summary(low_h, high_h, actual_h, confidence=DEFAULT_CONFIDENCE_SHARE) 
         "p_value_wide": p_value_wide,
         "verdict": verdict,
         "interval_score": float(interval_score.mean()),
-        "widen_factor": float(np.quantile(spread, nominal)),
+        "widen_factor": widen_factor(spread, percent_of(nominal)),
         "levels": [],
     }
     for level in np.unique(conf):
@@ -170,6 +229,7 @@ def range_summary(low_h, high_h, actual_h, confidence=DEFAULT_CONFIDENCE_SHARE) 
                 "band_low": band_low,
                 "band_high": band_high,
                 "p_value": binomial_cdf(level_hits, level_n, float(level)),
+                "widen_factor": widen_factor(spread[mine], percent_of(level)),
             }
         )
     return out

@@ -228,6 +228,25 @@ def counted_frame(columns: Mapping[str, np.ndarray], done_date: np.ndarray) -> p
     return frame
 
 
+def counted_counts(conn: sqlite3.Connection, selection: Selection) -> pd.DataFrame:
+    """The scope's counted tasks finished in the window, counted per
+    ``person`` and ``team`` (``None`` for none) in SQL: who did the scope's
+    work, for the drift of a team's or everyone's score."""
+    where, params = selection.where()
+    sql = (
+        f"SELECT person, team, count(*) FROM {source_for(conn, selection)} "  # noqa: S608
+        f"WHERE {rules.counted_sql()} AND {where} GROUP BY person, team"
+    )
+    found = conn.execute(sql, params).fetchall()
+    return pd.DataFrame(
+        {
+            "person": [row[0] for row in found],
+            "team": [row[1] for row in found],
+            "n": np.array([row[2] for row in found], dtype=np.int64),
+        }
+    )
+
+
 _STATS_SQL = """
 SELECT count(*), total(m), total(m * m), total(exact), total(under)
 FROM (
@@ -284,20 +303,24 @@ def _summed(tasks: pd.DataFrame) -> tuple[int, float, float, int, int]:
 PROMISE_COLUMNS = ("status", "promise_h", "due", "done_at", "actual_h")
 
 
-def promise_tasks(conn: sqlite3.Connection, selection: Selection) -> pd.DataFrame:
+def promise_tasks(
+    conn: sqlite3.Connection, selection: Selection, *, with_people: bool = False
+) -> pd.DataFrame:
     """The scope's tasks with a promise judged in the window (METRICS.md: by
     the done date, else the due date: :func:`rules.promise_window`).
 
     Columns: ``status``, ``promise_h``, ``due`` and ``done_date`` (local
     dates), ``actual_h``: the inputs of :func:`promises.promise_outcomes`
-    (with :func:`settings.calendar` for its working days).
+    (with :func:`settings.calendar` for its working days); with
+    ``with_people`` also ``person`` and ``team``.
     """
     where, params = scope_only(selection).where()
     window, window_params = promise_window(selection)
     clauses = [rules.has_promise_sql(), where, *window]
-    sql = f"SELECT {', '.join(PROMISE_COLUMNS)} FROM tasks WHERE {' AND '.join(clauses)}"  # noqa: S608
-    columns = fetch_columns(conn, sql, [*params, *window_params], PROMISE_COLUMNS)
-    return pd.DataFrame(
+    wanted = [*PROMISE_COLUMNS, *(PEOPLE_COLUMNS if with_people else ())]
+    sql = f"SELECT {', '.join(wanted)} FROM tasks WHERE {' AND '.join(clauses)}"  # noqa: S608
+    columns = fetch_columns(conn, sql, [*params, *window_params], wanted)
+    frame = pd.DataFrame(
         {
             "status": columns["status"],
             "promise_h": columns["promise_h"],
@@ -306,6 +329,10 @@ def promise_tasks(conn: sqlite3.Connection, selection: Selection) -> pd.DataFram
             "actual_h": columns["actual_h"],
         }
     )
+    if with_people:
+        frame["person"] = columns["person"]
+        frame["team"] = columns["team"]
+    return frame
 
 
 def logged_counts(conn: sqlite3.Connection, selection: Selection) -> tuple[int, int]:
@@ -448,7 +475,8 @@ def imported_weeks(conn: sqlite3.Connection, selection: Selection) -> pd.DataFra
     """The imported summaries' week rows in the selection's window (whole
     weeks) and scope, with aliases applied: ``person``, ``team`` (``None`` for
     none), ``week`` (the Monday as ISO text; ``None``: undated, only for all
-    history), the :data:`STATS` and ``histogram`` (its (bin, count) pairs)."""
+    history), the :data:`STATS`, ``histogram`` (its (bin, count) pairs) and
+    ``detail`` (the version-2 fields as a dict; ``None`` for an older week)."""
     start, end = window_start(selection), window_end(selection)
     clauses, params = ["1"], []
     if start is not None:
@@ -457,7 +485,7 @@ def imported_weeks(conn: sqlite3.Connection, selection: Selection) -> pd.DataFra
     if end is not None:
         clauses.append("week < ?")
         params.append(_monday_after(end).isoformat())
-    columns = ["person", "team", "week", *STATS, "histogram"]
+    columns = ["person", "team", "week", *STATS, "histogram", "detail"]
     sql = f"SELECT {', '.join(columns)} FROM summary_weeks WHERE {' AND '.join(clauses)}"  # noqa: S608
     records = conn.execute(sql, params).fetchall()
     if not records:
@@ -466,6 +494,7 @@ def imported_weeks(conn: sqlite3.Connection, selection: Selection) -> pd.DataFra
     aliases = people.alias_map(conn)
     frame["person"] = [aliases.get(name, name) for name in frame["person"]]
     frame["histogram"] = [json.loads(text) for text in frame["histogram"]]
+    frame["detail"] = [None if text is None else json.loads(text) for text in frame["detail"]]
     if selection.person is not None:
         frame = frame[frame["person"] == selection.person]
     elif selection.team is not None:

@@ -221,6 +221,15 @@ def m003_advice(db: Database) -> None:
     )
 
 
+@migration
+def m004_summary_detail(db: Database) -> None:
+    """What a version-2 team summary carries per person and week beside the
+    sums of ``summary_weeks`` (METRICS.md section 5: the sums per size bucket,
+    tasks logged, the widen factor's histograms, the promise cost's sums), as
+    one JSON object; ``NULL`` for a week imported from an older summary."""
+    db.execute("ALTER TABLE summary_weeks ADD COLUMN detail TEXT")
+
+
 def backup_path(path: str | Path, version: int) -> Path:
     path = Path(path)
     return path.with_name(f"{path.name}.bak-v{version}")

@@ -1,7 +1,8 @@
 """Section: the people of a team, or for everyone the teams and then the people.
 
-One row per person (or team): tasks, the score with its interval (shrunk
-toward the report's scope), bias, typical miss and keep rate, best first.
+One row per person (or team): tasks, the raw score with the 90% interval of
+the long-run score (section 2; shrinkage buys no rank accuracy, section 5),
+bias, typical miss and keep rate, best first.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pandas as pd
 from calibrate import rules
 from calibrate.report.data import ReportData
 from calibrate.report.model import TABLE_ROWS_MAX, Cell, Section, Table
-from calibrate.stats import metrics
+from calibrate.stats import drift, metrics
 from calibrate.stats.promises import promise_summary
 from calibrate.text import count, factor, percent
 
@@ -33,10 +34,10 @@ def people_section(data: ReportData) -> Section:
         key="people",
         title="Teams and people" if has_teams else "People",
         how_to_read=(
-            "Best score first: finished tasks of the period, the score with its 90% interval "
-            "(shrunk toward the whole report's, so that a few tasks cannot put anyone at the "
-            "top or bottom), the bias (median actual / estimate), the typical miss, and the "
-            "share of promises due that were kept."
+            "Best score first: finished tasks of the period, the raw score with the 90% "
+            "interval of the long-run score (wide for a few tasks: accuracy drifts, so a "
+            "short run says little), the bias (median actual / estimate), the typical miss, "
+            "and the share of promises due that were kept (leaning on everyone else's)."
         ),
     )
     if len(data.tasks) == 0:
@@ -51,26 +52,29 @@ def people_section(data: ReportData) -> Section:
 
 
 def group_table(data: ReportData, level: str, limit: int = TABLE_ROWS_MAX) -> Table:
-    """One row per person (or team): tasks, score with its interval (shrunk
-    toward the scope), bias, typical miss and keep rate, best score first;
+    """One row per person (or team): tasks, raw score with the interval of
+    the long-run score, bias, typical miss and keep rate, best score first;
     at most ``limit`` rows."""
     tasks = data.tasks
     keys = tasks[level].fillna(NO_TEAM if level == "team" else "").astype(str).to_numpy()
     stats = metrics.point_stats_by(keys, tasks["estimate_h"], tasks["actual_h"])
+    if level == "team":
+        who = pd.Series(tasks["person"].to_numpy(dtype=object)).groupby([keys]).value_counts()
+        drift_var = [drift.team_drift(who.loc[name].to_numpy()) for name in stats.index]
+    else:
+        drift_var = drift.person_drift(stats["n"].to_numpy())
     score, low, high = metrics.score_from_stats(
         stats["n"].to_numpy(),
         stats["sum_abs"].to_numpy(),
         stats["sum_sq"].to_numpy(),
-        data.panel["malr"],
+        drift=drift_var,
     )
     stats = stats.assign(score=score, score_low=low, score_high=high)
     if level == "team":
         stats["people"] = pd.Series(tasks["person"].to_numpy()).groupby(keys).nunique()
     stats = stats.sort_values(["score", "n"], ascending=[False, False], na_position="last")
     shown = stats.head(limit)
-    keep_cells = group_keep_rates(
-        data, level, [str(name) for name in shown.index], data.panel["promises"]["keep_rate_raw"]
-    )
+    keep_cells = group_keep_rates(data, level, [str(name) for name in shown.index])
     rows = []
     for (name, row), keep_cell in zip(shown.iterrows(), keep_cells, strict=True):
         n = int(row["n"])
@@ -115,11 +119,14 @@ def group_table(data: ReportData, level: str, limit: int = TABLE_ROWS_MAX) -> Ta
     return Table(columns, rows, caption=caption, note=note)
 
 
-def group_keep_rates(data: ReportData, level: str, names, scope_keep: float | None) -> list:
-    """Each person's (team's) keep rate over the window, shrunk toward the
-    scope's raw keep rate as the ``score`` panel shrinks it, with the count
-    due: one cell per name, from the promises loaded once."""
+def group_keep_rates(data: ReportData, level: str, names) -> list:
+    """Each person's (team's) keep rate over the window, leaning on the rest
+    of the scope's promises as the ``score`` panel leans on the rest of the
+    team's (section 4), with the count due: one cell per name, from the
+    promises loaded once."""
     promises = data.promises
+    resolved = promises[promises["resolved"]] if len(promises) else promises
+    all_kept, all_due = (int(resolved["kept"].sum()), len(resolved)) if len(promises) else (0, 0)
     keys = promises[level].fillna(NO_TEAM if level == "team" else "").astype(str)
     positions = keys.groupby(keys.to_numpy()).indices if len(keys) else {}
     cells = []
@@ -128,8 +135,14 @@ def group_keep_rates(data: ReportData, level: str, names, scope_keep: float | No
         if rows is None or (level == "team" and name == NO_TEAM):
             cells.append(Cell("-", detail="none due", muted=True))
             continue
+        mine = promises.iloc[rows]
+        mine_resolved = mine[mine["resolved"]]
         summary = promise_summary(
-            promises.iloc[rows], logged=0, promised=0, team_keep_rate=scope_keep
+            mine,
+            logged=0,
+            promised=0,
+            rest_kept=all_kept - int(mine_resolved["kept"].sum()),
+            rest_due=all_due - len(mine_resolved),
         )
         if summary["keep_rate"] is None:
             cells.append(Cell("-", detail="none due", muted=True))

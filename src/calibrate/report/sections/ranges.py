@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from calibrate.report.data import ReportData
 from calibrate.report.model import BLUE, GREY, Section, layout, new_figure
-from calibrate.text import count, factor, percent
+from calibrate.text import count, percent
 
 
 def range_section(data: ReportData) -> Section:
@@ -81,8 +81,9 @@ def range_section(data: ReportData) -> Section:
                 "thickness": 1.5,
             },
             customdata=np.stack([level_n, hit_low, hit_high], axis=-1),
+            hovertext=[_widen_words(level["widen_factor"]) for level in levels],
             hovertemplate="%{x:.0f}% ranges held %{y:.0f}% of %{customdata[0]:,} actuals "
-            "(90%: %{customdata[1]:.0f}-%{customdata[2]:.0f}%)<extra></extra>",
+            "(90%: %{customdata[1]:.0f}-%{customdata[2]:.0f}%)<br>%{hovertext}<extra></extra>",
         )
     )
     fig.update_xaxes(title_text="confidence you stated (%)", range=[left, 101])
@@ -91,9 +92,13 @@ def range_section(data: ReportData) -> Section:
     section.figure = fig
     verdict, widen = ranges["verdict"], ranges["widen_factor"]
     advice = "keep them as they are"
-    if verdict != "calibrated" and widen is not None:
-        verb = "widen" if widen >= 1 else "narrow"
-        advice = f"{verb} them by {factor(widen)} to be calibrated"
+    if widen is None:
+        advice = "too few ranges yet to say how much to widen them"
+    elif verdict != "calibrated":
+        advice = (
+            f"make them {widen:.1f} times as wide (on a log scale) around the same centre "
+            "to be calibrated"
+        )
     section.summary = (
         f"{percent(ranges['hit_rate'])} of {count(ranges['n'], 'range')} held the actual "
         f"(90%: {percent(ranges['hit_low'])}-{percent(ranges['hit_high'])}) against "
@@ -101,3 +106,10 @@ def range_section(data: ReportData) -> Section:
         f"{ranges['below']:,} below the range, {ranges['above']:,} above."
     )
     return section
+
+
+def _widen_words(widen: float | None) -> str:
+    """A level's widen factor, as the hover of its dot says it."""
+    if widen is None:
+        return "too few ranges to say how much to widen them"
+    return f"widen factor {widen:.1f} (a log scale, around the same centre)"

@@ -1,9 +1,10 @@
 """Section: ranks within teams, and among real developers.
 
-The people of the report's scope ranked within their team (as ``calibrate
-rank`` ranks them, N shown on every rank), and a chart of where each ranked
-person's raw score falls in the reference population of real developers
-(:mod:`calibrate.reference`).
+The people of the report's scope ranked within their team by raw score (as
+``calibrate rank`` ranks them, N shown on every rank, neighbours whose
+intervals overlap marked ~), and a chart of where each ranked person's score
+and its interval fall in the reference population of real developers
+(:mod:`calibrate.reference`), with the range of places and the claim it allows.
 
 A report is meant to be shown to others, so opted-out people are left out
 (even for themselves); an anonymised report shows the pseudonyms of
@@ -39,6 +40,9 @@ from calibrate.text import factor, percent
 SCORE_BIN = 2.5
 #: Up to this many people are drawn one marker each (named on hover); more as a histogram.
 MARKERS_MAX = 60
+#: The markers are spread over this many rows under the histogram, so that
+#: neighbours' intervals do not hide each other.
+MARKER_ROWS = 6
 
 
 def ranks_section(data: ReportData) -> Section:
@@ -49,11 +53,14 @@ def ranks_section(data: ReportData) -> Section:
         title="Ranks in the team, and among real developers",
         how_to_read=(
             f"People with {rules.RANKED_N}+ finished tasks in the period, ranked within their "
-            "team by their score shrunk toward the team (ties share the middle rank; 'of N' is "
-            f"how many are ranked); people with {rules.MIN_SCORE_N}-{rules.RANKED_N - 1} tasks "
-            "are provisional and not ranked. The "
-            f"chart places each ranked person's raw score among {table.n} real developers of "
-            f"two public datasets ({table.source()})."
+            "team by their raw score, shown with the 90% interval of their long-run score "
+            "(ties share the middle rank; 'of N' is how many are ranked; ~ marks someone not "
+            "clearly apart from the person above: their intervals overlap); people with "
+            f"{rules.MIN_SCORE_N}-{rules.RANKED_N - 1} tasks are provisional and not ranked. "
+            f"The last column and the chart place each ranked person among {table.n} real "
+            f"developers of two public datasets ({table.source()}), matched to their task "
+            "sizes: the range of places their score's interval spans, and 'in the top X%' "
+            "only when the whole range lies inside it."
         ),
         height=380,
     )
@@ -73,12 +80,14 @@ def ranks_section(data: ReportData) -> Section:
             row["person"] = mapping.get(row["person"], row["person"])
     section.tables.append(_rank_table(groups))
     section.figure = _reference_chart(ranked, table)
-    tops = [row["reference"]["top_percent"] for row in ranked if row["reference"]]
-    if tops:
-        best = min(tops)
-        section.summary = (
-            f"{len(ranked)} ranked; the best stands in the top "
-            f"{reference.format_top(best)} of {table.n} real developers."
+    claims = [row["reference"]["claim"] for row in ranked if row["reference"]]
+    made = [claim for claim in claims if claim is not None]
+    if claims:
+        section.summary = f"{len(ranked)} ranked; " + (
+            f"the best claim among real developers: in the top {min(made)}%."
+            if made
+            else f"no range is narrow enough yet to say 'in the top 50%' of {table.n} real "
+            "developers."
         )
     return section
 
@@ -99,7 +108,8 @@ def _groups(data: ReportData) -> list[RankGroup]:
         inputs.people,
         inputs.teams,
         inputs.everyone,
-        reference_scores=reference.load().scores,
+        pairs=inputs.pairs,
+        reference=reference.load(),
         viewer=None,
         teams=wanted,
     )
@@ -109,11 +119,11 @@ COLUMNS = [
     ("Rank", "num"),
     ("Person", "text"),
     ("Tasks", "num"),
-    ("Score (90%)", "num"),
+    ("Raw score (90%)", "num"),
     ("Bias", "num"),
     ("Kept", "num"),
     ("In the team", "num"),
-    ("Real developers", "num"),
+    ("Among real developers", "num"),
 ]
 
 
@@ -123,13 +133,18 @@ def _rank_table(groups: list[RankGroup]) -> Table:
     total = sum(len(g["ranked"]) + len(g["provisional"]) for g in groups)
     for group in groups:
         team = group["team"] if group["team"] is not None else "no team (among everyone)"
-        for row in group["ranked"] + group["provisional"]:
+        members = group["ranked"] + group["provisional"]
+        for i, row in enumerate(members):
             if listed >= TABLE_ROWS_MAX:
                 break
             listed += 1
             provisional = row["rank"] is None
-            rank_text = "-" if provisional else f"{row['rank']:g} of {row['of']}"
-            score = f"{row['score']:.0f} ({row['score_low']:.0f}-{row['score_high']:.0f})"
+            close = i > 0 and not provisional and bool(members[i - 1]["overlaps_next"])
+            mark = "~" if close else ""
+            rank_text = "-" if provisional else f"{mark}{row['rank']:g} of {row['of']}"
+            score = (
+                f"{row['score_raw']:.0f} ({row['score_raw_low']:.0f}-{row['score_raw_high']:.0f})"
+            )
             reference_row, top = row["reference"], row["top_percent"]
             rows.append(
                 [
@@ -140,11 +155,7 @@ def _rank_table(groups: list[RankGroup]) -> Table:
                     factor(row["bias_factor"]),
                     percent(row["keep_rate"]),
                     "-" if top is None else f"top {reference.format_top(top)}",
-                    (
-                        f"top {reference.format_top(reference_row['top_percent'])}"
-                        if reference_row
-                        else "-"
-                    ),
+                    _place_cell(reference_row),
                 ]
             )
     note = None
@@ -153,9 +164,22 @@ def _rank_table(groups: list[RankGroup]) -> Table:
     return Table(COLUMNS, rows, note=note)
 
 
+def _place_cell(place) -> Cell | str:
+    """The range of places among real developers, and the claim it allows."""
+    if not place:
+        return "-"
+    n = place["n"]
+    best = reference.describe_place(place["top_best"], n)
+    worst = reference.describe_place(place["top_worst"], n)
+    text = best if best == worst else f"{best} to {worst}"
+    claim = place["claim"]
+    return Cell(text, detail=f"in the top {claim}%" if claim is not None else "no claim yet")
+
+
 def _reference_chart(ranked: list[PersonRow], table: reference.Reference) -> go.Figure:
-    """The real developers' raw scores as a histogram, and the ranked people's
-    raw scores on it (one marker each, or a second histogram when many)."""
+    """The real developers' whole-history scores as a histogram, and the ranked
+    people's scores on it with the 90% interval their place is read from (one
+    marker each, or a histogram of the scores when many)."""
     edges = np.arange(0.0, 100.0 + SCORE_BIN, SCORE_BIN)
     counts, _ = np.histogram(np.asarray(table.scores), bins=edges)
     centres = (edges[:-1] + edges[1:]) / 2
@@ -168,14 +192,25 @@ def _reference_chart(ranked: list[PersonRow], table: reference.Reference) -> go.
         name=f"real developers ({table.n})",
         hovertemplate="score %{x:.1f}: %{y} real developers<extra></extra>",
     )
-    scores = np.array([row["score_raw"] for row in ranked], dtype=float)
+    scores = np.array([row["score"] for row in ranked], dtype=float)
     if len(ranked) <= MARKERS_MAX:
+        lows = np.array([row["score_low"] for row in ranked], dtype=float)
+        highs = np.array([row["score_high"] for row in ranked], dtype=float)
+        step = max(float(counts.max()), 4.0) / 12
         fig.add_scatter(
             x=scores,
-            y=np.full(scores.size, -0.6),
+            y=-step * (1 + np.arange(scores.size) % MARKER_ROWS),
             mode="markers",
-            marker={"color": BLUE, "size": 10, "symbol": "triangle-up"},
-            name="here (raw score)",
+            marker={"color": BLUE, "size": 9, "symbol": "diamond"},
+            error_x={
+                "type": "data",
+                "array": highs - scores,
+                "arrayminus": scores - lows,
+                "color": BLUE_FADED,
+                "thickness": 2,
+                "width": 3,
+            },
+            name="here (score and its 90% interval)",
             text=[_marker_text(row) for row in ranked],
             hovertemplate="%{text}<extra></extra>",
         )
@@ -199,13 +234,17 @@ def _reference_chart(ranked: list[PersonRow], table: reference.Reference) -> go.
             annotation_position="top",
         )
     layout(fig, height=380, legend=True, barmode="overlay")
-    fig.update_xaxes(title_text="raw score (0-100; 50 = a typical 2x miss)", range=[0, 100])
-    fig.update_yaxes(title_text="developers", zeroline=True)
+    fig.update_xaxes(title_text="score (0-100; 50 = a typical 2x miss)", range=[0, 100])
+    step = max(5, int(np.ceil(counts.max() / 4 / 5)) * 5)
+    ticks = list(range(0, int(counts.max()) + step, step))
+    fig.update_yaxes(title_text="developers", zeroline=True, tickvals=ticks)
     return fig
 
 
 def _marker_text(row: PersonRow) -> str:
-    """A ranked person on the chart: the raw score and its place among real developers."""
-    shown = f"{row['person']}: raw {row['score_raw']:.0f}"
-    place = row["reference"]
-    return shown if place is None else f"{shown}, top {reference.format_top(place['top_percent'])}"
+    """A ranked person on the chart: the score, its interval and the range of places."""
+    shown = (
+        f"{row['person']}: {row['score']:.0f} (90%: {row['score_low']:.0f}-{row['score_high']:.0f})"
+    )
+    place = reference.describe(row["reference"])
+    return shown if place is None else f"{shown}<br>{place}"
