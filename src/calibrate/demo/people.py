@@ -1,5 +1,7 @@
 """The demo's cast and the words of its tasks: names, teams, projects, and each
-person's habits as an estimator (:class:`DemoPerson`, drawn by :func:`make_people`)."""
+person's habits as an estimator (:class:`DemoPerson`, drawn by :func:`make_people`),
+five of whom play a role (:data:`ROLES`: one overruns, one pads, one improves, one
+lets promises slip, one is new) so that every figure has someone to show it."""
 
 from __future__ import annotations
 
