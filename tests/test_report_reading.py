@@ -195,3 +195,20 @@ def test_the_footer_says_the_prior_the_scores_use(cast_db):
     html = build(cast_db, window(everyone=True))
     assert f"with a prior worth {rules.SCORE_N0:g} tasks" in html
     assert "prior worth 20" not in html
+
+
+def test_a_persons_headline_says_their_flags_as_score_does(cast_db):
+    from calibrate.panel_words import flag_sentences
+
+    cast = roles()
+    padder = build(cast_db, window(person=cast["padder"]))
+    conn = store.connect(cast_db)
+    figures_of = panel.build_panel(conn, window(person=cast["padder"]), today=TODAY)
+    conn.close()
+    (sentence,) = flag_sentences(figures_of)
+    assert "padding scores as badly as optimism" in sentence
+    assert f'<p class="flag"><b>Flag:</b> {sentence}</p>' in padder.replace("&#39;", "'")
+    slipper = build(cast_db, window(person=cast["slipper"]))
+    card = slipper[slipper.index("<h3>Promises kept</h3>") : slipper.index('<div class="facts">')]
+    assert "Flagged: under 80%." in card
+    assert '<p class="flag">' not in slipper  # no padding or exact-hit flag there

@@ -1,9 +1,9 @@
 """The headline at the top of a report: the panel's figures in words.
 
 Period, tasks, people, the score with its interval, bias and typical miss, the
-promises kept, the trend, and the change since the previous period. Numbers
-are the panel's own (the template shows them rounded and keeps the exact
-value in ``data-value``).
+promises kept, a person's flags, the trend, and the change since the previous
+period. Numbers are the panel's own (the template shows them rounded and keeps
+the exact value in ``data-value``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from calibrate import reference as real_developers
 from calibrate import rules
 from calibrate.panel import ScorePanel
+from calibrate.panel_words import flag_sentences
 from calibrate.report.data import ReportData
 from calibrate.report.model import trend_words
 from calibrate.text import count, factor, percent
@@ -75,6 +76,7 @@ def headline(data: ReportData) -> dict:
     out["promises_due"] = promises["due"]
     out["kept"] = promises["kept"]
     out.update(keep_words(panel))
+    out["flags"] = flag_sentences(panel)
     out["trend_words"] = trend_words(panel["trend"])
     out["change"] = change_words(data)
     return out
@@ -108,11 +110,13 @@ def keep_words(panel: ScorePanel) -> dict:
     if promises["keep_low"] is not None and promises["keep_high"] is not None:
         low, high = promises["keep_low"] * 100, promises["keep_high"] * 100
         interval = f" (90%: {low:.0f}-{high:.0f}%)"
+    gauge = promises["gauges"]["keep_rate"]
+    flagged = f" Flagged: under {percent(gauge['flag'])}." if gauge["status"] == "flag" else ""
     return {
         "keep_count": f"{kept:,} of {due:,}",
         "keep_words": f"{count(due, 'promise')} due, {kept:,} kept ({percent(kept / due)}).",
         "keep_estimate_before": "Estimated long-run keep rate:",
-        "keep_estimate_after": f"{interval}{leaning}.",
+        "keep_estimate_after": f"{interval}{leaning}.{flagged}",
     }
 
 
