@@ -39,9 +39,10 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
-# The reliability suite at full size (make test runs it small): see docs/GUARANTEES.md.
+# The reliability suite and the law tests at full size (make test runs them small):
+# see docs/GUARANTEES.md.
 reliability: $(STAMP)
-	CALIBRATE_RELIABILITY=full $(BIN)/pytest -q -rA tests/reliability
+	CALIBRATE_RELIABILITY=full $(BIN)/pytest -q -rA tests/reliability tests/laws
 
 # The coverage suite at full size (make test runs its quick rows): METRICS.md section 8,
 # one table of nominal against observed; the README's "How far to trust these numbers".

@@ -71,6 +71,7 @@ def main() -> None:
     args = parser.parse_args()
 
     CACHE.mkdir(exist_ok=True)
+    os.environ["CALIBRATE_DATA_DIR"] = str(CACHE / "data")  # the registry of replicas (law 4)
     cached = CACHE / f"add-{args.tasks}.db"
     if not cached.exists():
         build_database(cached, args.tasks)
@@ -82,6 +83,7 @@ def main() -> None:
     drop = ("CALIBRATE_PERSON", "CALIBRATE_DB", "PYTHONDONTWRITEBYTECODE")
     env = {k: v for k, v in os.environ.items() if k not in drop}  # as on a user's machine
     env["CALIBRATE_DB"] = str(work)
+    env["CALIBRATE_DATA_DIR"] = str(CACHE / "data")  # the registry of replicas (law 4)
     # The person is remembered in the user's config file after the first use:
     # here in the cache, not in the config folder of whoever runs the benchmark.
     env["CALIBRATE_CONFIG_DIR"] = str(CACHE / "config")

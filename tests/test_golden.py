@@ -69,7 +69,16 @@ def frozen_demo(tmp_path_factory):
 
 
 def _normalise(text: str, db: Path) -> str:
-    return text.replace(str(db), "DB").replace(str(db.parent), "DIR")
+    """The output with the database's path and its replica id (random, made
+    when the file was: law 4) in words."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        replica = conn.execute("SELECT value FROM meta WHERE key = 'replica_id'").fetchone()[0]
+    finally:
+        conn.close()
+    return text.replace(str(db), "DB").replace(str(db.parent), "DIR").replace(replica, "REPLICA")
 
 
 def _run(db: Path, args: list[str], monkeypatch) -> str:

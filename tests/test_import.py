@@ -166,7 +166,7 @@ def test_map_errors_name_the_columns(run, db_path):
     assert error_line(result) == (
         "Error: Invalid value for '--map': --map 'colour=title': unknown field 'colour'; use one "
         "of key, uid, title, estimate, actual, person, team, project, tags, created, started, "
-        "done, due, low, high, confidence, promise, status, notes, source "
+        "done, due, low, high, confidence, promise, status, notes, source, updated "
         "(see 'calibrate import --help')"
     )
     assert not db_path.exists()
@@ -251,12 +251,14 @@ def test_join_and_prefer_fold_task_developer_rows(run, db_path, tmp_path):
     assert found["info:2"]["done_at"].startswith("2004-11-05")  # no dates: created stands in
 
 
-def test_aliases_apply_to_imported_people(run, db_path, conn, tmp_path):
+def test_aliases_apply_to_imported_people_when_read(run, db_path, conn, tmp_path):
     with store.transaction(conn):
         conn.execute("INSERT INTO aliases (alias, person) VALUES ('jdoe', 'Jane Doe')")
     source = write(tmp_path / "a.csv", "key,estimate,person\nA,1,jdoe\n")
     assert run("import", str(source)).exit_code == 0
-    assert tasks(db_path)["a:A"]["person"] == "Jane Doe"
+    assert tasks(db_path)["a:A"]["person"] == "jdoe"  # stored as the file gives it (law 7)
+    listed = json.loads(run("list", "--person", "Jane Doe", "--json").output)
+    assert [row["uid"] for row in listed] == ["a:A"]
 
 
 def test_person_source_and_team_options(run, db_path, tmp_path):

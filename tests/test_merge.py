@@ -1,5 +1,6 @@
 """``calibrate merge``: folding another database in by uid, idempotently, with
-the most recent edit winning conflicts."""
+the most recent edit of each register winning conflicts (law 1). The laws
+themselves, on generated histories, are in ``tests/laws``."""
 
 from __future__ import annotations
 
@@ -36,10 +37,19 @@ def error_line(result) -> str:
     return lines[0]
 
 
-def set_updated(db_path: Path, title: str, when: str) -> None:
+def set_stamp(db_path: Path, title: str, register: str, at: str) -> None:
+    """Stamp one register of the task titled ``title`` at ``at`` (its replica
+    kept): a clock set to that moment when it was edited."""
+    from calibrate.store import stamps
+
     conn = store.connect(db_path)
     with store.transaction(conn):
-        conn.execute("UPDATE tasks SET updated_at = ? WHERE title = ?", (when, title))
+        row = conn.execute(
+            "SELECT id, stamps, updated_at FROM tasks WHERE title = ?", (title,)
+        ).fetchone()
+        decoded = stamps.decode(row["stamps"], row["updated_at"], stamps.replica_id(conn))
+        decoded[register] = (at, decoded[register][1])
+        conn.execute("UPDATE tasks SET stamps = ? WHERE id = ?", (stamps.encode(decoded), row[0]))
     conn.close()
 
 
@@ -57,11 +67,8 @@ def theirs(run, tmp_path) -> Path:
     ]:
         result = run("--db", str(other), *command)
         assert result.exit_code == 0, (command, result.output)
-    conn = store.connect(other)
-    with store.transaction(conn):
-        conn.execute("INSERT INTO aliases (alias, person) VALUES ('bobby', 'bob')")
-        conn.execute("INSERT INTO people (name, opt_out) VALUES ('bob', 1)")
-    conn.close()
+    assert run("--db", str(other), "alias", "bobby", "bob").exit_code == 0
+    assert run("--db", str(other), "people", "--opt-out", "--person", "bob").exit_code == 0
     return other
 
 
@@ -72,13 +79,13 @@ def test_merge_adds_tasks_with_their_history(run, db_path, theirs):
     assert result.stdout.startswith(
         "Merged bob.db: 2 added, 0 updated (newer there), 0 kept (newer here), 0 unchanged"
     )
-    assert "1 alias and 1 person added" in result.stdout
+    assert "taken from there: 1 timer interval, 1 re-estimate, 1 alias, 1 opt-out" in result.stdout
     mine = by_uid(db_path)
     source = by_uid(theirs)
     assert set(source) <= set(mine)
     for uid, task in source.items():
         for field in task:
-            if field != "id":
+            if field not in ("id", "stamps"):
                 assert mine[uid][field] == task[field], field
     timed = next(t for t in mine.values() if t["title"] == "Timed")
     (interval,) = rows(db_path, f"SELECT * FROM intervals WHERE task_id = {timed['id']}")
@@ -86,8 +93,10 @@ def test_merge_adds_tasks_with_their_history(run, db_path, theirs):
     bobs = next(t for t in mine.values() if t["title"] == "Bob's task")
     (re_est,) = rows(db_path, f"SELECT * FROM reestimates WHERE task_id = {bobs['id']}")
     assert (re_est["estimate_h"], re_est["reason"]) == (3.0, "bigger")
-    assert rows(db_path, "SELECT * FROM aliases") == [{"alias": "bobby", "person": "bob"}]
-    assert rows(db_path, "SELECT * FROM people") == [{"name": "bob", "opt_out": 1}]
+    assert rows(db_path, "SELECT alias, person FROM aliases") == [
+        {"alias": "bobby", "person": "bob"}
+    ]
+    assert rows(db_path, "SELECT name, opt_out FROM people") == [{"name": "bob", "opt_out": 1}]
 
 
 def test_merging_twice_changes_nothing(run, db_path, theirs):
@@ -109,42 +118,52 @@ def test_merging_twice_changes_nothing(run, db_path, theirs):
     assert after == before
 
 
-def test_the_most_recent_edit_wins(run, db_path, theirs, tmp_path):
+def test_the_most_recent_edit_of_each_field_wins(run, db_path, theirs, tmp_path):
     assert run("merge", str(theirs)).exit_code == 0
     assert run("--db", str(theirs), "edit", "1", "--title", "Renamed there").exit_code == 0
-    set_updated(theirs, "Renamed there", "2030-01-01T00:00:00Z")
+    assert run("edit", "1", "--notes", "noted here").exit_code == 0  # another field: both stay
     assert run("edit", "2", "--notes", "edited here").exit_code == 0
-    set_updated(db_path, "Timed", "2030-06-01T00:00:00Z")
+    set_stamp(db_path, "Timed", "notes", "2030-06-01T00:00:00.000000Z")
     assert run("--db", str(theirs), "edit", "2", "--notes", "edited there, earlier").exit_code == 0
-    set_updated(theirs, "Timed", "2030-02-01T00:00:00Z")
+    set_stamp(theirs, "Timed", "notes", "2030-02-01T00:00:00.000000Z")
     result = run("merge", str(theirs))
     assert "0 added, 1 updated (newer there), 1 kept (newer here), 0 unchanged" in result.stdout
+    assert "fields differed between the files" in result.stdout
     mine = {t["title"]: t for t in rows(db_path)}
-    assert "Renamed there" in mine
-    assert mine["Renamed there"]["updated_at"] == "2030-01-01T00:00:00Z"
+    assert mine["Renamed there"]["notes"] == "noted here"
     assert mine["Timed"]["notes"] == "edited here"
     again = run("merge", str(theirs))
-    assert "0 added, 0 updated (newer there), 1 kept (newer here), 1 unchanged" in again.stdout
+    assert "0 added, 0 updated (newer there), 2 kept (newer here), 0 unchanged" in again.stdout
 
 
-def test_a_tie_keeps_ours(run, db_path, theirs):
+def test_equal_times_are_decided_by_the_replica_id_on_both_sides(run, db_path, theirs):
     assert run("merge", str(theirs)).exit_code == 0
     assert run("--db", str(theirs), "edit", "1", "--title", "Theirs").exit_code == 0
     assert run("edit", "1", "--title", "Ours").exit_code == 0
-    set_updated(theirs, "Theirs", "2030-01-01T00:00:00Z")
-    set_updated(db_path, "Ours", "2030-01-01T00:00:00Z")
-    result = run("merge", str(theirs))
-    assert "1 kept (newer here)" in result.stdout
-    assert rows(db_path)[0]["title"] == "Ours"
-
-
-def test_people_opt_out_wins_and_ours_aliases_stay(run, db_path, theirs, conn):
-    with store.transaction(conn):
-        conn.execute("INSERT INTO aliases (alias, person) VALUES ('bobby', 'Robert')")
-        conn.execute("INSERT INTO people (name, opt_out) VALUES ('bob', 0)")
+    set_stamp(theirs, "Theirs", "title", "2030-01-01T00:00:00.000000Z")
+    set_stamp(db_path, "Ours", "title", "2030-01-01T00:00:00.000000Z")
     assert run("merge", str(theirs)).exit_code == 0
-    assert rows(db_path, "SELECT * FROM aliases") == [{"alias": "bobby", "person": "Robert"}]
-    assert rows(db_path, "SELECT * FROM people") == [{"name": "bob", "opt_out": 1}]
+    assert run("--db", str(theirs), "merge", str(db_path)).exit_code == 0
+    titles = {rows(path)[0]["title"] for path in (db_path, theirs)}
+    assert len(titles) == 1  # one winner, the same on both sides
+
+
+def test_opt_outs_and_aliases_take_the_later_edit(run, db_path, theirs, conn):
+    add = run("add", "Mine", "-e", "1h", "--person", "bob")
+    assert add.exit_code == 0
+    assert run("alias", "bobby", "Robert").exit_code == 1  # Robert is nobody here
+    assert run("add", "R", "-e", "1h", "--person", "Robert").exit_code == 0
+    assert run("alias", "bobby", "Robert").exit_code == 0  # later than theirs
+    result = run("merge", str(theirs))
+    assert "alias bobby: -> Robert kept over -> bob (the later edit" in result.stdout
+    assert rows(db_path, "SELECT alias, person FROM aliases") == [
+        {"alias": "bobby", "person": "Robert"}
+    ]
+    assert rows(db_path, "SELECT name, opt_out FROM people") == [{"name": "bob", "opt_out": 1}]
+    assert run("people", "--opt-in", "--person", "bob").exit_code == 0  # a later opt-in wins
+    back = run("--db", str(theirs), "merge", str(db_path))
+    assert back.exit_code == 0, back.output
+    assert rows(theirs, "SELECT name, opt_out FROM people") == [{"name": "bob", "opt_out": 0}]
 
 
 def test_the_other_file_is_only_read(run, db_path, theirs):

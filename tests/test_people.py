@@ -261,22 +261,26 @@ def test_opt_out_of_an_unknown_person(run, team):
     )
 
 
-def test_alias_joins_two_names(run, conn):
+def test_alias_joins_two_names_when_read(run, conn):
     add_done(conn, "Jane Doe", "core", 0.5, 3)
     add_done(conn, "jdoe", "core", 0.5, 2)
     result = run("alias", "jdoe", "Jane Doe")
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "jdoe is now Jane Doe: 2 tasks moved"
+    assert result.output.strip() == (
+        "jdoe is now Jane Doe: 2 tasks stored under jdoe count as Jane Doe's"
+    )
     people = conn.execute("SELECT person, count(*) FROM tasks GROUP BY person").fetchall()
-    assert [tuple(row) for row in people] == [("Jane Doe", 5)]
+    assert [tuple(row) for row in people] == [("Jane Doe", 3), ("jdoe", 2)]  # never rewritten
     assert run("add", "More work", "-e", "1h", "--person", "jdoe").exit_code == 0
     assert conn.execute("SELECT person FROM tasks ORDER BY id DESC LIMIT 1").fetchone()[0] == (
-        "Jane Doe"
+        "jdoe"  # add stores the name it was given (law 7)
     )
     listing = json.loads(run("alias", "--json").output)
     assert listing == [{"alias": "jdoe", "person": "Jane Doe"}]
     rows = json.loads(run("people", "--json").output)
-    assert rows[0]["aliases"] == ["jdoe"]
+    assert [(row["person"], row["tasks"], row["aliases"]) for row in rows] == [
+        ("Jane Doe", 6, ["jdoe"])
+    ]
 
 
 def test_alias_follows_chains_and_opt_outs(run, conn):
@@ -287,10 +291,18 @@ def test_alias_follows_chains_and_opt_outs(run, conn):
     assert run("people", "--opt-out", "--person", "jdoe").exit_code == 0
     assert run("alias", "jdoe", "jane").exit_code == 1  # jane is jdoe already
     assert run("alias", "jdoe", "Jane Doe").exit_code == 0
-    aliases = dict(conn.execute("SELECT alias, person FROM aliases").fetchall())
-    assert aliases == {"jane": "Jane Doe", "jdoe": "Jane Doe"}
-    opted = conn.execute("SELECT name FROM people WHERE opt_out = 1").fetchall()
-    assert [row[0] for row in opted] == ["Jane Doe"]
+    aliases = json.loads(run("alias", "--json").output)
+    assert aliases == [  # stored as typed; the chain jane -> jdoe -> Jane Doe resolves when read
+        {"alias": "jane", "person": "jdoe"},
+        {"alias": "jdoe", "person": "Jane Doe"},
+    ]
+    rows = json.loads(run("people", "--json").output)
+    assert [(r["person"], r["aliases"], r["opt_out"]) for r in rows] == [
+        ("Jane Doe", ["jane", "jdoe"], True)  # jdoe's opt-out holds for the person
+    ]
+    assert run("people", "--opt-in", "--person", "jane").exit_code == 0
+    rows = json.loads(run("people", "--json").output)
+    assert rows[0]["opt_out"] is False  # opted in under every name: ranked again, truly
 
 
 def test_alias_errors(run, conn):
@@ -317,7 +329,9 @@ def test_alias_errors(run, conn):
     assert run("alias", "jdoe", "Jane Doe").exit_code == 0
     result = run("alias", "--remove", "jdoe")
     assert result.output.strip() == "Removed alias jdoe (of Jane Doe)"
-    assert conn.execute("SELECT count(*) FROM aliases").fetchone()[0] == 0
+    assert json.loads(run("alias", "--json").output) == []
+    # the removal is a record too (deleted, stamped later), so that it travels
+    assert conn.execute("SELECT deleted FROM aliases WHERE alias = 'jdoe'").fetchone()[0] == 1
 
 
 def test_score_places_you_among_real_developers(run, team):
@@ -344,7 +358,7 @@ def test_rm_person_asks_then_deletes_everything_of_theirs(run, team, conn):
 def test_rm_person_through_an_alias_and_errors(run, team, conn):
     assert run("alias", "anita", "ana").exit_code == 0
     result = run("rm", "--person", "anita", "--yes")
-    assert result.output.strip() == "Deleted 40 tasks of ana"
+    assert result.output.strip() == "Deleted 40 tasks of ana (also named anita)"
     result = run("rm", "--person", "nobody", "--yes")
     assert (result.exit_code, result.stderr) == (
         1,

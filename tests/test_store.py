@@ -47,9 +47,19 @@ def test_migrations_build_the_schema_from_empty(db_path):
         "source",
         "notes",
         "tags",
+        "stamps",
+        "imported",
     } == columns(conn, "tasks")
-    assert columns(conn, "intervals") == {"id", "task_id", "started_at", "stopped_at"}
-    assert columns(conn, "reestimates") == {"id", "task_id", "estimate_h", "at", "reason"}
+    record = {"uid", "stamp_at", "stamp_replica", "deleted"}
+    assert columns(conn, "intervals") == {"id", "task_id", "started_at", "stopped_at"} | record
+    assert columns(conn, "reestimates") == {"id", "task_id", "estimate_h", "at", "reason"} | record
+    assert columns(conn, "tombstones") == {
+        "uid",
+        "deleted_at",
+        "deleted_replica",
+        "restored_at",
+        "restored_replica",
+    }
     recorded = [r[0] for r in conn.execute("SELECT name FROM _migrations")]
     assert recorded == [m.__name__ for m in migrations.MIGRATIONS]
     conn.close()
@@ -61,7 +71,8 @@ def test_the_field_list_is_the_tasks_table(conn):
     declared = {"INTEGER": "integer", "REAL": "real", "TEXT": "text"}
     table = [(row[1], declared[row[2]]) for row in conn.execute("PRAGMA table_info(tasks)")]
     assert [(name, "text" if kind == "json" else kind) for name, kind in fields.FIELDS] == table
-    assert fields.SHOWN[0] == "id" and set(fields.SHOWN) == set(fields.NAMES) - {"updated_at"}
+    bookkeeping = {"updated_at", "stamps", "imported"}
+    assert fields.SHOWN[0] == "id" and set(fields.SHOWN) == set(fields.NAMES) - bookkeeping
     assert set(fields.EDITABLE) < set(fields.STORED) < set(fields.NAMES)
 
 
@@ -213,6 +224,10 @@ def test_default_path_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("CALIBRATE_DB", str(tmp_path / "x.db"))
     assert store.default_db_path() == str(tmp_path / "x.db")
     monkeypatch.delenv("CALIBRATE_DB")
+    monkeypatch.setenv("CALIBRATE_DATA_DIR", str(tmp_path / "mine"))
+    assert store.default_db_path() == str(tmp_path / "mine" / "calibrate.db")
+    assert store.registry_path() == str(tmp_path / "mine" / "replicas.json")
+    monkeypatch.delenv("CALIBRATE_DATA_DIR")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     if os.name == "posix" and os.uname().sysname == "Linux":
         assert store.default_db_path() == str(tmp_path / "data" / "calibrate" / "calibrate.db")
@@ -453,16 +468,21 @@ def _contents(conn) -> dict[str, list[tuple]]:
     return out
 
 
-@pytest.mark.parametrize("version", [1, 2])
+def _old_columns(conn, table) -> list[str]:
+    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
     _old_database(db_path, version)
     old = sqlite3.connect(db_path)
     before = _contents(old)
+    old_columns = {table: _old_columns(old, table) for table in before}
     old.close()
     assert before["tasks"] and before["intervals"] and before["aliases"]
 
     conn = store.connect(db_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 5
     after = _contents(conn)
     for table, rows in before.items():
         if table == "_migrations":  # the steps run now are added after the old ones
@@ -470,22 +490,36 @@ def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
             assert [row[0] for row in after[table][len(rows) :]] == [
                 step.__name__ for step in migrations.MIGRATIONS[version:]
             ]
-        elif table == "summary_weeks":  # m004 adds a detail column, empty for old weeks
-            assert [row[: len(rows[0])] for row in after[table]] == rows, table
-            assert all(row[-1] is None for row in after[table])
-        else:
-            assert after[table] == rows, table  # every row and value, as it was
+        elif table == "meta":  # m005 made the database's identity its replica id
+            renamed = {"database_id": "replica_id"}
+            assert sorted((renamed.get(k, k), v) for k, v in rows) == sorted(
+                (k, v) for k, v in after[table] if k != "replica_path"
+            )
+        else:  # every row and value, as it was (new columns beside them)
+            kept = ", ".join(old_columns[table])
+            try:
+                found = [
+                    tuple(r) for r in conn.execute(f"SELECT {kept} FROM {table} ORDER BY rowid")
+                ]
+            except sqlite3.OperationalError:  # WITHOUT ROWID
+                found = sorted(
+                    (tuple(r) for r in conn.execute(f"SELECT {kept} FROM {table}")), key=repr
+                )
+            assert found == rows, table
+            if table == "summary_weeks":  # m004 adds a detail column, empty for old weeks
+                assert all(row[-1] is None for row in after[table])
     assert {"history_state", "hints", "advice_cache", "meta", "summary_weeks"} <= set(after)
+    assert "tombstones" in set(after)
     if version == 1:  # m002 gave the database an identity on the way
-        assert {row[0] for row in after["meta"]} == {"database_id", "pseudonym_salt"}
+        assert {row[0] for row in after["meta"]} == {"replica_id", "pseudonym_salt", "replica_path"}
     conn.close()
 
     backup = migrations.backup_path(db_path, version)
     assert backup.exists()
-    kept = sqlite3.connect(backup)
-    assert kept.execute("PRAGMA user_version").fetchone()[0] == version
-    assert _contents(kept) == before
-    kept.close()
+    kept_db = sqlite3.connect(backup)
+    assert kept_db.execute("PRAGMA user_version").fetchone()[0] == version
+    assert _contents(kept_db) == before
+    kept_db.close()
 
     listed = run("list", "--everyone", "--status", "any", "--json")
     assert listed.exit_code == 0, listed.output
@@ -499,6 +533,52 @@ def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
     assert panel["n"] == 12 and panel["score"] is not None
     ranges = run("score", "--person", "Jane Doe", "--since", "all", "--json")
     assert ranges.exit_code == 0, ranges.output
+
+
+def test_a_version_3_database_gets_its_stamps_from_its_own_history(db_path, run):
+    """m005 on a real version-3 file with data: stamps from ``updated_at`` and
+    the replica id (the identity m002 made), child records with stable uids
+    and stamps of their own times, aliases and people stamped, no tombstone."""
+    from calibrate.store import stamps
+    from calibrate.store.state import replica_state
+
+    _old_database(db_path, 3)
+    old = sqlite3.connect(db_path)
+    identity = old.execute("SELECT value FROM meta WHERE key = 'database_id'").fetchone()[0]
+    updated = dict(old.execute("SELECT uid, updated_at FROM tasks"))
+    old.close()
+    conn = store.connect(db_path)
+    assert stamps.replica_id(conn) == identity
+    state = replica_state(conn)
+    for uid, registers in state["tasks"].items():
+        for _values, stamp in registers.values():
+            assert stamp == (stamps.normal_at(updated[uid]), identity)
+    intervals = state["intervals"]
+    assert len(intervals) == 3 and all(len(uid) == 32 for uid in intervals)
+    assert sorted(stamp for _, _, stamp in intervals.values()) == [
+        ("2026-01-08T12:00:00.000000Z", identity),
+        ("2026-01-08T14:15:00.000000Z", identity),
+        ("2026-02-02T09:00:00.000000Z", identity),  # still running: its start
+    ]
+    assert {values[0] for _, values, _ in state["reestimates"].values()} == {3.0, 6.0}
+    assert state["aliases"]["jdoe"][:2] == ("Jane Doe", False)
+    assert state["people"]["Jane Doe"][0] is True
+    assert state["tombstones"] == {}
+    conn.close()
+    # the same old file migrated elsewhere gives its records the same uids
+    other = db_path.with_name("elsewhere.db")
+    _old_database(other, 3)
+    twin = store.connect(other)
+    assert set(replica_state(twin)["intervals"]) == set(intervals)
+    twin.close()
+
+
+def test_a_backup_has_the_database_files_permissions(db_path):
+    _old_database(db_path, 3)
+    db_path.chmod(0o600)
+    store.connect(db_path).close()
+    backup = migrations.backup_path(db_path, 3)
+    assert backup.stat().st_mode & 0o777 == 0o600
 
 
 # --- the one fetcher ---------------------------------------------------------------------

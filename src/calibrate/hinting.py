@@ -68,4 +68,5 @@ def refresh_hint(conn: sqlite3.Connection, person: str, bucket: int) -> Hint:
 def refresh_task_hint(conn: sqlite3.Connection, task_id: int) -> Hint:
     """After ``done``: refresh the finished task's person and size."""
     task = get_task(conn, task_id)
-    return refresh_hint(conn, task["person"], rules.size_bucket(task["estimate_h"]))
+    person = canonical_person(conn, task["person"])  # the hint is kept under the person
+    return refresh_hint(conn, person, rules.size_bucket(task["estimate_h"]))

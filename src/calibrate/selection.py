@@ -13,7 +13,18 @@ from calibrate.errors import InputError, UsageError
 
 STATUS_CHOICES = ("open", "done", "dropped", "any")
 #: The options a selection is made of (the arguments of :class:`Selection`).
-OPTIONS = ("person", "team", "everyone", "status", "since", "until", "window_on", "tags", "project")
+OPTIONS = (
+    "person",
+    "team",
+    "everyone",
+    "status",
+    "since",
+    "until",
+    "window_on",
+    "tags",
+    "project",
+    "names",
+)
 
 
 def one_scope(person: str | None, team: str | None, everyone: bool) -> None:
@@ -28,6 +39,8 @@ class Selection:
     ``since``/``until`` are UTC ISO bounds (the window's first moment and its
     exclusive end). ``window_on`` is ``done`` (scores: the window applies to
     the done date) or ``activity`` (lists: the done date, else the creation date).
+    ``names``: every stored name the person goes by (their aliases, resolved by
+    the loaders), when there are more than the one given; a new person drops them.
     """
 
     def __init__(
@@ -41,6 +54,7 @@ class Selection:
         window_on: str = "done",
         tags: Sequence[str] = (),
         project: str | None = None,
+        names: Sequence[str] = (),
     ):
         one_scope(person, team, everyone)
         if status not in STATUS_CHOICES:
@@ -48,9 +62,12 @@ class Selection:
         self.person, self.team, self.everyone = person, team, everyone
         self.status, self.since, self.until, self.window_on = status, since, until, window_on
         self.tags, self.project = tuple(tags), project
+        self.names = tuple(names) if person is not None else ()
 
     def replace(self, **changes) -> Selection:
         """A copy with some of its options changed (checked again)."""
+        if "person" in changes and "names" not in changes:
+            changes["names"] = ()
         return Selection(**{**{name: getattr(self, name) for name in OPTIONS}, **changes})
 
     def where(self, alias: str = "") -> tuple[str, list]:
@@ -58,7 +75,10 @@ class Selection:
         t = f"{alias}." if alias else ""
         clauses: list[str] = []
         params: list = []
-        if self.person is not None:
+        if len(self.names) > 1:
+            clauses.append(f"{t}person IN ({', '.join('?' * len(self.names))})")
+            params.extend(self.names)
+        elif self.person is not None:
             clauses.append(f"{t}person = ?")
             params.append(self.person)
         elif self.team is not None:

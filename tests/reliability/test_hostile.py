@@ -36,6 +36,7 @@ from tests.reliability.faults import (
     file_state,
     integrity,
     seeded_database,
+    settled,
     size,
 )
 
@@ -164,7 +165,7 @@ def fresh(pristine: Path, workdir: Path) -> Path:
     for suffix in ("-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     shutil.copy(pristine, db)
-    return db
+    return settled(db)
 
 
 def check_outcome(result, db: Path, before: tuple) -> None:

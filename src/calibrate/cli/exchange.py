@@ -111,7 +111,8 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
     metavar="FIELD=COLUMN",
     help="Read FIELD from COLUMN (repeatable); the other fields are still guessed. "
     "Fields: key, title, estimate, actual, person, team, project, tags, created, "
-    "started, done, due, low, high, confidence, promise, status, notes, source.",
+    "started, done, due, low, high, confidence, promise, status, notes, source, "
+    "updated (when the row last changed).",
 )
 @click.option(
     "--unit",
@@ -134,7 +135,8 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--source",
     metavar="NAME",
-    help="Names the origin in each uid, SOURCE:KEY [default: the file's name; jira; taskwarrior].",
+    help="Names the origin in each uid, SOURCE:KEY [default: jira or taskwarrior where "
+    "the format names its tracker, else the file's name].",
 )
 @click.option("--person", metavar="NAME", help="Person of rows that name none [default: you].")
 @click.option(
@@ -188,7 +190,10 @@ def import_(
 
     Rows need an estimate; rows without one are skipped and counted. A bad row
     stops the import with its line number (nothing is written) unless --skip-bad.
-    Importing a file again adds nothing and updates what changed.
+    Importing a file again adds nothing and changes only what the tracker changed
+    since: an actual, done date, timer or re-estimate recorded here is never
+    undone, and a status only moves forward. A calibrate JSON Lines export comes
+    back as the same history.
 
     CSV: the separator is sniffed from the header (',' ';' tab '|'); in a
     ';'-separated file numbers use the decimal comma (1,5). Durations read as
@@ -350,6 +355,8 @@ def export(
     Every field goes out, uid included, so that 'calibrate import' reads the
     file back unchanged, into this database or another. CSV cells that start
     like a spreadsheet formula get a leading apostrophe, which import removes.
+    JSON Lines carries the whole history besides: when each field was written,
+    timer sittings, re-estimates, aliases, opt-outs and deletions.
 
     With --summary, a team shares its standing without its tasks: a lead
     imports the file ('calibrate import') and ranks members and teams from it
@@ -402,8 +409,9 @@ def _export_summary(app: App, selection: Selection, status: str, format_name, ou
 def merge(app: App, other: str, dry_run: bool, json_output: bool) -> None:
     """Fold another calibrate database into this one, task by task (by uid).
 
-    New tasks are added; where both have a task and it differs, the most
-    recent edit wins. Running it twice changes nothing.
+    New tasks are added; where both have a task, each field takes the later
+    edit; timer sittings and re-estimates of both are kept; a task deleted on
+    either side stays deleted. Any order, any number of times: the same result.
     """
     from pathlib import Path
 

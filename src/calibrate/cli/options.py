@@ -50,6 +50,8 @@ class App:
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
             self._conn = store.connect(self.db_path)
+            for notice in getattr(self._conn, "notices", ()):  # a copy's new identity
+                click.echo(notice, err=True)
         return self._conn
 
     def existing_conn(self) -> sqlite3.Connection | None:

@@ -531,12 +531,14 @@ def alias(app: App, name, person, remove, json_output) -> None:
     """Join two names of one person: NAME becomes another name of PERSON.
 
     \b
-    calibrate alias jdoe "Jane Doe"     # jdoe's tasks become Jane Doe's
+    calibrate alias jdoe "Jane Doe"     # jdoe's tasks count as Jane Doe's
     calibrate alias                     # list the aliases
     calibrate alias --remove jdoe
 
-    Tasks already stored under NAME move to PERSON, and later ones (added,
-    imported or merged) are stored under PERSON too.
+    Tasks keep the name they were stored under; the alias maps it when they
+    are read, so every command counts NAME's tasks as PERSON's ('score
+    --person jdoe', 'rm --person jdoe' cover both names), and the alias
+    travels with merges and exports like any other record.
     """
     from calibrate.store import people
 
@@ -564,5 +566,6 @@ def alias(app: App, name, person, remove, json_output) -> None:
         click.echo(to_json(result))
         return
     click.echo(
-        f"{result['alias']} is now {result['person']}: {count(result['tasks'], 'task')} moved"
+        f"{result['alias']} is now {result['person']}: {count(result['tasks'], 'task')} "
+        f"stored under {result['alias']} count as {result['person']}'s"
     )

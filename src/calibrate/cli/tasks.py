@@ -9,6 +9,7 @@ these commands must start fast.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import click
@@ -340,8 +341,11 @@ def edit(
 def rm(app: App, task_ids: tuple[int, ...], person: str | None, yes: bool) -> None:
     """Delete tasks for good (asks first unless --yes).
 
-    With --person NAME, every task of that person goes, with the weeks that
-    imported team summaries hold for them.
+    Each deleted task leaves a tombstone (its uid, never a name), so that no
+    older file merged or imported later brings it back. With --person NAME,
+    every task of that person goes, under every name their aliases give
+    them, with the weeks imported team summaries hold for them, and they are
+    removed from the migration backups beside the database too.
     """
     if person is not None:
         if task_ids:
@@ -371,7 +375,22 @@ def _rm_person(app: App, name: str, yes: bool) -> None:
     deleted = people.delete_person(conn, person)
     weeks = deleted["summary_weeks"]
     extra = f" and {plural(weeks, 'summary week')}" if weeks else ""
-    click.echo(f"Deleted {plural(deleted['tasks'], 'task')} of {person}{extra}")
+    names = [n for n in deleted["names"] if n != person]
+    also = f" (also named {', '.join(names)})" if names else ""
+    click.echo(f"Deleted {plural(deleted['tasks'], 'task')} of {person}{also}{extra}")
+    from calibrate.store import backups  # standard library only
+
+    rewritten, left = backups.forget_person(app.db_path, deleted["names"])
+    if rewritten:
+        click.echo(
+            f"  and from {plural(len(rewritten), 'backup')}: "
+            + ", ".join(os.path.basename(b) for b in rewritten)
+        )
+    for line in left:
+        click.echo(
+            f"  still held by the backup {line}: delete it by hand if it holds nothing you need",
+            err=True,
+        )
 
 
 # --- reading -----------------------------------------------------------------
@@ -382,7 +401,9 @@ LIST_FIELDS = fields.SHOWN
 def _list_rows(conn: sqlite3.Connection, selection: Selection, limit: int | None) -> list[dict]:
     import json
 
-    where, params = selection.where()
+    from calibrate.store.names import resolve_person  # aliases, mapped when read (law 7)
+
+    where, params = resolve_person(conn, selection).where()
     sql = f"SELECT * FROM tasks WHERE {where} ORDER BY id"  # noqa: S608 (clause from Selection)
     if limit:
         sql += " LIMIT ?"

@@ -6,6 +6,12 @@ An export carries every field of each task but the database's bookkeeping
 cells that a spreadsheet would run as formulas get a leading apostrophe,
 which ``import`` removes.
 
+JSON Lines carries the whole replicated history besides (law 8): each task's
+stamps and import ledger, its timer intervals and re-estimates, the aliases
+and opt-outs of the people exported, and every tombstone (uids only), so
+that an export imported into an empty database is the same history and
+merges as the original would (:func:`history_rows`).
+
 A file is written atomically (:func:`calibrate.files.output_file`), so that a
 failed export never leaves half a file (nor destroys the previous one).
 """
@@ -21,7 +27,10 @@ from typing import TextIO
 from calibrate import files
 from calibrate.exchange.formats import FORMATS, get_format
 from calibrate.selection import Selection
+from calibrate.store import state
 from calibrate.store.fields import EXPORTED
+from calibrate.store.names import alias_map, resolve_person
+from calibrate.store.stamps import encode, newest, second_of
 
 
 def format_for_path(path: Path | None, format_name: str | None) -> str:
@@ -47,6 +56,46 @@ def task_rows(conn: sqlite3.Connection, selection: Selection) -> Iterator[dict]:
         yield item
 
 
+def history_rows(conn: sqlite3.Connection, selection: Selection) -> Iterator[dict]:
+    """The selected tasks with their stamps, then their intervals and
+    re-estimates, the aliases and opt-outs of their people (all of them for an
+    export of everyone) and every tombstone: the lines of a JSON Lines export."""
+    where, params = selection.where()
+    people: set[str] = set()
+    for record in state.read_tasks(conn, where, params):
+        people.add(record["person"])
+        row = {name: record[name] for name in EXPORTED}
+        row["tags"] = json.loads(row["tags"])
+        row["updated_at"] = second_of(newest(record["stamps"])[0])
+        row["stamps"] = _stamps_object(record["stamps"])
+        row["imported"] = json.loads(record["imported"]) if record["imported"] else None
+        yield row
+    for table, kind in state.CHILD_KINDS.items():
+        for child in state.read_children(conn, table, *selection.where("tasks")):
+            yield {"kind": kind, **child, "stamp": list(child["stamp"])}
+    narrowed = selection.person is not None or selection.team is not None
+    aliases = alias_map(conn)
+    mine = {aliases.resolve(name) for name in people}
+    for alias in state.read_aliases(conn):
+        if not narrowed or aliases.resolve(alias["alias"]) in mine or alias["person"] in mine:
+            yield {"kind": "alias", **alias, "stamp": list(alias["stamp"])}
+    for person in state.read_people(conn):
+        if not narrowed or aliases.resolve(person["name"]) in mine:
+            yield {"kind": "person", **person, "stamp": list(person["stamp"])}
+    for tombstone in state.read_tombstones(conn):
+        yield {
+            "kind": "tombstone",
+            "uid": tombstone["uid"],
+            "deleted": list(tombstone["deleted"]),
+            "restored": list(tombstone["restored"]) if tombstone["restored"] else None,
+        }
+
+
+def _stamps_object(stamps: dict) -> dict:
+    """A task's stamps as written: ``"*"`` and the registers stamped otherwise."""
+    return json.loads(encode(stamps))
+
+
 def export_tasks(
     conn: sqlite3.Connection | None,
     selection: Selection,
@@ -56,7 +105,14 @@ def export_tasks(
     """Write the selected tasks to ``handle``; returns how many. ``conn`` is
     ``None`` for a database that does not exist yet (an empty export)."""
     fmt = get_format(format_name, reading=False)
-    rows = task_rows(conn, selection) if conn is not None else iter(())
+    if conn is not None:
+        selection = resolve_person(conn, selection)  # every name of the person (law 7)
+    if conn is None:
+        rows: Iterator[dict] = iter(())
+    elif fmt.name == "jsonl":
+        rows = history_rows(conn, selection)
+    else:
+        rows = task_rows(conn, selection)
     return fmt.write(handle, rows, list(EXPORTED))
 
 

@@ -17,13 +17,18 @@ What a row needs is an estimate; everything else has a default:
   figures stand, the dates cannot both be right;
 - a finished task with no date at all is dated by the import.
 
-Each task's uid is ``source:key``; a file without a key column keys each row
-by a hash of its content plus its occurrence number among identical rows
-(real files repeat rows, and each repetition is a task). Importing inserts new
-uids and updates known ones, so importing the same file twice adds nothing, and a changed
-file updates just the tasks it changed. Fields the file does not have are
-never overwritten. A file exported by calibrate carries uids and sources and
-comes back unchanged.
+Each task's uid is ``source:key`` (law 8: the source is the tracker where the
+format names one, else ``--source``, else the file's name); a file without a
+key column keys each row by its source, person, title, estimate and created
+date plus its occurrence number among identical rows (real files repeat
+rows, and each repetition is a task). Importing inserts new uids and applies
+known ones by law 2 (:mod:`calibrate.exchange.ledger`): a field changes only
+where the file's value differs from what the same source gave last time, a
+status only moves forward, and an edit made here after the file's version
+wins, so importing last week's export again never undoes work done since.
+Fields the file does not have are never overwritten. A calibrate JSON Lines
+export carries its records with their stamps, and is joined as a merge would
+(:mod:`calibrate.exchange.records`, :mod:`calibrate.store.state`).
 
 Memory does not grow with the file: rows stream in batches, and the per-file
 bookkeeping of keys already seen lives in a temporary SQLite table.
@@ -47,43 +52,32 @@ from pathlib import Path
 from calibrate import store
 from calibrate.durations import format_duration
 from calibrate.errors import InputError
+from calibrate.exchange import ledger
 from calibrate.exchange.formats import (
     FIELDS,
     ReadOptions,
     RowError,
     RowStream,
+    file_source_name,
     get_format,
     guess_format,
     open_reader,
 )
 from calibrate.exchange.formats.dates import DateError, DateReader
-from calibrate.exchange.rows import COLUMNS, RowConverter, Skip
-from calibrate.store import settings
+from calibrate.exchange.records import check_record
+from calibrate.exchange.rows import Row, RowConverter, Skip
+from calibrate.store import settings, state
+from calibrate.store.stamps import now_at, replica_id
+from calibrate.text import count as plural
 
 BATCH_ROWS = 2000
 MAX_LISTED_BAD = 20
 PREVIEW_ROWS = 5
 CACHE_KIB = 32 * 1024  # SQLite page cache during an import
-
-_P = {column: f"?{number}" for number, column in enumerate(COLUMNS, start=1)}
-STAMP = f"?{len(COLUMNS) + 1}"
-
-#: Which file field feeds which column; columns with no field are derived
-#: (status, actual, dates) and always written.
-_FIELD_OF = {
-    "title": "title",
-    "person": "person",
-    "team": "team",
-    "project": "project",
-    "low_h": "low",
-    "high_h": "low",
-    "confidence": "low",
-    "promise_h": "promise",
-    "due": "due",
-    "started_at": "started",
-    "notes": "notes",
-    "tags": "tags",
-}
+KEYLESS_NOTE = (
+    "rows without a key are known by source, person, title, estimate and created date: "
+    "a changed title or estimate imports as a new task"
+)
 
 
 class _DryRun(Exception):
@@ -118,6 +112,7 @@ class ImportResult:
     file: str
     format_name: str
     source: str
+    source_from: str = ""
     rows: int = 0
     added: int = 0
     updated: int = 0
@@ -130,6 +125,8 @@ class ImportResult:
     dates: str = ""
     dry_run: bool = False
     preview: list[dict] = field(default_factory=list)
+    applied: ledger.Applied = field(default_factory=ledger.Applied)
+    joined: state.JoinResult = field(default_factory=state.JoinResult)
 
     @property
     def skipped_total(self) -> int:
@@ -153,6 +150,17 @@ class ImportResult:
             "dates": self.dates,
             "dry_run": self.dry_run,
             "preview": self.preview,
+            "source_from": self.source_from,
+            "kept_local": dict(self.applied.kept),
+            "kept_forward": dict(self.applied.forward),
+            "kept_deleted": self.applied.buried + self.joined.buried,
+            "records": {
+                "interval": self.joined.records["interval"],
+                "reestimate": self.joined.records["reestimate"],
+                "alias": self.joined.aliases,
+                "person": self.joined.people,
+                "tombstone": self.joined.tombstones,
+            },
         }
 
     def lines(self) -> list[str]:
@@ -163,6 +171,9 @@ class ImportResult:
             f"{self.added:,} added, {self.updated:,} updated, {self.unchanged:,} unchanged, "
             f"{self.skipped_total:,} skipped" + (f", {self.bad:,} bad" if self.bad else "")
         ]
+        if self.source_from:
+            out.append(f"  source {self.source}: {self.source_from}")
+        out.extend(self._kept_lines())
         shown = [f"{f} <- {c}" for f in FIELDS if (c := self.columns.get(f))]
         out.extend(
             textwrap.wrap(
@@ -173,6 +184,19 @@ class ImportResult:
                 break_on_hyphens=False,
             )
         )
+        taken = [
+            plural(n, word, words)
+            for n, word, words in (
+                (self.joined.records["interval"], "timer interval", None),
+                (self.joined.records["reestimate"], "re-estimate", None),
+                (self.joined.aliases, "alias", "aliases"),
+                (self.joined.people, "opt-out", None),
+                (self.joined.tombstones, "tombstone", None),
+            )
+            if n
+        ]
+        if taken:
+            out.append(f"  taken from the file: {', '.join(taken)}")
         for reason, count in self.skipped.most_common():
             out.append(f"  skipped {count:,}: {reason}")
         for note, count in self.notes.most_common():
@@ -184,6 +208,29 @@ class ImportResult:
             out.extend(f"    {line}" for line in self.bad_rows)
             if self.bad > len(self.bad_rows):
                 out.append(f"    ... and {self.bad - len(self.bad_rows):,} more")
+        return out
+
+    def _kept_lines(self) -> list[str]:
+        """What the database kept, and why (law 2)."""
+        out = []
+        for word, count in self.applied.kept.most_common():
+            out.append(
+                f"  {count:,} task{'s' if count != 1 else ''} kept "
+                f"{'its' if count == 1 else 'their'} local {word}: edited here after the file's "
+                "version"
+            )
+        for word, count in self.applied.forward.most_common():
+            out.append(
+                f"  {count:,} task{'s' if count != 1 else ''} kept "
+                f"{'its' if count == 1 else 'their'} local {word}: a status only moves forward "
+                "(the file's source had not closed it)"
+            )
+        buried = self.applied.buried + self.joined.buried
+        if buried:
+            out.append(
+                f"  {buried:,} task{'s' if buried != 1 else ''} deleted here not brought back "
+                "(rm leaves a tombstone)"
+            )
         return out
 
 
@@ -228,10 +275,18 @@ def import_file(
         source = (options.source or stream.source).strip()
         if not source:
             raise InputError("--source must not be empty")
+        from_name = not options.source and stream.source == file_source_name(options.path)
         result = ImportResult(
             file=options.name or options.path.name,
             format_name=format_name,
             source=source,
+            source_from=(
+                "from --source"
+                if options.source
+                else "the file's name (--source names another)"
+                if from_name
+                else f"named by the {format_name} format"
+            ),
             dry_run=options.dry_run,
         )
         try:
@@ -245,14 +300,20 @@ def import_file(
             source=source,
             day_hours=day_hours,
             dates=dates,
-            aliases=dict(conn.execute("SELECT alias, person FROM aliases").fetchall()),
             notes=result.notes,
+        )
+        context = ledger.Context(
+            at=now_at(),
+            now=converter.stamp,
+            replica=replica_id(conn),
+            file_source=source if from_name else None,
+            file_name=result.file,
         )
         cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # bounded; spilling costs more
         try:
             with store.transaction(conn):
-                _run(conn, stream, converter, options, result, progress)
+                _run(conn, stream, converter, options, result, context, progress)
                 if options.dry_run:
                     raise _DryRun
         except _DryRun:
@@ -260,6 +321,7 @@ def import_file(
         finally:
             conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
         result.skipped.update(stream.skipped)
+        result.skipped.update(result.applied.skipped)
         result.notes.update(stream.notes)
         result.columns = dict(stream.columns)
         result.dates = dates.describe()
@@ -274,23 +336,25 @@ def _run(
     converter: RowConverter,
     options: ImportOptions,
     result: ImportResult,
+    context: ledger.Context,
     progress: Callable[[int, int], None] | None,
 ) -> None:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_seen (base TEXT PRIMARY KEY, n INTEGER)")
     conn.execute("DELETE FROM temp.import_seen")
-    insert, update = insert_sql(), update_sql(stream.present)
-    batch: list[tuple[str, bool, list]] = []
+    batch: list[Row] = []
+    records: dict[str, list[dict]] = {}
+
+    projects: set[str] = set()
 
     def flush() -> None:
-        records = assign_uids(conn, batch, result)
-        new, known = split_new(conn, records)
-        conn.executemany(insert, new)
-        result.added += len(new)
-        if known:
-            changed = conn.executemany(update, known).rowcount  # not counting triggers
-            result.updated += changed
-            result.unchanged += len(known) - changed
-        batch.clear()
+        if batch:
+            if stream.format_name == "jira":  # issue keys name their project: WEB-12
+                projects.update(row.key.rsplit("-", 1)[0] for row in batch if row.key)
+            rows = assign_uids(conn, batch, result)
+            ledger.check_renamed(conn, rows, context)
+            ledger.apply_rows(conn, rows, context, result.applied)
+            batch.clear()
+        _join_records(conn, records, result.joined)
         if progress is not None:
             progress(stream.position(), stream.size)
 
@@ -299,7 +363,13 @@ def _run(
     for raw in stream:
         read += 1
         try:
-            base, keyed, record = converter.convert(raw)
+            if raw.record is not None:
+                kind, record = check_record(raw.record)
+                records.setdefault(kind, []).append(record)
+                if sum(len(group) for group in records.values()) >= BATCH_ROWS:
+                    flush()
+                continue
+            row = converter.convert(raw)
         except Skip as reason:
             result.skipped[str(reason)] += 1
             continue
@@ -313,27 +383,55 @@ def _run(
             if len(result.bad_rows) < MAX_LISTED_BAD:
                 result.bad_rows.append(message)
             continue
-        batch.append((base, keyed, record))
+        batch.append(row)
         if len(preview) < PREVIEW_ROWS:
-            preview.append(record)  # its uid is filled in by assign_uids
+            preview.append(row.values)  # its uid is filled in by assign_uids
         if len(batch) >= BATCH_ROWS:
             flush()
-    if batch:
-        flush()
+    flush()
     if read == 0 and not stream.skipped:
         raise InputError(f"{result.file} has no rows to import (a header and nothing else)")
     result.rows = read + sum(stream.skipped.values())
-    result.preview = [converter.preview(record) for record in preview]
+    if projects:
+        result.source_from += f" (issue keys of {', '.join(sorted(projects))})"
+    joined = result.joined
+    result.added = result.applied.added + joined.added
+    result.updated = result.applied.updated + joined.updated
+    result.unchanged = result.applied.unchanged + joined.unchanged + joined.kept
+    result.preview = [converter.preview(values) for values in preview]
     conn.execute("DROP TABLE temp.import_seen")
 
 
-def assign_uids(
-    conn: sqlite3.Connection, batch: list[tuple[str, bool, list]], result: ImportResult
-) -> list[list]:
+def _join_records(
+    conn: sqlite3.Connection, records: dict[str, list[dict]], joined: state.JoinResult
+) -> None:
+    """Join the export's records read so far (tombstones first, tasks before
+    their timer intervals and re-estimates), then forget them."""
+    if not records:
+        return
+    state.join_tombstones(conn, records.pop("tombstone", []), joined)
+    state.join_tasks(conn, records.pop("task", []), joined)
+    state.join_children(conn, "intervals", records.pop("interval", []), joined)
+    state.join_children(conn, "reestimates", records.pop("reestimate", []), joined)
+    state.join_aliases(conn, records.pop("alias", []), joined)
+    state.join_people(conn, records.pop("person", []), joined)
+    records.clear()
+
+
+def assign_uids(conn: sqlite3.Connection, batch: list[Row], result: ImportResult) -> list[Row]:
     """Final uids for a batch: a key is its uid (a repeat updates the earlier
-    row, and is counted); a content hash gets ``#N`` for its Nth occurrence in
-    the file. Counts of bases seen so far live in ``temp.import_seen``."""
-    bases = list(dict.fromkeys(base for base, _, _ in batch))
+    row, and is counted); a keyless row's base gets ``#N`` for its Nth
+    occurrence in the file, and keeps the uid an import before law 8 gave it
+    (by its content) when the database has that one. Counts of bases seen so
+    far live in ``temp.import_seen``."""
+    bases = list(
+        dict.fromkeys(
+            base
+            for row in batch
+            for base in ((row.base,) if row.keyed else (row.base, row.legacy))
+            if base is not None
+        )
+    )
     seen: dict[str, int] = {}
     for start in range(0, len(bases), 500):
         chunk = bases[start : start + 500]
@@ -344,100 +442,52 @@ def assign_uids(
                 chunk,
             ).fetchall()
         )
-    records = []
-    repeated = 0
-    for base, keyed, record in batch:
-        count = seen.get(base, 0) + 1
-        seen[base] = count
-        if keyed:
+    repeated = keyless = 0
+    legacy: dict[int, str] = {}
+    for number, row in enumerate(batch):
+        count = seen.get(row.base, 0) + 1
+        seen[row.base] = count
+        if row.keyed:
             repeated += count > 1
-            record[0] = base
-        else:
-            record[0] = base if count == 1 else f"{base}#{count}"
-        records.append(record)
+            row.values[0] = row.base
+            continue
+        keyless += 1
+        row.values[0] = row.base if count == 1 else f"{row.base}#{count}"
+        if row.legacy is not None:
+            old = seen.get(row.legacy, 0) + 1
+            seen[row.legacy] = old
+            legacy[number] = row.legacy if old == 1 else f"{row.legacy}#{old}"
+    if legacy:
+        _keep_legacy_uids(conn, batch, legacy)
     if repeated:
         result.notes["repeated key in the file (the later row wins)"] += repeated
+    if keyless:
+        result.notes[KEYLESS_NOTE] += keyless
     conn.executemany(
         "INSERT INTO temp.import_seen (base, n) VALUES (?, ?) "
         "ON CONFLICT(base) DO UPDATE SET n = excluded.n",
         [(base, seen[base]) for base in bases],
     )
-    return records
+    return batch
 
 
-def split_new(conn: sqlite3.Connection, records: list[list]) -> tuple[list[list], list[list]]:
-    """A batch's records split into new tasks and tasks already stored (or
-    added earlier in this batch), in order. Inserting and updating apart keeps
-    inserts fast: a plain INSERT never runs the tasks table's update triggers."""
-    uids = list(dict.fromkeys(record[0] for record in records))
-    stored: set[str] = set()
-    for start in range(0, len(uids), 500):
-        chunk = uids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        stored.update(
+def _keep_legacy_uids(conn: sqlite3.Connection, batch: list[Row], legacy: dict[int, str]) -> None:
+    """Keyless rows stored by an import before law 8 (keyed by their whole
+    content) keep that uid, so that re-importing an old file adds nothing."""
+    wanted = [uid for number, uid in legacy.items()] + [batch[n].values[0] for n in legacy]
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(
             row[0]
             for row in conn.execute(
-                f"SELECT uid FROM tasks WHERE uid IN ({marks})",  # noqa: S608 (only marks)
+                f"SELECT uid FROM tasks WHERE uid IN ({','.join('?' * len(chunk))})",  # noqa: S608 (only marks)
                 chunk,
             )
         )
-    new, known = [], []
-    for record in records:
-        if record[0] in stored:
-            known.append(record)
-        else:
-            new.append(record)
-            stored.add(record[0])
-    return new, known
-
-
-def insert_sql() -> str:
-    """INSERT of a new task; a finished task with no date is dated by the import."""
-    p = _P
-    values = []
-    for column in COLUMNS:
-        if column == "created_at":
-            values.append(f"coalesce({p[column]}, {STAMP})")
-        elif column == "done_at":
-            values.append(
-                f"CASE WHEN {p['status']} IN ('done', 'dropped') "
-                f"THEN coalesce({p[column]}, {STAMP}) END"
-            )
-        else:
-            values.append(p[column])
-    return (
-        f"INSERT INTO tasks ({', '.join(COLUMNS)}, updated_at) "  # noqa: S608 (fixed names)
-        f"VALUES ({', '.join(values)}, {STAMP})"
-    )
-
-
-def update_sql(present: set[str]) -> str:
-    """UPDATE of a stored task from a row of a file with the fields
-    ``present``: only the fields the file has (plus the derived status,
-    actual and dates) are written, and only when something differs, so that
-    unchanged tasks stay untouched (and are counted as such). A date the file
-    lacks keeps the stored one."""
-    p = _P
-    updates: dict[str, str] = {}
-    for column in COLUMNS[1:]:
-        wanted = _FIELD_OF.get(column)
-        if wanted is not None and wanted not in present:
-            continue
-        if column == "created_at":
-            updates[column] = f"coalesce({p[column]}, created_at)"
-        elif column == "done_at":
-            updates[column] = (
-                f"CASE WHEN {p['status']} IN ('done', 'dropped') "
-                f"THEN coalesce({p[column]}, done_at, {STAMP}) END"
-            )
-        else:
-            updates[column] = p[column]
-    assignments = ", ".join(f"{c} = {e}" for c, e in updates.items())
-    differs = " OR ".join(f"{c} IS NOT {e}" for c, e in updates.items())
-    return (
-        f"UPDATE tasks SET {assignments}, updated_at = {STAMP} "  # noqa: S608 (fixed names)
-        f"WHERE uid = {_P['uid']} AND ({differs})"
-    )
+    for number, old in legacy.items():
+        if old in found and batch[number].values[0] not in found:
+            batch[number].values[0] = old
 
 
 # --- a database for a dry run when there is none yet ----------------------------

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from calibrate import store
 from calibrate.durations import format_duration, hours_between, now_iso
 from calibrate.exchange.formats.timewarrior import Interval
+from calibrate.store.tasks import record_started
 from calibrate.text import count
 
 #: ``cal:12``: the tag that names a task of this database by its id.
@@ -129,11 +130,7 @@ def _import_one(
         "INSERT INTO intervals (task_id, started_at, stopped_at) VALUES (?, ?, ?)",
         (task_id, interval.start, interval.end),
     )
-    conn.execute(
-        "UPDATE tasks SET status = 'started', started_at = min(coalesce(started_at, ?1), ?1), "
-        "updated_at = ?2 WHERE id = ?3",
-        (interval.start, now_iso(), task_id),
-    )
+    record_started(conn, task_id, interval.start)  # stamped: it travels (law 1)
     result.added += 1
     result.hours += hours_between(interval.start, interval.end)
     result.tasks.add(task_id)

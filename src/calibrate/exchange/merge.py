@@ -1,21 +1,26 @@
 """Folding another calibrate database into this one (a lead collecting the
-team's files, or one person's laptop and desktop).
+team's files, or one person's laptop and desktop): a join (law 1).
 
-Tasks are matched by ``uid``, which is globally unique (a uuid for tasks made
-with ``add``, ``source:key`` for imported ones):
+Both files hold records with stamps (:mod:`calibrate.store.state`), and the
+merge folds the other file's records into this one's:
 
-- a task only the other database has is added, with its re-estimates and
-  timer intervals (under a new local id);
-- a task both have and that differs keeps the most recent edit: the other
-  side's version (fields, re-estimates and intervals, and its ``updated_at``)
-  replaces ours only when its ``updated_at`` is later; on a tie ours stays;
-- aliases and people the other database has and ours does not are added; an
-  opt-out on either side wins (privacy first). Settings are not merged: they
-  belong to the database they are set in.
+- tombstones first: a task deleted on either side is deleted in the result,
+  and never stored again, whatever the order of the merges;
+- tasks by uid: one only the other file has is added; one both have takes,
+  register by register (title, estimate, range, state, ...), the version with
+  the later stamp (time, then replica id): an edit of the title there and of
+  the actual here both survive;
+- timer intervals and re-estimates by their own uids: united, never
+  replaced, so a sitting timed on the laptop and one on the desktop both
+  count; a corrected record (a stopped timer) wins by being later;
+- aliases and opt-outs: the later edit of each name wins; an alias mapped
+  two ways says which mapping stays, in one line.
 
-Merging is idempotent: a second run finds every task equal (or ours newer)
-and changes nothing. All of it is one transaction. The other file is only
-read (a copy is upgraded when its schema is older).
+Merging is commutative, associative and idempotent: in any order, any number
+of times, copies of a history end in the same state (``tests/laws``). All of
+it is one transaction. The other file is only read (a copy is upgraded when
+its schema is older). Settings and caches are not merged: they belong to the
+database they are in.
 """
 
 from __future__ import annotations
@@ -25,55 +30,73 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from calibrate import store
 from calibrate.errors import DatabaseError, InputError, UsageError
-from calibrate.store.fields import NAMES
+from calibrate.store import state
 from calibrate.text import count
-
-#: The task columns a merge copies and compares: all but the local id.
-TASK_COLUMNS = tuple(name for name in NAMES if name != "id")
-
-CHILD_TABLES = {
-    "reestimates": ("estimate_h", "at", "reason"),
-    "intervals": ("started_at", "stopped_at"),
-}
 
 
 @dataclass
 class MergeResult:
     other: str
-    added: int = 0
-    updated: int = 0
-    kept: int = 0
-    unchanged: int = 0
-    aliases_added: int = 0
-    people_added: int = 0
+    joined: state.JoinResult = field(default_factory=state.JoinResult)
     dry_run: bool = False
 
     def as_dict(self) -> dict:
+        j = self.joined
         return {
             "other": self.other,
-            "added": self.added,
-            "updated": self.updated,
-            "kept": self.kept,
-            "unchanged": self.unchanged,
-            "aliases_added": self.aliases_added,
-            "people_added": self.people_added,
+            "added": j.added,
+            "updated": j.updated,
+            "kept": j.kept,
+            "unchanged": j.unchanged,
+            "intervals": j.records["interval"],
+            "reestimates": j.records["reestimate"],
+            "tombstones": j.tombstones,
+            "deleted": j.deleted,
+            "kept_deleted": j.buried,
+            "aliases": j.aliases,
+            "people": j.people,
+            "conflicts": dict(j.conflicts),
+            "notes": list(j.lines),
             "dry_run": self.dry_run,
         }
 
     def lines(self) -> list[str]:
+        j = self.joined
         verb = "Would merge" if self.dry_run else "Merged"
         out = [
-            f"{verb} {self.other}: {self.added:,} added, {self.updated:,} updated "
-            f"(newer there), {self.kept:,} kept (newer here), {self.unchanged:,} unchanged"
+            f"{verb} {self.other}: {j.added:,} added, {j.updated:,} updated "
+            f"(newer there), {j.kept:,} kept (newer here), {j.unchanged:,} unchanged"
         ]
-        if self.aliases_added or self.people_added:
-            aliases = count(self.aliases_added, "alias", "aliases")
-            out.append(f"  {aliases} and {count(self.people_added, 'person', 'people')} added")
+        records = [
+            count(n, name, plural)
+            for n, name, plural in (
+                (j.records["interval"], "timer interval", None),
+                (j.records["reestimate"], "re-estimate", None),
+                (j.aliases, "alias", "aliases"),
+                (j.people, "opt-out", None),
+            )
+            if n
+        ]
+        if records:
+            out.append(f"  taken from there: {', '.join(records)}")
+        if j.conflicts:
+            total = sum(j.conflicts.values())
+            shown = ", ".join(f"{name} {n:,}" for name, n in j.conflicts.most_common())
+            out.append(
+                f"  {count(total, 'field')} differed between the files "
+                f"({shown}): the later edit kept, by time then replica"
+            )
+        if j.deleted or j.buried:
+            out.append(
+                f"  deleted: {j.deleted:,} here (deleted there), {j.buried:,} of theirs "
+                "not brought back (deleted here)"
+            )
+        out.extend(f"  {line}" for line in j.lines)
         return out
 
 
@@ -95,13 +118,24 @@ def merge_database(
     with open_other(other_path) as other:
         try:
             with store.transaction(conn):
-                _merge_people(conn, other, result)
-                _merge_tasks(conn, other, result)
+                join_database(conn, other, result.joined)
                 if dry_run:
                     raise _DryRun
         except _DryRun:
             pass
     return result
+
+
+def join_database(
+    conn: sqlite3.Connection, other: sqlite3.Connection, result: state.JoinResult
+) -> None:
+    """Every record of ``other`` joined into ``conn`` (inside a transaction)."""
+    state.join_tombstones(conn, state.read_tombstones(other), result)
+    state.join_tasks(conn, state.read_tasks(other), result)
+    for table in state.CHILD_VALUES:
+        state.join_children(conn, table, state.read_children(other, table), result)
+    state.join_aliases(conn, state.read_aliases(other), result)
+    state.join_people(conn, state.read_people(other), result)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -129,13 +163,20 @@ def open_other(path: Path) -> Iterator[sqlite3.Connection]:
         source = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=store.BUSY_TIMEOUT_S
         )
-        source.row_factory = sqlite3.Row
         tables = {r[0] for r in source.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        # the header lags behind a write-ahead log another connection has not folded in yet
+        version = max(version, source.execute("PRAGMA user_version").fetchone()[0])
     except sqlite3.DatabaseError as error:
         raise DatabaseError(f"{path} is damaged or not a calibrate database ({error})") from None
     if version == 0 or "tasks" not in tables:
         source.close()
         raise DatabaseError(f"{path} is not a calibrate database")
+    if version > store.SCHEMA_VERSION:
+        source.close()
+        raise DatabaseError(
+            f"{path} was written by a newer calibrate (schema version {version}; this one "
+            f"reads up to {store.SCHEMA_VERSION}): upgrade calibrate to merge it"
+        )
     if version == store.SCHEMA_VERSION:
         try:
             yield source
@@ -149,83 +190,8 @@ def open_other(path: Path) -> Iterator[sqlite3.Connection]:
             source.backup(target)
         target.close()
         source.close()
-        upgraded = store.connect(copy_path)
+        upgraded = store.connect(copy_path, identity=False)
         try:
             yield upgraded
         finally:
             upgraded.close()
-
-
-def _merge_people(conn: sqlite3.Connection, other: sqlite3.Connection, result: MergeResult) -> None:
-    for row in other.execute("SELECT alias, person FROM aliases"):
-        cursor = conn.execute(
-            "INSERT INTO aliases (alias, person) VALUES (?, ?) ON CONFLICT(alias) DO NOTHING",
-            (row[0], row[1]),
-        )
-        result.aliases_added += cursor.rowcount
-    for name, opt_out in other.execute("SELECT name, opt_out FROM people").fetchall():
-        mine = conn.execute("SELECT opt_out FROM people WHERE name = ?", (name,)).fetchone()
-        if mine is None:
-            conn.execute("INSERT INTO people (name, opt_out) VALUES (?, ?)", (name, opt_out))
-            result.people_added += 1
-        elif opt_out > mine[0]:
-            conn.execute("UPDATE people SET opt_out = ? WHERE name = ?", (opt_out, name))
-
-
-def _children(db: sqlite3.Connection, task_id: int) -> dict[str, list[tuple]]:
-    out = {}
-    for table, columns in CHILD_TABLES.items():
-        names = ", ".join(columns)
-        out[table] = sorted(
-            (
-                tuple(r)
-                for r in db.execute(
-                    f"SELECT {names} FROM {table} WHERE task_id = ?",  # noqa: S608 (fixed names)
-                    (task_id,),
-                )
-            ),
-            key=repr,
-        )
-    return out
-
-
-def _write_children(conn: sqlite3.Connection, task_id: int, children: dict) -> None:
-    for table, columns in CHILD_TABLES.items():
-        conn.execute(f"DELETE FROM {table} WHERE task_id = ?", (task_id,))  # noqa: S608
-        names = ", ".join(("task_id", *columns))
-        marks = ", ".join("?" * (len(columns) + 1))
-        conn.executemany(
-            f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608 (fixed names)
-            [(task_id, *row) for row in children[table]],
-        )
-
-
-def _merge_tasks(conn: sqlite3.Connection, other: sqlite3.Connection, result: MergeResult) -> None:
-    columns = TASK_COLUMNS
-    compared = [c for c in columns if c != "updated_at"]
-    aliases = dict(conn.execute("SELECT alias, person FROM aliases").fetchall())
-    names = ", ".join(columns)
-    marks = ", ".join("?" * len(columns))
-    insert = f"INSERT INTO tasks ({names}) VALUES ({marks})"  # noqa: S608 (column names)
-    update = f"UPDATE tasks SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?"  # noqa: S608
-    select_theirs = f"SELECT id, {names} FROM tasks ORDER BY id"  # noqa: S608 (column names)
-    select_ours = f"SELECT id, {names} FROM tasks WHERE uid = ?"  # noqa: S608 (column names)
-    for row in other.execute(select_theirs):
-        theirs = {c: row[c] for c in columns}
-        theirs["person"] = aliases.get(theirs["person"], theirs["person"])
-        their_children = _children(other, row["id"])
-        mine = conn.execute(select_ours, (theirs["uid"],)).fetchone()
-        if mine is None:
-            task_id = store.inserted_id(conn.execute(insert, [theirs[c] for c in columns]))
-            _write_children(conn, task_id, their_children)
-            result.added += 1
-            continue
-        same = all(mine[c] == theirs[c] for c in compared)
-        if same and _children(conn, mine["id"]) == their_children:
-            result.unchanged += 1
-        elif (theirs["updated_at"] or "") > (mine["updated_at"] or ""):
-            conn.execute(update, [*(theirs[c] for c in columns), mine["id"]])
-            _write_children(conn, mine["id"], their_children)
-            result.updated += 1
-        else:
-            result.kept += 1

@@ -3,9 +3,16 @@
 A reader gives each row's fields as found (text, numbers, :class:`Hours`);
 the converter reads durations in the file's unit, dates in the file's order,
 ranges, promises and tags, decides the status (a row with an actual is
-finished work, whatever its tracker said), keys the row (its uid: a uid, a
-key, else a hash of its content) and returns the parameters of the
-importer's statements, in :data:`COLUMNS` order. A row it leaves out on
+finished work, whatever its tracker said), keys the row and returns a
+:class:`Row`: the task's values in :data:`COLUMNS` order, which registers the
+row speaks for (the fields it has: a JSON line with a ``uid`` and an
+``estimate`` speaks for the estimate alone), and the row's own time of
+change (JSON Lines ``updated_at``, Jira ``Updated``) when it has one.
+
+A row's uid is its ``uid``, else ``SOURCE:KEY``, else (law 8) a hash of its
+source, person, title, estimate and created date with its occurrence among
+identical rows: a keyless row that later gains an actual is the same task,
+while a changed title or estimate is a new one. A row it leaves out on
 purpose raises :class:`Skip` (counted by reason), a bad one ``RowError``.
 """
 
@@ -23,23 +30,59 @@ from calibrate.exchange.formats import Hours, RawRow, RowError, RowStream, statu
 from calibrate.exchange.formats.dates import DateError, DateReader
 from calibrate.rules import DEFAULT_CONFIDENCE
 from calibrate.store.fields import STORED
+from calibrate.store.names import clean_name
+from calibrate.store.stamps import normal_at
 from calibrate.store.tasks import clean_tags
 
-#: The ``tasks`` columns an import writes, in parameter order (?1, ?2, ...):
-#: :meth:`RowConverter.convert` returns its values in this order.
+#: The ``tasks`` columns an import writes, in the order of :attr:`Row.values`.
 COLUMNS = STORED
 #: Characters of a content hash kept in a uid.
 HASH_CHARS = 20
+#: A file's field -> the register of a task it speaks for (key, uid, source
+#: and updated speak for none).
+REGISTER_OF_FIELD = {
+    "title": "title",
+    "person": "person",
+    "team": "team",
+    "project": "project",
+    "estimate": "estimate",
+    "low": "range",
+    "high": "range",
+    "confidence": "range",
+    "promise": "promise",
+    "due": "promise",
+    "status": "state",
+    "actual": "state",
+    "started": "state",
+    "done": "state",
+    "created": "created",
+    "notes": "notes",
+    "tags": "tags",
+}
 
 
 class Skip(Exception):
     """A row left out on purpose; the message is the reason counted."""
 
 
+class Row:
+    """A converted row: ``base`` (its uid, or a keyless row's hash before its
+    occurrence is counted), ``keyed``, ``values`` (:data:`COLUMNS` order; the
+    uid is filled in later), ``registers`` it speaks for, ``at`` (its own
+    time of change, a stamp's ``at``; ``""`` for none), ``legacy``: a keyless
+    row's base as imports before law 8 keyed it (by its whole content), and
+    ``key``: its key, for telling a renamed file."""
+
+    __slots__ = ("at", "base", "key", "keyed", "legacy", "registers", "values")
+
+    def __init__(self, base, keyed, values, registers, at, legacy=None, key=None):
+        self.base, self.keyed, self.values = base, keyed, values
+        self.registers, self.at, self.legacy, self.key = registers, at, legacy, key
+
+
 class RowConverter:
-    """Turns a :class:`RawRow` into the parameters of the importer's INSERT and
-    UPDATE (``?1`` .. ``?19`` the :data:`COLUMNS`, ``?20`` the import's time).
-    ``person`` and ``team``: the importer's, for rows that name none."""
+    """Turns a :class:`RawRow` into a :class:`Row`. ``person`` and ``team``:
+    the importer's, for rows that name none."""
 
     def __init__(
         self,
@@ -50,7 +93,6 @@ class RowConverter:
         source: str,
         day_hours: float,
         dates: DateReader,
-        aliases: dict[str, str],
         notes: Counter[str],
     ):
         self.stream = stream
@@ -62,7 +104,6 @@ class RowConverter:
         except InputError:
             raise InputError(f"unknown --unit {self.unit!r}: use s, m, h or d") from None
         self.dates = dates
-        self.aliases = aliases
         self.default_person = self._person(person)
         self.default_team = team
         self.notes = notes
@@ -70,16 +111,20 @@ class RowConverter:
         self.labels = {f: f"{f} column {c!r}" if c else f for f, c in stream.columns.items()}
         self._tags: dict[object, str] = {}
 
-    def convert(self, raw: RawRow) -> tuple[str, bool, list]:
-        """(uid base, whether it is a key, the row's parameters). Raises
-        :class:`Skip` for rows left out and :class:`RowError` for bad ones."""
+    def convert(self, raw: RawRow) -> Row:
+        """The row, converted. Raises :class:`Skip` for rows left out and
+        :class:`RowError` for bad ones."""
         if raw.error:
             raise RowError(raw.error)
         values = raw.values
         get = values.get
-        estimate = self.hours(get("estimate"), "estimate")
-        if not estimate:
-            raise Skip("no estimate (missing or zero)")
+        identified = get("uid") is not None or get("key") is not None
+        if "estimate" in values or not identified:
+            estimate = self.hours(get("estimate"), "estimate")
+            if not estimate:
+                raise Skip("no estimate (missing or zero)")
+        else:  # a JSON line that speaks for other fields of a known task
+            estimate = None
         actual = self.hours(get("actual"), "actual") or None
         low = self.hours(get("low"), "low")
         high = self.hours(get("high"), "high")
@@ -97,6 +142,7 @@ class RowConverter:
         created = self.moment(get("created"), "created")
         started = self.moment(get("started"), "started")
         done = self.moment(get("done"), "done")
+        updated = self.moment(get("updated"), "updated")
         due_value = get("due")
         due = self.day(due_value, "due") if due_value is not None else None
         category = status_category(get("status"))
@@ -116,45 +162,55 @@ class RowConverter:
         key = get("key")
         uid = get("uid")
         source = self.text(get("source")) or self.source
+        title = self.text(get("title")) or (str(key).strip() if key is not None else "(no title)")
+        person = self._person(self.text(get("person"))) or self.default_person
+        legacy = None
         if uid is not None:
             base, keyed = str(uid).strip(), True
         elif key is not None:
             key = str(key).strip()
             base, keyed = f"{source}:{key}", True
-        elif raw.content is not None:
+        elif raw.content is not None and estimate is not None:
+            base, keyed = self.keyless_base(source, person, title, estimate, created), False
             digest = hashlib.sha1(raw.content.encode("utf-8", "surrogatepass")).hexdigest()
-            base, keyed = f"{source}:{digest[:HASH_CHARS]}", False
+            legacy = f"{source}:{digest[:HASH_CHARS]}"
         else:
             raise RowError("no key and no content to identify the row")
-        title = self.text(get("title")) or (str(key) if key is not None else "(no title)")
-        person = self._person(self.text(get("person"))) or self.default_person
         tags = get("tags")
-        return (
-            base,
-            keyed,
-            [
-                None,
-                title,
-                person,
-                self.text(get("team")) or self.default_team,
-                self.text(get("project")),
-                estimate,
-                low,
-                high,
-                confidence,
-                promise,
-                due,
-                status,
-                actual,
-                created or started or done,
-                started,
-                done_at,
-                source,
-                self.free_text(get("notes")),
-                self.tags(tags) if tags else "[]",
-                self.stamp,
-            ],
-        )
+        row = [
+            None,
+            title,
+            person,
+            self.text(get("team")) or self.default_team,
+            self.text(get("project")),
+            estimate,
+            low,
+            high,
+            confidence,
+            promise,
+            due,
+            status,
+            actual,
+            created or started or done,
+            started,
+            done_at,
+            source,
+            self.free_text(get("notes")),
+            self.tags(tags) if tags else "[]",
+        ]
+        registers = {REGISTER_OF_FIELD[f] for f in values if f in REGISTER_OF_FIELD}
+        return Row(base, keyed, row, registers, normal_at(updated), legacy, key)
+
+    #: Why a row that names no estimate and no known task is left out.
+    UNKNOWN = "no estimate, and no task with its uid or key to update"
+
+    @staticmethod
+    def keyless_base(source: str, person, title: str, estimate, created) -> str:
+        """A keyless row's identity (law 8): its source, person, title,
+        estimate and created date (its occurrence is added later)."""
+        text = "\x1f".join((source, str(person), title, repr(float(estimate)), created or ""))
+        digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{source}:{digest[:HASH_CHARS]}"
 
     # -- values -----------------------------------------------------------------
 
@@ -256,15 +312,17 @@ class RowConverter:
             raise RowError(f"tags: expected text or a list, not {value!r}")
         return json.dumps(clean_tags(str(tag) for tag in value), ensure_ascii=False)
 
-    def _person(self, name: str | None) -> str | None:
+    @staticmethod
+    def _person(name: str | None) -> str | None:
+        """A person's name as stored: as the file gives it, in its one
+        spelling (an alias maps it when read, law 7)."""
         if not name:
             return None
-        name = name.strip()
-        return self.aliases.get(name, name)
+        return clean_name(name) or None
 
     def preview(self, record: list) -> dict:
         """A row as it would be stored (the uid is settled later)."""
-        shown = dict(zip(COLUMNS, record[: len(COLUMNS)], strict=True))
+        shown = dict(zip(COLUMNS, record, strict=True))
         shown["created_at"] = shown["created_at"] or self.stamp
         if shown["status"] in ("done", "dropped") and not shown["done_at"]:
             shown["done_at"] = self.stamp

@@ -274,6 +274,7 @@ def load_tasks(
         params += everyone_params + [value for n in wanted for value in clauses[n][1]]
     sql = f"SELECT {', '.join(selected)} FROM tasks WHERE {where} ORDER BY id"  # noqa: S608
     columns = fetch_columns(conn, sql, params, names)
+    columns["person"] = history.canonical_people(conn, columns["person"])  # aliases (law 7)
     bits = columns.pop("rules").astype(np.int64)
     flags = {name: ((bits >> bit) & 1) != 0 for bit, name in enumerate(clauses)}
     return Loaded(

@@ -18,7 +18,7 @@ from calibrate.errors import DatabaseError
 
 #: The schema version this code writes. ``schema.MIGRATIONS`` has exactly
 #: this many steps (a test checks it); bump both together.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -59,6 +59,21 @@ def default_db_path() -> str:
     env = os.environ.get("CALIBRATE_DB")
     if env:
         return os.path.expanduser(env)
+    return os.path.join(data_dir(), "calibrate.db")
+
+
+def registry_path() -> str:
+    """The registry of replicas (law 4): ``replicas.json`` in the data directory."""
+    return os.path.join(data_dir(), "replicas.json")
+
+
+def data_dir() -> str:
+    """The user's data directory for calibrate: ``CALIBRATE_DATA_DIR``, else
+    the platform's (``~/.local/share/calibrate`` on Linux). It holds the
+    default database and the registry of replicas (law 4)."""
+    env = os.environ.get("CALIBRATE_DATA_DIR")
+    if env:
+        return os.path.expanduser(env)
     home = os.path.expanduser("~")
     if sys.platform == "win32":
         base = os.environ.get("APPDATA") or os.path.join(home, "AppData", "Roaming")
@@ -66,7 +81,7 @@ def default_db_path() -> str:
         base = os.path.join(home, "Library", "Application Support")
     else:
         base = os.environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
-    return os.path.join(base, "calibrate", "calibrate.db")
+    return os.path.join(base, "calibrate")
 
 
 def read_header_version(path: str | os.PathLike) -> int | None:
@@ -122,12 +137,24 @@ def _too_new(path: str, version: int) -> DatabaseError:
     )
 
 
-def connect(path: str | os.PathLike | None = None) -> sqlite3.Connection:
+class Connection(sqlite3.Connection):
+    """A connection to a calibrate database: ``replica`` is the file's
+    replica id, read once on open; ``notices`` what opening it has to say
+    (a copy that took its own identity), for the command line to print."""
+
+    replica: str = ""
+    notices: tuple[str, ...] = ()
+
+
+def connect(path: str | os.PathLike | None = None, *, identity: bool = True) -> sqlite3.Connection:
     """Open (or create) the database at ``path`` and bring it up to date.
 
     The connection is in autocommit mode: write through :func:`transaction`.
     A file that is not a calibrate database, or one from a newer version, is
-    refused before SQLite touches it.
+    refused before SQLite touches it. Its replica identity is settled on
+    every writable open (:mod:`calibrate.store.replica`: one read when the file
+    is where it was last opened); ``identity=False`` skips that, for
+    temporary copies that must keep the identity of their original.
     """
     path = os.fspath(path) if path is not None else default_db_path()
     _created.discard(path)  # only the latest opening of a file may have created it
@@ -147,7 +174,9 @@ def connect(path: str | os.PathLike | None = None) -> sqlite3.Connection:
         except OSError as error:
             raise DatabaseError(f"cannot create {parent}: {error.strerror}") from None
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=Connection
+        )
     except sqlite3.Error as error:
         raise DatabaseError(f"cannot open {path}: {error}") from None
     try:
@@ -164,6 +193,8 @@ def connect(path: str | os.PathLike | None = None) -> sqlite3.Connection:
             applied = schema.migrate(conn, path)
             if version == 0 and applied[:1] == [schema.MIGRATIONS[0].__name__]:
                 _created.add(path)  # this process made it (not another racing it)
+        if identity:
+            _settle_identity(conn, path)
     except sqlite3.DatabaseError as error:
         conn.close()
         raise _open_error(path, error) from None
@@ -171,6 +202,22 @@ def connect(path: str | os.PathLike | None = None) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _settle_identity(conn: Connection, path: str) -> None:
+    """Read the replica id; when the file is not where it was last opened,
+    let the registry say whether it moved or is a copy (law 4)."""
+    meta = dict(
+        conn.execute("SELECT key, value FROM meta WHERE key IN ('replica_id', 'replica_path')")
+    )
+    conn.replica = meta.get("replica_id", "")
+    where = os.path.realpath(path)
+    if meta.get("replica_path") != where:
+        from calibrate.store import replica
+
+        notice = replica.settle(conn, where, registry_path())
+        if notice:
+            conn.notices = (*conn.notices, notice)
 
 
 def _open_error(path: str, error: sqlite3.DatabaseError) -> DatabaseError:
@@ -314,6 +361,7 @@ def inserted_id(cursor: sqlite3.Cursor) -> int:
 
 
 def database_id(conn: sqlite3.Connection) -> str:
-    """This database's identity (made by migration m002): a team summary
-    names the database it comes from."""
-    return conn.execute("SELECT value FROM meta WHERE key = 'database_id'").fetchone()[0]
+    """This database's identity, its replica id (made by migration m002,
+    renewed when the file is a copy: law 4): a team summary names the
+    database it comes from."""
+    return conn.execute("SELECT value FROM meta WHERE key = 'replica_id'").fetchone()[0]

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from calibrate import rules
+from calibrate.store.names import canonical_person, names_of
 
 # --- freshness -----------------------------------------------------------------------
 
@@ -55,7 +56,7 @@ def history_stamp(conn: sqlite3.Connection) -> str:
 HINT_COLUMNS = ("person", "bucket", "own_n", "pool_n", "pool", "team", "p50", "p80", "p90", "stamp")
 _LOOKUP_SQL = (
     f"SELECT {', '.join(HINT_COLUMNS)} FROM hints "  # noqa: S608 (fixed names)
-    "WHERE person = coalesce((SELECT person FROM aliases WHERE alias = ?), ?) AND bucket = ?"
+    "WHERE person = ? AND bucket = ?"
 )
 _STORE_SQL = (
     f"INSERT OR REPLACE INTO hints ({', '.join(HINT_COLUMNS)}) "  # noqa: S608 (fixed names)
@@ -69,7 +70,7 @@ def stored_hint(conn: sqlite3.Connection, person: str, bucket: int) -> dict[str,
 
     One indexed ``SELECT``: this is what ``add`` costs when the row exists.
     """
-    row = conn.execute(_LOOKUP_SQL, (person, person, bucket)).fetchone()
+    row = conn.execute(_LOOKUP_SQL, (canonical_person(conn, person), bucket)).fetchone()
     return None if row is None else dict(zip(HINT_COLUMNS, row, strict=True))
 
 
@@ -97,7 +98,11 @@ def hint_pools(
     """(own log ratios, pool log ratios, pool kind) for a task by ``person`` in
     ``team`` in size ``bucket``, knowing all history (METRICS.md section 7)."""
     size, size_params = rules.size_bounds_sql(bucket)
-    own = _log_ratios(conn, f"person = ? AND {size}", [person, *size_params], rules.OWN_POOL)
+    names = names_of(conn, person)  # every name the person's tasks are stored under
+    marks = ", ".join("?" * len(names))
+    own = _log_ratios(
+        conn, f"person IN ({marks}) AND {size}", [*names, *size_params], rules.OWN_POOL
+    )
     pool: list[float] = []
     kind = "everyone"
     if team is not None:

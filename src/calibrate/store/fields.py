@@ -37,13 +37,18 @@ FIELDS = (
     ("source", "text"),
     ("notes", "text"),
     ("tags", "json"),
+    ("stamps", "json"),
+    ("imported", "json"),
 )
 NAMES = tuple(name for name, _ in FIELDS)
 #: The fields read as floating-point numbers (NULL becomes NaN).
 NUMBERS = frozenset(name for name, kind in FIELDS if kind == "real")
 #: The database's own bookkeeping: the local id (which means nothing in
-#: another database) and the time of the last change.
-BOOKKEEPING = ("id", "updated_at")
+#: another database), the time of the last change, and the replicated
+#: history's: when each register was written (``stamps``) and what the source
+#: that imported the task gave last (``imported``), both JSON
+#: (:mod:`calibrate.store.stamps`).
+BOOKKEEPING = ("id", "updated_at", "stamps", "imported")
 #: What a task carries from one database to another (an import writes these,
 #: a merge compares them), in table order.
 STORED = tuple(name for name in NAMES if name not in BOOKKEEPING)
@@ -57,8 +62,9 @@ EDITABLE = tuple(
 
 def _shown() -> tuple[str, ...]:
     """The order ``list`` shows fields in: the table's, with the status
-    before the figures, the free-text notes last and no ``updated_at``."""
-    names = [name for name in NAMES if name not in ("updated_at", "status", "notes")]
+    before the figures, the free-text notes last and no bookkeeping but the id."""
+    hidden = ("status", "notes", *BOOKKEEPING[1:])
+    names = [name for name in NAMES if name not in hidden]
     names.insert(names.index("estimate_h"), "status")
     return (*names, "notes")
 

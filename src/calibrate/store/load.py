@@ -36,9 +36,9 @@ from calibrate import rules
 from calibrate.clock import local_date
 from calibrate.durations import NO_TIME, from_iso, local_days, week_index, week_start
 from calibrate.selection import Selection
-from calibrate.store import people
+from calibrate.store import names, people
 from calibrate.store.fetch import fetch_columns
-from calibrate.store.tasks import STATUSES, canonical_person, team_of
+from calibrate.store.tasks import STATUSES, team_of
 
 #: Above this share of all tasks in the window, a full scan beats the index.
 SCAN_SHARE = 0.10
@@ -125,10 +125,20 @@ def promise_window(selection: Selection) -> tuple[list[str], list]:
 
 
 def resolve_person(conn: sqlite3.Connection, selection: Selection) -> Selection:
-    """The selection with its person's alias resolved (``jdoe`` -> ``Jane Doe``)."""
-    if selection.person is None:
-        return selection
-    return selection.replace(person=canonical_person(conn, selection.person))
+    """The selection with its person's aliases resolved (law 7): ``--person
+    jdoe`` becomes ``Jane Doe``, selecting the tasks stored under every name
+    that stands for her (``Jane Doe``, ``jdoe``, ...) and no other. The one
+    place a scope's person meets the aliases."""
+    return names.resolve_person(conn, selection)
+
+
+def canonical_people(conn: sqlite3.Connection, column: np.ndarray) -> np.ndarray:
+    """A loaded ``person`` column with every name mapped to the person it
+    stands for (aliases, read when loaded: stored names are never rewritten)."""
+    mapping = people.alias_map(conn)
+    if not mapping or not len(column):
+        return column
+    return np.asarray([mapping.get(name, name) for name in column.tolist()], dtype=object)
 
 
 def reference_for(conn: sqlite3.Connection, selection: Selection) -> tuple[Selection | None, str]:
@@ -201,6 +211,8 @@ def counted_tasks(
         f"WHERE {rules.counted_sql()} AND {where} ORDER BY id"
     )
     columns = fetch_columns(conn, sql, params, wanted)
+    if with_people:
+        columns["person"] = canonical_people(conn, columns["person"])
     return counted_frame(columns, local_dates(columns["done_at"]))
 
 
@@ -399,9 +411,11 @@ def task_columns(
         f"SELECT {', '.join(selected)} FROM tasks "  # noqa: S608 (fixed names, clauses from rules)
         f"WHERE {scope} AND (({counted}) OR ({promises})) ORDER BY id"
     )
-    return fetch_columns(
+    columns = fetch_columns(
         conn, sql, [*params, *window_params, *promised_params], names, {"status": np.int64}
     )
+    columns["person"] = canonical_people(conn, columns["person"])
+    return columns
 
 
 @dataclass

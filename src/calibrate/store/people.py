@@ -2,9 +2,12 @@
 
 A person is a name on tasks (or in an imported team summary). Two names can
 be one person (an imported "Jane Doe" and a git "jdoe"): :func:`add_alias`
-joins them, rewriting the tasks already stored, and from then on the store
-writes the canonical name (``tasks.canonical_person``). A person may opt out
-of ranks: others never see them ranked, they still see themselves.
+records that, and the name is mapped when read (law 7,
+:mod:`calibrate.store.names`): the tasks keep the name they were stored
+under, and every count, score and deletion of the person covers all of their
+names. A person may opt out of ranks: others never see them ranked, they
+still see themselves. Aliases and opt-outs are records with stamps, merged
+like tasks (the later edit wins).
 
 Standard library only, so that ``rm --person`` in the everyday CLI stays light.
 """
@@ -15,14 +18,22 @@ import sqlite3
 
 from calibrate.errors import InputError, NotFound, UsageError
 from calibrate.rules import counted_sql
+from calibrate.store import names as naming
 from calibrate.store import transaction
-from calibrate.store.tasks import canonical_person, team_of
+from calibrate.store.names import canonical_person, clean_name, names_of
+from calibrate.store.stamps import next_at, replica_id
+from calibrate.store.tasks import team_of
+from calibrate.store.tombstones import bury
+
+
+def _in(names: list[str]) -> str:
+    return ", ".join("?" * len(names))
 
 
 def current_team(conn: sqlite3.Connection, person: str) -> str | None:
     """The team of the person's most recent task (METRICS.md), else the team an
     imported summary gives them; ``None`` for none."""
-    if conn.execute("SELECT 1 FROM tasks WHERE person = ? LIMIT 1", (person,)).fetchone():
+    if _has_tasks(conn, names_of(conn, person)):
         return team_of(conn, person)
     row = conn.execute(
         "SELECT team FROM summary_people WHERE person = ? ORDER BY summary_id DESC LIMIT 1",
@@ -36,43 +47,53 @@ def current_teams(conn: sqlite3.Connection, people) -> dict[str, str | None]:
     return {person: current_team(conn, person) for person in people}
 
 
+def _has_tasks(conn: sqlite3.Connection, names: list[str]) -> bool:
+    sql = f"SELECT 1 FROM tasks WHERE person IN ({_in(names)}) LIMIT 1"  # noqa: S608 (marks only)
+    return conn.execute(sql, names).fetchone() is not None
+
+
 def aliases_of(conn: sqlite3.Connection) -> dict[str, list[str]]:
-    """Person -> the other names they go by."""
+    """Person -> the other names they go by (aliases resolved through chains)."""
     out: dict[str, list[str]] = {}
-    for alias, person in conn.execute("SELECT alias, person FROM aliases ORDER BY alias"):
+    for alias, person in sorted(alias_map(conn).items()):
         out.setdefault(person, []).append(alias)
     return out
 
 
 def alias_map(conn: sqlite3.Connection) -> dict[str, str]:
-    return dict(conn.execute("SELECT alias, person FROM aliases").fetchall())
+    """Every live alias -> the person it stands for (chains resolved)."""
+    return naming.alias_map(conn).as_dict()
 
 
 def opted_out(conn: sqlite3.Connection) -> set[str]:
-    """People who opted out of ranks, here or in an imported summary (privacy
-    first: one opt-out anywhere is enough)."""
-    names = {row[0] for row in conn.execute("SELECT name FROM people WHERE opt_out = 1")}
+    """People who opted out of ranks, here (under any of their names) or in
+    an imported summary (privacy first: one opt-out anywhere is enough)."""
     aliases = alias_map(conn)
+    names = {
+        aliases.get(row[0], row[0])
+        for row in conn.execute("SELECT name FROM people WHERE opt_out = 1")
+    }
     for (person,) in conn.execute("SELECT person FROM summary_people WHERE opt_out = 1"):
         names.add(aliases.get(person, person))
     return names
 
 
 def is_known(conn: sqlite3.Connection, name: str) -> bool:
-    """Whether ``name`` has tasks, a people entry or summary rows here."""
-    if conn.execute("SELECT 1 FROM tasks WHERE person = ? LIMIT 1", (name,)).fetchone():
+    """Whether ``name`` (under any of its names) has tasks, a people entry or
+    summary rows here."""
+    names = names_of(conn, name)
+    if _has_tasks(conn, names):
         return True
-    if conn.execute("SELECT 1 FROM people WHERE name = ?", (name,)).fetchone():
+    marks = _in(names)
+    if conn.execute(f"SELECT 1 FROM people WHERE name IN ({marks})", names).fetchone():  # noqa: S608
         return True
-    return (
-        conn.execute("SELECT 1 FROM summary_people WHERE person = ? LIMIT 1", (name,)).fetchone()
-        is not None
-    )
+    sql = f"SELECT 1 FROM summary_people WHERE person IN ({marks}) LIMIT 1"  # noqa: S608 (marks)
+    return conn.execute(sql, names).fetchone() is not None
 
 
 def require_person(conn: sqlite3.Connection, name: str) -> str:
     """The canonical name of a person who is here; :class:`NotFound` otherwise."""
-    person = canonical_person(conn, name.strip())
+    person = canonical_person(conn, name)
     if not is_known(conn, person):
         raise NotFound(f"no person {name!r} in this database (see 'calibrate people')")
     return person
@@ -85,7 +106,8 @@ def list_people(conn: sqlite3.Connection) -> list[dict]:
     ``opt_out``, and ``summary`` (weeks of imported summaries, for people known
     from a team's summary file rather than from tasks)."""
     rows: dict[str, dict] = {}
-    for person, tasks, counted, open_, last in conn.execute(
+    aliases = alias_map(conn)
+    for name, tasks, counted, open_, last in conn.execute(
         f"""
         SELECT person, count(*), total({counted_sql()}),
                total(status IN ('open', 'started')),
@@ -93,43 +115,21 @@ def list_people(conn: sqlite3.Connection) -> list[dict]:
         FROM tasks GROUP BY person
         """  # noqa: S608 (a fixed clause)
     ):
-        rows[person] = {
-            "person": person,
-            "team": None,
-            "tasks": int(tasks),
-            "counted": int(counted),
-            "open": int(open_),
-            "last": (last or "")[:10] or None,
-            "aliases": [],
-            "opt_out": False,
-            "summary": 0,
-        }
-    aliases = alias_map(conn)
+        person = aliases.get(name, name)  # every name of a person is one row
+        row = rows.setdefault(person, _person_row(person))
+        row["tasks"] += int(tasks)
+        row["counted"] += int(counted)
+        row["open"] += int(open_)
+        row["last"] = max(filter(None, [row["last"], (last or "")[:10] or None]), default=None)
     for person, weeks, counted, last in conn.execute(
         "SELECT person, count(*), total(n), max(week) FROM summary_weeks GROUP BY person"
     ):
         person = aliases.get(person, person)
-        row = rows.setdefault(
-            person,
-            {
-                "person": person,
-                "team": None,
-                "tasks": 0,
-                "counted": 0,
-                "open": 0,
-                "last": None,
-                "aliases": [],
-                "opt_out": False,
-                "summary": 0,
-            },
-        )
+        row = rows.setdefault(person, _person_row(person))
         row["summary"] += int(weeks)
         if not row["tasks"]:
             row["counted"] += int(counted)
             row["last"] = max(filter(None, [row["last"], last]), default=None)
-    for name, opt_out in conn.execute("SELECT name, opt_out FROM people"):
-        if name in rows:
-            rows[name]["opt_out"] = bool(opt_out)
     for name in opted_out(conn):
         if name in rows:
             rows[name]["opt_out"] = True
@@ -141,98 +141,131 @@ def list_people(conn: sqlite3.Connection) -> list[dict]:
     return [rows[name] for name in sorted(rows, key=str.casefold)]
 
 
-def add_alias(conn: sqlite3.Connection, name: str, person: str) -> dict:
-    """Make ``name`` another name of ``person``, in one transaction.
+def _person_row(person: str) -> dict:
+    return {
+        "person": person,
+        "team": None,
+        "tasks": 0,
+        "counted": 0,
+        "open": 0,
+        "last": None,
+        "aliases": [],
+        "opt_out": False,
+        "summary": 0,
+    }
 
-    The tasks already stored under ``name`` move to ``person``, aliases that
-    pointed at ``name`` follow, and an opt-out of either name holds for both.
-    Returns ``person`` (canonical), ``tasks`` moved and ``aliases`` re-pointed.
-    """
-    name, person = name.strip(), person.strip()
+
+def add_alias(conn: sqlite3.Connection, name: str, person: str) -> dict:
+    """Make ``name`` another name of ``person``, in one transaction: a record
+    (stamped), mapping the name when it is read. No stored task changes: the
+    tasks stored under ``name`` count as ``person``'s from now on, here and
+    wherever the alias travels. Returns ``alias``, ``person`` (canonical) and
+    ``tasks``: how many tasks are stored under ``name``."""
+    name, person = clean_name(name), clean_name(person)
     if not name or not person:
         raise UsageError("an alias needs a NAME and a PERSON")
     with transaction(conn):
-        target = canonical_person(conn, person)
+        aliases = naming.alias_map(conn)
+        target = aliases.resolve(person)
         if not is_known(conn, target):
             raise NotFound(f"no person {person!r} in this database (see 'calibrate people')")
         if name == target:
             raise InputError(f"{name!r} is already {target!r}")
-        existing = conn.execute("SELECT person FROM aliases WHERE alias = ?", (name,)).fetchone()
-        if existing is not None and existing[0] != target:
+        existing = aliases.edges.get(name)
+        if existing is not None and aliases.resolve(name) != target:
             raise InputError(
-                f"{name!r} is already an alias of {existing[0]!r}; "
+                f"{name!r} is already an alias of {aliases.resolve(name)!r}; "
                 f"remove it first with 'calibrate alias --remove {name}'"
             )
-        moved = conn.execute(
-            "UPDATE tasks SET person = ? WHERE person = ?", (target, name)
-        ).rowcount
-        repointed = conn.execute(
-            "UPDATE aliases SET person = ? WHERE person = ?", (target, name)
-        ).rowcount
-        conn.execute(
-            "INSERT INTO aliases (alias, person) VALUES (?, ?) "
-            "ON CONFLICT(alias) DO UPDATE SET person = excluded.person",
-            (name, target),
-        )
-        old = conn.execute("SELECT opt_out FROM people WHERE name = ?", (name,)).fetchone()
-        if old is not None:
-            if old[0]:
-                _write_opt_out(conn, target, True)
-            conn.execute("DELETE FROM people WHERE name = ?", (name,))
-    return {"alias": name, "person": target, "tasks": int(moved), "aliases": int(repointed)}
+        _write_alias(conn, name, target, deleted=False)
+        count = conn.execute("SELECT count(*) FROM tasks WHERE person = ?", (name,)).fetchone()[0]
+    return {"alias": name, "person": target, "tasks": int(count)}
+
+
+def _write_alias(conn: sqlite3.Connection, name: str, person: str, *, deleted: bool) -> None:
+    row = conn.execute("SELECT stamp_at FROM aliases WHERE alias = ?", (name,)).fetchone()
+    conn.execute(
+        "INSERT INTO aliases (alias, person, deleted, stamp_at, stamp_replica) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(alias) DO UPDATE SET person = excluded.person, "
+        "deleted = excluded.deleted, stamp_at = excluded.stamp_at, "
+        "stamp_replica = excluded.stamp_replica",
+        (name, person, int(deleted), next_at(row[0] if row else ""), replica_id(conn)),
+    )
 
 
 def remove_alias(conn: sqlite3.Connection, name: str) -> str:
-    """Forget an alias (tasks already moved stay with the person). Returns the
-    person it pointed at."""
+    """Forget an alias (a later version of its record, marked deleted, so the
+    removal travels too). Returns the person it pointed at."""
+    name = clean_name(name)
     with transaction(conn):
-        row = conn.execute("SELECT person FROM aliases WHERE alias = ?", (name,)).fetchone()
+        row = conn.execute(
+            "SELECT person FROM aliases WHERE alias = ? AND deleted = 0", (name,)
+        ).fetchone()
         if row is None:
             raise NotFound(f"{name!r} is not an alias (see 'calibrate alias')")
-        conn.execute("DELETE FROM aliases WHERE alias = ?", (name,))
+        _write_alias(conn, name, row[0], deleted=True)
     return row[0]
 
 
 def list_aliases(conn: sqlite3.Connection) -> list[dict]:
     return [
         {"alias": alias, "person": person}
-        for alias, person in conn.execute("SELECT alias, person FROM aliases ORDER BY alias")
+        for alias, person in conn.execute(
+            "SELECT alias, person FROM aliases WHERE deleted = 0 ORDER BY alias"
+        )
     ]
 
 
 def _write_opt_out(conn: sqlite3.Connection, person: str, opt_out: bool) -> None:
+    row = conn.execute("SELECT stamp_at FROM people WHERE name = ?", (person,)).fetchone()
     conn.execute(
-        "INSERT INTO people (name, opt_out) VALUES (?, ?) "
-        "ON CONFLICT(name) DO UPDATE SET opt_out = excluded.opt_out",
-        (person, int(opt_out)),
+        "INSERT INTO people (name, opt_out, stamp_at, stamp_replica) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET opt_out = excluded.opt_out, "
+        "stamp_at = excluded.stamp_at, stamp_replica = excluded.stamp_replica",
+        (person, int(opt_out), next_at(row[0] if row else ""), replica_id(conn)),
     )
 
 
 def set_opt_out(conn: sqlite3.Connection, name: str, opt_out: bool) -> str:
-    """Opt a person out of ranks (or back in). Returns their canonical name."""
+    """Opt a person out of ranks (or back in: under every name of theirs that
+    had opted out). Returns their canonical name."""
     with transaction(conn):
         person = require_person(conn, name)
         _write_opt_out(conn, person, opt_out)
+        if not opt_out:
+            names = names_of(conn, person)
+            sql = f"SELECT name FROM people WHERE opt_out = 1 AND name IN ({_in(names)})"  # noqa: S608
+            for (other,) in conn.execute(sql, names).fetchall():
+                _write_opt_out(conn, other, False)
     return person
 
 
 def person_task_count(conn: sqlite3.Connection, name: str) -> tuple[str, int]:
-    """(canonical name, number of tasks) of a person who is here."""
+    """(canonical name, number of tasks under all of their names) of a person
+    who is here."""
     person = require_person(conn, name)
-    count = conn.execute("SELECT count(*) FROM tasks WHERE person = ?", (person,)).fetchone()[0]
-    return person, int(count)
+    names = names_of(conn, person)
+    sql = f"SELECT count(*) FROM tasks WHERE person IN ({_in(names)})"  # noqa: S608 (marks)
+    return person, int(conn.execute(sql, names).fetchone()[0])
 
 
 def delete_person(conn: sqlite3.Connection, name: str) -> dict:
-    """Delete every task of a person (with their timers and re-estimates) and
-    the weeks imported summaries hold for them, in one transaction. Their
-    aliases and opt-out stay: they are wishes about the name, not work.
-    Returns ``person``, ``tasks`` and ``summary_weeks`` deleted."""
+    """Delete every task of a person, under every name the aliases give them
+    (with their timers and re-estimates), leaving a tombstone per task (uids
+    only), and the weeks imported summaries hold for them, in one
+    transaction. Their aliases and opt-out stay: they are wishes about the
+    name, not work. Returns ``person``, ``names``, ``tasks`` and
+    ``summary_weeks`` deleted."""
     with transaction(conn):
         person = require_person(conn, name)
-        tasks = conn.execute("DELETE FROM tasks WHERE person = ?", (person,)).rowcount
-        names = [person, *[a for a, p in alias_map(conn).items() if p == person]]
-        marks = ",".join("?" * len(names))
+        names = names_of(conn, person)
+        marks = _in(names)
+        uids = [
+            row[0]
+            for row in conn.execute(f"SELECT uid FROM tasks WHERE person IN ({marks})", names)  # noqa: S608
+        ]
+        bury(conn, uids)
+        conn.execute(f"DELETE FROM hints WHERE person IN ({marks})", names)  # noqa: S608
         weeks = conn.execute(
             f"DELETE FROM summary_weeks WHERE person IN ({marks})",  # noqa: S608 (marks only)
             names,
@@ -241,7 +274,7 @@ def delete_person(conn: sqlite3.Connection, name: str) -> dict:
             f"DELETE FROM summary_people WHERE person IN ({marks})",  # noqa: S608 (marks only)
             names,
         )
-    return {"person": person, "tasks": int(tasks), "summary_weeks": int(weeks)}
+    return {"person": person, "names": names, "tasks": len(uids), "summary_weeks": int(weeks)}
 
 
 def pseudonym_salt(conn: sqlite3.Connection | None) -> bytes:
@@ -257,7 +290,7 @@ def person_with_tasks(conn: sqlite3.Connection, person: str) -> str:
     """The person's canonical name; an error naming who is here when nobody by
     that name has a task (a typo should not give advice from nobody's history)."""
     name = canonical_person(conn, person)
-    if conn.execute("SELECT 1 FROM tasks WHERE person = ? LIMIT 1", (name,)).fetchone():
+    if _has_tasks(conn, names_of(conn, name)):
         return name
     raise NotFound(f"nobody called {person!r} has tasks here{_known_names(conn, 'person')}")
 

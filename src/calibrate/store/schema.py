@@ -230,9 +230,158 @@ def m004_summary_detail(db: Database) -> None:
     db.execute("ALTER TABLE summary_weeks ADD COLUMN detail TEXT")
 
 
+@migration
+def m005_replicas(db: Database) -> None:
+    """A replicated history (PRODUCT.md, "How tasks travel"): this file's
+    replica id (the identity m002 made), stamps on every task register
+    (``stamps``, from ``updated_at``) and the last values an import's source
+    gave (``imported``); uids and stamps on timer intervals and re-estimates
+    (records of their own, merged as a set; a row written without them gets
+    them from a trigger); aliases and people stamped (last writer wins);
+    tombstones; and every stored name in its one spelling (:func:`clean_name`).
+    Every value stays as it was, but names that were not in that spelling."""
+    from calibrate.store.names import clean_name
+    from calibrate.store.stamps import normal_at, now_at
+
+    conn = db.conn
+    conn.create_function("normal_at", 1, normal_at, deterministic=True)
+    conn.create_function("clean_name", 1, clean_name, deterministic=True)
+    conn.create_function("child_uid", 4, _child_uid, deterministic=True)
+    replica = conn.execute("SELECT value FROM meta WHERE key = 'database_id'").fetchone()[0]
+    at = now_at()
+    db.execute("UPDATE meta SET key = 'replica_id' WHERE key = 'database_id'")
+    db.execute("ALTER TABLE tasks ADD COLUMN stamps TEXT")
+    db.execute("ALTER TABLE tasks ADD COLUMN imported TEXT")
+    db.execute(
+        """UPDATE tasks SET stamps = '{"*":["' || normal_at(updated_at) || '","' || ? || '"]}'""",
+        [replica],
+    )
+    db.execute(
+        "UPDATE tasks SET person = clean_name(person) WHERE person IS NOT clean_name(person)"
+    )
+    for table, start, moment in (
+        ("intervals", "started_at", "coalesce({row}stopped_at, {row}started_at)"),
+        ("reestimates", "at", "{row}at"),
+    ):
+        for column in ("uid TEXT", "stamp_at TEXT", "stamp_replica TEXT"):
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+        db.execute(f"ALTER TABLE {table} ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0")
+        # one record in two files migrated apart (merged before) gets one uid
+        db.execute(
+            f"""
+            WITH numbered AS (
+                SELECT {table}.id, child_uid(tasks.uid, '{table}', {table}.{start},
+                    row_number() OVER (PARTITION BY task_id, {table}.{start} ORDER BY {table}.id)
+                ) AS uid
+                FROM {table} JOIN tasks ON tasks.id = {table}.task_id
+            )
+            UPDATE {table} SET
+                uid = (SELECT uid FROM numbered WHERE numbered.id = {table}.id),
+                stamp_at = normal_at({moment.format(row="")}),
+                stamp_replica = ?
+            """,  # noqa: S608 (fixed names)
+            [replica],
+        )
+        db.execute(f"CREATE UNIQUE INDEX {table}_uid ON {table}(uid)")
+        # a row written without a uid (the demo, a Timewarrior import, SQL by hand)
+        # gets one, the same in every file for the same task and start (so that one
+        # sitting imported into two files is one record), and a stamp
+        new_moment = moment.format(row="NEW.")
+        made = f"(SELECT uid FROM tasks WHERE id = NEW.task_id) || '/' || NEW.{start}"  # noqa: S608
+        db.execute(
+            f"""
+            CREATE TRIGGER {table}_stamped AFTER INSERT ON {table} WHEN NEW.uid IS NULL
+            BEGIN
+                UPDATE {table} SET
+                    uid = CASE WHEN EXISTS (SELECT 1 FROM {table} WHERE uid = {made})
+                        THEN {made} || '/' || NEW.id ELSE {made} END,
+                    stamp_at = coalesce(NEW.stamp_at, CASE length({new_moment})
+                        WHEN 20 THEN substr({new_moment}, 1, 19) || '.000000Z'
+                        ELSE {new_moment} END),
+                    stamp_replica = coalesce(NEW.stamp_replica,
+                        (SELECT value FROM meta WHERE key = 'replica_id'))
+                WHERE id = NEW.id;
+            END
+            """  # noqa: S608 (fixed names)
+        )
+    for table in ("aliases", "people"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN stamp_at TEXT NOT NULL DEFAULT ''")
+        db.execute(f"ALTER TABLE {table} ADD COLUMN stamp_replica TEXT NOT NULL DEFAULT ''")
+        db.execute(f"UPDATE {table} SET stamp_at = ?, stamp_replica = ?", [at, replica])  # noqa: S608
+    db.execute("ALTER TABLE aliases ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0")
+    _clean_names(conn, clean_name, (at, replica))
+    db.execute(
+        """
+        CREATE TABLE tombstones (
+            uid TEXT PRIMARY KEY,
+            deleted_at TEXT NOT NULL,
+            deleted_replica TEXT NOT NULL,
+            restored_at TEXT,
+            restored_replica TEXT
+        ) WITHOUT ROWID
+        """
+    )
+
+
+def _child_uid(task_uid: str, kind: str, start: str, occurrence: int) -> str:
+    """A stable uid for a record that had none: the same record (a task's
+    sitting, or re-estimate, at the same moment) in two files gets the same one."""
+    import hashlib
+
+    text = "\x00".join((task_uid, kind, start, str(occurrence)))
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _clean_names(
+    conn: sqlite3.Connection, clean_name: Callable[[str], str], stamp: tuple[str, str]
+) -> None:
+    """Aliases and people under their names' one spelling; where two spellings
+    of a name meet, one alias stays, and an opt-out (privacy first)."""
+    for alias, person in conn.execute("SELECT alias, person FROM aliases").fetchall():
+        name, target = clean_name(alias), clean_name(person)
+        if (name, target) != (alias, person):
+            conn.execute(
+                "UPDATE OR REPLACE aliases SET alias = ?, person = ? WHERE alias = ?",
+                (name, target, alias),
+            )
+    conn.execute("DELETE FROM aliases WHERE alias = person")
+    for name, opt_out in conn.execute("SELECT name, opt_out FROM people").fetchall():
+        clean = clean_name(name)
+        if clean != name:
+            other = conn.execute("SELECT opt_out FROM people WHERE name = ?", (clean,)).fetchone()
+            conn.execute("DELETE FROM people WHERE name = ?", (name,))
+            if other is None:
+                conn.execute(
+                    "INSERT INTO people (name, opt_out, stamp_at, stamp_replica) "
+                    "VALUES (?, ?, ?, ?)",
+                    (clean, opt_out, *stamp),
+                )
+            elif opt_out > other[0]:
+                conn.execute("UPDATE people SET opt_out = ? WHERE name = ?", (opt_out, clean))
+
+
 def backup_path(path: str | Path, version: int) -> Path:
     path = Path(path)
     return path.with_name(f"{path.name}.bak-v{version}")
+
+
+def write_backup(conn: sqlite3.Connection, path: str | Path, backup: Path) -> None:
+    """Copy the database into ``backup`` with the database file's own
+    permissions (law 3: a private database leaves no world-readable copy).
+    The file is made with them before a byte is written."""
+    import os
+
+    mode = os.stat(path).st_mode & 0o777
+    backup.unlink(missing_ok=True)
+    descriptor = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    os.close(descriptor)
+    os.chmod(backup, mode)  # the umask may have taken bits away
+    target = sqlite3.connect(backup)
+    try:
+        with target:
+            conn.backup(target)
+    finally:
+        target.close()
 
 
 def migrate(conn: sqlite3.Connection, path: str | Path) -> list[str]:
@@ -243,11 +392,7 @@ def migrate(conn: sqlite3.Connection, path: str | Path) -> list[str]:
     """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > 0:
-        backup = backup_path(path, version)
-        target = sqlite3.connect(backup)
-        with target:
-            conn.backup(target)
-        target.close()
+        write_backup(conn, path, backup_path(path, version))
     else:
         conn.execute("PRAGMA journal_mode = WAL")
     db = Database(conn, execute_plugins=False)

@@ -4,6 +4,12 @@ A task is added with its original estimate (and optionally a range, a
 promise and tags), timed with start/stop intervals, re-estimated, finished
 with an actual or dropped. Every function here takes an open ``sqlite3``
 connection and does its writes in one transaction; none prints.
+
+Every write stamps what it changes (law 1, :mod:`calibrate.store.stamps`): a
+task's registers, a timer interval or a re-estimate (records of their own,
+with uids), or a tombstone for a task deleted. Names are stored as given,
+in their one spelling (:func:`calibrate.store.names.clean_name`): an alias
+maps them when they are read.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from calibrate.errors import InputError, NotFound, StateError, UsageError
 from calibrate.rules import range_confidence
 from calibrate.store import inserted_id, transaction
 from calibrate.store.fields import EDITABLE
+from calibrate.store.names import canonical_person as canonical_person
+from calibrate.store.names import clean_name, names_of
+from calibrate.store.stamps import REGISTER_OF, next_at, replica_id, second_of, single, stamp_task
 
 STATUSES = ("open", "started", "done", "dropped")
 
@@ -88,6 +97,11 @@ def new_uid() -> str:
     return str(uuid.uuid4())
 
 
+def record_uid() -> str:
+    """The uid of a timer interval or a re-estimate: 32 random hex digits."""
+    return uuid.uuid4().hex
+
+
 def check_task_values(
     *,
     estimate_h: float,
@@ -156,12 +170,6 @@ def tags_json(tags: Iterable[str]) -> str:
     return json.dumps(tags)
 
 
-def canonical_person(conn: sqlite3.Connection, name: str) -> str:
-    """The person a name stands for, after aliases."""
-    row = conn.execute("SELECT person FROM aliases WHERE alias = ?", (name,)).fetchone()
-    return row[0] if row else name
-
-
 def checked_new_task(
     task: NewTask, *, start: bool = False, actual_h: float | None = None
 ) -> NewTask:
@@ -172,7 +180,7 @@ def checked_new_task(
     title = task.title.strip()
     if not title:
         raise UsageError("a task needs a title")
-    person = task.person.strip()
+    person = clean_name(task.person)
     if not person:
         raise UsageError("a task needs a person")
     confidence = range_confidence(task.low_h, task.confidence)
@@ -196,13 +204,19 @@ def checked_new_task(
 
 
 def team_of(conn: sqlite3.Connection, person: str) -> str | None:
-    """A person's team: the team of their most recent task (METRICS.md);
-    ``None`` when that task has no team or the person has no task."""
-    row = conn.execute(
-        "SELECT team FROM tasks WHERE person = ? ORDER BY created_at DESC, id DESC LIMIT 1",
-        (person,),
-    ).fetchone()
-    return row[0] if row and row[0] else None
+    """A person's team: the team of their most recent task, under any of
+    their names (METRICS.md); ``None`` when that task has no team or the
+    person has no task."""
+    best: tuple[str, int, str | None] | None = None
+    for name in names_of(conn, person):
+        row = conn.execute(
+            "SELECT created_at, id, team FROM tasks WHERE person = ? "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            (name,),
+        ).fetchone()
+        if row is not None and (best is None or (row[0], row[1]) > best[:2]):
+            best = (row[0], row[1], row[2])
+    return best[2] if best and best[2] else None
 
 
 def add_task(
@@ -216,11 +230,14 @@ def add_task(
     """Store a new task and return its id. With ``start`` its timer runs from
     ``at``; with ``actual_h`` it is stored as done at ``at``. A task given no
     team joins the person's current team (that of their latest task), so that
-    leaving out ``--team`` does not take someone out of their team."""
+    leaving out ``--team`` does not take someone out of their team. The name
+    is stored as given (an alias maps it when read)."""
     task = checked_new_task(task, start=start, actual_h=actual_h)
     when = to_iso(at) if at else now_iso()
+    replica = replica_id(conn)
     with transaction(conn):
-        person = canonical_person(conn, task.person)
+        stamp = next_at()
+        person = task.person
         team = task.team if task.team is not None else team_of(conn, person)
         if start:
             _stop_running_for(conn, person, when)
@@ -228,8 +245,8 @@ def add_task(
             """
             INSERT INTO tasks (uid, title, person, team, project, estimate_h, low_h, high_h,
                 confidence, promise_h, due, status, actual_h, created_at, started_at, done_at,
-                updated_at, source, notes, tags)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                updated_at, source, notes, tags, stamps)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             (
                 task.uid or new_uid(),
@@ -248,18 +265,45 @@ def add_task(
                 when,
                 when if start else None,
                 when if actual_h is not None else None,
-                when,
+                second_of(stamp),
                 task.source,
                 task.notes,
                 tags_json(task.tags),
+                single(stamp, replica),
             ),
         )
         task_id = inserted_id(cursor)
         if start:
-            conn.execute(
-                "INSERT INTO intervals (task_id, started_at) VALUES (?, ?)", (task_id, when)
-            )
+            _insert_interval(conn, task_id, when, stamp, replica)
     return task_id
+
+
+def _insert_interval(
+    conn: sqlite3.Connection, task_id: int, started_at: str, stamp: str, replica: str
+) -> None:
+    conn.execute(
+        "INSERT INTO intervals (uid, task_id, started_at, stamp_at, stamp_replica) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (record_uid(), task_id, started_at, stamp, replica),
+    )
+
+
+def _state(task: sqlite3.Row | dict, **values) -> dict:
+    """The state register's columns (status, actual, started and done times)
+    as written together: the task's, with ``values`` changed."""
+    return {c: values.get(c, task[c]) for c in ("status", "actual_h", "started_at", "done_at")}
+
+
+def _write_registers(conn: sqlite3.Connection, task: sqlite3.Row | dict, values: dict) -> None:
+    """Write ``values`` (column -> value) into the stored ``task``, stamping
+    each register they belong to: the one way a local edit reaches a task."""
+    registers = dict.fromkeys(REGISTER_OF[column] for column in values)
+    stamps, at = stamp_task(conn, task, registers)
+    assignments = "".join(f"{column} = ?, " for column in values)
+    conn.execute(
+        f"UPDATE tasks SET {assignments}stamps = ?, updated_at = ? WHERE id = ?",  # noqa: S608 (column names from fields)
+        (*values.values(), stamps, second_of(at), task["id"]),
+    )
 
 
 def get_task(conn: sqlite3.Connection, task_id: int) -> sqlite3.Row:
@@ -278,14 +322,15 @@ def _require_open(task: sqlite3.Row, action: str) -> None:
 
 def running_intervals(conn: sqlite3.Connection, person: str | None = None) -> list[sqlite3.Row]:
     sql = (
-        "SELECT intervals.id, intervals.task_id, intervals.started_at, tasks.title "
-        "FROM intervals JOIN tasks ON tasks.id = intervals.task_id "
-        "WHERE intervals.stopped_at IS NULL"
+        "SELECT intervals.id, intervals.task_id, intervals.started_at, intervals.stamp_at, "
+        "tasks.title FROM intervals JOIN tasks ON tasks.id = intervals.task_id "
+        "WHERE intervals.stopped_at IS NULL AND intervals.deleted = 0"
     )
-    params: tuple = ()
+    params: list = []
     if person is not None:
-        sql += " AND tasks.person = ?"
-        params = (person,)
+        names = names_of(conn, person)
+        sql += f" AND tasks.person IN ({', '.join('?' * len(names))})"
+        params = names
     return conn.execute(sql + " ORDER BY intervals.started_at", params).fetchall()
 
 
@@ -295,8 +340,15 @@ def _close_interval(conn: sqlite3.Connection, interval: sqlite3.Row, when: str) 
             f"the stop time {when} is before task #{interval['task_id']}'s timer "
             f"started ({interval['started_at']})"
         )
-    conn.execute("UPDATE intervals SET stopped_at = ? WHERE id = ?", (when, interval["id"]))
-    conn.execute("UPDATE tasks SET updated_at = ? WHERE id = ?", (now_iso(), interval["task_id"]))
+    stamp = next_at(interval["stamp_at"] or "")
+    conn.execute(
+        "UPDATE intervals SET stopped_at = ?, stamp_at = ?, stamp_replica = ? WHERE id = ?",
+        (when, stamp, replica_id(conn), interval["id"]),
+    )
+    conn.execute(
+        "UPDATE tasks SET updated_at = max(updated_at, ?) WHERE id = ?",
+        (second_of(stamp), interval["task_id"]),
+    )
     return hours_between(interval["started_at"], when)
 
 
@@ -327,22 +379,32 @@ def start_task(
         task = get_task(conn, task_id)
         _require_open(task, "start")
         if conn.execute(
-            "SELECT 1 FROM intervals WHERE task_id = ? AND stopped_at IS NULL", (task_id,)
+            "SELECT 1 FROM intervals WHERE task_id = ? AND stopped_at IS NULL AND deleted = 0",
+            (task_id,),
         ).fetchone():
             raise StateError(f"task #{task_id}'s timer is already running")
         last_stop = conn.execute(
-            "SELECT max(stopped_at) FROM intervals WHERE task_id = ?", (task_id,)
+            "SELECT max(stopped_at) FROM intervals WHERE task_id = ? AND deleted = 0", (task_id,)
         ).fetchone()[0]
         if last_stop and when < last_stop:
             raise UsageError(f"task #{task_id}'s timer last stopped at {last_stop}, after {when}")
         stopped = _stop_running_for(conn, task["person"], when, except_task=task_id)
-        conn.execute("INSERT INTO intervals (task_id, started_at) VALUES (?, ?)", (task_id, when))
-        conn.execute(
-            "UPDATE tasks SET status = 'started', started_at = coalesce(started_at, ?), "
-            "updated_at = ? WHERE id = ?",
-            (when, now_iso(), task_id),
+        _insert_interval(conn, task_id, when, next_at(), replica_id(conn))
+        _write_registers(
+            conn, task, _state(task, status="started", started_at=task["started_at"] or when)
         )
     return stopped
+
+
+def record_started(conn: sqlite3.Connection, task_id: int, started_at: str) -> None:
+    """Mark a task started by a timer interval recorded elsewhere (a
+    Timewarrior import), inside the caller's transaction: its state register
+    is written and stamped only when it changes."""
+    task = get_task(conn, task_id)
+    started = min(task["started_at"] or started_at, started_at)
+    if task["status"] == "started" and task["started_at"] == started:
+        return
+    _write_registers(conn, task, _state(task, status="started", started_at=started))
 
 
 def stop_timer(
@@ -372,7 +434,8 @@ def timer_total(conn: sqlite3.Connection, task_id: int, until: str | None = None
     """Hours on the task's timer; a running interval counts up to ``until``."""
     total = 0.0
     for row in conn.execute(
-        "SELECT started_at, stopped_at FROM intervals WHERE task_id = ?", (task_id,)
+        "SELECT started_at, stopped_at FROM intervals WHERE task_id = ? AND deleted = 0",
+        (task_id,),
     ):
         stop = row["stopped_at"] or until
         if stop:
@@ -401,11 +464,7 @@ def finish_task(
                     f"task #{task_id} has no time on its timer: give the effort with --actual"
                 )
         check_task_values(estimate_h=task["estimate_h"], actual_h=actual_h)
-        conn.execute(
-            "UPDATE tasks SET status = 'done', actual_h = ?, done_at = ?, updated_at = ? "
-            "WHERE id = ?",
-            (actual_h, when, now_iso(), task_id),
-        )
+        _write_registers(conn, task, _state(task, status="done", actual_h=actual_h, done_at=when))
     return float(actual_h), from_timer
 
 
@@ -417,10 +476,7 @@ def drop_task(conn: sqlite3.Connection, task_id: int, at: datetime | None = None
         task = get_task(conn, task_id)
         _require_open(task, "drop")
         _stop_task_timer(conn, task_id, when)
-        conn.execute(
-            "UPDATE tasks SET status = 'dropped', done_at = ?, updated_at = ? WHERE id = ?",
-            (when, now_iso(), task_id),
-        )
+        _write_registers(conn, task, _state(task, status="dropped", done_at=when))
 
 
 def reestimate(
@@ -433,17 +489,23 @@ def reestimate(
         task = get_task(conn, task_id)
         _require_open(task, "re-estimate")
         previous = current_estimate(conn, task_id)
+        stamp = next_at()
         conn.execute(
-            "INSERT INTO reestimates (task_id, estimate_h, at, reason) VALUES (?, ?, ?, ?)",
-            (task_id, estimate_h, now_iso(), reason),
+            "INSERT INTO reestimates (uid, task_id, estimate_h, at, reason, stamp_at, "
+            "stamp_replica) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (record_uid(), task_id, estimate_h, now_iso(), reason, stamp, replica_id(conn)),
         )
-        conn.execute("UPDATE tasks SET updated_at = ? WHERE id = ?", (now_iso(), task_id))
+        conn.execute(
+            "UPDATE tasks SET updated_at = max(updated_at, ?) WHERE id = ?",
+            (second_of(stamp), task_id),
+        )
     return previous
 
 
 def current_estimate(conn: sqlite3.Connection, task_id: int) -> float:
     row = conn.execute(
-        "SELECT estimate_h FROM reestimates WHERE task_id = ? ORDER BY at DESC, id DESC LIMIT 1",
+        "SELECT estimate_h FROM reestimates WHERE task_id = ? AND deleted = 0 "
+        "ORDER BY at DESC, stamp_at DESC, uid DESC LIMIT 1",
         (task_id,),
     ).fetchone()
     return float(row[0]) if row else float(get_task(conn, task_id)["estimate_h"])
@@ -461,7 +523,9 @@ def edit_task(conn: sqlite3.Connection, task_id: int, changes: dict) -> dict:
         if "title" in changes and not str(new["title"]).strip():
             raise UsageError("a task needs a title")
         if "person" in changes:
-            new["person"] = canonical_person(conn, str(new["person"]).strip())
+            new["person"] = clean_name(str(new["person"]))
+            if not new["person"]:
+                raise UsageError("a task needs a person")
         if new["low_h"] is None:
             new["high_h"] = new["confidence"] = None
         new["confidence"] = range_confidence(new["low_h"], new["confidence"])
@@ -479,21 +543,18 @@ def edit_task(conn: sqlite3.Connection, task_id: int, changes: dict) -> dict:
             new["tags"] = tags_json(changes["tags"])
         changed = {k: task[k] for k in EDITABLE if new[k] != task[k]}
         if changed:
-            assignments = ", ".join(f"{column} = ?" for column in changed)
-            conn.execute(
-                f"UPDATE tasks SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608 (column names from fields.EDITABLE)
-                (*[new[column] for column in changed], now_iso(), task_id),
-            )
+            _write_registers(conn, task, {column: new[column] for column in changed})
     return changed
 
 
 def delete_tasks(conn: sqlite3.Connection, task_ids: Sequence[int]) -> int:
-    """Delete tasks (their intervals and re-estimates go with them)."""
+    """Delete tasks (their intervals and re-estimates go with them), leaving a
+    tombstone per uid (law 3: no old file brings them back)."""
+    from calibrate.store.tombstones import bury
+
     with transaction(conn):
-        for task_id in task_ids:
-            get_task(conn, task_id)
-        for task_id in task_ids:
-            conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+        uids = [get_task(conn, task_id)["uid"] for task_id in task_ids]
+        bury(conn, uids)
     return len(task_ids)
 
 
@@ -508,14 +569,16 @@ def task_details(conn: sqlite3.Connection, task_id: int) -> dict:
     task["reestimates"] = [
         dict(row)
         for row in conn.execute(
-            "SELECT estimate_h, at, reason FROM reestimates WHERE task_id = ? ORDER BY at, id",
+            "SELECT estimate_h, at, reason FROM reestimates WHERE task_id = ? AND deleted = 0 "
+            "ORDER BY at, stamp_at, uid",
             (task_id,),
         )
     ]
     task["intervals"] = [
         dict(row)
         for row in conn.execute(
-            "SELECT started_at, stopped_at FROM intervals WHERE task_id = ? ORDER BY started_at",
+            "SELECT started_at, stopped_at FROM intervals WHERE task_id = ? AND deleted = 0 "
+            "ORDER BY started_at, uid",
             (task_id,),
         )
     ]

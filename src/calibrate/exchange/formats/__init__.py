@@ -50,6 +50,7 @@ FIELDS = (
     "status",
     "notes",
     "source",
+    "updated",
 )
 
 #: Cells that mean "no value" in every format.
@@ -95,14 +96,18 @@ class Hours(float):
 class RawRow:
     """One task as read: its first line in the file and its fields' raw values.
 
-    ``content`` is the row's full text when it has no key, for the stable hash
-    that becomes its uid.
+    ``content`` is the row's full text when it has no key (a uid for rows
+    imported before keyless rows were keyed by their fields). ``record``: a
+    line of a calibrate export that carries its stamps (a task, interval,
+    re-estimate, alias, opt-out or tombstone), joined as it is rather than
+    read as a row (:mod:`calibrate.exchange.records`).
     """
 
     line: int
     values: dict[str, Any]
     content: str | None = None
     error: str | None = None  # a reader's reason the row is bad
+    record: dict[str, Any] | None = None
 
 
 class RowError(Exception):

@@ -38,6 +38,7 @@ JIRA_SYNONYMS: dict[str, tuple[str, ...]] = {
     "due": ("duedate", "due"),
     "status": ("status",),
     "resolution": ("resolution",),
+    "updated": ("updated",),  # when the issue last changed: an import's stamp (law 2)
 }
 
 

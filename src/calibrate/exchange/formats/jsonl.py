@@ -1,12 +1,22 @@
 """JSON Lines (one task a line) and JSON arrays: calibrate's own exchange format.
 
-``export --format jsonl`` writes one object a line with the fields of the
-``tasks`` table (durations in hours, times in UTC ISO text, tags a list);
-``import`` reads them back unchanged, uid and source included. Keys are
-matched to fields like CSV headers (``estimate_h``, ``estimate`` and
-``Estimate`` all feed the estimate), so hand-written files work too.
+``export --format jsonl`` writes a database's whole replicated history (law
+8), one object a line, each with a ``kind``: ``task`` (every field, durations
+in hours, times in UTC ISO text, tags a list, with its ``stamps`` and the
+``imported`` ledger), ``interval``, ``reestimate``, ``alias``, ``person`` and
+``tombstone`` (:mod:`calibrate.store.state` reads them out). ``import`` joins
+such lines as they are, so that an export imported into an empty database is
+the same history.
 
-JSON Lines stream; a JSON array (``--format json``) is read whole.
+A line without ``kind`` (an older export, another tool, a hand-written file)
+is a task row: keys are matched to fields like CSV headers (``estimate_h``,
+``estimate`` and ``Estimate`` all feed the estimate), and a row speaks only
+for the keys it has (a line with ``uid`` and ``estimate`` changes the
+estimate alone; an explicit ``null`` clears a field). Its ``updated_at``, if
+any, is when it changed.
+
+JSON Lines stream; a JSON array (``--format json``) is read whole and holds
+tasks only.
 """
 
 from __future__ import annotations
@@ -26,6 +36,11 @@ from calibrate.exchange.formats import (
 )
 from calibrate.exchange.formats.csvfile import SYNONYMS
 
+#: The keys of a JSON task line, as CSV headers are read, and its time of change.
+JSON_SYNONYMS = {**SYNONYMS, "updated": ("updatedat", "updated", "modified", "modifiedat")}
+#: The kinds of line an export writes besides tasks.
+RECORD_KINDS = ("interval", "reestimate", "alias", "person", "tombstone")
+
 
 class JsonLinesStream(RowStream):
     """Rows of a JSON Lines file, or of a JSON array of objects."""
@@ -38,10 +53,10 @@ class JsonLinesStream(RowStream):
         self.name = options.name or options.path.name
         self.source = file_source_name(options.path)
         self.unit = options.unit or "h"
-        self.present = set(FIELDS) - {"key", "uid"}
+        self.present = set(FIELDS) - {"key", "uid"}  # each row speaks for the keys it has
         self._text = TextSource(options.path, self.name, options.encoding)
         self.size = self._text.size
-        self._fields_for = KeyFields(self.columns, options.mapping, SYNONYMS, self.name)
+        self._fields_for = KeyFields(self.columns, options.mapping, JSON_SYNONYMS, self.name)
         self._array = options.format_name == "json"
 
     def _objects(self) -> Iterator[tuple[int, object, str]]:
@@ -83,6 +98,14 @@ class JsonLinesStream(RowStream):
             if not isinstance(item, dict):
                 raise InputError(f"line {number}: expected a JSON object (a task)")
             count += 1
+            kind = item.get("kind")
+            if kind in RECORD_KINDS or (kind in (None, "task") and "stamps" in item):
+                yield RawRow(number, {}, record=item)
+                continue
+            if kind not in (None, "task"):
+                yield RawRow(number, {}, error=f"unknown kind {kind!r}")
+                continue
+            item = {k: v for k, v in item.items() if k != "kind"}
             fields = self._fields_for(tuple(item))
             values = {}
             for field_name, key in fields.items():
@@ -100,6 +123,8 @@ class JsonLinesStream(RowStream):
         source = JsonLinesStream(self.options)
         try:
             for row in source:
+                if row.record is not None:
+                    continue
                 for field_name in ("created", "started", "done", "due"):
                     value = row.values.get(field_name)
                     if isinstance(value, str):
@@ -118,12 +143,22 @@ def open_reader(options: ReadOptions) -> JsonLinesStream:
 
 
 def write_tasks(handle, rows: Iterable[dict], columns: list[str]) -> int:
-    """One JSON object a line."""
+    """One JSON object a line: a line with a ``kind`` other than ``task`` is
+    written as it is; a task with its ``columns``, then its ``stamps`` and
+    ``imported`` when it has them. Returns the number of tasks."""
     count = 0
     for row in rows:
-        handle.write(json.dumps({c: row.get(c) for c in columns}, ensure_ascii=False))
+        kind = row.get("kind", "task")
+        if kind != "task":
+            handle.write(json.dumps(row, ensure_ascii=False))
+        else:
+            line = {c: row.get(c) for c in columns}
+            if "stamps" in row:
+                line = {"kind": "task", **line}
+                line.update((k, row[k]) for k in ("updated_at", "stamps", "imported"))
+            handle.write(json.dumps(line, ensure_ascii=False))
+            count += 1
         handle.write("\n")
-        count += 1
     return count
 
 
