@@ -458,6 +458,32 @@ CONTRACT_CLIP = CLIP_LOG2
 #: ledger (METRICS.md section 8): 2 is METRICS.md version 2's section 7.
 ADVICE_VERSION = 2
 
+#: Similar past tasks (issue 16): the advice names up to SIMILAR_RECEIPTS of the
+#: counted tasks most like the new one by their words (title, tags, project;
+#: SQLite FTS5 with bm25; the person's own first, then the team's without them,
+#: never an opted-out person's), and blends the SIMILAR_K most similar into its
+#: numbers: the reference-class pool, each neighbour weighted by its similarity
+#: (the share of the query's distinct tokens, at most SIMILAR_MAX_TOKENS, it
+#: holds), weighs w = S / (S + SIMILAR_PRIOR) against the size-bucket mixture
+#: above (S: the similarities' sum). Tokens in more than SIMILAR_STOP_SHARE of
+#: the indexed tasks stay out of the query (speed; still counted in the
+#: similarity). The blend passed issue 16's rule on SiP and CESAW (pinball loss
+#: on log2 ratios at least 2% lower, P90 keep within 0.86-0.95:
+#: scripts/replay_similar.py), so SIMILAR_BLEND is on; without FTS5, or without
+#: words to match, w = 0 and the numbers are the mixture's alone.
+SIMILAR_RECEIPTS = 3
+SIMILAR_K = 20
+SIMILAR_PRIOR = 10.0
+SIMILAR_STOP_SHARE = 0.10
+SIMILAR_MAX_TOKENS = 32
+SIMILAR_BLEND = True
+
+
+def similar_weight(total_similarity: float) -> float:
+    """w = S / (S + SIMILAR_PRIOR): the reference-class pool's weight for
+    neighbours whose similarities add up to S (0 without any)."""
+    return total_similarity / (total_similarity + SIMILAR_PRIOR) if total_similarity > 0 else 0.0
+
 _SPREAD: list[tuple[float, ...]] = []
 
 

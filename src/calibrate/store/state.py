@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from calibrate.store import similar
 from calibrate.store.stamps import (
     NO_STAMP,
     REGISTER_COLUMNS,
@@ -276,8 +277,10 @@ def join_tasks(conn: sqlite3.Connection, records: Iterable[dict], result: JoinRe
             result.updated += 1
         if inserts:
             conn.executemany(_INSERT_TASK, inserts)
+            similar.changed_uids(conn, [insert[0] for insert in inserts])
         if updates:
             conn.executemany(_UPDATE_TASK, updates)
+            similar.changed(conn, [update[-1] for update in updates])
 
 
 def _comparable(register: str, values: list) -> list:
@@ -385,7 +388,10 @@ def join_tombstones(conn: sqlite3.Connection, records: Iterable[dict], result: J
             )
             result.tombstones += 1
             if deleted > restored:
+                gone = conn.execute("SELECT id FROM tasks WHERE uid = ?", (uid,)).fetchone()
                 result.deleted += conn.execute("DELETE FROM tasks WHERE uid = ?", (uid,)).rowcount
+                if gone is not None:
+                    similar.changed(conn, [gone[0]])
 
 
 def join_aliases(conn: sqlite3.Connection, records: Iterable[dict], result: JoinResult) -> None:
