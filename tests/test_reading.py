@@ -33,8 +33,10 @@ def day(run, monkeypatch):
             "--due",
             "2026-11-20",
         ],
-        ["Quick fix", "-e", "2h", "--at", "2026-11-30T09:00", "--actual", "1h", "--promise", "3h"]
-        + ["--range", "1h30m..3h"],
+        [
+            *["Quick fix", "-e", "2h", "--at", "2026-11-30T09:00", "--actual", "1h"],
+            *["--promise", "3h", "--range", "1h30m..3h"],
+        ],
         ["Overdue", "-e", "2h", "--due", "2026-11-30"],
         ["Later", "-e", "2h", "--due", "2026-12-10"],
     ):

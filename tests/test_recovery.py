@@ -34,7 +34,7 @@ def values(path) -> dict:
     with closing(sqlite3.connect(path)) as conn:
         conn.row_factory = sqlite3.Row
         tasks = {
-            row["uid"]: {k: row[k] for k in row.keys() if k not in ("stamps", "updated_at")}
+            row["uid"]: {k: v for k, v in dict(row).items() if k not in ("stamps", "updated_at")}
             for row in conn.execute("SELECT * FROM tasks")
         }
         sittings = sorted(

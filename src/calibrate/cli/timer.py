@@ -94,11 +94,13 @@ def review_options(fn: Callable) -> Callable:
         "--trim-to",
         type=TrimTo(),
         metavar="DURATION|TIME",
-        help="Trim a sitting that ran over 12 hours or through the night (02:00-05:00): to "
-        "this length (2h30m) or to end at this time (18:00).",
+        help="Trim such a sitting: to this length (2h30m), or to end at this time (18:00).",
     )(fn)
     return click.option(
-        "--keep", is_flag=True, help="Keep such a sitting as it is, without asking."
+        "--keep",
+        is_flag=True,
+        help="Keep a sitting that ran over 12 hours or through the night (02:00-05:00) as "
+        "it is, without asking.",
     )(fn)
 
 

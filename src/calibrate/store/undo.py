@@ -32,6 +32,8 @@ from calibrate.durations import now_iso
 from calibrate.errors import StateError
 from calibrate.store import transaction
 from calibrate.store.stamps import REGISTERS, decode, encode, next_at, replica_id, second_of
+from calibrate.store.tasks import write_registers
+from calibrate.store.tombstones import bury
 
 #: Changes kept; older ones are forgotten as new ones are typed.
 KEPT_ENTRIES = 200
@@ -231,8 +233,6 @@ def _changed_since(conn: sqlite3.Connection, row: sqlite3.Row, recorded: str) ->
 
 def _unmake(conn: sqlite3.Connection, item: sqlite3.Row) -> dict:
     """Undo the making of a task: delete it, with a tombstone (law 3)."""
-    from calibrate.store.tombstones import bury
-
     row = _current(conn, item["task_uid"])
     if row is None:
         return _outcome(item["task_id"], "", "gone")
@@ -283,8 +283,6 @@ def _revert(conn: sqlite3.Connection, item: sqlite3.Row, before: dict, entry: in
     were, where nothing changed them since; then the change before it on the
     same task sees the new stamps as its own (so that undo walks back)."""
     import json
-
-    from calibrate.store.tasks import write_registers
 
     row = _current(conn, item["task_uid"])
     if row is None:
