@@ -143,26 +143,33 @@ def _render_point(out: _Lines, panel: ScorePanel) -> None:
         f"over {percent(panel['over'])}, exact {percent(panel['exact'])}, "
         f"under {percent(panel['under'])}",
     )
+    for line in flag_sentences(panel):
+        out.add("Flag", line)
+
+
+def flag_sentences(panel: Mapping) -> list[str]:
+    """Section 2's flags of a person's panel in words, one sentence each (the
+    ``score`` panel's Flag lines, the report's headline)."""
     flags = panel["flags"]
     prior = panel["reference"]
     if flags is None:
-        return
+        return []
+    lines = []
     exact = flags["exact_hits"]
     if exact["flag"]:
-        out.add(
-            "Flag",
+        lines.append(
             f"{percent(exact['share'])} of your tasks end exactly at the estimate "
-            f"({prior}: {percent(exact['team'])}): are actuals written to match?",
+            f"({prior}: {percent(exact['team'])}): are actuals written to match?"
         )
     early = flags["early"]
     if early["flag"]:
         # alone in the group, the early share is judged against real developers
         against = prior if exact["team"] is not None else "real developers' median"
-        out.add(
-            "Flag",
+        lines.append(
             f"{percent(early['share'])} of your tasks finish under the estimate "
-            f"({against}: {percent(early['team'])}): padding scores as badly as optimism.",
+            f"({against}: {percent(early['team'])}): padding scores as badly as optimism."
         )
+    return lines
 
 
 def _render_ranges(out: _Lines, figures: Mapping) -> None:

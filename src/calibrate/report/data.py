@@ -46,10 +46,10 @@ class ReportData:
     """Everything the sections read. ``panel`` is :func:`panel.build_panel`'s
     dict for the scope and window, ``previous`` the same for the window of the
     same length just before (``None`` for all history), ``tasks`` the counted
-    tasks of the window (estimate, actual, person, team), ``values`` the
-    settings, ``rows`` what :func:`load_tasks` read. ``conn`` is for the few
-    small look-ups only one section makes (a person's worst estimates, the
-    open tasks)."""
+    tasks of the window (estimate, actual, person, team, and the ``week`` of
+    the local done date), ``values`` the settings, ``rows`` what
+    :func:`load_tasks` read. ``conn`` is for the few small look-ups only one
+    section makes (a person's worst estimates, the open tasks)."""
 
     conn: sqlite3.Connection
     selection: Selection
@@ -336,7 +336,9 @@ def load(
         panel=headline,
         previous=previous,
         previous_selection=previous_selection,
-        tasks=pd.DataFrame(rows.take(counted, ["estimate_h", "actual_h", "person", "team"])),
+        tasks=pd.DataFrame(rows.take(counted, ["estimate_h", "actual_h", "person", "team"])).assign(
+            week=durations.week_index(rows.done_date[counted])
+        ),
         values=values,
         rows=rows,
         promises=promises[promises["in_scope"]]
