@@ -75,7 +75,7 @@ class Judge:
         """The fields of :data:`TRUTH` for one task, whose timer holds ``timer_h``."""
         actual = task["actual_h"]
         used = float(actual) if actual is not None else timer_h
-        done_date = _local_day(task["done_at"])
+        promised = task["promise_h"] is not None or task["due"] is not None
         return {
             "used_h": used,
             "ratio": used / task["estimate_h"] if used > 0 and task["estimate_h"] else None,
@@ -84,13 +84,15 @@ class Judge:
                 status=task["status"],
                 promise_h=task["promise_h"],
                 due=_day(task["due"]),
-                done_date=done_date if task["status"] != "dropped" else None,
+                done_date=_local_day(task["done_at"]),
                 actual_h=actual,
                 used_h=used,
                 today=self.today,
                 weekmask=self.weekmask,
                 holidays=self.holidays,
-            ),
+            )
+            if promised
+            else None,
             "range_verdict": rules.range_verdict(task["low_h"], task["high_h"], actual),
         }
 

@@ -33,7 +33,6 @@ from calibrate.errors import StateError
 from calibrate.store import transaction
 from calibrate.store.stamps import REGISTERS, decode, encode, next_at, replica_id, second_of
 from calibrate.store.tasks import write_registers
-from calibrate.store.tombstones import bury
 
 #: Changes kept; older ones are forgotten as new ones are typed.
 KEPT_ENTRIES = 200
@@ -110,7 +109,10 @@ class Recorder:
             row = self.conn.execute(
                 "SELECT uid, stamps, updated_at FROM tasks WHERE id = ?", (task_id,)
             ).fetchone()
-            items.append((row["uid"], task_id, None, _stamps_text(self.conn, row), None))
+            # a new task's stamps are written whole (stamps.single): kept as they are,
+            # with no JSON read on add's path
+            stamps = row["stamps"] or _stamps_text(self.conn, row)
+            items.append((row["uid"], task_id, None, stamps, None))
         if not items:
             return None
         entry = self.conn.execute(
@@ -233,6 +235,8 @@ def _changed_since(conn: sqlite3.Connection, row: sqlite3.Row, recorded: str) ->
 
 def _unmake(conn: sqlite3.Connection, item: sqlite3.Row) -> dict:
     """Undo the making of a task: delete it, with a tombstone (law 3)."""
+    from calibrate.store.tombstones import bury  # only here: add need not import it
+
     row = _current(conn, item["task_uid"])
     if row is None:
         return _outcome(item["task_id"], "", "gone")
