@@ -342,3 +342,16 @@ def test_rm_person_clears_them_from_the_undo_log_of_a_backup(run, db_path):
     assert (rewritten, left) == ([str(backup)], [])
     assert at(backup, "SELECT count(*) FROM undo_items") == [(0,)]
     assert at(backup, "SELECT count(*) FROM undo_log") == [(0,)]
+
+
+def test_an_undone_rm_brings_back_the_advice_kept_for_the_task(run, db_path):
+    """Every record of the task comes back with it: the advice ledger's too."""
+    for i in range(12):
+        run("add", f"done {i}", "-e", "1h", "--actual", f"{40 + 5 * i}m", "--at", "-2d")
+    run("add", "to do", "-e", "1h")
+    kept = at(db_path, "SELECT uid, task_id, p50_h, p90_h, stamp_at FROM advice_ledger")
+    assert [row[1] for row in kept] == [13]
+    run("rm", "13", "--yes")
+    assert at(db_path, "SELECT count(*) FROM advice_ledger") == [(0,)]
+    run("undo")
+    assert at(db_path, "SELECT uid, task_id, p50_h, p90_h, stamp_at FROM advice_ledger") == kept

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from calibrate import reference as real_developers
 from calibrate import rules
+from calibrate.identity import default_person
 from calibrate.panel import ScorePanel
 from calibrate.text import count, factor, percent
 
@@ -83,7 +84,36 @@ def render_panel(panel: ScorePanel, width: int = 80) -> str:
     _render_promises(out, panel["promises"], panel["reference"])
     out.blank()
     _render_trend(out, panel["trend"])
+    advice = advice_line(panel)
+    if advice is not None:
+        out.blank()
+        out.add("Advice", advice)
     return "\n".join(out.lines)
+
+
+def advice_line(panel: ScorePanel) -> str | None:
+    """How calibrate's own advice held (METRICS.md section 8): "calibrate's
+    advice for you: P90 held 89% of 64 tasks (90%: 81-94%)"; ``None`` before
+    any advised task is done."""
+    record = panel["advice_record"]
+    if not record["n"]:
+        return None
+    name = panel["name"]
+    whom = (
+        "you"
+        if panel["scope"] == "person" and name == default_person()
+        else name
+        if panel["scope"] == "person"
+        else f"team {name}"
+        if panel["scope"] == "team"
+        else "everyone"
+    )
+    held = f"P90 held {percent(record['held_90'])} of {count(record['n'], 'task')}"
+    return (
+        f"calibrate's advice for {whom}: {held} "
+        f"(90%: {_pct_range(record['held_90_low'], record['held_90_high'])}); "
+        f"P80 {percent(record['held_80'])}, P50 {percent(record['held_50'])}."
+    )
 
 
 def _interval(low: float | None, high: float | None) -> str:

@@ -552,30 +552,62 @@ OWN_PRIOR = 20
 #: person), everyone's when the team has fewer than TEAM_MIN there.
 TEAM_POOL = 2000
 TEAM_MIN = 30
+#: The shared shift's variance tau^2 comes from the weeks with at least
+#: SHIFT_WEEK_MIN_TASKS non-exact counted tasks, and needs SHIFT_MIN_WEEKS such weeks.
+SHIFT_WEEK_MIN_TASKS = 3
+SHIFT_MIN_WEEKS = 4
+#: What a calibrated forecast's backtest shows (METRICS.md section 7): its 80%
+#: intervals hold 0.75 to 0.88 of the blocks, and P90 keeps 0.86 to 0.95 of the tasks.
+BACKTEST_AIM_80 = (0.75, 0.88)
+BACKTEST_AIM_KEEP_90 = (0.86, 0.95)
 #: The quantiles a hint quotes: P50, P80, P90; a promise is made at P90.
 ADVICE_QUANTILES = (0.50, 0.80, 0.90)
 PROMISE_QUANTILE = 0.90
-#: With no history at all, advice comes from the reference population's spread
-#: of A/E (section 1, [SiP]): median 1.00, P10 0.36, P90 2.0, drawn as a
-#: two-piece normal on log2(A/E) through them, REFERENCE_POINTS values.
-REFERENCE_MEDIAN_RATIO = 1.00
-REFERENCE_P10_RATIO = 0.36
-REFERENCE_P90_RATIO = 2.0
-REFERENCE_POINTS = 1000
+#: The pool used (team, everyone, neighbours or all sizes; t_b tasks) is blended
+#: with the reference population's spread for the task's size bucket, weight
+#: t_b / (t_b + REFERENCE_PRIOR): advice from a handful of tasks is as wide as
+#: real developers' until evidence narrows it (with no history at all, the
+#: reference alone). The spread is the quantiles of r at SPREAD_LEVELS per size
+#: bucket, CESAW and SiP pooled, each developer with 5+ tasks there weighted
+#: equally, shipped in the reference table (``advice_spread``, built by
+#: ``scripts/build_reference.py``).
+REFERENCE_PRIOR = 30
+SPREAD_LEVELS = tuple(round(k / 100, 2) for k in range(1, 100))
+#: The shared shift and its contraction (METRICS.md section 7): the pools already
+#: carry the between-week variance tau^2, so each non-exact draw is pulled
+#: toward the mean of its task's non-exact mixture by lambda = sqrt(1 - tau^2 /
+#: s^2) (s^2 that mixture's variance of r clipped at CONTRACT_CLIP) before the
+#: shift is added to it: each task keeps its pool's spread and the shift adds
+#: only what tasks share. Exact hits (|r| <= 0.01) neither move nor count in tau^2.
+CONTRACT_CLIP = CLIP_LOG2
+#: The version of the advice rule stored with each piece of advice in the
+#: ledger (METRICS.md section 8): 2 is METRICS.md version 2's section 7.
+ADVICE_VERSION = 2
+
+_SPREAD: list[tuple[float, ...]] = []
 
 
-def reference_log_ratios(points: int = REFERENCE_POINTS) -> list[float]:
-    """Evenly spaced quantiles of the reference spread: a two-piece normal on
-    log2(A/E) through its P10, median and P90 (plain Python: ``add`` may need it)."""
-    from statistics import NormalDist
+def reference_spread(bucket: int) -> tuple[float, ...]:
+    """The reference spread of r for size ``bucket`` (99 quantiles, ascending),
+    read from the shipped reference table once (plain Python: ``add`` may need it)."""
+    if not _SPREAD:
+        import json
+        from importlib import resources
 
-    normal = NormalDist()
-    z90 = normal.inv_cdf(0.9)
-    centre = math.log2(REFERENCE_MEDIAN_RATIO)
-    below = (centre - math.log2(REFERENCE_P10_RATIO)) / z90
-    above = (math.log2(REFERENCE_P90_RATIO) - centre) / z90
-    out = []
-    for i in range(points):
-        z = normal.inv_cdf((i + 0.5) / points)
-        out.append(centre + z * (below if z < 0 else above))
-    return out
+        try:
+            text = (
+                resources.files("calibrate")
+                .joinpath("reference", "reference.json")
+                .read_text(encoding="utf-8")
+            )
+            spread = json.loads(text)["advice_spread"]["buckets"]
+            rows = [tuple(float(q) for q in spread[label]["quantiles"]) for label in SIZE_LABELS]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            from calibrate.errors import DatabaseError
+
+            raise DatabaseError(
+                f"the reference table of real developers is missing or damaged ({error}); "
+                "reinstall calibrate"
+            ) from None
+        _SPREAD.extend(rows)
+    return _SPREAD[bucket]

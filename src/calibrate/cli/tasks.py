@@ -179,12 +179,15 @@ def add(
             click.echo(note, err=True)
     if not quiet and advice_before_the_fact(actual):
         # stdlib only; one indexed SELECT when the hint is stored
-        from calibrate.hinting import hint_for_add
+        from calibrate.hinting import hint_for_add, keep_advice
         from calibrate.words import hint_line
 
         hint = hint_for_add(app.conn, task.person, estimate)
         if hint is not None:
             click.echo(hint_line(hint, estimate), err=True)
+            note = keep_advice(app.conn, task_id, hint, estimate, "add")
+            if note is not None:
+                click.echo(note, err=True)
 
 
 def advice_before_the_fact(actual: float | None) -> bool:

@@ -1,8 +1,9 @@
 """The lines of a calibrate export, checked before they are joined in.
 
 A JSON Lines export (:mod:`calibrate.exchange.exporter`) holds records with
-their stamps: tasks, timer intervals, re-estimates, aliases, opt-outs and
-tombstones. :func:`check_record` turns one line into the record
+their stamps: tasks, timer intervals, re-estimates, the ledgers' advice and
+chances (METRICS.md section 8), aliases, opt-outs and tombstones.
+:func:`check_record` turns one line into the record
 :mod:`calibrate.store.state` joins, or raises ``RowError`` naming what is
 wrong: a file is input like any other, so every value is checked (types,
 ranges, times, stamps) with the rules ``add`` applies, before anything is
@@ -18,12 +19,13 @@ from typing import Any
 
 from calibrate.errors import CalibrateError
 from calibrate.exchange.formats import RowError
+from calibrate.store.ledgers import SOURCES
 from calibrate.store.names import clean_name
 from calibrate.store.stamps import REGISTERS, Stamp, normal_at
 from calibrate.store.tasks import STATUSES, check_task_values, clean_tags
 
 #: A record's kind -> the key naming it in messages.
-KINDS = ("task", "interval", "reestimate", "alias", "person", "tombstone")
+KINDS = ("task", "interval", "reestimate", "advice", "chance", "alias", "person", "tombstone")
 _AT_LENGTH = len("2026-12-01T12:00:00.000000Z")
 
 
@@ -57,6 +59,45 @@ def check_record(item: dict) -> tuple[str, dict]:
             "estimate_h": estimate,
             "at": _time(item, "at"),
             "reason": _text(item, "reason", optional=True, strip=False),
+            "deleted": _flag(item, "deleted"),
+            "stamp": _stamp(item.get("stamp"), "stamp"),
+        }
+    if kind == "advice":
+        hours = [_number(item, key) for key in ("p50_h", "p80_h", "p90_h")]
+        if not 0 < hours[0] <= hours[1] <= hours[2]:
+            raise RowError(f"advice: P50, P80, P90 {hours} must be positive and in order")
+        source = item.get("source")
+        if source not in SOURCES:
+            raise RowError(f"advice: source {source!r}: use one of {', '.join(SOURCES)}")
+        version = item.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise RowError(f"advice: version {version!r} is not a rule version")
+        return kind, {
+            "uid": _text(item, "uid"),
+            "task": _text(item, "task"),
+            "p50_h": hours[0],
+            "p80_h": hours[1],
+            "p90_h": hours[2],
+            "version": version,
+            "source": source,
+            "given_at": _time(item, "given_at"),
+            "deleted": _flag(item, "deleted"),
+            "stamp": _stamp(item.get("stamp"), "stamp"),
+        }
+    if kind == "chance":
+        chance = _number(item, "chance")
+        if not 0 <= chance <= 1:
+            raise RowError(f"chance: {chance!r} is not a probability")
+        promise = _number(item, "promise_h", optional=True)
+        if promise is not None and not promise > 0:
+            raise RowError(f"chance: promise_h {promise!r} must be more than zero")
+        return kind, {
+            "uid": _text(item, "uid"),
+            "task": _text(item, "task"),
+            "day": _day(item, "day"),
+            "chance": chance,
+            "promise_h": promise,
+            "due": _day(item, "due", optional=True),
             "deleted": _flag(item, "deleted"),
             "stamp": _stamp(item.get("stamp"), "stamp"),
         }
@@ -196,6 +237,20 @@ def _time(item: dict, key: str, *, optional: bool = False) -> Any:
         raise RowError(f"{item.get('kind') or 'task'}: {key} {value!r} is not a UTC time (...Z)")
     if not 1900 <= moment.year <= 2199:
         raise RowError(f"{item.get('kind') or 'task'}: {key} {value!r} is out of range")
+    return value
+
+
+def _day(item: dict, key: str, *, optional: bool = False) -> str | None:
+    """A calendar date, ``YYYY-MM-DD``."""
+    value = item.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise RowError(f"{key}: {value!r} is not a date (YYYY-MM-DD)")
+    try:
+        datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        raise RowError(f"{key}: {value!r} is not a date (YYYY-MM-DD)") from None
     return value
 
 

@@ -35,8 +35,8 @@ from calibrate.errors import DatabaseError, NotFound
 from calibrate.panel import ScorePanel
 from calibrate.selection import Selection
 from calibrate.stats.promises import promise_outcomes
+from calibrate.store import ledgers, settings
 from calibrate.store import load as history
-from calibrate.store import settings
 from calibrate.store.fetch import fetch_columns
 from calibrate.store.tasks import STATUSES
 
@@ -317,6 +317,7 @@ def load(
         logged=int(rows.mask("scope", "created").sum()),
         promised=int((rows.mask("scope", "created") & rows.has_promise).sum()),
         bands={key: values[key] for key in rules.DEFAULT_BANDS},
+        graded=ledgers.graded_advice(conn, *selection.where("t")),
     )
     previous = None
     if previous_selection is not None:
