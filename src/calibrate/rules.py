@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 #: METRICS.md's version; summaries and the reference table carry it.
@@ -329,6 +330,131 @@ def promise_window_mask(done, due, since=None, until=None, first_day=None, end_d
         by_done &= done < until
         by_due &= due < end_day
     return np.where(has_done, by_done, by_due)
+
+
+# --- section 4, one task at a time: the verdicts of list, show and status ----------------
+
+#: What a task's promise is, as ``list``, ``show`` and their JSON say it (people
+#: read the last one "at risk"): the outcome of a resolved promise, else pending,
+#: or at risk (open, and either AT_RISK_EFFORT_SHARE of a promised effort used
+#: or the due date within AT_RISK_WORKING_DAYS working days).
+PROMISE_VERDICTS = ("kept", "exceeded", "broken", "pending", "at-risk")
+AT_RISK_EFFORT_SHARE = 0.8
+AT_RISK_WORKING_DAYS = 1
+#: Where a finished task's actual fell against its range (section 3's slack).
+RANGE_VERDICTS = ("inside", "below", "above")
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def working_weekdays(weekmask: str = "1111100") -> frozenset[int]:
+    """The working weekdays (Monday is 0) of a numpy weekmask: ``"1111100"``
+    or day names, ``"Mon Tue Wed Thu Fri"`` (:func:`calibrate.store.settings.calendar`)."""
+    text = weekmask.strip()
+    if len(text) == 7 and set(text) <= {"0", "1"}:
+        return frozenset(i for i, flag in enumerate(text) if flag == "1")
+    return frozenset(
+        _DAY_NAMES.index(w[:3].lower()) for w in text.split() if w[:3].lower() in _DAY_NAMES
+    )
+
+
+def working_days_between(
+    first: date,
+    last: date,
+    weekmask: str = "1111100",
+    holidays: Sequence[str] = (),
+    *,
+    at_most: int | None = None,
+) -> int:
+    """Working days in (first, last] (numpy's ``busday_count(first + 1, last +
+    1)``); 0 when ``last`` is not after ``first``. Counting stops past
+    ``at_most`` (the verdicts ask only whether there are 0, 1 or 2)."""
+    from datetime import timedelta
+
+    workdays = working_weekdays(weekmask)
+    if not workdays or last <= first:
+        return 0
+    off = set(holidays)
+    count, day = 0, first
+    span = (last - first).days
+    for _ in range(span if at_most is None else min(span, 7 * (at_most + 1 + len(off)))):
+        day += timedelta(days=1)
+        if day.weekday() in workdays and day.isoformat() not in off:
+            count += 1
+            if at_most is not None and count > at_most:
+                break
+    return count
+
+
+def promise_verdict(
+    *,
+    status: str,
+    promise_h: float | None,
+    due: date | None,
+    done_date: date | None,
+    actual_h: float | None,
+    used_h: float,
+    today: date,
+    weekmask: str = "1111100",
+    holidays: Sequence[str] = (),
+) -> str | None:
+    """One task's promise verdict (:data:`PROMISE_VERDICTS`), ``None`` without
+    a promise: section 4's rules for one task, in plain Python (``list`` and
+    ``show`` need no numpy). :func:`calibrate.stats.promises.promise_outcomes`
+    is its twin over arrays (a test holds them to the same answers): kept,
+    exceeded and broken there are the verdicts here, and an unresolved promise
+    is pending, or at risk.
+
+    ``done_date`` is the local date the task was finished (``None`` if not);
+    ``used_h`` the effort spent so far (the actual, else the timer's total);
+    ``weekmask`` and ``holidays`` the working days (numpy's terms).
+    """
+    if promise_h is None and due is None:
+        return None
+    if status == "dropped":
+        return "broken"
+    actual = actual_h if actual_h is not None and actual_h > 0 else None
+    if not (status == "done" or (actual is not None and done_date is not None)):  # open
+        if due is not None and due < today:
+            return "broken"
+        used_up = promise_h is not None and used_h >= AT_RISK_EFFORT_SHARE * promise_h * (
+            1 - BOUND_SLACK
+        )
+        near = (
+            due is not None
+            and working_days_between(today, due, weekmask, holidays, at_most=AT_RISK_WORKING_DAYS)
+            <= AT_RISK_WORKING_DAYS
+        )
+        return "at-risk" if used_up or near else "pending"
+    if (promise_h is not None and actual is None) or (due is not None and done_date is None):
+        return "pending"  # finished, but its outcome is not known
+    on_time = due is None or done_date is None or done_date <= due
+    within = promise_h is None or actual is None or actual <= promise_h * (1 + BOUND_SLACK)
+    if not (on_time and within):
+        return "broken"
+    early_effort = (
+        promise_h is not None
+        and actual is not None
+        and actual <= EXCEED_EFFORT_SHARE * promise_h * (1 + BOUND_SLACK)
+    )
+    early_date = (
+        due is not None
+        and done_date is not None
+        and working_days_between(done_date, due, weekmask, holidays, at_most=1) >= 1
+    )
+    return "exceeded" if early_effort or early_date else "kept"
+
+
+def range_verdict(low_h: float | None, high_h: float | None, actual_h: float | None) -> str | None:
+    """Where a finished task's actual fell against its range (section 3:
+    inside, below or above, the bounds with :data:`RANGE_SLACK`); ``None``
+    without a range or an actual. :func:`range_hit_masks` is its array twin."""
+    if low_h is None or high_h is None or actual_h is None or not actual_h > 0:
+        return None
+    if actual_h < low_h * (1 - RANGE_SLACK):
+        return "below"
+    if actual_h > high_h * (1 + RANGE_SLACK):
+        return "above"
+    return "inside"
 
 
 # --- section 5: percentile ranks --------------------------------------------------------

@@ -372,7 +372,43 @@ def m006_ledgers(db: Database) -> None:
 
 
 @migration
-def m007_similar(db: Database) -> None:
+def m007_undo_log(db: Database) -> None:
+    """The operation log of ``undo`` (PRODUCT.md, "A day's use"): per command
+    typed here that changed tasks (``undo_log``: when, and what it was, by ids
+    alone), per task it changed (``undo_items``) what reverses it: the task and
+    the records it changed as they were before (``before``, JSON; NULL when
+    the command made the task) and the stamps it left (NULL when it deleted
+    the task), so that an undo writes the old values back under new, later
+    stamps where nothing has changed them since. Local to this file: never
+    merged, exported or imported."""
+    db.execute(
+        """
+        CREATE TABLE undo_log (
+            id INTEGER PRIMARY KEY,
+            typed_at TEXT NOT NULL,
+            command TEXT NOT NULL,
+            undone_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE undo_items (
+            entry_id INTEGER NOT NULL REFERENCES undo_log(id) ON DELETE CASCADE,
+            task_uid TEXT NOT NULL,
+            task_id INTEGER NOT NULL,
+            before TEXT CHECK (before IS NULL OR json_valid(before)),
+            stamps TEXT,
+            records TEXT CHECK (records IS NULL OR json_valid(records))
+        )
+        """
+    )
+    db.execute("CREATE INDEX undo_items_entry ON undo_items(entry_id)")
+    db.execute("CREATE INDEX undo_items_task ON undo_items(task_uid)")
+
+
+@migration
+def m009_similar(db: Database) -> None:
     """Similar past tasks (issue 16): the state of the full-text index of the
     counted tasks' words (``similar_state``: current or stale, and its stop
     list), and the index itself (``task_fts``, SQLite FTS5) built from every
@@ -442,7 +478,10 @@ def write_backup(conn: sqlite3.Connection, path: str | Path, backup: Path) -> No
 
     mode = os.stat(path).st_mode & 0o777
     backup.unlink(missing_ok=True)
-    descriptor = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        descriptor = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:  # another process, migrating the same version, is writing it
+        return
     os.close(descriptor)
     os.chmod(backup, mode)  # the umask may have taken bits away
     target = sqlite3.connect(backup)

@@ -24,7 +24,7 @@ would break every write where the sqlite3 build lacks FTS5. Where FTS5 is
 missing (:func:`available`, probed once per process), a write marks the
 index stale (and a deletion empties it, so that no deleted title lingers);
 advice then falls back to the size buckets, and the next reader with FTS5
-rebuilds it (:func:`ready`). The ``similar_state`` row (migration m007)
+rebuilds it (:func:`ready`). The ``similar_state`` row (migration m009)
 says whether the index is current and holds the stop list.
 
 **The query** (:func:`neighbours`): the text's distinct tokens (lower case,
@@ -65,7 +65,7 @@ SCHEMA = (
     "body, person, team, tokenize = 'unicode61 remove_diacritics 2')",
     f"CREATE VIRTUAL TABLE {VOCAB} USING fts5vocab({TABLE}, 'col')",
 )
-#: The index's state (migration m007): current or stale, and its stop list.
+#: The index's state (migration m009): current or stale, and its stop list.
 STATE_TABLE = """
     CREATE TABLE similar_state (
         id INTEGER PRIMARY KEY CHECK (id = 1),
