@@ -35,7 +35,8 @@ opted-out person's; ranked by bm25, ties to the newest id. Tokens in more
 than :data:`calibrate.rules.SIMILAR_STOP_SHARE` of the indexed tasks (the
 stop list, made again on a rebuild and whenever a tenth as many tasks as it
 was made from, at most :data:`STOP_REFRESH`, have been indexed since) are
-left out of the MATCH: they cost the most and rank the least. A
+left out of the MATCH: they cost the most and rank the least (none below
+:data:`STOP_MIN_TASKS` indexed tasks). A
 neighbour's similarity is the share of the query's tokens (all of them) its
 body holds.
 
@@ -55,9 +56,16 @@ VOCAB = "task_fts_vocab"
 #: FTS5's own tables behind :data:`TABLE` (emptied where FTS5 is missing and a
 #: task is deleted: they are plain tables to a build without the module).
 SHADOWS = ("task_fts_data", "task_fts_idx", "task_fts_content", "task_fts_docsize")
+#: Rows of FTS5's data table that hold no words (its averages and its
+#: structure record): kept when the index is emptied without FTS5, so that a
+#: build with FTS5 can still open the table to drop it.
+_KEPT = {"task_fts_data": " WHERE id NOT IN (1, 10)"}
 #: The stop list is recomputed once the tasks indexed since it was made reach a
 #: tenth of those it was made from, or this many.
 STOP_REFRESH = 1_000
+#: Below this many indexed tasks there is no stop list: every query is fast,
+#: and in a small database most words are in a tenth of the tasks.
+STOP_MIN_TASKS = 1_000
 #: bm25 over (body, person, team): the filter columns never score.
 BM25 = f"bm25({TABLE}, 1.0, 0.0, 0.0)"
 SCHEMA = (
@@ -167,11 +175,14 @@ def changed(conn: sqlite3.Connection, task_ids: Iterable[int]) -> None:
     if not ids:
         return
     state = _state(conn)
-    if state is None or state[0] != "current":
+    if state is None:
         return
-    if not available():
+    if state[0] != "current" or not available():
         gone = _missing(conn, ids)
-        mark_stale(conn, forget=gone)
+        if gone:  # a deleted task's words must not linger, even in a stale index
+            forget_index(conn)
+        elif state[0] == "current":
+            mark_stale(conn)
         return
     indexed = 0
     for first in range(0, len(ids), 500):
@@ -237,7 +248,7 @@ def forget_index(conn: sqlite3.Connection) -> None:
     else:
         for table in SHADOWS:
             if table in names:
-                conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
+                conn.execute(f"DELETE FROM {table}{_KEPT.get(table, '')}")  # noqa: S608 (fixed names)
     if "similar_state" in names:
         conn.execute("UPDATE similar_state SET status = 'stale', since_stop = 0 WHERE id = 1")
 
@@ -289,10 +300,12 @@ def _refresh_stop(conn: sqlite3.Connection) -> None:
     """The stop list: body tokens in more than the stop share of the indexed
     tasks, kept as ``token:count`` words (no JSON: ``add`` reads it)."""
     total = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]  # noqa: S608 (fixed)
-    common = conn.execute(
-        f"SELECT term, doc FROM {VOCAB} WHERE col = 'body' AND doc > ? ORDER BY term",  # noqa: S608 (fixed)
-        (rules.SIMILAR_STOP_SHARE * total,),
-    ).fetchall()
+    common = []
+    if total >= STOP_MIN_TASKS:
+        common = conn.execute(
+            f"SELECT term, doc FROM {VOCAB} WHERE col = 'body' AND doc > ? ORDER BY term",  # noqa: S608 (fixed)
+            (rules.SIMILAR_STOP_SHARE * total,),
+        ).fetchall()
     stop = " ".join(f"{term}:{doc}" for term, doc in common)
     conn.execute(
         "UPDATE similar_state SET since_stop = 0, stop_total = ?, stop = ? WHERE id = 1",
@@ -428,3 +441,16 @@ def neighbours(
             found, share = similarity(query, body)
             out.append(Neighbour(task_id, whose, score, found, share, body))
     return out
+
+
+def purge(conn: sqlite3.Connection) -> None:
+    """After deleting a person's tasks (``rm --person``): merge the index's
+    segments, which drops what deleted rows left in them (FTS5 keeps a
+    deletion as a marker until its segments merge); without FTS5, empty it."""
+    state = _state(conn)
+    if state is None:
+        return
+    if state[0] == "current" and available():
+        conn.execute(f"INSERT INTO {TABLE}({TABLE}) VALUES ('optimize')")  # noqa: S608 (fixed)
+    else:
+        forget_index(conn)
