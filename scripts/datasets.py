@@ -123,7 +123,9 @@ def read_sip(data: Path = DATA) -> pd.DataFrame:
                 row["DeveloperID"].strip(),
                 _number(row["HoursEstimate"]),
                 _number(row["HoursActual"]),
-                tuple(row[c].strip() for c in ("Summary", "Category", "SubCategory", "ProjectCode")),
+                tuple(
+                    row[c].strip() for c in ("Summary", "Category", "SubCategory", "ProjectCode")
+                ),
             )
     done_of: dict[str, str] = {}
     with open(data / SIP_DATES, encoding="cp1252", newline="") as handle:

@@ -170,9 +170,7 @@ def pinball(y: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def score(d: dict, spread: np.ndarray, log=sys.stderr) -> dict:
-    past = Past.from_arrays(
-        d["estimate_h"], d["actual_h"], d["person"], d["team"], week=d["week"]
-    )
+    past = Past.from_arrays(d["estimate_h"], d["actual_h"], d["person"], d["team"], week=d["week"])
     pools = Pools(past, spread)
     started = time.time()
     positions, found, query_n, cut = retrieve(d, log)
@@ -187,7 +185,9 @@ def score(d: dict, spread: np.ndarray, log=sys.stderr) -> dict:
         weight = np.zeros(n)
         for first in range(0, n, CHUNK):
             rows = np.arange(first, min(n, first + CHUNK))
-            mixture = pools.components(past.person[rows], past.team[rows], past.bucket[rows], cut[rows])
+            mixture = pools.components(
+                past.person[rows], past.team[rows], past.bucket[rows], cut[rows]
+            )
             picked = [positions[i][positions[i] >= 0] for i in rows]
             blended = with_neighbours(
                 mixture,
@@ -226,7 +226,9 @@ def summarise(name: str, scored: dict) -> dict:
         loss, keep = res["loss"][:, held], res["keep"][:, held]
         mixture, blend = loss.mean(axis=1)
         # cluster bootstrap over people: resample people, sum their tasks' losses
-        sums = np.array([np.bincount(inverse, weights=loss[m], minlength=codes.size) for m in (0, 1)])
+        sums = np.array(
+            [np.bincount(inverse, weights=loss[m], minlength=codes.size) for m in (0, 1)]
+        )
         draws_ = rng.integers(0, codes.size, (BOOTSTRAP, codes.size))
         counts = np.apply_along_axis(np.bincount, 1, draws_, minlength=codes.size)
         changes = (counts @ sums[1]) / (counts @ sums[0]) - 1

@@ -610,6 +610,7 @@ def similar_weight(total_similarity: float) -> float:
     neighbours whose similarities add up to S (0 without any)."""
     return total_similarity / (total_similarity + SIMILAR_PRIOR) if total_similarity > 0 else 0.0
 
+
 _SPREAD: list[tuple[float, ...]] = []
 
 

@@ -413,19 +413,15 @@ def m009_similar(db: Database) -> None:
     counted tasks' words (``similar_state``: current or stale, and its stop
     list), and the index itself (``task_fts``, SQLite FTS5) built from every
     counted task where this sqlite3 has FTS5; where it has not, the state
-    says stale and the first reader with FTS5 builds it. The hints gain the
-    size-bucket mixture as quantile points and the person's shift variance,
-    so that ``add`` blends them with the similar tasks without reading any
-    pool."""
+    says stale and the first reader with FTS5 builds it. No triggers: the
+    code that writes tasks keeps the index (a trigger naming an FTS5 table
+    would break every write where the module is missing)."""
     from calibrate.store import similar
 
     db.execute(similar.STATE_TABLE)
     db.execute("INSERT INTO similar_state (id, status) VALUES (1, 'stale')")
     if similar.available():
         similar.rebuild(db.conn)
-    db.execute("ALTER TABLE hints ADD COLUMN tau2 REAL NOT NULL DEFAULT 0")
-    db.execute("ALTER TABLE hints ADD COLUMN points TEXT NOT NULL DEFAULT ''")
-    db.execute("DELETE FROM hints")
 
 
 def _child_uid(task_uid: str, kind: str, start: str, occurrence: int) -> str:

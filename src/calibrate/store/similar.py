@@ -322,9 +322,7 @@ def ready(conn: sqlite3.Connection) -> dict[str, int] | None:
     if state is None or not available():
         return None
     if state[0] != "current":
-        if conn.in_transaction:
-            return None
-        try:
+        try:  # (inside another transaction, this fails too: no rebuild there)
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError:
             return None
