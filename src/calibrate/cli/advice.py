@@ -112,6 +112,11 @@ def suggest(
     few, with real developers' spread. P50 is the median actual; 80% and 90%
     of such tasks take under P80 and P90. Promise at P90: that is what keeps
     about nine promises in ten.
+
+    With --title (or --task) it names up to three finished tasks most like
+    it by their words (title, tags, project): yours first, then your team's,
+    with what each was estimated at and took. The numbers stay those of the
+    tasks of its size.
     """
     if task_id is not None and (estimate_h is not None or person is not None):
         raise click.UsageError("--task ID asks about a logged task: give no DURATION or --person")

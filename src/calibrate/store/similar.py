@@ -2,8 +2,10 @@
 
 The outside view of issue 16: when a task is estimated, the finished tasks
 most like it (by title, tags and project) are named with what they took
-(the receipts), and their log ratios join the advice's numbers
-(:mod:`calibrate.stats.hints`, METRICS.md section 7's reference-class blend).
+(the receipts, :mod:`calibrate.receipts`). The reference-class blend of
+their log ratios into the advice's numbers (:mod:`calibrate.stats.similar`)
+is replayed by ``scripts/replay_similar.py`` and not yet in the product's
+numbers (:data:`calibrate.rules.SIMILAR_BLEND`).
 
 **The index.** One FTS5 table over the counted tasks (estimate and actual
 above zero, not dropped), rowid = the task's id::
@@ -45,7 +47,6 @@ Standard library only: ``add`` asks for the closest task.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 
@@ -83,7 +84,6 @@ STATE_TABLE = """
         stop TEXT NOT NULL DEFAULT ''
     )
 """
-_TOKEN = re.compile(r"[^\W_]+")
 _COUNTED = rules.counted_sql()
 _ALL_SQL = f"SELECT id, title, tags, project, person, team FROM tasks WHERE {_COUNTED}"  # noqa: S608
 _ROWS_SQL = f"{_ALL_SQL} AND id IN "
@@ -121,7 +121,8 @@ def tokens(text: str | None) -> list[str]:
 
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return list(dict.fromkeys(_TOKEN.findall(text.lower())))
+    spaced = "".join(ch if ch.isalnum() else " " for ch in text.lower())  # no re: add's start-up
+    return list(dict.fromkeys(spaced.split()))
 
 
 def task_text(title: str | None, tags: Iterable[str] = (), project: str | None = None) -> str:
