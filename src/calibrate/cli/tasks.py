@@ -181,11 +181,12 @@ def add(
         # stdlib only; one indexed SELECT when the hint is stored, one FTS5
         # query (about a millisecond) for the closest finished task
         from calibrate.hinting import hint_for_add, keep_advice
-        from calibrate.receipts import closest_words, similar_tasks
-        from calibrate.words import hint_line
 
         hint = hint_for_add(app.conn, task.person, estimate)
         if hint is not None:
+            from calibrate.receipts import closest_words, similar_tasks
+            from calibrate.words import hint_line
+
             closest = similar_tasks(
                 app.conn,
                 task.person,

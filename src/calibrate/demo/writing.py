@@ -272,7 +272,7 @@ def generate(
             conn.executemany(INSERT_INTERVAL, intervals)
             if progress is not None:
                 progress(people_done)
-        if similar.available():  # the index of similar tasks, built once for all the rows
+        if similar.available(conn):  # the index of similar tasks, built once for all the rows
             similar.rebuild(conn)
         else:
             similar.mark_stale(conn)

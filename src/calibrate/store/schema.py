@@ -420,7 +420,7 @@ def m009_similar(db: Database) -> None:
 
     db.execute(similar.STATE_TABLE)
     db.execute("INSERT INTO similar_state (id, status) VALUES (1, 'stale')")
-    if similar.available():
+    if similar.available(db.conn):
         similar.rebuild(db.conn)
 
 

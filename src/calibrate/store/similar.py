@@ -91,9 +91,16 @@ _ROWS_SQL = f"{_ALL_SQL} AND id IN "
 _AVAILABLE: list[bool] = []
 
 
-def available() -> bool:
-    """Whether this process's sqlite3 has FTS5: a probe in a throwaway in-memory
-    database, once per process (a fraction of a millisecond)."""
+def available(conn: sqlite3.Connection | None = None) -> bool:
+    """Whether this process's sqlite3 has FTS5, once per process: the build's
+    compile options, read on ``conn`` when given (30 microseconds), else (or
+    when they do not say) a probe in a throwaway in-memory database (0.4 ms)."""
+    if not _AVAILABLE and conn is not None:
+        try:
+            if conn.execute("SELECT sqlite_compileoption_used('ENABLE_FTS5')").fetchone()[0]:
+                _AVAILABLE.append(True)
+        except sqlite3.Error:
+            pass
     if not _AVAILABLE:
         try:
             probe = sqlite3.connect(":memory:")
@@ -178,7 +185,7 @@ def changed(conn: sqlite3.Connection, task_ids: Iterable[int]) -> None:
     state = _state(conn)
     if state is None:
         return
-    if state[0] != "current" or not available():
+    if state[0] != "current" or not available(conn):
         gone = _missing(conn, ids)
         if gone:  # a deleted task's words must not linger, even in a stale index
             forget_index(conn)
@@ -243,7 +250,7 @@ def forget_index(conn: sqlite3.Connection) -> None:
     """Empty the index (dropped with FTS5; without, its tables are emptied as
     the plain tables they then are) and mark it stale: rebuilt when next read."""
     names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if available():
+    if available(conn):
         conn.execute(f"DROP TABLE IF EXISTS {VOCAB}")
         conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
     else:
@@ -320,7 +327,7 @@ def ready(conn: sqlite3.Connection) -> dict[str, int] | None:
     read-only or locked file). A stale index is rebuilt here, in a
     transaction of its own, when FTS5 is there."""
     state = _state(conn)
-    if state is None or not available():
+    if state is None or not available(conn):
         return None
     if state[0] != "current":
         try:  # (inside another transaction, this fails too: no rebuild there)
@@ -449,7 +456,7 @@ def purge(conn: sqlite3.Connection) -> None:
     state = _state(conn)
     if state is None:
         return
-    if state[0] == "current" and available():
+    if state[0] == "current" and available(conn):
         conn.execute(f"INSERT INTO {TABLE}({TABLE}) VALUES ('optimize')")  # noqa: S608 (fixed)
     else:
         forget_index(conn)
