@@ -26,6 +26,7 @@ from calibrate import rules
 from calibrate.store import similar
 from calibrate.store.names import alias_map, names_of
 from calibrate.store.tasks import team_of
+from calibrate.text import factor
 from calibrate.words import nice_hours
 
 
@@ -128,22 +129,32 @@ def similar_tasks(
 
 
 def _title(text: str, width: int) -> str:
+    width = max(width, 12)
     return text if len(text) <= width else text[: width - 3].rstrip() + "..."
 
 
 def _ratio(ratio: float) -> str:
-    return f"{ratio:.1f}x" if math.isfinite(ratio) else "?"
+    """A/E as people read it: 1.5x, 0.8x; two decimals below 0.1x."""
+    if not math.isfinite(ratio):
+        return "?"
+    return f"{ratio:.2f}x" if ratio < 0.095 else factor(ratio)
 
 
-def receipt_words(receipt: Receipt, *, you: bool = True, width: int = 34) -> str:
-    """One receipt as people read it: '#12 "Fix login redirect" (yours): 3h
-    estimated, took 5.5h (1.8x)'."""
+def receipt_words(receipt: Receipt, *, you: bool = True, width: int = 80) -> str:
+    """One receipt as people read it, indented by two spaces: '#12 "Fix login
+    redirect" (yours): 3h estimated, took 5.5h (1.8x)', its figures on a
+    second line when the first would pass ``width`` (a long title shortened)."""
     whose = "yours" if receipt["whose"] == "own" and you else receipt["person"] + "'s"
-    return (
-        f'#{receipt["id"]} "{_title(receipt["title"], width)}" ({whose}): '
-        f"{nice_hours(receipt['estimate_h'])} estimated, took {nice_hours(receipt['actual_h'])} "
-        f"({_ratio(receipt['ratio'])})"
+    head, tail = f"  #{receipt['id']} ", f" ({whose}):"
+    title = _title(receipt["title"], width - len(head) - len(tail) - 2)
+    figures = (
+        f"{nice_hours(receipt['estimate_h'])} estimated, "
+        f"took {nice_hours(receipt['actual_h'])} ({_ratio(receipt['ratio'])})"
     )
+    first = f'{head}"{title}"{tail}'
+    if len(first) + 1 + len(figures) <= width:
+        return f"{first} {figures}"
+    return f"{first}\n{' ' * len(head)}{figures}"
 
 
 def closest_words(receipt: Receipt) -> str:

@@ -170,14 +170,7 @@ def suggest(
     if receipts:
         click.echo("Similar finished tasks:")
         for receipt in receipts:
-            click.echo(
-                textwrap.fill(
-                    receipt_words(receipt, you=you),
-                    80,
-                    subsequent_indent="    ",
-                    initial_indent="  ",
-                )
-            )
+            click.echo(receipt_words(receipt, you=you))
     elif receipts is not None:
         click.echo("No finished task here shares its words yet.")
 
