@@ -8,7 +8,7 @@ arrays" functions: the headline is :func:`panel.assemble_panel` fed as
 :func:`panel.build_panel` feeds it, so it equals ``calibrate score --json``
 for the same scope and window; the previous window's panel gives the change
 since the previous period; the counted tasks (with person and team) feed the
-charts; the ranks (:func:`teams.task_frames`) and, for all history, the
+charts; the ranks (:func:`weeks.task_frames`) and, for all history, the
 forecast's evidence (:func:`advice.past_from_columns`) come from the same
 rows.
 
@@ -29,7 +29,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from calibrate import durations, panel, rules, teams
+from calibrate import durations, panel, rules, weeks
 from calibrate.durations import local_midnight_utc, local_today, week_start
 from calibrate.errors import DatabaseError, NotFound
 from calibrate.panel import ScorePanel
@@ -74,10 +74,10 @@ class ReportData:
 
     def rank_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Everyone's counted tasks and promises of the window as
-        :func:`teams.load_tasks` gives them, from the loaded rows."""
+        :func:`weeks.load_tasks` gives them, from the loaded rows."""
         rows = self.rows
         everyone = rows.mask("everyone")
-        return teams.task_frames(
+        return weeks.task_frames(
             rows.take(everyone, history.FRAME_COLUMNS),
             self.selection.replace(person=None, team=None, everyone=True),
             today=self.today,
