@@ -24,9 +24,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from calibrate import durations
+from calibrate import durations, rules
 from calibrate.durations import local_today
 from calibrate.selection import Selection
+from calibrate.stats import metrics
 from calibrate.store import load, people, summaries
 from calibrate.weeks import (
     BUCKET_COUNTS,
@@ -270,3 +271,56 @@ def team_exists(conn: sqlite3.Connection, team: str) -> bool:
             "SELECT 1 FROM summary_people WHERE team = ? LIMIT 1",
         )
     )
+
+
+# --- per person or team, for a report ---------------------------------------------------------
+
+
+def group_stats(
+    tasks: pd.DataFrame, part: Part | None, level: str, no_team: str
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Per person (``level`` "person") or team of a report's counted tasks:
+    :func:`metrics.point_stats_by` of the raw tasks, with the summary rows of
+    the people summaries speak for added (n and sums; the median from the
+    histograms, the raw tasks binned alike; MALR and typical miss from the
+    sums), indexed by name (``no_team`` for tasks without a team); and per
+    name each of its people's counted tasks (a team's drift)."""
+    keys = tasks[level].fillna(no_team if level == "team" else "").astype(str).to_numpy()
+    estimate_h, actual_h = tasks["estimate_h"], tasks["actual_h"]
+    stats = metrics.point_stats_by(keys, estimate_h, actual_h)
+    persons = pd.Series(tasks["person"].to_numpy(dtype=object)).groupby(keys).value_counts()
+    who = {str(name): counts.to_numpy() for name, counts in persons.groupby(level=0)}
+    rows = part.rows[part.rows["n"] > 0] if part is not None else None
+    if rows is None or not len(rows):
+        return stats, who
+    stats = stats.astype({"n": np.int64})
+    r = metrics.log_ratio(estimate_h, actual_h)
+    bins = np.rint(np.clip(r, -rules.CLIP_LOG2, rules.CLIP_LOG2) / rules.HISTOGRAM_BIN)
+    row_keys = rows[level].where(rows[level] != NO_TEAM, no_team).astype(str)
+    shares = ("within_25", "over", "exact", "under")
+    for name, group in rows.groupby(row_keys.to_numpy()):
+        mine = np.isfinite(r) & (keys == name)
+        raw = {key: 0.0 for key in ("n", "sum_abs", "sum_sq", *shares)}
+        if name in stats.index:
+            found = stats.loc[str(name)]
+            raw = {key: float(np.nan_to_num(found[key])) for key in raw}
+        pairs = [pair for histogram in group["histogram"] for pair in histogram]
+        pairs += [[int(b), 1] for b in bins[mine]]
+        n = int(raw["n"]) + int(group["n"].sum())
+        total = raw["sum_abs"] + float(group["sum_abs"].sum())
+        bias, malr = histogram_median(pairs), total / n
+        figures = {
+            "n": n,
+            "sum_abs": total,
+            "sum_sq": raw["sum_sq"] + float(group["sum_sq"].sum()),
+            "bias": np.nan if bias is None else bias,
+            "bias_factor": np.nan if bias is None else 2.0**bias,
+            "malr": malr,
+            "typical_miss": 2.0**malr,
+            "score_raw": 100 * 2.0**-malr if n >= rules.MIN_SCORE_N else np.nan,
+            **{key: (round(raw[key] * raw["n"]) + int(group[key].sum())) / n for key in shares},
+        }
+        stats.loc[name, list(figures)] = list(figures.values())
+        theirs = group.groupby("person")["n"].sum().to_numpy()
+        who[str(name)] = np.concatenate([who.get(str(name), np.array([], dtype=np.int64)), theirs])
+    return stats.sort_index(), who

@@ -293,8 +293,9 @@ def _import_intervals(
 
 
 def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bool) -> None:
-    """``import`` of a team summary: checked whole before anything is written,
-    then stored in one transaction for ``rank``."""
+    """``import`` of a team summary: through the one door before anything is
+    written (a row that cannot be is refused with one line), then stored in
+    one transaction, for every command that shows people or teams."""
     from pathlib import Path
 
     from calibrate.exchange import importer, summary_file
@@ -306,6 +307,8 @@ def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bo
             f"Would import summary {name}: {count(people, 'person', 'people')}, "
             f"{count(len(checked.weeks), 'person-week')}"
         )
+        for line in checked.refused:
+            click.echo(f"  refused: {line}")
         click.echo("Dry run: nothing was written.", err=True)
         return
     with importer.target_connection(Path(app.db_path), lambda: app.conn, app.close) as conn:

@@ -54,14 +54,28 @@ class PeopleRanks(TypedDict):
     groups: list[RankGroup]
 
 
+class SummaryWindow(TypedDict):
+    """A team whose figures come (in part) from summaries covering fewer
+    weeks than the rank's window: the weeks they cover."""
+
+    team: str
+    since: str | None
+    until: str | None
+    weeks: int | None
+
+
 class TeamsRanks(TypedDict):
-    """``calibrate rank --teams --json``: teams against each other (:class:`TeamRanks`)."""
+    """``calibrate rank --teams --json``: teams against each other (:class:`TeamRanks`);
+    ``shorter``: the teams whose summaries cover less than the window,
+    ``left_out``: the people the summaries left out (opted out there)."""
 
     scope: Literal["teams"]
     window: RankWindow
     ranked: list[TeamRow]
     unranked: list[TeamRow]
     n: int
+    shorter: list[SummaryWindow]
+    left_out: int
 
 
 # --- rank --------------------------------------------------------------------------
@@ -104,7 +118,7 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output, cs
     from calibrate.rules import RANKED_N
     from calibrate.stats import ranks
     from calibrate.store import load as history
-    from calibrate.store import people
+    from calibrate.store import people, summaries
     from calibrate.store.tasks import canonical_person
 
     exclusive("give one of --team, --teams or --everyone", team, rank_teams, everyone)
@@ -135,6 +149,8 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output, cs
             "scope": "teams",
             "window": window_dict(history, selection),
             **result,
+            "shorter": shorter_windows(history, selection, inputs.windows),
+            "left_out": summaries.left_out(conn) if inputs.from_summaries else 0,
         }
         if csv_output:
             emit_flat([*by_team["ranked"], *by_team["unranked"]])
@@ -276,6 +292,28 @@ def describe_window(history, selection) -> str:
     first, last = week_index([start, local_today()])
     weeks = int(last - first + 1)
     return f"{count(weeks, 'week')} from {start.isoformat()}"
+
+
+def shorter_windows(history, selection, windows: dict) -> list[SummaryWindow]:
+    """The teams whose summaries cover fewer weeks than the rank's window
+    (``windows``: :attr:`calibrate.teams.RankInputs.windows`)."""
+    from datetime import date, timedelta
+
+    from calibrate.durations import local_today, week_start
+
+    start = history.window_start(selection)
+    first_wanted = week_start(start) if start is not None else None
+    end_wanted = week_start(local_today()) + timedelta(weeks=1)
+    out: list[SummaryWindow] = []
+    for team_name, (first, end) in sorted(windows.items()):
+        begins = date.fromisoformat(first) if first else None
+        ends = date.fromisoformat(end) if end else None
+        later = begins is not None and (first_wanted is None or begins > first_wanted)
+        earlier = ends is not None and ends < end_wanted
+        if later or earlier:
+            weeks = (ends - begins).days // 7 if begins and ends else None
+            out.append({"team": team_name, "since": first, "until": end, "weeks": weeks})
+    return out
 
 
 def window_dict(history, selection) -> RankWindow:
@@ -434,6 +472,23 @@ def render_teams(out: TeamsRanks, window: str) -> str:
     if out["unranked"]:
         shown = ", ".join(f"{row['team']} ({row['n']})" for row in out["unranked"])
         lines.append(f"Not ranked, under 30 tasks: {shown}")
+    for short in out["shorter"]:
+        span = f"from {short['since']}" if short["since"] else "up to"
+        if short["until"]:
+            span += f" to {short['until']}" if short["since"] else f" {short['until']}"
+        weeks = f"{count(short['weeks'], 'week')} " if short["weeks"] is not None else ""
+        lines.append(
+            textwrap.fill(
+                f"{short['team']}: its summaries cover only {weeks}({span}), fewer weeks "
+                f"than this window ({window}).",
+                width=80,
+            )
+        )
+    if out["left_out"]:
+        lines.append(
+            f"Summaries left out {count(out['left_out'], 'person', 'people')} who opted out: "
+            "their teams' figures are without them."
+        )
     return "\n".join(lines)
 
 

@@ -29,7 +29,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from calibrate import durations, panel, rules, weeks
+from calibrate import durations, panel, rules, teams, weeks
+from calibrate import panel_summaries as summed
 from calibrate.durations import local_midnight_utc, local_today, week_start
 from calibrate.errors import DatabaseError, NotFound
 from calibrate.panel import ScorePanel
@@ -67,6 +68,8 @@ class ReportData:
     pseudonyms: dict | None = None
     #: First and last done date, for a window of all history (:func:`done_span`).
     done_span: tuple[date, date] | None = None
+    #: What imported team summaries add to the scope (law 6): ``None`` for nothing.
+    part: teams.Part | None = None
 
     @property
     def scope(self) -> str:
@@ -302,6 +305,14 @@ def load(
     rows = load_tasks(conn, selection, previous_selection, reference)
     counted = rows.counted & rows.mask("scope", "status", "window")
     promises = promise_frame(rows, today, values)
+    prior_stats, prior_keep = None, None
+    if reference:
+        prior_stats, prior_keep = summed.fold_group(
+            history.counted_stats(conn, reference),
+            panel.keep_counts(promises[promises["in_reference"]]),
+            teams.summary_part(conn, reference),
+        )
+    part = teams.summary_part(conn, selection)
     headline = panel.assemble_panel(
         selection,
         today=today,
@@ -311,12 +322,13 @@ def load(
         ),
         prior_label=reference_label,
         prior_team=reference.team if reference else None,
-        prior_stats=history.counted_stats(conn, reference) if reference else None,
+        prior_stats=prior_stats,
         outcomes=promises[promises["in_scope"]],
-        prior_keep=(panel.keep_counts(promises[promises["in_reference"]]) if reference else None),
+        prior_keep=prior_keep,
         logged=int(rows.mask("scope", "created").sum()),
         promised=int((rows.mask("scope", "created") & rows.has_promise).sum()),
         bands={key: values[key] for key in rules.DEFAULT_BANDS},
+        part=part,
     )
     previous = None
     if previous_selection is not None:
@@ -343,6 +355,7 @@ def load(
         .drop(columns=["in_scope", "in_reference"])
         .reset_index(drop=True),
         done_span=done_span(rows, counted) if selection.since is None else None,
+        part=part,
     )
 
 
@@ -398,7 +411,11 @@ def previous_panel(
     if people is not None:
         tasks["person"], tasks["team"] = people
     reference, label = history.reference_for(conn, selection)
-    reference_stats = history.counted_stats(conn, reference) if reference is not None else None
+    reference_stats = None
+    if reference is not None:
+        reference_stats, _ = summed.fold_group(
+            history.counted_stats(conn, reference), None, teams.summary_part(conn, reference)
+        )
     return panel.assemble_panel(
         selection,
         today=today,
@@ -406,6 +423,7 @@ def previous_panel(
         prior_label=label,
         prior_team=reference.team if reference is not None else None,
         prior_stats=reference_stats,
+        part=teams.summary_part(conn, selection),
     )
 
 

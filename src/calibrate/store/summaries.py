@@ -194,3 +194,15 @@ def coverage(conn: sqlite3.Connection) -> dict[str, tuple[str | None, str | None
 def monday_of(day: str) -> str:
     """The Monday of an ISO date's week, as ISO text."""
     return _monday(date.fromisoformat(day)).isoformat()
+
+
+def left_out(conn: sqlite3.Connection) -> int:
+    """The people the summaries here say they left out (opted out of ranks
+    there), as the latest export of each replica says."""
+    return sum(
+        row[0] or 0
+        for row in conn.execute(
+            "SELECT left_out FROM summaries AS s WHERE exported_at = "
+            "(SELECT max(exported_at) FROM summaries WHERE replica = s.replica)"
+        )
+    )
