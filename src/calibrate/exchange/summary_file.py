@@ -77,6 +77,7 @@ from calibrate.exchange.validate import CheckedSummary, WeekRow
 from calibrate.selection import Selection
 from calibrate.store import load, people, summaries
 from calibrate.store.load import COUNTED_STATS, PROMISE_STATS, STATS
+from calibrate.store.stamps import now_at
 from calibrate.text import count as plural
 from calibrate.weeks import BUCKETS, NO_TEAM, UNDATED
 
@@ -121,7 +122,7 @@ def build_summary(
         "format_version": FORMAT_VERSION,
         "score_version": rules.SCORE_VERSION,
         "database_id": store.database_id(conn),
-        "exported_at": now_iso(),
+        "exported_at": now_at(),  # to the microsecond: two exports never share one
         "today": today.isoformat(),
         "window": {
             "since": start.isoformat() if start else None,
@@ -466,69 +467,99 @@ def _fork_number(key: str) -> int:
     return int(key.rsplit("~", 1)[1]) if "~" in key else 1
 
 
+@dataclass
+class _Export:
+    """One export as the fork test compares it: when, what it covers, its
+    people, its cells ((person, team, week) -> n) and how many it left out."""
+
+    exported_at: str
+    first: str | None
+    end: str | None
+    kind: str
+    name: str | None
+    today: str | None
+    people: set[str]
+    cells: dict[tuple, int]
+    left_out: int
+
+    def covers(self, cell: tuple) -> bool:
+        return _covers(self.first, self.end, self.kind, self.name, *cell)
+
+
 def _diverges(conn: sqlite3.Connection, key: str, summary: CheckedSummary) -> bool:
-    """Whether a summary and the replica ``key`` imported before are two
-    histories: each has people the other lacks (beyond those it says it left
-    out), or, in weeks both had finished, each has work the other lacks."""
-    header = summary.header
-    window, scope = header["window"], header["scope"]
-    first, end = summaries.covered_weeks(window["since"], window["until"], header.get("today"))
-    theirs: dict[tuple, int] = {}
-    their_people: set[str] = set()
+    """Whether a summary and the latest export of the replica ``key`` are two
+    histories (:func:`_two_histories`, the earlier one first: the same verdict
+    whichever came in first)."""
+    row = conn.execute(
+        "SELECT id, exported_at, since, until, scope_kind, scope_name, today, left_out "
+        "FROM summaries WHERE replica = ? ORDER BY exported_at DESC, id DESC LIMIT 1",
+        (key,),
+    ).fetchone()
+    cells: dict[tuple, int] = {}
     for person, team, week, n in conn.execute(
-        "SELECT w.person, w.team, w.week, w.n FROM summary_weeks AS w JOIN summaries AS s "
-        "ON s.id = w.summary_id WHERE s.replica = ?",
-        (key,),
+        "SELECT person, team, week, n FROM summary_weeks WHERE summary_id = ?", (row[0],)
     ):
-        theirs[(person, team, week)] = theirs.get((person, team, week), 0) + n
-        their_people.add(person)
-    exports = conn.execute(
-        "SELECT since, until, today, scope_kind, scope_name FROM summaries WHERE replica = ? "
-        "ORDER BY exported_at",
-        (key,),
-    ).fetchall()
-    their_people |= {
-        row[0]
-        for row in conn.execute(
-            "SELECT p.person FROM summary_people AS p JOIN summaries AS s ON s.id = p.summary_id "
-            "WHERE s.replica = ?",
-            (key,),
+        cells[(person, team, week)] = cells.get((person, team, week), 0) + n
+    people = {cell[0] for cell in cells} | {
+        name
+        for (name,) in conn.execute(
+            "SELECT person FROM summary_people WHERE summary_id = ?", (row[0],)
         )
     }
-    today = exports[-1][2]
-    closed = summaries.monday_of(today) if today else None  # before it: finished there
-    ours = {(r["person"], r["team"], r["week"]): r["n"] for r in summary.weeks}
-    our_people = {cell[0] for cell in ours} | {p["person"] for p in summary.people}
+    theirs = _Export(
+        row[1],
+        *summaries.covered_weeks(row[2], row[3], row[6]),
+        row[4],
+        row[5],
+        row[6],
+        people,
+        cells,
+        row[7] or 0,
+    )
+    header = summary.header
+    window, scope = header["window"], header["scope"]
+    ours = _Export(
+        header["exported_at"],
+        *summaries.covered_weeks(window["since"], window["until"], header.get("today")),
+        scope["kind"],
+        scope["name"],
+        header.get("today"),
+        {r["person"] for r in summary.weeks} | {p["person"] for p in summary.people},
+        {(r["person"], r["team"], r["week"]): r["n"] for r in summary.weeks},
+        (header["left_out"] or 0) + len(summary.left_out),
+    )
+    earlier, later = sorted((theirs, ours), key=lambda e: e.exported_at)
+    return _two_histories(earlier, later)
 
-    def covered_by_us(person: str, team: str | None, week: str | None) -> bool:
-        return _covers(first, end, scope["kind"], scope["name"], person, team, week)
 
-    def covered_by_them(person: str, team: str | None, week: str | None) -> bool:
-        return any(
-            _covers(*summaries.covered_weeks(e[0], e[1], e[2]), e[3], e[4], person, team, week)
-            for e in exports
-        )
+def _two_histories(earlier: _Export, later: _Export) -> bool:
+    """Whether two exports with one replica id are two histories (a copy of
+    one database made on another machine): the later lacks people the
+    earlier had in what it covers (beyond those it left out) while it has
+    people the earlier lacks in weeks the earlier had finished; or one
+    person's finished weeks hold work each lacks. One replica only gains
+    people in new weeks, and loses work only where it was deleted."""
+    closed = summaries.monday_of(earlier.today) if earlier.today else None
 
-    missing = {p for (p, t, w) in theirs if covered_by_us(p, t, w)} - our_people
-    missing -= set(summary.left_out)
-    new = our_people - their_people
-    if len(missing) > (header["left_out"] or 0) and new:
+    def finished(cell: tuple) -> bool:
+        return cell[2] is not None and (closed is None or cell[2] < closed)
+
+    missing = {c[0] for c in earlier.cells if later.covers(c)} - later.people
+    new = {c[0] for c in later.cells if finished(c) and earlier.covers(c)} - earlier.people
+    if len(missing) > later.left_out and new:
         return True
-
-    def finished(week: str | None) -> bool:
-        return week is not None and (closed is None or week < closed)
-
-    they_have_more = any(
-        n > ours.get(cell, 0)
-        for cell, n in theirs.items()
-        if finished(cell[2]) and covered_by_us(*cell)
-    )
-    we_have_more = any(
-        n > theirs.get(cell, 0)
-        for cell, n in ours.items()
-        if finished(cell[2]) and covered_by_them(*cell)
-    )
-    return they_have_more and we_have_more
+    shared = earlier.people & later.people
+    lost = {
+        c[0]
+        for c, n in earlier.cells.items()
+        if c[0] in shared and finished(c) and later.covers(c) and n > later.cells.get(c, 0)
+    }
+    gained = {
+        c[0]
+        for c, n in later.cells.items()
+        if c[0] in lost and finished(c) and earlier.covers(c) and n > earlier.cells.get(c, 0)
+    }
+    return bool(gained)
 
 
 def _covers(

@@ -78,7 +78,8 @@ class Door:
             try:
                 yield record(kind, item)
             except Refused as why:
-                self.refuse(f"refused {kind} {_name_of(kind, item)}: {why}")
+                reason = str(why).removeprefix(f"{kind}: ")
+                self.refuse(f"refused {kind} {_name_of(kind, item)}: {reason}")
 
     def shown(self) -> list[str]:
         """The lines a command prints: the first ones, then how many more."""

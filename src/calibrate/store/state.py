@@ -91,7 +91,10 @@ def read_tasks(conn: sqlite3.Connection, where: str = "1", params: Iterable = ()
     width = len(TASK_COLUMNS)
     for row in _query(conn, sql, params):
         record = dict(zip(TASK_COLUMNS, row[:width], strict=True))
-        record["stamps"] = decode(row[width + 1], row[width], replica)
+        try:
+            record["stamps"] = decode(row[width + 1], row[width], replica)
+        except (ValueError, TypeError, AttributeError, IndexError):
+            record["stamps"] = None  # unreadable: the door refuses the record
         yield record
 
 
