@@ -111,7 +111,9 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output, cs
     show. Without options: your team.
 
     People who opted out ('calibrate people --opt-out') are never shown to
-    others; they still see themselves. --json gives every figure, unrounded;
+    others; they still see themselves. Imported team summaries count for the
+    people they bring (never for anyone with tasks here); --teams says where a
+    team's summaries cover fewer weeks than the window. --json gives every figure, unrounded;
     --csv one row a person (or team), ranked and provisional alike.
     """
     from calibrate import reference, teams
@@ -505,7 +507,9 @@ def people_command(app: App, opt_out, opt_in, person, json_output, csv_output) -
     """Everyone in the database: teams, task counts, aliases, opt-outs.
 
     With --opt-out you leave the ranks: nobody else sees you ranked, while
-    'calibrate rank' still shows you your own place. --opt-in undoes it.
+    'calibrate rank' still shows you your own place. --opt-in undoes it. Both
+    are for people with tasks here: someone known only from a team summary
+    opts in or out in their own database, and its next summary carries it.
     """
     from calibrate.store import people
 
