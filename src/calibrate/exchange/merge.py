@@ -140,16 +140,17 @@ def join_database(
     result: state.JoinResult,
     door: Door | None = None,
 ) -> None:
-    """Every record of ``other`` that passes the ``door`` joined into
-    ``conn`` (inside a transaction)."""
+    """Every record of ``other`` joined into ``conn`` (inside a transaction)
+    that passes the ``door`` (asked of each record the join would store: one
+    already held here as it is is not asked about)."""
     door = door or Door()
-    state.join_tombstones(conn, door.records("tombstone", state.read_tombstones(other)), result)
-    state.join_tasks(conn, door.records("task", state.read_tasks(other)), result)
+    state.join_tombstones(conn, state.read_tombstones(other), result, door.admit("tombstone"))
+    state.join_tasks(conn, state.read_tasks(other), result, door.admit("task"))
     for table, kind in state.CHILD_KINDS.items():
-        records = door.records(kind, state.read_children(other, table))
-        state.join_children(conn, table, records, result)
-    state.join_aliases(conn, door.records("alias", state.read_aliases(other)), result)
-    state.join_people(conn, door.records("person", state.read_people(other)), result)
+        records = state.read_children(other, table)
+        state.join_children(conn, table, records, result, door.admit(kind))
+    state.join_aliases(conn, state.read_aliases(other), result, door.admit("alias"))
+    state.join_people(conn, state.read_people(other), result, door.admit("person"))
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
@@ -73,13 +73,21 @@ class Door:
         self.refused += 1
         self.lines.append(line)
 
-    def records(self, kind: str, records: Iterable[dict]) -> Iterator[dict]:
-        for item in records:
+    def admit(self, kind: str) -> Callable[[Any], bool]:
+        """A check of records of ``kind`` for a join to ask before it stores
+        one (:data:`calibrate.store.state.Admit`): ``True`` lets it in, a
+        refusal is kept as a line."""
+
+        def check(item: Any) -> bool:
             try:
-                yield record(kind, item)
+                record(kind, item)
             except Refused as why:
                 reason = str(why).removeprefix(f"{kind}: ")
                 self.refuse(f"refused {kind} {_name_of(kind, item)}: {reason}")
+                return False
+            return True
+
+        return check
 
     def shown(self) -> list[str]:
         """The lines a command prints: the first ones, then how many more."""

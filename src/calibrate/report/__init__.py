@@ -117,13 +117,18 @@ def _not_in_summaries(built: list[Section], people: int) -> None:
     """A note on every section drawn from single tasks, where team summaries
     count in the headline: what they show is not in summaries."""
     who = f"{people} {'person' if people == 1 else 'people'}"
+    note = (
+        f"Not in summaries: {who} of this report counted from imported team summaries "
+        "are in the headline and the people and ranks, not here (a summary carries "
+        "no single tasks)."
+    )
     for section in built:
-        if section.key not in WITH_SUMMARIES:
-            section.notes.append(
-                f"Not in summaries: {who} of this report counted from imported team summaries "
-                "are in the headline and the people and ranks, not here (a summary carries "
-                "no single tasks)."
-            )
+        if section.key in WITH_SUMMARIES:
+            continue
+        if section.empty:  # said beside the empty state, which is all that shows
+            section.empty += f" {note}"
+        else:
+            section.notes.append(note)
 
 
 def write_report(

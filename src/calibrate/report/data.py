@@ -297,7 +297,9 @@ def load(
     today = today or local_today()
     if conn is not None:
         selection = history.resolve_person(conn, selection)
-    if conn is None or not history.has_tasks(conn, selection):
+    if conn is None or not (
+        history.has_tasks(conn, selection) or teams.summary_part(conn, selection) is not None
+    ):
         raise NotFound(f"no tasks for {_scope_words(selection)} in this database{_hint(selection)}")
     values = settings.read_all(conn)
     previous_selection = previous_window(selection, today)
