@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -223,6 +224,33 @@ def rank_inputs(
         pairs=totals(rows, ["person", "team"]),
         windows=windows,
     )
+
+
+class SummaryWindow(TypedDict):
+    """A team whose figures come (in part) from summaries covering fewer
+    weeks than a rank's window: the weeks they cover (Mondays, the end
+    exclusive; ``None``: no bound) and how many."""
+
+    team: str
+    since: str | None
+    until: str | None
+    weeks: int | None
+
+
+def shorter_windows(windows: dict, start: date | None) -> list[SummaryWindow]:
+    """The teams of :attr:`RankInputs.windows` whose summaries cover fewer
+    weeks than a window from ``start`` (``None``: all history) to this week."""
+    first_wanted = durations.week_start(start) if start is not None else None
+    end_wanted = durations.week_start(local_today()) + timedelta(weeks=1)
+    out: list[SummaryWindow] = []
+    for team_name, (first, end) in sorted(windows.items()):
+        begins = date.fromisoformat(first) if first else None
+        ends = date.fromisoformat(end) if end else None
+        later = begins is not None and (first_wanted is None or begins > first_wanted)
+        if later or (ends is not None and ends < end_wanted):
+            weeks = (ends - begins).days // 7 if begins and ends else None
+            out.append({"team": team_name, "since": first, "until": end, "weeks": weeks})
+    return out
 
 
 def _team_windows(conn: sqlite3.Connection, imported: pd.DataFrame) -> dict:

@@ -26,6 +26,7 @@ from calibrate.identity import default_person
 from calibrate.text import Column, count, factor, percent, render_table, to_json
 
 if TYPE_CHECKING:  # numpy's and pandas': imported inside 'rank' alone
+    from calibrate import teams
     from calibrate.stats.ranks import PersonRow, RankGroup, TeamRow
 
 
@@ -54,16 +55,6 @@ class PeopleRanks(TypedDict):
     groups: list[RankGroup]
 
 
-class SummaryWindow(TypedDict):
-    """A team whose figures come (in part) from summaries covering fewer
-    weeks than the rank's window: the weeks they cover."""
-
-    team: str
-    since: str | None
-    until: str | None
-    weeks: int | None
-
-
 class TeamsRanks(TypedDict):
     """``calibrate rank --teams --json``: teams against each other (:class:`TeamRanks`);
     ``shorter``: the teams whose summaries cover less than the window,
@@ -74,7 +65,7 @@ class TeamsRanks(TypedDict):
     ranked: list[TeamRow]
     unranked: list[TeamRow]
     n: int
-    shorter: list[SummaryWindow]
+    shorter: list[teams.SummaryWindow]
     left_out: int
 
 
@@ -151,7 +142,7 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output, cs
             "scope": "teams",
             "window": window_dict(history, selection),
             **result,
-            "shorter": shorter_windows(history, selection, inputs.windows),
+            "shorter": teams.shorter_windows(inputs.windows, history.window_start(selection)),
             "left_out": summaries.left_out(conn) if inputs.from_summaries else 0,
         }
         if csv_output:
@@ -294,28 +285,6 @@ def describe_window(history, selection) -> str:
     first, last = week_index([start, local_today()])
     weeks = int(last - first + 1)
     return f"{count(weeks, 'week')} from {start.isoformat()}"
-
-
-def shorter_windows(history, selection, windows: dict) -> list[SummaryWindow]:
-    """The teams whose summaries cover fewer weeks than the rank's window
-    (``windows``: :attr:`calibrate.teams.RankInputs.windows`)."""
-    from datetime import date, timedelta
-
-    from calibrate.durations import local_today, week_start
-
-    start = history.window_start(selection)
-    first_wanted = week_start(start) if start is not None else None
-    end_wanted = week_start(local_today()) + timedelta(weeks=1)
-    out: list[SummaryWindow] = []
-    for team_name, (first, end) in sorted(windows.items()):
-        begins = date.fromisoformat(first) if first else None
-        ends = date.fromisoformat(end) if end else None
-        later = begins is not None and (first_wanted is None or begins > first_wanted)
-        earlier = ends is not None and ends < end_wanted
-        if later or earlier:
-            weeks = (ends - begins).days // 7 if begins and ends else None
-            out.append({"team": team_name, "since": first, "until": end, "weeks": weeks})
-    return out
 
 
 def window_dict(history, selection) -> RankWindow:

@@ -437,88 +437,11 @@ def _whose(conn: sqlite3.Connection, brought: set[str], key: str) -> list[str]:
 
 
 def _replica_key(conn: sqlite3.Connection, summary: CheckedSummary) -> tuple[str, list[str]]:
-    """The key the summary is counted under: its replica id, or, where it
-    diverges from every replica imported before under that id (a copy made
-    on another machine), a fork's key ``id~N`` (with one line saying so)."""
-    base = summary.header["database_id"]
-    keys = [
-        row[0]
-        for row in conn.execute(
-            "SELECT DISTINCT replica FROM summaries WHERE database_id = ?", (base,)
-        )
-    ]
-    if not keys:
-        return base, []
-    keys.sort(key=_fork_number)
-    for key in keys:
-        if not _diverges(conn, key, summary):
-            return key, []
-    key = f"{base}~{max(_fork_number(k) for k in keys) + 1}"
-    first = conn.execute(
-        "SELECT file FROM summaries WHERE replica = ? ORDER BY exported_at LIMIT 1", (keys[0],)
-    ).fetchone()[0]
-    return key, [
-        f"{summary.name} has the replica id of {first}, but their people or weeks diverge: "
-        "two copies of one database (made on another machine), counted as two replicas"
-    ]
-
-
-def _fork_number(key: str) -> int:
-    return int(key.rsplit("~", 1)[1]) if "~" in key else 1
-
-
-@dataclass
-class _Export:
-    """One export as the fork test compares it: when, what it covers, its
-    people, its cells ((person, team, week) -> n) and how many it left out."""
-
-    exported_at: str
-    first: str | None
-    end: str | None
-    kind: str
-    name: str | None
-    today: str | None
-    people: set[str]
-    cells: dict[tuple, int]
-    left_out: int
-
-    def covers(self, cell: tuple) -> bool:
-        return _covers(self.first, self.end, self.kind, self.name, *cell)
-
-
-def _diverges(conn: sqlite3.Connection, key: str, summary: CheckedSummary) -> bool:
-    """Whether a summary and the latest export of the replica ``key`` are two
-    histories (:func:`_two_histories`, the earlier one first: the same verdict
-    whichever came in first)."""
-    row = conn.execute(
-        "SELECT id, exported_at, since, until, scope_kind, scope_name, today, left_out "
-        "FROM summaries WHERE replica = ? ORDER BY exported_at DESC, id DESC LIMIT 1",
-        (key,),
-    ).fetchone()
-    cells: dict[tuple, int] = {}
-    for person, team, week, n in conn.execute(
-        "SELECT person, team, week, n FROM summary_weeks WHERE summary_id = ?", (row[0],)
-    ):
-        cells[(person, team, week)] = cells.get((person, team, week), 0) + n
-    people = {cell[0] for cell in cells} | {
-        name
-        for (name,) in conn.execute(
-            "SELECT person FROM summary_people WHERE summary_id = ?", (row[0],)
-        )
-    }
-    theirs = _Export(
-        row[1],
-        *summaries.covered_weeks(row[2], row[3], row[6]),
-        row[4],
-        row[5],
-        row[6],
-        people,
-        cells,
-        row[7] or 0,
-    )
+    """The key the summary is counted under (:func:`summaries.replica_key`),
+    and the line that says so when it is a fork."""
     header = summary.header
     window, scope = header["window"], header["scope"]
-    ours = _Export(
+    ours = summaries.Export(
         header["exported_at"],
         *summaries.covered_weeks(window["since"], window["until"], header.get("today")),
         scope["kind"],
@@ -528,56 +451,13 @@ def _diverges(conn: sqlite3.Connection, key: str, summary: CheckedSummary) -> bo
         {(r["person"], r["team"], r["week"]): r["n"] for r in summary.weeks},
         (header["left_out"] or 0) + len(summary.left_out),
     )
-    earlier, later = sorted((theirs, ours), key=lambda e: e.exported_at)
-    return _two_histories(earlier, later)
-
-
-def _two_histories(earlier: _Export, later: _Export) -> bool:
-    """Whether two exports with one replica id are two histories (a copy of
-    one database made on another machine): the later lacks people the
-    earlier had in what it covers (beyond those it left out) while it has
-    people the earlier lacks in weeks the earlier had finished; or one
-    person's finished weeks hold work each lacks. One replica only gains
-    people in new weeks, and loses work only where it was deleted."""
-    closed = summaries.monday_of(earlier.today) if earlier.today else None
-
-    def finished(cell: tuple) -> bool:
-        return cell[2] is not None and (closed is None or cell[2] < closed)
-
-    missing = {c[0] for c in earlier.cells if later.covers(c)} - later.people
-    new = {c[0] for c in later.cells if finished(c) and earlier.covers(c)} - earlier.people
-    if len(missing) > later.left_out and new:
-        return True
-    shared = earlier.people & later.people
-    lost = {
-        c[0]
-        for c, n in earlier.cells.items()
-        if c[0] in shared and finished(c) and later.covers(c) and n > later.cells.get(c, 0)
-    }
-    gained = {
-        c[0]
-        for c, n in later.cells.items()
-        if c[0] in lost and finished(c) and earlier.covers(c) and n > earlier.cells.get(c, 0)
-    }
-    return bool(gained)
-
-
-def _covers(
-    first: str | None,
-    end: str | None,
-    kind: str,
-    name: str | None,
-    person: str,
-    team: str | None,
-    week: str | None,
-) -> bool:
-    """Whether an export covering the weeks ``first``..``end`` (exclusive) of
-    ``kind`` (everyone, a team named ``name``, a person) covers a week row."""
-    if (kind == "team" and team != name) or (kind == "person" and person != name):
-        return False
-    if week is None:
-        return first is None
-    return (first is None or week >= first) and (end is None or week < end)
+    key, first = summaries.replica_key(conn, header["database_id"], ours)
+    if first is None:
+        return key, []
+    return key, [
+        f"{summary.name} has the replica id of {first}, but their people or weeks diverge: "
+        "two copies of one database (made on another machine), counted as two replicas"
+    ]
 
 
 def import_summary(conn: sqlite3.Connection, path: Path, name: str | None = None) -> SummaryImport:

@@ -15,8 +15,10 @@ command (:func:`speakers`):
   leave such people out entirely).
 
 Within one replica a later export has already replaced the weeks it covers
-when it was imported (:func:`supersede`). Standard library only: ``people``
-and ``rm --person`` read through here.
+when it was imported (:func:`supersede`); an export whose id is known but
+whose history is another's (a copy made on another machine) is counted under
+a fork's key (:func:`replica_key`). Standard library only: ``people`` and
+``rm --person`` read through here.
 """
 
 from __future__ import annotations
@@ -206,3 +208,126 @@ def left_out(conn: sqlite3.Connection) -> int:
             "(SELECT max(exported_at) FROM summaries WHERE replica = s.replica)"
         )
     )
+
+
+# --- one replica, or a fork ------------------------------------------------------------------
+
+
+@dataclass
+class Export:
+    """One export as the fork test compares it: when, the weeks it covers
+    (first Monday, end Monday exclusive), whom (``kind``, ``name``), its
+    ``today``, its people, its cells ((person, team, week) -> n) and how many
+    people it left out."""
+
+    exported_at: str
+    first: str | None
+    end: str | None
+    kind: str
+    name: str | None
+    today: str | None
+    people: set[str]
+    cells: dict[tuple, int]
+    left_out: int
+
+    def covers(self, cell: tuple) -> bool:
+        return covers(self.first, self.end, self.kind, self.name, *cell)
+
+
+def covers(
+    first: str | None,
+    end: str | None,
+    kind: str,
+    name: str | None,
+    person: str,
+    team: str | None,
+    week: str | None,
+) -> bool:
+    """Whether an export covering the weeks ``first``..``end`` (exclusive) of
+    ``kind`` (everyone, a team named ``name``, a person) covers a week row."""
+    if (kind == "team" and team != name) or (kind == "person" and person != name):
+        return False
+    if week is None:
+        return first is None
+    return (first is None or week >= first) and (end is None or week < end)
+
+
+def replica_key(conn: sqlite3.Connection, base: str, ours: Export) -> tuple[str, str | None]:
+    """The key an export with the replica id ``base`` is counted under: the id,
+    or (where it and the latest export of every replica imported under that
+    id are two histories: a copy made on another machine) a fork's key
+    ``id~N``; and for a fork, the file of the first export of that id."""
+    keys = [
+        row[0]
+        for row in conn.execute(
+            "SELECT DISTINCT replica FROM summaries WHERE database_id = ?", (base,)
+        )
+    ]
+    if not keys:
+        return base, None
+    keys.sort(key=_fork_number)
+    for key in keys:
+        earlier, later = sorted((latest_export(conn, key), ours), key=lambda e: e.exported_at)
+        if not two_histories(earlier, later):
+            return key, None
+    first = conn.execute(
+        "SELECT file FROM summaries WHERE replica = ? ORDER BY exported_at LIMIT 1", (keys[0],)
+    ).fetchone()[0]
+    return f"{base}~{max(_fork_number(k) for k in keys) + 1}", first
+
+
+def _fork_number(key: str) -> int:
+    return int(key.rsplit("~", 1)[1]) if "~" in key else 1
+
+
+def latest_export(conn: sqlite3.Connection, key: str) -> Export:
+    """The latest export counted under the replica ``key``."""
+    row = conn.execute(
+        "SELECT id, exported_at, since, until, scope_kind, scope_name, today, left_out "
+        "FROM summaries WHERE replica = ? ORDER BY exported_at DESC, id DESC LIMIT 1",
+        (key,),
+    ).fetchone()
+    cells: dict[tuple, int] = {}
+    for person, team, week, n in conn.execute(
+        "SELECT person, team, week, n FROM summary_weeks WHERE summary_id = ?", (row[0],)
+    ):
+        cells[(person, team, week)] = cells.get((person, team, week), 0) + n
+    people = {cell[0] for cell in cells} | {
+        name
+        for (name,) in conn.execute(
+            "SELECT person FROM summary_people WHERE summary_id = ?", (row[0],)
+        )
+    }
+    first, end = covered_weeks(row[2], row[3], row[6])
+    return Export(row[1], first, end, row[4], row[5], row[6], people, cells, row[7] or 0)
+
+
+def two_histories(earlier: Export, later: Export) -> bool:
+    """Whether two exports with one replica id are two histories (a copy of
+    one database made on another machine): the later lacks people the
+    earlier had in what it covers (beyond those it left out) while it has
+    people the earlier lacks in weeks the earlier had finished; or one
+    person's finished weeks hold work each lacks. One replica only gains
+    people in new weeks, and loses work only where it was deleted. Compared
+    earliest first, so the verdict does not depend on which came in first."""
+    closed = monday_of(earlier.today) if earlier.today else None
+
+    def finished(cell: tuple) -> bool:
+        return cell[2] is not None and (closed is None or cell[2] < closed)
+
+    missing = {c[0] for c in earlier.cells if later.covers(c)} - later.people
+    new = {c[0] for c in later.cells if finished(c) and earlier.covers(c)} - earlier.people
+    if len(missing) > later.left_out and new:
+        return True
+    shared = earlier.people & later.people
+    lost = {
+        c[0]
+        for c, n in earlier.cells.items()
+        if c[0] in shared and finished(c) and later.covers(c) and n > later.cells.get(c, 0)
+    }
+    gained = {
+        c[0]
+        for c, n in later.cells.items()
+        if c[0] in lost and finished(c) and earlier.covers(c) and n > earlier.cells.get(c, 0)
+    }
+    return bool(gained)

@@ -1,49 +1,31 @@
-"""The one door: everything that arrives by merge or as a team summary is
-checked here before anything is stored (PRODUCT.md law 5).
+"""The door's checks of a team summary (:mod:`calibrate.exchange.validate`).
 
-- **Records of a history** (the shape :mod:`calibrate.store.state` reads and
-  joins): tasks, timer intervals, re-estimates, aliases, opt-outs and
-  tombstones, read from another database (``merge``) or from the lines of a
-  calibrate export (``import``: :func:`export_line` turns a JSON line into
-  such a record first). :func:`record` checks one: a task gets the checks
-  ``add`` applies (:func:`calibrate.store.tasks.check_task_values`, a title, a
-  person in the one spelling of :func:`~calibrate.store.names.clean_name`, a
-  known status) and the types a file or a database may get wrong; stamps
-  and times are checked for their form, never against the clock (clocks
-  differ between machines). A merged record is let through unchanged or
-  refused, never altered, so that merges still agree in any order.
-- **A team summary**: its header (a problem there refuses the whole file,
-  :class:`InputError`), then each people entry and week row (:func:`summary`):
-  a row that cannot be (counts that contradict each other, sums impossible
-  for their count, a week after tomorrow: the one check against the clock)
-  is refused with one line, and the others are kept.
-
-Every check raises :class:`Refused` naming the problem in one line;
-:class:`Door` lets records through and keeps a line per refusal.
+:func:`summary` checks a parsed summary file: its header whole (a problem
+there refuses the file: :class:`InputError`), then each week row and people
+entry (:func:`week_row`, one function per field group), a row that cannot be
+refused with one line and the others kept: every field has the bounds of
+METRICS.md section 5 and PRODUCT.md law 5 (counts whole and in step with each
+other, sums possible for their count to a relative 1e-9, histograms holding
+their n and in step with the sums, at most 10^7 tasks a person a week), a
+week after tomorrow (the one check against the clock) or outside the window
+the file says it covers is refused, and a people entry must bring rows (a
+summary cannot opt out anyone else).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, TypedDict
 
 from calibrate import rules
 from calibrate.durations import MAX_EFFORT_H
-from calibrate.errors import CalibrateError, InputError
-from calibrate.exchange.formats import RowError
+from calibrate.errors import InputError
+from calibrate.exchange.validate.records import HEX, Refused, is_date, utc_time
 from calibrate.store.names import clean_name
-from calibrate.store.stamps import REGISTER_COLUMNS, REGISTERS, Stamp
-from calibrate.store.tasks import STATUSES, check_task_values, clean_tags
 
-#: The kinds of record a history holds, as an export names them.
-KINDS = ("task", "interval", "reestimate", "alias", "person", "tombstone")
-#: How many refusals a command prints one line each (``--json`` lists them all).
-SHOWN_REFUSALS = 50
 #: What a team summary file says it is (its ``format``).
 SUMMARY_FORMAT = "calibrate-summary"
 #: The most finished tasks a summary may give one person in one week.
@@ -53,338 +35,6 @@ RELATIVE = 1e-9
 HISTOGRAM_MAX = round(rules.CLIP_LOG2 / rules.HISTOGRAM_BIN)
 SPREAD_MAX = round(rules.SPREAD_CAP / rules.SPREAD_BIN)
 BUCKETS = len(rules.SIZE_LABELS)
-_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
-_HEX = re.compile(r"[0-9a-f]{32}\Z")
-
-
-class Refused(RowError):
-    """One thing that cannot be stored, and why (one line)."""
-
-
-@dataclass
-class Door:
-    """Records in, valid records out: one line per record refused (the first
-    :data:`SHOWN_REFUSALS` kept for printing, all counted)."""
-
-    refused: int = 0
-    lines: list[str] = field(default_factory=list)
-
-    def refuse(self, line: str) -> None:
-        self.refused += 1
-        self.lines.append(line)
-
-    def admit(self, kind: str) -> Callable[[Any], bool]:
-        """A check of records of ``kind`` for a join to ask before it stores
-        one (:data:`calibrate.store.state.Admit`): ``True`` lets it in, a
-        refusal is kept as a line."""
-
-        def check(item: Any) -> bool:
-            try:
-                record(kind, item)
-            except Refused as why:
-                reason = str(why).removeprefix(f"{kind}: ")
-                self.refuse(f"refused {kind} {_name_of(kind, item)}: {reason}")
-                return False
-            return True
-
-        return check
-
-    def shown(self) -> list[str]:
-        """The lines a command prints: the first ones, then how many more."""
-        out = self.lines[:SHOWN_REFUSALS]
-        if self.refused > len(out):
-            out.append(f"and {self.refused - len(out):,} more refused (--json lists them all)")
-        return out
-
-
-def _name_of(kind: str, item: Any) -> str:
-    key = {"alias": "alias", "person": "name"}.get(kind, "uid")
-    value = item.get(key) if isinstance(item, Mapping) else None
-    return repr(value)[:60]
-
-
-# --- records of a history ---------------------------------------------------------------
-
-
-def record(kind: str, item: Any) -> dict:
-    """Check one record of ``kind`` (the shape the store reads and joins);
-    returns it unchanged, or raises :class:`Refused`."""
-    check = _CHECKS.get(kind)
-    if check is None:
-        raise Refused(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
-    if not isinstance(item, Mapping):
-        raise Refused(f"{kind}: not a record")
-    check(item)
-    return item if isinstance(item, dict) else dict(item)
-
-
-def _task(item: Mapping) -> None:
-    _text(item, "uid", "task")
-    title = _text(item, "title", "task")
-    if title is None or not title.strip():
-        raise Refused("task: a task needs a title")
-    _person(item, "person", "task")
-    for name in ("team", "project", "notes"):
-        _text(item, name, "task", optional=True)
-    numbers = {
-        name: _number(item, name, "task", optional=name != "estimate_h")
-        for name in ("estimate_h", "low_h", "high_h", "confidence", "promise_h", "actual_h")
-    }
-    try:
-        check_task_values(**numbers)
-    except CalibrateError as error:
-        raise Refused(f"task: {error}") from None
-    if item.get("status") not in STATUSES:
-        raise Refused(f"task: status {item.get('status')!r}: use one of {', '.join(STATUSES)}")
-    _time(item, "created_at", "task")
-    for name in ("started_at", "done_at"):
-        _time(item, name, "task", optional=True)
-    due = _text(item, "due", "task", optional=True)
-    if due is not None and not _is_date(due):
-        raise Refused(f"task: due {due!r} is not a date (YYYY-MM-DD)")
-    _text(item, "source", "task")
-    tags = _json(item, "tags", "task", list)
-    if tags is None or not all(isinstance(tag, str) for tag in tags):
-        raise Refused(f"task: tags must be a list of texts, not {item.get('tags')!r}")
-    _json(item, "imported", "task", dict, optional=True)
-    stamps = item.get("stamps")
-    if not isinstance(stamps, Mapping) or set(stamps) != set(REGISTERS):
-        raise Refused("task: stamps must give every register its stamp")
-    for value in set(map(_hashable, stamps.values())):
-        stamp(value, "stamps")
-
-
-def _interval(item: Mapping) -> None:
-    _text(item, "uid", "interval")
-    _text(item, "task", "interval")
-    started = _time(item, "started_at", "interval")
-    stopped = _time(item, "stopped_at", "interval", optional=True)
-    if stopped is not None and started is not None and stopped < started:
-        raise Refused(f"interval: stopped_at {stopped} is before started_at {started}")
-    _flag(item, "deleted", "interval")
-    stamp(item.get("stamp"), "stamp")
-
-
-def _reestimate(item: Mapping) -> None:
-    _text(item, "uid", "reestimate")
-    _text(item, "task", "reestimate")
-    estimate = _number(item, "estimate_h", "reestimate")
-    try:
-        check_task_values(estimate_h=estimate)
-    except CalibrateError as error:
-        raise Refused(f"reestimate: {error}") from None
-    _time(item, "at", "reestimate")
-    _text(item, "reason", "reestimate", optional=True)
-    _flag(item, "deleted", "reestimate")
-    stamp(item.get("stamp"), "stamp")
-
-
-def _alias(item: Mapping) -> None:
-    alias, person = _person(item, "alias", "alias"), _person(item, "person", "alias")
-    if alias == person:
-        raise Refused(f"alias: {alias!r} is an alias of itself")
-    _flag(item, "deleted", "alias")
-    stamp(item.get("stamp"), "stamp")
-
-
-def _opt_out(item: Mapping) -> None:
-    _person(item, "name", "person")
-    _flag(item, "opt_out", "person")
-    stamp(item.get("stamp"), "stamp")
-
-
-def _tombstone(item: Mapping) -> None:
-    _text(item, "uid", "tombstone")
-    stamp(item.get("deleted"), "deleted")
-    if item.get("restored") is not None:
-        stamp(item.get("restored"), "restored")
-
-
-_CHECKS = {
-    "task": _task,
-    "interval": _interval,
-    "reestimate": _reestimate,
-    "alias": _alias,
-    "person": _opt_out,
-    "tombstone": _tombstone,
-}
-
-
-def _hashable(value: object) -> object:
-    return tuple(value) if isinstance(value, list) else value
-
-
-def _text(item: Mapping, key: str, kind: str, *, optional: bool = False) -> str | None:
-    value = item.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if optional:
-            return None
-        raise Refused(f"{kind}: {key} is missing")
-    if not isinstance(value, str):
-        raise Refused(f"{kind}: {key} must be text, not {value!r}")
-    return value
-
-
-def _person(item: Mapping, key: str, kind: str) -> str:
-    name = _text(item, key, kind) or ""
-    if clean_name(name) != name:
-        raise Refused(f"{kind}: {key} {name!r} is not in its one spelling (NFC, trimmed)")
-    return name
-
-
-def _number(item: Mapping, key: str, kind: str, *, optional: bool = False) -> Any:
-    value = item.get(key)
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise Refused(f"{kind}: {key} must be a number, not {value!r}")
-    return value
-
-
-def _flag(item: Mapping, key: str, kind: str) -> bool:
-    value = item.get(key, False)
-    if not isinstance(value, bool | int) or value not in (0, 1):
-        raise Refused(f"{kind}: {key} must be true or false")
-    return bool(value)
-
-
-def _json(item: Mapping, key: str, kind: str, shape: type, *, optional: bool = False) -> Any:
-    value = item.get(key)
-    if value is None and optional:
-        return None
-    try:
-        parsed = json.loads(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if not isinstance(parsed, shape):
-        raise Refused(f"{kind}: {key} must be a JSON {shape.__name__}, not {value!r}")
-    return parsed
-
-
-def _time(item: Mapping, key: str, kind: str, *, optional: bool = False) -> str | None:
-    """A stored UTC time (``...Z``); its form only, never against the clock."""
-    value = _text(item, key, kind, optional=optional)
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise Refused(f"{kind}: {key} {value!r} is not a time") from None
-    if moment.tzinfo is None or moment.utcoffset() or not value.endswith("Z"):
-        raise Refused(f"{kind}: {key} {value!r} is not a UTC time (...Z)")
-    if not 1900 <= moment.year <= 2199:
-        raise Refused(f"{kind}: {key} {value!r} is out of range")
-    return value
-
-
-def _is_date(text: str) -> bool:
-    try:
-        return date.fromisoformat(text).isoformat() == text
-    except ValueError:
-        return False
-
-
-def stamp(value: object, what: str) -> Stamp:
-    """A stamp ``[at, replica]``: a UTC time to the microsecond and a replica
-    id (32 hex, or empty for records written before replicas existed)."""
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise Refused(f"{what}: a stamp is [time, replica], not {value!r}")
-    at, replica = value
-    if not isinstance(at, str) or not isinstance(replica, str):
-        raise Refused(f"{what}: a stamp is [time, replica], not {value!r}")
-    try:
-        valid = bool(_AT.match(at)) and datetime.fromisoformat(at[:-1]).year >= 1900
-    except ValueError:
-        valid = False
-    if not valid:
-        raise Refused(f"{what}: {at!r} is not a stamp's time (2026-12-01T12:00:00.000000Z)")
-    if replica and not _HEX.match(replica):
-        raise Refused(f"{what}: replica {replica!r} is not 32 hex digits")
-    return (at, replica)
-
-
-# --- the lines of a calibrate export ----------------------------------------------------------
-
-
-def export_line(item: dict) -> tuple[str, dict]:
-    """(kind, record) of a JSON line of ``export --format jsonl`` (a line
-    without ``kind`` is a task): JSON's types turned into the store's (tags
-    and the import ledger as JSON texts, stamps as pairs, every register's
-    stamp, names in their one spelling, keys and texts trimmed as ``add``
-    trims them, optional values defaulted), then checked by :func:`record`."""
-    kind = item.get("kind") or "task"
-    if kind not in _CHECKS:
-        raise Refused(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
-    out = {key: value for key, value in item.items() if key != "kind"}
-    for key in ("uid", "task"):
-        if isinstance(out.get(key), str):
-            out[key] = out[key].strip()
-    for key in _NAMES[kind]:
-        if isinstance(out.get(key), str):
-            out[key] = clean_name(out[key])
-    for key in ("stamp", "restored", *(("deleted",) if kind == "tombstone" else ())):
-        if isinstance(out.get(key), list):
-            out[key] = tuple(out[key])
-    for key, default in _DEFAULTS[kind].items():
-        out.setdefault(key, default)
-    if kind == "task":
-        _task_line(item, out)
-    return kind, record(kind, out)
-
-
-_NAMES = {
-    "task": ("person",),
-    "alias": ("alias", "person"),
-    "person": ("name",),
-    "interval": (),
-    "reestimate": (),
-    "tombstone": (),
-}
-_DEFAULTS: dict[str, dict[str, Any]] = {
-    "task": {},
-    "interval": {"stopped_at": None, "deleted": False},
-    "reestimate": {"reason": None, "deleted": False},
-    "alias": {"deleted": False},
-    "person": {"opt_out": False},
-    "tombstone": {"restored": None},
-}
-
-
-def _task_line(item: dict, out: dict) -> None:
-    for key in ("title", "team", "project", "source"):
-        if isinstance(out.get(key), str):
-            out[key] = out[key].strip() or None
-    for key in REGISTER_COLUMNS:
-        out.setdefault(key, None)
-    for key in ("estimate_h", "low_h", "high_h", "confidence", "promise_h", "actual_h"):
-        value = out.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            out[key] = float(value)
-    tags = item.get("tags", [])
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise Refused(f"task: tags must be a list of texts, not {tags!r}")
-    out["tags"] = json.dumps(clean_tags(tags), ensure_ascii=False)
-    imported = item.get("imported")
-    if imported is not None and not isinstance(imported, dict):
-        raise Refused("task: imported must be an object or null")
-    out["imported"] = (
-        None
-        if imported is None
-        else json.dumps(imported, ensure_ascii=False, separators=(",", ":"))
-    )
-    stamps = item.get("stamps")
-    if not isinstance(stamps, dict) or "*" not in stamps:
-        raise Refused('task: stamps must be an object with "*"')
-    unknown = set(stamps) - {"*", *REGISTERS}
-    if unknown:
-        raise Refused(f"task: unknown register {sorted(unknown)[0]!r} in stamps")
-    star = stamp(stamps["*"], "stamps")
-    out["stamps"] = {
-        register: stamp(stamps[register], "stamps") if register in stamps else star
-        for register in REGISTERS
-    }
-    out.pop("updated_at", None)
-
 
 # --- team summaries -------------------------------------------------------------------------
 
@@ -535,11 +185,11 @@ def _summary_header(data: Any, name: str, format_version: int, score_version: in
         if data.get(key) != value:
             raise InputError(f"{name}: {key} must be {value}, not {data.get(key)!r}")
     replica = data.get("database_id")
-    if not isinstance(replica, str) or not _HEX.match(replica):
+    if not isinstance(replica, str) or not HEX.match(replica):
         raise InputError(f"{name}: database_id (its replica id) must be 32 hex digits")
     exported = data.get("exported_at")
     try:
-        _time({"exported_at": exported}, "exported_at", "summary")
+        utc_time({"exported_at": exported}, "exported_at", "summary")
     except Refused as why:
         raise InputError(f"{name}: {str(why).removeprefix('summary: ')}") from None
     for key in ("people", "weeks"):
@@ -549,7 +199,7 @@ def _summary_header(data: Any, name: str, format_version: int, score_version: in
     if not isinstance(window, dict):
         raise InputError(f"{name}: window must be an object with since and until")
     for key in ("since", "until"):
-        if window.get(key) is not None and not _is_date(str(window[key])):
+        if window.get(key) is not None and not is_date(str(window[key])):
             raise InputError(f"{name}: window {key}: {window[key]!r} is not an ISO date")
     left_out = data.get("left_out")
     if left_out is not None and (
@@ -825,7 +475,7 @@ def week_row(row: Any, where: str) -> WeekRow:
     where = f"{where} ({person})"
     week = row.get("week")
     if week is not None:
-        if not isinstance(week, str) or not _is_date(week):
+        if not isinstance(week, str) or not is_date(week):
             raise Refused(f"{where}: week {week!r} is not an ISO date")
         if date.fromisoformat(week).weekday() != 0:
             raise Refused(f"{where}: week {week} is not a Monday")
