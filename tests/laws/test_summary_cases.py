@@ -367,3 +367,24 @@ def test_a_team_leads_commands_agree_on_one_database_with_two_imported_summaries
     ok(calibrate(lead, "report", "--team", "Web", "--since", "all", "-o", str(html)))
     text = html.read_text()
     assert "Not in summaries" in text and "bob" in text
+
+
+def test_a_rank_beside_teams_of_a_longer_window_says_so(tmp_path):
+    """A summary of the last 4 weeks ranked in a 26-week window: rank --teams
+    says that team's summaries cover fewer weeks, and --json gives them."""
+    lead, app = tmp_path / "lead.db", tmp_path / "app.db"
+    log_done(lead, "alice", "Web", 40, seed=26)
+    log_done(app, "ann", "App", 40, seed=27, days=25)
+    export_summary(app, tmp_path / "app.json", "--since", "4w")
+    ok(calibrate(lead, "import", str(tmp_path / "app.json")))
+    out = as_json(lead, "rank", "--teams")
+    (short,) = out["shorter"]
+    first = (week_start(local_today()) - timedelta(weeks=4)).isoformat()
+    assert (short["team"], short["since"], short["weeks"]) == ("App", first, 5)
+    words = " ".join(ok(calibrate(lead, "rank", "--teams")).stdout.split())
+    assert f"App: its summaries cover only 5 weeks (from {first}" in words
+    assert "fewer weeks than this window (27 weeks" in words
+    everything = as_json(lead, "rank", "--teams", "--since", "all")
+    assert [s["team"] for s in everything["shorter"]] == ["App"]
+    web_only = as_json(lead, "rank", "--teams", "--since", "3w")
+    assert web_only["shorter"] == []  # the summary covers all of this window

@@ -201,6 +201,9 @@ def _summary_header(data: Any, name: str, format_version: int, score_version: in
     for key in ("since", "until"):
         if window.get(key) is not None and not is_date(str(window[key])):
             raise InputError(f"{name}: window {key}: {window[key]!r} is not an ISO date")
+    today = data.get("today")
+    if today is not None and not (isinstance(today, str) and is_date(today)):
+        raise InputError(f"{name}: today: {today!r} is not an ISO date")
     left_out = data.get("left_out")
     if left_out is not None and (
         not isinstance(left_out, int) or isinstance(left_out, bool) or left_out < 0
@@ -209,6 +212,7 @@ def _summary_header(data: Any, name: str, format_version: int, score_version: in
     return {
         "database_id": replica,
         "exported_at": exported,
+        "today": today,
         "window": {"since": window.get("since"), "until": window.get("until")},
         "scope": _scope(data.get("scope"), name),
         "left_out": left_out,
