@@ -20,7 +20,6 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -29,6 +28,7 @@ from calibrate import durations, rules
 from calibrate.durations import local_today
 from calibrate.selection import Selection
 from calibrate.stats import metrics
+from calibrate.stats.ranks import SummaryWindow
 from calibrate.store import load, people, summaries
 from calibrate.weeks import (
     BUCKET_COUNTS,
@@ -224,17 +224,6 @@ def rank_inputs(
         pairs=totals(rows, ["person", "team"]),
         windows=windows,
     )
-
-
-class SummaryWindow(TypedDict):
-    """A team whose figures come (in part) from summaries covering fewer
-    weeks than a rank's window: the weeks they cover (Mondays, the end
-    exclusive; ``None``: no bound) and how many."""
-
-    team: str
-    since: str | None
-    until: str | None
-    weeks: int | None
 
 
 def shorter_windows(windows: dict, start: date | None) -> list[SummaryWindow]:

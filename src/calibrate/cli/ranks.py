@@ -26,8 +26,7 @@ from calibrate.identity import default_person
 from calibrate.text import Column, count, factor, percent, render_table, to_json
 
 if TYPE_CHECKING:  # numpy's and pandas': imported inside 'rank' alone
-    from calibrate import teams
-    from calibrate.stats.ranks import PersonRow, RankGroup, TeamRow
+    from calibrate.stats.ranks import PersonRow, RankGroup, SummaryWindow, TeamRow
 
 
 class RankWindow(TypedDict):
@@ -65,7 +64,7 @@ class TeamsRanks(TypedDict):
     ranked: list[TeamRow]
     unranked: list[TeamRow]
     n: int
-    shorter: list[teams.SummaryWindow]
+    shorter: list[SummaryWindow]
     left_out: int
 
 
