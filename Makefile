@@ -1,6 +1,7 @@
 # make test: set up .venv and run lint (ruff, and mypy over src/calibrate), the docs
 # checks (cog) and the tests.
-# make demo: set up .venv, build the demo database and its report.
+# make demo: set up .venv, build the demo database and its report (opened in a browser
+# where there is a display, never when $CI is set), and print a command to try next.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -21,18 +22,19 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # The command reference in docs/commands.md is generated from each command's --help;
-# ARCHITECTURE.md's tables from the import graph (scripts/architecture.py).
+# ARCHITECTURE.md's tables from the import graph (scripts/architecture.py); the samples
+# in README.md and docs/metrics.md from the demo at a frozen moment (scripts/samples.py).
+DOCS := docs/commands.md ARCHITECTURE.md README.md docs/metrics.md
 docs: $(STAMP)
-	$(BIN)/cog -r docs/commands.md ARCHITECTURE.md
+	$(BIN)/cog -r $(DOCS)
 
 test: lint $(STAMP)
-	$(BIN)/cog --check docs/commands.md
-	@$(BIN)/cog --check ARCHITECTURE.md || { echo "ARCHITECTURE.md is stale: run make docs"; exit 1; }
+	@$(BIN)/cog --check $(DOCS) || { echo "the docs are stale: run make docs"; exit 1; }
 	$(BIN)/pytest -q
 
 demo: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	$(BIN)/calibrate --db $(DEMO_DB) demo
+	$(BIN)/calibrate --db $(DEMO_DB) demo --open
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

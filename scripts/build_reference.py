@@ -20,15 +20,18 @@ deterministic (fixed key order, figures rounded to 6 decimals), so that a
 rebuild reproduces the shipped file byte for byte; a test checks it where the
 data are present.
 
-``advice_spread`` is left ``null`` for section 7 (advice from history): the
-per-bucket quantiles of r of these developers, each weighted equally, are
-added there (:func:`advice_spread`).
+``advice_spread`` is section 7's reference spread (advice from history): per
+size bucket, 99 quantiles of r over every developer with 5+ tasks there, each
+weighted equally (:func:`advice_spread`). A developer's held-back buckets total
+0 or at least 5 tasks (:func:`calibrate.reference.held_back`), so that no
+difference of shipped sums describes fewer than 5 tasks.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -98,31 +101,52 @@ def dataset_entry(name: str, table: pd.DataFrame) -> dict:
     }
 
 
-def advice_spread(tables: dict[str, pd.DataFrame]) -> None:
-    """Section 7's reference spread (quantiles of r per size bucket, each
-    developer weighted equally): built by the section 7 work; ``null`` until then."""
-    return None
+def advice_spread(tasks: dict[str, pd.DataFrame]) -> dict:
+    """Section 7's reference spread (:func:`calibrate.reference.advice_spread`):
+    per size bucket, the quantiles of r over every counted task of the
+    developers with 5+ tasks there (not only those with 30+), each developer
+    weighted equally, the datasets pooled (developer ids prefixed by dataset)."""
+    frames = [datasets.counted(frame) for frame in tasks.values()]
+    people = np.concatenate(
+        [
+            np.array([f"{name}:{who}" for who in frame["person"]], dtype=object)
+            for name, frame in zip(tasks, frames, strict=True)
+        ]
+    )
+    estimate = np.concatenate([frame["estimate_h"].to_numpy(dtype=float) for frame in frames])
+    actual = np.concatenate([frame["actual_h"].to_numpy(dtype=float) for frame in frames])
+    return {
+        "rule": "per size bucket, the quantiles of log2(actual / estimate) at p = 0.01, 0.02, "
+        "..., 0.99 over the counted tasks of every developer with at least 5 there, each "
+        "developer weighing 1 (1/n a task); the quantile at p is the smallest value whose "
+        "cumulative weight reaches p",
+        "datasets": list(tasks),
+        "buckets": reference.advice_spread(people, estimate, actual),
+    }
 
 
 def build(data: Path) -> dict:
     """The reference table from the datasets in ``data``."""
     if not datasets.present(data):
         raise SystemExit(f"missing datasets in {data}: the public datasets are needed to rebuild")
-    tables = {name: developers(tasks) for name, tasks in datasets.read_all(data).items()}
+    raw = datasets.read_all(data)
+    tables = {name: developers(tasks) for name, tasks in raw.items()}
     early = np.concatenate([table["early"].to_numpy(dtype=float) for table in tables.values()])
     return {
         "table": "calibrate reference population",
         "score_version": SCORE_VERSION,
         "score": "per developer over counted tasks (estimate > 0, actual > 0): n, and the sum "
         "and sum of squares of |clip(log2(actual / estimate), -3, 3)|, overall and per size "
-        "bucket (<=1h, 1-2h, 2-4h, 4-8h, 8-16h, >16h by estimate; null: fewer than 5 tasks)",
+        "bucket (<=1h, 1-2h, 2-4h, 4-8h, 8-16h, >16h by estimate; null: held back, a bucket "
+        "of fewer than 5 tasks, and the smallest others until the held-back tasks number 0 "
+        "or at least 5)",
         "min_tasks": RANKED_N,
         "bucket_min": rules.REFERENCE_BUCKET_MIN,
         "built_by": "scripts/build_reference.py",
         "attribution": ATTRIBUTION,
         "people": sum(len(table) for table in tables.values()),
         "early_median": rounded(float(np.median(early)), SCORE_DECIMALS),
-        "advice_spread": advice_spread(tables),
+        "advice_spread": advice_spread(raw),
         "datasets": [dataset_entry(name, table) for name, table in tables.items()],
     }
 
@@ -130,7 +154,14 @@ def build(data: Path) -> dict:
 def render(table: dict) -> str:
     """The table as text: keys in a fixed order, one developer per line."""
     head = {key: value for key, value in table.items() if key != "datasets"}
-    lines = json.dumps(head, indent=2, ensure_ascii=False).splitlines()[:-1]
+    text = json.dumps(head, indent=2, ensure_ascii=False)
+    # lists of numbers (the spread's quantiles) on one line each
+    text = re.sub(
+        r"\[\s*(-?[0-9][-0-9.e,\s]*?)\s*\]",
+        lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]",
+        text,
+    )
+    lines = text.splitlines()[:-1]
     lines[-1] += ","
     lines.append('  "datasets": [')
     for i, dataset in enumerate(table["datasets"]):

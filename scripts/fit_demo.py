@@ -9,8 +9,10 @@ place, never copied); otherwise the figures quoted in METRICS.md are shown.
 
     .venv/bin/python scripts/fit_demo.py [--people 40] [--weeks 52] [--seed 0]
 
-The generator's parameters (the constants at the top of ``calibrate/demo.py``)
-were tuned by hand with this script until the two columns agreed.
+The generator's parameters (the constants of ``calibrate/demo/numbers.py``,
+and the roles' traits and the others' catch-up in ``calibrate/demo/people.py``)
+were tuned by hand with this script until the two columns agreed, for the
+default cast of 12 (whose five roles weigh most) and for bigger ones.
 """
 
 from __future__ import annotations

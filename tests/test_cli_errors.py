@@ -64,7 +64,8 @@ ROWS = [
         ),
     ),
     (
-        "a moment in the future, or before the task's timer started",
+        "a moment more than 5 minutes ahead or before the task's timer ran; in a pipe, a timer "
+        "that ran over 12 hours or through the night, without `--keep` or `--trim-to`",
         2,
         ["done", "2", "--at", "tomorrow"],
         usage("Invalid value for '--at': 'tomorrow' is in the future", "done"),

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from calibrate import advice, durations, rules, store
-from calibrate.stats import forecast
+from calibrate.stats import draws, forecast, hints
 from calibrate.stats.backtest import METHODS, backtest, block_starts
 from calibrate.stats.draws import draw_log_ratios, mixture
 from calibrate.stats.forecast import Calendar, OpenTask
@@ -89,56 +89,138 @@ def make_history(person, team, estimate, ratio) -> Past:
     )
 
 
-def test_own_weight_and_team_pool_by_bucket():
+def blended(own_n: int, pool_n: int) -> list[float]:
+    """The four column weights of METRICS.md section 7 (own, pool, second, reference)."""
+    w = own_n / (own_n + rules.OWN_PRIOR)
+    b = pool_n / (pool_n + rules.REFERENCE_PRIOR)
+    return [w, (1 - w) * b, 0.0, (1 - w) * (1 - b)]
+
+
+def test_own_weight_and_team_pool_without_the_person():
     people = ["a"] * 10 + ["b"] * 40 + ["c"] * 5
     teams = ["web"] * 50 + ["ops"] * 5
     h = make_history(people, teams, [3.0] * 55, [1.0] * 55)
     pools = Pools(h)
     c = pools.for_task("a", "web", [3.0])
-    assert c.own_n[0] == 10 and c.pool_n[0] == 50
-    assert c.prob[0].tolist() == pytest.approx([10 / 30, 20 / 30, 0.0])
+    assert c.own_n[0] == 10 and c.pool_n[0] == 40  # the team without a
+    assert c.prob[0].tolist() == pytest.approx(blended(10, 40))
     assert POOL_KINDS[c.pool_kind[0]] == "team"
-    ops = pools.for_task("c", "ops", [3.0])  # 5 < 30 in the team's bucket: everyone's
-    assert POOL_KINDS[ops.pool_kind[0]] == "everyone" and ops.pool_n[0] == 55
+    ops = pools.for_task("c", "ops", [3.0])  # 0 < 30 in the team's bucket without c: everyone's
+    assert POOL_KINDS[ops.pool_kind[0]] == "everyone" and ops.pool_n[0] == 50
     nobody = pools.for_task("zed", None, [3.0])
-    assert nobody.own_n[0] == 0 and nobody.prob[0, 0] == 0
+    assert nobody.own_n[0] == 0 and nobody.prob[0, 0] == 0 and nobody.pool_n[0] == 55
+    # the pool used leaves the person out: none of a's values in it
+    assert c.length[0, 1] == 40 and c.reference_weight[0] == pytest.approx(blended(10, 40)[3])
+
+
+def test_the_pool_is_the_most_recent_tasks_of_the_others():
+    # a and b alternate in one team; a's pool is b's last 2,000, none of a's
+    people = ["a", "b"] * 2_100
+    ratios = [1.0, 2.0] * 2_100
+    h = make_history(people, ["web"] * 4_200, [3.0] * 4_200, ratios)
+    c = Pools(h).for_task("a", "web", [3.0])
+    assert c.pool_n[0] == rules.TEAM_POOL and c.own_n[0] == rules.OWN_POOL
+    start, length = c.start[0, 1], c.length[0, 1]
+    assert set(c.values[start : start + length].tolist()) == {1.0}  # log2(2): b's
+    early = Pools(h).components([0], [0], [2], [61])  # a at position 61 knows 30 of b's
+    assert early.pool_n[0] == 30 and POOL_KINDS[early.pool_kind[0]] == "team"
+    assert Pools(h).components([0], [0], [2], [59]).pool_kind[0] == POOL_KINDS.index("everyone")
 
 
 def test_empty_buckets_widen_then_fall_back_to_the_reference():
     h = make_history(["a"] * 4, None, [0.5, 0.5, 3.0, 3.0], [1, 1, 2, 2])
     pools = Pools(h)
-    kinds = [POOL_KINDS[k] for k in pools.for_task("a", None, [1.5, 6, 40]).pool_kind]
-    assert kinds == ["neighbours", "neighbours", "all sizes"]
+    # a alone in the database: a's own tasks are the team's, its buckets widen
+    c = pools.for_task("a", None, [1.5, 6, 40])
+    assert [POOL_KINDS[k] for k in c.pool_kind] == ["yours"] * 3
+    assert c.pool_n.tolist() == [4, 2, 4]  # neighbours both sides; one side; all sizes
+    # with someone else, the pool leaves a out: b's only
+    h = make_history(["a", "a", "b"], None, [0.5, 3.0, 12.0], [1, 2, 2])
+    c = Pools(h).for_task("a", None, [0.5, 6])
+    assert [POOL_KINDS[k] for k in c.pool_kind] == ["all sizes", "neighbours"]
+    assert c.pool_n.tolist() == [1, 1]
     empty = Pools(make_history([], None, [], []))
     c = empty.for_task("a", None, [2.0])
     assert POOL_KINDS[c.pool_kind[0]] == "reference" and c.pool_n[0] == 0
+    assert c.reference_weight[0] == 1.0
+    values, _ = mixture(c)
+    assert values.tolist() == sorted(rules.reference_spread(1))
 
 
-def own_slice(pools, components):
+def own_slice(components):
     start, length = components.start[0, 0], components.length[0, 0]
-    return set(pools.values[start : start + length].tolist())
+    return set(components.values[start : start + length].tolist())
 
 
 def test_pools_only_know_the_history_before_the_cut():
     h = make_history(["a"] * 500, None, [2.0] * 500, [1.0] * 250 + [4.0] * 250)
     pools = Pools(h)
     before = pools.components([0], [-1], [1], [250])
-    assert set(mixture(pools, before)[0]) == {0.0}
+    values, _ = mixture(before)
+    own_and_pool = values[np.isin(values, [0.0, 2.0])]
+    assert 2.0 not in own_and_pool
     after = pools.components([0], [-1], [1], [500])
-    assert after.own_n[0] == rules.OWN_POOL and own_slice(pools, after) == {2.0}
-    assert after.pool_n[0] == 500  # everyone's: the 2,000 most recent, here all
+    assert after.own_n[0] == rules.OWN_POOL and own_slice(after) == {2.0}
+    assert after.pool_n[0] == 500  # alone: everyone's is a's, the 2,000 most recent, here all
 
 
 def test_draws_follow_the_mixture():
     h = make_history(["a"] * 20 + ["b"] * 180, None, [2.0] * 200, [1.0] * 20 + [4.0] * 180)
     pools = Pools(h)
     c = pools.for_task("a", None, [2.0])
-    draws = draw_log_ratios(pools, c, 40_000, np.random.default_rng(0))
-    # own weight 20/40; the pool (everyone: 20 zeros and 180 twos) the other half
-    expected_zero = 0.5 + 0.5 * 20 / 200
+    draws = draw_log_ratios(c, 40_000, np.random.default_rng(0))
+    # own weight 20/40 (all 0); the pool used (b's 180 twos) and the reference spread the rest
+    weights = blended(20, 180)
+    spread = np.array(rules.reference_spread(rules.size_bucket(2.0)))
+    expected_zero = weights[0] + weights[3] * np.mean(spread == 0.0)
     assert (draws == 0.0).mean() == pytest.approx(expected_zero, abs=0.01)
-    values, cumulative = mixture(pools, c)
-    assert cumulative[values == 0.0].max() == pytest.approx(expected_zero)
+    assert (draws == 2.0).mean() == pytest.approx(weights[1], abs=0.01)
+    values, cumulative = mixture(c)
+    assert cumulative[values == 0.0].max() - cumulative[values < 0].max(initial=0) == (
+        pytest.approx(expected_zero)
+    )
+
+
+def test_the_shift_moves_non_exact_draws_only_and_keeps_each_tasks_spread():
+    rng = np.random.default_rng(4)
+    r = np.where(rng.random(400) < 0.4, 0.0, rng.normal(0.3, 1.0, 400))
+    h = make_history(["a"] * 200 + ["b"] * 200, None, [2.0] * 400, np.exp2(r))
+    c = Pools(h).for_task("a", None, [2.0])
+    tau2 = 0.25
+    lam = c.contraction(tau2)
+    assert lam[0] == pytest.approx(np.sqrt(1 - tau2 / c.var_ne[0]))
+    runs = 20_000
+    shift = (np.random.default_rng(1).standard_normal(runs) * np.sqrt(tau2))[:, None]
+    draws = draw_log_ratios(c, runs, np.random.default_rng(2), lam=lam, shift=shift)[:, 0]
+    plain = draw_log_ratios(c, runs, np.random.default_rng(2))[:, 0]
+    exact = np.abs(plain) <= rules.EXACT_LOG2
+    assert np.array_equal(draws[exact], plain[exact])  # exact hits do not move
+    moved, kept = draws[~exact], np.clip(plain[~exact], -3, 3)
+    # the contraction and the shift together keep the task's own spread (no double count)
+    assert moved.var() == pytest.approx(kept.var(), rel=0.06)
+    assert moved.mean() == pytest.approx(kept.mean(), abs=0.03)
+
+
+def test_one_predictive_distribution_for_suggest_the_hint_and_forecast():
+    rng = np.random.default_rng(6)
+    n = 600
+    r = np.where(rng.random(n) < 0.3, 0.0, rng.normal(0.2, 0.9, n))
+    people = rng.choice(["a", "b", "c"], n)
+    h = make_history(people, ["web"] * n, rng.choice([1.5, 3.0, 6.0], n), np.exp2(r))
+    pools = Pools(h)
+    c = pools.for_task("a", "web", [3.0])
+    tau2 = 0.09
+    exact_q = draws.predictive_quantiles(c, tau2, rules.ADVICE_QUANTILES)[:, 0]
+    # the plain-Python hint gives the same quantiles
+    values, weights = draws.mixture_values(c)
+    plain = hints.predictive_quantiles(
+        list(zip(values.tolist(), weights.tolist(), strict=True)), tau2
+    )
+    assert plain == pytest.approx(exact_q.tolist(), abs=2e-6)
+    # and the forecast's draws for that task land on them (Monte Carlo)
+    task = OpenTask(id=1, person="a", team="web", estimate_h=3.0, promise_h=3 * 2 ** exact_q[2])
+    result = forecast.simulate(pools, [task], runs=40_000, today=MONDAY, tau2=tau2).figures
+    assert result["tasks"][0]["promise_chance"] == pytest.approx(0.90, abs=0.01)
 
 
 def test_shift_variance_counts_between_weeks_only():
@@ -149,17 +231,41 @@ def test_shift_variance_counts_between_weeks_only():
     assert forecast.shift_variance(rng.normal(0, 1, weeks.size), weeks) < 0.02
     # fewer than 4 weeks with 3+ tasks: no shift
     assert forecast.shift_variance([0, 1, 2, 5, 6, 7, 9, 9, 9], [0, 0, 0, 1, 1, 1, 2, 2, 2]) == 0
-    # by hand: weekly means 1 and 3 (twice each), within-week variances 1
-    r = [0, 1, 2, 2, 3, 4, 0, 1, 2, 2, 3, 4]
+    # by hand: weekly means 2 and 4 (twice each), within-week variances 1
+    r = [1, 2, 3, 3, 4, 5, 1, 2, 3, 3, 4, 5]
     w = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
     assert forecast.shift_variance(r, w) == pytest.approx(4 / 3 - 1 / 3)
+    # exact hits (|r| <= 0.01) neither count nor make a week count
+    assert forecast.shift_variance([*r, 0, 0, 0.005, 0, 0, 0], [*w, 0, 1, 2, 4, 4, 4]) == (
+        pytest.approx(1.0)
+    )
+    # the plain-Python twin (the hint's) agrees
+    weeks = np.repeat(np.arange(60), 5)
+    r = np.where(rng.random(300) < 0.3, 0.0, rng.normal(0, 1, 300) + rng.normal(0, 0.6, 60)[weeks])
+    assert hints.shift_variance(zip(weeks.tolist(), r.tolist(), strict=True)) == pytest.approx(
+        forecast.shift_variance(r, weeks), rel=1e-12
+    )
 
 
 # --- the simulation -----------------------------------------------------------------------------
 
 
+def steady(people: list[str], estimates: list[float]) -> Past:
+    """Histories of 2,000 tasks each person, each size, all exactly on their
+    estimate: the reference spread keeps 30 / 2,030 of the pool's weight, so
+    runs almost never draw from it."""
+    n = 2_000 * len(estimates)
+    return make_history(
+        [p for p in people for _ in range(n)],
+        None,
+        estimates * (2_000 * len(people)),
+        [1.0] * (n * len(people)),
+    )
+
+
 def test_identical_ratios_collapse_the_forecast():
-    h = make_history(["a"] * 50, None, [2.0] * 50, [1.5] * 50)
+    # 2,000 identical ratios in each size: the reference spread keeps 0.1% of the weight
+    h = make_history(["a"] * 4_000, None, [4.0, 8.0] * 2_000, [1.5] * 4_000)
     tasks = [
         OpenTask(id=1, person="a", team=None, estimate_h=4.0),
         OpenTask(id=2, person="a", team=None, estimate_h=8.0, promise_h=11.0),
@@ -167,7 +273,7 @@ def test_identical_ratios_collapse_the_forecast():
     result = forecast.simulate(Pools(h), tasks, runs=500, today=MONDAY).figures
     assert result["remaining_h"] == pytest.approx({"p50": 18.0, "p80": 18.0, "p95": 18.0})
     assert result["tasks"][0]["remaining_p95_h"] == pytest.approx(6.0)
-    assert result["tasks"][1]["promise_chance"] == 0.0 and result["tasks"][1]["flagged"]
+    assert result["tasks"][1]["promise_chance"] < 0.01 and result["tasks"][1]["flagged"]
     # 18h at 6 focused hours a day: Monday, Tuesday, Wednesday
     assert result["finish"] == {"p50": "2026-12-02", "p80": "2026-12-02", "p95": "2026-12-02"}
 
@@ -180,7 +286,7 @@ def test_the_calendar_skips_weekends_and_holidays():
     assert str(cal.dates(date(2026, 12, 5), 0)) == "2026-12-07"  # from a Saturday
     assert int(cal.days_through(MONDAY, date(2026, 12, 4))) == 4
     assert int(cal.days_through(MONDAY, date(2026, 11, 27))) < 1
-    h = make_history(["a"] * 20, None, [2.0] * 20, [1.0] * 20)
+    h = steady(["a"], [12.0, 1.0])
     tasks = [
         OpenTask(id=1, person="a", team=None, estimate_h=12.0, due=date(2026, 12, 2)),
         OpenTask(id=2, person="a", team=None, estimate_h=1.0, due=date(2026, 12, 8)),
@@ -192,7 +298,7 @@ def test_the_calendar_skips_weekends_and_holidays():
 
 
 def test_people_work_in_parallel_and_in_due_order():
-    h = make_history(["a"] * 20 + ["b"] * 20, None, [2.0] * 40, [1.0] * 40)
+    h = steady(["a", "b"], [6.0])
     tasks = [
         OpenTask(id=1, person="a", team=None, estimate_h=6.0),
         OpenTask(id=2, person="b", team=None, estimate_h=6.0),
@@ -229,6 +335,40 @@ def test_seeded_runs_are_identical():
         one.figures["remaining_h"] != other.figures["remaining_h"]
     )
     assert one.figures == two.figures
+
+
+def test_chunks_of_tasks_give_identical_forecasts():
+    rng = np.random.default_rng(8)
+    n = 900
+    r = np.where(rng.random(n) < 0.3, 0.0, rng.normal(0.2, 0.9, n))
+    people = [f"p{i}" for i in rng.integers(0, 9, n)]
+    teams = ["web" if int(p[1:]) < 5 else "ops" for p in people]
+    h = make_history(people, teams, rng.choice([0.5, 1.5, 3.0, 6.0, 20.0], n), np.exp2(r))
+    tasks = []
+    for i in range(40):
+        person = f"p{i % 11}"  # two of them without any history
+        started = i % 3 == 0
+        tasks.append(
+            OpenTask(
+                id=i,
+                person=person,
+                team="web" if i % 11 < 5 else "ops",
+                estimate_h=float(rng.choice([1.0, 3.0, 8.0])),
+                spent_h=float(rng.random() * 6) if started else 0.0,
+                promise_h=5.0 if i % 4 == 0 else None,
+                due=MONDAY + timedelta(days=int(i % 9)) if i % 5 == 0 else None,
+                started=started,
+            )
+        )
+    pools = Pools(h)
+    runs = [
+        forecast.simulate(pools, tasks, runs=700, seed=3, today=MONDAY, tau2=0.07, chunk_tasks=k)
+        for k in (1, 7, 40)
+    ]
+    for other in runs[1:]:
+        assert np.array_equal(runs[0].totals, other.totals)
+        assert np.array_equal(runs[0].finish_day, other.finish_day)
+        assert runs[0].figures == other.figures
 
 
 # --- the backtest ------------------------------------------------------------------------------
@@ -270,6 +410,9 @@ def test_backtest_protocol_blocks():
     assert empty["methods"]["mixture"] == {
         "coverage_50": None,
         "coverage_80": None,
+        "coverage_80_low": None,
+        "coverage_80_high": None,
+        "width_80": None,
         "keep_90": None,
         "blocks": 0,
     }
@@ -338,7 +481,15 @@ def test_backtest_command(run, conn):
     data = json.loads(result.stdout)
     assert set(data["methods"]) == {"own", "team", "mixture"}
     for figures in data["methods"].values():
-        assert set(figures) == {"coverage_50", "coverage_80", "keep_90", "blocks"}
+        assert set(figures) == {
+            "coverage_50",
+            "coverage_80",
+            "coverage_80_low",
+            "coverage_80_high",
+            "width_80",
+            "keep_90",
+            "blocks",
+        }
         assert figures["blocks"] == 16
         assert all(0 <= figures[k] <= 1 for k in ("coverage_50", "coverage_80", "keep_90"))
     text = run("forecast", "--backtest").stdout

@@ -81,7 +81,21 @@ def _normalise(text: str, db: Path) -> str:
     return text.replace(str(db), "DB").replace(str(db.parent), "DIR").replace(replica, "REPLICA")
 
 
+def _forget_ledgers(db: Path) -> None:
+    """Every command starts from the demo as built: a forecast keeps the chances
+    it gives in the forecast ledger (METRICS.md section 8), which an export
+    recorded after it would carry."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("DELETE FROM forecast_ledger")
+        conn.execute("DELETE FROM advice_ledger")
+    conn.close()
+
+
 def _run(db: Path, args: list[str], monkeypatch) -> str:
+    _forget_ledgers(db)
     monkeypatch.setenv("CALIBRATE_NOW", FROZEN_NOW)
     monkeypatch.setenv("TZ", "UTC")
     monkeypatch.setenv("CALIBRATE_PERSON", VIEWER)

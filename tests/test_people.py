@@ -104,6 +104,17 @@ def test_rank_text_shows_every_n_and_the_provisional_apart(run, team):
     assert "214 real" in result.output
 
 
+def test_the_only_ranked_person_of_a_team_is_said_so_never_1_of_1(run, team):
+    add_done(team, "hal", "solo", 0.4, 31)
+    result = run("rank", "--everyone")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    heading = lines.index("Team solo: 1 ranked, the only ranked person in team solo")
+    (row,) = [line for line in lines[heading:] if " hal " in f" {line} "][:1]
+    assert row.startswith("- ") and "1/1" not in row and "top 50%" not in row
+    assert "Team core: 4 ranked" in result.output  # the others as before
+
+
 def test_rank_defaults_to_your_team(run, team):
     out = rank_json(run)
     assert out["scope"] == "your team"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -367,13 +368,55 @@ def test_reference_table_matches_metrics_md():
     assert list(loaded.scores) == sorted(loaded.scores)
     # among all 214, "top 5%" starts at 68.75 (METRICS.md section 5)
     assert 100 * 2 ** -loaded.threshold_m(5) == pytest.approx(68.75, abs=0.01)
-    # no bucket of fewer than 5 tasks is shipped: no single task's figure
+    # no shipped figure, and no difference of shipped figures, describes fewer
+    # than 5 tasks: every shipped bucket has 5+, and the held-back ones (the
+    # overall sums less the shipped buckets') total 0 or 5+
     for dataset in table["datasets"]:
         for n, _, _, buckets in dataset["developers"]:
             assert n >= rules.RANKED_N
-            assert all(b is None or b[0] >= rules.REFERENCE_BUCKET_MIN for b in buckets)
+            shipped = [b[0] for b in buckets if b is not None]
+            assert all(count >= rules.REFERENCE_BUCKET_MIN for count in shipped)
+            assert n - sum(shipped) == 0 or n - sum(shipped) >= rules.REFERENCE_BUCKET_MIN
+            # nor any sub-sum: a subset of shipped buckets against the overall
+            for k in range(1, len(shipped) + 1):
+                for subset in itertools.combinations(shipped, k):
+                    rest = n - sum(subset)
+                    assert rest == 0 or rest >= rules.REFERENCE_BUCKET_MIN
     assert table["early_median"] == pytest.approx(0.52, abs=0.01)
-    assert "advice_spread" in table  # section 7 adds the reference spread here
+    # section 7's reference spread: 99 ascending quantiles of r per size bucket
+    spread = table["advice_spread"]["buckets"]
+    assert list(spread) == list(rules.SIZE_LABELS)
+    for label, row in spread.items():
+        assert len(row["quantiles"]) == len(rules.SPREAD_LEVELS) == 99
+        assert row["quantiles"] == sorted(row["quantiles"])
+        assert tuple(row["quantiles"]) == rules.reference_spread(rules.SIZE_LABELS.index(label))
+        assert row["developers"] >= 40
+    assert spread["<=1h"]["developers"] == 230
+    # real developers' first tasks miss by more than SiP's pooled P10/P90 (0.36/2.0)
+    p10, p50, p90 = (2 ** spread["<=1h"]["quantiles"][k] for k in (9, 49, 89))
+    assert (round(p10, 2), round(p50, 2), round(p90, 2)) == (0.23, 1.0, 3.56)
+
+
+def test_held_back_buckets_never_leave_one_task_derivable():
+    counts = np.array(
+        [
+            [20, 10, 3, 0, 0, 0],  # 3 held: the next smallest (10) joins them -> 13
+            [20, 10, 3, 4, 0, 0],  # 7 held already
+            [30, 0, 0, 0, 0, 0],  # nothing held
+            [25, 1, 1, 1, 1, 6],  # 4 held: the 6 joins
+            [26, 2, 2, 0, 0, 0],  # 4 held: 26 is the only one left, all held
+        ]
+    )
+    held = reference.held_back(counts)
+    assert held.tolist() == [
+        [False, True, True, False, False, False],
+        [False, False, True, True, False, False],
+        [False] * 6,
+        [False, True, True, True, True, True],
+        [True, True, True, False, False, False],
+    ]
+    for row, mask in zip(counts, held, strict=True):
+        assert row[mask].sum() == 0 or row[mask].sum() >= rules.REFERENCE_BUCKET_MIN
 
 
 def test_reference_percentile_of_best_and_worst():

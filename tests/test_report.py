@@ -509,8 +509,9 @@ def test_demo_ends_with_its_report(tmp_path):
     target = tmp_path / "d" / "demo.db"
     result = CliRunner().invoke(cli, ["demo", "--db", str(target), "--people", "3", "--weeks", "6"])
     assert result.exit_code == 0, result.output
-    last = result.output.strip().splitlines()[-1]
-    assert last == f"Report: {target.with_suffix('.html')}"
+    *_, report_line, next_line = result.output.strip().splitlines()
+    assert report_line == f"Report:   {target.with_suffix('.html')} (open it in a web browser)"
+    assert next_line.startswith("Next:     ")  # a command to try (tests/test_demo.py)
     html = target.with_suffix(".html").read_text()
     assert "every task in this report is synthetic" in html
     assert html.count("every task in this report is synthetic") == 2  # banner and footer

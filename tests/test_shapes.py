@@ -25,6 +25,7 @@ from calibrate.cli import advice as cli_advice
 from calibrate.cli import cli
 from calibrate.cli import ranks as cli_ranks
 from calibrate.stats import ranks
+from calibrate.store.listing import ListedTask
 
 GOLDEN = Path(__file__).parent / "golden"
 #: Names the command-line modules import for type checking alone (numpy's side).
@@ -42,6 +43,8 @@ SHAPES = {
     "forecast-backtest": advice.BacktestResult,
     "suggest-3h": cli_advice.Suggestion,
     "suggest-30m": cli_advice.Suggestion,
+    "list-everyone": list[ListedTask],
+    "list-person": list[ListedTask],
 }
 
 

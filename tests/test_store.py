@@ -472,7 +472,7 @@ def _old_columns(conn, table) -> list[str]:
     return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
 def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
     _old_database(db_path, version)
     old = sqlite3.connect(db_path)
@@ -482,7 +482,7 @@ def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
     assert before["tasks"] and before["intervals"] and before["aliases"]
 
     conn = store.connect(db_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 6
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 8
     after = _contents(conn)
     for table, rows in before.items():
         if table == "_migrations":  # the steps run now are added after the old ones
@@ -508,13 +508,15 @@ def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
             assert found == rows, table
             if table == "summary_weeks":  # m004 adds a detail column, empty for old weeks
                 assert all(row[-1] is None for row in after[table])
-            if table == "summaries":  # m006: each counted under its own replica id
+            if table == "summaries":  # m008: each counted under its own replica id
                 assert all(
                     row["replica"] == row["database_id"] and row["scope_kind"] == "everyone"
                     for row in conn.execute("SELECT * FROM summaries")
                 )
     assert {"history_state", "hints", "advice_cache", "meta", "summary_weeks"} <= set(after)
-    assert "tombstones" in set(after)
+    assert {"tombstones", "advice_ledger", "forecast_ledger", "undo_log", "undo_items"} <= set(
+        after
+    )
     if version == 1:  # m002 gave the database an identity on the way
         assert {row[0] for row in after["meta"]} == {"replica_id", "pseudonym_salt", "replica_path"}
     conn.close()

@@ -55,7 +55,7 @@ def test_at_uses_the_offset_in_force_then_on_the_spring_change(run, db_path, mon
         "Europe/Berlin (the clocks were put forward): give 2026-03-29T01:30+01:00 (CET) or "
         "2026-03-29T03:30+02:00 (CEST) (see 'calibrate stop --help')\n",
     )
-    result = run("stop", "--at", "03:30")
+    result = run("stop", "--at", "03:30", "--keep")  # a sitting through the night: kept
     assert (result.exit_code, result.stdout) == (0, "Stopped #1 after 1h (1h in all)\n")
 
 
@@ -75,7 +75,7 @@ def test_a_time_that_happens_twice_is_refused_naming_both(run, db_path, monkeypa
     # Either candidate, as printed, reads back as the moment it names.
     assert run("start", "1", "--at", "2026-10-25T02:30+01:00").exit_code == 0
     assert started_at(db_path) == ["2026-10-25T01:30:00Z"]
-    assert run("done", "1", "--at", "04:00").exit_code == 0
+    assert run("done", "1", "--at", "04:00", "--keep").exit_code == 0
     assert stored(db_path, "actual_h") == pytest.approx(1.5)  # 02:30 CET to 04:00 CET
 
 

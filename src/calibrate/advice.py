@@ -6,8 +6,10 @@ database; this module resolves the scope (:class:`Scope`), hands them the
 past, every counted task in done order (:func:`load_past`, kept in the
 ``advice_cache`` between commands by :func:`cached_past`), the open tasks
 with the time already on their timers (:func:`open_tasks`) and the working
-calendar (:func:`calendar`), and keeps the backtest every forecast quotes,
-recomputed only when the history stamp changed (:func:`quoted_backtest`).
+calendar (:func:`calendar`), keeps the backtest every forecast quotes,
+recomputed only when the history stamp changed (:func:`quoted_backtest`), and
+keeps the chances it gave open promises in the forecast ledger (METRICS.md
+section 8).
 :func:`run_forecast` and :func:`run_backtest` return JSON-ready dicts.
 """
 
@@ -30,12 +32,17 @@ from calibrate.stats import backtest, forecast
 from calibrate.stats.backtest import Backtest
 from calibrate.stats.forecast import Forecast, HistogramDay
 from calibrate.stats.pools import Past, Pools, name_codes
-from calibrate.store import caches, settings
+from calibrate.store import caches, ledgers, settings
 from calibrate.store.fetch import fetch_columns
 from calibrate.store.people import person_with_tasks, team_with_tasks
 from calibrate.store.tasks import canonical_person, team_of
 from calibrate.text import count
 
+#: Said when there is no history at all to draw from.
+REFERENCE_WARNING = (
+    "no finished tasks here yet: forecasting from real developers' spread "
+    "(CESAW and SiP, tasks of the same size)"
+)
 #: Histogram rows at most; beyond, days are grouped into weeks.
 HISTOGRAM_ROWS = 16
 #: The counted tasks' columns :func:`load_past` reads, the done time as
@@ -296,12 +303,16 @@ class ScopeFigures(TypedDict):
 
 class QuotedBacktest(TypedDict):
     """The mixture's backtest quoted beside a forecast (:func:`quoted_backtest`):
-    its coverage over the scope's most recent blocks, and whether it came from
-    the cache."""
+    its coverage over the scope's most recent blocks (the 80% interval's with
+    its Wilson 90% interval, and its median width over the block's actual),
+    and whether it came from the cache."""
 
     blocks: int
     coverage_50: float | None
     coverage_80: float | None
+    coverage_80_low: float | None
+    coverage_80_high: float | None
+    width_80: float | None
     keep_90: float | None
     tasks: int
     needs: int
@@ -444,10 +455,7 @@ def run_forecast(
         past = cached_past(conn, stamp)
     warnings = []
     if len(past) == 0:
-        warnings.append(
-            "no finished tasks here yet: forecasting from the reference population's "
-            "spread (SiP: A/E P10 0.36, median 1.0, P90 2.0)"
-        )
+        warnings.append(REFERENCE_WARNING)
     scope_positions = scope.positions(past)
     tau2 = forecast.shift_variance(past.log_ratio[scope_positions], past.week[scope_positions])
     open_work = [
@@ -468,12 +476,25 @@ def run_forecast(
     simulation = forecast.simulate(
         pools, open_work, tau2=tau2, runs=runs, seed=seed, today=today, calendar=work_calendar
     )
+    if not ledgers.record_chances(conn, open_promises(simulation.figures, today), str(today)):
+        warnings.append(ledgers.UNWRITTEN)
     return {
         **simulation.figures,
         "scope": scope.described(),
         "backtest": quoted_backtest(conn, scope, pools, scope_positions, stamp),
         "warnings": warnings,
     }
+
+
+def open_promises(figures: Forecast, today: date) -> list[tuple]:
+    """The chances a forecast gave the promises still open (not past due),
+    as the forecast ledger keeps them: (task id, chance, promised hours, due)."""
+    return [
+        (task["id"], task["promise_chance"], task["promise_h"], task["due"])
+        for task in figures["tasks"]
+        if task["promise_chance"] is not None
+        and (task["due"] is None or date.fromisoformat(task["due"]) >= today)
+    ]
 
 
 def _date(text: str | None) -> date | None:
@@ -494,7 +515,7 @@ def quoted_backtest(
 ) -> QuotedBacktest:
     """The mixture's coverage over the scope's most recent blocks, from the
     cache when the history has not changed since it was computed."""
-    key = f"{scope.key}|mixture|{QUOTED_BLOCKS}"
+    key = f"{scope.key}|mixture|{QUOTED_BLOCKS}|a{rules.ADVICE_VERSION}"
     figures = caches.cached_backtest(conn, key, stamp)
     cached = figures is not None
     if figures is None:
@@ -511,6 +532,9 @@ def quoted_backtest(
         "blocks": figures["blocks"],
         "coverage_50": figures["coverage_50"],
         "coverage_80": figures["coverage_80"],
+        "coverage_80_low": figures["coverage_80_low"],
+        "coverage_80_high": figures["coverage_80_high"],
+        "width_80": figures["width_80"],
         "keep_90": figures["keep_90"],
         "tasks": figures["tasks"],
         "needs": BACKTEST_NEEDS,

@@ -17,11 +17,17 @@ indexed ``SELECT``.
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
 from calibrate import rules
-from calibrate.stats.hints import Hint, from_pools
-from calibrate.store import caches
+from calibrate.clock import local_date
+from calibrate.durations import from_iso, now_iso, week_of_day
+from calibrate.stats.hints import Hint, from_pools, shift_variance
+from calibrate.store import caches, ledgers
 from calibrate.store.tasks import canonical_person, get_task, team_of
+
+#: Day numbers count from 1970-01-01 (as :func:`calibrate.clock.local_days`).
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def lookup_hint(conn: sqlite3.Connection, person: str, estimate_h: float) -> Hint | None:
@@ -32,10 +38,15 @@ def lookup_hint(conn: sqlite3.Connection, person: str, estimate_h: float) -> Hin
 
 def hint_for_add(conn: sqlite3.Connection, person: str, estimate_h: float) -> Hint | None:
     """The hint ``add`` prints: the stored row (even if slightly stale), computed
-    and stored only when missing, or when it said "no history" and the history
-    has changed since. ``None`` without history to speak from."""
+    and stored only when missing, made by an older rule, or when it said "no
+    history" and the history has changed since. ``None`` without history to
+    speak from."""
     hint = lookup_hint(conn, person, estimate_h)
-    if hint is None or (not hint.has_history and hint.stamp != caches.history_stamp(conn)):
+    if (
+        hint is None
+        or not caches.current_version(hint.stamp)
+        or (not hint.has_history and hint.stamp != caches.advice_stamp(conn))
+    ):
         hint = refresh_hint(conn, canonical_person(conn, person), rules.size_bucket(estimate_h))
     return hint if hint.has_history else None
 
@@ -43,7 +54,7 @@ def hint_for_add(conn: sqlite3.Connection, person: str, estimate_h: float) -> Hi
 def current_hint(conn: sqlite3.Connection, person: str, estimate_h: float) -> Hint:
     """The hint for ``suggest``: recomputed when the history changed since it was stored."""
     hint = lookup_hint(conn, person, estimate_h)
-    if hint is None or hint.stamp != caches.history_stamp(conn):
+    if hint is None or hint.stamp != caches.advice_stamp(conn):
         hint = refresh_hint(conn, canonical_person(conn, person), rules.size_bucket(estimate_h))
     return hint
 
@@ -51,11 +62,31 @@ def current_hint(conn: sqlite3.Connection, person: str, estimate_h: float) -> Hi
 def compute_hint(
     conn: sqlite3.Connection, person: str, bucket: int, stamp: str | None = None
 ) -> Hint:
-    """The hint for ``person`` (already canonical) in size ``bucket``, from the database."""
-    stamp = stamp or caches.history_stamp(conn)
+    """The hint for ``person`` (already canonical) in size ``bucket``, from the
+    database: the pools (:func:`calibrate.store.caches.hint_pools`) and the
+    person's shared-shift variance, as their own ``forecast`` would use it."""
+    stamp = stamp or caches.advice_stamp(conn)
     team = team_of(conn, person)
     own, pool, kind = caches.hint_pools(conn, person, team, bucket)
-    return from_pools(person, bucket, team, own, pool, kind, stamp)
+    tau2 = person_shift_variance(conn, person)
+    return from_pools(person, bucket, team, own, pool, kind, stamp, tau2)
+
+
+def person_shift_variance(conn: sqlite3.Connection, person: str) -> float:
+    """tau^2 of ``person``'s counted tasks by local week of their done date
+    (:func:`calibrate.stats.hints.shift_variance`)."""
+    pairs = []
+    for done, r in caches.done_ratios(conn, person):
+        week = -1
+        if done:
+            try:
+                day = local_date(from_iso(done))
+            except (ValueError, OverflowError, OSError):
+                day = None
+            if day is not None:
+                week = week_of_day(day.toordinal() - EPOCH_ORDINAL)
+        pairs.append((week, r))
+    return shift_variance(pairs)
 
 
 def refresh_hint(conn: sqlite3.Connection, person: str, bucket: int) -> Hint:
@@ -70,3 +101,13 @@ def refresh_task_hint(conn: sqlite3.Connection, task_id: int) -> Hint:
     task = get_task(conn, task_id)
     person = canonical_person(conn, task["person"])  # the hint is kept under the person
     return refresh_hint(conn, person, rules.size_bucket(task["estimate_h"]))
+
+
+def keep_advice(
+    conn: sqlite3.Connection, task_id: int, hint: Hint, estimate_h: float, source: str
+) -> str | None:
+    """Keep the advice just given for an open task in the advice ledger (the
+    first only: METRICS.md section 8); the one note to say when the database
+    could not be written, else ``None``."""
+    kept = ledgers.record_advice(conn, task_id, hint.hours(estimate_h), source, given_at=now_iso())
+    return None if kept else ledgers.SKIPPED_NOTE

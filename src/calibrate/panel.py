@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, Literal, TypedDict, cast
 
@@ -26,11 +26,12 @@ from calibrate.durations import local_today
 from calibrate.reference import Position
 from calibrate.selection import Selection
 from calibrate.stats import drift, metrics, promises, ranges, trends
+from calibrate.stats.ledger import AdviceRecord, advice_record
 from calibrate.stats.metrics import Figures, PaddingFlags, Point, ScoreStatus, SizeRow
 from calibrate.stats.promises import PromiseSummary
 from calibrate.stats.ranges import RangeSummary
 from calibrate.stats.trends import TrendSummary
-from calibrate.store import load, settings
+from calibrate.store import ledgers, load, settings
 
 # --- building -------------------------------------------------------------------------
 
@@ -100,6 +101,7 @@ class ScorePanel(Point, _Summarised):
     ranges: RangeSummary
     promises: PromiseSummary
     trend: PanelTrend
+    advice_record: AdviceRecord
 
 
 def build_panel(
@@ -128,6 +130,7 @@ def build_panel(
     counts = None if person else load.counted_counts(conn, selection)
     outcomes = promise_outcomes(conn, selection, today, values, with_people=True)
     logged, promised = load.logged_counts(conn, selection)
+    graded = ledgers.graded_advice(conn, *selection.where("t"))
     if prior is None:
         prior_stats = prior_keep = None
     else:
@@ -150,6 +153,7 @@ def build_panel(
         bands=bands,
         counts=counts,
         part=teams.summary_part(conn, selection),
+        graded=graded,
     )
 
 
@@ -283,6 +287,7 @@ def assemble_panel(
     bands: Mapping[str, float] | None = None,
     counts: pd.DataFrame | None = None,
     part: teams.Part | None = None,
+    graded: Sequence[Sequence[float]] = (),
 ) -> ScorePanel:
     """The panel from data in hand: ``tasks`` as :func:`load.counted_tasks`
     gives them (with ``person`` and ``team`` for a team's or everyone's
@@ -291,9 +296,11 @@ def assemble_panel(
     as :func:`load.counted_stats` (``None``: no group, for everyone),
     ``outcomes`` as :func:`promises.promise_outcomes` (with ``team``),
     ``prior_keep`` the group's (kept, due) promises, and the counts of tasks
-    logged and promised in the window. The scope's own tasks are taken out
-    of the group (:func:`rest_of`). ``part``: what imported summaries add to
-    the scope (the group's ``prior_stats`` and ``prior_keep`` hold theirs:
+    logged and promised in the window, and ``graded``: (actual, P50, P80, P90)
+    hours of each finished task with advice in the ledger (the tool's own
+    record, METRICS.md section 8). The scope's own tasks are taken out of the
+    group (:func:`rest_of`). ``part``: what imported summaries add to the
+    scope (the group's ``prior_stats`` and ``prior_keep`` hold theirs:
     :func:`panel_summaries.fold_group`)."""
     if tasks is None:
         tasks = pd.DataFrame(
@@ -403,6 +410,7 @@ def assemble_panel(
             bands=bands,
         ),
         "trend": _trend(selection, today, tasks, estimate_h, actual_h),
+        "advice_record": advice_record(*(np.array(graded, dtype=float).reshape(-1, 4).T)),
     }
     if part is not None:
         _with_summaries(panel, part, outcomes, logged, promised, rest_kept, rest_due, bands)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from calibrate import reference as real_developers
 from calibrate import rules
+from calibrate.identity import default_person
 from calibrate.panel import ScorePanel
 from calibrate.text import count, factor, percent
 
@@ -90,6 +91,10 @@ def render_panel(panel: ScorePanel, width: int = 80) -> str:
         out.add("Trend", NOT_IN_SUMMARIES)
     else:
         _render_trend(out, panel["trend"])
+    advice = advice_line(panel)
+    if advice is not None:
+        out.blank()
+        out.add("Advice", advice)
     return "\n".join(out.lines)
 
 
@@ -109,6 +114,31 @@ def _render_summaries(out: _Lines, panel: ScorePanel) -> list[str]:
         f"what a summary cannot give says '{NOT_IN_SUMMARIES}'",
     )
     return brought["not_in_summaries"]
+
+
+def advice_line(panel: ScorePanel) -> str | None:
+    """How calibrate's own advice held (METRICS.md section 8): "calibrate's
+    advice for you: P90 held 89% of 64 tasks (90%: 81-94%)"; ``None`` before
+    any advised task is done."""
+    record = panel["advice_record"]
+    if not record["n"]:
+        return None
+    name = panel["name"]
+    whom = (
+        "you"
+        if panel["scope"] == "person" and name == default_person()
+        else name
+        if panel["scope"] == "person"
+        else f"team {name}"
+        if panel["scope"] == "team"
+        else "everyone"
+    )
+    held = f"P90 held {percent(record['held_90'])} of {count(record['n'], 'task')}"
+    return (
+        f"calibrate's advice for {whom}: {held} "
+        f"(90%: {_pct_range(record['held_90_low'], record['held_90_high'])}); "
+        f"P80 {percent(record['held_80'])}, P50 {percent(record['held_50'])}."
+    )
 
 
 def _interval(low: float | None, high: float | None) -> str:
@@ -170,26 +200,33 @@ def _render_point(out: _Lines, panel: ScorePanel) -> None:
         f"over {percent(panel['over'])}, exact {percent(panel['exact'])}, "
         f"under {percent(panel['under'])}",
     )
+    for line in flag_sentences(panel):
+        out.add("Flag", line)
+
+
+def flag_sentences(panel: Mapping) -> list[str]:
+    """Section 2's flags of a person's panel in words, one sentence each (the
+    ``score`` panel's Flag lines, the report's headline)."""
     flags = panel["flags"]
     prior = panel["reference"]
     if flags is None:
-        return
+        return []
+    lines = []
     exact = flags["exact_hits"]
     if exact["flag"]:
-        out.add(
-            "Flag",
+        lines.append(
             f"{percent(exact['share'])} of your tasks end exactly at the estimate "
-            f"({prior}: {percent(exact['team'])}): are actuals written to match?",
+            f"({prior}: {percent(exact['team'])}): are actuals written to match?"
         )
     early = flags["early"]
     if early["flag"]:
         # alone in the group, the early share is judged against real developers
         against = prior if exact["team"] is not None else "real developers' median"
-        out.add(
-            "Flag",
+        lines.append(
             f"{percent(early['share'])} of your tasks finish under the estimate "
-            f"({against}: {percent(early['team'])}): padding scores as badly as optimism.",
+            f"({against}: {percent(early['team'])}): padding scores as badly as optimism."
         )
+    return lines
 
 
 def _render_ranges(out: _Lines, figures: Mapping) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 #: METRICS.md's version; summaries and the reference table carry it.
@@ -334,6 +335,131 @@ def promise_window_mask(done, due, since=None, until=None, first_day=None, end_d
     return np.where(has_done, by_done, by_due)
 
 
+# --- section 4, one task at a time: the verdicts of list, show and status ----------------
+
+#: What a task's promise is, as ``list``, ``show`` and their JSON say it (people
+#: read the last one "at risk"): the outcome of a resolved promise, else pending,
+#: or at risk (open, and either AT_RISK_EFFORT_SHARE of a promised effort used
+#: or the due date within AT_RISK_WORKING_DAYS working days).
+PROMISE_VERDICTS = ("kept", "exceeded", "broken", "pending", "at-risk")
+AT_RISK_EFFORT_SHARE = 0.8
+AT_RISK_WORKING_DAYS = 1
+#: Where a finished task's actual fell against its range (section 3's slack).
+RANGE_VERDICTS = ("inside", "below", "above")
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def working_weekdays(weekmask: str = "1111100") -> frozenset[int]:
+    """The working weekdays (Monday is 0) of a numpy weekmask: ``"1111100"``
+    or day names, ``"Mon Tue Wed Thu Fri"`` (:func:`calibrate.store.settings.calendar`)."""
+    text = weekmask.strip()
+    if len(text) == 7 and set(text) <= {"0", "1"}:
+        return frozenset(i for i, flag in enumerate(text) if flag == "1")
+    return frozenset(
+        _DAY_NAMES.index(w[:3].lower()) for w in text.split() if w[:3].lower() in _DAY_NAMES
+    )
+
+
+def working_days_between(
+    first: date,
+    last: date,
+    weekmask: str = "1111100",
+    holidays: Sequence[str] = (),
+    *,
+    at_most: int | None = None,
+) -> int:
+    """Working days in (first, last] (numpy's ``busday_count(first + 1, last +
+    1)``); 0 when ``last`` is not after ``first``. Counting stops past
+    ``at_most`` (the verdicts ask only whether there are 0, 1 or 2)."""
+    from datetime import timedelta
+
+    workdays = working_weekdays(weekmask)
+    if not workdays or last <= first:
+        return 0
+    off = set(holidays)
+    count, day = 0, first
+    span = (last - first).days
+    for _ in range(span if at_most is None else min(span, 7 * (at_most + 1 + len(off)))):
+        day += timedelta(days=1)
+        if day.weekday() in workdays and day.isoformat() not in off:
+            count += 1
+            if at_most is not None and count > at_most:
+                break
+    return count
+
+
+def promise_verdict(
+    *,
+    status: str,
+    promise_h: float | None,
+    due: date | None,
+    done_date: date | None,
+    actual_h: float | None,
+    used_h: float,
+    today: date,
+    weekmask: str = "1111100",
+    holidays: Sequence[str] = (),
+) -> str | None:
+    """One task's promise verdict (:data:`PROMISE_VERDICTS`), ``None`` without
+    a promise: section 4's rules for one task, in plain Python (``list`` and
+    ``show`` need no numpy). :func:`calibrate.stats.promises.promise_outcomes`
+    is its twin over arrays (a test holds them to the same answers): kept,
+    exceeded and broken there are the verdicts here, and an unresolved promise
+    is pending, or at risk.
+
+    ``done_date`` is the local date the task was finished (``None`` if not);
+    ``used_h`` the effort spent so far (the actual, else the timer's total);
+    ``weekmask`` and ``holidays`` the working days (numpy's terms).
+    """
+    if promise_h is None and due is None:
+        return None
+    if status == "dropped":
+        return "broken"
+    actual = actual_h if actual_h is not None and actual_h > 0 else None
+    if not (status == "done" or (actual is not None and done_date is not None)):  # open
+        if due is not None and due < today:
+            return "broken"
+        used_up = promise_h is not None and used_h >= AT_RISK_EFFORT_SHARE * promise_h * (
+            1 - BOUND_SLACK
+        )
+        near = (
+            due is not None
+            and working_days_between(today, due, weekmask, holidays, at_most=AT_RISK_WORKING_DAYS)
+            <= AT_RISK_WORKING_DAYS
+        )
+        return "at-risk" if used_up or near else "pending"
+    if (promise_h is not None and actual is None) or (due is not None and done_date is None):
+        return "pending"  # finished, but its outcome is not known
+    on_time = due is None or done_date is None or done_date <= due
+    within = promise_h is None or actual is None or actual <= promise_h * (1 + BOUND_SLACK)
+    if not (on_time and within):
+        return "broken"
+    early_effort = (
+        promise_h is not None
+        and actual is not None
+        and actual <= EXCEED_EFFORT_SHARE * promise_h * (1 + BOUND_SLACK)
+    )
+    early_date = (
+        due is not None
+        and done_date is not None
+        and working_days_between(done_date, due, weekmask, holidays, at_most=1) >= 1
+    )
+    return "exceeded" if early_effort or early_date else "kept"
+
+
+def range_verdict(low_h: float | None, high_h: float | None, actual_h: float | None) -> str | None:
+    """Where a finished task's actual fell against its range (section 3:
+    inside, below or above, the bounds with :data:`RANGE_SLACK`); ``None``
+    without a range or an actual. :func:`range_hit_masks` is its array twin."""
+    if low_h is None or high_h is None or actual_h is None or not actual_h > 0:
+        return None
+    if actual_h < low_h * (1 - RANGE_SLACK):
+        return "below"
+    if actual_h > high_h * (1 + RANGE_SLACK):
+        return "above"
+    return "inside"
+
+
 # --- section 5: percentile ranks --------------------------------------------------------
 
 #: Scores are compared rounded to this many decimals, so that a score computed
@@ -429,30 +555,62 @@ OWN_PRIOR = 20
 #: person), everyone's when the team has fewer than TEAM_MIN there.
 TEAM_POOL = 2000
 TEAM_MIN = 30
+#: The shared shift's variance tau^2 comes from the weeks with at least
+#: SHIFT_WEEK_MIN_TASKS non-exact counted tasks, and needs SHIFT_MIN_WEEKS such weeks.
+SHIFT_WEEK_MIN_TASKS = 3
+SHIFT_MIN_WEEKS = 4
+#: What a calibrated forecast's backtest shows (METRICS.md section 7): its 80%
+#: intervals hold 0.75 to 0.88 of the blocks, and P90 keeps 0.86 to 0.95 of the tasks.
+BACKTEST_AIM_80 = (0.75, 0.88)
+BACKTEST_AIM_KEEP_90 = (0.86, 0.95)
 #: The quantiles a hint quotes: P50, P80, P90; a promise is made at P90.
 ADVICE_QUANTILES = (0.50, 0.80, 0.90)
 PROMISE_QUANTILE = 0.90
-#: With no history at all, advice comes from the reference population's spread
-#: of A/E (section 1, [SiP]): median 1.00, P10 0.36, P90 2.0, drawn as a
-#: two-piece normal on log2(A/E) through them, REFERENCE_POINTS values.
-REFERENCE_MEDIAN_RATIO = 1.00
-REFERENCE_P10_RATIO = 0.36
-REFERENCE_P90_RATIO = 2.0
-REFERENCE_POINTS = 1000
+#: The pool used (team, everyone, neighbours or all sizes; t_b tasks) is blended
+#: with the reference population's spread for the task's size bucket, weight
+#: t_b / (t_b + REFERENCE_PRIOR): advice from a handful of tasks is as wide as
+#: real developers' until evidence narrows it (with no history at all, the
+#: reference alone). The spread is the quantiles of r at SPREAD_LEVELS per size
+#: bucket, CESAW and SiP pooled, each developer with 5+ tasks there weighted
+#: equally, shipped in the reference table (``advice_spread``, built by
+#: ``scripts/build_reference.py``).
+REFERENCE_PRIOR = 30
+SPREAD_LEVELS = tuple(round(k / 100, 2) for k in range(1, 100))
+#: The shared shift and its contraction (METRICS.md section 7): the pools already
+#: carry the between-week variance tau^2, so each non-exact draw is pulled
+#: toward the mean of its task's non-exact mixture by lambda = sqrt(1 - tau^2 /
+#: s^2) (s^2 that mixture's variance of r clipped at CONTRACT_CLIP) before the
+#: shift is added to it: each task keeps its pool's spread and the shift adds
+#: only what tasks share. Exact hits (|r| <= 0.01) neither move nor count in tau^2.
+CONTRACT_CLIP = CLIP_LOG2
+#: The version of the advice rule stored with each piece of advice in the
+#: ledger (METRICS.md section 8): 2 is METRICS.md version 2's section 7.
+ADVICE_VERSION = 2
+
+_SPREAD: list[tuple[float, ...]] = []
 
 
-def reference_log_ratios(points: int = REFERENCE_POINTS) -> list[float]:
-    """Evenly spaced quantiles of the reference spread: a two-piece normal on
-    log2(A/E) through its P10, median and P90 (plain Python: ``add`` may need it)."""
-    from statistics import NormalDist
+def reference_spread(bucket: int) -> tuple[float, ...]:
+    """The reference spread of r for size ``bucket`` (99 quantiles, ascending),
+    read from the shipped reference table once (plain Python: ``add`` may need it)."""
+    if not _SPREAD:
+        import json
+        from importlib import resources
 
-    normal = NormalDist()
-    z90 = normal.inv_cdf(0.9)
-    centre = math.log2(REFERENCE_MEDIAN_RATIO)
-    below = (centre - math.log2(REFERENCE_P10_RATIO)) / z90
-    above = (math.log2(REFERENCE_P90_RATIO) - centre) / z90
-    out = []
-    for i in range(points):
-        z = normal.inv_cdf((i + 0.5) / points)
-        out.append(centre + z * (below if z < 0 else above))
-    return out
+        try:
+            text = (
+                resources.files("calibrate")
+                .joinpath("reference", "reference.json")
+                .read_text(encoding="utf-8")
+            )
+            spread = json.loads(text)["advice_spread"]["buckets"]
+            rows = [tuple(float(q) for q in spread[label]["quantiles"]) for label in SIZE_LABELS]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            from calibrate.errors import DatabaseError
+
+            raise DatabaseError(
+                f"the reference table of real developers is missing or damaged ({error}); "
+                "reinstall calibrate"
+            ) from None
+        _SPREAD.extend(rows)
+    return _SPREAD[bucket]

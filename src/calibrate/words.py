@@ -6,7 +6,7 @@ Standard library only: ``add`` prints :func:`hint_line`.
 
 from __future__ import annotations
 
-from calibrate.stats.hints import Hint, promise_hours
+from calibrate.stats.hints import THIN_OWN, THIN_REFERENCE_SHARE, Hint, promise_hours
 
 
 def nice_hours(hours: float) -> str:
@@ -43,12 +43,26 @@ def _pool_words(hint: Hint) -> str:
 
 
 def hint_sources(hint: Hint, *, you: bool = True) -> str:
-    """Where a hint comes from, in words: "23 of your tasks and 410 of team X's"."""
+    """What a hint rests on, in words: "23 of your tasks and 410 of team X's";
+    "only 3 of your tasks and 12 of team X's" with few of the person's own
+    tasks, and ", widened toward real developers' spread" while that spread
+    carries a tenth or more of the advice."""
     whose = "your" if you else f"{hint.person}'s"
-    if hint.pool == "reference":
-        return "the reference population's spread: no finished task here yet"
-    own = f"{hint.own_n:,} of {whose} tasks" if hint.own_n else f"none of {whose} tasks"
-    return f"{own} and {_pool_words(hint)}"
+    if not hint.has_history:
+        return "real developers' spread alone: no finished task here yet"
+    if hint.pool == "yours":  # nobody else here: the pool is the person's own tasks
+        size = "" if hint.own_n else " of other sizes"
+        words = f"{hint.pool_n:,} of {whose} tasks{size}"
+    else:
+        parts = [f"{hint.own_n:,} of {whose} tasks" if hint.own_n else f"none of {whose} tasks"]
+        if hint.pool_n:
+            parts.append(_pool_words(hint))
+        words = " and ".join(parts)
+    if hint.own_n < THIN_OWN and (hint.own_n or hint.pool == "yours"):
+        words = f"only {words}"
+    if hint.reference_weight >= THIN_REFERENCE_SHARE:
+        words += ", widened toward real developers' spread"
+    return words
 
 
 def hint_sentence(hint: Hint, estimate_h: float, *, you: bool = True) -> str:
@@ -63,10 +77,11 @@ def hint_sentence(hint: Hint, estimate_h: float, *, you: bool = True) -> str:
 
 
 def hint_line(hint: Hint, estimate_h: float) -> str:
-    """The one line ``add`` prints on stderr."""
+    """The one line ``add`` prints on stderr (with what it rests on when that is thin)."""
     p50, p80, p90 = hint.hours(estimate_h)
+    rests = f" (from {hint_sources(hint)})" if hint.thin else ""
     return (
         f"Hint: tasks you estimate at {nice_hours(estimate_h)} take {nice_hours(p50)} "
         f"(median), 80% under {nice_hours(p80)}, 90% under {nice_hours(p90)}; "
-        f"promise {nice_hours(promise_hours(p90))}."
+        f"promise {nice_hours(promise_hours(p90))}{rests}."
     )

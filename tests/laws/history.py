@@ -21,7 +21,7 @@ from calibrate.errors import CalibrateError
 from calibrate.exchange import exporter, importer
 from calibrate.exchange.merge import merge_database
 from calibrate.selection import Selection
-from calibrate.store import people
+from calibrate.store import people, undo
 from calibrate.store import tasks as tasklog
 from calibrate.store.state import replica_state
 
@@ -47,6 +47,8 @@ OPERATIONS = (
     "tracker",
     "import_tracker",
     "merge",
+    "reopen",
+    "undo",
 )
 
 
@@ -191,6 +193,46 @@ class World:
             return False
         self.removed.add(tasklog.get_task(self.conns[r], task_id)["uid"])
         tasklog.delete_tasks(self.conns[r], [task_id])
+        return True
+
+    def op_reopen(self, r: int, b: int, c: int) -> bool:
+        conn = self.conns[r]
+        done = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM tasks WHERE status IN ('done', 'dropped') ORDER BY id"
+            )
+        ]
+        if not done:
+            return False
+        tasklog.reopen_task(conn, done[b % len(done)])
+        return True
+
+    def op_undo(self, r: int, b: int, c: int) -> bool:
+        """A change typed here (as the commands record it), then undone: the
+        undo is a later change like any other (law 1)."""
+        conn = self.conns[r]
+        task_id = self.task_id(r, b, open_only=True)
+        if task_id is None:
+            return False
+        with undo.recording(conn, "typed") as change:
+            change.watch([task_id])
+            change.watch_running()
+            kind = c % 5
+            if kind == 0:
+                tasklog.finish_task(conn, task_id, 0.5 + c % 4, self.moment())
+            elif kind == 1:
+                tasklog.start_task(conn, task_id, self.moment())
+            elif kind == 2:
+                tasklog.edit_task(conn, task_id, {"title": f"undone {c}", "estimate_h": 2.5})
+            elif kind == 3:
+                tasklog.reestimate(conn, task_id, 4.0, "undone")
+            else:
+                task = tasklog.NewTask(TITLES[b % len(TITLES)], 1.5, NAMES[c % len(NAMES)])
+                made = tasklog.add_task(conn, task, at=self.moment())
+                change.made(made)
+                self.removed.add(tasklog.get_task(conn, made)["uid"])  # undone below
+        undo.undo_last(conn)
         return True
 
     def op_rm_person(self, r: int, b: int, c: int) -> bool:

@@ -7,9 +7,9 @@ share, count and band. :func:`judge` widens the band by the binomial 90% band
 for the line's count and gives the verdict: ``pass``, ``FAIL`` or ``too few``
 (under 50 windows, or 30 claims, the line does not count).
 
-Rows live in modules of this package (``rows_scores``, ``rows_simulated``);
-section 7's rows (backtests, the hint replayed) go in a module of their own,
-added to :data:`MODULES`, registering with the same decorator.
+Rows live in modules of this package (``rows_scores``, ``rows_simulated``,
+``rows_advice``: section 7's backtests and the hint replayed), listed in
+:data:`MODULES`, each registering with the same decorator.
 
     CALIBRATE_VALIDATE=full .venv/bin/pytest -q tests/validation    # make validate
 
@@ -28,7 +28,11 @@ from calibrate.stats.binomial import binomial_band
 
 FULL = os.environ.get("CALIBRATE_VALIDATE", "").strip().lower() == "full"
 #: The modules whose rows the suite runs, in the order of the table.
-MODULES = ("tests.validation.rows_scores", "tests.validation.rows_simulated")
+MODULES = (
+    "tests.validation.rows_scores",
+    "tests.validation.rows_simulated",
+    "tests.validation.rows_advice",
+)
 MIN_WINDOWS = 50
 MIN_CLAIMS = 30
 

@@ -28,9 +28,15 @@ from calibrate.errors import CalibrateError, UsageError
 
 #: Commands that need pandas, numpy, plotly or sqlite-utils live in modules of
 #: their own, imported only when that command runs (or ``--help`` lists them),
-#: so that the everyday commands start fast; so does ``config`` (standard library
-#: only), which ``add`` need not import: "name": "module:attribute".
+#: so that the everyday commands start fast; so do the standard-library ones
+#: that ``add`` need not import (list, show, status, reopen, undo, config):
+#: "name": "module:attribute".
 LAZY_COMMANDS: dict[str, str] = {
+    "list": "calibrate.cli.reading:list_",
+    "show": "calibrate.cli.reading:show",
+    "status": "calibrate.cli.reading:status",
+    "reopen": "calibrate.cli.recovery:reopen",
+    "undo": "calibrate.cli.recovery:undo",
     "config": "calibrate.cli.config:config",
     "score": "calibrate.cli.score:score",
     "import": "calibrate.cli.exchange:import_",

@@ -29,11 +29,12 @@ from calibrate.cli.options import (
     scope_options,
     task_id_type,
 )
-from calibrate.errors import StateError
-from calibrate.hinting import current_hint
+from calibrate.errors import NotFound, StateError
+from calibrate.hinting import current_hint, keep_advice
 from calibrate.identity import default_person
 from calibrate.stats.hints import HintFigures, reference_hint
 from calibrate.store.people import person_with_tasks
+from calibrate.store.tasks import get_task
 from calibrate.text import count, fit, percent, to_json
 from calibrate.words import day_words, hint_sentence, nice_hours
 
@@ -46,8 +47,8 @@ BAR_WIDTH = 36
 #: A forecast lists its tasks one per line up to this many.
 TASKS_SHOWN = 20
 REFERENCE_WARNING = (
-    "no finished tasks here yet: advice from the reference population's spread "
-    "(real developers' tasks, SiP: A/E P10 0.36, median 1.0, P90 2.0)"
+    "no finished tasks here yet: advice from real developers' spread "
+    "(CESAW and SiP, tasks of the same size)"
 )
 
 
@@ -59,40 +60,80 @@ def _warn(message: str) -> None:
 
 
 class Suggestion(HintFigures):
-    """``calibrate suggest --json``: the hint's figures and the sentence people read."""
+    """``calibrate suggest --json``: the hint's figures, the task asked about
+    (``--task``, or the ``--title`` given) and the sentence people read."""
 
+    task: int | None
+    title: str | None
     advice: str
 
 
 @click.command()
-@click.argument("estimate_h", metavar="DURATION", type=Duration())
+@click.argument("estimate_h", metavar="DURATION", type=Duration(), required=False)
+@click.option("--title", metavar="TEXT", help="What the task is (kept with the question).")
+@click.option(
+    "--task",
+    "task_id",
+    type=task_id_type(),
+    metavar="ID",
+    shell_complete=complete_task_ids,
+    help="Ask about a logged task: its estimate, its person.",
+)
 @person_option("Whose history [default: you].")
 @output_options
 @pass_app
 def suggest(
-    app: App, estimate_h: float, person: str | None, json_output: bool, csv_output: bool
+    app: App,
+    estimate_h: float | None,
+    title: str | None,
+    task_id: int | None,
+    person: str | None,
+    json_output: bool,
+    csv_output: bool,
 ) -> None:
     """What a task you estimate at DURATION will really take, and what to promise.
 
+    \b
+    calibrate suggest 3h
+    calibrate suggest 3h --title "Fix the login redirect"
+    calibrate suggest --task 57      # a logged task: its estimate, its person
+
     From all your history: your own finished tasks of that size, mixed with
-    your team's (the more of yours, the more they weigh). P50 is the median
-    actual; 80% and 90% of such tasks take under P80 and P90. Promise at P90:
-    that is what keeps about nine promises in ten.
+    your team's (the more of yours, the more they weigh) and, while those are
+    few, with real developers' spread. P50 is the median actual; 80% and 90%
+    of such tasks take under P80 and P90. Promise at P90: that is what keeps
+    about nine promises in ten.
     """
+    if task_id is not None and (estimate_h is not None or person is not None):
+        raise click.UsageError("--task ID asks about a logged task: give no DURATION or --person")
+    if task_id is None and estimate_h is None:
+        raise click.UsageError("give a DURATION (suggest 3h) or a logged task (suggest --task ID)")
     conn = app.existing_conn()
     name = person or default_person()
+    if task_id is not None:
+        if conn is None:
+            raise NotFound(f"no task #{task_id}")
+        task = get_task(conn, task_id)
+        estimate_h, name, title = float(task["estimate_h"]), task["person"], task["title"]
+    assert estimate_h is not None
     if conn is None:
         hint = reference_hint(name, estimate_h)
     else:
         if person is not None:
             name = person_with_tasks(conn, person)
         hint = current_hint(conn, name, estimate_h)
-    you = person is None
+        if task_id is not None:  # advice for a logged, open task is kept (the first)
+            note = keep_advice(conn, task_id, hint, estimate_h, "suggest")
+            if note is not None:
+                click.echo(note, err=True)
+    you = person is None and (task_id is None or name == default_person())
     if not hint.has_history:
         _warn(REFERENCE_WARNING)
     if json_output or csv_output:
         answer: Suggestion = {
             **hint.as_dict(estimate_h),
+            "task": task_id,
+            "title": title,
             "advice": hint_sentence(hint, estimate_h, you=you),
         }
         if csv_output:
@@ -348,9 +389,17 @@ def backtest_line(backtest: QuotedBacktest) -> str:
         )
     return (
         f"Backtest on {backtest['blocks']:,} past blocks: 80% intervals held "
-        f"{percent(backtest['coverage_80'])}, 50% held {percent(backtest['coverage_50'])}, "
-        f"P90 kept {percent(backtest['keep_90'])}."
+        f"{percent(backtest['coverage_80'])} ({_interval(backtest)}), 50% held "
+        f"{percent(backtest['coverage_50'])}, P90 kept {percent(backtest['keep_90'])}."
     )
+
+
+def _interval(figures) -> str:
+    """``90%: 76-85%``: the Wilson interval of a backtest's coverage_80."""
+    low, high = figures.get("coverage_80_low"), figures.get("coverage_80_high")
+    if low is None or high is None:
+        return "-"
+    return f"90%: {low * 100:.0f}-{high * 100:.0f}%"
 
 
 METHOD_WORDS = {
@@ -358,10 +407,14 @@ METHOD_WORDS = {
     "team": "the team's tasks of the same size",
     "mixture": "both, blended by how much is yours (the tool's)",
 }
+#: What a coverage_80 whose interval lies wholly outside the aim says.
+VERDICT_WORDS = {"overconfident": "too narrow", "padded": "too wide"}
 
 
 def render_backtest(result: BacktestResult) -> str:
     """``forecast --backtest`` for people, at 80 columns."""
+    from calibrate.stats.backtest import verdict
+
     blocks = result["blocks"]
     first = result["first_task"]
     assert first is not None  # run_backtest refuses a history without a whole block
@@ -371,19 +424,40 @@ def render_backtest(result: BacktestResult) -> str:
         f"(tasks {first + 1:,} to {first + 10 * blocks:,} of {result['tasks']:,}),",
         "each forecast from the history before it.",
         "",
-        f"{'method':<10}{'80% held':>10}{'50% held':>10}{'P90 kept':>10}   from",
+        f"{'method':<9}{'80% held':>9} {'(90% interval)':<16}{'width':>6}{'50% held':>10}"
+        f"{'P90 kept':>10}",
     ]
+    judged = []
     for name, figures in result["methods"].items():
+        width = figures["width_80"]
         lines.append(
-            f"{name:<10}{percent(figures['coverage_80']):>10}{percent(figures['coverage_50']):>10}"
-            f"{percent(figures['keep_90']):>10}   {METHOD_WORDS.get(name, '')}"
+            f"{name:<9}{percent(figures['coverage_80']):>9} {'(' + _interval(figures) + ')':<16}"
+            f"{'-' if width is None else f'{width:.1f}x':>6}"
+            f"{percent(figures['coverage_50']):>10}{percent(figures['keep_90']):>10}"
         )
+        said = verdict(figures)
+        if said is not None:
+            judged.append(f"{name}: {VERDICT_WORDS[said]}")
+    lines.append("")
+    lines += [f"  {name:<9}{words}" for name, words in METHOD_WORDS.items()]
+    verdicts = (
+        "Judged against that only where the 90% interval lies wholly outside it: "
+        + "; ".join(judged)
+        + "."
+        if judged
+        else "Every method's interval reaches that aim: none is clearly off."
+    )
     lines += [
         "",
         textwrap.fill(
             "Calibrated forecasts hold their 80% interval in about 80% of blocks (0.75 to "
-            "0.88 is good; lower is overconfident, higher is padded), their 50% interval in "
-            "about half, and P90, the level to promise at, keeps about 90%.",
+            "0.88 is the aim; lower is overconfident, higher is padded), their 50% interval "
+            "in about half, and P90, the level to promise at, keeps about 90%. " + verdicts,
+            width=80,
+        ),
+        textwrap.fill(
+            "Width: the 80% interval of a block's total, over what the block took (the "
+            "median over the blocks): the narrower, the more useful, where it holds.",
             width=80,
         ),
     ]

@@ -62,15 +62,25 @@ DEMO_DB = "reports/demo.db"
     help="The same seed builds the same history.",
 )
 @click.option("--force", is_flag=True, help="Replace the file even if it holds other tasks.")
+@click.option(
+    "--open",
+    "open_browser",
+    is_flag=True,
+    help="Open the report in your web browser (where there is a display; never when $CI is set).",
+)
 @click.pass_context
-def demo(ctx: click.Context, demo_db, people, teams, weeks, tasks, seed, force) -> None:
+def demo(
+    ctx: click.Context, demo_db, people, teams, weeks, tasks, seed, force, open_browser
+) -> None:
     """Build a realistic synthetic team history to try calibrate on.
 
     A year of finished tasks ending today, by a few teams, with open tasks,
     ranges and promises. The data are synthetic, shaped like the real SiP
-    dataset. It never touches your own database: it builds reports/demo.db
-    unless given a path, replaces an earlier demo there, and refuses a file
-    that holds other tasks (unless --force).
+    dataset, and people differ: one overruns, one pads, one improves, one
+    lets promises slip and one is new (with 6 people or more). It never
+    touches your own database: it builds reports/demo.db unless given a path,
+    replaces an earlier demo there, and refuses a file that holds other tasks
+    (unless --force). It ends by printing a command to try next.
     """
     from pathlib import Path
 
@@ -101,18 +111,91 @@ def demo(ctx: click.Context, demo_db, people, teams, weeks, tasks, seed, force) 
         f"{summary['first_day']} to {summary['last_day']} (seed {seed})."
     )
     click.echo("The data are synthetic: shaped like the real SiP dataset, nobody's real work.")
+    cast = demo_data.make_people(people, summary["teams"], weeks, seed)
+    _echo_roles(cast)
     click.echo(f"Database: {path}")
-    _write_report(path, seed)
+    report_path = _write_report(path, seed)
+    click.echo(f"Report:   {report_path} (open it in a web browser)")
+    if open_browser:
+        _open(report_path)
+    click.echo(f"Next:     {next_command(path, 'score', '--everyone')}")
 
 
-def _write_report(db_path: Path, seed: int) -> None:
-    """The demo's last step: its HTML report (everyone, the last 26 weeks) beside
-    the database, with a note that the data are synthetic; its path is the last
-    line printed, so that ``make demo`` ends by showing it."""
-    import shlex
+def _echo_roles(cast: list) -> None:
+    """Who in the cast shows what (:data:`calibrate.demo.people.ROLES`), one a
+    line, in the order of the roles."""
+    from calibrate.demo.people import ROLE_WORDS, ROLES
 
+    holders = sorted((p for p in cast if p.role), key=lambda person: ROLES.index(person.role))
+    if not holders:
+        return
+    click.echo("Worth a look (score --person NAME):")
+    name_width = max(len(person.name) for person in holders)
+    team_width = max(len(person.team) for person in holders)
+    for person in holders:
+        click.echo(
+            f"  {person.name:<{name_width}}  {person.team:<{team_width}}  {ROLE_WORDS[person.role]}"
+        )
+
+
+def _write_report(db_path: Path, seed: int) -> Path:
+    """The demo's report (everyone, the last 26 weeks) beside the database,
+    with a note that the data are synthetic."""
     from calibrate.cli.report import write_demo_report
 
-    click.echo(f"Scores: calibrate --db {shlex.quote(str(db_path))} score --everyone")
-    report_path = write_demo_report(db_path, seed=seed)
-    click.echo(f"Report: {report_path}")
+    return write_demo_report(db_path, seed=seed)
+
+
+def _open(path: Path) -> None:
+    """Open the report in a browser where one can show it: never when ``$CI``
+    is set, and on Linux and the BSDs only with a display (``webbrowser``
+    would otherwise take over the terminal with a text browser)."""
+    import os
+    import sys
+    import webbrowser
+
+    graphical = sys.platform in ("darwin", "win32") or any(
+        os.environ.get(key) for key in ("DISPLAY", "WAYLAND_DISPLAY")
+    )
+    if os.environ.get("CI") or not graphical:
+        return
+    if not webbrowser.open(path.resolve().as_uri()):
+        click.echo("Could not open a browser; open the report above yourself.", err=True)
+
+
+def next_command(db_path: Path, *args: str) -> str:
+    """A ``calibrate`` command line on ``db_path`` that works as printed when
+    pasted into a fresh shell anywhere: the running program as it can be
+    found there (``calibrate`` when that is on PATH, else its path, such as
+    ``.venv/bin/calibrate``, or ``python -m calibrate``), and, when a path is
+    shown relative to this folder, a ``cd`` here first."""
+    import os
+    import shlex
+    import shutil
+    import sys
+    from pathlib import Path
+
+    here = Path.cwd()
+    relative = False
+
+    def shown(path: Path, *, program: bool = False) -> str:
+        nonlocal relative
+        full = Path(os.path.abspath(path))
+        try:
+            inside = str(full.relative_to(here))
+        except ValueError:
+            return str(full)
+        relative = True
+        # A program's path needs a slash, or the shell looks for it on PATH.
+        return os.path.join(".", inside) if program and os.sep not in inside else inside
+
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    found = shutil.which("calibrate")
+    if script is not None and script.stem == "calibrate" and script.is_file():
+        on_path = found is not None and Path(found).resolve() == script.resolve()
+        program = ["calibrate"] if on_path else [shown(script, program=True)]
+    else:  # python -m calibrate, or calibrate called from Python
+        program = [shown(Path(sys.executable), program=True), "-m", "calibrate"]
+    words = [*program, "--db", shown(Path(db_path)), *args]
+    line = shlex.join(words)
+    return f"cd {shlex.quote(str(here))} && {line}" if relative else line

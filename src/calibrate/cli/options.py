@@ -171,16 +171,25 @@ class Date(ParsedValue):
         return parse_date(text, future=self.future)
 
 
+#: How far in the future a typed moment may lie (clocks differ a little, and
+#: "17:30" is typed at 17:28): such a moment is read as now.
+FUTURE_SKEW_MINUTES = 5
+
+
 class Moment(ParsedValue):
-    """A moment up to now for ``--at``: ``14:30``, ``20m ago``, an ISO time."""
+    """A moment up to now for ``--at``: ``14:30``, ``20m ago``, an ISO time.
+    One more than :data:`FUTURE_SKEW_MINUTES` minutes ahead is refused; one
+    less is now."""
 
     name = "moment"
 
     def parse(self, text: str, ctx: click.Context | None):
-        moment = parse_when(text)
-        if moment > utc_now():
+        from datetime import timedelta
+
+        moment, now = parse_when(text), utc_now()
+        if moment > now + timedelta(minutes=FUTURE_SKEW_MINUTES):
             raise UsageError(f"{text!r} is in the future")
-        return moment
+        return min(moment, now)
 
 
 class Window(ParsedValue):

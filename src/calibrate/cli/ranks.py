@@ -304,7 +304,9 @@ def _rank(value, of) -> str:
     return f"{shown}/{of}"
 
 
-def _person_cells(row: PersonRow, close: bool = False) -> dict:
+def _person_cells(row: PersonRow, close: bool = False, alone: bool = False) -> dict:
+    """A person's row; ``alone``: the only ranked person of their team, who
+    has no rank within it (never "1/1" and "top 50%")."""
     name = row["person"]
     if row["you"]:
         name += " (you*)" if row["opted_out"] else " (you)"
@@ -312,14 +314,14 @@ def _person_cells(row: PersonRow, close: bool = False) -> dict:
     if row["score_raw_low"] is not None:
         interval = f"{row['score_raw_low']:.0f}-{row['score_raw_high']:.0f}"
     return {
-        "rank": ("~" if close else "") + _rank(row["rank"], row["of"]),
+        "rank": "-" if alone else ("~" if close else "") + _rank(row["rank"], row["of"]),
         "person": name,
         "n": f"{row['n']:,}",
         "score": "-" if row["score_raw"] is None else f"{row['score_raw']:.0f}",
         "interval": interval,
         "bias": factor(row["bias_factor"]),
         "kept": percent(row["keep_rate"]),
-        "team": _top(row["top_percent"]),
+        "team": "-" if alone else _top(row["top_percent"]),
         "real": _real(row["reference"]),
     }
 
@@ -356,13 +358,18 @@ def render_people(out: PeopleRanks, window: str) -> str:
     for group in out["groups"]:
         name = f"Team {group['team']}" if group["team"] is not None else "No team (among everyone)"
         lines.append("")
-        lines.append(f"{name}: {group['n']} ranked")
         ranked = group["ranked"]
+        alone = len(ranked) == 1
+        if alone:
+            where = f"team {group['team']}" if group["team"] is not None else "no team"
+            lines.append(f"{name}: 1 ranked, the only ranked person in {where}")
+        else:
+            lines.append(f"{name}: {group['n']} ranked")
         rows = []
         for i, row in enumerate(ranked):
             close = i > 0 and bool(ranked[i - 1]["overlaps_next"])
             close_seen |= close
-            rows.append(_person_cells(row, close))
+            rows.append(_person_cells(row, close, alone=alone))
         if rows:
             lines.append(render_table(rows, PEOPLE_COLUMNS))
         else:

@@ -1,16 +1,18 @@
-"""The everyday commands: a task's life (add, start, stop, done, drop,
-reestimate, edit, rm) and reading it back (list, show); ``config`` is
-:mod:`.config`'s.
+"""The everyday commands: a task's life (add, done, drop, reestimate, edit,
+rm; the timer's start and stop are :mod:`.timer`'s), loaded with the group.
+Reading it back (list, show, status) is :mod:`.reading`'s, recovery (reopen,
+undo) :mod:`.recovery`'s and ``config`` :mod:`.config`'s: modules loaded only
+when their commands run, so that ``add`` does not import them.
 
 Typed values arrive parsed (the types of :mod:`calibrate.cli.options`), so a
-command's body calls the library and prints. Standard library and click only:
-these commands must start fast.
+command's body calls the library and prints. Every change runs inside
+:func:`calibrate.store.undo.recording`, so that ``undo`` can reverse it.
+Standard library and click only: these commands must start fast.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 
 import click
 
@@ -22,37 +24,28 @@ from calibrate.cli.options import (
     Confidence,
     Date,
     Duration,
-    Int64,
+    Moment,
     Range,
     complete_people,
     complete_projects,
     complete_tags,
     complete_task_ids,
     complete_teams,
-    emit,
-    filter_options,
-    filtered_selection,
-    output_options,
-    overdue,
-    paint,
     pass_app,
     person_option,
     project_option,
-    scope_options,
     tag_option,
     task_id_arg,
     task_id_type,
     team_option,
-    terminal_width,
     when_option,
 )
-from calibrate.clock import local_text
-from calibrate.durations import format_duration
+from calibrate.cli.timer import Trim, review_options, reviewed, start, stop
+from calibrate.durations import format_duration, to_iso
 from calibrate.identity import default_person, default_team
-from calibrate.selection import Selection
-from calibrate.store import fields
 from calibrate.store import tasks as tasklog
-from calibrate.text import Column, render_table, to_json
+from calibrate.store.timers import Review
+from calibrate.store.undo import recording
 from calibrate.text import count as plural
 
 # --- add and the task's life -------------------------------------------------
@@ -106,6 +99,10 @@ from calibrate.text import count as plural
     metavar="DURATION",
     help="Log it as already done, with this effort.",
 )
+@when_option(
+    "When it was created (its timer started, with --start; done, with --actual): "
+    "2026-11-23T09:00, monday (at noon), yesterday, '3h ago' [default: now]."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print the new id alone.")
 @pass_app
 def add(
@@ -123,12 +120,14 @@ def add(
     notes,
     start_now,
     actual,
+    at,
     quiet,
 ) -> None:
     """Log a task with your estimate of its effort.
 
     Prints 'Added #ID: TITLE' (the id alone with -q). The first task says,
-    on stderr, where the database was created.
+    on stderr, where the database was created. --at back-dates it: work done
+    last week, logged now, is created (and done) then.
     """
     low_h, high_h = range_ if range_ is not None else (None, None)
     task = tasklog.NewTask(
@@ -146,7 +145,23 @@ def add(
         notes=notes,
     )
     task = tasklog.checked_new_task(task, start=start_now, actual_h=actual)
-    task_id = tasklog.add_task(app.conn, task, start=start_now, actual_h=actual)
+
+    def action(review: Review) -> int:
+        with recording(app.conn, "add") as change:
+            if start_now:
+                change.watch_running()
+            task_id = tasklog.add_task(
+                app.conn, task, start=start_now, actual_h=actual, at=at, review=review
+            )
+            change.made(task_id)
+            change.command = f"add #{task_id}"
+        return task_id
+
+    # a running timer that add --start stops is asked about like stop's
+    decide = (
+        "stop it first with 'calibrate stop --keep' or 'calibrate stop --trim-to DURATION|TIME'"
+    )
+    task_id = reviewed(action, decide=decide) if start_now else action(lambda sitting: None)
     if quiet:
         click.echo(task_id)
     else:
@@ -162,48 +177,25 @@ def add(
         note = git_name_note(task.person)
         if note is not None:
             click.echo(note, err=True)
-    if not quiet and actual is None:
+    if not quiet and advice_before_the_fact(actual):
         # stdlib only; one indexed SELECT when the hint is stored
-        from calibrate.hinting import hint_for_add
+        from calibrate.hinting import hint_for_add, keep_advice
         from calibrate.words import hint_line
 
         hint = hint_for_add(app.conn, task.person, estimate)
         if hint is not None:
             click.echo(hint_line(hint, estimate), err=True)
+            note = keep_advice(app.conn, task_id, hint, estimate, "add")
+            if note is not None:
+                click.echo(note, err=True)
 
 
-@click.command()
-@task_id_arg
-@when_option("When you started: 14:30, '20m ago', 2026-11-30T09:00 [default: now].")
-@pass_app
-def start(app: App, task_id: int, at) -> None:
-    """Start a task's timer (stopping any other timer of yours)."""
-    stopped = tasklog.start_task(app.conn, task_id, at)
-    for other, hours in stopped:
-        click.echo(f"Stopped #{other} ({format_duration(hours)})")
-    click.echo(f"Started #{task_id}: {tasklog.get_task(app.conn, task_id)['title']}")
-
-
-@click.command()
-@click.argument(
-    "task_id",
-    metavar="[ID]",
-    type=task_id_type(),
-    required=False,
-    shell_complete=complete_task_ids,
-)
-@when_option("When you stopped [default: now].")
-@person_option("Whose timers to stop, without an ID [default: you].")
-@pass_app
-def stop(app: App, task_id: int | None, at, person: str | None) -> None:
-    """Stop a task's timer (without ID: your running timer)."""
-    who = None if task_id is not None else (person or default_person())
-    for stopped_id, hours in tasklog.stop_timer(app.conn, task_id, person=who, at=at):
-        total = tasklog.timer_total(app.conn, stopped_id)
-        click.echo(
-            f"Stopped #{stopped_id} after {format_duration(hours)} "
-            f"({format_duration(total)} in all)"
-        )
+def advice_before_the_fact(actual: float | None) -> bool:
+    """Whether ``add`` gives (and may keep) advice: for work still to do. A
+    task logged as already done (``add --actual``, back-filled with ``--at``
+    or not) gets no hint, and none is kept in the advice ledger (METRICS.md
+    section 8: advice given after the fact is not graded)."""
+    return actual is None
 
 
 @click.command()
@@ -215,10 +207,19 @@ def stop(app: App, task_id: int | None, at, person: str | None) -> None:
     help="The effort it took [default: the timer's total].",
 )
 @when_option("When it was finished: friday, 17:30, 2026-11-27 [default: now].")
+@review_options
 @pass_app
-def done(app: App, task_id: int, actual: float | None, at) -> None:
+def done(
+    app: App, task_id: int, actual: float | None, at, keep: bool, trim_to: Trim | None
+) -> None:
     """Finish a task; the actual is --actual, else its timer's total."""
-    hours, from_timer = tasklog.finish_task(app.conn, task_id, actual, at)
+
+    def action(review: Review) -> tuple[float, bool]:
+        with recording(app.conn, f"done #{task_id}") as change:
+            change.watch([task_id])
+            return tasklog.finish_task(app.conn, task_id, actual, at, review)
+
+    hours, from_timer = reviewed(action, keep=keep, trim_to=trim_to)
     task = tasklog.get_task(app.conn, task_id)
     ratio = hours / task["estimate_h"]
     source = " (timer)" if from_timer else ""
@@ -236,7 +237,9 @@ def done(app: App, task_id: int, actual: float | None, at) -> None:
 @pass_app
 def drop(app: App, task_id: int) -> None:
     """Drop a task that will not be done (it leaves every score)."""
-    tasklog.drop_task(app.conn, task_id)
+    with recording(app.conn, f"drop #{task_id}") as change:
+        change.watch([task_id])
+        tasklog.drop_task(app.conn, task_id)
     click.echo(f"Dropped #{task_id}")
 
 
@@ -247,7 +250,9 @@ def drop(app: App, task_id: int) -> None:
 @pass_app
 def reestimate(app: App, task_id: int, estimate: float, reason: str | None) -> None:
     """Record a new estimate; scores keep using the original one."""
-    previous = tasklog.reestimate(app.conn, task_id, estimate, reason)
+    with recording(app.conn, f"reestimate #{task_id}") as change:
+        change.watch([task_id])
+        previous = tasklog.reestimate(app.conn, task_id, estimate, reason)
     click.echo(
         f"Re-estimated #{task_id}: {format_duration(previous)} -> {format_duration(estimate)}"
     )
@@ -268,6 +273,19 @@ def reestimate(app: App, task_id: int, estimate: float, reason: str | None) -> N
 @click.option("--promise", type=Duration(clearable=True), metavar="DURATION|none")
 @click.option("--due", type=Date(future=True, clearable=True), metavar="DATE|none")
 @click.option("--actual", type=Duration(), metavar="DURATION", help="Correct a done task's actual.")
+@click.option(
+    "--status",
+    type=click.Choice(["open", "started", "done", "dropped"]),
+    help="Correct its status: done needs an actual (--actual, or its timer's); open and "
+    "started clear the actual and done date ('reopen' does that too).",
+)
+@click.option(
+    "--done-at",
+    "done_at",
+    type=Moment(),
+    metavar="WHEN",
+    help="Correct when it was done (or dropped); never before its timer ran.",
+)
 @click.option("--project", metavar="NAME|none", shell_complete=complete_projects)
 @click.option("--person", metavar="NAME", shell_complete=complete_people)
 @click.option("--team", metavar="TEAM|none", shell_complete=complete_teams)
@@ -286,6 +304,8 @@ def edit(
     promise,
     due,
     actual,
+    status,
+    done_at,
     project,
     person,
     team,
@@ -294,7 +314,10 @@ def edit(
     add_tag,
     remove_tag,
 ) -> None:
-    """Change a task's fields; 'none' clears an optional one."""
+    """Change a task's fields; 'none' clears an optional one.
+
+    --status, --actual and --done-at correct how it ended (or that it did).
+    """
     changes: dict = {}
     if title is not None:
         changes["title"] = title
@@ -312,6 +335,10 @@ def edit(
         changes["due"] = None if due is CLEAR else due.isoformat()
     if actual is not None:
         changes["actual_h"] = actual
+    if status is not None:
+        changes["status"] = status
+    if done_at is not None:
+        changes["done_at"] = to_iso(done_at)
     for key, value in (("project", project), ("team", team), ("notes", notes)):
         if value is not None:
             changes[key] = None if value.strip().lower() in NONE_WORDS else value
@@ -324,9 +351,12 @@ def edit(
         changes["tags"] = [t for t in [*current, *add_tag] if t not in remove_tag]
     if not changes:
         raise click.UsageError("nothing to change: give at least one option")
-    changed = tasklog.edit_task(app.conn, task_id, changes)
+    with recording(app.conn, f"edit #{task_id}") as change:
+        change.watch([task_id])
+        changed = tasklog.edit_task(app.conn, task_id, changes)
     if changed:
-        click.echo(f"Edited #{task_id}: {', '.join(k.removesuffix('_h') for k in changed)}")
+        names = (k.removesuffix("_h").replace("_at", " date") for k in changed)
+        click.echo(f"Edited #{task_id}: {', '.join(names)}")
     else:
         click.echo(f"#{task_id} unchanged")
 
@@ -358,7 +388,9 @@ def rm(app: App, task_ids: tuple[int, ...], person: str | None, yes: bool) -> No
     if not yes:
         listing = ", ".join(f"#{t['id']} {t['title']!r}" for t in found)
         click.confirm(f"Delete {listing}?", abort=True, err=True)
-    count = tasklog.delete_tasks(app.conn, list(task_ids))
+    with recording(app.conn, "rm " + ", ".join(f"#{i}" for i in task_ids)) as change:
+        change.watch(task_ids)
+        count = tasklog.delete_tasks(app.conn, list(task_ids))
     click.echo(f"Deleted {plural(count, 'task')}")
 
 
@@ -393,144 +425,5 @@ def _rm_person(app: App, name: str, yes: bool) -> None:
         )
 
 
-# --- reading -----------------------------------------------------------------
-
-LIST_FIELDS = fields.SHOWN
-
-
-def _list_rows(conn: sqlite3.Connection, selection: Selection, limit: int | None) -> list[dict]:
-    import json
-
-    from calibrate.store.names import resolve_person  # aliases, mapped when read (law 7)
-
-    where, params = resolve_person(conn, selection).where()
-    sql = f"SELECT * FROM tasks WHERE {where} ORDER BY id"  # noqa: S608 (clause from Selection)
-    if limit:
-        sql += " LIMIT ?"
-        params = [*params, limit]
-    rows = []
-    for row in conn.execute(sql, params):
-        item = {key: row[key] for key in LIST_FIELDS}
-        item["tags"] = json.loads(item["tags"])
-        rows.append(item)
-    return rows
-
-
-def _paint_overdue(cell: str, row: dict) -> str:
-    """An open task's due date, in red once it has passed (on a terminal)."""
-    return paint(cell, fg="red") if overdue(row["due"], row["status"]) else cell
-
-
-@click.command(name="list")
-@scope_options
-@filter_options(default_status="open")
-@click.option("--limit", type=Int64(), metavar="N", help="At most N tasks.")
-@output_options
-@pass_app
-def list_(
-    app: App, person, team, everyone, status, since, tags, project, limit, json_output, csv_output
-) -> None:
-    """Your open tasks; the options widen or narrow the list.
-
-    --since keeps tasks done (or, if not done, created) in the window.
-    """
-    selection = filtered_selection(person, team, everyone, status, since, tags, project)
-    conn = app.existing_conn()
-    rows = _list_rows(conn, selection, limit) if conn is not None else []
-    if json_output or csv_output:
-        emit(rows, [Column(k, k) for k in LIST_FIELDS], json_output, csv_output)
-        return
-    if not rows:
-        click.echo(
-            f"No {'' if status == 'any' else status + ' '}tasks for {selection.describe()}.",
-            err=True,
-        )
-        return
-    for row in rows:
-        row["estimate"] = format_duration(row["estimate_h"])
-        row["actual"] = format_duration(row["actual_h"])
-        row["tags"] = ",".join(row["tags"])
-    id_width = max(2, len(str(rows[-1]["id"])))
-    columns = [
-        Column("id", "ID", id_width, ">"),
-        Column("status", "STATUS", 7),
-        Column("estimate", "EST", 6, ">"),
-    ]
-    if status != "open":
-        columns.append(Column("actual", "ACTUAL", 6, ">"))
-    if any(row["due"] for row in rows):
-        columns.append(Column("due", "DUE", 10, paint=_paint_overdue))
-    if selection.person is None:
-        columns.append(Column("person", "PERSON", 12))
-    columns.append(Column("title", "TITLE"))
-    if any(row["tags"] for row in rows):
-        columns.append(Column("tags", "TAGS", 12))
-    click.echo(render_table(rows, columns, width=terminal_width()))
-
-
-@click.command()
-@task_id_arg
-@click.option("--json", "json_output", is_flag=True, help="Output JSON.")
-@pass_app
-def show(app: App, task_id: int, json_output: bool) -> None:
-    """Everything about one task: estimates, timer, promise and outcome."""
-    details = tasklog.task_details(app.conn, task_id)
-    if json_output:
-        click.echo(to_json(details))
-        return
-    d = details
-    lines = [paint(f"#{d['id']} {d['title']}", bold=True), f"  status      {d['status']}"]
-    lines.append(f"  person      {d['person']}" + (f" (team {d['team']})" if d["team"] else ""))
-    if d["project"]:
-        lines.append(f"  project     {d['project']}")
-    estimate = format_duration(d["estimate_h"])
-    if d["current_estimate_h"] != d["estimate_h"]:
-        estimate += f" (now {format_duration(d['current_estimate_h'])})"
-    lines.append(f"  estimate    {estimate}")
-    if d["low_h"] is not None:
-        lines.append(
-            f"  range       {format_duration(d['low_h'])}..{format_duration(d['high_h'])} "
-            f"at {d['confidence']:g}%"
-        )
-    if d["promise_h"] is not None or d["due"]:
-        promise = " ".join(
-            part
-            for part in [
-                format_duration(d["promise_h"]) if d["promise_h"] else "",
-                f"by {d['due']}" if d["due"] else "",
-            ]
-            if part
-        )
-        if overdue(d["due"], d["status"]):
-            promise = promise.replace(f"by {d['due']}", paint(f"by {d['due']} (overdue)", fg="red"))
-        lines.append(f"  promise     {promise}")
-    if d["actual_h"] is not None:
-        ratio = d["actual_h"] / d["estimate_h"]
-        lines.append(f"  actual      {format_duration(d['actual_h'])} ({ratio:.2f}x the estimate)")
-    if d["timer_h"]:
-        running = any(i["stopped_at"] is None for i in d["intervals"])
-        lines.append(
-            f"  timer       {format_duration(d['timer_h'])} in "
-            f"{plural(len(d['intervals']), 'interval')}" + (" (running)" if running else "")
-        )
-    if d["tags"]:
-        lines.append(f"  tags        {', '.join(d['tags'])}")
-    lines.append(f"  created     {local_text(d['created_at'])}")
-    if d["done_at"]:
-        lines.append(
-            f"  {'done' if d['status'] == 'done' else 'dropped':<12}{local_text(d['done_at'])}"
-        )
-    for re_est in d["reestimates"]:
-        reason = f": {re_est['reason']}" if re_est["reason"] else ""
-        lines.append(
-            f"  re-estimate {format_duration(re_est['estimate_h'])} at "
-            f"{local_text(re_est['at'])}{reason}"
-        )
-    if d["notes"]:
-        lines.append(f"  notes       {d['notes']}")
-    lines.append(f"  uid         {d['uid']} ({d['source']})")
-    click.echo("\n".join(lines))
-
-
 #: The commands of this module, in the order ``calibrate`` registers them.
-COMMANDS = (add, start, stop, done, drop, reestimate, edit, rm, list_, show)
+COMMANDS = (add, start, stop, done, drop, reestimate, edit, rm)

@@ -13,7 +13,13 @@ figures in METRICS.md:
 - actuals rounded the way timesheets are (quarter hours, half or whole hours on
   big tasks), a share of them timed to the minute;
 - people who differ in bias and skill, some of whom improve over the year (their
-  spread shrinks week by week), a few newcomers with little history;
+  spread shrinks week by week); in a cast of six or more, five people play a
+  role each, so that every figure of ``score`` and the report has someone to
+  show it (:data:`ROLES`): one overruns (a median ratio near 1.5x), one pads
+  (near 0.5x, flagged), one improves clearly over the year, one lets promises
+  slip (keep rate flagged) and one is new (15 finished tasks, a provisional
+  score); the others make up for the roles' misses, so the whole cast keeps
+  SiP's figures;
 - ranges on about 30% of tasks, mostly too narrow (90% ranges hold the actual
   about two times in three, as untrained people's do: 55-70%);
 - promises on 15-45% of each person's tasks, of effort and/or a date, most kept
@@ -36,7 +42,14 @@ memory stays bounded for a million tasks.
 from __future__ import annotations
 
 from calibrate.demo.numbers import ESTIMATE_GRID, TaskColumns, person_tasks
-from calibrate.demo.people import TEAM_NAMES, DemoPerson, make_people, team_name
+from calibrate.demo.people import (
+    ROLE_WORDS,
+    ROLES,
+    TEAM_NAMES,
+    DemoPerson,
+    make_people,
+    team_name,
+)
 from calibrate.demo.writing import (
     DEFAULT_PEOPLE,
     DEFAULT_TASKS_PER_WEEK,
@@ -52,6 +65,8 @@ __all__ = [
     "DEFAULT_TASKS_PER_WEEK",
     "DEFAULT_WEEKS",
     "ESTIMATE_GRID",
+    "ROLES",
+    "ROLE_WORDS",
     "SOURCE",
     "TEAM_NAMES",
     "DemoPerson",

@@ -69,17 +69,19 @@ def draw_log_ratios(
     skill: float = 1.0,
     improve: float = 0.0,
     exact_tendency: float = 1.0,
+    start_bias: float = 0.0,
 ) -> np.ndarray:
     """Draw r = log2(actual/estimate) before rounding, 0 for exact hits.
 
     ``progress`` is each task's place in the window (0 at its start, 1 at
     today): an improving person's spread shrinks from (1 + improve/2) to
-    (1 - improve/2) times their usual one.
+    (1 - improve/2) times their usual one, and a ``start_bias`` added to
+    their bias at the start fades to nothing by today.
     """
     size = np.log2(estimate_h)
     exact_chance = exact_tendency * np.interp(size, np.log2(ESTIMATE_GRID), EXACT_CHANCE)
     exact = rng.random(estimate_h.size) < exact_chance
-    centre = CENTRE_AT_1H + CENTRE_SLOPE * size + bias
+    centre = CENTRE_AT_1H + CENTRE_SLOPE * size + bias + start_bias * (1.0 - progress)
     spread = (
         np.interp(size, np.log2(ESTIMATE_GRID), SPREAD) * skill * (1.0 + improve * (0.5 - progress))
     )
@@ -115,6 +117,7 @@ def draw_actuals(
             skill=person.skill,
             improve=person.improve,
             exact_tendency=person.exact_tendency,
+            start_bias=person.start_bias,
         )
         timer_share = person.timer_share
     log_ratio = draw_log_ratios(rng, estimate_h, progress, **traits)
@@ -225,7 +228,8 @@ def person_tasks(
     rng = np.random.default_rng([seed, 1, person.index])
     own_start_h = max(start_h, end_h - person.active_weeks * 5 * WORKDAY_H)
     active_weeks = (end_h - own_start_h) / (5 * WORKDAY_H)
-    finished = int(rng.poisson(tasks_per_week * person.activity * active_weeks))
+    drawn = int(rng.poisson(tasks_per_week * person.activity * active_weeks))
+    finished = drawn if person.finished_tasks is None else person.finished_tasks
     total = finished + open_tasks
 
     estimate_h = draw_estimates(rng, total, person.size_tilt)
@@ -237,7 +241,8 @@ def person_tasks(
     wait_h = rng.exponential(12.0, total)  # working hours between logging and starting
     started_h = done_h - actual_h * WORKDAY_H / pace[:finished]
     created_h = started_h - wait_h[:finished]
-    dropped = rng.random(finished) < 0.03
+    # A few tasks are dropped half-way; none of a fixed count (it counts finished work).
+    dropped = (rng.random(finished) < 0.03) & (person.finished_tasks is None)
     never_started = dropped & (rng.random(finished) < 0.5)
     done_h = np.where(
         dropped, started_h + rng.uniform(0.1, 0.9, finished) * (done_h - started_h), done_h
@@ -276,11 +281,11 @@ def person_tasks(
     pad = person.promise_pad + rng.normal(0.0, 0.25, total)
     promise_h = np.maximum(round_up_promise(estimate_h * np.exp2(pad)), estimate_h)
     promise_h = np.where(has_promise & (kind != 1), promise_h, np.nan)
-    # A date promise allows for the wait before work starts (a day or two) and
-    # for the padded effort at the pace the person expects.
+    # A date promise allows for the wait before work starts (a day or two, the
+    # person's ``date_slack``) and for the padded effort at the pace they expect.
     date_pad = pad + rng.normal(0.0, 0.3, total)
     planned_h = (
-        WORKDAY_H * (1.5 + rng.exponential(1.5, total))
+        WORKDAY_H * person.date_slack * (1.0 + rng.exponential(1.0, total))
         + estimate_h * np.exp2(date_pad) * WORKDAY_H / pace
     )
     due_h = np.where(has_promise & (kind != 0), created_h + planned_h, np.nan)

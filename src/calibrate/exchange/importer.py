@@ -413,6 +413,8 @@ def _join_records(
     state.join_tasks(conn, records.pop("task", []), joined)
     state.join_children(conn, "intervals", records.pop("interval", []), joined)
     state.join_children(conn, "reestimates", records.pop("reestimate", []), joined)
+    state.join_children(conn, "advice_ledger", records.pop("advice", []), joined)
+    state.join_children(conn, "forecast_ledger", records.pop("chance", []), joined)
     state.join_aliases(conn, records.pop("alias", []), joined)
     state.join_people(conn, records.pop("person", []), joined)
     records.clear()

@@ -227,13 +227,71 @@ def developer_table(people, estimate_h, actual_h, min_tasks: int = rules.RANKED_
         n_b = part["n"].reindex(overall.index).fillna(0).astype(int) if part is not None else 0
         overall[f"n{b}"] = n_b
         for column, name in (("total", "sum"), ("sq", "sq")):
-            values = (
+            overall[f"{name}{b}"] = (
                 part[column].reindex(overall.index)
                 if part is not None
                 else pd.Series(np.nan, index=overall.index)
             )
-            overall[f"{name}{b}"] = values.where(overall[f"n{b}"] >= rules.REFERENCE_BUCKET_MIN)
+    counts = overall[[f"n{b}" for b in range(BUCKETS)]].to_numpy(dtype=int)
+    held = held_back(counts)
+    for b in range(BUCKETS):
+        for name in ("sum", "sq"):
+            overall[f"{name}{b}"] = overall[f"{name}{b}"].where(~held[:, b])
     return overall
+
+
+def held_back(counts: np.ndarray) -> np.ndarray:
+    """Which size buckets of each developer are held back, from their counts
+    (developers x 6): every bucket of 1 to 4 tasks, and then, while the
+    held-back tasks of a developer total 1 to 4, the smallest bucket still
+    shipped (the lowest size on a tie). The overall sums minus the shipped
+    buckets' are the held-back tasks' sums, so they too must describe 0 or at
+    least 5 tasks: no single task's figure can be worked out by subtraction."""
+    counts = np.asarray(counts, dtype=int)
+    held = (counts > 0) & (counts < rules.REFERENCE_BUCKET_MIN)
+    for i in range(counts.shape[0]):
+        while 0 < counts[i][held[i]].sum() < rules.REFERENCE_BUCKET_MIN:
+            shipped = np.flatnonzero(~held[i] & (counts[i] > 0))
+            if shipped.size == 0:
+                break
+            held[i, shipped[np.argmin(counts[i][shipped])]] = True
+    return held
+
+
+def advice_spread(people, estimate_h, actual_h) -> dict:
+    """The reference spread of METRICS.md section 7: per size bucket, the
+    quantiles of r at p = 0.01, ..., 0.99 (:data:`calibrate.rules.SPREAD_LEVELS`)
+    over the real developers' counted tasks there, each developer with 5+
+    tasks in the bucket weighing 1 in total (1/n_b a task); the quantile at p
+    is the smallest r whose cumulative weight reaches p. ``people`` are
+    developer ids unique across datasets. Returns ``{label: {"developers",
+    "tasks", "quantiles"}}``, r rounded to 4 decimals."""
+    from calibrate.stats import metrics
+
+    e = np.asarray(estimate_h, dtype=float)
+    r = metrics.log_ratio(e, np.asarray(actual_h, dtype=float))
+    ok = np.isfinite(r)
+    who = np.asarray(people, dtype=object)[ok]
+    r, bucket = r[ok], rules.size_buckets(e[ok])
+    levels = np.asarray(rules.SPREAD_LEVELS)
+    out = {}
+    for b, label in enumerate(rules.SIZE_LABELS):
+        chosen = bucket == b
+        _, inverse, counts = np.unique(who[chosen], return_inverse=True, return_counts=True)
+        enough = counts[inverse] >= rules.REFERENCE_BUCKET_MIN
+        values = r[chosen][enough]
+        weights = 1.0 / counts[inverse][enough]
+        order = np.argsort(values, kind="stable")
+        cumulative = np.cumsum(weights[order])
+        cumulative /= cumulative[-1]
+        index = np.searchsorted(cumulative, levels - 1e-12, side="left")
+        quantiles = values[order][np.minimum(index, values.size - 1)]
+        out[label] = {
+            "developers": int((counts >= rules.REFERENCE_BUCKET_MIN).sum()),
+            "tasks": int(enough.sum()),
+            "quantiles": [round(float(q), 4) + 0.0 for q in quantiles],
+        }
+    return out
 
 
 def from_developers(table: pd.DataFrame, dataset: Sequence[str] | np.ndarray, **meta) -> Reference:

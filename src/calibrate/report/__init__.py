@@ -46,6 +46,7 @@ from calibrate.report.sections import (
     ranks,
     ratios,
     scatter,
+    self_check,
     sizes,
     trend,
 )
@@ -72,6 +73,7 @@ SECTIONS: list[Callable[[ReportData], Section]] = [
     ranges.range_section,
     promises.promise_section,
     open_work.open_work_section,
+    self_check.self_check_section,
     people_section,
     ranks.ranks_section,
 ]

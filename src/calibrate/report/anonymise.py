@@ -10,7 +10,7 @@ with its salt), so the same person has the same pseudonym in every report.
 from __future__ import annotations
 
 from calibrate.report.data import ReportData
-from calibrate.report.model import Cell, Section
+from calibrate.report.model import Cell, Heading, Section
 from calibrate.stats import ranks
 from calibrate.store import people
 
@@ -53,7 +53,10 @@ def scrub(sections: list[Section], mapping: dict[str, str]) -> None:
 
     for section in sections:
         for table in section.tables:
-            table.rows = [[swap(cell) for cell in row] for row in table.rows]
+            table.rows = [
+                row if isinstance(row, Heading) else [swap(cell) for cell in row]
+                for row in table.rows
+            ]
         if section.figure is None:
             continue
         for trace in section.figure.data:

@@ -36,8 +36,8 @@ from calibrate.errors import DatabaseError, NotFound
 from calibrate.panel import ScorePanel
 from calibrate.selection import Selection
 from calibrate.stats.promises import promise_outcomes
+from calibrate.store import ledgers, settings
 from calibrate.store import load as history
-from calibrate.store import settings
 from calibrate.store.fetch import fetch_columns
 from calibrate.store.tasks import STATUSES
 
@@ -47,10 +47,10 @@ class ReportData:
     """Everything the sections read. ``panel`` is :func:`panel.build_panel`'s
     dict for the scope and window, ``previous`` the same for the window of the
     same length just before (``None`` for all history), ``tasks`` the counted
-    tasks of the window (estimate, actual, person, team), ``values`` the
-    settings, ``rows`` what :func:`load_tasks` read. ``conn`` is for the few
-    small look-ups only one section makes (a person's worst estimates, the
-    open tasks)."""
+    tasks of the window (estimate, actual, person, team, and the ``week`` of
+    the local done date), ``values`` the settings, ``rows`` what
+    :func:`load_tasks` read. ``conn`` is for the few small look-ups only one
+    section makes (a person's worst estimates, the open tasks)."""
 
     conn: sqlite3.Connection
     selection: Selection
@@ -331,6 +331,7 @@ def load(
         promised=int((rows.mask("scope", "created") & rows.has_promise).sum()),
         bands={key: values[key] for key in rules.DEFAULT_BANDS},
         part=part,
+        graded=ledgers.graded_advice(conn, *selection.where("t")),
     )
     previous = None
     if previous_selection is not None:
@@ -350,7 +351,9 @@ def load(
         panel=headline,
         previous=previous,
         previous_selection=previous_selection,
-        tasks=pd.DataFrame(rows.take(counted, ["estimate_h", "actual_h", "person", "team"])),
+        tasks=pd.DataFrame(rows.take(counted, ["estimate_h", "actual_h", "person", "team"])).assign(
+            week=durations.week_index(rows.done_date[counted])
+        ),
         values=values,
         rows=rows,
         promises=promises[promises["in_scope"]]

@@ -1,9 +1,9 @@
 """The headline at the top of a report: the panel's figures in words.
 
 Period, tasks, people, the score with its interval, bias and typical miss, the
-promises kept, the trend, and the change since the previous period. Numbers
-are the panel's own (the template shows them rounded and keeps the exact
-value in ``data-value``).
+promises kept, a person's flags, the trend, and the change since the previous
+period. Numbers are the panel's own (the template shows them rounded and keeps
+the exact value in ``data-value``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from calibrate import reference as real_developers
 from calibrate import rules
 from calibrate.panel import ScorePanel
+from calibrate.panel_words import flag_sentences
 from calibrate.report.data import ReportData
 from calibrate.report.model import trend_words
 from calibrate.text import count, factor, percent
@@ -73,14 +74,50 @@ def headline(data: ReportData) -> dict:
     promises = panel["promises"]
     out["keep_rate"] = promises["keep_rate"]
     out["promises_due"] = promises["due"]
-    out["keep_words"] = (
-        f"{percent(promises['keep_rate'])} of {count(promises['due'], 'promise')} due were kept"
-        if promises["keep_rate"] is not None
-        else "no promises due in this window"
-    )
+    out["kept"] = promises["kept"]
+    out.update(keep_words(panel))
+    out["flags"] = flag_sentences(panel)
     out["trend_words"] = trend_words(panel["trend"])
     out["change"] = change_words(data)
     return out
+
+
+def keep_words(panel: ScorePanel) -> dict:
+    """The promises card: the count kept (``keep_count``, what happened), the
+    raw share in words (``keep_words``), and the estimated long-run keep rate
+    labelled as such (``keep_estimate_words`` around the figure: section 4's
+    posterior, which leans on the rest of the team), so that "55%" is never
+    read as the share of "14 due" that were kept."""
+    promises = panel["promises"]
+    due, kept = promises["due"], promises["kept"]
+    if not due or promises["keep_rate"] is None:
+        return {
+            "keep_count": "–",
+            "keep_words": "no promises due in this window",
+            "keep_estimate_before": None,
+            "keep_estimate_after": None,
+        }
+    if promises["keep_prior"] == "team" and promises["team_keep_rate"] is not None:
+        prior = panel["reference"]
+        others = f"the rest of {prior}" if prior.startswith("team ") else f"{prior} else"
+        leaning = (
+            f", leaning on {others} ({percent(promises['team_keep_rate'])}) with a prior worth "
+            f"{rules.KEEP_PRIOR_WEIGHT:.0f} promises"
+        )
+    else:
+        leaning = ""
+    interval = ""
+    if promises["keep_low"] is not None and promises["keep_high"] is not None:
+        low, high = promises["keep_low"] * 100, promises["keep_high"] * 100
+        interval = f" (90%: {low:.0f}-{high:.0f}%)"
+    gauge = promises["gauges"]["keep_rate"]
+    flagged = f" Flagged: under {percent(gauge['flag'])}." if gauge["status"] == "flag" else ""
+    return {
+        "keep_count": f"{kept:,} of {due:,}",
+        "keep_words": f"{count(due, 'promise')} due, {kept:,} kept ({percent(kept / due)}).",
+        "keep_estimate_before": "Estimated long-run keep rate:",
+        "keep_estimate_after": f"{interval}{leaning}.{flagged}",
+    }
 
 
 def scope_label(panel: ScorePanel) -> str:

@@ -18,6 +18,7 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import plotly.graph_objects as go
 
@@ -35,7 +36,8 @@ TABLE_ROWS_MAX = 200
 class Table:
     """A table the template renders (and escapes): ``columns`` are (label,
     kind) pairs, kind ``text`` or ``num`` (right-aligned); each row holds one
-    :class:`Cell` or plain string per column."""
+    :class:`Cell` or plain string per column, or is a :class:`Heading` that
+    spans them all (a team's name over its people)."""
 
     columns: list[tuple[str, str]]
     rows: list[list]
@@ -46,12 +48,25 @@ class Table:
 @dataclass
 class Cell:
     """A table cell with an optional second line (``detail``), tags shown as
-    chips, and a muted style (``muted``) for figures that rest on little data."""
+    chips, ``alerts`` shown as warm chips (a flag, a trend worth a look), and
+    a muted style (``muted``) for figures that rest on little data."""
 
     text: str
     detail: str | None = None
     tags: Sequence[str] = ()
     muted: bool = False
+    alerts: Sequence[str] = ()
+
+
+@dataclass
+class Heading:
+    """A row of a :class:`Table` that names the group of rows under it, across
+    every column: ``text`` in bold, ``detail`` after it."""
+
+    text: str
+    detail: str | None = None
+    #: How the template tells a heading from a row of cells.
+    heading: ClassVar[bool] = True
 
 
 @dataclass

@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from markupsafe import Markup
 
-from calibrate import __version__, files
+from calibrate import __version__, files, rules
 from calibrate.durations import local_today
 from calibrate.errors import InputError
 from calibrate.report.data import ReportData
@@ -62,6 +62,7 @@ def render(
         version=__version__,
         generated=data.today.isoformat(),
         iso_week=iso_week(data.today),
+        prior_worth=f"{rules.SCORE_N0:g}",
         cell_type=Cell,
     )
 

@@ -2,11 +2,15 @@
 
 History is replayed by the protocol of section 7: for each block of 10
 consecutive counted tasks from task 100 on, each method predicts knowing only
-the tasks before the block, and the observed coverage of the nominal 50% and
-80% intervals of the block's total, and ``keep_90`` (single tasks at or under
-their P90), are reported per method (``own``: FogBugz-style resampling of the
-person's last 200 tasks; ``team``: the pool alone; ``mixture``: the tool's),
-so that every forecast can say how far to trust it.
+the tasks before the block (its pools, and the shared shift's tau^2 from the
+scope's non-exact tasks before it), and the observed coverage of the nominal
+50% and 80% intervals of the block's total (with the 80% one's Wilson 90%
+interval over the blocks, and ``width_80``, the median width of the 80%
+interval over the block's actual total), and ``keep_90`` (single tasks at or
+under the P90 of their own draws, shift included: the one predictive
+distribution), are reported per method (``own``: FogBugz-style resampling of
+the person's last 200 tasks; ``team``: the pool used alone; ``mixture``: the
+tool's), so that every forecast can say how far to trust it.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from typing import TypedDict
 import numpy as np
 
 from calibrate import rules
+from calibrate.stats.binomial import wilson
 from calibrate.stats.draws import column_quantiles, draw_log_ratios
 from calibrate.stats.forecast import tau2_from_sums
-from calibrate.stats.pools import Components, Past, Pools
+from calibrate.stats.pools import EXACT, Past, Pools
 
 #: Runs per block in the backtest (its quantiles need fewer than a forecast).
 BACKTEST_RUNS = 1_000
@@ -29,13 +34,20 @@ BACKTEST_START = 100
 INTERVAL_50 = (0.25, 0.75)
 INTERVAL_80 = (0.10, 0.90)
 METHODS = ("own", "team", "mixture")
+#: (runs x tasks) draws held at once.
+CHUNK_DRAWS = 2_000_000
 
 
 class MethodFigures(TypedDict):
-    """A method's observed coverage over the blocks (``None`` without a block)."""
+    """A method's observed coverage over the blocks (``None`` without a block):
+    the 80% interval's with its Wilson 90% interval, and its median width as
+    a share of the block's actual total."""
 
     coverage_50: float | None
     coverage_80: float | None
+    coverage_80_low: float | None
+    coverage_80_high: float | None
+    width_80: float | None
     keep_90: float | None
     blocks: int
 
@@ -59,12 +71,13 @@ def block_starts(scope_size: int, max_blocks: int | None = None) -> np.ndarray:
     return starts
 
 
-def _block_tau2(past: Past, scope: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """tau^2 known at each block start, from the scope's tasks before it."""
+def block_tau2(past: Past, scope: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """tau^2 known at each block start, from the scope's non-exact tasks before it."""
     weeks = past.week[scope]
     r = past.log_ratio[scope]
     codes, inverse = np.unique(weeks, return_inverse=True)
-    known = weeks >= 0
+    inverse = inverse.reshape(-1)
+    known = (weeks >= 0) & (np.abs(r) > EXACT)
     counts = np.zeros(codes.size)
     sums = np.zeros(codes.size)
     squares = np.zeros(codes.size)
@@ -82,6 +95,18 @@ def _block_tau2(past: Past, scope: np.ndarray, starts: np.ndarray) -> np.ndarray
     return out
 
 
+def empty_figures() -> MethodFigures:
+    return {
+        "coverage_50": None,
+        "coverage_80": None,
+        "coverage_80_low": None,
+        "coverage_80_high": None,
+        "width_80": None,
+        "keep_90": None,
+        "blocks": 0,
+    }
+
+
 def backtest(
     past: Past,
     scope: np.ndarray | None = None,
@@ -93,18 +118,20 @@ def backtest(
     shift_methods=("team", "mixture"),
     progress=None,
     pools: Pools | None = None,
+    detail: dict | None = None,
 ) -> Backtest:
     """Replay history by METRICS.md section 7's protocol.
 
     ``scope`` holds the positions in the past of the scope's counted tasks
-    (all of them when ``None``), in done order. For each block of 10 consecutive
-    scope tasks from task 100 on, each method predicts knowing only the
-    history before the block's first task. Returns ``{"methods": {name:
-    {"coverage_50", "coverage_80", "keep_90", "blocks"}}}`` (fractions; ``None``
-    without a block). ``own`` is FogBugz-style own-history resampling; the
-    shared shift is applied to the methods in ``shift_methods``. ``progress``,
-    if given, is called with (blocks done, blocks to do) over all methods;
-    ``pools`` may pass :class:`Pools` of this past already built.
+    (all of them when ``None``), in done order. For each block of 10
+    consecutive scope tasks from task 100 on, each method predicts knowing
+    only the history before the block's first task. Returns ``{"methods":
+    {name: MethodFigures}}`` (fractions; ``None`` without a block). ``own`` is
+    FogBugz-style own-history resampling; the methods in ``shift_methods`` are
+    contracted and shifted (tau^2 from the scope's tasks before each block).
+    ``progress``, if given, is called with (blocks done, blocks to do) over
+    all methods; ``pools`` may pass :class:`Pools` of this past already built;
+    ``detail``, a dict, receives per method the blocks' inside-80% flags.
     """
     n = len(past)
     scope = np.arange(n, dtype=np.int64) if scope is None else np.asarray(scope, dtype=np.int64)
@@ -118,14 +145,10 @@ def backtest(
     }
     if starts.size == 0:
         for method in methods:
-            out["methods"][method] = {
-                "coverage_50": None,
-                "coverage_80": None,
-                "keep_90": None,
-                "blocks": 0,
-            }
+            out["methods"][method] = empty_figures()
         return out
-    tau = np.sqrt(_block_tau2(past, scope, starts))
+    tau2 = block_tau2(past, scope, starts)
+    tau32 = np.sqrt(tau2).astype(np.float32)
     members = scope[starts[:, None] + np.arange(BLOCK)[None, :]]  # (blocks, 10)
     cuts = np.repeat(scope[starts], BLOCK)
     flat = members.reshape(-1)
@@ -133,44 +156,71 @@ def backtest(
     estimate = past.estimate_h[flat]
     actual = past.actual_h[flat]
     actual_totals = actual.reshape(-1, BLOCK).sum(axis=1)
-    chunk_blocks = max(1, 4_000_000 // (runs * BLOCK))
+    chunk_blocks = max(1, CHUNK_DRAWS // (runs * BLOCK))
     for m_index, method in enumerate(methods):
         rng = np.random.default_rng([seed, m_index])
-        components = pools.components(
-            past.person[flat], past.team[flat], past.bucket[flat], cuts, method=method
-        )
-        inside_50 = inside_80 = kept = 0
+        shifted = method in shift_methods
+        inside_50 = np.zeros(starts.size, dtype=bool)
+        inside_80 = np.zeros(starts.size, dtype=bool)
+        widths = np.empty(starts.size)
+        kept = 0
         for first in range(0, starts.size, chunk_blocks):
             last = min(starts.size, first + chunk_blocks)
+            blocks = last - first
             tasks = slice(first * BLOCK, last * BLOCK)
-            part = Components(
-                components.start[tasks],
-                components.length[tasks],
-                components.prob[tasks],
-                components.own_n[tasks],
-                components.pool_n[tasks],
-                components.pool_kind[tasks],
+            components = pools.components(
+                past.person[flat[tasks]],
+                past.team[flat[tasks]],
+                past.bucket[flat[tasks]],
+                cuts[tasks],
+                method=method,
             )
-            r = draw_log_ratios(pools, part, runs, rng)  # (runs, tasks), float32
+            lam = shift = None
+            if shifted:
+                lam = components.contraction(np.repeat(tau2[first:last], BLOCK))
+                noise = rng.standard_normal((runs, blocks), dtype=np.float32) * tau32[first:last]
+                shift = np.repeat(noise, BLOCK, axis=1)
+            r = draw_log_ratios(components, runs, rng, lam=lam, shift=shift)  # (runs, tasks)
+            del shift
             p90 = estimate[tasks] * np.exp2(column_quantiles(r, [rules.PROMISE_QUANTILE])[0])
             kept += int((actual[tasks] <= p90 * (1 + 1e-5)).sum())  # float32 rounding
-            r = r.reshape(runs, last - first, BLOCK)
-            if method in shift_methods:
-                noise = rng.standard_normal((runs, last - first, 1), dtype=np.float32)
-                r += noise * tau[first:last, None].astype(np.float32)
             np.exp2(r, out=r)
-            r *= estimate[tasks].reshape(1, -1, BLOCK).astype(np.float32)
-            totals = r.sum(axis=2, dtype=np.float64)
+            r *= estimate[tasks].astype(np.float32)
+            totals = r.reshape(runs, blocks, BLOCK).sum(axis=2, dtype=np.float64)
+            del r
             q = column_quantiles(totals, [*INTERVAL_50, *INTERVAL_80])
             truth = actual_totals[first:last]
-            inside_50 += int(((truth >= q[0]) & (truth <= q[1])).sum())
-            inside_80 += int(((truth >= q[2]) & (truth <= q[3])).sum())
+            inside_50[first:last] = (truth >= q[0]) & (truth <= q[1])
+            inside_80[first:last] = (truth >= q[2]) & (truth <= q[3])
+            widths[first:last] = (q[3] - q[2]) / truth
             if progress is not None:
                 progress(m_index * starts.size + last, len(methods) * starts.size)
+        held = int(inside_80.sum())
+        low, high = wilson(held, int(starts.size))
         out["methods"][method] = {
-            "coverage_50": inside_50 / starts.size,
-            "coverage_80": inside_80 / starts.size,
+            "coverage_50": float(inside_50.mean()),
+            "coverage_80": held / starts.size,
+            "coverage_80_low": low,
+            "coverage_80_high": high,
+            "width_80": float(np.median(widths)),
             "keep_90": kept / (starts.size * BLOCK),
             "blocks": int(starts.size),
         }
+        if detail is not None:
+            detail[method] = inside_80
     return out
+
+
+def verdict(figures: MethodFigures | dict, aim=rules.BACKTEST_AIM_80) -> str | None:
+    """A backtest's coverage_80 judged against the aim (0.75 to 0.88) only when
+    its Wilson interval lies wholly outside it: ``"overconfident"`` (too
+    narrow), ``"padded"`` (too wide), else ``None`` (consistent with the aim:
+    a person's few blocks never judge it against the band alone)."""
+    low, high = figures.get("coverage_80_low"), figures.get("coverage_80_high")
+    if low is None or high is None:
+        return None
+    if high < aim[0]:
+        return "overconfident"
+    if low > aim[1]:
+        return "padded"
+    return None

@@ -5,8 +5,8 @@ Before a migration, :func:`calibrate.store.schema.migrate` copies the file to
 private database leaves no world-readable copy). Those copies hold every task
 as it was, so ``rm --person`` removes the person from them too
 (:func:`forget_person`): their tasks (with timers and re-estimates), summary
-rows and hints go, and the file is vacuumed so that no deleted page keeps
-them. A backup that cannot be rewritten (read-only, locked, damaged) is
+rows, hints and what ``undo`` kept of them go, and the file is vacuumed so
+that no deleted page keeps them. A backup that cannot be rewritten (read-only, locked, damaged) is
 named, for the user to delete.
 
 Standard library only: ``rm`` is an everyday command.
@@ -58,6 +58,16 @@ def _forget(backup: str, names: list[str]) -> bool:
         held = 0
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if "undo_items" in tables:  # what undo kept of their tasks
+                held += conn.execute(
+                    "DELETE FROM undo_items WHERE task_uid IN (SELECT uid FROM tasks WHERE "  # noqa: S608 (marks only)
+                    f"clean_name(person) IN ({marks}) UNION SELECT task_uid FROM undo_items "
+                    f"WHERE clean_name(json_extract(before, '$.task.person')) IN ({marks}))",
+                    [*names, *names],
+                ).rowcount
+                conn.execute(
+                    "DELETE FROM undo_log WHERE id NOT IN (SELECT entry_id FROM undo_items)"
+                )
             for table, column in (
                 ("tasks", "person"),
                 ("summary_weeks", "person"),

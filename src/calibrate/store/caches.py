@@ -8,7 +8,10 @@ the newest task with an actual (new rows: ``add --actual``, imports, merges).
 - ``hints``: one row per person and size bucket (:data:`HINT_COLUMNS`), read
   by ``add`` in one indexed ``SELECT`` (:func:`stored_hint`) and written by
   :func:`store_hint`; the pools a hint is computed from are read here too
-  (:func:`hint_pools`: the most recent counted tasks, METRICS.md section 7).
+  (:func:`hint_pools`: the most recent counted tasks, METRICS.md section 7;
+  :func:`done_ratios`: what the person's shared shift is estimated from). A
+  hint's stamp carries the advice rule's version too (:func:`advice_stamp`),
+  so a hint computed by an older rule is never served as current.
   When a hint is computed and refreshed is :mod:`calibrate.hinting`'s
   business, the mixing :mod:`calibrate.stats.hints`': storage knows rows,
   not statistics.
@@ -48,6 +51,17 @@ def history_stamp(conn: sqlite3.Connection) -> str:
         "SELECT id FROM tasks WHERE actual_h IS NOT NULL ORDER BY id DESC LIMIT 1"
     ).fetchone()
     return f"{version[0] if version else 0}:{last[0] if last else 0}"
+
+
+def advice_stamp(conn: sqlite3.Connection) -> str:
+    """The stamp of what advice is derived from: the advice rule's version
+    (:data:`calibrate.rules.ADVICE_VERSION`) and :func:`history_stamp`."""
+    return f"a{rules.ADVICE_VERSION}/{history_stamp(conn)}"
+
+
+def current_version(stamp: str) -> bool:
+    """Whether a stored stamp was made by this version of the advice rule."""
+    return stamp.startswith(f"a{rules.ADVICE_VERSION}/")
 
 
 # --- hints ---------------------------------------------------------------------------
@@ -96,35 +110,66 @@ def hint_pools(
     conn: sqlite3.Connection, person: str, team: str | None, bucket: int
 ) -> tuple[list[float], list[float], str]:
     """(own log ratios, pool log ratios, pool kind) for a task by ``person`` in
-    ``team`` in size ``bucket``, knowing all history (METRICS.md section 7)."""
+    ``team`` in size ``bucket``, knowing all history (METRICS.md section 7):
+    the person's last 200 in the bucket; the pool used, which leaves the
+    person out: the team's last 2,000 there, everyone's where that leaves
+    fewer than 30, the neighbouring sizes' where the bucket is empty, then all
+    sizes; where nobody else has any history, the person is the team (a
+    database of one: kind ``yours``); ``reference`` with an empty pool (the
+    reference spread itself is mixed in by :mod:`calibrate.stats.hints`). The
+    same rule as
+    :meth:`calibrate.stats.pools.Pools.components`."""
     size, size_params = rules.size_bounds_sql(bucket)
     names = names_of(conn, person)  # every name the person's tasks are stored under
     marks = ", ".join("?" * len(names))
     own = _log_ratios(
         conn, f"person IN ({marks}) AND {size}", [*names, *size_params], rules.OWN_POOL
     )
+    pool, kind = _pool_used(conn, (f"person NOT IN ({marks})", names), team, bucket)
+    if kind == "reference":  # nobody else has any history: the person is the team
+        pool, kind = _pool_used(conn, ("1", []), None, bucket)
+        kind = "yours" if pool else "reference"
+    return own, pool, kind
+
+
+def _pool_used(
+    conn: sqlite3.Connection, others: tuple[str, list], team: str | None, bucket: int
+) -> tuple[list[float], str]:
+    who, who_params = others
+    size, size_params = rules.size_bounds_sql(bucket)
     pool: list[float] = []
     kind = "everyone"
     if team is not None:
-        pool = _log_ratios(conn, f"team = ? AND {size}", [team, *size_params], rules.TEAM_POOL)
+        where = f"team = ? AND {who} AND {size}"
+        pool = _log_ratios(conn, where, [team, *who_params, *size_params], rules.TEAM_POOL)
         kind = "team"
         if len(pool) < rules.TEAM_MIN:
             pool, kind = [], "everyone"
     if not pool:
-        pool = _log_ratios(conn, size, size_params, rules.TEAM_POOL)
+        pool = _log_ratios(conn, f"{who} AND {size}", [*who_params, *size_params], rules.TEAM_POOL)
     if not pool:
         kind = "neighbours"
         for neighbour in (bucket - 1, bucket + 1):
             if 0 <= neighbour <= len(rules.SIZE_EDGES_H):
                 where, params = rules.size_bounds_sql(neighbour)
-                pool += _log_ratios(conn, where, params, rules.TEAM_POOL)
+                pool += _log_ratios(
+                    conn, f"{who} AND {where}", [*who_params, *params], rules.TEAM_POOL
+                )
     if not pool:
         kind = "all sizes"
-        pool = _log_ratios(conn, "1", [], rules.TEAM_POOL)
-    if not pool:
-        kind = "reference"
-        pool = rules.reference_log_ratios()
-    return own, pool, kind
+        pool = _log_ratios(conn, who, who_params, rules.TEAM_POOL)
+    return pool, kind if pool else "reference"
+
+
+def done_ratios(conn: sqlite3.Connection, person: str) -> list[tuple[str | None, float]]:
+    """(done time, log ratio) of every counted task of ``person`` (under any of
+    their names): what the person's shared-shift variance is computed from."""
+    names = names_of(conn, person)
+    sql = (
+        f"SELECT done_at, estimate_h, actual_h FROM tasks WHERE {_COUNTED} "  # noqa: S608
+        f"AND person IN ({', '.join('?' * len(names))})"
+    )
+    return [(done, math.log2(a / e)) for done, e, a in conn.execute(sql, names)]
 
 
 # --- advice_cache ----------------------------------------------------------------------

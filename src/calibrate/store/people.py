@@ -24,6 +24,7 @@ from calibrate.store.names import canonical_person, clean_name, names_of
 from calibrate.store.stamps import next_at, replica_id
 from calibrate.store.tasks import team_of
 from calibrate.store.tombstones import bury
+from calibrate.store.undo import forget_tasks
 
 
 def _in(names: list[str]) -> str:
@@ -291,6 +292,7 @@ def delete_person(conn: sqlite3.Connection, name: str) -> dict:
             for row in conn.execute(f"SELECT uid FROM tasks WHERE person IN ({marks})", names)  # noqa: S608
         ]
         bury(conn, uids)
+        forget_tasks(conn, uids)  # nor may undo's log keep them
         conn.execute(f"DELETE FROM hints WHERE person IN ({marks})", names)  # noqa: S608
         weeks = conn.execute(
             f"DELETE FROM summary_weeks WHERE person IN ({marks})",  # noqa: S608 (marks only)

@@ -324,7 +324,91 @@ def m005_replicas(db: Database) -> None:
 
 
 @migration
-def m006_summary_replicas(db: Database) -> None:
+def m006_ledgers(db: Database) -> None:
+    """The ledgers of METRICS.md section 8, records of the replicated history
+    (a uid and a stamp each, merged as sets, gone with their task): the advice
+    given for a task before it was done (its P50, P80 and P90 in hours, the
+    advice rule's version, where it came from and when), and the chance a
+    forecast gave an open promise, at most one a promise a local day (the
+    promise as it stood then beside it); and the hints made by version 1's
+    rule forgotten (made again when next needed)."""
+    db.execute(
+        """
+        CREATE TABLE advice_ledger (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            p50_h REAL NOT NULL CHECK (p50_h > 0),
+            p80_h REAL NOT NULL CHECK (p80_h >= p50_h),
+            p90_h REAL NOT NULL CHECK (p90_h >= p80_h),
+            version INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            given_at TEXT NOT NULL,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            stamp_at TEXT NOT NULL,
+            stamp_replica TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX advice_ledger_task ON advice_ledger(task_id, given_at)")
+    db.execute(
+        """
+        CREATE TABLE forecast_ledger (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            day TEXT NOT NULL,
+            chance REAL NOT NULL CHECK (chance >= 0 AND chance <= 1),
+            promise_h REAL CHECK (promise_h > 0),
+            due TEXT,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            stamp_at TEXT NOT NULL,
+            stamp_replica TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX forecast_ledger_task ON forecast_ledger(task_id, day)")
+    db.execute("DELETE FROM hints")
+
+
+@migration
+def m007_undo_log(db: Database) -> None:
+    """The operation log of ``undo`` (PRODUCT.md, "A day's use"): per command
+    typed here that changed tasks (``undo_log``: when, and what it was, by ids
+    alone), per task it changed (``undo_items``) what reverses it: the task and
+    the records it changed as they were before (``before``, JSON; NULL when
+    the command made the task) and the stamps it left (NULL when it deleted
+    the task), so that an undo writes the old values back under new, later
+    stamps where nothing has changed them since. Local to this file: never
+    merged, exported or imported."""
+    db.execute(
+        """
+        CREATE TABLE undo_log (
+            id INTEGER PRIMARY KEY,
+            typed_at TEXT NOT NULL,
+            command TEXT NOT NULL,
+            undone_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE undo_items (
+            entry_id INTEGER NOT NULL REFERENCES undo_log(id) ON DELETE CASCADE,
+            task_uid TEXT NOT NULL,
+            task_id INTEGER NOT NULL,
+            before TEXT CHECK (before IS NULL OR json_valid(before)),
+            stamps TEXT,
+            records TEXT CHECK (records IS NULL OR json_valid(records))
+        )
+        """
+    )
+    db.execute("CREATE INDEX undo_items_entry ON undo_items(entry_id)")
+    db.execute("CREATE INDEX undo_items_task ON undo_items(task_uid)")
+
+
+@migration
+def m008_summary_replicas(db: Database) -> None:
     """Team summaries at a lead kept per export, by replica (law 4): every
     imported export is a row of ``summaries`` (no longer one per database),
     with ``replica``: the key a lead counts it under (the file's replica id,
@@ -459,7 +543,10 @@ def write_backup(conn: sqlite3.Connection, path: str | Path, backup: Path) -> No
 
     mode = os.stat(path).st_mode & 0o777
     backup.unlink(missing_ok=True)
-    descriptor = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        descriptor = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:  # another process, migrating the same version, is writing it
+        return
     os.close(descriptor)
     os.chmod(backup, mode)  # the umask may have taken bits away
     target = sqlite3.connect(backup)
@@ -477,6 +564,8 @@ def migrate(conn: sqlite3.Connection, path: str | Path) -> list[str]:
     re-reads the version inside its write transaction.
     """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version >= len(MIGRATIONS):  # another process migrated it meanwhile: no backup to make
+        return []
     if version > 0:
         write_backup(conn, path, backup_path(path, version))
     else:

@@ -52,9 +52,17 @@ TASK_COLUMNS = ("uid", *REGISTER_COLUMNS)
 CHILD_VALUES: dict[str, tuple[str, ...]] = {
     "intervals": ("started_at", "stopped_at", "deleted"),
     "reestimates": ("estimate_h", "at", "reason", "deleted"),
+    # the ledgers of METRICS.md section 8 (calibrate.store.ledgers)
+    "advice_ledger": ("p50_h", "p80_h", "p90_h", "version", "source", "given_at", "deleted"),
+    "forecast_ledger": ("day", "chance", "promise_h", "due", "deleted"),
 }
 #: The record kinds of a child table, as an export names them.
-CHILD_KINDS = {"intervals": "interval", "reestimates": "reestimate"}
+CHILD_KINDS = {
+    "intervals": "interval",
+    "reestimates": "reestimate",
+    "advice_ledger": "advice",
+    "forecast_ledger": "chance",
+}
 BATCH = 500
 #: Whether a record may be stored (the door of :mod:`calibrate.exchange.validate`,
 #: which keeps a line per refusal): asked of every record a join would store.

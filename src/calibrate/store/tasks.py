@@ -19,7 +19,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from calibrate.durations import MAX_EFFORT_H, format_duration, hours_between, now_iso, to_iso
+from calibrate.clock import local_text
+from calibrate.durations import MAX_EFFORT_H, format_duration, now_iso, to_iso
 from calibrate.errors import InputError, NotFound, StateError, UsageError
 from calibrate.rules import range_confidence
 from calibrate.store import inserted_id, transaction
@@ -27,6 +28,17 @@ from calibrate.store.fields import EDITABLE
 from calibrate.store.names import canonical_person as canonical_person
 from calibrate.store.names import clean_name, names_of
 from calibrate.store.stamps import REGISTER_OF, next_at, replica_id, second_of, single, stamp_task
+from calibrate.store.timers import (
+    Review,
+    close_interval,
+    insert_interval,
+    record_uid,
+    stop_running_for,
+    stop_task_timer,
+    timer_bounds,
+)
+from calibrate.store.timers import running_intervals as running_intervals
+from calibrate.store.timers import timer_total as timer_total
 
 STATUSES = ("open", "started", "done", "dropped")
 
@@ -95,11 +107,6 @@ def new_uid() -> str:
     """A random (version 4) UUID as text (click imports ``uuid`` already, so
     it costs ``add`` nothing)."""
     return str(uuid.uuid4())
-
-
-def record_uid() -> str:
-    """The uid of a timer interval or a re-estimate: 32 random hex digits."""
-    return uuid.uuid4().hex
 
 
 def check_task_values(
@@ -226,12 +233,15 @@ def add_task(
     start: bool = False,
     actual_h: float | None = None,
     at: datetime | None = None,
+    review: Review | None = None,
 ) -> int:
-    """Store a new task and return its id. With ``start`` its timer runs from
-    ``at``; with ``actual_h`` it is stored as done at ``at``. A task given no
-    team joins the person's current team (that of their latest task), so that
-    leaving out ``--team`` does not take someone out of their team. The name
-    is stored as given (an alias maps it when read)."""
+    """Store a new task and return its id, created at ``at`` (default now).
+    With ``start`` its timer runs from ``at`` (stopping the person's other
+    timer, its sitting reviewed by ``review``); with ``actual_h`` it is
+    stored as done at ``at``. A task given no team joins the person's current
+    team (that of their latest task), so that leaving out ``--team`` does not
+    take someone out of their team. The name is stored as given (an alias
+    maps it when read)."""
     task = checked_new_task(task, start=start, actual_h=actual_h)
     when = to_iso(at) if at else now_iso()
     replica = replica_id(conn)
@@ -240,7 +250,7 @@ def add_task(
         person = task.person
         team = task.team if task.team is not None else team_of(conn, person)
         if start:
-            _stop_running_for(conn, person, when)
+            stop_running_for(conn, person, when, review=review)
         cursor = conn.execute(
             """
             INSERT INTO tasks (uid, title, person, team, project, estimate_h, low_h, high_h,
@@ -274,18 +284,8 @@ def add_task(
         )
         task_id = inserted_id(cursor)
         if start:
-            _insert_interval(conn, task_id, when, stamp, replica)
+            insert_interval(conn, task_id, when, stamp, replica)
     return task_id
-
-
-def _insert_interval(
-    conn: sqlite3.Connection, task_id: int, started_at: str, stamp: str, replica: str
-) -> None:
-    conn.execute(
-        "INSERT INTO intervals (uid, task_id, started_at, stamp_at, stamp_replica) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (record_uid(), task_id, started_at, stamp, replica),
-    )
 
 
 def _state(task: sqlite3.Row | dict, **values) -> dict:
@@ -294,7 +294,7 @@ def _state(task: sqlite3.Row | dict, **values) -> dict:
     return {c: values.get(c, task[c]) for c in ("status", "actual_h", "started_at", "done_at")}
 
 
-def _write_registers(conn: sqlite3.Connection, task: sqlite3.Row | dict, values: dict) -> None:
+def write_registers(conn: sqlite3.Connection, task: sqlite3.Row | dict, values: dict) -> None:
     """Write ``values`` (column -> value) into the stored ``task``, stamping
     each register they belong to: the one way a local edit reaches a task."""
     registers = dict.fromkeys(REGISTER_OF[column] for column in values)
@@ -320,60 +320,15 @@ def _require_open(task: sqlite3.Row, action: str) -> None:
         raise StateError(f"task #{task['id']} was dropped; cannot {action} it")
 
 
-def running_intervals(conn: sqlite3.Connection, person: str | None = None) -> list[sqlite3.Row]:
-    sql = (
-        "SELECT intervals.id, intervals.task_id, intervals.started_at, intervals.stamp_at, "
-        "tasks.title FROM intervals JOIN tasks ON tasks.id = intervals.task_id "
-        "WHERE intervals.stopped_at IS NULL AND intervals.deleted = 0"
-    )
-    params: list = []
-    if person is not None:
-        names = names_of(conn, person)
-        sql += f" AND tasks.person IN ({', '.join('?' * len(names))})"
-        params = names
-    return conn.execute(sql + " ORDER BY intervals.started_at", params).fetchall()
-
-
-def _close_interval(conn: sqlite3.Connection, interval: sqlite3.Row, when: str) -> float:
-    if when < interval["started_at"]:
-        raise UsageError(
-            f"the stop time {when} is before task #{interval['task_id']}'s timer "
-            f"started ({interval['started_at']})"
-        )
-    stamp = next_at(interval["stamp_at"] or "")
-    conn.execute(
-        "UPDATE intervals SET stopped_at = ?, stamp_at = ?, stamp_replica = ? WHERE id = ?",
-        (when, stamp, replica_id(conn), interval["id"]),
-    )
-    conn.execute(
-        "UPDATE tasks SET updated_at = max(updated_at, ?) WHERE id = ?",
-        (second_of(stamp), interval["task_id"]),
-    )
-    return hours_between(interval["started_at"], when)
-
-
-def _stop_task_timer(conn: sqlite3.Connection, task_id: int, when: str) -> None:
-    """Stop the task's timer at ``when`` if it is running (it is done or dropped)."""
-    for interval in running_intervals(conn):
-        if interval["task_id"] == task_id:
-            _close_interval(conn, interval, when)
-
-
-def _stop_running_for(
-    conn: sqlite3.Connection, person: str, when: str, *, except_task: int | None = None
-) -> list[tuple[int, float]]:
-    stopped = []
-    for interval in running_intervals(conn, person):
-        if interval["task_id"] != except_task:
-            stopped.append((interval["task_id"], _close_interval(conn, interval, when)))
-    return stopped
-
-
 def start_task(
-    conn: sqlite3.Connection, task_id: int, at: datetime | None = None
+    conn: sqlite3.Connection,
+    task_id: int,
+    at: datetime | None = None,
+    review: Review | None = None,
 ) -> list[tuple[int, float]]:
     """Start the task's timer; one timer runs per person, so any other of the
-    same person's timers stops at that moment. Returns those stopped."""
+    same person's timers stops at that moment (its sitting reviewed by
+    ``review``). Returns those stopped."""
     when = to_iso(at) if at else now_iso()
     with transaction(conn):
         task = get_task(conn, task_id)
@@ -387,10 +342,13 @@ def start_task(
             "SELECT max(stopped_at) FROM intervals WHERE task_id = ? AND deleted = 0", (task_id,)
         ).fetchone()[0]
         if last_stop and when < last_stop:
-            raise UsageError(f"task #{task_id}'s timer last stopped at {last_stop}, after {when}")
-        stopped = _stop_running_for(conn, task["person"], when, except_task=task_id)
-        _insert_interval(conn, task_id, when, next_at(), replica_id(conn))
-        _write_registers(
+            raise UsageError(
+                f"task #{task_id}'s timer last stopped at {local_text(last_stop)}, after "
+                f"{local_text(when)}"
+            )
+        stopped = stop_running_for(conn, task["person"], when, except_task=task_id, review=review)
+        insert_interval(conn, task_id, when, next_at(), replica_id(conn))
+        write_registers(
             conn, task, _state(task, status="started", started_at=task["started_at"] or when)
         )
     return stopped
@@ -404,7 +362,7 @@ def record_started(conn: sqlite3.Connection, task_id: int, started_at: str) -> N
     started = min(task["started_at"] or started_at, started_at)
     if task["status"] == "started" and task["started_at"] == started:
         return
-    _write_registers(conn, task, _state(task, status="started", started_at=started))
+    write_registers(conn, task, _state(task, status="started", started_at=started))
 
 
 def stop_timer(
@@ -413,9 +371,11 @@ def stop_timer(
     *,
     person: str | None = None,
     at: datetime | None = None,
+    review: Review | None = None,
 ) -> list[tuple[int, float]]:
-    """Stop a task's running timer, or (no id) the person's running timers.
-    Returns (task id, hours of the interval) for each one stopped."""
+    """Stop a task's running timer, or (no id) the person's running timers
+    (a long or overnight sitting reviewed by ``review``). Returns (task id,
+    hours of the interval) for each one stopped."""
     when = to_iso(at) if at else now_iso()
     with transaction(conn):
         if task_id is not None:
@@ -427,20 +387,7 @@ def stop_timer(
             running = running_intervals(conn, person)
             if not running:
                 raise StateError("no timer is running" + (f" for {person}" if person else ""))
-        return [(i["task_id"], _close_interval(conn, i, when)) for i in running]
-
-
-def timer_total(conn: sqlite3.Connection, task_id: int, until: str | None = None) -> float:
-    """Hours on the task's timer; a running interval counts up to ``until``."""
-    total = 0.0
-    for row in conn.execute(
-        "SELECT started_at, stopped_at FROM intervals WHERE task_id = ? AND deleted = 0",
-        (task_id,),
-    ):
-        stop = row["stopped_at"] or until
-        if stop:
-            total += max(0.0, hours_between(row["started_at"], stop))
-    return total
+        return [(i["task_id"], close_interval(conn, i, when, review)) for i in running]
 
 
 def finish_task(
@@ -448,14 +395,18 @@ def finish_task(
     task_id: int,
     actual_h: float | None = None,
     at: datetime | None = None,
+    review: Review | None = None,
 ) -> tuple[float, bool]:
-    """Mark a task done. Without ``actual_h`` the timer's total is the actual.
-    Returns (actual hours, whether they came from the timer)."""
+    """Mark a task done at ``at`` (default now), never before its timer ran.
+    Without ``actual_h`` the timer's total is the actual (a long or overnight
+    sitting it stops reviewed by ``review``). Returns (actual hours, whether
+    they came from the timer)."""
     when = to_iso(at) if at else now_iso()
     with transaction(conn):
         task = get_task(conn, task_id)
         _require_open(task, "finish")
-        _stop_task_timer(conn, task_id, when)
+        check_done_time(conn, task, when, "done")
+        stop_task_timer(conn, task_id, when, review)
         from_timer = actual_h is None
         if actual_h is None:
             actual_h = timer_total(conn, task_id)
@@ -464,8 +415,27 @@ def finish_task(
                     f"task #{task_id} has no time on its timer: give the effort with --actual"
                 )
         check_task_values(estimate_h=task["estimate_h"], actual_h=actual_h)
-        _write_registers(conn, task, _state(task, status="done", actual_h=actual_h, done_at=when))
+        write_registers(conn, task, _state(task, status="done", actual_h=actual_h, done_at=when))
     return float(actual_h), from_timer
+
+
+def check_done_time(
+    conn: sqlite3.Connection, task: sqlite3.Row | dict, when: str, what: str
+) -> None:
+    """Refuse a done (or dropped) time before the task's timer ran: before a
+    sitting started, or before the last one stopped."""
+    first, last = timer_bounds(conn, task["id"])
+    started = min(filter(None, (first, task["started_at"])), default=None)
+    if started is not None and when < started:
+        raise UsageError(
+            f"the {what} time {local_text(when)} is before task #{task['id']}'s timer started "
+            f"({local_text(started)})"
+        )
+    if last is not None and when < last:
+        raise UsageError(
+            f"the {what} time {local_text(when)} is before task #{task['id']}'s timer stopped "
+            f"({local_text(last)})"
+        )
 
 
 def drop_task(conn: sqlite3.Connection, task_id: int, at: datetime | None = None) -> None:
@@ -475,8 +445,8 @@ def drop_task(conn: sqlite3.Connection, task_id: int, at: datetime | None = None
     with transaction(conn):
         task = get_task(conn, task_id)
         _require_open(task, "drop")
-        _stop_task_timer(conn, task_id, when)
-        _write_registers(conn, task, _state(task, status="dropped", done_at=when))
+        stop_task_timer(conn, task_id, when)
+        write_registers(conn, task, _state(task, status="dropped", done_at=when))
 
 
 def reestimate(
@@ -511,10 +481,15 @@ def current_estimate(conn: sqlite3.Connection, task_id: int) -> float:
     return float(row[0]) if row else float(get_task(conn, task_id)["estimate_h"])
 
 
+#: What ``edit`` may change beside :data:`EDITABLE`: the state (with ``actual_h``).
+STATE_EDITS = ("status", "done_at")
+
+
 def edit_task(conn: sqlite3.Connection, task_id: int, changes: dict) -> dict:
-    """Change a task's fields; the result is checked as a whole. Returns the
+    """Change a task's fields, its status, actual and done time among them
+    (:func:`edited_state`); the result is checked as a whole. Returns the
     fields that changed, with their old values."""
-    unknown = set(changes) - set(EDITABLE)
+    unknown = set(changes) - set(EDITABLE) - set(STATE_EDITS)
     if unknown:
         raise InputError(f"cannot edit {', '.join(sorted(unknown))}")
     with transaction(conn):
@@ -529,8 +504,8 @@ def edit_task(conn: sqlite3.Connection, task_id: int, changes: dict) -> dict:
         if new["low_h"] is None:
             new["high_h"] = new["confidence"] = None
         new["confidence"] = range_confidence(new["low_h"], new["confidence"])
-        if "actual_h" in changes and task["status"] != "done":
-            raise StateError(f"task #{task_id} is not done: finish it with 'calibrate done'")
+        if {"status", "actual_h", "done_at"} & set(changes):
+            new.update(edited_state(conn, task, changes))
         check_task_values(
             estimate_h=new["estimate_h"],
             low_h=new["low_h"],
@@ -541,10 +516,71 @@ def edit_task(conn: sqlite3.Connection, task_id: int, changes: dict) -> dict:
         )
         if "tags" in changes:
             new["tags"] = tags_json(changes["tags"])
-        changed = {k: task[k] for k in EDITABLE if new[k] != task[k]}
+        changed = {k: task[k] for k in (*EDITABLE, *STATE_EDITS) if new[k] != task[k]}
         if changed:
-            _write_registers(conn, task, {column: new[column] for column in changed})
+            write_registers(conn, task, {column: new[column] for column in changed})
     return changed
+
+
+def edited_state(conn: sqlite3.Connection, task: dict, changes: dict) -> dict:
+    """The state register (status, actual, done time) after ``edit`` changes
+    any of them: a done task needs an actual (given, kept, or its timer's
+    total), done and dropped ones a done time (given, kept, or now; never
+    before the timer ran), and open or started ones have neither."""
+    task_id = task["id"]
+    status = changes.get("status", task["status"])
+    state = _state(task, status=status)
+    if status in ("done", "dropped"):
+        if (
+            status != task["status"]
+            and conn.execute(
+                "SELECT 1 FROM intervals WHERE task_id = ? AND stopped_at IS NULL AND deleted = 0",
+                (task_id,),
+            ).fetchone()
+        ):
+            raise StateError(
+                f"task #{task_id}'s timer is running: stop it first ('calibrate stop {task_id}')"
+            )
+        state["done_at"] = changes.get("done_at") or task["done_at"] or now_iso()
+        if "done_at" in changes:
+            check_done_time(conn, task, state["done_at"], status)
+    elif "done_at" in changes:
+        raise StateError(
+            f"task #{task_id} is {status}: only a done or dropped task has a done time"
+        )
+    if status == "done":
+        actual = changes.get("actual_h") or task["actual_h"] or timer_total(conn, task_id)
+        if not actual:
+            raise InputError(
+                f"task #{task_id} has no time on its timer: give the effort with --actual"
+            )
+        state["actual_h"] = actual
+    elif "actual_h" in changes:
+        raise StateError(f"task #{task_id} is not done: finish it with 'calibrate done'")
+    else:
+        state["actual_h"] = None
+        if status in ("open", "started"):
+            state["done_at"] = None
+    if status == "started" and not task["started_at"]:
+        raise StateError(
+            f"task #{task_id}'s timer never ran: start it with 'calibrate start {task_id}'"
+        )
+    return state
+
+
+def reopen_task(conn: sqlite3.Connection, task_id: int) -> str:
+    """Take a done or dropped task back to open (started, if its timer ever
+    ran): its actual and done time are cleared, as a new stamped change.
+    Returns the status it is back to."""
+    with transaction(conn):
+        task = get_task(conn, task_id)
+        if task["status"] not in ("done", "dropped"):
+            raise StateError(
+                f"task #{task_id} is {task['status']}: only a done or dropped task can be reopened"
+            )
+        status = "started" if task["started_at"] else "open"
+        write_registers(conn, task, _state(task, status=status, actual_h=None, done_at=None))
+    return status
 
 
 def delete_tasks(conn: sqlite3.Connection, task_ids: Sequence[int]) -> int:
@@ -556,30 +592,3 @@ def delete_tasks(conn: sqlite3.Connection, task_ids: Sequence[int]) -> int:
         uids = [get_task(conn, task_id)["uid"] for task_id in task_ids]
         bury(conn, uids)
     return len(task_ids)
-
-
-def task_details(conn: sqlite3.Connection, task_id: int) -> dict:
-    """Everything about one task, for ``show``."""
-    import json
-
-    task = dict(get_task(conn, task_id))
-    task["tags"] = json.loads(task["tags"])
-    task["current_estimate_h"] = current_estimate(conn, task_id)
-    task["timer_h"] = timer_total(conn, task_id, until=now_iso())
-    task["reestimates"] = [
-        dict(row)
-        for row in conn.execute(
-            "SELECT estimate_h, at, reason FROM reestimates WHERE task_id = ? AND deleted = 0 "
-            "ORDER BY at, stamp_at, uid",
-            (task_id,),
-        )
-    ]
-    task["intervals"] = [
-        dict(row)
-        for row in conn.execute(
-            "SELECT started_at, stopped_at FROM intervals WHERE task_id = ? AND deleted = 0 "
-            "ORDER BY started_at, uid",
-            (task_id,),
-        )
-    ]
-    return task

@@ -39,7 +39,7 @@ from calibrate.exchange.formats.csvfile import SYNONYMS
 #: The keys of a JSON task line, as CSV headers are read, and its time of change.
 JSON_SYNONYMS = {**SYNONYMS, "updated": ("updatedat", "updated", "modified", "modifiedat")}
 #: The kinds of line an export writes besides tasks.
-RECORD_KINDS = ("interval", "reestimate", "alias", "person", "tombstone")
+RECORD_KINDS = ("interval", "reestimate", "advice", "chance", "alias", "person", "tombstone")
 
 
 class JsonLinesStream(RowStream):

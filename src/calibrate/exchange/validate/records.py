@@ -2,7 +2,8 @@
 
 A record has the shape :mod:`calibrate.store.state` reads and joins: a task
 (uid and every register, with each register's stamp), a timer interval, a
-re-estimate, an alias, an opt-out, a tombstone. :func:`record` checks one, as
+re-estimate, the ledgers' advice and chances, an alias, an opt-out, a
+tombstone. :func:`record` checks one, as
 read from another database or (through :func:`export_line`) from a line of a
 calibrate export: a task gets the checks ``add`` applies through their one
 home (:func:`calibrate.store.tasks.check_task_values`), with the types a file
@@ -22,12 +23,13 @@ from typing import Any
 
 from calibrate.errors import CalibrateError
 from calibrate.exchange.formats import RowError
+from calibrate.store.ledgers import SOURCES
 from calibrate.store.names import clean_name
 from calibrate.store.stamps import REGISTER_COLUMNS, REGISTERS, Stamp
 from calibrate.store.tasks import STATUSES, check_task_values, clean_tags
 
 #: The kinds of record a history holds, as an export names them.
-KINDS = ("task", "interval", "reestimate", "alias", "person", "tombstone")
+KINDS = ("task", "interval", "reestimate", "advice", "chance", "alias", "person", "tombstone")
 _AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
 HEX = re.compile(r"[0-9a-f]{32}\Z")
 
@@ -112,6 +114,42 @@ def _reestimate(item: Mapping) -> None:
     stamp(item.get("stamp"), "stamp")
 
 
+def _advice(item: Mapping) -> None:
+    """The advice given for a task before it was done (METRICS.md section 8)."""
+    _text(item, "uid", "advice")
+    _text(item, "task", "advice")
+    hours = [_number(item, key, "advice") for key in ("p50_h", "p80_h", "p90_h")]
+    if not 0 < hours[0] <= hours[1] <= hours[2]:
+        raise Refused(f"advice: P50, P80, P90 {hours} must be positive and in order")
+    if item.get("source") not in SOURCES:
+        source = item.get("source")
+        raise Refused(f"advice: source {source!r}: use one of {', '.join(SOURCES)}")
+    version = item.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise Refused(f"advice: version {version!r} is not a rule version")
+    utc_time(item, "given_at", "advice")
+    _flag(item, "deleted", "advice")
+    stamp(item.get("stamp"), "stamp")
+
+
+def _chance(item: Mapping) -> None:
+    """The chance a forecast gave an open promise on a day (METRICS.md section 8)."""
+    _text(item, "uid", "chance")
+    _text(item, "task", "chance")
+    chance = _number(item, "chance", "chance")
+    if not 0 <= chance <= 1:
+        raise Refused(f"chance: {chance!r} is not a probability")
+    promise = _number(item, "promise_h", "chance", optional=True)
+    if promise is not None and not promise > 0:
+        raise Refused(f"chance: promise_h {promise!r} must be more than zero")
+    for key, optional in (("day", False), ("due", True)):
+        day = _text(item, key, "chance", optional=optional)
+        if day is not None and not is_date(day):
+            raise Refused(f"chance: {key} {day!r} is not a date (YYYY-MM-DD)")
+    _flag(item, "deleted", "chance")
+    stamp(item.get("stamp"), "stamp")
+
+
 def _alias(item: Mapping) -> None:
     alias, person = _person(item, "alias", "alias"), _person(item, "person", "alias")
     if alias == person:
@@ -137,6 +175,8 @@ _CHECKS = {
     "task": _task,
     "interval": _interval,
     "reestimate": _reestimate,
+    "advice": _advice,
+    "chance": _chance,
     "alias": _alias,
     "person": _opt_out,
     "tombstone": _tombstone,
@@ -271,12 +311,16 @@ _NAMES = {
     "person": ("name",),
     "interval": (),
     "reestimate": (),
+    "advice": (),
+    "chance": (),
     "tombstone": (),
 }
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "task": {},
     "interval": {"stopped_at": None, "deleted": False},
     "reestimate": {"reason": None, "deleted": False},
+    "advice": {"deleted": False},
+    "chance": {"promise_h": None, "due": None, "deleted": False},
     "alias": {"deleted": False},
     "person": {"opt_out": False},
     "tombstone": {"restored": None},

@@ -142,11 +142,17 @@ def _backtest_words(backtest: QuotedBacktest) -> str:
             f"How far to trust it: not yet known (the backtest needs {backtest['needs']} "
             f"finished tasks; there are {backtest['tasks']:,})."
         )
+    low, high = backtest["coverage_80_low"], backtest["coverage_80_high"]
+    interval = (
+        f" (90% interval {percent(low)} to {percent(high)})"
+        if low is not None and high is not None
+        else ""
+    )
     return (
         f"How far to trust it: replayed on {backtest['blocks']:,} past blocks of 10 finished "
-        f"tasks, the 80% intervals held {percent(backtest['coverage_80'])} of the time and the "
-        f"50% ones {percent(backtest['coverage_50'])}; promising at P90 kept "
-        f"{percent(backtest['keep_90'])}."
+        f"tasks, the 80% intervals held {percent(backtest['coverage_80'])} of the time"
+        f"{interval} and the 50% ones {percent(backtest['coverage_50'])}; promising at P90 "
+        f"kept {percent(backtest['keep_90'])}."
     )
 
 

@@ -75,7 +75,12 @@ def promise_weeks(data: ReportData) -> pd.DataFrame | None:
         )
         frame["keep_rate"] = np.where(sums["due"] > 0, sums["kept"] / sums["due"], np.nan)
         frame["exceed_rate"] = np.where(sums["due"] > 0, sums["exceeded"] / sums["due"], np.nan)
-    return frame
+    # The axis spans the data: no empty weeks before the first task logged or
+    # promise judged (a newcomer's five weeks are not drawn across half a year).
+    active = (frame["logged_roll"] > 0) | (frame["due_roll"] > 0)
+    if not active.any():
+        return frame.iloc[:0]
+    return frame.iloc[int(np.argmax(active.to_numpy())) :].reset_index(drop=True)
 
 
 def promise_section(data: ReportData) -> Section:
@@ -152,7 +157,9 @@ def promise_section(data: ReportData) -> Section:
                 row=index,
                 col=1,
             )
-            fig.update_yaxes(title_text="%", range=[0, 102], row=index, col=1)
+            fig.update_yaxes(
+                title_text="%", range=[-4, 104], tickvals=[0, 50, 100], row=index, col=1
+            )
         if gauges["keep_rate"].get("flag") is not None:
             fig.add_hline(
                 y=gauges["keep_rate"]["flag"] * 100,
@@ -192,8 +199,9 @@ def promise_words(promises: Mapping) -> str:
         parts.append("no promises due yet")
     else:
         parts.append(
-            f"{percent(keep['value'])} of {count(promises['due'], 'promise')} due were kept "
-            f"(target at least {percent(keep['min'])}: {_STATUS_WORDS[keep['status']]})"
+            f"{promises['kept']:,} of {count(promises['due'], 'promise')} due were kept; the "
+            f"estimated long-run keep rate is {percent(keep['value'])} (target at least "
+            f"{percent(keep['min'])}: {_STATUS_WORDS[keep['status']]})"
         )
         parts.append(
             f"{percent(exceed['value'])} exceeded (target at least {percent(exceed['min'])}: "

@@ -87,7 +87,7 @@ def range_section(data: ReportData) -> Section:
         )
     )
     fig.update_xaxes(title_text="confidence you stated (%)", range=[left, 101])
-    fig.update_yaxes(title_text="actuals inside the range (%)", range=[0, 101])
+    fig.update_yaxes(title_text="actuals inside the range (%)", range=[-4, 104])
     layout(fig, height=section.height)
     section.figure = fig
     verdict, widen = ranges["verdict"], ranges["widen_factor"]

@@ -26,6 +26,7 @@ from calibrate.report.model import (
     LIGHT_GREY,
     TABLE_ROWS_MAX,
     Cell,
+    Heading,
     Section,
     Table,
     layout,
@@ -34,7 +35,7 @@ from calibrate.report.model import (
 from calibrate.stats import ranks
 from calibrate.stats.ranks import PersonRow, RankGroup
 from calibrate.store import people
-from calibrate.text import factor, percent
+from calibrate.text import count, factor, percent
 
 #: Bins of the reference distribution chart, in score points.
 SCORE_BIN = 2.5
@@ -121,41 +122,70 @@ COLUMNS = [
     ("Tasks", "num"),
     ("Raw score (90%)", "num"),
     ("Bias", "num"),
-    ("Kept", "num"),
+    ("Kept (est.)", "num"),
     ("In the team", "num"),
     ("Among real developers", "num"),
 ]
 
 
+def team_words(team: str | None) -> str:
+    """A group's name as the table heads it."""
+    return f"Team {team}" if team is not None else "No team (ranked among everyone)"
+
+
+def only_words(team: str | None) -> str:
+    """What the rank of the one ranked person of a group says instead of "1 of 1"."""
+    if team is None:
+        return "the only ranked person without a team"
+    return f"the only ranked person in team {team}"
+
+
 def _rank_table(groups: list[RankGroup]) -> Table:
-    rows = []
+    """One table, a heading per team (how many are ranked and provisional),
+    its people under it best first. A team with one ranked person says so in
+    words, never "1 of 1" and "top 50%"."""
+    rows: list = []
     listed = 0
     total = sum(len(g["ranked"]) + len(g["provisional"]) for g in groups)
     for group in groups:
-        team = group["team"] if group["team"] is not None else "no team (among everyone)"
         members = group["ranked"] + group["provisional"]
+        if not members or listed >= TABLE_ROWS_MAX:
+            continue
+        alone = len(group["ranked"]) == 1
+        counts = [count(len(group["ranked"]), "ranked", "ranked")]
+        if group["provisional"]:
+            counts.append(f"{len(group['provisional'])} provisional")
+        rows.append(Heading(team_words(group["team"]), detail=", ".join(counts)))
         for i, row in enumerate(members):
             if listed >= TABLE_ROWS_MAX:
                 break
             listed += 1
             provisional = row["rank"] is None
             close = i > 0 and not provisional and bool(members[i - 1]["overlaps_next"])
-            mark = "~" if close else ""
-            rank_text = "-" if provisional else f"{mark}{row['rank']:g} of {row['of']}"
+            if provisional or alone:
+                rank_text = "-"
+            else:
+                rank_text = f"{'~' if close else ''}{row['rank']:g} of {row['of']}"
             score = (
                 f"{row['score_raw']:.0f} ({row['score_raw_low']:.0f}-{row['score_raw_high']:.0f})"
             )
-            reference_row, top = row["reference"], row["top_percent"]
+            top = row["top_percent"]
+            in_team = (
+                "-" if provisional or alone or top is None else f"top {reference.format_top(top)}"
+            )
             rows.append(
                 [
                     Cell(rank_text, muted=provisional),
-                    Cell(row["person"], detail=team),
+                    Cell(
+                        row["person"],
+                        detail=only_words(group["team"]) if alone and not provisional else None,
+                    ),
                     f"{row['n']:,}",
                     Cell(score, detail="provisional" if provisional else None, muted=provisional),
                     factor(row["bias_factor"]),
-                    percent(row["keep_rate"]),
-                    "-" if top is None else f"top {reference.format_top(top)}",
-                    _place_cell(reference_row),
+                    _keep_cell(row),
+                    in_team,
+                    _place_cell(row["reference"]),
                 ]
             )
     note = None
@@ -164,16 +194,28 @@ def _rank_table(groups: list[RankGroup]) -> Table:
     return Table(COLUMNS, rows, note=note)
 
 
+def _keep_cell(row: PersonRow) -> Cell | str:
+    """The estimated long-run keep rate (section 4's posterior), with the count it rests on."""
+    if row["keep_rate"] is None or not row["promises_due"]:
+        return Cell("-", detail="none due", muted=True)
+    return Cell(percent(row["keep_rate"]), detail=f"of {row['promises_due']:,} due")
+
+
 def _place_cell(place) -> Cell | str:
-    """The range of places among real developers, and the claim it allows."""
+    """The range of places among real developers (``top 4% - top 31%``,
+    ``above all - top 21%``), and the claim it allows."""
     if not place:
         return "-"
-    n = place["n"]
-    best = reference.describe_place(place["top_best"], n)
-    worst = reference.describe_place(place["top_worst"], n)
-    text = best if best == worst else f"{best} to {worst}"
+
+    def end(top: float) -> str:
+        return "above all" if top <= rules.BOUND_SLACK else f"top {reference.format_top(top)}"
+
+    best, worst = end(place["top_best"]), end(place["top_worst"])
     claim = place["claim"]
-    return Cell(text, detail=f"in the top {claim}%" if claim is not None else "no claim yet")
+    return Cell(
+        best if best == worst else f"{best} - {worst}",
+        detail=f"in the top {claim}%" if claim is not None else "no claim yet",
+    )
 
 
 def _reference_chart(ranked: list[PersonRow], table: reference.Reference) -> go.Figure:
@@ -234,6 +276,8 @@ def _reference_chart(ranked: list[PersonRow], table: reference.Reference) -> go.
             annotation_position="top",
         )
     layout(fig, height=380, legend=True, barmode="overlay")
+    # The legend above the median and top-5% labels, not on them.
+    fig.update_layout(margin={"t": 64}, legend={"y": 1.1})
     fig.update_xaxes(title_text="score (0-100; 50 = a typical 2x miss)", range=[0, 100])
     step = max(5, int(np.ceil(counts.max() / 4 / 5)) * 5)
     ticks = list(range(0, int(counts.max()) + step, step))

@@ -47,6 +47,15 @@ def trend_section(data: ReportData) -> Section:
     if weeks.empty or int(weeks["n_week"].sum()) == 0:
         section.empty = "No finished tasks in this window, so there is no trend to draw."
         return section
+    # The axis spans the data: from the first week with a finished task in its
+    # rolling window (a newcomer's five weeks are not drawn across half a year).
+    first = int(np.argmax(weeks["n"].to_numpy(dtype=int) > 0))
+    if first > 0:
+        weeks = weeks.iloc[first:].reset_index(drop=True)
+        section.notes.append(
+            f"The chart starts in {weeks['week'].iloc[0]}, the first week with finished tasks "
+            "in this window."
+        )
     x = pd.to_datetime(weeks["start"])
     faded = weeks["faded"].to_numpy(dtype=bool)
     score = weeks["score_raw"].to_numpy(dtype=float)
