@@ -1,9 +1,11 @@
 """Start-up benchmark for `calibrate add` (foundation issue).
 
 Builds (once, cached under benchmarks/.cache/) a database holding 100,000
-tasks (titles in the demo's words, with the index of similar tasks), then times `calibrate add` against the bare interpreter start-up
-`python -c "import click, sqlite3"`, alternating the two in the same run, and
-prints both medians and their ratio (target: at most 1.3).
+tasks (titles in the demo's words, with the index of similar tasks), then
+times `calibrate add` (a title with similar tasks: its hint names the closest)
+against the bare interpreter start-up `python -c "import click, sqlite3"`,
+alternating the two in the same run, and prints both medians and their ratio
+(target: at most 1.3).
 
     .venv/bin/python benchmarks/bench_add.py [--runs 40] [--tasks 100000]
 """
