@@ -736,7 +736,8 @@ def test_a_person_with_an_alias_gets_the_same_advice_from_either_name(run, conn)
     # the past knows her as one person: her own pool holds the tasks of both names
     past = advice.load_past(conn)
     assert set(past.people) == {"Jane Doe", "bob"}
-    assert forecast_json(run, "121") == forecast_json(run, "121")
+    both = forecast_json(run, "121", "122")  # one task under each name: one person's
+    assert both["scope"]["person"] == "Jane Doe" and both["people"] == 1
     suggested = [
         json.loads(run("suggest", "2h", "--person", name, "--json").stdout)
         for name in ("jdoe", "Jane Doe")

@@ -333,3 +333,20 @@ def test_the_plain_and_numpy_blends_agree():
     plain_pairs, w = hints.blend(pairs, list(r[:5]), [3, 2, 2, 1, 1], 4)
     assert w == pytest.approx(rules.similar_weight(9 / 4))
     assert hints.predictive_quantiles(plain_pairs, 0.0, (0.1, 0.5, 0.9)) == pytest.approx(numpy_q)
+
+
+def test_receipts_know_a_person_by_every_name(run, conn):
+    log(conn, "Fix login timeout", 2, 3, person="Jane Doe", team="web")
+    log(conn, "Login timeout on mobile", 1, 2, person="jdoe", team="web")
+    log(conn, "Login timeout for the API", 1, 1, person="bob", team="web")
+    log(conn, "Login timeout in reports", 1, 1, person="bobby", team="web")
+    assert run("alias", "jdoe", "Jane Doe").exit_code == 0
+    assert run("alias", "bobby", "bob").exit_code == 0
+    assert run("people", "--opt-out", "--person", "bobby").exit_code == 0  # bob, by another name
+    for name in ("jdoe", "Jane Doe"):
+        answer = json.loads(
+            run("suggest", "1h", "--title", "login timeout", "--person", name, "--json").stdout
+        )
+        assert [(r["id"], r["whose"]) for r in answer["similar"]] == [(1, "own"), (2, "own")]
+    assert receipts.opted_out_names(conn) == ["bob", "bobby"]
+    assert receipts.opted_out_names(conn, ["bobby"]) == []
