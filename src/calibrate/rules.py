@@ -587,21 +587,14 @@ CONTRACT_CLIP = CLIP_LOG2
 #: ledger (METRICS.md section 8): 2 is METRICS.md version 2's section 7.
 ADVICE_VERSION = 2
 
-#: Similar past tasks (issue 16): ``suggest`` names up to SIMILAR_RECEIPTS of
-#: the counted tasks most like the one asked about by their words (title, tags,
-#: project; SQLite FTS5 with bm25; the person's own first, then the team's
-#: without them, never an opted-out person's), the hint of ``add`` the closest.
-#: Tokens in more than SIMILAR_STOP_SHARE of the indexed tasks stay out of the
-#: query (speed; still counted in the similarity, the share of the query's
-#: distinct tokens, at most SIMILAR_MAX_TOKENS, a task holds).
-#: The reference-class blend: the SIMILAR_K most similar, each weighted by its
-#: similarity, weigh w = S / (S + SIMILAR_PRIOR) against the size-bucket
-#: mixture above (S: the similarities' sum). It passes issue 16's rule on SiP
-#: and CESAW (pinball loss on log2 ratios -5.1% and -5.7%, P90 keep 0.907 and
-#: 0.891: scripts/replay_similar.py), but it is not in the numbers yet:
-#: SIMILAR_BLEND says so. Moving them means suggest, the hint of ``add`` and
-#: ``forecast`` (and the backtest that grades it, with an index of the past
-#: only) blending together, one predictive distribution (section 7).
+#: Similar past tasks (issue 16): ``suggest`` names SIMILAR_RECEIPTS counted
+#: tasks most like the one asked about by their words (FTS5, bm25; own first,
+#: then the team's, never an opted-out person's); words in more than
+#: SIMILAR_STOP_SHARE of the indexed tasks stay out of the query. The blend:
+#: the SIMILAR_K most similar, each weighted by its similarity (the share of
+#: the query's tokens, at most SIMILAR_MAX_TOKENS, it holds), weigh w = S / (S +
+#: SIMILAR_PRIOR) against the mixture above. It passes issue 16's rule
+#: (scripts/replay_similar.py) but is not in the numbers yet: SIMILAR_BLEND.
 SIMILAR_RECEIPTS = 3
 SIMILAR_K = 20
 SIMILAR_PRIOR = 10.0
