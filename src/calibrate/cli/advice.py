@@ -17,6 +17,7 @@ import click
 
 from calibrate.cli.options import (
     App,
+    Command,
     Date,
     Duration,
     complete_task_ids,
@@ -68,7 +69,7 @@ class Suggestion(HintFigures):
     advice: str
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("estimate_h", metavar="DURATION", type=Duration(), required=False)
 @click.option("--title", metavar="TEXT", help="What the task is (kept with the question).")
 @click.option(
@@ -166,7 +167,7 @@ class Blocks(click.ParamType):
         return number
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument(
     "task_ids", metavar="[ID]...", nargs=-1, type=task_id_type(), shell_complete=complete_task_ids
 )
