@@ -560,6 +560,11 @@ SHIFT_MIN_WEEKS = 4
 #: intervals hold 0.75 to 0.88 of the blocks, and P90 keeps 0.86 to 0.95 of the tasks.
 BACKTEST_AIM_80 = (0.75, 0.88)
 BACKTEST_AIM_KEEP_90 = (0.86, 0.95)
+#: The backtest's ``no_estimates`` method draws each task's effort from the
+#: scope's last NO_ESTIMATES_POOL actuals; estimates are worth making where the
+#: tool's forecasts are at least WORTH_TIGHTER narrower (both calibrated).
+NO_ESTIMATES_POOL = 200
+WORTH_TIGHTER = 0.10
 #: The quantiles a hint quotes: P50, P80, P90; a promise is made at P90.
 ADVICE_QUANTILES = (0.50, 0.80, 0.90)
 PROMISE_QUANTILE = 0.90
