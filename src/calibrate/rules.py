@@ -542,6 +542,19 @@ TREND_FADED_BELOW = 5
 #: Weeks with counted tasks needed before a trend is called.
 MIN_TREND_WEEKS = 4
 
+# --- where you misjudge (score --by): groups of tasks -----------------------------------
+
+#: A group's bias and typical miss are shown from GROUP_MIN_TASKS counted tasks,
+#: its keep rate from GROUP_MIN_PROMISES promises due; it is "clearly different"
+#: where a permutation test (GROUP_SHUFFLES seeded shuffles within ISO weeks)
+#: survives Benjamini-Hochberg at false discovery rate GROUP_FDR_Q across the
+#: groups shown.
+GROUP_MIN_TASKS = 10
+GROUP_MIN_PROMISES = 10
+GROUP_SHUFFLES = 2000
+GROUP_FDR_Q = 0.10
+GROUP_KINDS = ("tag", "project", "size", "weekday")
+
 # --- section 7: advice ------------------------------------------------------------------
 
 #: A person's own pool: their last OWN_POOL counted tasks in the size bucket,
