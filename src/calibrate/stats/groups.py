@@ -114,9 +114,7 @@ def permutation_test(
     member = member[:, by_stratum]
     edges = np.flatnonzero(np.diff(stratum[by_stratum])) + 1
     blocks = [
-        (int(a), int(b))
-        for a, b in zip(np.r_[0, edges], np.r_[edges, n], strict=True)
-        if b - a > 1
+        (int(a), int(b)) for a, b in zip(np.r_[0, edges], np.r_[edges, n], strict=True) if b - a > 1
     ]
     positions = [np.flatnonzero(member[g]) for g in range(groups)]
     for g in testable:
