@@ -294,6 +294,8 @@ def _bias_row(group, r, inside, tasks, selection, enough) -> dict:
     m, m_low, m_high = metrics.interval_m(
         mine.size, absolute.sum(), np.square(absolute).sum(), drift=drift_var
     )
+    with np.errstate(over="ignore"):  # a high end of inf (no spread, little data): None
+        high = float(2.0**m_high)
     row |= {
         "bias": bias,
         "bias_factor": 2.0**bias,
@@ -301,7 +303,7 @@ def _bias_row(group, r, inside, tasks, selection, enough) -> dict:
         "bias_factor_high": 2.0 ** interval[1] if interval else None,
         "typical_miss": float(2.0**m),
         "typical_miss_low": float(2.0 ** max(float(m_low), 0.0)),
-        "typical_miss_high": float(2.0**m_high),
+        "typical_miss_high": high,
     }
     return row
 
@@ -396,13 +398,13 @@ def render_groups(result: GroupsResult) -> str:
         )
     lines += [
         "",
-        f"{KIND_WORDS[by].split()[0]:<14}{'tasks':>6} {'ratio':>6} {'90%':<10}{'rest':>5}"
+        f"{KIND_WORDS[by].split()[0]:<12}{'tasks':>6} {'ratio':>6} {'90%':<10}{'rest':>5}"
         f" {'miss':>5} {'90%':<10}{'due':>4} {'kept':>5} 90%",
     ]
     for row in rows:
         mark = " *" if row["different"] else ""
         lines.append(
-            f"{fit(row['group'], 13):<14}{row['n']:>6} {factor(row['bias_factor']):>6} "
+            f"{fit(row['group'], 11):<12}{row['n']:>6} {factor(row['bias_factor']):>6} "
             f"{_range(row['bias_factor_low'], row['bias_factor_high']):<10}"
             f"{factor(row['rest_bias_factor']):>5} {factor(row['typical_miss']):>5} "
             f"{_range(row['typical_miss_low'], row['typical_miss_high']):<10}"
