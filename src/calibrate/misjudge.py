@@ -38,6 +38,7 @@ from calibrate.store import load, settings
 from calibrate.text import factor, fit, percent
 
 Kind = Literal["tag", "project", "size", "weekday"]
+KINDS: tuple[Kind, ...] = ("tag", "project", "size", "weekday")
 #: The fields of a task a grouping reads, besides the counted columns.
 GROUP_FIELDS = ("tags", "project", "created_at")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -553,7 +553,6 @@ GROUP_MIN_TASKS = 10
 GROUP_MIN_PROMISES = 10
 GROUP_SHUFFLES = 2000
 GROUP_FDR_Q = 0.10
-GROUP_KINDS = ("tag", "project", "size", "weekday")
 
 # --- section 7: advice ------------------------------------------------------------------
 
