@@ -349,7 +349,7 @@ def group_words(by: Kind, group: str) -> str:
 
 
 def _range(low: float | None, high: float | None, form=factor) -> str:
-    return "-" if low is None or high is None else f"{form(low).rstrip('x%')}-{form(high)}"
+    return "" if low is None or high is None else f"{form(low).rstrip('x%')}-{form(high)}"
 
 
 def row_sentence(by: Kind, row: GroupRow, *, person: bool = True) -> str:
@@ -413,6 +413,7 @@ def render_groups(result: GroupsResult) -> str:
             f"{_range(row['keep_rate_low'], row['keep_rate_high'], percent):<8}{mark}".rstrip()
         )
     if result["left_out"]:
+        lines.append("")
         lines += textwrap.wrap(
             f"Left out (under {rules.GROUP_MIN_TASKS} tasks and {rules.GROUP_MIN_PROMISES} "
             f"promises due): {', '.join(result['left_out'])}.",
