@@ -237,8 +237,11 @@ def forecast(
     (earliest due date first, then started ones) on the working calendar:
     focus-hours a working day, work-days, holidays (see 'calibrate config').
     Promises kept in under 80% of runs are flagged. The last line is the
-    backtest: how often such forecasts held on your own past tasks. --csv
-    gives one row a task (with --backtest, one a method).
+    backtest: how often such forecasts held on your own past tasks. With
+    --backtest, each method's figures, counting tasks (no_estimates: your
+    estimates ignored) among them, and in one line whether your estimates make
+    tighter forecasts than counting tasks would. --csv gives one row a task
+    (with --backtest, one a method).
     """
     from calibrate import advice  # numpy: only for this command
     from calibrate.durations import local_today

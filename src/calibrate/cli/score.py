@@ -27,8 +27,9 @@ from calibrate.text import to_json
 @click.option(
     "--by",
     type=click.Choice(["tag", "project", "size", "weekday"]),
-    help="Where you misjudge: bias, typical miss and keep rate per tag, project, "
-    "size or weekday created, and which groups are clearly different from your usual.",
+    metavar="KIND",
+    help="Where you misjudge, per tag, project, size or weekday (created): bias, "
+    "typical miss and keep rate, and which groups are clearly different from your usual.",
 )
 @output_options
 @pass_app
