@@ -1,14 +1,13 @@
 """Where you misjudge (``score --by``): the median's interval from the binomial
 order statistics, the Benjamini-Hochberg step (known answers), the within-week
-permutation test (against brute force), twenty tags on null data, and the
-command in words, JSON and CSV."""
+permutation test (against brute force), and the command in words, JSON and
+CSV. Twenty tags on null data: tests/validation/test_null_groups.py."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -17,11 +16,6 @@ import pytest
 from calibrate import rules, store
 from calibrate.stats.binomial import median_ranks
 from calibrate.stats.groups import benjamini_hochberg, median_interval, permutation_test
-
-FULL = os.environ.get("CALIBRATE_RELIABILITY") == "full" or bool(
-    os.environ.get("CALIBRATE_VALIDATE")
-)
-
 
 # --- the median's interval -----------------------------------------------------------------
 
@@ -142,24 +136,6 @@ def null_history(rng, n=400, weeks=40, tags=20):
     share = np.where(np.arange(tags)[:, None] % 2 == 0, 0.12, 0.05 + 0.2 * week[None, :] / weeks)
     members = rng.random((tags, n)) < share
     return r, members, week
-
-
-def test_twenty_tags_on_null_data_rarely_produce_a_finding():
-    """METRICS-style guarantee: the share of null histories with any "clearly
-    different" tag is at most about q (Benjamini-Hochberg holds the family-wise
-    error at q when every group is null)."""
-    runs = 400 if FULL else 40
-    rng = np.random.default_rng(16)
-    any_finding = 0
-    for _ in range(runs):
-        r, members, week = null_history(rng)
-        tested = members.sum(axis=1) >= rules.GROUP_MIN_TASKS
-        _, p = permutation_test(r, members[tested], week, seed=int(rng.integers(1 << 30)))
-        any_finding += bool(benjamini_hochberg(p, rules.GROUP_FDR_Q)[1].any())
-    share = any_finding / runs
-    print(f"\n20 null tags, {runs} histories: {share:.3f} with a finding (q = 0.10)")
-    # q plus the binomial 90% band's upper half for this many runs
-    assert share <= rules.GROUP_FDR_Q + 1.645 * np.sqrt(0.09 / runs) + 1 / runs
 
 
 def test_a_real_difference_is_found():
