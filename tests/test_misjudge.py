@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from calibrate import rules, store
+from calibrate.misjudge import row_sentence
 from calibrate.stats.binomial import median_ranks
 from calibrate.stats.groups import benjamini_hochberg, median_interval, permutation_test
 
@@ -264,3 +265,19 @@ def test_score_by_on_an_empty_database(run):
     assert json.loads(result.stdout)["groups"] == []
     bad = run("score", "--by", "colour")
     assert bad.exit_code == 2 and "Error:" in bad.stderr
+
+
+def test_the_report_says_where_you_misjudge_with_the_same_numbers(run, conn, monkeypatch, tmp_path):
+    import html as html_text
+
+    monkeypatch.setenv("CALIBRATE_PERSON", "alice")
+    add_tasks(conn, db_history())
+    out = tmp_path / "report.html"
+    result = run("report", "--since", "all", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    page = html_text.unescape(out.read_text(encoding="utf-8"))
+    assert "Where you misjudge" in page
+    data = json.loads(run("score", "--by", "tag", "--since", "all", "--json").stdout)
+    db = next(row for row in data["groups"] if row["group"] == "db")
+    assert "Clearly different from your usual: " + row_sentence("tag", db) in page
+    assert "By tag" in page and "By size" in page
