@@ -21,6 +21,7 @@ from calibrate.cli.options import (
     CLEAR,
     NONE_WORDS,
     App,
+    Command,
     Confidence,
     Date,
     Duration,
@@ -51,7 +52,7 @@ from calibrate.text import count as plural
 # --- add and the task's life -------------------------------------------------
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("title")
 @click.option(
     "-e",
@@ -211,7 +212,7 @@ def advice_before_the_fact(actual: float | None) -> bool:
     return actual is None
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @click.option(
     "--actual",
@@ -245,7 +246,7 @@ def done(
     refresh_task_hint(app.conn, task_id)  # the hints of 'add' and 'suggest' learn from it
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @pass_app
 def drop(app: App, task_id: int) -> None:
@@ -256,7 +257,7 @@ def drop(app: App, task_id: int) -> None:
     click.echo(f"Dropped #{task_id}")
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @click.argument("estimate", metavar="DURATION", type=Duration())
 @click.option("--reason", metavar="TEXT", help="Why the estimate changed.")
@@ -271,7 +272,7 @@ def reestimate(app: App, task_id: int, estimate: float, reason: str | None) -> N
     )
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @click.option("--title", metavar="TEXT")
 @click.option(
@@ -374,7 +375,7 @@ def edit(
         click.echo(f"#{task_id} unchanged")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument(
     "task_ids", metavar="ID...", nargs=-1, type=task_id_type(), shell_complete=complete_task_ids
 )
