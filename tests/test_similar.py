@@ -350,3 +350,16 @@ def test_receipts_know_a_person_by_every_name(run, conn):
         assert [(r["id"], r["whose"]) for r in answer["similar"]] == [(1, "own"), (2, "own")]
     assert receipts.opted_out_names(conn) == ["bob", "bobby"]
     assert receipts.opted_out_names(conn, ["bobby"]) == []
+
+
+def test_the_team_step_looks_among_the_most_recent_tasks(run, conn, monkeypatch):
+    log(conn, "Fix login timeout", 2, 3, person="ben")  # id 1: old
+    log(conn, "Login page for admins", 1, 1)  # id 2: alice's own, old too
+    for i in range(3):
+        log(conn, f"Write release notes {i}", 1, 1, person="ben")
+    monkeypatch.setattr(rules, "SIMILAR_TEAM_WINDOW", 3)  # ids 3, 4 and 5
+    found = receipts.similar_tasks(conn, "alice", "Fix login timeout")
+    assert [(r["id"], r["whose"]) for r in found] == [(2, "own")]  # own tasks: any age
+    monkeypatch.setattr(rules, "SIMILAR_TEAM_WINDOW", 5)
+    found = receipts.similar_tasks(conn, "alice", "Fix login timeout")
+    assert [(r["id"], r["whose"]) for r in found] == [(2, "own"), (1, "team")]

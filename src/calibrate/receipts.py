@@ -3,7 +3,9 @@ like a new one took.
 
 ``suggest 3h --title "Fix login timeout"`` and ``suggest --task ID`` name up
 to :data:`calibrate.rules.SIMILAR_RECEIPTS` of them, the person's own first,
-then their team's (everyone's but theirs without a team), never an
+then their team's (everyone's but theirs without a team; among the
+:data:`calibrate.rules.SIMILAR_TEAM_WINDOW` most recently added finished
+tasks, which bounds the cost of ``add`` for a newcomer), never an
 opted-out person's (the person's own tasks are theirs to see); the hint
 after ``add`` names the closest one. Similarity is by words over title,
 tags and project (:mod:`calibrate.store.similar`: SQLite FTS5, bm25).
@@ -93,6 +95,7 @@ def similar_tasks(
         stop=stop,
         left_out=opted_out_names(conn, names),
         exclude_ids=exclude,
+        window=rules.SIMILAR_TEAM_WINDOW,
     )
     if not found:
         return []

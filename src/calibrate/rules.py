@@ -613,6 +613,10 @@ ADVICE_VERSION = 2
 #: SIMILAR_PRIOR) against the mixture above. It passes issue 16's rule
 #: (scripts/replay_similar.py) but is not in the numbers yet: SIMILAR_BLEND.
 SIMILAR_RECEIPTS = 3
+#: The receipts' team step looks among the most recently added finished tasks
+#: (task ids), this many: where the person has no match of their own, bm25
+#: over every task sharing a word costs ``add`` tens of milliseconds.
+SIMILAR_TEAM_WINDOW = 5_000
 SIMILAR_K = 20
 SIMILAR_PRIOR = 10.0
 SIMILAR_STOP_SHARE = 0.10

@@ -419,12 +419,15 @@ def neighbours(
     stop: dict[str, int] | None = None,
     left_out: Sequence[str] = (),
     exclude_ids: Sequence[int] = (),
+    window: int | None = None,
 ) -> list[Neighbour]:
     """Up to ``k`` most similar indexed tasks to ``text``: the person's own
     (tasks stored under any of ``names``) first, best bm25 first, then the
-    team's without them (everyone's but theirs when ``team`` is ``None``),
-    never a task of the ``left_out`` names (opted-out people) nor one of
-    ``exclude_ids`` (the task asked about). ``stop``: the stop list
+    team's without them (everyone's but theirs when ``team`` is ``None``;
+    with ``window``, among the ``window`` highest task ids indexed: the most
+    recent, and a bounded cost where the person has few matches of their
+    own), never a task of the ``left_out`` names (opted-out people) nor one
+    of ``exclude_ids`` (the task asked about). ``stop``: the stop list
     (:func:`ready`). The index must be ready."""
     query = tokens(text)[: rules.SIMILAR_MAX_TOKENS]
     if not query or k <= 0 or not names:
@@ -436,10 +439,14 @@ def neighbours(
     for whose, expression in (("own", own), ("team", rest)):
         if len(out) >= k:
             break
+        since = 0
+        if whose == "team" and window is not None:
+            top = conn.execute(f"SELECT max(rowid) FROM {TABLE}").fetchone()[0]  # noqa: S608 (fixed)
+            since = max(0, (top or 0) - window)
         rows = conn.execute(
-            f"SELECT rowid, {BM25}, body FROM {TABLE} WHERE {TABLE} MATCH ? "  # noqa: S608 (fixed)
+            f"SELECT rowid, {BM25}, body FROM {TABLE} WHERE {TABLE} MATCH ? AND rowid > ? "  # noqa: S608 (fixed)
             f"ORDER BY {BM25}, rowid DESC LIMIT ?",
-            (expression, k - len(out) + len(skip)),
+            (expression, since, k - len(out) + len(skip)),
         ).fetchall()
         for task_id, score, body in rows:
             if task_id in skip or len(out) >= k:
