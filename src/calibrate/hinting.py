@@ -8,7 +8,8 @@ the history it was computed at. This module, above both, decides when:
 and computes it only when missing, or when it said "no history" and history
 has come since (:func:`hint_for_add`); ``done`` refreshes the finished
 task's row (:func:`refresh_task_hint`); ``suggest`` refreshes a stale row
-before answering (:func:`current_hint`).
+before answering (:func:`current_hint`). Where the task has words that
+similar finished tasks share, both blend those in (:func:`blended_hint`).
 
 Standard library only: ``add`` imports it, and finds a stored hint with one
 indexed ``SELECT``.
@@ -22,7 +23,15 @@ from datetime import date
 from calibrate import rules
 from calibrate.clock import local_date
 from calibrate.durations import from_iso, now_iso, week_of_day
-from calibrate.stats.hints import Hint, from_pools, shift_variance
+from calibrate.receipts import SimilarPool
+from calibrate.stats.hints import (
+    Hint,
+    blend,
+    from_pools,
+    mixture,
+    predictive_quantiles,
+    shift_variance,
+)
 from calibrate.store import caches, ledgers
 from calibrate.store.tasks import canonical_person, get_task, team_of
 
@@ -70,6 +79,38 @@ def compute_hint(
     own, pool, kind = caches.hint_pools(conn, person, team, bucket)
     tau2 = person_shift_variance(conn, person)
     return from_pools(person, bucket, team, own, pool, kind, stamp, tau2)
+
+
+def blended_hint(conn: sqlite3.Connection, hint: Hint, pool: SimilarPool | None) -> Hint:
+    """The hint with the task's reference-class pool blended in (issue 16,
+    METRICS.md section 7): the mixture of ``hint``'s person and size (read
+    again from the database) weighs 1 - w, the similar tasks of ``pool``
+    weigh w = S / (S + 10) (:func:`calibrate.stats.hints.blend`), then the
+    one predictive distribution as without them. ``hint`` itself where no
+    similar task shares a word (or without FTS5: ``pool`` is ``None``)."""
+    if pool is None or not any(pool.found) or not hint.has_history:
+        return hint
+    own, pools, _ = caches.hint_pools(conn, hint.person, hint.team, hint.bucket)
+    pairs = mixture(own, pools, rules.reference_spread(hint.bucket))
+    pairs, weight = blend(pairs, pool.log_ratios, pool.found, pool.query_n)
+    if weight <= 0:
+        return hint
+    tau2 = person_shift_variance(conn, hint.person)
+    q50, q80, q90 = (2.0**r for r in predictive_quantiles(pairs, tau2))
+    return Hint(
+        hint.person,
+        hint.bucket,
+        own_n=len(own),
+        pool_n=len(pools),
+        pool=hint.pool,
+        team=hint.team,
+        p50=q50,
+        p80=q80,
+        p90=q90,
+        stamp=hint.stamp,
+        similar_n=sum(1 for n in pool.found if n > 0),
+        similar_weight=weight,
+    )
 
 
 def person_shift_variance(conn: sqlite3.Connection, person: str) -> float:

@@ -611,7 +611,9 @@ ADVICE_VERSION = 2
 #: the SIMILAR_K most similar, each weighted by its similarity (the share of
 #: the query's tokens, at most SIMILAR_MAX_TOKENS, it holds), weigh w = S / (S +
 #: SIMILAR_PRIOR) against the mixture above. It passes issue 16's rule
-#: (scripts/replay_similar.py) but is not in the numbers yet: SIMILAR_BLEND.
+#: (scripts/replay_similar.py): suggest, add's hint and forecast blend it in
+#: (a forecast of more than SIMILAR_FORECAST_TASKS open tasks asks the index
+#: for the first that many in work order only).
 SIMILAR_RECEIPTS = 3
 #: The receipts' team step looks among the most recently added finished tasks
 #: (task ids), this many: where the person has no match of their own, bm25
@@ -621,7 +623,10 @@ SIMILAR_K = 20
 SIMILAR_PRIOR = 10.0
 SIMILAR_STOP_SHARE = 0.10
 SIMILAR_MAX_TOKENS = 32
-SIMILAR_BLEND = False
+#: A forecast asks the index for at most this many open tasks (in the order
+#: people work them; one query each, about a millisecond): the rest draw
+#: from their size buckets alone.
+SIMILAR_FORECAST_TASKS = 2_000
 
 
 def similar_weight(total_similarity: float) -> float:
@@ -638,14 +643,12 @@ def reference_spread(bucket: int) -> tuple[float, ...]:
     read from the shipped reference table once (plain Python: ``add`` may need it)."""
     if not _SPREAD:
         import json
-        from importlib import resources
+        import os
 
-        try:
-            text = (
-                resources.files("calibrate")
-                .joinpath("reference", "reference.json")
-                .read_text(encoding="utf-8")
-            )
+        try:  # beside this file (importlib.resources would cost add 20 ms)
+            path = os.path.join(os.path.dirname(__file__), "reference", "reference.json")
+            with open(path, encoding="utf-8") as file:
+                text = file.read()
             spread = json.loads(text)["advice_spread"]["buckets"]
             rows = [tuple(float(q) for q in spread[label]["quantiles"]) for label in SIZE_LABELS]
         except (OSError, ValueError, KeyError, TypeError) as error:

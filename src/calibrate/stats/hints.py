@@ -44,7 +44,9 @@ THIN_OWN = rules.MIN_SCORE_N
 
 class HintFigures(TypedDict):
     """A hint for a task of one size (:meth:`Hint.as_dict`): P50, P80 and P90
-    in hours and as A/E, the promise, and what they rest on."""
+    in hours and as A/E, the promise, and what they rest on (``similar_n``:
+    the similar finished tasks blended in, weighing ``similar_weight``; 0
+    for the size buckets alone)."""
 
     person: str
     team: str | None
@@ -63,6 +65,8 @@ class HintFigures(TypedDict):
     pool_n: int
     reference_weight: float
     thin: bool
+    similar_n: int
+    similar_weight: float
 
 
 class Hint:
@@ -80,6 +84,8 @@ class Hint:
         "person",
         "pool",
         "pool_n",
+        "similar_n",
+        "similar_weight",
         "stamp",
         "team",
     )
@@ -97,8 +103,11 @@ class Hint:
         p80: float,
         p90: float,
         stamp: str,
+        similar_n: int = 0,
+        similar_weight: float = 0.0,
     ):
         self.person, self.bucket, self.team, self.stamp = person, bucket, team, stamp
+        self.similar_n, self.similar_weight = similar_n, similar_weight
         self.own_n, self.pool_n, self.pool = own_n, pool_n, pool
         self.p50, self.p80, self.p90 = p50, p80, p90
 
@@ -145,6 +154,8 @@ class Hint:
             "pool_n": self.pool_n,
             "reference_weight": self.reference_weight,
             "thin": self.thin,
+            "similar_n": self.similar_n,
+            "similar_weight": self.similar_weight,
         }
 
 
