@@ -196,6 +196,40 @@ def similar_pools(
     return out
 
 
+def open_task_pools(
+    conn: sqlite3.Connection,
+    tasks: Sequence[tuple[int, str]],
+    limit: int = rules.SIMILAR_FORECAST_TASKS,
+) -> dict[int, tuple[tuple[float, ...], tuple[int, ...], int]]:
+    """The similar finished tasks of open ``tasks`` (id, person), the first
+    ``limit`` of them (``forecast`` gives them in the order people work
+    them), by their stored title, tags and project, as ``forecast`` blends
+    them in (:attr:`calibrate.stats.forecast.OpenTask.similar`: their log
+    ratios, tokens found, the query's token count); only the tasks with a
+    similar one; empty without FTS5."""
+    import json
+
+    chosen = list(tasks)[:limit]
+    if not chosen:
+        return {}
+    words: dict[int, tuple] = {}
+    ids = [task_id for task_id, _ in chosen]
+    for first in range(0, len(ids), 500):
+        part = ids[first : first + 500]
+        marks = ", ".join("?" * len(part))
+        for task_id, title, tags, project in conn.execute(
+            f"SELECT id, title, tags, project FROM tasks WHERE id IN ({marks})",  # noqa: S608 (marks)
+            part,
+        ):
+            words[task_id] = (title, json.loads(tags or "[]"), project)
+    asked = [(task_id, person, *words[task_id]) for task_id, person in chosen if task_id in words]
+    return {
+        task_id: (tuple(pool.log_ratios), tuple(pool.found), pool.query_n)
+        for task_id, pool in (similar_pools(conn, asked) or {}).items()
+        if any(pool.found)
+    }
+
+
 def similar_tasks(
     conn: sqlite3.Connection,
     person: str,
