@@ -199,17 +199,18 @@ def similar_pools(
 def open_task_pools(
     conn: sqlite3.Connection,
     tasks: Sequence[tuple[int, str]],
-    limit: int = rules.SIMILAR_FORECAST_TASKS,
+    limit: int | None = None,
 ) -> dict[int, tuple[tuple[float, ...], tuple[int, ...], int]]:
     """The similar finished tasks of open ``tasks`` (id, person), the first
-    ``limit`` of them (``forecast`` gives them in the order people work
+    ``limit`` of them (:data:`calibrate.rules.SIMILAR_FORECAST_TASKS`
+    unless given; ``forecast`` gives them in the order people work
     them), by their stored title, tags and project, as ``forecast`` blends
     them in (:attr:`calibrate.stats.forecast.OpenTask.similar`: their log
     ratios, tokens found, the query's token count); only the tasks with a
     similar one; empty without FTS5."""
     import json
 
-    chosen = list(tasks)[:limit]
+    chosen = list(tasks)[: rules.SIMILAR_FORECAST_TASKS if limit is None else limit]
     if not chosen:
         return {}
     words: dict[int, tuple] = {}

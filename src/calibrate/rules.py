@@ -601,8 +601,10 @@ SPREAD_LEVELS = tuple(round(k / 100, 2) for k in range(1, 100))
 #: only what tasks share. Exact hits (|r| <= 0.01) neither move nor count in tau^2.
 CONTRACT_CLIP = CLIP_LOG2
 #: The version of the advice rule stored with each piece of advice in the
-#: ledger (METRICS.md section 8): 2 is METRICS.md version 2's section 7.
-ADVICE_VERSION = 2
+#: ledger (METRICS.md section 8): 2 is METRICS.md version 2's section 7; 3
+#: adds issue 16's reference-class blend (the similar tasks, where the task
+#: has words). Stored hints (the size buckets' part) are recomputed by it.
+ADVICE_VERSION = 3
 
 #: Similar past tasks (issue 16): ``suggest`` names SIMILAR_RECEIPTS counted
 #: tasks most like the one asked about by their words (FTS5, bm25; own first,
