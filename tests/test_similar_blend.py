@@ -175,6 +175,25 @@ def test_forecast_asks_the_index_for_a_bounded_number_of_tasks(run, conn, monkey
     history(conn)
     first = int(run("add", "Fix login timeout again", "-e", "2h", "-q").stdout)
     second = int(run("add", "Fix login timeout once more", "-e", "2h", "-q").stdout)
-    monkeypatch.setattr(rules, "SIMILAR_FORECAST_TASKS", 1)  # the first in work order
-    tasks = forecast_tasks(run)
+    monkeypatch.setattr(rules, "SIMILAR_FORECAST_TASKS", 1)
+    tasks = forecast_tasks(run)  # the first in work order (by id here)
     assert [tasks[first]["similar_n"], tasks[second]["similar_n"]] == [rules.SIMILAR_K, 0]
+    assert run("edit", str(second), "--promise", "3h").exit_code == 0
+    tasks = forecast_tasks(run)  # a promised task first
+    assert [tasks[first]["similar_n"], tasks[second]["similar_n"]] == [0, rules.SIMILAR_K]
+
+
+def test_the_similar_tasks_are_asked_for_promised_tasks_then_each_persons_next():
+    from datetime import date
+
+    from calibrate.stats.forecast import OpenTask, similar_order
+
+    tasks = [
+        OpenTask(1, "ann", None, 1.0),
+        OpenTask(2, "ann", None, 1.0),
+        OpenTask(3, "bob", None, 1.0),
+        OpenTask(4, "bob", None, 1.0, due=date(2026, 1, 5)),
+        OpenTask(5, "cy", None, 1.0, promise_h=2.0),
+    ]
+    # promised (4, 5), then ann's next (1; bob works 4, due, before 3), then the seconds
+    assert [tasks[i].id for i in similar_order(tasks)] == [4, 5, 1, 2, 3]

@@ -513,8 +513,8 @@ def run_forecast(
         )
         for t in tasks
     ]
-    # their similar finished tasks (issue 16), asked for in the order people work them
-    in_order = [open_work[i] for i in forecast.work_order(open_work)]
+    # their similar finished tasks (issue 16), for a bounded number of them
+    in_order = [open_work[i] for i in forecast.similar_order(open_work)]
     near = open_task_pools(conn, [(t.id, t.person) for t in in_order])
     open_work = [replace(t, similar=near.get(t.id)) for t in open_work]
     pools = Pools(past)

@@ -149,6 +149,21 @@ def work_order(tasks: list[OpenTask]) -> list[int]:
     )
 
 
+def similar_order(tasks: list[OpenTask]) -> list[int]:
+    """Indices of ``tasks`` in the order a forecast asks the index for their
+    similar tasks (at most :data:`calibrate.rules.SIMILAR_FORECAST_TASKS`):
+    the tasks with a promise (effort or date) first, then everyone's next
+    task before anyone's second (each person's :func:`work_order`), then by id."""
+    rank = [0] * len(tasks)
+    first, previous = 0, None
+    for place, i in enumerate(work_order(tasks)):
+        if tasks[i].person != previous:
+            first, previous = place, tasks[i].person
+        rank[i] = place - first
+    promised = [t.promise_h is None and t.due is None for t in tasks]
+    return sorted(range(len(tasks)), key=lambda i: (promised[i], rank[i], tasks[i].id))
+
+
 class Quantiles(TypedDict):
     """Hours at the :data:`FORECAST_QUANTILES`."""
 
