@@ -275,8 +275,13 @@ def predictive_quantiles(
     mean, lam = contraction(pairs, tau2)
     total = sum(w for _, w in pairs)
     tau = math.sqrt(tau2)
-    exact = sorted((r, w / total) for r, w in pairs if abs(r) <= EXACT)
-    smooth = sorted((mean + lam * (r - mean), w / total) for r, w in pairs if abs(r) > EXACT)
+    merged: dict[float, float] = {}  # equal values as one (rounded hours repeat): fewer erfc
+    for r, w in pairs:
+        merged[r] = merged.get(r, 0.0) + w
+    exact = sorted((r, w / total) for r, w in merged.items() if abs(r) <= EXACT)
+    smooth = sorted(
+        (mean + lam * (r - mean), w / total) for r, w in merged.items() if abs(r) > EXACT
+    )
     exact_at = [r for r, _ in exact]
     exact_below = _running([w for _, w in exact])
     smooth_at = [v for v, _ in smooth]
