@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 from array import array
+from collections.abc import Sequence
 from datetime import date
 
 from calibrate import rules
@@ -87,26 +88,32 @@ def _computed(
     own, pool, kind = caches.hint_pools(conn, person, team, bucket)
     tau2 = person_shift_variance(conn, person)
     hint = from_pools(person, bucket, team, own, pool, kind, stamp, tau2)
-    return hint, _pack(tau2, own, pool)
+    return hint, _pack(tau2, own, pool, rules.reference_spread(bucket))
 
 
 def _pools_key(person: str, bucket: int) -> str:
     return f"hint-pools:{bucket}:{person}"
 
 
-def _pack(tau2: float, own: list[float], pool: list[float]) -> bytes:
-    """tau^2 and the pools of a hint as doubles, kept beside it (in
-    ``advice_cache``, at its stamp) so that ``add`` can blend in the similar
-    tasks without reading the pools again (tens of milliseconds on 100,000
-    tasks)."""
-    return array("d", [tau2, len(own), *own, *pool]).tobytes()
+def _pack(tau2: float, own: list[float], pool: list[float], spread: Sequence[float]) -> bytes:
+    """tau^2, the pools and the reference spread of a hint as doubles, kept
+    beside it (in ``advice_cache``, at its stamp) so that ``add`` can blend in
+    the similar tasks without reading the pools again (tens of milliseconds
+    on 100,000 tasks) nor the reference table."""
+    return array("d", [tau2, len(own), len(pool), *own, *pool, *spread]).tobytes()
 
 
-def _unpack(data: bytes) -> tuple[float, list[float], list[float]]:
+def _unpack(data: bytes) -> tuple[float, list[float], list[float], list[float]]:
     values = array("d")
     values.frombytes(data)
-    own_n = int(values[1])
-    return values[0], values[2 : 2 + own_n].tolist(), values[2 + own_n :].tolist()
+    own_n, pool_n = int(values[1]), int(values[2])
+    mid = 3 + own_n
+    return (
+        values[0],
+        values[3:mid].tolist(),
+        values[mid : mid + pool_n].tolist(),
+        values[mid + pool_n :].tolist(),
+    )
 
 
 def blended_hint(conn: sqlite3.Connection, hint: Hint, pool: SimilarPool | None) -> Hint:
@@ -120,11 +127,12 @@ def blended_hint(conn: sqlite3.Connection, hint: Hint, pool: SimilarPool | None)
         return hint
     kept = caches.read_cache(conn, _pools_key(hint.person, hint.bucket), hint.stamp)
     if kept is not None:  # what the hint was mixed from, kept beside it
-        tau2, own, pools = _unpack(kept)
+        tau2, own, pools, spread = _unpack(kept)
     else:
         own, pools, _ = caches.hint_pools(conn, hint.person, hint.team, hint.bucket)
         tau2 = person_shift_variance(conn, hint.person)
-    pairs = mixture(own, pools, rules.reference_spread(hint.bucket))
+        spread = list(rules.reference_spread(hint.bucket))
+    pairs = mixture(own, pools, spread)
     pairs, weight = blend(pairs, pool.log_ratios, pool.found, pool.query_n)
     if weight <= 0:
         return hint
