@@ -270,9 +270,11 @@ def test_imports_merges_and_forgetting_a_person_keep_the_index(run, conn, tmp_pa
     csv = Path(__file__).parent / "fixtures" / "tasks.csv"
     assert run("import", str(csv)).exit_code == 0
     assert indexed(conn) == counted_bodies(conn) and len(indexed(conn)) > 2
+    assert "zebra" in {term for (term,) in conn.execute(f"SELECT term FROM {similar.TERMS}")}
     assert run("rm", "--person", "ben", "--yes").exit_code == 0
     assert "zebra" not in " ".join(indexed(conn).values()).lower()
     assert indexed(conn) == counted_bodies(conn)
+    assert "zebra" not in {term for (term,) in conn.execute(f"SELECT term FROM {similar.TERMS}")}
 
 
 # --- without FTS5 ------------------------------------------------------------------------------
@@ -386,7 +388,7 @@ def test_candidates_are_the_newest_and_ranked_by_bm25(conn, monkeypatch):
         log(conn, "Login timeout", person="ben")  # id 12: the best of the newest
         log(conn, "Fix report again", person="ben")  # id 13
     found = similar.neighbours(conn, "Fix login timeout", ["alice"], None, 3)
-    assert [n.task_id for n in found][0] == 12
+    assert found[0].task_id == 12
     assert 1 not in [n.task_id for n in found] and len(found) == 3
     monkeypatch.setattr(similar, "CANDIDATES", 100)
     found = similar.neighbours(conn, "Fix login timeout", ["alice"], None, 3)

@@ -572,5 +572,6 @@ def purge(conn: sqlite3.Connection) -> None:
         return
     if state[0] == "current" and available(conn):
         conn.execute(f"INSERT INTO {TABLE}({TABLE}) VALUES ('optimize')")  # noqa: S608 (fixed)
+        _refresh_stop(conn)  # the word counts: none of the deleted tasks' words stays
     else:
         forget_index(conn)
