@@ -197,3 +197,21 @@ def test_the_similar_tasks_are_asked_for_promised_tasks_then_each_persons_next()
     ]
     # promised (4, 5), then ann's next (1; bob works 4, due, before 3), then the seconds
     assert [tasks[i].id for i in similar_order(tasks)] == [4, 5, 1, 2, 3]
+
+
+@pytest.mark.parametrize("tau2", [0.0, 0.05])
+def test_a_merged_mixture_is_the_same_distribution(tau2):
+    rng = np.random.default_rng(7)
+    own = list(np.round(rng.normal(0.2, 0.5, 40), 1))
+    pool = list(np.round(rng.normal(0.0, 0.7, 600), 1))
+    spread = rules.reference_spread(2)
+    plain = hints.mixture(own, pool, spread)
+    merged = hints.mixture(own, pool, spread, merged=True)
+    assert len(merged) < len(plain) and sum(w for _, w in merged) == pytest.approx(1.0)
+    for pairs in (
+        (plain, merged),
+        (hints.blend(plain, [1.0], [1], 2)[0], hints.blend(merged, [1.0], [1], 2)[0]),
+    ):
+        assert hints.predictive_quantiles(pairs[1], tau2) == pytest.approx(
+            hints.predictive_quantiles(pairs[0], tau2), abs=1e-9
+        )

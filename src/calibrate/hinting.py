@@ -132,7 +132,7 @@ def blended_hint(conn: sqlite3.Connection, hint: Hint, pool: SimilarPool | None)
         own, pools, _ = caches.hint_pools(conn, hint.person, hint.team, hint.bucket)
         tau2 = person_shift_variance(conn, hint.person)
         spread = list(rules.reference_spread(hint.bucket))
-    pairs = mixture(own, pools, spread)
+    pairs = mixture(own, pools, spread, merged=True)
     pairs, weight = blend(pairs, pool.log_ratios, pool.found, pool.query_n)
     if weight <= 0:
         return hint

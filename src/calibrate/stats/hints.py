@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TypedDict
 
@@ -170,20 +171,32 @@ def blend_weight(pool_n: int) -> float:
 
 
 def mixture(
-    own: Sequence[float], pool: Sequence[float], spread: Sequence[float]
+    own: Sequence[float], pool: Sequence[float], spread: Sequence[float], *, merged: bool = False
 ) -> list[tuple[float, float]]:
     """The mixture of METRICS.md section 7 as (r, weight) pairs: each own value
     weighs w / n_b (w = n_b / (n_b + 20)), each value of the pool used (1 - w)
     b / t_b (b = t_b / (t_b + 30)), each value of the reference ``spread``
-    (1 - w) (1 - b) / len(spread)."""
+    (1 - w) (1 - b) / len(spread). ``merged``: equal values of a pool as one
+    pair of their summed weight (the same distribution, fewer pairs: rounded
+    hours repeat)."""
     w = own_weight(len(own))
     b = blend_weight(len(pool))
-    pairs = [(r, w / len(own)) for r in own] if own else []
+    pairs = _weighted(own, w, merged)
     if pool:
-        pairs += [(r, (1 - w) * b / len(pool)) for r in pool]
+        pairs += _weighted(pool, (1 - w) * b, merged)
     if spread and b < 1:
         pairs += [(r, (1 - w) * (1 - b) / len(spread)) for r in spread]
     return pairs
+
+
+def _weighted(values: Sequence[float], total: float, merged: bool) -> list[tuple[float, float]]:
+    """``values`` sharing the weight ``total`` equally, as (r, weight) pairs."""
+    if not values:
+        return []
+    each = total / len(values)
+    if not merged:
+        return [(r, each) for r in values]
+    return [(r, each * n) for r, n in Counter(values).items()]
 
 
 def blend(
