@@ -460,3 +460,16 @@ def test_words_of_tasks_deleted_by_a_merge_leave_the_file(tmp_path):
     at(lead, "merge", str(member))
     held = b"".join(path.read_bytes() for path in tmp_path.glob("lead.db*"))
     assert b"xylophonic" not in held.lower()
+
+
+def test_receipts_fit_80_terminal_columns_with_wide_titles_and_long_names(run, conn):
+    from calibrate.text import display_width
+
+    long_title = (
+        "修复 登录页面 在移动设备上 的重定向问题 以及 会话超时 导致用户 被迫重新登录 的错误"
+    )
+    log(conn, long_title, person="Bartholomew Fitzgerald-Montgomery the Third")
+    result = run("suggest", "2h", "--title", "修复 登录页面")
+    assert result.exit_code == 0, result.output
+    assert "#1" in result.output
+    assert max(display_width(line) for line in result.output.splitlines()) <= 80
