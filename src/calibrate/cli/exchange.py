@@ -377,7 +377,7 @@ def export(
     if output is None:
         exporter.export_tasks(conn, selection, fmt, sys.stdout)
         return
-    written = exporter.export_to_file(conn, selection, fmt, output)
+    written = exporter.export_to_file(conn, selection, fmt, output, database=app.db_path)
     click.echo(f"Exported {count(written, 'task')} to {output}", err=True)
 
 
@@ -393,7 +393,7 @@ def _export_summary(app: App, selection: Selection, status: str, format_name, ou
     if output is None:
         summary_file.write_summary(sys.stdout, built)
         return
-    weeks = summary_file.write_summary_file(output, built)
+    weeks = summary_file.write_summary_file(output, built, database=app.db_path)
     click.echo(
         f"Exported a summary of {count(len(built['people']), 'person', 'people')} "
         f"({count(weeks, 'person-week')}) to {output}",

@@ -333,14 +333,20 @@ def build_demo_database(path: Path, *, force: bool = False, **generate_args) -> 
     (:func:`files.atomic_path`): a failure half-way leaves the old file as it was.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path} is a directory: give a file path for the demo database")
+    with contextlib.suppress(OSError):  # reports/ for reports/demo.db
+        path.parent.mkdir(parents=True, exist_ok=True)
+    target = files.output_target(path)
+    if target.stream:
+        raise InputError(f"{path} is not a regular file: give a file path for the demo database")
+    path = Path(target.path)  # a symlink: the file it names is replaced
     reason = foreign_content(path)
     if reason and not force:
         raise StateError(
             f"{path} {reason}; the demo will not replace it "
             "(give another --db, or --force to replace the file)"
         )
-    if path.is_dir():
-        raise InputError(f"{path} is a directory: give a file path for the demo database")
     with files.atomic_path(path, tag="building") as building:
         try:
             _remove_database_files(Path(building))

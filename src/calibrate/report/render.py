@@ -136,17 +136,15 @@ def default_path(selection: Selection, today: date | None = None, folder: str = 
     return Path(folder) / f"calibrate-{scope}-{iso_week(today or local_today())}.html"
 
 
-def write_atomically(text: str, path: Path) -> Path:
-    """Write ``text`` to ``path`` with :func:`calibrate.files.atomic_write` (a
+def write_atomically(text: str, path: Path, *, database: str | None = None) -> Path:
+    """Write ``text`` to ``path`` with :func:`calibrate.files.output_file` (a
     temporary file in the same folder, fsync, a rename): a reader never sees
-    half a report, a failure leaves the old one. A folder is not a file name,
-    and errors say "the report"."""
+    half a report, a failure leaves the old one; a FIFO or a device is
+    written straight into, and ``database`` or its files never. A folder is
+    not a file name, and errors say "the report"."""
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path} is a folder: give a file name for the report")
-    try:
-        with files.atomic_write(path, make_folder=True) as stream:
-            stream.write(text)
-    except OSError as error:
-        raise InputError(f"cannot write the report to {path}: {error.strerror}") from None
+    with files.output_file(path, database=database, make_folder=True, what="the report") as stream:
+        stream.write(text)
     return path
