@@ -26,6 +26,7 @@ from calibrate.cli.options import (
     pass_app,
     person_option,
     progress,
+    say,
     scope_options,
     task_id_type,
 )
@@ -35,7 +36,7 @@ from calibrate.identity import default_person
 from calibrate.stats.hints import HintFigures, reference_hint
 from calibrate.store.people import person_with_tasks
 from calibrate.store.tasks import get_task
-from calibrate.text import count, fit, percent, to_json
+from calibrate.text import count, fit, percent, printable, to_json
 from calibrate.words import day_words, hint_sentence, nice_hours
 
 if TYPE_CHECKING:  # numpy's: never imported by suggest
@@ -53,7 +54,7 @@ REFERENCE_WARNING = (
 
 
 def _warn(message: str) -> None:
-    click.echo(f"Warning: {message}", err=True)
+    say(f"Warning: {message}", err=True)
 
 
 # --- suggest --------------------------------------------------------------------------------
@@ -125,7 +126,7 @@ def suggest(
         if task_id is not None:  # advice for a logged, open task is kept (the first)
             note = keep_advice(conn, task_id, hint, estimate_h, "suggest")
             if note is not None:
-                click.echo(note, err=True)
+                say(note, err=True)
     you = person is None and (task_id is None or name == default_person())
     if not hint.has_history:
         _warn(REFERENCE_WARNING)
@@ -141,7 +142,7 @@ def suggest(
         else:
             click.echo(to_json(answer))
         return
-    click.echo(textwrap.fill(hint_sentence(hint, estimate_h, you=you), width=80))
+    say(textwrap.fill(hint_sentence(hint, estimate_h, you=you), width=80))
 
 
 # --- forecast --------------------------------------------------------------------------------
@@ -278,7 +279,10 @@ def forecast(
     if csv_output:
         emit_flat(result["tasks"])
         return
-    click.echo(to_json(result) if json_output else highlight(render_forecast(result)))
+    if json_output:
+        click.echo(to_json(result))
+        return
+    click.echo(highlight(printable(render_forecast(result), newlines=True)))
 
 
 # --- words and bars ----------------------------------------------------------------------------

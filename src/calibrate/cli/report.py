@@ -16,6 +16,7 @@ from calibrate.cli.options import (
     App,
     pass_app,
     progress,
+    say,
     scope_options,
     selection_from,
     window_option,
@@ -101,7 +102,7 @@ def report(
             anonymise=anonymise,
             database=app.db_path,
         )
-    click.echo(str(written))
+    say(str(written))
     if open_browser:
         _open(written)
 
@@ -123,7 +124,7 @@ def _open(path: Path) -> None:
     import webbrowser
 
     if not webbrowser.open(path.resolve().as_uri()):
-        click.echo("Could not open a browser; open the file above yourself.", err=True)
+        say("Could not open a browser; open the file above yourself.", err=True)
 
 
 def write_demo_report(db_path: Path, *, seed: int) -> Path:

@@ -18,7 +18,7 @@ from calibrate.cli.options import (
     selection_from,
     window_option,
 )
-from calibrate.text import to_json
+from calibrate.text import printable, to_json
 
 
 @click.command()
@@ -46,4 +46,4 @@ def score(app: App, person, team, everyone, since, json_output: bool, csv_output
     elif csv_output:
         emit_flat([built])
     else:
-        click.echo(highlight(panel_words.render_panel(built)))
+        click.echo(highlight(printable(panel_words.render_panel(built), newlines=True)))
