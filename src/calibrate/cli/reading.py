@@ -384,7 +384,8 @@ def status(app: App, person: str | None, json_output: bool) -> None:
     lines = []
     for timer in found["running"]:
         lines.append(
-            f"Running: #{timer['id']} {printable(timer['title'])}, for {format_duration(timer['hours'])} "
+            f"Running: #{timer['id']} {printable(timer['title'])}, "
+            f"for {format_duration(timer['hours'])} "
             f"(since {local_text(timer['since'])[11:]}; {format_duration(timer['used_h'])} of "
             f"{format_duration(timer['estimate_h'])} used)"
         )
