@@ -52,7 +52,7 @@ DEMO_DB = "reports/demo.db"
     "--tasks",
     type=click.IntRange(min=1),
     metavar="N",
-    help="About this many tasks in all [default: five a week per person].",
+    help="About this many tasks in all, at most 10,000,000 [default: five a week per person].",
 )
 @click.option(
     "--seed",
