@@ -160,8 +160,7 @@ def test_a_healthy_database_in_a_folder_that_takes_no_files_reads(place):
 
 def test_merge_of_a_file_in_a_folder_that_takes_no_files(place, tmp_path):
     """The issue's example: a teammate's file there was "damaged" too."""
-    db, out = place
-    theirs = db  # the locked folder's database is the teammate's
+    theirs, _out = place  # the locked folder's database is the teammate's
     mine = seeded_database(tmp_path / "mine.db", people=2, weeks=2, seed=4)
     before = file_state(theirs)
     with folder_takes_no_files(theirs.parent):
