@@ -102,7 +102,7 @@ from calibrate.text import count as plural
 )
 @when_option(
     "When it was created (its timer started, with --start; done, with --actual): "
-    "2026-11-23T09:00, monday (at noon), yesterday, '3h ago' [default: now]."
+    "2026-11-23T09:00, 'yesterday 10:00', monday (at noon), '3h ago' [default: now]."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print the new id alone.")
 @pass_app
