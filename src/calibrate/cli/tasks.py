@@ -48,6 +48,7 @@ from calibrate.store import tasks as tasklog
 from calibrate.store.timers import Review
 from calibrate.store.undo import recording
 from calibrate.text import count as plural
+from calibrate.text import printable
 
 # --- add and the task's life -------------------------------------------------
 
@@ -402,7 +403,8 @@ def _rm_person(app: App, name: str, yes: bool) -> None:
         raise NotFound(f"no person {name!r} in this database (see 'calibrate people')")
     person, count = people.person_task_count(conn, name)
     if not yes:
-        click.confirm(f"Delete all {plural(count, 'task')} of {person}?", abort=True, err=True)
+        shown = printable(person)
+        click.confirm(f"Delete all {plural(count, 'task')} of {shown}?", abort=True, err=True)
     deleted = people.delete_person(conn, person)
     weeks = deleted["summary_weeks"]
     extra = f" and {plural(weeks, 'summary week')}" if weeks else ""
