@@ -3,7 +3,8 @@
 - a task id (or a count) of 2^63 or more, to every command that takes one:
   one line, exit 2 (it crashed every such command);
 - the report is bounded whatever the length of a title, a name, a tag or a
-  note (12 tasks of megabyte-long texts made a 45 MB report): about 5 MB with
+  note (12 tasks of long texts made a 45 MB report; here 250,000-character
+  names, projects and tags from an import, and titles and notes of 2,000,000): about 5 MB with
   plotly.js inline, as the README says, and a few tens of KB without it; the
   exports keep every text whole;
 - ``demo --tasks 100000000000`` (and a demo whose people and weeks imply as
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -111,11 +113,19 @@ def long_db(tmp_path_factory) -> tuple[Path, int]:
     from click.testing import CliRunner
 
     folder = tmp_path_factory.mktemp("long")
-    length = size(200_000, 1_000_000)
+    length = size(100_000, 250_000)  # 14 texts a line: a JSON Lines line holds 4 MiB
     source = long_history(folder / "long.jsonl", length)
     db = folder / "long.db"
     result = CliRunner().invoke(cli, ["--db", str(db), "import", str(source)])
     assert result.exit_code == 0, result.output
+    # Longer still than a file can bring: titles and notes of 2,000,000 characters.
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "UPDATE tasks SET title = printf('%.*c', 2000000, 'T') || id, "
+            "notes = printf('%.*c', 2000000, 'n')"
+        )
+    conn.close()
     return db, length
 
 
@@ -144,7 +154,7 @@ def test_exports_keep_every_text_whole(invoke, long_db):
     lines = invoke(db, "export", "--format", "jsonl").stdout.splitlines()
     tasks = [json.loads(line) for line in lines if '"title"' in line]
     assert len(tasks) == 12
-    assert all(len(task["title"]) > length for task in tasks)
+    assert all(len(task["title"]) > 2_000_000 for task in tasks)
     assert all(len(task["tags"][0]) > length for task in tasks)
 
 
