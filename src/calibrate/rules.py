@@ -545,6 +545,18 @@ TREND_FADED_BELOW = 5
 #: Weeks with counted tasks needed before a trend is called.
 MIN_TREND_WEEKS = 4
 
+# --- where you misjudge (score --by): groups of tasks -----------------------------------
+
+#: A group's bias and typical miss are shown from GROUP_MIN_TASKS counted tasks,
+#: its keep rate from GROUP_MIN_PROMISES promises due; it is "clearly different"
+#: where a permutation test (GROUP_SHUFFLES seeded shuffles within ISO weeks)
+#: survives Benjamini-Hochberg at false discovery rate GROUP_FDR_Q across the
+#: groups shown.
+GROUP_MIN_TASKS = 10
+GROUP_MIN_PROMISES = 10
+GROUP_SHUFFLES = 2000
+GROUP_FDR_Q = 0.10
+
 # --- section 7: advice ------------------------------------------------------------------
 
 #: A person's own pool: their last OWN_POOL counted tasks in the size bucket,
@@ -563,6 +575,11 @@ SHIFT_MIN_WEEKS = 4
 #: intervals hold 0.75 to 0.88 of the blocks, and P90 keeps 0.86 to 0.95 of the tasks.
 BACKTEST_AIM_80 = (0.75, 0.88)
 BACKTEST_AIM_KEEP_90 = (0.86, 0.95)
+#: The backtest's ``no_estimates`` method draws each task's effort from the
+#: scope's last NO_ESTIMATES_POOL actuals; estimates are worth making where the
+#: tool's forecasts are at least WORTH_TIGHTER narrower (both calibrated).
+NO_ESTIMATES_POOL = 200
+WORTH_TIGHTER = 0.10
 #: The quantiles a hint quotes: P50, P80, P90; a promise is made at P90.
 ADVICE_QUANTILES = (0.50, 0.80, 0.90)
 PROMISE_QUANTILE = 0.90
@@ -586,6 +603,32 @@ CONTRACT_CLIP = CLIP_LOG2
 #: The version of the advice rule stored with each piece of advice in the
 #: ledger (METRICS.md section 8): 2 is METRICS.md version 2's section 7.
 ADVICE_VERSION = 2
+
+#: Similar past tasks (issue 16): ``suggest`` names SIMILAR_RECEIPTS counted
+#: tasks most like the one asked about by their words (FTS5, bm25; own first,
+#: then the team's, never an opted-out person's); words in more than
+#: SIMILAR_STOP_SHARE of the indexed tasks stay out of the query. The blend:
+#: the SIMILAR_K most similar, each weighted by its similarity (the share of
+#: the query's tokens, at most SIMILAR_MAX_TOKENS, it holds), weigh w = S / (S +
+#: SIMILAR_PRIOR) against the mixture above. It passes issue 16's rule
+#: (scripts/replay_similar.py) but is not in the numbers yet: SIMILAR_BLEND.
+SIMILAR_RECEIPTS = 3
+#: The receipts' team step looks among the most recently added finished tasks
+#: (task ids), this many: where the person has no match of their own, bm25
+#: over every task sharing a word costs ``add`` tens of milliseconds.
+SIMILAR_TEAM_WINDOW = 5_000
+SIMILAR_K = 20
+SIMILAR_PRIOR = 10.0
+SIMILAR_STOP_SHARE = 0.10
+SIMILAR_MAX_TOKENS = 32
+SIMILAR_BLEND = False
+
+
+def similar_weight(total_similarity: float) -> float:
+    """w = S / (S + SIMILAR_PRIOR): the reference-class pool's weight for
+    neighbours whose similarities add up to S (0 without any)."""
+    return total_similarity / (total_similarity + SIMILAR_PRIOR) if total_similarity > 0 else 0.0
+
 
 _SPREAD: list[tuple[float, ...]] = []
 

@@ -8,6 +8,7 @@ imports light for that reason. The 80-column text of both is made here.
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 from datetime import date, timedelta
@@ -17,6 +18,7 @@ import click
 
 from calibrate.cli.options import (
     App,
+    Command,
     Date,
     Duration,
     complete_task_ids,
@@ -33,11 +35,12 @@ from calibrate.cli.options import (
 from calibrate.errors import NotFound, StateError
 from calibrate.hinting import current_hint, keep_advice
 from calibrate.identity import default_person
+from calibrate.receipts import Receipt, receipt_words, similar_tasks
 from calibrate.stats.hints import HintFigures, reference_hint
 from calibrate.store.people import person_with_tasks
 from calibrate.store.tasks import get_task
 from calibrate.text import count, fit, percent, printable, to_json
-from calibrate.words import day_words, hint_sentence, nice_hours
+from calibrate.words import day_words, hint_sentence, nice_hours, worth_line
 
 if TYPE_CHECKING:  # numpy's: never imported by suggest
     from calibrate.advice import BacktestResult, ForecastResult, QuotedBacktest
@@ -47,6 +50,10 @@ BACKTEST_BLOCKS = 1000
 BAR_WIDTH = 36
 #: A forecast lists its tasks one per line up to this many.
 TASKS_SHOWN = 20
+NO_FTS5_WARNING = (
+    "this Python's SQLite has no FTS5: no similar tasks to show (the advice "
+    "is from tasks of the same size)"
+)
 REFERENCE_WARNING = (
     "no finished tasks here yet: advice from real developers' spread "
     "(CESAW and SiP, tasks of the same size)"
@@ -62,14 +69,17 @@ def _warn(message: str) -> None:
 
 class Suggestion(HintFigures):
     """``calibrate suggest --json``: the hint's figures, the task asked about
-    (``--task``, or the ``--title`` given) and the sentence people read."""
+    (``--task``, or the ``--title`` given), the sentence people read, and the
+    similar finished tasks (issue 16: ``None`` without words to match, or
+    where this sqlite3 has no FTS5)."""
 
     task: int | None
     title: str | None
     advice: str
+    similar: list[Receipt] | None
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("estimate_h", metavar="DURATION", type=Duration(), required=False)
 @click.option("--title", metavar="TEXT", help="What the task is (kept with the question).")
 @click.option(
@@ -104,6 +114,11 @@ def suggest(
     few, with real developers' spread. P50 is the median actual; 80% and 90%
     of such tasks take under P80 and P90. Promise at P90: that is what keeps
     about nine promises in ten.
+
+    With --title (or --task) it names up to three finished tasks most like
+    it by their words (title, tags, project): yours first, then your team's,
+    with what each was estimated at and took. The numbers stay those of the
+    tasks of its size.
     """
     if task_id is not None and (estimate_h is not None or person is not None):
         raise click.UsageError("--task ID asks about a logged task: give no DURATION or --person")
@@ -111,11 +126,14 @@ def suggest(
         raise click.UsageError("give a DURATION (suggest 3h) or a logged task (suggest --task ID)")
     conn = app.existing_conn()
     name = person or default_person()
+    tags: list[str] = []
+    project = None
     if task_id is not None:
         if conn is None:
             raise NotFound(f"no task #{task_id}")
         task = get_task(conn, task_id)
         estimate_h, name, title = float(task["estimate_h"]), task["person"], task["title"]
+        tags, project = json.loads(task["tags"] or "[]"), task["project"]
     assert estimate_h is not None
     if conn is None:
         hint = reference_hint(name, estimate_h)
@@ -130,12 +148,20 @@ def suggest(
     you = person is None and (task_id is None or name == default_person())
     if not hint.has_history:
         _warn(REFERENCE_WARNING)
+    receipts = None
+    if conn is not None and (title or tags or project):
+        receipts = similar_tasks(
+            conn, name, title, tags, project, exclude=[task_id] if task_id is not None else []
+        )
+        if receipts is None:
+            _warn(NO_FTS5_WARNING)
     if json_output or csv_output:
         answer: Suggestion = {
             **hint.as_dict(estimate_h),
             "task": task_id,
             "title": title,
             "advice": hint_sentence(hint, estimate_h, you=you),
+            "similar": receipts,
         }
         if csv_output:
             emit_flat([answer])
@@ -143,6 +169,12 @@ def suggest(
             click.echo(to_json(answer))
         return
     say(textwrap.fill(hint_sentence(hint, estimate_h, you=you), width=80))
+    if receipts:
+        say("Similar finished tasks:")
+        for receipt in receipts:
+            say(receipt_words(receipt, you=you))
+    elif receipts is not None:
+        say("No finished task here shares its words yet.")
 
 
 # --- forecast --------------------------------------------------------------------------------
@@ -167,7 +199,7 @@ class Blocks(click.ParamType):
         return number
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument(
     "task_ids", metavar="[ID]...", nargs=-1, type=task_id_type(), shell_complete=complete_task_ids
 )
@@ -238,8 +270,11 @@ def forecast(
     (earliest due date first, then started ones) on the working calendar:
     focus-hours a working day, work-days, holidays (see 'calibrate config').
     Promises kept in under 80% of runs are flagged. The last line is the
-    backtest: how often such forecasts held on your own past tasks. --csv
-    gives one row a task (with --backtest, one a method).
+    backtest: how often such forecasts held on your own past tasks. With
+    --backtest, each method's figures, counting tasks (no_estimates: your
+    estimates ignored) among them, and in one line whether your estimates make
+    tighter forecasts than counting tasks would. --csv gives one row a task
+    (with --backtest, one a method).
     """
     from calibrate import advice  # numpy: only for this command
     from calibrate.durations import local_today
@@ -410,6 +445,7 @@ METHOD_WORDS = {
     "own": "own history only, any size (FogBugz-style)",
     "team": "the team's tasks of the same size",
     "mixture": "both, blended by how much is yours (the tool's)",
+    "no_estimates": "counting tasks: the last 200 actuals, estimates ignored",
 }
 #: What a coverage_80 whose interval lies wholly outside the aim says.
 VERDICT_WORDS = {"overconfident": "too narrow", "padded": "too wide"}
@@ -428,14 +464,14 @@ def render_backtest(result: BacktestResult) -> str:
         f"(tasks {first + 1:,} to {first + 10 * blocks:,} of {result['tasks']:,}),",
         "each forecast from the history before it.",
         "",
-        f"{'method':<9}{'80% held':>9} {'(90% interval)':<16}{'width':>6}{'50% held':>10}"
+        f"{'method':<13}{'80% held':>9} {'(90% interval)':<16}{'width':>6}{'50% held':>10}"
         f"{'P90 kept':>10}",
     ]
     judged = []
     for name, figures in result["methods"].items():
         width = figures["width_80"]
         lines.append(
-            f"{name:<9}{percent(figures['coverage_80']):>9} {'(' + _interval(figures) + ')':<16}"
+            f"{name:<13}{percent(figures['coverage_80']):>9} {'(' + _interval(figures) + ')':<16}"
             f"{'-' if width is None else f'{width:.1f}x':>6}"
             f"{percent(figures['coverage_50']):>10}{percent(figures['keep_90']):>10}"
         )
@@ -443,7 +479,7 @@ def render_backtest(result: BacktestResult) -> str:
         if said is not None:
             judged.append(f"{name}: {VERDICT_WORDS[said]}")
     lines.append("")
-    lines += [f"  {name:<9}{words}" for name, words in METHOD_WORDS.items()]
+    lines += [f"  {name:<13}{words}" for name, words in METHOD_WORDS.items()]
     verdicts = (
         "Judged against that only where the 90% interval lies wholly outside it: "
         + "; ".join(judged)
@@ -465,4 +501,7 @@ def render_backtest(result: BacktestResult) -> str:
             width=80,
         ),
     ]
+    worth = worth_line(result["estimates_worth"])
+    if worth is not None:
+        lines += ["", textwrap.fill(worth, width=80)]
     return "\n".join(lines)

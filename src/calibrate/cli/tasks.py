@@ -21,6 +21,7 @@ from calibrate.cli.options import (
     CLEAR,
     NONE_WORDS,
     App,
+    Command,
     Confidence,
     Date,
     Duration,
@@ -53,7 +54,7 @@ from calibrate.text import printable
 # --- add and the task's life -------------------------------------------------
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("title")
 @click.option(
     "-e",
@@ -180,13 +181,26 @@ def add(
         if note is not None:
             say(note, err=True)
     if not quiet and advice_before_the_fact(actual):
-        # stdlib only; one indexed SELECT when the hint is stored
+        # stdlib only; one indexed SELECT when the hint is stored, one FTS5
+        # query (about a millisecond) for the closest finished task
         from calibrate.hinting import hint_for_add, keep_advice
-        from calibrate.words import hint_line
 
         hint = hint_for_add(app.conn, task.person, estimate)
         if hint is not None:
-            say(hint_line(hint, estimate), err=True)
+            from calibrate.receipts import closest_words, similar_tasks
+            from calibrate.words import hint_line
+
+            closest = similar_tasks(
+                app.conn,
+                task.person,
+                task.title,
+                task.tags or (),
+                task.project,
+                exclude=[task_id],
+                k=1,
+            )
+            end = closest_words(closest[0]) if closest else None
+            say(hint_line(hint, estimate, closest=end), err=True)
             note = keep_advice(app.conn, task_id, hint, estimate, "add")
             if note is not None:
                 say(note, err=True)
@@ -200,7 +214,7 @@ def advice_before_the_fact(actual: float | None) -> bool:
     return actual is None
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @click.option(
     "--actual",
@@ -234,7 +248,7 @@ def done(
     refresh_task_hint(app.conn, task_id)  # the hints of 'add' and 'suggest' learn from it
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @pass_app
 def drop(app: App, task_id: int) -> None:
@@ -245,7 +259,7 @@ def drop(app: App, task_id: int) -> None:
     say(f"Dropped #{task_id}")
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @click.argument("estimate", metavar="DURATION", type=Duration())
 @click.option("--reason", metavar="TEXT", help="Why the estimate changed.")
@@ -258,7 +272,7 @@ def reestimate(app: App, task_id: int, estimate: float, reason: str | None) -> N
     say(f"Re-estimated #{task_id}: {format_duration(previous)} -> {format_duration(estimate)}")
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @click.option("--title", metavar="TEXT")
 @click.option(
@@ -361,7 +375,7 @@ def edit(
         say(f"#{task_id} unchanged")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument(
     "task_ids", metavar="ID...", nargs=-1, type=task_id_type(), shell_complete=complete_task_ids
 )
