@@ -152,7 +152,7 @@ def test_the_issues_payloads_reach_no_terminal(invoke, tmp_path):
 
 
 @settings(
-    max_examples=size(6, 60),
+    max_examples=size(6, 200),
     deadline=None,
     derandomize=not FULL,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
