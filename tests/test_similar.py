@@ -93,6 +93,16 @@ def test_fts5_ranking_on_the_known_answer_fixture(conn):
         assert {str(task_id): round(score, 6) for task_id, score in rows} == pytest.approx(
             query["bm25"], abs=1e-5
         )
+        # the ranking's own bm25 is FTS5's, from the index's totals and each token's count
+        totals = similar.Totals(conn, tokens)
+        bodies = dict(
+            conn.execute(f"SELECT rowid, body || char(0) || team FROM {similar.TABLE}").fetchall()
+        )
+        ours = {
+            str(task_id): round(similar.bm25(tokens, *bodies[task_id].split("\0"), totals), 6)
+            for task_id, _ in rows
+        }
+        assert ours == pytest.approx(query["bm25"], abs=1e-5)
         found = similar.neighbours(conn, query["text"], [query["person"]], query["team"], 3)
         assert [[n.task_id, n.whose] for n in found] == query["expected_receipts_own_then_team"]
 
@@ -260,9 +270,11 @@ def test_imports_merges_and_forgetting_a_person_keep_the_index(run, conn, tmp_pa
     csv = Path(__file__).parent / "fixtures" / "tasks.csv"
     assert run("import", str(csv)).exit_code == 0
     assert indexed(conn) == counted_bodies(conn) and len(indexed(conn)) > 2
+    assert "zebra" in {term for (term,) in conn.execute(f"SELECT term FROM {similar.TERMS}")}
     assert run("rm", "--person", "ben", "--yes").exit_code == 0
     assert "zebra" not in " ".join(indexed(conn).values()).lower()
     assert indexed(conn) == counted_bodies(conn)
+    assert "zebra" not in {term for (term,) in conn.execute(f"SELECT term FROM {similar.TERMS}")}
 
 
 # --- without FTS5 ------------------------------------------------------------------------------
@@ -363,3 +375,21 @@ def test_the_team_step_looks_among_the_most_recent_tasks(run, conn, monkeypatch)
     monkeypatch.setattr(rules, "SIMILAR_TEAM_WINDOW", 5)
     found = receipts.similar_tasks(conn, "alice", "Fix login timeout")
     assert [(r["id"], r["whose"]) for r in found] == [(2, "own"), (1, "team")]
+
+
+def test_candidates_are_the_newest_and_ranked_by_bm25(conn, monkeypatch):
+    """FTS5 hands over the CANDIDATES newest tasks holding a searched word;
+    among them the best bm25 comes first (not the newest)."""
+    monkeypatch.setattr(similar, "CANDIDATES", 5)
+    with store.transaction(conn):
+        log(conn, "Fix login timeout", person="ben")  # id 1: beyond the 5 newest
+        for i in range(10):
+            log(conn, f"Fix report {i}", person="ben")  # ids 2-11
+        log(conn, "Login timeout", person="ben")  # id 12: the best of the newest
+        log(conn, "Fix report again", person="ben")  # id 13
+    found = similar.neighbours(conn, "Fix login timeout", ["alice"], None, 3)
+    assert found[0].task_id == 12
+    assert 1 not in [n.task_id for n in found] and len(found) == 3
+    monkeypatch.setattr(similar, "CANDIDATES", 100)
+    found = similar.neighbours(conn, "Fix login timeout", ["alice"], None, 3)
+    assert [n.task_id for n in found][:2] == [12, 1]  # both now; the shorter ranks first

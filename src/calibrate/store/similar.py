@@ -33,7 +33,13 @@ says whether the index is current and holds the stop list.
 letters and digits, diacritics removed: the ``unicode61`` tokenizer's rule),
 OR-ed; the person's own tasks first (every name they go by), then the
 team's without the person (everyone's but theirs without a team), never an
-opted-out person's; ranked by bm25, ties to the newest id. Tokens in more
+opted-out person's; ranked by bm25, ties to the newest id. FTS5 hands over
+the candidates newest first (the :data:`CANDIDATES` newest holding any
+searched token, the person's own and then the team's), and their bm25 is
+computed here as FTS5 computes it (:func:`bm25`), from the index's totals
+and each token's count of tasks (``similar_terms``, kept with the stop
+list): FTS5's own bm25 counts, for each token, every task holding it, which
+cost ``add`` as much as the rest of its work together. Tokens in more
 than :data:`calibrate.rules.SIMILAR_STOP_SHARE` of the indexed tasks (the
 stop list, made again on a rebuild and whenever a tenth as many tasks as it
 was made from, at most :data:`STOP_REFRESH`, have been indexed since) are
@@ -54,9 +60,12 @@ from calibrate import rules
 
 TABLE = "task_fts"
 VOCAB = "task_fts_vocab"
+#: Each body token's count of indexed tasks holding it (bm25's document
+#: frequency), made with the stop list: a plain table, built beside the index.
+TERMS = "similar_terms"
 #: FTS5's own tables behind :data:`TABLE` (emptied where FTS5 is missing and a
 #: task is deleted: they are plain tables to a build without the module).
-SHADOWS = ("task_fts_data", "task_fts_idx", "task_fts_content", "task_fts_docsize")
+SHADOWS = ("task_fts_data", "task_fts_idx", "task_fts_content", "task_fts_docsize", TERMS)
 #: Rows of FTS5's data table that hold no words (its averages and its
 #: structure record): kept when the index is emptied without FTS5, so that a
 #: build with FTS5 can still open the table to drop it.
@@ -67,12 +76,21 @@ STOP_REFRESH = 1_000
 #: Below this many indexed tasks there is no stop list: every query is fast,
 #: and in a small database most words are in a tenth of the tasks.
 STOP_MIN_TASKS = 1_000
-#: bm25 over (body, person, team): the filter columns never score.
+#: bm25 over (body, person, team): the filter columns never score. The
+#: ranking computes it itself (:func:`bm25`); the tests hold the two equal.
 BM25 = f"bm25({TABLE}, 1.0, 0.0, 0.0)"
+#: FTS5's bm25 constants.
+BM25_K1, BM25_B = 1.2, 0.75
+#: The tasks holding any searched token that a query ranks: the newest so many
+#: (FTS5 hands them over newest first and stops), so that its cost is bounded
+#: whatever the index's size.
+CANDIDATES = 100
 SCHEMA = (
     f"CREATE VIRTUAL TABLE {TABLE} USING fts5("
     "body, person, team, tokenize = 'unicode61 remove_diacritics 2')",
     f"CREATE VIRTUAL TABLE {VOCAB} USING fts5vocab({TABLE}, 'col')",
+    f"CREATE TABLE IF NOT EXISTS {TERMS} (term TEXT PRIMARY KEY, doc INTEGER NOT NULL) "
+    "WITHOUT ROWID",
 )
 #: The index's state (migration m009): current or stale, and its stop list.
 STATE_TABLE = """
@@ -117,10 +135,14 @@ def available(conn: sqlite3.Connection | None = None) -> bool:
 # --- text --------------------------------------------------------------------------------
 
 
-def tokens(text: str | None) -> list[str]:
-    """The distinct tokens of ``text`` in order of first appearance, as FTS5's
-    ``unicode61`` tokenizer (``remove_diacritics 2``) sees them, near enough:
-    lower case runs of letters and digits, accents removed."""
+#: Every ASCII character that is not a letter or a digit, as a space.
+_ASCII_SPACES = {code: " " for code in range(128) if not chr(code).isalnum()}
+
+
+def words(text: str | None) -> list[str]:
+    """The tokens of ``text``, repeats and all, as FTS5's ``unicode61``
+    tokenizer (``remove_diacritics 2``) sees them, near enough: lower case
+    runs of letters and digits, accents removed."""
     if not text:
         return []
     if not text.isascii():
@@ -128,8 +150,13 @@ def tokens(text: str | None) -> list[str]:
 
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    spaced = "".join(ch if ch.isalnum() else " " for ch in text.lower())  # no re: add's start-up
-    return list(dict.fromkeys(spaced.split()))
+        return "".join(ch if ch.isalnum() else " " for ch in text.lower()).split()
+    return text.lower().translate(_ASCII_SPACES).split()  # no re: add's start-up
+
+
+def tokens(text: str | None) -> list[str]:
+    """The distinct tokens of ``text`` (:func:`words`) in order of first appearance."""
+    return list(dict.fromkeys(words(text)))
 
 
 def task_text(title: str | None, tags: Iterable[str] = (), project: str | None = None) -> str:
@@ -253,6 +280,7 @@ def forget_index(conn: sqlite3.Connection) -> None:
     if available(conn):
         conn.execute(f"DROP TABLE IF EXISTS {VOCAB}")
         conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        conn.execute(f"DROP TABLE IF EXISTS {TERMS}")
     else:
         for table in SHADOWS:
             if table in names:
@@ -291,6 +319,7 @@ def rebuild(conn: sqlite3.Connection) -> None:
     compute the stop list."""
     conn.execute(f"DROP TABLE IF EXISTS {VOCAB}")
     conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+    conn.execute(f"DROP TABLE IF EXISTS {TERMS}")
     for statement in SCHEMA:
         conn.execute(statement)
     cursor = conn.execute(_ALL_SQL)
@@ -305,15 +334,20 @@ def rebuild(conn: sqlite3.Connection) -> None:
 
 
 def _refresh_stop(conn: sqlite3.Connection) -> None:
-    """The stop list: body tokens in more than the stop share of the indexed
-    tasks, kept as ``token:count`` words (no JSON: ``add`` reads it)."""
+    """The stop list (body tokens in more than the stop share of the indexed
+    tasks, kept as ``token:count`` words: no JSON, ``add`` reads it) and each
+    body token's count of tasks (:data:`TERMS`), from one read of FTS5's
+    vocabulary."""
     total = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]  # noqa: S608 (fixed)
+    counts = conn.execute(
+        f"SELECT term, doc FROM {VOCAB} WHERE col = 'body' ORDER BY term"  # noqa: S608 (fixed)
+    ).fetchall()
+    conn.execute(SCHEMA[2])  # (an index made before the table was)
+    conn.execute(f"DELETE FROM {TERMS}")  # noqa: S608 (fixed)
+    conn.executemany(f"INSERT INTO {TERMS} VALUES (?, ?)", counts)  # noqa: S608 (fixed)
     common = []
     if total >= STOP_MIN_TASKS:
-        common = conn.execute(
-            f"SELECT term, doc FROM {VOCAB} WHERE col = 'body' AND doc > ? ORDER BY term",  # noqa: S608 (fixed)
-            (rules.SIMILAR_STOP_SHARE * total,),
-        ).fetchall()
+        common = [(term, doc) for term, doc in counts if doc > rules.SIMILAR_STOP_SHARE * total]
     stop = " ".join(f"{term}:{doc}" for term, doc in common)
     conn.execute(
         "UPDATE similar_state SET since_stop = 0, stop_total = ?, stop = ? WHERE id = 1",
@@ -409,6 +443,68 @@ def match_expressions(
     return own, rest
 
 
+def _varints(blob: bytes) -> list[int]:
+    """SQLite's varints (big-endian, seven bits a byte, the ninth byte whole)."""
+    out, i = [], 0
+    while i < len(blob):
+        value = 0
+        for j in range(9):
+            byte = blob[i]
+            i += 1
+            if j == 8:
+                value = (value << 8) | byte
+                break
+            value = (value << 7) | (byte & 0x7F)
+            if byte < 0x80:
+                break
+        out.append(value)
+    return out
+
+
+class Totals:
+    """What bm25 needs of the whole index: the tasks indexed, their mean
+    length in tokens (every column: FTS5's rule), and the tasks holding each
+    searched token (:data:`TERMS`, as of the last stop list)."""
+
+    __slots__ = ("docs_with", "mean_length", "rows")
+
+    def __init__(self, conn: sqlite3.Connection, searched: Sequence[str]):
+        record = conn.execute("SELECT block FROM task_fts_data WHERE id = 1").fetchone()
+        counts = _varints(record[0]) if record and record[0] else []
+        self.rows = counts[0] if counts else 0
+        self.mean_length = sum(counts[1:]) / self.rows if self.rows else 1.0
+        marks = ", ".join("?" * len(searched))
+        try:
+            found = conn.execute(
+                f"SELECT term, doc FROM {TERMS} WHERE term IN ({marks})",  # noqa: S608 (marks)
+                list(searched),
+            ).fetchall()
+        except sqlite3.OperationalError:  # an index made before the table was: made again later
+            found = []
+        self.docs_with = dict(found)
+
+
+def bm25(searched: Sequence[str], body: str, team: str, totals: Totals) -> float:
+    """FTS5's ``bm25(task_fts, 1.0, 0.0, 0.0)`` of a task holding ``body``
+    (and ``team``'s token, if any, beside its person's): negative, lower is
+    closer. FTS5's formula (k1 1.2, b 0.75; an idf of at most zero counts
+    as 1e-6), with each token's task count from :data:`TERMS`."""
+    import math
+
+    held = words(body)
+    length = len(held) + 1 + (1 if team else 0)  # the person's token, the team's
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * length / totals.mean_length)
+    score = 0.0
+    for token in searched:
+        frequency = held.count(token)
+        if not frequency:
+            continue
+        hits = totals.docs_with.get(token, 0)
+        idf = math.log((totals.rows - hits + 0.5) / (hits + 0.5))
+        score += max(idf, 1e-6) * frequency * (BM25_K1 + 1) / (frequency + norm)
+    return -score
+
+
 def neighbours(
     conn: sqlite3.Connection,
     text: str,
@@ -422,37 +518,48 @@ def neighbours(
     window: int | None = None,
 ) -> list[Neighbour]:
     """Up to ``k`` most similar indexed tasks to ``text``: the person's own
-    (tasks stored under any of ``names``) first, best bm25 first, then the
-    team's without them (everyone's but theirs when ``team`` is ``None``;
-    with ``window``, among the ``window`` highest task ids indexed: the most
-    recent, and a bounded cost where the person has few matches of their
-    own), never a task of the ``left_out`` names (opted-out people) nor one
-    of ``exclude_ids`` (the task asked about). ``stop``: the stop list
-    (:func:`ready`). The index must be ready."""
+    (tasks stored under any of ``names``) first, best bm25 first (ties: the
+    newest), then the team's without them (everyone's but theirs when
+    ``team`` is ``None``; with ``window``, among the ``window`` highest task
+    ids indexed: the most recent, and a bounded cost where the person has few
+    matches of their own), never a task of the ``left_out`` names (opted-out
+    people) nor one of ``exclude_ids`` (the task asked about). Ranked among
+    the :data:`CANDIDATES` newest tasks holding any searched token, on each
+    side. ``stop``: the stop list (:func:`ready`). The index must be ready."""
     query = tokens(text)[: rules.SIMILAR_MAX_TOKENS]
     if not query or k <= 0 or not names:
         return []
     searched = prune(query, stop or {})
-    own, rest = match_expressions(searched, names, team, left_out)
+    any_of = match_expressions(searched, names, team, left_out)
     skip = set(exclude_ids)
+    totals: Totals | None = None
     out: list[Neighbour] = []
-    for whose, expression in (("own", own), ("team", rest)):
-        if len(out) >= k:
+    for side, whose in enumerate(("own", "team")):
+        need = k - len(out)
+        if need <= 0:
             break
         since = 0
         if whose == "team" and window is not None:
             top = conn.execute(f"SELECT max(rowid) FROM {TABLE}").fetchone()[0]  # noqa: S608 (fixed)
             since = max(0, (top or 0) - window)
-        rows = conn.execute(
-            f"SELECT rowid, {BM25}, body FROM {TABLE} WHERE {TABLE} MATCH ? AND rowid > ? "  # noqa: S608 (fixed)
-            f"ORDER BY {BM25}, rowid DESC LIMIT ?",
-            (expression, since, k - len(out) + len(skip)),
-        ).fetchall()
-        for task_id, score, body in rows:
-            if task_id in skip or len(out) >= k:
-                continue
+        candidates: dict[int, tuple[str, str]] = {}
+        for task_id, body, task_team in conn.execute(
+            f"SELECT rowid, body, team FROM {TABLE} WHERE {TABLE} MATCH ? AND rowid > ? "  # noqa: S608 (fixed)
+            "ORDER BY rowid DESC LIMIT ?",
+            (any_of[side], since, CANDIDATES + len(skip)),
+        ):
+            if task_id not in skip:
+                candidates[task_id] = (body, task_team)
+        if not candidates:
+            continue
+        totals = totals or Totals(conn, searched)
+        ranked = sorted(
+            (bm25(searched, body, task_team, totals), -task_id, body)
+            for task_id, (body, task_team) in candidates.items()
+        )
+        for score, negative_id, body in ranked[:need]:
             found, share = similarity(query, body)
-            out.append(Neighbour(task_id, whose, score, found, share, body))
+            out.append(Neighbour(-negative_id, whose, score, found, share, body))
     return out
 
 
@@ -465,5 +572,6 @@ def purge(conn: sqlite3.Connection) -> None:
         return
     if state[0] == "current" and available(conn):
         conn.execute(f"INSERT INTO {TABLE}({TABLE}) VALUES ('optimize')")  # noqa: S608 (fixed)
+        _refresh_stop(conn)  # the word counts: none of the deleted tasks' words stays
     else:
         forget_index(conn)
