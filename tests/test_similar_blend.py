@@ -215,3 +215,31 @@ def test_a_merged_mixture_is_the_same_distribution(tau2):
         assert hints.predictive_quantiles(pairs[1], tau2) == pytest.approx(
             hints.predictive_quantiles(pairs[0], tau2), abs=1e-9
         )
+
+
+def test_the_backtest_blends_the_similar_tasks_into_its_mixture_only():
+    from calibrate.stats import backtest
+
+    rng = np.random.default_rng(5)
+    n = 260
+    r = rng.normal(0.2, 0.6, n)
+    past = Past.from_arrays(
+        np.full(n, 2.0),
+        2.0 * np.exp2(r),
+        person=np.array(["a", "b"] * (n // 2)),
+        week=np.arange(n) // 5,
+    )
+    k = 3
+    none = (np.full((n, k), -1), np.zeros((n, k), dtype=np.int64), np.full(n, 2))
+    methods = ("own", "mixture")
+    plain = backtest.backtest(past, methods=methods, seed=1)
+    assert backtest.backtest(past, methods=methods, seed=1, similar=none) == plain
+    # every task's similar ones: the three tasks just before its block, holding both words
+    starts = backtest.block_starts(n)
+    positions = np.full((n, k), -1)
+    for start in starts.tolist():
+        positions[start : start + backtest.BLOCK] = np.arange(start - k, start)
+    near = (positions, np.full((n, k), 2), np.full(n, 2))
+    blended = backtest.backtest(past, methods=methods, seed=1, similar=near)
+    assert blended["methods"]["own"] == plain["methods"]["own"]
+    assert blended["methods"]["mixture"] != plain["methods"]["mixture"]
