@@ -243,3 +243,15 @@ def test_the_backtest_blends_the_similar_tasks_into_its_mixture_only():
     blended = backtest.backtest(past, methods=methods, seed=1, similar=near)
     assert blended["methods"]["own"] == plain["methods"]["own"]
     assert blended["methods"]["mixture"] != plain["methods"]["mixture"]
+
+
+def test_the_blend_is_the_same_from_the_kept_mixture_and_from_the_database(run, conn):
+    history(conn)
+    kept = suggestion(run, "2h", "--title", "Fix login timeout")
+    assert conn.execute(
+        "SELECT count(*) FROM advice_cache WHERE key LIKE 'hint-pools:%'"
+    ).fetchone()[0]
+    conn.execute("DELETE FROM advice_cache")
+    conn.commit()
+    again = suggestion(run, "2h", "--title", "Fix login timeout")
+    assert again == kept
