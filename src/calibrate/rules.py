@@ -626,7 +626,7 @@ SIMILAR_PRIOR = 10.0
 SIMILAR_STOP_SHARE = 0.10
 SIMILAR_MAX_TOKENS = 32
 #: A forecast asks the index for at most this many open tasks (one query
-#: each, 1-4 ms on 200,000 tasks): the promised ones first, then everyone's
+#: each, 1-2 ms on 200,000 tasks): the promised ones first, then everyone's
 #: next task before anyone's second (stats.forecast.similar_order); the rest
 #: draw from their size buckets alone.
 SIMILAR_FORECAST_TASKS = 500
