@@ -19,7 +19,8 @@ from typing import Any, Literal, TypedDict, cast
 import numpy as np
 import pandas as pd
 
-from calibrate import durations, rules
+from calibrate import durations, rules, teams
+from calibrate import panel_summaries as summed
 from calibrate import reference as real_developers
 from calibrate.durations import local_today
 from calibrate.reference import Position
@@ -59,7 +60,23 @@ class PanelTrend(TrendSummary):
     weeks: list[TrendWeek]
 
 
-class ScorePanel(Point):
+class FromSummaries(TypedDict):
+    """What imported team summaries bring to a panel's scope (law 6): their
+    people, finished tasks and promises due, and the figures they cannot give."""
+
+    people: int
+    tasks: int
+    due: int
+    not_in_summaries: list[str]
+
+
+class _Summarised(TypedDict, total=False):
+    """Only where imported summaries reach the scope."""
+
+    summaries: FromSummaries
+
+
+class ScorePanel(Point, _Summarised):
     """``calibrate score --json``: every figure of a scope and window
     (:func:`assemble_panel`), JSON-ready, ``None`` where there is too little
     data: the :class:`~calibrate.stats.metrics.Point` of its tasks and the rest."""
@@ -98,6 +115,8 @@ def build_panel(
     everyone without the team, everyone's toward nothing: that is the score's
     *prior* (the JSON calls the group ``reference``, a name kept for
     compatibility; it is not the reference population of real developers).
+    Imported team summaries count for the people they speak for, in the
+    scope and in its group, as ``rank`` counts them (:mod:`.panel_summaries`).
     """
     today = today or local_today()
     values = settings.read_all(conn)
@@ -115,8 +134,11 @@ def build_panel(
     if prior is None:
         prior_stats = prior_keep = None
     else:
-        prior_stats = load.counted_stats(conn, prior)
-        prior_keep = keep_counts(promise_outcomes(conn, prior, today, values))
+        prior_stats, prior_keep = summed.fold_group(
+            load.counted_stats(conn, prior),
+            keep_counts(promise_outcomes(conn, prior, today, values)),
+            teams.summary_part(conn, prior),
+        )
     return assemble_panel(
         selection,
         today=today,
@@ -130,6 +152,7 @@ def build_panel(
         promised=promised,
         bands=bands,
         counts=counts,
+        part=teams.summary_part(conn, selection),
         graded=graded,
     )
 
@@ -263,6 +286,7 @@ def assemble_panel(
     promised: int = 0,
     bands: Mapping[str, float] | None = None,
     counts: pd.DataFrame | None = None,
+    part: teams.Part | None = None,
     graded: Sequence[Sequence[float]] = (),
 ) -> ScorePanel:
     """The panel from data in hand: ``tasks`` as :func:`load.counted_tasks`
@@ -275,7 +299,9 @@ def assemble_panel(
     logged and promised in the window, and ``graded``: (actual, P50, P80, P90)
     hours of each finished task with advice in the ledger (the tool's own
     record, METRICS.md section 8). The scope's own tasks are taken out of the
-    group (:func:`rest_of`)."""
+    group (:func:`rest_of`). ``part``: what imported summaries add to the
+    scope (the group's ``prior_stats`` and ``prior_keep`` hold theirs:
+    :func:`panel_summaries.fold_group`)."""
     if tasks is None:
         tasks = pd.DataFrame(
             {
@@ -287,19 +313,30 @@ def assemble_panel(
     estimate_h = tasks["estimate_h"].to_numpy(dtype=float)
     actual_h = tasks["actual_h"].to_numpy(dtype=float)
     point = metrics.point_summary(estimate_h, actual_h)
+    mix: np.ndarray | None = bucket_mix(estimate_h)
+    if part is not None:
+        point = summed.point(point, metrics.log_ratio(estimate_h, actual_h), part)
+        mix = summed.mix(cast(np.ndarray, mix), part)
     n = point["n"]
     table = real_developers.load()
-    mix = bucket_mix(estimate_h)
     if prior_stats is None:
         rest: Rest | None = None
         prior_malr, prior_n = None, 0
         prior_from: Literal["group", "reference"] | None = None
     else:
         rest = rest_of(prior_stats, tasks, selection, prior_team)
+        if part is not None:
+            in_team = prior_team if selection.person is not None else None
+            rest = cast(Rest, summed.less(dict(rest), part, in_team))
         prior_malr = metrics.prior_malr(rest["n"], rest["sum_abs"], table.median_m(mix))
         prior_from = "group" if rest["n"] >= rules.PRIOR_MIN_N else "reference"
         prior_n = rest["n"]
-    drift_var = scope_drift(selection, tasks, counts)
+    if part is None:
+        drift_var = scope_drift(selection, tasks, counts)
+    elif selection.person is not None:
+        drift_var = drift.person_drift(n)
+    else:
+        drift_var = scope_drift(selection, tasks, summed.scope_counts(counts, tasks, part))
     score, low, high = metrics.score_from_stats(
         n,
         point["sum_abs"],
@@ -320,6 +357,9 @@ def assemble_panel(
         mine = mine[_in_group(mine, selection, prior_team) & mine["resolved"].to_numpy(dtype=bool)]
         rest_kept = kept_all - int(mine["kept"].sum())
         rest_due = due_all - len(mine)
+        if part is not None:
+            own = part.sums(prior_team if selection.person is not None else None)
+            rest_kept, rest_due = rest_kept - int(own["kept"]), rest_due - int(own["due"])
     panel: ScorePanel = {
         "scope": scope,
         "name": name,
@@ -352,7 +392,9 @@ def assemble_panel(
         # Where a person's score and its interval stand among real developers
         # (METRICS.md 5), or None (under 30 tasks, or not a person).
         "population": (
-            table.place(score, low, high, n, mix) if selection.person is not None else None
+            table.place(score, low, high, n, mix)
+            if selection.person is not None and mix is not None
+            else None
         ),
         "flags": _flags(selection, point, rest, table) if selection.person is not None else None,
         "by_size": metrics.by_size(estimate_h, actual_h),
@@ -370,7 +412,50 @@ def assemble_panel(
         "trend": _trend(selection, today, tasks, estimate_h, actual_h),
         "advice_record": advice_record(*(np.array(graded, dtype=float).reshape(-1, 4).T)),
     }
+    if part is not None:
+        _with_summaries(panel, part, outcomes, logged, promised, rest_kept, rest_due, bands)
     return clean(panel)
+
+
+def _with_summaries(
+    panel: ScorePanel,
+    part: teams.Part,
+    outcomes: pd.DataFrame | None,
+    logged: int,
+    promised: int,
+    rest_kept: int | None,
+    rest_due: int | None,
+    bands: Mapping[str, float] | None,
+) -> None:
+    """The figures of a panel the summaries reach, counted with them; what
+    they cannot give emptied and named (:mod:`.panel_summaries`)."""
+    absent = summed.missing(part, population=panel["scope"] == "person")
+    panel["by_size"] = summed.by_size(panel["by_size"], part)
+    panel["promises"] = summed.promise_figures(
+        outcomes,
+        part,
+        logged=logged,
+        promised=promised,
+        rest_kept=rest_kept,
+        rest_due=rest_due,
+        bands=bands,
+    )
+    if "ranges" in absent:
+        nothing = np.array([], dtype=float)
+        panel["ranges"] = ranges.range_summary(nothing, nothing, nothing, nothing)
+    if "trend" in absent:
+        weeks = trends.weekly_trend(np.array([], dtype=np.int64), np.array([], dtype=float))
+        panel["trend"] = {
+            **trends.trend_summary(weeks),
+            "window_weeks": rules.TREND_WINDOW_WEEKS,
+            "weeks": [],
+        }
+    panel["summaries"] = {
+        "people": part.people,
+        "tasks": int(part.total("n")),
+        "due": int(part.total("due")),
+        "not_in_summaries": absent,
+    }
 
 
 def _flags(selection: Selection, point: Point, rest: Rest | None, table) -> PaddingFlags:

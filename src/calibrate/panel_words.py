@@ -77,18 +77,43 @@ def render_panel(panel: ScorePanel, width: int = 80) -> str:
     """The panel in words, no line wider than ``width``: what the terminal shows."""
     out = _Lines(width)
     out.lines.append(_title(panel, width))
+    absent = _render_summaries(out, panel)
     _render_point(out, panel)
     out.blank()
-    _render_ranges(out, panel["ranges"])
+    if "ranges" in absent:
+        out.add("Ranges", f"{NOT_IN_SUMMARIES} (range calibration: the tasks here only)")
+    else:
+        _render_ranges(out, panel["ranges"])
     out.blank()
-    _render_promises(out, panel["promises"], panel["reference"])
+    _render_promises(out, panel["promises"], panel["reference"], absent)
     out.blank()
-    _render_trend(out, panel["trend"])
+    if "trend" in absent:
+        out.add("Trend", NOT_IN_SUMMARIES)
+    else:
+        _render_trend(out, panel["trend"])
     advice = advice_line(panel)
     if advice is not None:
         out.blank()
         out.add("Advice", advice)
     return "\n".join(out.lines)
+
+
+NOT_IN_SUMMARIES = "not in summaries"
+
+
+def _render_summaries(out: _Lines, panel: ScorePanel) -> list[str]:
+    """One line when imported team summaries count in the panel (law 6);
+    returns the figures they cannot give."""
+    brought = panel.get("summaries")
+    if not brought:
+        return []
+    out.add(
+        "Summaries",
+        f"{count(brought['people'], 'person', 'people')} counted from imported team summaries "
+        f"({count(brought['tasks'], 'finished task')}), as 'calibrate rank' counts them; "
+        f"what a summary cannot give says '{NOT_IN_SUMMARIES}'",
+    )
+    return brought["not_in_summaries"]
 
 
 def advice_line(panel: ScorePanel) -> str | None:
@@ -153,6 +178,8 @@ def _render_point(out: _Lines, panel: ScorePanel) -> None:
             note = ", as 'rank --teams' shows" if panel["scope"] == "team" else ""
             out.add("", f"{raw}: the long-run score, unshrunk{note}")
         population = panel.get("population")
+        if "population" in panel.get("summaries", {}).get("not_in_summaries", []):
+            out.add("Real devs", f"{NOT_IN_SUMMARIES} (an older summary carries no task sizes)")
         if population:
             out.add(
                 "Real devs",
@@ -239,7 +266,7 @@ _GAUGE_WORDS = {
 }
 
 
-def _render_promises(out: _Lines, figures: Mapping, prior: str) -> None:
+def _render_promises(out: _Lines, figures: Mapping, prior: str, absent=()) -> None:
     due = figures["due"]
     if figures["logged"] == 0 and due == 0:
         out.add("Promises", "not enough data: no tasks logged and no promises due in this window.")
@@ -248,7 +275,9 @@ def _render_promises(out: _Lines, figures: Mapping, prior: str) -> None:
     gauges = figures["gauges"]
     rate, keep, exceed = gauges["promise_rate"], gauges["keep_rate"], gauges["exceed_rate"]
     band = _pct_range(rate["min"], rate["max"])
-    if rate["value"] is None:
+    if "promises.promise_rate" in absent:
+        out.add("few", f"promise rate {NOT_IN_SUMMARIES}", indent="  ")
+    elif rate["value"] is None:
         out.add("few", "no tasks logged in this window", indent="  ")
     else:
         out.add(

@@ -206,6 +206,9 @@ RANGE_SLACK = BOUND_SLACK
 #: |y - centre| / halfwidth, the last bin (the cap) holding everything above.
 SPREAD_BIN = 0.01
 SPREAD_CAP = 50.0
+#: The clip(r) histogram of summaries (for medians): bins of this width, the
+#: end bins the caps at -3 and 3.
+HISTOGRAM_BIN = 0.01
 
 
 def range_hit_masks(low_h, high_h, actual_h):

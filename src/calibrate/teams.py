@@ -1,30 +1,25 @@
-"""Sums for ranks: raw tasks and imported team summaries alike, per person and week.
+"""One set of numbers over people and teams: raw tasks and imported team
+summaries counted alike, by every command that shows them (law 6).
 
-``rank`` compares people by the sufficient statistics of METRICS.md section 5
-(the count n, the sum and sum of squares of |clip(r)|, the counts over /
-exact / under and within 25%, promise outcomes), summed per person, team and
-ISO week. Those sums come from two roads: the raw tasks of this database
-(:func:`load_tasks`, then :func:`week_rows`) and the team summaries imported
-from other databases (:func:`imported_rows`; the file itself is
-:mod:`calibrate.exchange.summary_file`'s). Both go through the same code
-(:func:`sort_rows`, then :func:`totals` over rows sorted the same way), so
-ranks from a summary *equal* ranks from the raw tasks, to the last bit;
-medians agree to the histogram's bin width.
+``rank``, ``score`` (of a person, a team or everyone), ``people`` and the
+report read the sums of a scope from here. Raw tasks come as week rows
+(:mod:`calibrate.weeks`); an imported summary's rows count for the people it
+speaks for (:mod:`calibrate.store.summaries`: people with no task here, the
+later export of two replicas that bring one person), whatever weeks or time
+zones either side used, so nobody is counted twice. Each command shows the
+same ``score`` (shrunk) and ``score_raw`` for a team, and the same task
+count; a figure a summary cannot give is "not in summaries", never a second
+number.
 
-Where a person's week is in the raw tasks here, the raw tasks win over any
-summary of that week (no double counting after a merge).
-
-The rows are loaded by :mod:`calibrate.store.load`; the figures are
-computed here and in :mod:`calibrate.stats` (this module is an orchestrator:
-it may use both).
+This module is an orchestrator: it reads through :mod:`calibrate.store` and
+computes with :mod:`calibrate.stats`.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -32,399 +27,126 @@ import pandas as pd
 from calibrate import durations, rules
 from calibrate.durations import local_today
 from calibrate.selection import Selection
-from calibrate.stats import metrics, promises, ranges
-from calibrate.store import load, people, settings
-from calibrate.store.load import STATS
+from calibrate.stats import metrics
+from calibrate.stats.ranks import SummaryWindow
+from calibrate.store import load, people, summaries
+from calibrate.weeks import (
+    BUCKET_COUNTS,
+    EFFORT_STATS,
+    NO_TEAM,
+    RANK_STATS,
+    UNDATED,
+    exact_medians,
+    grand_total,
+    histogram_median,
+    load_tasks,
+    sort_rows,
+    totals,
+    week_rows,
+)
 
-#: Width of the bins of clip(r) a summary's histograms count (for medians).
-HISTOGRAM_BIN = 0.01
-HISTOGRAM_MAX = round(rules.CLIP_LOG2 / HISTOGRAM_BIN)
-#: The widen factor's histogram: bins of |y - centre| / halfwidth, the last the cap.
-SPREAD_MAX = round(rules.SPREAD_CAP / rules.SPREAD_BIN)
-BUCKETS = len(rules.SIZE_LABELS)
-#: Counted tasks per size bucket (the reference's size matching), summed like STATS;
-#: ``unbucketed`` counts tasks of imported weeks that carry no buckets.
-BUCKET_COUNTS = tuple(f"n_b{b}" for b in range(BUCKETS))
-#: What a summary carries beside: per bucket the sums of |clip(r)| and of its
-#: squares, tasks logged, and the effort promises on finished tasks (their
-#: count and the sums of promised and actual effort: the promise cost).
-BUCKET_SUMS = tuple(f"{name}_b{b}" for b in range(BUCKETS) for name in ("sum", "sq"))
-EFFORT_STATS = ("effort_n", "promised_h", "effort_h")
-RANK_STATS = (*STATS, *BUCKET_COUNTS, "unbucketed")
-#: Week number of tasks without a done date (kept only for ``--since all``).
-UNDATED = -1
-#: The key of a week row, in the order rows are summed.
-KEYS = ("person", "team", "week")
-INTEGER_STATS = tuple(s for s in STATS if s not in ("sum_abs", "sum_sq"))
-#: ``team`` of tasks without one, while grouping (pandas drops missing keys).
-NO_TEAM = ""
-
-# --- the raw tasks as frames --------------------------------------------------------
+# --- the rows of a window -----------------------------------------------------------------
 
 
-def load_tasks(
-    conn: sqlite3.Connection,
-    selection: Selection,
-    *,
-    today: date,
-    values: Mapping | None = None,
-    detail: bool = False,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The scope's counted tasks finished in the window, and its promises
-    judged in the window, in one scan (:func:`load.task_columns`), as
-    :func:`task_frames` gives them."""
-    data = load.task_columns(conn, selection, detail=detail)
-    values = values or settings.read_all(conn)
-    return task_frames(data, selection, today=today, values=values, detail=detail)
+def imported_rows(conn: sqlite3.Connection, selection: Selection) -> pd.DataFrame:
+    """The week rows of imported summaries that count (law 5: the people they
+    speak for, :func:`load.imported_weeks`) in the selection's window and
+    scope, as week rows in :func:`sort_rows` order, with ``replica``,
+    ``histogram`` (each row's (bin, count) pairs) and what a version-2 week
+    carries beside: ``logged``, ``effort_n``, ``promised_h``, ``effort_h`` and
+    the sums per size bucket (``sum_b0``, ``sq_b0``, ...). A week of an older
+    summary, without them, counts its tasks as ``unbucketed``."""
+    frame = load.imported_weeks(conn, selection)
+    if not len(frame):
+        return frame
+    frame["team"] = frame["team"].where(frame["team"].notna(), NO_TEAM).astype(object)
+    frame["week"] = [
+        UNDATED if week is None else int(durations.week_index([date.fromisoformat(week)])[0])
+        for week in frame["week"]
+    ]
+    frame["week"] = frame["week"].astype(np.int64)
+    details = frame.pop("detail").tolist()
+    for b, name in enumerate(BUCKET_COUNTS):
+        frame[name] = [0 if d is None else int(d["buckets"][b][0]) for d in details]
+        frame[f"sum_b{b}"] = [0.0 if d is None else float(d["buckets"][b][1]) for d in details]
+        frame[f"sq_b{b}"] = [0.0 if d is None else float(d["buckets"][b][2]) for d in details]
+    frame["unbucketed"] = [
+        int(n) if d is None else 0 for n, d in zip(frame["n"], details, strict=True)
+    ]
+    frame["logged"] = [0 if d is None else int(d["logged"]) for d in details]
+    for i, name in enumerate(EFFORT_STATS):
+        frame[name] = [0.0 if d is None else float(d["effort"][i]) for d in details]
+    frame["effort_n"] = frame["effort_n"].astype(np.int64)
+    return sort_rows(frame)
 
 
-def task_frames(
-    data: Mapping[str, np.ndarray],
-    selection: Selection,
-    *,
-    today: date,
-    values: Mapping,
-    detail: bool = False,
-    parsed: tuple[pd.Series, np.ndarray, np.ndarray] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Two frames in task-id order from columns already in hand (those of
-    :data:`history.FRAME_COLUMNS`, ``status`` as its index in
-    ``tasks.STATUSES``; any superset of the rows :func:`load.task_columns`
-    selects, as :func:`load.window_rows` applies the window and the
-    rules again). ``parsed``: :func:`load.parse_dates` of ``done_at`` and
-    ``due``, when the caller has them already.
+@dataclass
+class Part:
+    """What imported summaries add to a scope: their week rows there
+    (:func:`imported_rows`), for the people they speak for."""
 
-    Counted: ``person``, ``team`` (``NO_TEAM`` for none), ``week``
-    (:func:`durations.week_index` of the local done date; ``UNDATED`` without
-    one), ``r`` (log2 of actual / estimate) and ``bucket`` (of the estimate);
-    with ``detail`` also ``actual_h``, ``low_h``, ``high_h`` and
-    ``confidence`` (percent; the default of METRICS.md for a range without
-    one). Promises: ``person``, ``team``, ``week`` (of the outcome: the done
-    date, else the due date), ``resolved``, ``kept``, ``exceeded``,
-    ``promised_h`` and ``effort_h`` (an effort promise on a finished task:
-    promised and actual effort; NaN for the others).
-    """
-    rows = load.window_rows(data, selection, parsed)
-    done_week = durations.week_index(rows.done_date)
-    is_counted, is_promise = rows.counted, rows.promised
-    estimate_h, actual_h = data["estimate_h"], data["actual_h"]
-    # Names as categoricals: factorised once here, grouped by their codes after.
-    team = _categorical(np.where(pd.isna(data["team"]), NO_TEAM, data["team"]))
-    person = _categorical(data["person"])
-    counted_frame = pd.DataFrame(
-        {
-            "person": person[is_counted],
-            "team": team[is_counted],
-            "week": done_week[is_counted],
-            "r": metrics.log_ratio(estimate_h[is_counted], actual_h[is_counted]),
-            "bucket": rules.size_buckets(estimate_h[is_counted]),
-        }
-    )
-    if detail:
-        low, high = data["low_h"][is_counted], data["high_h"][is_counted]
-        confidence = data["confidence"][is_counted]
-        has_range = np.isfinite(low) & np.isfinite(high)
-        counted_frame["actual_h"] = actual_h[is_counted]
-        counted_frame["low_h"] = low
-        counted_frame["high_h"] = high
-        counted_frame["confidence"] = np.where(
-            has_range,
-            np.where(np.isfinite(confidence), confidence, rules.DEFAULT_CONFIDENCE),
-            np.nan,
-        )
-    due_date = rows.due[is_promise]
-    outcomes = promises.promise_outcomes(
-        status=rows.status[is_promise],
-        promise_h=data["promise_h"][is_promise],
-        due=due_date,
-        done_date=rows.done_date[is_promise],
-        actual_h=actual_h[is_promise],
-        today=today,
-        **settings.calendar(values),
-    )
-    outcome_week = np.where(
-        rows.has_done[is_promise], done_week[is_promise], durations.week_index(due_date)
-    )
-    promise_frame = pd.DataFrame(
-        {
-            "person": person[is_promise],
-            "team": team[is_promise],
-            "week": outcome_week,
-            "resolved": outcomes["resolved"].to_numpy(dtype=bool),
-            "kept": outcomes["kept"].to_numpy(dtype=bool),
-            "exceeded": outcomes["exceeded"].to_numpy(dtype=bool),
-            "promised_h": outcomes["promised_h"].to_numpy(dtype=float),
-            "effort_h": outcomes["effort_h"].to_numpy(dtype=float),
-        }
-    )
-    return counted_frame, promise_frame
+    rows: pd.DataFrame
 
+    @property
+    def empty(self) -> bool:
+        return not len(self.rows) or not (self.total("n") or self.total("due") or self.logged)
 
-def _categorical(names: np.ndarray) -> pd.Categorical:
-    codes, uniques = pd.factorize(np.asarray(names, dtype=object))
-    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
+    @property
+    def people(self) -> int:
+        return int(self.rows["person"].nunique()) if len(self.rows) else 0
 
+    @property
+    def logged(self) -> int:
+        return int(self.total("logged"))
 
-# --- week rows ------------------------------------------------------------------------
+    def total(self, name: str) -> float:
+        return float(self.rows[name].sum()) if len(self.rows) and name in self.rows else 0.0
 
+    def sums(self, in_team: str | None = None) -> dict:
+        """n, sum_abs, sum_sq, the counts and promise counts, of the rows
+        whose team is ``in_team`` (all rows for ``None``)."""
+        rows = self.rows
+        if in_team is not None and len(rows):
+            rows = rows[rows["team"] == in_team]
+        return {name: float(rows[name].sum()) if len(rows) else 0.0 for name in RANK_STATS}
 
-def _group(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Group ids (0..G-1) of rows by several integer keys at once (category
-    codes, week numbers), and the first row of each group."""
-    combined = np.zeros(len(keys[0]), dtype=np.int64)
-    for key in keys:
-        low = int(key.min()) if key.size else 0
-        codes = key.astype(np.int64) - low
-        size = int(codes.max()) + 1 if key.size else 1
-        combined = combined * size + codes
-    group, uniques = pd.factorize(combined)  # hashing: no sort of every row
-    first = np.empty(len(uniques), dtype=np.int64)
-    first[group[::-1]] = np.arange(group.size - 1, -1, -1)
-    return group.astype(np.int64), first
+    @property
+    def ranged(self) -> bool:
+        """Whether the rows hold any range (whose calibration is not in summaries)."""
+        return bool(len(self.rows)) and any(self.rows.get("ranges", []))
 
+    def histogram(self) -> list:
+        """The (bin, count) pairs of every row: clip(r) in bins of 0.01."""
+        return [pair for pairs in self.rows.get("histogram", []) for pair in pairs]
 
-def week_rows(
-    counted: pd.DataFrame,
-    promises: pd.DataFrame,
-    *,
-    detail: bool = False,
-    logged: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Per person, team and week: the statistics of :data:`RANK_STATS` (and
-    with ``detail`` the :data:`BUCKET_SUMS`, :data:`EFFORT_STATS`, ``logged``
-    and the ``histogram`` and ``ranges`` lists), in :func:`sort_rows` order.
-    ``logged``: the tasks logged in the window (``person``, ``team``,
-    ``week`` of creation: :func:`logged_frame`), for ``detail``.
-
-    Raw tasks reach the ranks and the summary files only through here, so the
-    sums a summary carries are the very numbers ``rank`` adds up.
-    """
-    r = counted["r"].to_numpy(dtype=float)
-    abs_r = metrics.clipped_abs(r)
-    exact = rules.exact_mask(r)
-    within = rules.within_mask(r)
-    resolved = promises["resolved"].to_numpy(dtype=bool)
-    if logged is None:
-        logged = pd.DataFrame({"person": [], "team": [], "week": np.array([], dtype=np.int64)})
-    # Person and team as codes into one shared list of names per key (the
-    # frames' categories may differ), weeks as numbers.
-    codes, names = {}, {}
-    for name in ("person", "team"):
-        both = pd.api.types.union_categoricals(
+    def buckets(self) -> np.ndarray | None:
+        """[n, sum, sum of squares] of |clip(r)| per size bucket (6 x 3), or
+        ``None`` when a week of an older summary carries no buckets."""
+        if self.total("unbucketed") > 0:
+            return None
+        return np.array(
             [
-                pd.Categorical(counted[name]),
-                pd.Categorical(promises[name])[resolved],
-                pd.Categorical(logged[name].astype(object)),
-            ],
-            ignore_order=True,
-        )
-        codes[name], names[name] = both.codes.astype(np.int64), both.categories
-    weeks = np.concatenate(
-        [
-            counted["week"].to_numpy(dtype=np.int64),
-            promises["week"].to_numpy(dtype=np.int64)[resolved],
-            logged["week"].to_numpy(dtype=np.int64),
-        ]
-    )
-    n_counted, n_promised = r.size, int(resolved.sum())
-    group, first = _group(codes["person"], codes["team"], weeks)
-    size = first.size
-    task_group = group[:n_counted]
-    promise_group = group[n_counted : n_counted + n_promised]
-    logged_group = group[n_counted + n_promised :]
-
-    def count(mask, groups=task_group) -> np.ndarray:
-        return np.bincount(groups[mask], minlength=size).astype(np.int64)
-
-    def total(weights, groups=task_group) -> np.ndarray:
-        return np.bincount(groups, weights=weights, minlength=size)
-
-    every = np.ones(n_counted, dtype=bool)
-    buckets = counted["bucket"].to_numpy(dtype=np.int64)
-    rows = pd.DataFrame(
-        {
-            "person": np.asarray(names["person"], dtype=object)[codes["person"][first]],
-            "team": np.asarray(names["team"], dtype=object)[codes["team"][first]],
-            "week": weeks[first],
-            "n": count(every),
-            "sum_abs": total(abs_r),
-            "sum_sq": total(abs_r * abs_r),
-            "over": count(rules.over_mask(r)),
-            "exact": count(exact),
-            "under": count(rules.under_mask(r)),
-            "within_25": count(within),
-            "due": count(np.ones(promise_group.size, dtype=bool), promise_group),
-            "kept": count(promises["kept"].to_numpy(dtype=bool)[resolved], promise_group),
-            "exceeded": count(promises["exceeded"].to_numpy(dtype=bool)[resolved], promise_group),
-            **{f"n_b{b}": count(buckets == b) for b in range(BUCKETS)},
-            "unbucketed": np.zeros(size, dtype=np.int64),
-        }
-    )
-    if detail:
-        for b in range(BUCKETS):
-            mine = buckets == b
-            rows[f"sum_b{b}"] = total(np.where(mine, abs_r, 0.0))
-            rows[f"sq_b{b}"] = total(np.where(mine, abs_r * abs_r, 0.0))
-        promised_h = promises["promised_h"].to_numpy(dtype=float)[resolved]
-        effort_h = promises["effort_h"].to_numpy(dtype=float)[resolved]
-        costed = np.isfinite(promised_h) & np.isfinite(effort_h)
-        rows["effort_n"] = count(costed, promise_group)
-        rows["promised_h"] = total(np.where(costed, promised_h, 0.0), promise_group)
-        rows["effort_h"] = total(np.where(costed, effort_h, 0.0), promise_group)
-        rows["logged"] = count(np.ones(logged_group.size, dtype=bool), logged_group)
-        rows["histogram"] = _histograms(r, task_group, size)
-        rows["ranges"] = _ranges(counted, task_group, size)
-    return sort_rows(rows)
-
-
-def logged_frame(conn: sqlite3.Connection, selection: Selection) -> pd.DataFrame:
-    """The scope's tasks logged (created) in the window, as rows of ``person``,
-    ``team`` (``NO_TEAM`` for none) and ``week`` (the local week of creation),
-    as ``logged_counts`` counts them: the promise rate's denominator in a summary."""
-    where, params = load.scope_only(selection).where()
-    clauses = [where]
-    if selection.since is not None:
-        clauses.append("created_at >= ?")
-        params.append(selection.since)
-    if selection.until is not None:
-        clauses.append("created_at < ?")
-        params.append(selection.until)
-    sql = f"SELECT person, team, created_at FROM tasks WHERE {' AND '.join(clauses)} ORDER BY id"  # noqa: S608
-    found = conn.execute(sql, params).fetchall()
-    created = load.local_dates([row[2] for row in found])
-    return pd.DataFrame(
-        {
-            "person": np.array([row[0] for row in found], dtype=object),
-            "team": np.array(
-                [NO_TEAM if row[1] is None else row[1] for row in found], dtype=object
-            ),
-            "week": durations.week_index(created) if len(found) else np.array([], dtype=np.int64),
-        }
-    )
-
-
-def sort_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Week rows in the one order they are summed in (by person, team, week),
-    with the one set of column types (so that pandas sums them alike)."""
-    rows = rows.sort_values(list(KEYS), kind="stable").reset_index(drop=True)
-    rows["person"] = rows["person"].astype(object)
-    rows["team"] = rows["team"].astype(object)
-    rows["week"] = rows["week"].astype(np.int64)
-    for name in (*INTEGER_STATS, *BUCKET_COUNTS, "unbucketed"):
-        rows[name] = rows[name].astype(np.int64)
-    for name in ("sum_abs", "sum_sq"):
-        rows[name] = rows[name].astype(np.float64)
-    return rows
-
-
-def _histograms(r: np.ndarray, task_group: np.ndarray, size: int) -> list:
-    """Per week row, the (bin, count) pairs of clip(r) in bins of 0.01."""
-    clipped = np.clip(r, -rules.CLIP_LOG2, rules.CLIP_LOG2)
-    bins = np.rint(clipped / HISTOGRAM_BIN).astype(np.int64)
-    width = 2 * HISTOGRAM_MAX + 1
-    cells, counts = np.unique(task_group * width + (bins + HISTOGRAM_MAX), return_counts=True)
-    out: list[list] = [[] for _ in range(size)]
-    for cell, count in zip(cells.tolist(), counts.tolist(), strict=True):
-        out[cell // width].append([cell % width - HISTOGRAM_MAX, count])
-    return out
-
-
-def _ranges(counted: pd.DataFrame, task_group: np.ndarray, size: int) -> list:
-    """Per week row, [confidence %, n, hits, below, above, spread histogram] per
-    confidence level; the histogram is the (bin, count) pairs of |y - centre| /
-    halfwidth (:func:`calibrate.stats.ranges.spread_bins`)."""
-    out: list[list] = [[] for _ in range(size)]
-    if "low_h" not in counted:
-        return out
-    low = counted["low_h"].to_numpy(dtype=float)
-    high = counted["high_h"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        ranged = np.isfinite(low) & np.isfinite(high) & (low > 0) & (high > low)
-    if not ranged.any():
-        return out
-    actual = counted["actual_h"].to_numpy(dtype=float)[ranged]
-    below, above = rules.range_hit_masks(low[ranged], high[ranged], actual)
-    spread_bin = ranges.spread_bins(ranges.spreads_of(low[ranged], high[ranged], actual))
-    frame = pd.DataFrame(
-        {
-            "group": task_group[ranged],
-            "confidence": counted["confidence"].to_numpy(dtype=float)[ranged],
-            "spread": spread_bin,
-            "n": 1,
-            "hits": (~below & ~above).astype(np.int64),
-            "below": below.astype(np.int64),
-            "above": above.astype(np.int64),
-        }
-    )
-    keys = ["group", "confidence"]
-    summed = frame.drop(columns="spread").groupby(keys, sort=True).sum().reset_index()
-    cells = frame.groupby([*keys, "spread"], sort=True).size()
-    spreads: dict[tuple, list] = {}
-    levels = [cells.index.get_level_values(i).to_numpy() for i in range(3)]
-    for group, confidence, bin_, n in zip(*levels, cells.to_numpy(), strict=True):
-        spreads.setdefault((int(group), float(confidence)), []).append([int(bin_), int(n)])
-    columns = [summed[name].to_numpy() for name in ("confidence", "n", "hits", "below", "above")]
-    for group, confidence, n, hits, below_n, above_n in zip(
-        summed["group"].to_numpy(), *columns, strict=True
-    ):
-        out[int(group)].append(
-            [
-                float(confidence),
-                int(n),
-                int(hits),
-                int(below_n),
-                int(above_n),
-                spreads[(int(group), float(confidence))],
+                [self.total(f"n_b{b}"), self.total(f"sum_b{b}"), self.total(f"sq_b{b}")]
+                for b in range(len(BUCKET_COUNTS))
             ]
         )
-    return out
+
+    def counts(self) -> pd.DataFrame:
+        """Counted tasks per ``person`` and ``team`` (``None`` for none): the drift."""
+        if not len(self.rows):
+            return pd.DataFrame({"person": [], "team": [], "n": np.array([], dtype=np.int64)})
+        summed = self.rows.groupby(["person", "team"], sort=True)["n"].sum().reset_index()
+        summed["team"] = summed["team"].where(summed["team"] != NO_TEAM, None)
+        return summed[summed["n"] > 0].reset_index(drop=True)
 
 
-def totals(rows: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
-    """Sums of :data:`RANK_STATS` per ``person``, ``team`` (or both) over week
-    rows (which must be in :func:`sort_rows` order)."""
-    return rows.groupby(by, sort=True)[list(RANK_STATS)].sum()
-
-
-def grand_total(rows: pd.DataFrame) -> dict:
-    return {name: rows[name].sum() if len(rows) else 0 for name in RANK_STATS}
-
-
-def histogram_median(pairs: Iterable[Iterable[int]]) -> float | None:
-    """Median of clip(r) from (bin, count) pairs: the mean of the two middle
-    bin centres, as ``numpy.median`` takes the two middle values."""
-    counts: dict[int, int] = {}
-    for bin_, count in pairs:
-        counts[int(bin_)] = counts.get(int(bin_), 0) + int(count)
-    total = sum(counts.values())
-    if total == 0:
+def summary_part(conn: sqlite3.Connection, selection: Selection | None) -> Part | None:
+    """What summaries add to ``selection``'s scope and window; ``None`` when
+    they add nothing (none imported, or they speak for nobody there)."""
+    if selection is None or not summaries.has_summaries(conn):
         return None
-    ordered = sorted(counts.items())
-    cumulative = np.cumsum([count for _, count in ordered])
-    centres = [bin_ * HISTOGRAM_BIN for bin_, _ in ordered]
-    low = centres[int(np.searchsorted(cumulative, (total - 1) // 2, side="right"))]
-    high = centres[int(np.searchsorted(cumulative, total // 2, side="right"))]
-    return (low + high) / 2
-
-
-def exact_medians(counted: pd.DataFrame) -> dict:
-    """Median r per person, exactly as ``numpy.median`` gives it (the mean of
-    the two middle values), for all people at once."""
-    if not len(counted):
-        return {}
-    people_names = pd.Categorical(counted["person"])
-    codes = people_names.codes.astype(np.int64)
-    names = people_names.categories
-    r = counted["r"].to_numpy(dtype=float)
-    order = np.lexsort((r, codes))
-    sorted_r, sorted_codes = r[order], codes[order]
-    starts = np.searchsorted(sorted_codes, np.arange(len(names)), side="left")
-    sizes = np.bincount(codes, minlength=len(names))
-    present = sizes > 0  # categories may name people with no counted task here
-    starts, sizes = starts[present], sizes[present]
-    low = sorted_r[starts + (sizes - 1) // 2]
-    high = sorted_r[starts + sizes // 2]
-    return dict(zip(names[present].tolist(), ((low + high) / 2).tolist(), strict=True))
+    part = Part(imported_rows(conn, selection))
+    return None if part.empty else part
 
 
 # --- what rank needs ----------------------------------------------------------------------
@@ -433,7 +155,10 @@ def exact_medians(counted: pd.DataFrame) -> dict:
 @dataclass
 class RankInputs:
     """Per person, per team and per (person, team) sums for
-    :func:`calibrate.stats.ranks.rank_people` and :func:`~calibrate.stats.ranks.rank_teams`."""
+    :func:`calibrate.stats.ranks.rank_people` and :func:`~calibrate.stats.ranks.rank_teams`;
+    ``windows``: per team whose figures summaries bring, the weeks the
+    narrowest of them covers (first Monday, end Monday exclusive; ``None``:
+    no bound)."""
 
     people: pd.DataFrame
     teams: pd.DataFrame
@@ -441,6 +166,7 @@ class RankInputs:
     people_per_team: dict = field(default_factory=dict)
     from_summaries: int = 0
     pairs: pd.DataFrame | None = None
+    windows: dict = field(default_factory=dict)
 
 
 def rank_inputs(
@@ -451,11 +177,12 @@ def rank_inputs(
     frames: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> RankInputs:
     """Everyone's sums in the selection's window, from the raw tasks here and
-    the imported summaries (raw tasks win where both cover a person's week).
+    the imported summaries, for the people they speak for (law 5: nobody
+    with tasks here is counted from a summary, whatever its weeks).
 
     ``people`` has ``person``, ``team`` (their current team, ``None`` for
     none), the :data:`RANK_STATS` sums, ``bias`` (median r: exact from raw
-    tasks, read from the histograms for people with summary weeks) and
+    tasks, read from the histograms for people from summaries) and
     ``opt_out``; ``teams`` the sums per team (indexed by team); ``pairs`` the
     sums per (person, team) of the tasks (``NO_TEAM`` for none): what a person
     adds to a team, taken out of its prior; ``everyone`` the sums of all.
@@ -466,22 +193,17 @@ def rank_inputs(
     everyone = selection.replace(person=None, team=None, everyone=True)
     counted, promises = frames or load_tasks(conn, everyone, today=today)
     rows = week_rows(counted, promises)
-    imported = imported_rows(conn, everyone)
-    if len(imported):  # weeks with tasks logged only add nothing here (nor to the sums'
-        # compensated rounding): the raw tasks' rows have none of them
-        imported = imported[(imported["n"] > 0) | (imported["due"] > 0)]
-    from_summaries = 0
-    if len(imported):
-        covered = set(zip(rows["person"], rows["week"], strict=True))
-        keep = [
-            key not in covered for key in zip(imported["person"], imported["week"], strict=True)
-        ]
-        imported = imported[np.asarray(keep, dtype=bool)]
-        from_summaries = int(imported["person"].nunique())
-        rows = sort_rows(pd.concat([rows, imported], ignore_index=True))
+    part = summary_part(conn, everyone)
+    imported = None
+    windows: dict = {}
+    if part is not None:  # weeks with tasks logged only add nothing here
+        imported = part.rows[(part.rows["n"] > 0) | (part.rows["due"] > 0)]
+        windows = _team_windows(conn, imported)
+        extra = [name for name in imported.columns if name not in rows.columns]
+        rows = sort_rows(pd.concat([rows, imported.drop(columns=extra)], ignore_index=True))
     person_sums = totals(rows, "person")
     team_sums = totals(rows[rows["team"] != NO_TEAM], "team")
-    bias = _medians(counted, rows if len(imported) else None)
+    bias = _medians(counted, imported)
     names = person_sums.index.tolist()
     current = people.current_teams(conn, names)
     opted = people.opted_out(conn)
@@ -498,30 +220,51 @@ def rank_inputs(
         teams=team_sums,
         everyone=grand_total(rows),
         people_per_team=people_per_team,
-        from_summaries=from_summaries,
+        from_summaries=int(imported["person"].nunique()) if imported is not None else 0,
         pairs=totals(rows, ["person", "team"]),
+        windows=windows,
     )
 
 
-def _medians(counted: pd.DataFrame, rows: pd.DataFrame | None) -> dict:
-    """Median r per person: exact from the raw tasks; from the histograms for
-    people with summary weeks (their raw weeks binned the same way)."""
-    exact = exact_medians(counted)
-    if rows is None or "histogram" not in rows:
-        return exact
-    from_summary = rows[rows["histogram"].notna()]
-    binned = set(from_summary["person"])
-    out = {name: value for name, value in exact.items() if name not in binned}
-    raw_bins: dict = {}
-    mine = counted[counted["person"].isin(binned)]
-    if len(mine):
-        clipped = np.clip(mine["r"].to_numpy(dtype=float), -rules.CLIP_LOG2, rules.CLIP_LOG2)
-        bins = np.rint(clipped / HISTOGRAM_BIN).astype(np.int64)
-        for name, bin_ in zip(mine["person"], bins.tolist(), strict=True):
-            raw_bins.setdefault(name, []).append((bin_, 1))
-    for name, group in from_summary.groupby("person"):
+def shorter_windows(windows: dict, start: date | None) -> list[SummaryWindow]:
+    """The teams of :attr:`RankInputs.windows` whose summaries cover fewer
+    weeks than a window from ``start`` (``None``: all history) to this week."""
+    first_wanted = durations.week_start(start) if start is not None else None
+    end_wanted = durations.week_start(local_today()) + timedelta(weeks=1)
+    out: list[SummaryWindow] = []
+    for team_name, (first, end) in sorted(windows.items()):
+        begins = date.fromisoformat(first) if first else None
+        ends = date.fromisoformat(end) if end else None
+        later = begins is not None and (first_wanted is None or begins > first_wanted)
+        if later or (ends is not None and ends < end_wanted):
+            weeks = (ends - begins).days // 7 if begins and ends else None
+            out.append({"team": team_name, "since": first, "until": end, "weeks": weeks})
+    return out
+
+
+def _team_windows(conn: sqlite3.Connection, imported: pd.DataFrame) -> dict:
+    """Per team, the weeks the narrowest summary replica that brings it covers."""
+    spans = summaries.coverage(conn)
+    out: dict = {}
+    for (team_name, replica), _ in imported.groupby(["team", "replica"], sort=True):
+        if team_name == NO_TEAM or replica not in spans:
+            continue
+        first, end = spans[replica]
+        mine = out.get(team_name)
+        if mine is None or (first or "") > (mine[0] or "") or (end or "9") < (mine[1] or "9"):
+            out[team_name] = (first, end)
+    return out
+
+
+def _medians(counted: pd.DataFrame, imported: pd.DataFrame | None) -> dict:
+    """Median r per person: exact from the raw tasks; from the histograms of
+    the summaries for the people they speak for (to the bin width)."""
+    out = exact_medians(counted)
+    if imported is None or not len(imported):
+        return out
+    for name, group in imported.groupby("person"):
         pairs = [pair for histogram in group["histogram"] for pair in histogram]
-        out[name] = histogram_median(pairs + raw_bins.get(name, []))
+        out[name] = histogram_median(pairs)
     return out
 
 
@@ -547,27 +290,54 @@ def team_exists(conn: sqlite3.Connection, team: str) -> bool:
     )
 
 
-# --- imported summaries -------------------------------------------------------------------
+# --- per person or team, for a report ---------------------------------------------------------
 
 
-def imported_rows(conn: sqlite3.Connection, selection: Selection) -> pd.DataFrame:
-    """The imported summaries' week rows in the selection's window and scope
-    (:func:`load.imported_weeks`) as week rows, in :func:`sort_rows`
-    order; ``histogram`` holds each row's (bin, count) pairs. A week of an
-    older summary, without buckets, counts its tasks as ``unbucketed``."""
-    frame = load.imported_weeks(conn, selection)
-    if not len(frame):
-        return frame
-    frame["team"] = frame["team"].where(frame["team"].notna(), NO_TEAM).astype(object)
-    frame["week"] = [
-        UNDATED if week is None else int(durations.week_index([date.fromisoformat(week)])[0])
-        for week in frame["week"]
-    ]
-    frame["week"] = frame["week"].astype(np.int64)
-    details = frame.pop("detail").tolist()
-    for b, name in enumerate(BUCKET_COUNTS):
-        frame[name] = [0 if d is None else int(d["buckets"][b][0]) for d in details]
-    frame["unbucketed"] = [
-        int(n) if d is None else 0 for n, d in zip(frame["n"], details, strict=True)
-    ]
-    return sort_rows(frame)
+def group_stats(
+    tasks: pd.DataFrame, part: Part | None, level: str, no_team: str
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Per person (``level`` "person") or team of a report's counted tasks:
+    :func:`metrics.point_stats_by` of the raw tasks, with the summary rows of
+    the people summaries speak for added (n and sums; the median from the
+    histograms, the raw tasks binned alike; MALR and typical miss from the
+    sums), indexed by name (``no_team`` for tasks without a team); and per
+    name each of its people's counted tasks (a team's drift)."""
+    keys = tasks[level].fillna(no_team if level == "team" else "").astype(str).to_numpy()
+    estimate_h, actual_h = tasks["estimate_h"], tasks["actual_h"]
+    stats = metrics.point_stats_by(keys, estimate_h, actual_h)
+    persons = pd.Series(tasks["person"].to_numpy(dtype=object)).groupby(keys).value_counts()
+    who = {str(name): counts.to_numpy() for name, counts in persons.groupby(level=0)}
+    rows = part.rows[part.rows["n"] > 0] if part is not None else None
+    if rows is None or not len(rows):
+        return stats, who
+    stats = stats.astype({"n": np.int64})
+    r = metrics.log_ratio(estimate_h, actual_h)
+    bins = np.rint(np.clip(r, -rules.CLIP_LOG2, rules.CLIP_LOG2) / rules.HISTOGRAM_BIN)
+    row_keys = rows[level].where(rows[level] != NO_TEAM, no_team).astype(str)
+    shares = ("within_25", "over", "exact", "under")
+    for name, group in rows.groupby(row_keys.to_numpy()):
+        mine = np.isfinite(r) & (keys == name)
+        raw = {key: 0.0 for key in ("n", "sum_abs", "sum_sq", *shares)}
+        if name in stats.index:
+            found = stats.loc[str(name)]
+            raw = {key: float(np.nan_to_num(found[key])) for key in raw}
+        pairs = [pair for histogram in group["histogram"] for pair in histogram]
+        pairs += [[int(b), 1] for b in bins[mine]]
+        n = int(raw["n"]) + int(group["n"].sum())
+        total = raw["sum_abs"] + float(group["sum_abs"].sum())
+        bias, malr = histogram_median(pairs), total / n
+        figures = {
+            "n": n,
+            "sum_abs": total,
+            "sum_sq": raw["sum_sq"] + float(group["sum_sq"].sum()),
+            "bias": np.nan if bias is None else bias,
+            "bias_factor": np.nan if bias is None else 2.0**bias,
+            "malr": malr,
+            "typical_miss": 2.0**malr,
+            "score_raw": 100 * 2.0**-malr if n >= rules.MIN_SCORE_N else np.nan,
+            **{key: (round(raw[key] * raw["n"]) + int(group[key].sum())) / n for key in shares},
+        }
+        stats.loc[name, list(figures)] = list(figures.values())
+        theirs = group.groupby("person")["n"].sum().to_numpy()
+        who[str(name)] = np.concatenate([who.get(str(name), np.array([], dtype=np.int64)), theirs])
+    return stats.sort_index(), who

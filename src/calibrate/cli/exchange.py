@@ -195,6 +195,11 @@ def import_(
     undone, and a status only moves forward. A calibrate JSON Lines export comes
     back as the same history.
 
+    A team summary ('export --summary') is stored for a lead: a later export of
+    the same database replaces the weeks it covers; other teams' add up; a row
+    that cannot be is refused with one line; people with tasks here are counted
+    from their tasks, never from a summary.
+
     CSV: the separator is sniffed from the header (',' ';' tab '|'); in a
     ';'-separated file numbers use the decimal comma (1,5). Durations read as
     90m, 1.5h, 1:30 or PT2H. A tags cell may hold several: ui;auth or ui, auth.
@@ -293,8 +298,9 @@ def _import_intervals(
 
 
 def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bool) -> None:
-    """``import`` of a team summary: checked whole before anything is written,
-    then stored in one transaction for ``rank``."""
+    """``import`` of a team summary: through the one door before anything is
+    written (a row that cannot be is refused with one line), then stored in
+    one transaction, for every command that shows people or teams."""
     from pathlib import Path
 
     from calibrate.exchange import importer, summary_file
@@ -306,6 +312,8 @@ def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bo
             f"Would import summary {name}: {count(people, 'person', 'people')}, "
             f"{count(len(checked.weeks), 'person-week')}"
         )
+        for line in checked.refused:
+            click.echo(f"  refused: {line}")
         click.echo("Dry run: nothing was written.", err=True)
         return
     with importer.target_connection(Path(app.db_path), lambda: app.conn, app.close) as conn:
@@ -334,7 +342,8 @@ def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bo
     "summary_only",
     is_flag=True,
     help="Write a team summary instead (JSON): per person and week, the figures "
-    "'rank' needs, no tasks. Its window is by done date.",
+    "a score is made of, no tasks; people who opted out are left out. Its window "
+    "is by done date.",
 )
 @pass_app
 def export(
@@ -359,8 +368,8 @@ def export(
     timer sittings, re-estimates, aliases, opt-outs and deletions.
 
     With --summary, a team shares its standing without its tasks: a lead
-    imports the file ('calibrate import') and ranks members and teams from it
-    exactly as from the raw tasks.
+    imports the file ('calibrate import'), and score, rank, people and report
+    count its people there exactly as from the raw tasks.
     """
     from pathlib import Path
 
@@ -412,6 +421,7 @@ def merge(app: App, other: str, dry_run: bool, json_output: bool) -> None:
     New tasks are added; where both have a task, each field takes the later
     edit; timer sittings and re-estimates of both are kept; a task deleted on
     either side stays deleted. Any order, any number of times: the same result.
+    A record that add would refuse is refused, one line each; the rest merges.
     """
     from pathlib import Path
 

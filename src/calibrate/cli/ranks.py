@@ -26,7 +26,7 @@ from calibrate.identity import default_person
 from calibrate.text import Column, count, factor, percent, render_table, to_json
 
 if TYPE_CHECKING:  # numpy's and pandas': imported inside 'rank' alone
-    from calibrate.stats.ranks import PersonRow, RankGroup, TeamRow
+    from calibrate.stats.ranks import PersonRow, RankGroup, SummaryWindow, TeamRow
 
 
 class RankWindow(TypedDict):
@@ -55,13 +55,17 @@ class PeopleRanks(TypedDict):
 
 
 class TeamsRanks(TypedDict):
-    """``calibrate rank --teams --json``: teams against each other (:class:`TeamRanks`)."""
+    """``calibrate rank --teams --json``: teams against each other (:class:`TeamRanks`);
+    ``shorter``: the teams whose summaries cover less than the window,
+    ``left_out``: the people the summaries left out (opted out there)."""
 
     scope: Literal["teams"]
     window: RankWindow
     ranked: list[TeamRow]
     unranked: list[TeamRow]
     n: int
+    shorter: list[SummaryWindow]
+    left_out: int
 
 
 # --- rank --------------------------------------------------------------------------
@@ -97,14 +101,16 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output, cs
     show. Without options: your team.
 
     People who opted out ('calibrate people --opt-out') are never shown to
-    others; they still see themselves. --json gives every figure, unrounded;
+    others; they still see themselves. Imported team summaries count for the
+    people they bring (never for anyone with tasks here); --teams says where a
+    team's summaries cover fewer weeks than the window. --json gives every figure, unrounded;
     --csv one row a person (or team), ranked and provisional alike.
     """
     from calibrate import reference, teams
     from calibrate.rules import RANKED_N
     from calibrate.stats import ranks
     from calibrate.store import load as history
-    from calibrate.store import people
+    from calibrate.store import people, summaries
     from calibrate.store.tasks import canonical_person
 
     exclusive("give one of --team, --teams or --everyone", team, rank_teams, everyone)
@@ -135,6 +141,8 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output, cs
             "scope": "teams",
             "window": window_dict(history, selection),
             **result,
+            "shorter": teams.shorter_windows(inputs.windows, history.window_start(selection)),
+            "left_out": summaries.left_out(conn) if inputs.from_summaries else 0,
         }
         if csv_output:
             emit_flat([*by_team["ranked"], *by_team["unranked"]])
@@ -441,6 +449,23 @@ def render_teams(out: TeamsRanks, window: str) -> str:
     if out["unranked"]:
         shown = ", ".join(f"{row['team']} ({row['n']})" for row in out["unranked"])
         lines.append(f"Not ranked, under 30 tasks: {shown}")
+    for short in out["shorter"]:
+        span = f"from {short['since']}" if short["since"] else "up to"
+        if short["until"]:
+            span += f" to {short['until']}" if short["since"] else f" {short['until']}"
+        weeks = f"{count(short['weeks'], 'week')} " if short["weeks"] is not None else ""
+        lines.append(
+            textwrap.fill(
+                f"{short['team']}: its summaries cover only {weeks}({span}), fewer weeks "
+                f"than this window ({window}).",
+                width=80,
+            )
+        )
+    if out["left_out"]:
+        lines.append(
+            f"Summaries left out {count(out['left_out'], 'person', 'people')} who opted out: "
+            "their teams' figures are without them."
+        )
     return "\n".join(lines)
 
 
@@ -457,7 +482,9 @@ def people_command(app: App, opt_out, opt_in, person, json_output, csv_output) -
     """Everyone in the database: teams, task counts, aliases, opt-outs.
 
     With --opt-out you leave the ranks: nobody else sees you ranked, while
-    'calibrate rank' still shows you your own place. --opt-in undoes it.
+    'calibrate rank' still shows you your own place. --opt-in undoes it. Both
+    are for people with tasks here: someone known only from a team summary
+    opts in or out in their own database, and its next summary carries it.
     """
     from calibrate.store import people
 

@@ -28,7 +28,7 @@ status only moves forward, and an edit made here after the file's version
 wins, so importing last week's export again never undoes work done since.
 Fields the file does not have are never overwritten. A calibrate JSON Lines
 export carries its records with their stamps, and is joined as a merge would
-(:mod:`calibrate.exchange.records`, :mod:`calibrate.store.state`).
+(:mod:`calibrate.exchange.validate`, :mod:`calibrate.store.state`).
 
 Memory does not grow with the file: rows stream in batches, and the per-file
 bookkeeping of keys already seen lives in a temporary SQLite table.
@@ -64,8 +64,8 @@ from calibrate.exchange.formats import (
     open_reader,
 )
 from calibrate.exchange.formats.dates import DateError, DateReader
-from calibrate.exchange.records import check_record
 from calibrate.exchange.rows import Row, RowConverter, Skip
+from calibrate.exchange.validate import export_line
 from calibrate.store import settings, state
 from calibrate.store.stamps import now_at, replica_id
 from calibrate.text import count as plural
@@ -364,7 +364,7 @@ def _run(
         read += 1
         try:
             if raw.record is not None:
-                kind, record = check_record(raw.record)
+                kind, record = export_line(raw.record)
                 records.setdefault(kind, []).append(record)
                 if sum(len(group) for group in records.values()) >= BATCH_ROWS:
                     flush()

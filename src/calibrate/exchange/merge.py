@@ -16,9 +16,12 @@ merge folds the other file's records into this one's:
 - aliases and opt-outs: the later edit of each name wins; an alias mapped
   two ways says which mapping stays, in one line.
 
-Merging is commutative, associative and idempotent: in any order, any number
-of times, copies of a history end in the same state (``tests/laws``). All of
-it is one transaction. The other file is only read (a copy is upgraded when
+Every record passes the one door first (:mod:`calibrate.exchange.validate`):
+a task row gets the checks ``add`` applies (never a check against the clock:
+clocks differ), a record that fails is refused with one line, and the others
+are joined. Merging is commutative, associative and idempotent: in any order,
+any number of times, copies of a history end in the same state
+(``tests/laws``). All of it is one transaction. The other file is only read (a copy is upgraded when
 its schema is older). Settings and caches are not merged: they belong to the
 database they are in.
 """
@@ -35,6 +38,7 @@ from pathlib import Path
 
 from calibrate import store
 from calibrate.errors import DatabaseError, InputError, UsageError
+from calibrate.exchange.validate import Door
 from calibrate.store import state
 from calibrate.text import count
 
@@ -44,6 +48,7 @@ class MergeResult:
     other: str
     joined: state.JoinResult = field(default_factory=state.JoinResult)
     dry_run: bool = False
+    door: Door = field(default_factory=Door)
 
     def as_dict(self) -> dict:
         j = self.joined
@@ -62,6 +67,8 @@ class MergeResult:
             "people": j.people,
             "conflicts": dict(j.conflicts),
             "notes": list(j.lines),
+            "refused": self.door.refused,
+            "refusals": list(self.door.lines),
             "dry_run": self.dry_run,
         }
 
@@ -97,6 +104,7 @@ class MergeResult:
                 "not brought back (deleted here)"
             )
         out.extend(f"  {line}" for line in j.lines)
+        out.extend(f"  {line}" for line in self.door.shown())
         return out
 
 
@@ -118,7 +126,7 @@ def merge_database(
     with open_other(other_path) as other:
         try:
             with store.transaction(conn):
-                join_database(conn, other, result.joined)
+                join_database(conn, other, result.joined, result.door)
                 if dry_run:
                     raise _DryRun
         except _DryRun:
@@ -127,15 +135,22 @@ def merge_database(
 
 
 def join_database(
-    conn: sqlite3.Connection, other: sqlite3.Connection, result: state.JoinResult
+    conn: sqlite3.Connection,
+    other: sqlite3.Connection,
+    result: state.JoinResult,
+    door: Door | None = None,
 ) -> None:
-    """Every record of ``other`` joined into ``conn`` (inside a transaction)."""
-    state.join_tombstones(conn, state.read_tombstones(other), result)
-    state.join_tasks(conn, state.read_tasks(other), result)
-    for table in state.CHILD_VALUES:
-        state.join_children(conn, table, state.read_children(other, table), result)
-    state.join_aliases(conn, state.read_aliases(other), result)
-    state.join_people(conn, state.read_people(other), result)
+    """Every record of ``other`` joined into ``conn`` (inside a transaction)
+    that passes the ``door`` (asked of each record the join would store: one
+    already held here as it is is not asked about)."""
+    door = door or Door()
+    state.join_tombstones(conn, state.read_tombstones(other), result, door.admit("tombstone"))
+    state.join_tasks(conn, state.read_tasks(other), result, door.admit("task"))
+    for table, kind in state.CHILD_KINDS.items():
+        records = state.read_children(other, table)
+        state.join_children(conn, table, records, result, door.admit(kind))
+    state.join_aliases(conn, state.read_aliases(other), result, door.admit("alias"))
+    state.join_people(conn, state.read_people(other), result, door.admit("person"))
 
 
 def _same_file(a: Path, b: Path) -> bool:

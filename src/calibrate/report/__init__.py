@@ -103,10 +103,34 @@ def build_report(
     for make in SECTIONS if sections is None else sections:
         step(make.__name__.removesuffix("_section"))
         built.append(make(data))
+    if data.part is not None:
+        _not_in_summaries(built, data.part.people)
     if anonymise:
         pseudonyms.scrub(built, data.pseudonyms or {})
     step("rendering")
     return render.render(data, built, plotlyjs=plotlyjs, note=note)
+
+
+#: The sections that count imported team summaries as the headline does (law 6).
+WITH_SUMMARIES = {"people", "ranks"}
+
+
+def _not_in_summaries(built: list[Section], people: int) -> None:
+    """A note on every section drawn from single tasks, where team summaries
+    count in the headline: what they show is not in summaries."""
+    who = f"{people} {'person' if people == 1 else 'people'}"
+    note = (
+        f"Not in summaries: {who} of this report counted from imported team summaries "
+        "are in the headline and the people and ranks, not here (a summary carries "
+        "no single tasks)."
+    )
+    for section in built:
+        if section.key in WITH_SUMMARIES:
+            continue
+        if section.empty:  # said beside the empty state, which is all that shows
+            section.empty += f" {note}"
+        else:
+            section.notes.append(note)
 
 
 def write_report(

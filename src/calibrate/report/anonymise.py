@@ -29,6 +29,8 @@ def anonymise(data: ReportData) -> dict[str, str]:
         data.tasks["person"] = data.tasks["person"].map(lambda name: mapping.get(name, name))
     if "person" in data.promises:
         data.promises["person"] = data.promises["person"].map(lambda n: mapping.get(n, n))
+    if data.part is not None and len(data.part.rows):  # people from team summaries
+        data.part.rows["person"] = data.part.rows["person"].map(lambda n: mapping.get(n, n))
     if data.panel["scope"] == "person" and name:
         data.panel["name"] = mapping[name]
     data.pseudonyms = mapping

@@ -8,7 +8,7 @@ arrays" functions: the headline is :func:`panel.assemble_panel` fed as
 :func:`panel.build_panel` feeds it, so it equals ``calibrate score --json``
 for the same scope and window; the previous window's panel gives the change
 since the previous period; the counted tasks (with person and team) feed the
-charts; the ranks (:func:`teams.task_frames`) and, for all history, the
+charts; the ranks (:func:`weeks.task_frames`) and, for all history, the
 forecast's evidence (:func:`advice.past_from_columns`) come from the same
 rows.
 
@@ -29,7 +29,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from calibrate import durations, panel, rules, teams
+from calibrate import durations, panel, rules, teams, weeks
+from calibrate import panel_summaries as summed
 from calibrate.durations import local_midnight_utc, local_today, week_start
 from calibrate.errors import DatabaseError, NotFound
 from calibrate.panel import ScorePanel
@@ -67,6 +68,8 @@ class ReportData:
     pseudonyms: dict | None = None
     #: First and last done date, for a window of all history (:func:`done_span`).
     done_span: tuple[date, date] | None = None
+    #: What imported team summaries add to the scope (law 6): ``None`` for nothing.
+    part: teams.Part | None = None
 
     @property
     def scope(self) -> str:
@@ -74,10 +77,10 @@ class ReportData:
 
     def rank_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Everyone's counted tasks and promises of the window as
-        :func:`teams.load_tasks` gives them, from the loaded rows."""
+        :func:`weeks.load_tasks` gives them, from the loaded rows."""
         rows = self.rows
         everyone = rows.mask("everyone")
-        return teams.task_frames(
+        return weeks.task_frames(
             rows.take(everyone, history.FRAME_COLUMNS),
             self.selection.replace(person=None, team=None, everyone=True),
             today=self.today,
@@ -294,7 +297,9 @@ def load(
     today = today or local_today()
     if conn is not None:
         selection = history.resolve_person(conn, selection)
-    if conn is None or not history.has_tasks(conn, selection):
+    if conn is None or not (
+        history.has_tasks(conn, selection) or teams.summary_part(conn, selection) is not None
+    ):
         raise NotFound(f"no tasks for {_scope_words(selection)} in this database{_hint(selection)}")
     values = settings.read_all(conn)
     previous_selection = previous_window(selection, today)
@@ -302,6 +307,14 @@ def load(
     rows = load_tasks(conn, selection, previous_selection, reference)
     counted = rows.counted & rows.mask("scope", "status", "window")
     promises = promise_frame(rows, today, values)
+    prior_stats, prior_keep = None, None
+    if reference:
+        prior_stats, prior_keep = summed.fold_group(
+            history.counted_stats(conn, reference),
+            panel.keep_counts(promises[promises["in_reference"]]),
+            teams.summary_part(conn, reference),
+        )
+    part = teams.summary_part(conn, selection)
     headline = panel.assemble_panel(
         selection,
         today=today,
@@ -311,12 +324,13 @@ def load(
         ),
         prior_label=reference_label,
         prior_team=reference.team if reference else None,
-        prior_stats=history.counted_stats(conn, reference) if reference else None,
+        prior_stats=prior_stats,
         outcomes=promises[promises["in_scope"]],
-        prior_keep=(panel.keep_counts(promises[promises["in_reference"]]) if reference else None),
+        prior_keep=prior_keep,
         logged=int(rows.mask("scope", "created").sum()),
         promised=int((rows.mask("scope", "created") & rows.has_promise).sum()),
         bands={key: values[key] for key in rules.DEFAULT_BANDS},
+        part=part,
         graded=ledgers.graded_advice(conn, *selection.where("t")),
     )
     previous = None
@@ -346,6 +360,7 @@ def load(
         .drop(columns=["in_scope", "in_reference"])
         .reset_index(drop=True),
         done_span=done_span(rows, counted) if selection.since is None else None,
+        part=part,
     )
 
 
@@ -401,7 +416,11 @@ def previous_panel(
     if people is not None:
         tasks["person"], tasks["team"] = people
     reference, label = history.reference_for(conn, selection)
-    reference_stats = history.counted_stats(conn, reference) if reference is not None else None
+    reference_stats = None
+    if reference is not None:
+        reference_stats, _ = summed.fold_group(
+            history.counted_stats(conn, reference), None, teams.summary_part(conn, reference)
+        )
     return panel.assemble_panel(
         selection,
         today=today,
@@ -409,6 +428,7 @@ def previous_panel(
         prior_label=label,
         prior_team=reference.team if reference is not None else None,
         prior_stats=reference_stats,
+        part=teams.summary_part(conn, selection),
     )
 
 

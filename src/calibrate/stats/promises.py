@@ -232,7 +232,6 @@ def promise_summary(
     (promise_rate, keep_rate, exceed_rate: value, target band, status);
     ``advice`` (lines of text). Rates are ``None`` when their denominator is 0.
     """
-    band = {**rules.DEFAULT_BANDS, **(bands or {})}
     if outcomes is None or not len(outcomes):
         due = kept = exceeded = 0
         slack_values = np.array([])
@@ -246,7 +245,43 @@ def promise_summary(
         slack_values = costed["slack"].to_numpy(dtype=float)
         promised_h = float(costed["promised_h"].sum())
         effort_h = float(costed["effort_h"].sum())
-    promise_rate = promised / logged if logged else None
+    return summary_of_counts(
+        due=due,
+        kept=kept,
+        exceeded=exceeded,
+        slack_values=slack_values,
+        promised_h=promised_h,
+        effort_h=effort_h,
+        logged=logged,
+        promised=promised,
+        rest_kept=rest_kept,
+        rest_due=rest_due,
+        bands=bands,
+    )
+
+
+def summary_of_counts(
+    *,
+    due: int,
+    kept: int,
+    exceeded: int,
+    slack_values: np.ndarray,
+    promised_h: float,
+    effort_h: float,
+    logged: int,
+    promised: int | None,
+    rest_kept: int | None = None,
+    rest_due: int | None = None,
+    bands: Mapping[str, float] | None = None,
+    slack_n: int | None = None,
+) -> PromiseSummary:
+    """:func:`promise_summary` from counts: the promises due, kept and
+    exceeded, the promise cost's ratios (``slack_values``) and sums, and the
+    tasks logged and promised (``promised`` ``None``: not known, so no
+    promise rate; ``slack_n``: the effort promises, where their ratios are
+    not all in ``slack_values``)."""
+    band = {**rules.DEFAULT_BANDS, **(bands or {})}
+    promise_rate = promised / logged if logged and promised is not None else None
     keep_raw = kept / due if due else None
     keep_raw_low, keep_raw_high = wilson(kept, due)
     keep_rate, keep_low, keep_high = keep_posterior(kept, due, rest_kept, rest_due)
@@ -260,7 +295,7 @@ def promise_summary(
         keep_status = "flag"
     out: PromiseSummary = {
         "logged": int(logged),
-        "promised": int(promised),
+        "promised": int(promised or 0),
         "promise_rate": promise_rate,
         "due": due,
         "kept": kept,
@@ -278,7 +313,7 @@ def promise_summary(
         "exceed_rate": exceed_rate,
         "slack": float(np.median(slack_values)) if slack_values.size else None,
         "slack_total": promised_h / effort_h if effort_h > 0 else None,
-        "slack_n": int(slack_values.size),
+        "slack_n": int(slack_values.size if slack_n is None else slack_n),
         "gauges": {
             "promise_rate": {
                 "value": promise_rate,
@@ -310,7 +345,7 @@ def promise_advice(summary: PromiseSummary, band: Mapping[str, float]) -> list[s
     """Section 4's one-line advice: too many promises, too few kept, none made."""
     advice = []
     rate = summary["promise_rate"]
-    if summary["logged"] and summary["promised"] == 0:
+    if summary["logged"] and summary["promised"] == 0 and summary["promise_rate"] is not None:
         advice.append("You made no promises: make some, on the tasks others wait for.")
     elif rate is not None and rate > band["promise-rate-max"] + rules.BOUND_SLACK:
         advice.append(

@@ -162,6 +162,17 @@ class TeamRow(TypedDict):
     overlaps_next: bool | None
 
 
+class SummaryWindow(TypedDict):
+    """A team whose figures come (in part) from team summaries covering fewer
+    weeks than a rank's window: the weeks they cover (Mondays, the end
+    exclusive; ``None``: no bound) and how many."""
+
+    team: str
+    since: str | None
+    until: str | None
+    weeks: int | None
+
+
 class TeamRanks(TypedDict):
     ranked: list[TeamRow]
     unranked: list[TeamRow]

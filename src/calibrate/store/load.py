@@ -36,9 +36,10 @@ from calibrate import rules
 from calibrate.clock import local_date
 from calibrate.durations import NO_TIME, from_iso, local_days, week_index, week_start
 from calibrate.selection import Selection
-from calibrate.store import names, people
+from calibrate.store import names, people, summaries
 from calibrate.store.fetch import fetch_columns
-from calibrate.store.tasks import STATUSES, team_of
+from calibrate.store.tasks import STATUSES
+from calibrate.store.tasks import team_of as team_of
 
 #: Above this share of all tasks in the window, a full scan beats the index.
 SCAN_SHARE = 0.10
@@ -144,12 +145,13 @@ def canonical_people(conn: sqlite3.Connection, column: np.ndarray) -> np.ndarray
 def reference_for(conn: sqlite3.Connection, selection: Selection) -> tuple[Selection | None, str]:
     """The scope a panel is shrunk toward and compared with, and its label.
 
-    A person: their team, or everyone when they have none; a team: everyone;
+    A person: their team (for a person known from a team summary, the team
+    it gives them), or everyone when they have none; a team: everyone;
     everyone: ``None`` (itself). The window and filters stay the same.
     """
     everyone = selection.replace(person=None, team=None, everyone=True)
     if selection.person is not None:
-        team = team_of(conn, selection.person)
+        team = people.current_team(conn, selection.person)
         if team is None:
             return everyone, "everyone"
         return selection.replace(person=None, team=team, everyone=False), f"team {team}"
@@ -486,35 +488,45 @@ def _moment(utc_text: str | None) -> np.datetime64 | None:
 
 
 def imported_weeks(conn: sqlite3.Connection, selection: Selection) -> pd.DataFrame:
-    """The imported summaries' week rows in the selection's window (whole
-    weeks) and scope, with aliases applied: ``person``, ``team`` (``None`` for
-    none), ``week`` (the Monday as ISO text; ``None``: undated, only for all
-    history), the :data:`STATS`, ``histogram`` (its (bin, count) pairs) and
-    ``detail`` (the version-2 fields as a dict; ``None`` for an older week)."""
+    """The week rows of imported summaries that count (law 5,
+    :func:`summaries.counted_rows`: the people they speak for, who have no
+    task here) in the selection's window (whole weeks) and scope, with
+    aliases applied: ``person``, ``team`` (``None`` for none), ``week`` (the
+    Monday as ISO text; ``None``: undated, only for all history), the
+    :data:`STATS`, ``histogram`` (its (bin, count) pairs), ``ranges`` (its
+    levels), ``detail`` (the
+    version-2 fields as a dict; ``None`` for an older week) and ``replica``.
+    A selection by tags or project gets none: a summary carries neither."""
+    columns = ["person", "team", "week", *STATS, "histogram", "ranges", "detail", "replica"]
+    counted = summaries.counted_rows(conn) if not (selection.tags or selection.project) else {}
+    if not counted:
+        return pd.DataFrame({name: [] for name in columns})
     start, end = window_start(selection), window_end(selection)
     clauses, params = ["1"], []
     if start is not None:
-        clauses.append("week >= ?")
+        clauses.append("w.week >= ?")
         params.append(week_start(start).isoformat())
     if end is not None:
-        clauses.append("week < ?")
+        clauses.append("w.week < ?")
         params.append(_monday_after(end).isoformat())
-    columns = ["person", "team", "week", *STATS, "histogram", "detail"]
-    sql = f"SELECT {', '.join(columns)} FROM summary_weeks WHERE {' AND '.join(clauses)}"  # noqa: S608
-    records = conn.execute(sql, params).fetchall()
+    selected = ", ".join(f"w.{name}" for name in columns[:-1])
+    sql = (
+        f"SELECT {selected}, s.replica FROM summary_weeks AS w "  # noqa: S608 (fixed names)
+        f"JOIN summaries AS s ON s.id = w.summary_id WHERE {' AND '.join(clauses)}"
+    )
+    records = [tuple(row) for row in conn.execute(sql, params) if counted.get(row[0]) == row[-1]]
     if not records:
         return pd.DataFrame({name: [] for name in columns})
-    frame = pd.DataFrame([tuple(row) for row in records], columns=columns)
-    aliases = people.alias_map(conn)
-    frame["person"] = [aliases.get(name, name) for name in frame["person"]]
+    frame = pd.DataFrame(records, columns=columns)
+    canonical = summaries.canonical_names(conn)
+    frame["person"] = [canonical(name) for name in frame["person"]]
     frame["histogram"] = [json.loads(text) for text in frame["histogram"]]
+    frame["ranges"] = [json.loads(text) for text in frame["ranges"]]
     frame["detail"] = [None if text is None else json.loads(text) for text in frame["detail"]]
     if selection.person is not None:
         frame = frame[frame["person"] == selection.person]
     elif selection.team is not None:
         frame = frame[frame["team"] == selection.team]
-    if start is not None:
-        frame = frame[frame["week"].notna()]
     return frame.reset_index(drop=True)
 
 

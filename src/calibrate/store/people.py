@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from calibrate.errors import InputError, NotFound, UsageError
+from calibrate.errors import InputError, NotFound, StateError, UsageError
 from calibrate.rules import counted_sql
 from calibrate.store import names as naming
-from calibrate.store import transaction
+from calibrate.store import summaries, transaction
 from calibrate.store.names import canonical_person, clean_name, names_of
 from calibrate.store.stamps import next_at, replica_id
 from calibrate.store.tasks import team_of
@@ -32,20 +32,25 @@ def _in(names: list[str]) -> str:
 
 
 def current_team(conn: sqlite3.Connection, person: str) -> str | None:
-    """The team of the person's most recent task (METRICS.md), else the team an
-    imported summary gives them; ``None`` for none."""
-    if _has_tasks(conn, names_of(conn, person)):
-        return team_of(conn, person)
-    row = conn.execute(
-        "SELECT team FROM summary_people WHERE person = ? ORDER BY summary_id DESC LIMIT 1",
-        (person,),
-    ).fetchone()
-    return (row[0] or None) if row is not None else None
+    """The team of the person's most recent task (METRICS.md), else the team
+    the summary that speaks for them gives them; ``None`` for none."""
+    return current_teams(conn, [person])[person]
 
 
 def current_teams(conn: sqlite3.Connection, people) -> dict[str, str | None]:
-    """:func:`current_team` of each of ``people`` (one index seek each)."""
-    return {person: current_team(conn, person) for person in people}
+    """:func:`current_team` of each of ``people`` (one index seek each, and
+    one read of the summaries' people for those without tasks)."""
+    out: dict[str, str | None] = {}
+    speaking = None
+    for person in people:
+        if _has_tasks(conn, names_of(conn, person)):
+            out[person] = team_of(conn, person)
+            continue
+        if speaking is None:
+            speaking = summaries.speakers(conn)
+        found = speaking.get(person)
+        out[person] = found.team if found is not None else None
+    return out
 
 
 def _has_tasks(conn: sqlite3.Connection, names: list[str]) -> bool:
@@ -67,15 +72,17 @@ def alias_map(conn: sqlite3.Connection) -> dict[str, str]:
 
 
 def opted_out(conn: sqlite3.Connection) -> set[str]:
-    """People who opted out of ranks, here (under any of their names) or in
-    an imported summary (privacy first: one opt-out anywhere is enough)."""
+    """People who opted out of ranks here (under any of their names); and
+    people known only from a summary that marked them opted out (a summary's
+    opt-outs apply only to the people it speaks for, law 5: never to anyone
+    with tasks here; new summaries leave such people out entirely)."""
     aliases = alias_map(conn)
     names = {
         aliases.get(row[0], row[0])
         for row in conn.execute("SELECT name FROM people WHERE opt_out = 1")
     }
-    for (person,) in conn.execute("SELECT person FROM summary_people WHERE opt_out = 1"):
-        names.add(aliases.get(person, person))
+    if summaries.has_summaries(conn):
+        names.update(p for p, found in summaries.speakers(conn).items() if found.opt_out)
     return names
 
 
@@ -102,10 +109,12 @@ def require_person(conn: sqlite3.Connection, name: str) -> str:
 
 def list_people(conn: sqlite3.Connection) -> list[dict]:
     """Everyone here, by name: ``person``, ``team`` (of their most recent
-    task), ``tasks`` (all), ``counted`` (finished with an estimate and an
-    actual), ``open``, ``last`` (last activity, ISO date), ``aliases``,
-    ``opt_out``, and ``summary`` (weeks of imported summaries, for people known
-    from a team's summary file rather than from tasks)."""
+    task, else the one the summary that speaks for them gives), ``tasks``
+    (all), ``counted`` (finished with an estimate and an actual, all history;
+    for a person known from a team summary, the tasks it counts for them),
+    ``open``, ``last`` (last activity, ISO date), ``aliases``, ``opt_out``,
+    and ``summary`` (the weeks of imported summaries that count for them:
+    only for people with no task here, law 5)."""
     rows: dict[str, dict] = {}
     aliases = alias_map(conn)
     for name, tasks, counted, open_, last in conn.execute(
@@ -122,23 +131,29 @@ def list_people(conn: sqlite3.Connection) -> list[dict]:
         row["counted"] += int(counted)
         row["open"] += int(open_)
         row["last"] = max(filter(None, [row["last"], (last or "")[:10] or None]), default=None)
-    for person, weeks, counted, last in conn.execute(
-        "SELECT person, count(*), total(n), max(week) FROM summary_weeks GROUP BY person"
-    ):
-        person = aliases.get(person, person)
-        row = rows.setdefault(person, _person_row(person))
+    speaking = summaries.speakers(conn) if summaries.has_summaries(conn) else {}
+    counting = summaries.counted_rows(conn) if speaking else {}
+    canonical = summaries.canonical_names(conn) if speaking else str
+    for stored, replica in counting.items():
+        weeks, counted, last = conn.execute(
+            "SELECT count(*), total(w.n), max(w.week) FROM summary_weeks AS w JOIN summaries "
+            "AS s ON s.id = w.summary_id WHERE w.person = ? AND s.replica = ?",
+            (stored, replica),
+        ).fetchone()
+        row = rows.setdefault(canonical(stored), _person_row(canonical(stored)))
         row["summary"] += int(weeks)
-        if not row["tasks"]:
-            row["counted"] += int(counted)
-            row["last"] = max(filter(None, [row["last"], last]), default=None)
+        row["counted"] += int(counted)
+        row["last"] = max(filter(None, [row["last"], last]), default=None)
+    for person in speaking:
+        rows.setdefault(person, _person_row(person))
     for name in opted_out(conn):
         if name in rows:
             rows[name]["opt_out"] = True
     for person, names in aliases_of(conn).items():
         if person in rows:
             rows[person]["aliases"] = names
-    for person, row in rows.items():
-        row["team"] = current_team(conn, person)
+    for person, team in current_teams(conn, list(rows)).items():
+        rows[person]["team"] = team
     return [rows[name] for name in sorted(rows, key=str.casefold)]
 
 
@@ -229,9 +244,20 @@ def _write_opt_out(conn: sqlite3.Connection, person: str, opt_out: bool) -> None
 
 def set_opt_out(conn: sqlite3.Connection, name: str, opt_out: bool) -> str:
     """Opt a person out of ranks (or back in: under every name of theirs that
-    had opted out). Returns their canonical name."""
+    had opted out). Returns their canonical name. Only for people with tasks
+    here (law 5): a person known only from a team summary opts in or out in
+    their own database, whose next summary carries it."""
     with transaction(conn):
         person = require_person(conn, name)
+        if not _has_tasks(conn, names_of(conn, person)):
+            found = summaries.speakers(conn).get(person)
+            if found is not None:
+                raise StateError(
+                    f"{person} has no tasks here, only the figures of a team summary "
+                    f"({found.file}): an opt-out or opt-in here applies only to people with "
+                    f"tasks here, so {person} opts {'out' if opt_out else 'in'} in their own "
+                    "database, and its next summary carries it"
+                )
         _write_opt_out(conn, person, opt_out)
         if not opt_out:
             names = names_of(conn, person)

@@ -407,6 +407,92 @@ def m007_undo_log(db: Database) -> None:
     db.execute("CREATE INDEX undo_items_task ON undo_items(task_uid)")
 
 
+@migration
+def m008_summary_replicas(db: Database) -> None:
+    """Team summaries at a lead kept per export, by replica (law 4): every
+    imported export is a row of ``summaries`` (no longer one per database),
+    with ``replica``: the key a lead counts it under (the file's replica id,
+    ``database_id``, with ``~N`` for a fork: one id, two histories), the
+    exporter's ``today``, whom it covers (``scope_kind``: everyone, team or
+    person, and ``scope_name``) and how many opted-out people it left out
+    (``left_out``; ``NULL``: not said). A later export of one replica
+    supersedes the weeks it covers; what an earlier one alone covers stays.
+    The three tables are rebuilt (children first: their rows are kept)."""
+    saved = {
+        table: db.conn.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608 (fixed names)
+        for table in ("summaries", "summary_people", "summary_weeks")
+    }
+    for table in ("summary_weeks", "summary_people", "summaries"):
+        db.execute(f"DROP TABLE {table}")
+    db.execute(
+        """
+        CREATE TABLE summaries (
+            id INTEGER PRIMARY KEY,
+            replica TEXT NOT NULL,
+            database_id TEXT NOT NULL,
+            file TEXT NOT NULL,
+            exported_at TEXT NOT NULL,
+            imported_at TEXT NOT NULL,
+            today TEXT,
+            since TEXT,
+            until TEXT,
+            scope_kind TEXT NOT NULL DEFAULT 'everyone',
+            scope_name TEXT,
+            left_out INTEGER,
+            format_version INTEGER NOT NULL,
+            score_version INTEGER NOT NULL,
+            UNIQUE (replica, exported_at)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE summary_people (
+            summary_id INTEGER NOT NULL REFERENCES summaries(id) ON DELETE CASCADE,
+            person TEXT NOT NULL,
+            team TEXT,
+            opt_out INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (summary_id, person)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE summary_weeks (
+            summary_id INTEGER NOT NULL REFERENCES summaries(id) ON DELETE CASCADE,
+            person TEXT NOT NULL,
+            team TEXT,
+            week TEXT,
+            n INTEGER NOT NULL CHECK (n >= 0),
+            sum_abs REAL NOT NULL CHECK (sum_abs >= 0),
+            sum_sq REAL NOT NULL CHECK (sum_sq >= 0),
+            over INTEGER NOT NULL,
+            exact INTEGER NOT NULL,
+            under INTEGER NOT NULL,
+            within_25 INTEGER NOT NULL,
+            due INTEGER NOT NULL,
+            kept INTEGER NOT NULL,
+            exceeded INTEGER NOT NULL,
+            histogram TEXT NOT NULL DEFAULT '[]',
+            ranges TEXT NOT NULL DEFAULT '[]',
+            detail TEXT
+        )
+        """
+    )
+    db.conn.executemany(
+        "INSERT INTO summaries (id, replica, database_id, file, exported_at, imported_at, "
+        "since, until, format_version, score_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(row[0], row[1], *row[1:]) for row in saved["summaries"]],
+    )
+    db.conn.executemany("INSERT INTO summary_people VALUES (?, ?, ?, ?)", saved["summary_people"])
+    marks = ", ".join("?" * 17)
+    db.conn.executemany(f"INSERT INTO summary_weeks VALUES ({marks})", saved["summary_weeks"])  # noqa: S608
+    db.execute("CREATE INDEX summary_weeks_summary ON summary_weeks(summary_id)")
+    db.execute("CREATE INDEX summary_weeks_person ON summary_weeks(person, week)")
+    db.execute("CREATE INDEX summary_weeks_team ON summary_weeks(team)")
+    db.execute("CREATE INDEX summary_people_person ON summary_people(person)")
+
+
 def _child_uid(task_uid: str, kind: str, start: str, occurrence: int) -> str:
     """A stable uid for a record that had none: the same record (a task's
     sitting, or re-estimate, at the same moment) in two files gets the same one."""

@@ -29,8 +29,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from calibrate.store.stamps import (
     NO_STAMP,
@@ -63,6 +64,13 @@ CHILD_KINDS = {
     "forecast_ledger": "chance",
 }
 BATCH = 500
+#: Whether a record may be stored (the door of :mod:`calibrate.exchange.validate`,
+#: which keeps a line per refusal): asked of every record a join would store.
+Admit = Callable[[dict], bool]
+
+
+def _everything(record: dict) -> bool:
+    return True
 
 
 @dataclass
@@ -99,7 +107,10 @@ def read_tasks(conn: sqlite3.Connection, where: str = "1", params: Iterable = ()
     width = len(TASK_COLUMNS)
     for row in _query(conn, sql, params):
         record = dict(zip(TASK_COLUMNS, row[:width], strict=True))
-        record["stamps"] = decode(row[width + 1], row[width], replica)
+        try:
+            record["stamps"] = decode(row[width + 1], row[width], replica)
+        except (ValueError, TypeError, AttributeError, IndexError):
+            record["stamps"] = None  # unreadable: the door refuses the record
         yield record
 
 
@@ -209,9 +220,16 @@ _UPDATE_TASK = (
 )
 
 
-def join_tasks(conn: sqlite3.Connection, records: Iterable[dict], result: JoinResult) -> None:
+def join_tasks(
+    conn: sqlite3.Connection,
+    records: Iterable[dict],
+    result: JoinResult,
+    admit: Admit = _everything,
+) -> None:
     """Fold task records in (inside the caller's transaction): per register,
-    the later stamp wins; a task deleted here stays deleted."""
+    the later stamp wins; a task deleted here stays deleted. A record that
+    would add or change a task is stored only when ``admit`` lets it (one
+    already held as it is changes nothing, and is not asked about)."""
     replica = replica_id(conn)
     for chunk in _chunks(records, key="uid"):
         uids = [record["uid"] for record in chunk]
@@ -234,14 +252,21 @@ def join_tasks(conn: sqlite3.Connection, records: Iterable[dict], result: JoinRe
             theirs = record["stamps"]
             mine = ours.get(uid)
             if mine is None:
+                if not admit(record):
+                    continue
                 values = [record[c] for c in TASK_COLUMNS]
                 inserts.append((*values, second_of(newest(theirs)[0]), encode(theirs)))
                 result.added += 1
                 continue
             width = len(TASK_COLUMNS) + 1
-            their_text = encode(theirs)
-            if mine[width + 1] == their_text:
-                result.unchanged += 1
+            their_text = _encoded(theirs)
+            # a row written here without stamps (NULL: the demo, SQL by hand) reads as
+            # stamped with its updated_at and this replica: compare that text
+            our_text = mine[width + 1] or encode(decode(None, mine[width], replica))
+            if their_text is not None and our_text == their_text:
+                result.unchanged += 1  # the same writes: held already, as it is
+                continue
+            if not admit(record):
                 continue
             stamps = decode(mine[width + 1], mine[width], replica)
             row = dict(zip(TASK_COLUMNS, mine[1:width], strict=True))
@@ -280,6 +305,14 @@ def join_tasks(conn: sqlite3.Connection, records: Iterable[dict], result: JoinRe
             conn.executemany(_UPDATE_TASK, updates)
 
 
+def _encoded(stamps: Any) -> str | None:
+    """A record's stamps as their compact text; ``None`` when they are not stamps."""
+    try:
+        return encode(stamps)
+    except (TypeError, KeyError, ValueError, IndexError, AttributeError):
+        return None
+
+
 def _comparable(register: str, values: list) -> list:
     """A register's values as compared: JSON texts (tags, the import ledger)
     by what they hold, not how they were spelled."""
@@ -289,11 +322,15 @@ def _comparable(register: str, values: list) -> list:
 
 
 def join_children(
-    conn: sqlite3.Connection, table: str, records: Iterable[dict], result: JoinResult
+    conn: sqlite3.Connection,
+    table: str,
+    records: Iterable[dict],
+    result: JoinResult,
+    admit: Admit = _everything,
 ) -> None:
     """Fold interval or re-estimate records in: united by uid, the later
     stamp winning per record. A record whose task is not here (deleted here,
-    or not in the file) is left out."""
+    or not in the file) is left out; one to store, unless ``admit`` lets it."""
     names = CHILD_VALUES[table]
     insert = (
         f"INSERT INTO {table} (uid, task_id, {', '.join(names)}, stamp_at, stamp_replica) "  # noqa: S608 (fixed names)
@@ -328,20 +365,22 @@ def join_children(
         }
         inserts, updates = [], []
         for record in chunk:
+            mine = ours.get(record["uid"])
+            if mine is not None and _held(record, mine, names):
+                continue  # held already, as it is
+            if not admit(record):
+                continue
             task_id = task_ids.get(record["task"])
             if task_id is None:
                 continue
             values = [int(record[n]) if n == "deleted" else record[n] for n in names]
             stamp = tuple(record["stamp"])
-            mine = ours.get(record["uid"])
             if mine is None:
                 inserts.append((record["uid"], task_id, *values, *stamp))
             else:
                 our_values = list(mine[1 : 1 + len(names)])
                 our_stamp = (mine[-2] or "", mine[-1] or "")
                 if not wins(stamp, values, our_stamp, our_values):
-                    continue
-                if stamp == our_stamp and values == our_values:
                     continue
                 updates.append((*values, *stamp, record["uid"]))
             result.records[kind] += 1
@@ -351,9 +390,26 @@ def join_children(
             conn.executemany(update, updates)
 
 
-def join_tombstones(conn: sqlite3.Connection, records: Iterable[dict], result: JoinResult) -> None:
+def _held(record: dict, mine: tuple, names: tuple[str, ...]) -> bool:
+    """Whether a child record is the very one held here (its values and stamp)."""
+    try:
+        values = [int(record[n]) if n == "deleted" else record[n] for n in names]
+        return tuple(record["stamp"]) == (mine[-2] or "", mine[-1] or "") and values == list(
+            mine[1 : 1 + len(names)]
+        )
+    except (TypeError, KeyError, ValueError):
+        return False
+
+
+def join_tombstones(
+    conn: sqlite3.Connection,
+    records: Iterable[dict],
+    result: JoinResult,
+    admit: Admit = _everything,
+) -> None:
     """Fold tombstones in (deleted and restored, each the later stamp), then
-    delete the tasks they hold deleted."""
+    delete the tasks they hold deleted (only those ``admit`` lets in)."""
+    records = (record for record in records if admit(record))
     for chunk in _chunks(records, key="uid"):
         uids = [record["uid"] for record in chunk]
         ours = {
@@ -388,10 +444,16 @@ def join_tombstones(conn: sqlite3.Connection, records: Iterable[dict], result: J
                 result.deleted += conn.execute("DELETE FROM tasks WHERE uid = ?", (uid,)).rowcount
 
 
-def join_aliases(conn: sqlite3.Connection, records: Iterable[dict], result: JoinResult) -> None:
-    """Fold aliases in, last writer winning per name; where the two sides
-    map a name differently, one line says which mapping stays and why."""
-    for record in records:
+def join_aliases(
+    conn: sqlite3.Connection,
+    records: Iterable[dict],
+    result: JoinResult,
+    admit: Admit = _everything,
+) -> None:
+    """Fold aliases in (those ``admit`` lets in), last writer winning per
+    name; where the two sides map a name differently, one line says which
+    mapping stays and why."""
+    for record in filter(admit, records):
         alias, stamp = record["alias"], tuple(record["stamp"])
         value = [record["person"], bool(record["deleted"])]
         mine = conn.execute(
@@ -426,9 +488,14 @@ def _alias_words(value: list) -> str:
     return "no alias" if value[1] else f"-> {value[0]}"
 
 
-def join_people(conn: sqlite3.Connection, records: Iterable[dict], result: JoinResult) -> None:
-    """Fold opt-outs in, last writer winning per name."""
-    for record in records:
+def join_people(
+    conn: sqlite3.Connection,
+    records: Iterable[dict],
+    result: JoinResult,
+    admit: Admit = _everything,
+) -> None:
+    """Fold opt-outs in (those ``admit`` lets in), last writer winning per name."""
+    for record in filter(admit, records):
         name, stamp, opt_out = record["name"], tuple(record["stamp"]), int(bool(record["opt_out"]))
         mine = conn.execute(
             "SELECT opt_out, stamp_at, stamp_replica FROM people WHERE name = ?", (name,)

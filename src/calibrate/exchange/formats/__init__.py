@@ -103,7 +103,7 @@ class RawRow:
     imported before keyless rows were keyed by their fields). ``record``: a
     line of a calibrate export that carries its stamps (a task, interval,
     re-estimate, alias, opt-out or tombstone), joined as it is rather than
-    read as a row (:mod:`calibrate.exchange.records`).
+    read as a row (:mod:`calibrate.exchange.validate`).
     """
 
     line: int

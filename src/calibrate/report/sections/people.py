@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
-from calibrate import reference, rules
+from calibrate import reference, rules, teams, weeks
 from calibrate.report.data import ReportData
 from calibrate.report.model import TABLE_ROWS_MAX, Cell, Section, Table
 from calibrate.stats import drift, metrics, trends
-from calibrate.stats.promises import promise_summary
+from calibrate.stats.promises import summary_of_counts
 from calibrate.text import count, factor, percent
 
 #: Rows of the people table under a teams table (everyone's report): each team's
@@ -48,7 +49,7 @@ def people_section(data: ReportData) -> Section:
             "the estimate), and a keep rate under the flag band."
         ),
     )
-    if len(data.tasks) == 0:
+    if len(data.tasks) == 0 and data.part is None:
         section.empty = "No finished tasks in this window."
         return section
     if has_teams:
@@ -64,11 +65,10 @@ def group_table(data: ReportData, level: str, limit: int = TABLE_ROWS_MAX) -> Ta
     the long-run score, bias, typical miss and keep rate, best score first;
     at most ``limit`` rows."""
     tasks = data.tasks
-    keys = tasks[level].fillna(NO_TEAM if level == "team" else "").astype(str).to_numpy()
-    stats = metrics.point_stats_by(keys, tasks["estimate_h"], tasks["actual_h"])
+    # with the people imported team summaries speak for (law 6: as rank counts them)
+    stats, who = teams.group_stats(tasks, data.part, level, NO_TEAM)
     if level == "team":
-        who = pd.Series(tasks["person"].to_numpy(dtype=object)).groupby([keys]).value_counts()
-        drift_var = [drift.team_drift(who.loc[name].to_numpy()) for name in stats.index]
+        drift_var = [drift.team_drift(who[name]) for name in stats.index]
     else:
         drift_var = drift.person_drift(stats["n"].to_numpy())
     score, low, high = metrics.score_from_stats(
@@ -79,7 +79,7 @@ def group_table(data: ReportData, level: str, limit: int = TABLE_ROWS_MAX) -> Ta
     )
     stats = stats.assign(score=score, score_low=low, score_high=high)
     if level == "team":
-        stats["people"] = pd.Series(tasks["person"].to_numpy()).groupby(keys).nunique()
+        stats["people"] = [len(who[name]) for name in stats.index]
     stats = stats.sort_values(["score", "n"], ascending=[False, False], na_position="last")
     shown = stats.head(limit)
     names = [str(name) for name in shown.index]
@@ -141,28 +141,43 @@ def group_keep_rates(data: ReportData, level: str, names) -> tuple[list, set[str
     keys = promises[level].fillna(NO_TEAM if level == "team" else "").astype(str)
     positions = keys.groupby(keys.to_numpy()).indices if len(keys) else {}
     home = _home_teams(data) if level == "person" else {}
+    theirs = _summary_promises(data, level)  # (kept, due) the summaries bring, per name
+    team_theirs = _summary_promises(data, "team") if level == "person" else {}
+    all_theirs = tuple(map(sum, zip(*theirs.values(), strict=True))) if theirs else (0, 0)
     cells, flagged = [], set()
     for name in names:
         rows = positions.get(name)
-        if rows is None or (level == "team" and name == NO_TEAM):
+        extra_kept, extra_due = theirs.get(name, (0, 0))
+        if (rows is None and not extra_due) or (level == "team" and name == NO_TEAM):
             cells.append(Cell("-", detail="none due", muted=True))
             continue
-        mine = promises.iloc[rows]
+        mine = promises.iloc[rows] if rows is not None else promises.iloc[:0]
         mine_resolved = mine[mine["resolved"]]
-        group = resolved
+        group, group_theirs = resolved, all_theirs
         if level == "person" and home.get(name) is not None and "team" in resolved:
             group = resolved[resolved["team"].to_numpy(dtype=object) == home[name]]
+            group_theirs = team_theirs.get(str(home[name]), (0, 0))
             mine_in_group = mine_resolved[
                 mine_resolved["team"].to_numpy(dtype=object) == home[name]
             ]
         else:
             mine_in_group = mine_resolved
-        summary = promise_summary(
-            mine,
+        kept = int(mine_resolved["kept"].sum()) + extra_kept
+        due = len(mine_resolved) + extra_due
+        summary = summary_of_counts(
+            due=due,
+            kept=kept,
+            exceeded=int(mine_resolved["exceeded"].sum()),
+            slack_values=np.array([]),
+            promised_h=0.0,
+            effort_h=0.0,
             logged=0,
             promised=0,
-            rest_kept=int(group["kept"].sum()) - int(mine_in_group["kept"].sum()),
-            rest_due=len(group) - len(mine_in_group),
+            rest_kept=int(group["kept"].sum())
+            + group_theirs[0]
+            - int(mine_in_group["kept"].sum())
+            - extra_kept,
+            rest_due=len(group) + group_theirs[1] - len(mine_in_group) - extra_due,
             bands=bands,
         )
         if summary["keep_rate"] is None:
@@ -187,6 +202,16 @@ def _home_teams(data: ReportData) -> dict[str, str | None]:
         return {}
     last = tasks.groupby(tasks["person"].to_numpy(dtype=object), sort=False)["team"].last()
     return {str(person): (None if pd.isna(team) else str(team)) for person, team in last.items()}
+
+
+def _summary_promises(data: ReportData, level: str) -> dict[str, tuple[int, int]]:
+    """(kept, due) per person (or team) of the promises imported summaries bring."""
+    rows = data.part.rows if data.part is not None else None
+    if rows is None or not len(rows):
+        return {}
+    names = rows[level].where(rows[level] != weeks.NO_TEAM, NO_TEAM).astype(str)
+    summed = rows.groupby(names.to_numpy())[["kept", "due"]].sum()
+    return {str(name): (int(row["kept"]), int(row["due"])) for name, row in summed.iterrows()}
 
 
 def person_marks(data: ReportData, names, keep_flagged: set[str]) -> dict[str, list[str]]:
