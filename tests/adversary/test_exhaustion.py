@@ -89,18 +89,21 @@ def run_bounded(db: Path, path: Path, *options: str) -> tuple[subprocess.Complet
     script = textwrap.dedent(
         """
         import resource, subprocess, sys
-        done = subprocess.run(sys.argv[1:], capture_output=True, text=True, timeout=%d)
+        done = subprocess.run(sys.argv[2:], capture_output=True, text=True,
+                              timeout=float(sys.argv[1]))
         sys.stdout.write(done.stdout)
         sys.stderr.write(done.stderr)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        sys.stderr.write("PEAK %%d\\n" %% peak)
+        sys.stderr.write(f"PEAK {peak}\\n")
         sys.exit(done.returncode)
         """
-        % SECONDS
     )
     command = [sys.executable, "-m", "calibrate", "--db", str(db), "import", str(path), *options]
     done = subprocess.run(
-        [sys.executable, "-c", script, *command], capture_output=True, text=True, timeout=600
+        [sys.executable, "-c", script, str(SECONDS), *command],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     lines = done.stderr.splitlines()
     assert lines and lines[-1].startswith("PEAK "), done.stderr[-2000:]
