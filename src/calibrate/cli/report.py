@@ -20,6 +20,7 @@ from calibrate.cli.options import (
     selection_from,
     window_option,
 )
+from calibrate.identity import default_person
 from calibrate.selection import Selection
 
 #: The report's progress bar moves one step a section, up to this many.
@@ -84,6 +85,7 @@ def report(
             plotlyjs=plotlyjs,
             progress=_steps(update),
             anonymise=anonymise,
+            viewer=default_person(),
         )
     click.echo(str(written))
     if open_browser:
