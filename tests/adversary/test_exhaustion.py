@@ -5,7 +5,7 @@ generated below (long runs of one character, of brackets, of quotes, of
 separators, a Taskwarrior note of spaces: the regular expression that took
 35 s on 80 KB) import or are refused within 30 s at 10 MB in ``make
 reliability`` (200 KB in ``make test``), and a compressed file is refused once
-it passes 64 MB decompressed (a 92 KB ``.xz`` reached 1.4 GB), JSON read
+it passes 32 MB decompressed (a 92 KB ``.xz`` reached 1.4 GB), JSON read
 whole once it passes 32 MB, with a peak memory under 1 GB.
 """
 
@@ -147,7 +147,7 @@ def test_the_taskwarrior_note_of_the_issue(pristine, tmp_path):
 @pytest.mark.parametrize("kind", ["xz", "gz"])
 def test_a_compression_bomb_is_refused_past_the_limit(pristine, tmp_path, monkeypatch, kind):
     """In ``make test`` the limit is lowered to 1 MB and the bomb is 3 MB (in
-    process); in ``make reliability`` the real 64 MB limit meets a 77 MB
+    process); in ``make reliability`` the real 32 MB limit meets a 38 MB
     bomb, in its own process, under 1 GB."""
     limit = formats.MAX_DECOMPRESSED_BYTES if FULL else 1_000_000
     monkeypatch.setattr(formats, "MAX_DECOMPRESSED_BYTES", limit)

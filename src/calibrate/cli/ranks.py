@@ -500,7 +500,7 @@ def people_command(app: App, opt_out, opt_in, person, json_output, csv_output) -
         raise click.UsageError("--person goes with --opt-out or --opt-in")
     conn = app.existing_conn()
     rows = people.list_people(conn) if conn is not None else []
-    if rows:
+    if rows and conn is not None:
         from calibrate.store.tasks import canonical_person
 
         rows = private_rows(rows, canonical_person(conn, default_person()))

@@ -86,7 +86,7 @@ def status_category(text: str | None) -> str | None:
 MAX_LINE_CHARS = 4 * 1024 * 1024
 #: The most a compressed file may hold once decompressed (a 92 KB ``.xz`` can
 #: hold gigabytes): refused past it, after reading no more than that.
-MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+MAX_DECOMPRESSED_BYTES = 32 * 1024 * 1024
 #: Files smaller than this are too small for a progress bar to help.
 PROGRESS_MIN_BYTES = 256 * 1024
 
