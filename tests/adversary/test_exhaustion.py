@@ -16,6 +16,7 @@ import lzma
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -118,10 +119,14 @@ def test_worst_cases_are_linear_and_bounded(pristine, tmp_path, case):
     db = fresh(pristine, tmp_path)
     path = tmp_path / f"case{suffix}"
     path.write_text(content, encoding="utf-8")
+    started = time.monotonic()
     done, peak = run_bounded(db, path)
+    took = time.monotonic() - started
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
-    if done.returncode:
-        one_error_line(done.stderr)
+    outcome = "imported" if done.returncode == 0 else one_error_line(done.stderr)[:70]
+    print(
+        f"{case}: {len(content) / 1e6:.1f} MB in {took:.1f} s, peak {peak / 1024:.0f} MB; {outcome}"
+    )
     assert peak < 1024 * 1024, f"{case}: {peak / 1024:.0f} MB"
 
 
@@ -160,8 +165,14 @@ def test_a_compression_bomb_is_refused_past_the_limit(pristine, tmp_path, monkey
             handle.write(chunk)
     assert path.stat().st_size < limit // 100
     if FULL:
+        started = time.monotonic()
         done, peak = run_bounded(db, path)
         line = one_error_line(done.stderr)
+        took = time.monotonic() - started
+        size_mb = path.stat().st_size / 1e6
+        print(
+            f"{kind} bomb of {size_mb:.2f} MB: refused in {took:.1f} s, peak {peak / 1024:.0f} MB"
+        )
         assert peak < 1024 * 1024, peak
     else:
         line = refused(db, path)

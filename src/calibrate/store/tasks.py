@@ -129,6 +129,13 @@ def check_task_values(
     ``edit``, ``done`` and ``reestimate`` call it, an import for each row
     (``estimate_h`` ``None``: a row that speaks for other fields of a known
     task), the validator of merges for each task record."""
+    if (low_h is None) != (high_h is None):
+        raise UsageError("a range needs both a low and a high")
+    if low_h is not None and high_h is not None and not 0 < low_h < high_h:
+        raise UsageError(
+            f"range {format_duration(low_h)}..{format_duration(high_h)}: "
+            "its low must be above zero and below its high"
+        )
     for name, hours in (
         ("estimate", estimate_h),
         ("range's low", low_h),
@@ -139,19 +146,16 @@ def check_task_values(
         problem = None if hours is None else effort_problem(hours)
         if problem:
             raise UsageError(f"the {name} {problem}")
-    if (low_h is None) != (high_h is None):
-        raise UsageError("a range needs both a low and a high")
-    if low_h is not None and high_h is not None:
-        if not 0 < low_h < high_h:
-            raise UsageError(
-                f"range {format_duration(low_h)}..{format_duration(high_h)}: "
-                "its low must be above zero and below its high"
-            )
-        if estimate_h is not None and not low_h <= estimate_h <= high_h:
-            raise UsageError(
-                f"the estimate {format_duration(estimate_h)} is outside its range "
-                f"{format_duration(low_h)}..{format_duration(high_h)}"
-            )
+    if (
+        low_h is not None
+        and high_h is not None
+        and estimate_h is not None
+        and not low_h <= estimate_h <= high_h
+    ):
+        raise UsageError(
+            f"the estimate {format_duration(estimate_h)} is outside its range "
+            f"{format_duration(low_h)}..{format_duration(high_h)}"
+        )
     if confidence is not None:
         if low_h is None:
             raise UsageError("a confidence needs a range (--range LOW..HIGH)")
