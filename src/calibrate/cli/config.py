@@ -92,8 +92,10 @@ def config(
 
 #: ``config --help`` ends with every setting and the values it takes, from the
 #: settings themselves (so that the two never disagree).
-config.help = (config.help or "") + "\n\n\b\n" + "\n".join(
-    f"{s.key:<17} {s.values} [default: {s.show(s.default)}]" for s in SETTINGS.values()
+config.help = (
+    (config.help or "")
+    + "\n\n\b\n"
+    + "\n".join(f"{s.key:<17} {s.values} [default: {s.show(s.default)}]" for s in SETTINGS.values())
 )
 
 
