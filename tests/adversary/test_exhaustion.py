@@ -36,6 +36,11 @@ def _pad(text: str, total: int) -> str:
     return (text * (total // max(1, len(text)) + 1))[:total]
 
 
+def _lines(line: str, total: int) -> str:
+    """Whole copies of ``line``, about ``total`` characters (at least one)."""
+    return line * max(1, total // len(line))
+
+
 #: name -> (file suffix, content of SIZE characters)
 def worst_cases(n: int) -> dict[str, tuple[str, str]]:
     spaces = " " * n
@@ -49,6 +54,23 @@ def worst_cases(n: int) -> dict[str, tuple[str, str]]:
             ".json",
             '[{"uuid": "a", "description": "t", "status": "completed", "annotations": '
             '[{"description": "spent ' + _pad("1 a. ", n) + '!"}]}]\n',
+        ),
+        "taskwarrior notes of spaces, a task a line": (
+            ".json",
+            _lines(
+                '{"uuid": "a", "description": "t", "status": "completed", "annotations": '
+                '[{"description": "actual: 1' + " " * 80_000 + '!"}]}\n',
+                n,
+            ),
+        ),
+        "csv of 1 MB cells of spaces and digits": (
+            ".csv",
+            "title,estimate,done\n"
+            + _pad("t," + "1 " * 250_000 + "h,1/2/2026" + " " * 500_000 + "x\n", n),
+        ),
+        "jsonl of 1 MB lines of nesting": (
+            ".jsonl",
+            _pad('{"title": "t", "tags": ' + "[" * 500_000 + "\n", n),
         ),
         "csv of one long cell": (".csv", "title,estimate\n" + _pad("a", n) + ",1h\n"),
         "csv of quotes": (".csv", "title,estimate\n" + '"' + _pad('""', n) + '",1h\n'),

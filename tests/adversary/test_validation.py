@@ -294,3 +294,30 @@ def test_the_validator_admits_only_what_add_would_store(good_task, changes):
     )
     tags = json.loads(item["tags"]) if isinstance(item["tags"], str) else item["tags"]
     assert isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"estimate_h": 1e300}, "100,000h"),
+        ({"estimate_h": 1e-9}, "1 second"),
+        ({"estimate_h": "three"}, "estimate"),
+        ({"tags": "urgent"}, "tags"),
+        ({"tags": [1, 2]}, "tags"),
+    ],
+)
+def test_an_export_line_gets_the_same_checks(pristine, tmp_path, change, words):
+    """The JSON Lines round trip: a task line of an export, changed, is
+    refused as a merge refuses it."""
+    exported = run(pristine, "export", "--format", "jsonl")
+    assert exported.exit_code == 0, exported.output
+    lines = [json.loads(line) for line in exported.stdout.splitlines()]
+    first = next(i for i, line in enumerate(lines) if line.get("kind") == "task")
+    lines[first] = {**lines[first], **change}
+    path = tmp_path / "changed.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    db = tmp_path / "empty.db"
+    result = run(db, "import", str(path))
+    assert_no_traceback(result)
+    shown = result.stdout + result.stderr
+    assert words in shown, shown

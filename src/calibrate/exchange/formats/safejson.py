@@ -76,7 +76,10 @@ def loads(text: str, where: str = "") -> Any:
     as ``json.loads`` raises it, for the caller to word."""
     prefix = f"{where}: " if where else ""
     try:
-        value = _decode_shallow(text)
+        if text.count("[") + text.count("{") <= MAX_DEPTH:  # cannot nest too deep: as it is
+            value = _DECODER.decode(text)
+        else:
+            value = _decode_shallow(text)
     except _Refused as error:
         raise InputError(f"{prefix}{error}") from None
     except RecursionError:
