@@ -6,17 +6,25 @@ tasks, then times `calibrate add` against the bare interpreter start-up
 prints both medians and their ratio (target: at most 1.3).
 
     .venv/bin/python benchmarks/bench_add.py [--runs 40] [--tasks 100000]
+    .venv/bin/python benchmarks/bench_add.py --instructions
+
+Times move with the machine's load; ``--instructions`` counts the instructions
+each command runs instead (valgrind's callgrind, one run each: the same figure
+on a busy machine as on a quiet one, though it leaves out the waits for the
+disk, such as SQLite's checkpoint on close).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -64,11 +72,28 @@ def timed(command: list[str], env: dict) -> float:
     return time.perf_counter() - start
 
 
+def instructions(command: list[str], env: dict[str, str]) -> int:
+    """The instructions ``command`` runs, counted by callgrind."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "callgrind.out"
+        run = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command]
+        result = subprocess.run(run, env=env, capture_output=True, text=True, check=True)
+    found = re.search(r"Collected : (\d+)|I\s+refs:\s+([\d,]+)", result.stderr)
+    if found is None:
+        raise SystemExit(f"callgrind said no count:\n{result.stderr[-2000:]}")
+    return int((found.group(1) or found.group(2)).replace(",", ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--tasks", type=int, default=100_000)
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions (valgrind) instead"
+    )
     args = parser.parse_args()
+    if args.instructions and shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
 
     CACHE.mkdir(exist_ok=True)
     os.environ["CALIBRATE_DATA_DIR"] = str(CACHE / "data")  # the registry of replicas (law 4)
@@ -89,6 +114,13 @@ def main() -> None:
     env["CALIBRATE_CONFIG_DIR"] = str(CACHE / "config")
     baseline = [sys.executable, "-c", "import click, sqlite3"]
     add = [str(BIN / "calibrate"), "add", "Benchmark task", "-e", "1h30m"]
+    if args.instructions:
+        timed(add, env)  # the first add after a copy: a new replica, and .pyc files written
+        base_count, add_count = instructions(baseline, env), instructions(add, env)
+        print(f"python -c 'import click, sqlite3'  {base_count / 1e6:7.1f} million instructions")
+        print(f"calibrate add                      {add_count / 1e6:7.1f} million instructions")
+        print(f"ratio {add_count / base_count:.3f} (the target, 1.3, is for times)")
+        return
     for _ in range(3):  # warm the file cache
         timed(baseline, env)
         timed(add, env)

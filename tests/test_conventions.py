@@ -15,6 +15,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
+from calibrate import __version__
 from calibrate.cli import cli
 from calibrate.cli.options import highlight
 from calibrate.text import display_width
@@ -295,3 +296,51 @@ def test_score_rank_forecast_and_suggest_take_csv(run, db_path, frozen):
         2,
         "Error: --json and --csv exclude each other (see 'calibrate suggest --help')\n",
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-e", "2h"],
+        ["-e2h"],
+        ["--estimate", "2h"],
+        ["--estimate=2h"],
+        ["-qe", "2h"],
+        ["-t", "ui", "-e", "2h", "-q"],
+    ],
+)
+def test_short_and_long_options_parse_alike(tmp_path, args):
+    """Short options are matched as short ones first (cli.options.Command), with
+    what click parses unchanged: attached values, bundled flags, ``--opt=value``."""
+    runner = CliRunner(env={"CALIBRATE_PERSON": "alice"})
+    db = str(tmp_path / "c.db")
+    result = runner.invoke(cli, ["--db", db, "add", "Task", *args])
+    assert result.exit_code == 0, result.output
+    shown = runner.invoke(cli, ["--db", db, "list", "--json"])
+    (task,) = json.loads(shown.output)
+    assert task["estimate_h"] == 2.0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-x"], "Error: No such option '-x'. (see 'cli add --help')"),
+        (
+            ["--estimat", "2h"],
+            "Error: No such option '--estimat'. (Did you mean one of: '--at', '--estimate', "
+            "'--start'?) (see 'cli add --help')",
+        ),
+    ],
+)
+def test_an_unknown_option_is_named_as_click_names_it(tmp_path, args, message):
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.db"), "add", "Task", *args])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == message
+
+
+def test_version_and_help(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--version"]).output == f"calibrate, version {__version__}\n"
+    for args in (["--help"], ["-h"], ["add", "--help"], ["add", "-h"]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0 and "Show this message and exit." in result.output

@@ -180,6 +180,18 @@ def test_parse_when():
     assert parse_when("now", now=now) == now
     with pytest.raises(InputError):
         parse_when("25:00", now=now)
+
+
+def test_parse_when_a_day_and_a_time_of_day():
+    now = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # a Monday
+    assert parse_when("yesterday 10:00", now=now) == datetime(2026, 11, 29, 10, tzinfo=UTC)
+    assert parse_when("friday 9:30", now=now) == datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    assert parse_when("2026-11-23 9:00", now=now) == datetime(2026, 11, 23, 9, tzinfo=UTC)
+    assert parse_when("2026-11-23 09:00", now=now) == datetime(2026, 11, 23, 9, tzinfo=UTC)
+    with pytest.raises(InputError, match="not a time of day"):
+        parse_when("yesterday 24:00", now=now)
+    with pytest.raises(InputError, match="not a date"):
+        parse_when("someday 10:00", now=now)
     with pytest.raises(InputError):
         parse_when("whenever", now=now)
 

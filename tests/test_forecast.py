@@ -479,7 +479,7 @@ def test_backtest_command(run, conn):
     result = run("forecast", "--backtest", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data["methods"]) == {"own", "team", "mixture"}
+    assert set(data["methods"]) == {"own", "team", "mixture", "no_estimates"}
     for figures in data["methods"].values():
         assert set(figures) == {
             "coverage_50",

@@ -33,6 +33,8 @@ COMMANDS: dict[str, list[str]] = {
     "score-all-history": ["score", "--everyone", "--since", "all", "--json"],
     "rank-everyone": ["rank", "--everyone", "--json"],
     "rank-person": ["rank", "--json"],
+    "score-by-tag": ["score", "--by", "tag", "--json"],
+    "score-by-size-everyone": ["score", "--everyone", "--by", "size", "--json"],
     "forecast-everyone": ["forecast", "--everyone", "--json"],
     "forecast-person": ["forecast", "--json"],
     "forecast-backtest": ["forecast", "--backtest", "--everyone", "--json"],

@@ -20,7 +20,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints, is
 import pytest
 from click.testing import CliRunner
 
-from calibrate import advice, demo, panel, store
+from calibrate import advice, demo, misjudge, panel, store
 from calibrate.cli import advice as cli_advice
 from calibrate.cli import cli
 from calibrate.cli import ranks as cli_ranks
@@ -38,6 +38,8 @@ SHAPES = {
     "score-all-history": panel.ScorePanel,
     "rank-everyone": cli_ranks.PeopleRanks,
     "rank-person": cli_ranks.PeopleRanks,
+    "score-by-tag": misjudge.GroupsResult,
+    "score-by-size-everyone": misjudge.GroupsResult,
     "forecast-everyone": advice.ForecastResult,
     "forecast-person": advice.ForecastResult,
     "forecast-backtest": advice.BacktestResult,

@@ -29,7 +29,7 @@ from calibrate.durations import NO_TIME, local_days, now_iso, week_index
 from calibrate.errors import InputError, NotFound, StateError
 from calibrate.selection import Selection
 from calibrate.stats import backtest, forecast
-from calibrate.stats.backtest import Backtest
+from calibrate.stats.backtest import Backtest, EstimatesWorth
 from calibrate.stats.forecast import Forecast, HistogramDay
 from calibrate.stats.pools import Past, Pools, name_codes
 from calibrate.store import caches, ledgers, settings
@@ -317,6 +317,7 @@ class QuotedBacktest(TypedDict):
     tasks: int
     needs: int
     cached: bool
+    estimates_worth: EstimatesWorth
 
 
 class ForecastResult(Forecast):
@@ -328,9 +329,11 @@ class ForecastResult(Forecast):
 
 
 class BacktestResult(Backtest):
-    """``calibrate forecast --backtest --json`` (:func:`run_backtest`)."""
+    """``calibrate forecast --backtest --json`` (:func:`run_backtest`), with
+    whether estimates make the forecasts better than counting tasks."""
 
     scope: ScopeFigures
+    estimates_worth: EstimatesWorth
 
 
 class Scope:
@@ -514,19 +517,24 @@ def quoted_backtest(
     stamp: str,
 ) -> QuotedBacktest:
     """The mixture's coverage over the scope's most recent blocks, from the
-    cache when the history has not changed since it was computed."""
-    key = f"{scope.key}|mixture|{QUOTED_BLOCKS}|a{rules.ADVICE_VERSION}"
+    cache when the history has not changed since it was computed, and
+    whether it beats counting tasks (``no_estimates`` over the same blocks)."""
+    key = f"{scope.key}|mixture+counting|{QUOTED_BLOCKS}|a{rules.ADVICE_VERSION}"
     figures = caches.cached_backtest(conn, key, stamp)
     cached = figures is not None
     if figures is None:
         result = backtest.backtest(
             pools.past,
             scope_positions,
-            methods=("mixture",),
+            methods=(backtest.ESTIMATING, backtest.COUNTING),
             max_blocks=QUOTED_BLOCKS,
             pools=pools,
         )
-        figures = {**result["methods"]["mixture"], "tasks": result["tasks"]}
+        figures = {
+            **result["methods"][backtest.ESTIMATING],
+            "tasks": result["tasks"],
+            "counting": result["methods"][backtest.COUNTING],
+        }
         caches.store_backtest(conn, key, stamp, figures)
     return {
         "blocks": figures["blocks"],
@@ -539,6 +547,7 @@ def quoted_backtest(
         "tasks": figures["tasks"],
         "needs": BACKTEST_NEEDS,
         "cached": cached,
+        "estimates_worth": backtest.estimates_worth(figures, figures["counting"]),
     }
 
 
@@ -562,4 +571,8 @@ def run_backtest(
     past = cached_past(conn)
     positions = scope.positions(past)
     result = backtest.backtest(past, positions, max_blocks=max_blocks, seed=seed, progress=progress)
-    return {**result, "scope": scope.described()}
+    methods = result["methods"]
+    worth = backtest.estimates_worth(
+        methods.get(backtest.ESTIMATING, {}), methods.get(backtest.COUNTING, {})
+    )
+    return {**result, "scope": scope.described(), "estimates_worth": worth}

@@ -327,7 +327,8 @@ _AGO = r"(?i)^(?:-\s*(.+)|(.+?)\s+ago)$"
 
 def parse_when(text: str, *, now: datetime | None = None) -> datetime:
     """Read a moment for ``--at``: ``14:30`` (today), ``-20m`` or ``20m ago``,
-    an ISO date-time, or a date (read as noon local time). Returns aware UTC."""
+    an ISO date-time, a date and a time of day (``yesterday 10:00``, ``monday
+    9:30``), or a date alone (read as noon local time). Returns aware UTC."""
     raw = str(text).strip()
     try:
         moment = _parse_when(raw, now)
@@ -352,6 +353,14 @@ def _parse_when(raw: str, now: datetime | None) -> datetime:
     if ago and not re.match(_OFFSET, raw):
         span = parse_duration(ago.group(1) or ago.group(2))
         return (now - timedelta(hours=span)).astimezone(UTC)
+    head, _, tail = raw.rpartition(" ")
+    clock = re.match(_CLOCK, tail) if head.strip() else None
+    if clock:  # a day and a time of day: "yesterday 10:00", "monday 9:30", "2026-11-23 9:00"
+        day = parse_date(head.strip(), today=now.date(), future=False)
+        hour, minute = int(clock.group(1)), int(clock.group(2))
+        if hour > 23 or minute > 59:
+            raise InputError(f"not a time of day: {raw!r}")
+        return local_moment(datetime.combine(day, time(hour, minute)), typed=raw)
     if "T" in raw or " " in raw.strip():
         try:
             moment = datetime.fromisoformat(raw.replace(" ", "T", 1))

@@ -164,12 +164,13 @@ def promise_outcomes(
     values: Mapping,
     *,
     with_people: bool = False,
+    extra: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """:func:`promises.promise_outcomes` of the scope's promises judged in the
     window (:func:`load.promise_tasks`), on the working calendar of the
     settings ``values``; with ``with_people`` also each promise's ``person``
-    and ``team``."""
-    tasks = load.promise_tasks(conn, selection, with_people=with_people)
+    and ``team``, and the ``extra`` fields of its task."""
+    tasks = load.promise_tasks(conn, selection, with_people=with_people, extra=extra)
     outcomes = promises.promise_outcomes(
         status=tasks["status"].to_numpy(),
         promise_h=tasks["promise_h"].to_numpy(),
@@ -182,6 +183,8 @@ def promise_outcomes(
     if with_people:
         outcomes["person"] = tasks["person"].to_numpy()
         outcomes["team"] = tasks["team"].to_numpy()
+    for name in extra:
+        outcomes[name] = tasks[name].to_numpy()
     return outcomes
 
 

@@ -545,6 +545,18 @@ TREND_FADED_BELOW = 5
 #: Weeks with counted tasks needed before a trend is called.
 MIN_TREND_WEEKS = 4
 
+# --- where you misjudge (score --by): groups of tasks -----------------------------------
+
+#: A group's bias and typical miss are shown from GROUP_MIN_TASKS counted tasks,
+#: its keep rate from GROUP_MIN_PROMISES promises due; it is "clearly different"
+#: where a permutation test (GROUP_SHUFFLES seeded shuffles within ISO weeks)
+#: survives Benjamini-Hochberg at false discovery rate GROUP_FDR_Q across the
+#: groups shown.
+GROUP_MIN_TASKS = 10
+GROUP_MIN_PROMISES = 10
+GROUP_SHUFFLES = 2000
+GROUP_FDR_Q = 0.10
+
 # --- section 7: advice ------------------------------------------------------------------
 
 #: A person's own pool: their last OWN_POOL counted tasks in the size bucket,
@@ -563,6 +575,11 @@ SHIFT_MIN_WEEKS = 4
 #: intervals hold 0.75 to 0.88 of the blocks, and P90 keeps 0.86 to 0.95 of the tasks.
 BACKTEST_AIM_80 = (0.75, 0.88)
 BACKTEST_AIM_KEEP_90 = (0.86, 0.95)
+#: The backtest's ``no_estimates`` method draws each task's effort from the
+#: scope's last NO_ESTIMATES_POOL actuals; estimates are worth making where the
+#: tool's forecasts are at least WORTH_TIGHTER narrower (both calibrated).
+NO_ESTIMATES_POOL = 200
+WORTH_TIGHTER = 0.10
 #: The quantiles a hint quotes: P50, P80, P90; a promise is made at P90.
 ADVICE_QUANTILES = (0.50, 0.80, 0.90)
 PROMISE_QUANTILE = 0.90

@@ -6,6 +6,9 @@ Standard library only: ``add`` prints :func:`hint_line`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from calibrate.stats.hints import THIN_OWN, THIN_REFERENCE_SHARE, Hint, promise_hours
 
 
@@ -29,6 +32,41 @@ def day_words(iso_day: str, today) -> str:
     day = date.fromisoformat(iso_day)
     shown = f"{day:%a} {day.day} {day:%b}"
     return shown if day.year == today.year else f"{shown} {day.year}"
+
+
+def worth_line(worth: Mapping[str, Any]) -> str | None:
+    """Whether estimates are worth making, in one line (the backtest's
+    :func:`calibrate.stats.backtest.estimates_worth`), or ``None`` without
+    blocks to judge by."""
+    said = worth["verdict"]
+    if said == "tighter":
+        return (
+            f"Your estimates make forecasts {worth['tighter'] * 100:.0f}% tighter than "
+            "counting tasks would."
+        )
+    if said == "no_better":
+        return (
+            "Counting tasks forecasts as well as your estimates: estimate less, or "
+            "estimate differently."
+        )
+    if said == "unknown":
+        return None
+    aim = "the aim is 75-88%"
+    ours = _held(worth["coverage_80"])
+    theirs = _held(worth["counting_coverage_80"])
+    if said == "estimates_miscalibrated":
+        why = f"forecasts from your estimates are miscalibrated ({ours}; {aim})"
+    elif said == "counting_miscalibrated":
+        why = f"forecasts from counting tasks are miscalibrated ({theirs}; {aim})"
+    else:
+        why = f"both are miscalibrated (from estimates {ours}, counting tasks {theirs}; {aim})"
+    return f"Estimates against counting tasks: widths not compared, {why}."
+
+
+def _held(share: float) -> str:
+    """``80% intervals held 62% of blocks, too narrow``."""
+    side = "too narrow" if share < 0.75 else "too wide"
+    return f"80% intervals held {share * 100:.0f}% of blocks, {side}"
 
 
 def _pool_words(hint: Hint) -> str:

@@ -23,7 +23,7 @@ import click
 
 from calibrate import __version__, store
 from calibrate.cli import tasks
-from calibrate.cli.options import App
+from calibrate.cli.options import App, Command, version_option
 from calibrate.errors import CalibrateError, UsageError
 
 #: Commands that need pandas, numpy, plotly or sqlite-utils live in modules of
@@ -62,7 +62,7 @@ class PipeClosed(Exception):
     would exit 1) to the funnel: not an error."""
 
 
-class CalibrateGroup(click.Group):
+class CalibrateGroup(Command, click.Group):
     """Loads the heavier commands lazily, and prints every error as one line,
     ``Error: ...``, on stderr, with an exit code by the error's kind (the
     README's table): a value or usage problem exits 2 and points at the
@@ -206,7 +206,7 @@ def _printable(text: str) -> str:
     cls=CalibrateGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 88},
 )
-@click.version_option(__version__, "--version", prog_name="calibrate")
+@version_option(__version__)
 @click.option(
     "--db",
     metavar="PATH",

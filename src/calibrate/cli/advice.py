@@ -17,6 +17,7 @@ import click
 
 from calibrate.cli.options import (
     App,
+    Command,
     Date,
     Duration,
     complete_task_ids,
@@ -36,7 +37,7 @@ from calibrate.stats.hints import HintFigures, reference_hint
 from calibrate.store.people import person_with_tasks
 from calibrate.store.tasks import get_task
 from calibrate.text import count, fit, percent, to_json
-from calibrate.words import day_words, hint_sentence, nice_hours
+from calibrate.words import day_words, hint_sentence, nice_hours, worth_line
 
 if TYPE_CHECKING:  # numpy's: never imported by suggest
     from calibrate.advice import BacktestResult, ForecastResult, QuotedBacktest
@@ -68,7 +69,7 @@ class Suggestion(HintFigures):
     advice: str
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("estimate_h", metavar="DURATION", type=Duration(), required=False)
 @click.option("--title", metavar="TEXT", help="What the task is (kept with the question).")
 @click.option(
@@ -166,7 +167,7 @@ class Blocks(click.ParamType):
         return number
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument(
     "task_ids", metavar="[ID]...", nargs=-1, type=task_id_type(), shell_complete=complete_task_ids
 )
@@ -237,8 +238,11 @@ def forecast(
     (earliest due date first, then started ones) on the working calendar:
     focus-hours a working day, work-days, holidays (see 'calibrate config').
     Promises kept in under 80% of runs are flagged. The last line is the
-    backtest: how often such forecasts held on your own past tasks. --csv
-    gives one row a task (with --backtest, one a method).
+    backtest: how often such forecasts held on your own past tasks. With
+    --backtest, each method's figures, counting tasks (no_estimates: your
+    estimates ignored) among them, and in one line whether your estimates make
+    tighter forecasts than counting tasks would. --csv gives one row a task
+    (with --backtest, one a method).
     """
     from calibrate import advice  # numpy: only for this command
     from calibrate.durations import local_today
@@ -406,6 +410,7 @@ METHOD_WORDS = {
     "own": "own history only, any size (FogBugz-style)",
     "team": "the team's tasks of the same size",
     "mixture": "both, blended by how much is yours (the tool's)",
+    "no_estimates": "counting tasks: the last 200 actuals, estimates ignored",
 }
 #: What a coverage_80 whose interval lies wholly outside the aim says.
 VERDICT_WORDS = {"overconfident": "too narrow", "padded": "too wide"}
@@ -424,14 +429,14 @@ def render_backtest(result: BacktestResult) -> str:
         f"(tasks {first + 1:,} to {first + 10 * blocks:,} of {result['tasks']:,}),",
         "each forecast from the history before it.",
         "",
-        f"{'method':<9}{'80% held':>9} {'(90% interval)':<16}{'width':>6}{'50% held':>10}"
+        f"{'method':<13}{'80% held':>9} {'(90% interval)':<16}{'width':>6}{'50% held':>10}"
         f"{'P90 kept':>10}",
     ]
     judged = []
     for name, figures in result["methods"].items():
         width = figures["width_80"]
         lines.append(
-            f"{name:<9}{percent(figures['coverage_80']):>9} {'(' + _interval(figures) + ')':<16}"
+            f"{name:<13}{percent(figures['coverage_80']):>9} {'(' + _interval(figures) + ')':<16}"
             f"{'-' if width is None else f'{width:.1f}x':>6}"
             f"{percent(figures['coverage_50']):>10}{percent(figures['keep_90']):>10}"
         )
@@ -439,7 +444,7 @@ def render_backtest(result: BacktestResult) -> str:
         if said is not None:
             judged.append(f"{name}: {VERDICT_WORDS[said]}")
     lines.append("")
-    lines += [f"  {name:<9}{words}" for name, words in METHOD_WORDS.items()]
+    lines += [f"  {name:<13}{words}" for name, words in METHOD_WORDS.items()]
     verdicts = (
         "Judged against that only where the 90% interval lies wholly outside it: "
         + "; ".join(judged)
@@ -461,4 +466,7 @@ def render_backtest(result: BacktestResult) -> str:
             width=80,
         ),
     ]
+    worth = worth_line(result["estimates_worth"])
+    if worth is not None:
+        lines += ["", textwrap.fill(worth, width=80)]
     return "\n".join(lines)

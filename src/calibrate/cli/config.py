@@ -11,12 +11,12 @@ from __future__ import annotations
 import click
 
 from calibrate import store
-from calibrate.cli.options import App, emit, output_options, pass_app
+from calibrate.cli.options import App, Command, emit, output_options, pass_app
 from calibrate.store.settings import SETTINGS
 from calibrate.text import Column, to_json
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("key", required=False)
 @click.argument("value", required=False)
 @click.option("--reset", is_flag=True, help="Put KEY back to its default.")

@@ -78,6 +78,81 @@ pass_app = click.make_pass_decorator(App)
 
 # --- typed values: what the parsers refuse is a usage problem (exit 2) -------
 
+# --- commands that start fast -------------------------------------------------------
+
+
+def _show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(ctx.get_help(), color=ctx.color)
+        ctx.exit()
+
+
+class Command(click.Command):
+    """An everyday command: click's, without two costs of its start-up that every ``add``
+    would pay (about 3% of the instructions ``calibrate add`` runs, measured
+    with callgrind: docs/performance.md): the help option is made here, in
+    words click would give it, so that no message goes through gettext (its
+    first use imports ``locale``); and a short option (``-e 2h``) is matched
+    as one, where click first tries it as a long option and, on the miss,
+    imports ``difflib`` to suggest names. What is parsed, and every message,
+    stay click's."""
+
+    _quick_help: click.Option | None = None
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        names = self.get_help_option_names(ctx)
+        if not names or not self.add_help_option:
+            return None
+        if self._quick_help is None:  # one object: click orders eager options by identity
+            self._quick_help = click.Option(
+                names,
+                is_flag=True,
+                is_eager=True,
+                expose_value=False,
+                callback=_show_help,
+                help="Show this message and exit.",
+            )
+        return self._quick_help
+
+    def make_parser(self, ctx: click.Context) -> Any:  # click's parser class is private
+        parser = super().make_parser(ctx)
+        process = getattr(parser, "_process_opts", None)
+        short = getattr(parser, "_match_short_opt", None)
+        long_names = getattr(parser, "_long_opt", None)
+        prefixes = getattr(parser, "_opt_prefixes", None)
+        if not (callable(process) and callable(short) and long_names is not None and prefixes):
+            return parser  # another click: its own way
+        if ctx.token_normalize_func is not None:
+            return parser
+
+        def process_short_first(arg: str, state: Any) -> None:
+            if arg.split("=", 1)[0] not in long_names and arg[:2] not in prefixes:
+                short(arg, state)  # what click does once the long match fails
+            else:
+                process(arg, state)
+
+        setattr(parser, "_process_opts", process_short_first)  # noqa: B010 (a method, replaced)
+        return parser
+
+
+def version_option(version: str) -> Callable:
+    """``--version``: "calibrate, version X", as click's own option says it."""
+
+    def show(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value and not ctx.resilient_parsing:
+            click.echo(f"calibrate, version {version}", color=ctx.color)
+            ctx.exit()
+
+    return click.option(
+        "--version",
+        is_flag=True,
+        is_eager=True,
+        expose_value=False,
+        callback=show,
+        help="Show the version and exit.",
+    )
+
+
 #: The largest id and count SQLite holds: a signed 64-bit integer.
 MAX_INT64 = 2**63 - 1
 #: What ``edit`` reads as "clear this optional field".

@@ -15,6 +15,7 @@ import click
 
 from calibrate.cli.options import (
     App,
+    Command,
     Int64,
     emit,
     filter_options,
@@ -69,7 +70,7 @@ def verdict_words(verdict: str | None) -> str:
     return (verdict or "").replace("-", " ")
 
 
-@click.command(name="list")
+@click.command(cls=Command, name="list")
 @scope_options
 @filter_options(default_status="open")
 @click.option(
@@ -180,7 +181,7 @@ def _columns(rows: list[ListedTask], selection) -> list[Column]:
     return columns
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @click.option("--json", "json_output", is_flag=True, help="Output JSON.")
 @pass_app
@@ -351,7 +352,7 @@ def status_of(app: App, selection) -> Status:
     return out
 
 
-@click.command()
+@click.command(cls=Command)
 @person_option("Whose day [default: you].")
 @click.option("--json", "json_output", is_flag=True, help="Output JSON.")
 @pass_app

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import click
 
-from calibrate.cli.options import App, pass_app, task_id_arg
+from calibrate.cli.options import App, Command, pass_app, task_id_arg
 from calibrate.clock import local_text
 from calibrate.store import tasks as tasklog
 from calibrate.store import undo as oplog
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @pass_app
 def reopen(app: App, task_id: int) -> None:
@@ -36,7 +36,7 @@ def reopen(app: App, task_id: int) -> None:
     click.echo(f"Reopened #{task_id}: {title} ({status})")
 
 
-@click.command()
+@click.command(cls=Command)
 @pass_app
 def undo(app: App) -> None:
     """Reverse the last change typed here; again, the one before it.

@@ -24,9 +24,16 @@ from calibrate.text import to_json
 @click.command()
 @scope_options
 @window_option("26w")
+@click.option(
+    "--by",
+    type=click.Choice(["tag", "project", "size", "weekday"]),
+    metavar="KIND",
+    help="Where you misjudge, per tag, project, size or weekday (created): bias, "
+    "typical miss and keep rate, and which groups are clearly different from your usual.",
+)
 @output_options
 @pass_app
-def score(app: App, person, team, everyone, since, json_output: bool, csv_output: bool) -> None:
+def score(app: App, person, team, everyone, since, by, json_output: bool, csv_output: bool) -> None:
     """Your calibration and promise-keeping panel for a scope and window.
 
     The score runs 0-100 (50 means a typical 2x miss, 100 perfect), shrunk
@@ -36,10 +43,27 @@ def score(app: App, person, team, everyone, since, json_output: bool, csv_output
 
     --json gives every figure, unrounded; --csv one row of them (nested names
     joined with dots; the per-size and per-week tables are in --json).
+
+    --by tag|project|size|weekday: the same scope and window group by group
+    (10+ finished tasks for the ratios, 10+ promises due for the keep rate),
+    each figure with its 90% interval; "clearly different" only where a
+    permutation test within ISO weeks survives a false discovery rate of 0.10
+    across the groups shown. --csv then gives one row a group.
     """
+    selection = selection_from(person, team, everyone, since=since)
+    if by is not None:
+        from calibrate import misjudge  # numpy and pandas: only for this command
+
+        groups = misjudge.build_groups(app.existing_conn(), selection, by)
+        if json_output:
+            click.echo(to_json(groups))
+        elif csv_output:
+            emit_flat([{"by": by, **row} for row in groups["groups"]])
+        else:
+            click.echo(highlight(misjudge.render_groups(groups)))
+        return
     from calibrate import panel, panel_words  # numpy and pandas: only for this command
 
-    selection = selection_from(person, team, everyone, since=since)
     built = panel.build_panel(app.existing_conn(), selection)
     if json_output:
         click.echo(to_json(built))

@@ -21,6 +21,7 @@ from calibrate.cli.options import (
     CLEAR,
     NONE_WORDS,
     App,
+    Command,
     Confidence,
     Date,
     Duration,
@@ -51,7 +52,7 @@ from calibrate.text import count as plural
 # --- add and the task's life -------------------------------------------------
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("title")
 @click.option(
     "-e",
@@ -101,7 +102,7 @@ from calibrate.text import count as plural
 )
 @when_option(
     "When it was created (its timer started, with --start; done, with --actual): "
-    "2026-11-23T09:00, monday (at noon), yesterday, '3h ago' [default: now]."
+    "2026-11-23T09:00, 'yesterday 10:00', monday (at noon), '3h ago' [default: now]."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print the new id alone.")
 @pass_app
@@ -198,7 +199,7 @@ def advice_before_the_fact(actual: float | None) -> bool:
     return actual is None
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @click.option(
     "--actual",
@@ -232,7 +233,7 @@ def done(
     refresh_task_hint(app.conn, task_id)  # the hints of 'add' and 'suggest' learn from it
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @pass_app
 def drop(app: App, task_id: int) -> None:
@@ -243,7 +244,7 @@ def drop(app: App, task_id: int) -> None:
     click.echo(f"Dropped #{task_id}")
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @click.argument("estimate", metavar="DURATION", type=Duration())
 @click.option("--reason", metavar="TEXT", help="Why the estimate changed.")
@@ -258,7 +259,7 @@ def reestimate(app: App, task_id: int, estimate: float, reason: str | None) -> N
     )
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @click.option("--title", metavar="TEXT")
 @click.option(
@@ -361,7 +362,7 @@ def edit(
         click.echo(f"#{task_id} unchanged")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument(
     "task_ids", metavar="ID...", nargs=-1, type=task_id_type(), shell_complete=complete_task_ids
 )

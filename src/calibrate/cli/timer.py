@@ -20,6 +20,7 @@ import click
 
 from calibrate.cli.options import (
     App,
+    Command,
     ParsedValue,
     complete_task_ids,
     pass_app,
@@ -163,7 +164,7 @@ def _ask(sitting: Sitting) -> str | None:
     return value
 
 
-@click.command()
+@click.command(cls=Command)
 @task_id_arg
 @when_option("When you started: 14:30, '20m ago', 2026-11-30T09:00 [default: now].")
 @review_options
@@ -182,7 +183,7 @@ def start(app: App, task_id: int, at, keep: bool, trim_to: Trim | None) -> None:
     click.echo(f"Started #{task_id}: {tasklog.get_task(app.conn, task_id)['title']}")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument(
     "task_id",
     metavar="[ID]",

@@ -39,6 +39,7 @@ from calibrate.report.model import Section
 from calibrate.report.render import check_plotlyjs, default_path, write_atomically
 from calibrate.report.sections import (
     extremes,
+    misjudge,
     open_work,
     people,
     promises,
@@ -77,6 +78,7 @@ SECTIONS: list[Callable[[ReportData], Section]] = [
     scatter.scatter_section,
     ratios.ratio_section,
     sizes.size_section,
+    misjudge.misjudge_section,
     ranges.range_section,
     promises.promise_section,
     open_work.open_work_section,

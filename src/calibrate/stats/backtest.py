@@ -10,12 +10,15 @@ interval over the block's actual total), and ``keep_90`` (single tasks at or
 under the P90 of their own draws, shift included: the one predictive
 distribution), are reported per method (``own``: FogBugz-style resampling of
 the person's last 200 tasks; ``team``: the pool used alone; ``mixture``: the
-tool's), so that every forecast can say how far to trust it.
+tool's; ``no_estimates``: each task's effort drawn from the scope's last 200
+actuals, its estimate ignored, so that the tool can say whether estimates are
+worth making at all: :func:`estimates_worth`), so that every forecast can say
+how far to trust it.
 """
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 import numpy as np
 
@@ -33,7 +36,10 @@ BACKTEST_START = 100
 #: Nominal intervals checked by the backtest, as (low, high) quantiles.
 INTERVAL_50 = (0.25, 0.75)
 INTERVAL_80 = (0.10, 0.90)
-METHODS = ("own", "team", "mixture")
+METHODS = ("own", "team", "mixture", "no_estimates")
+#: The method that ignores estimates (counting tasks), and the one it is weighed against.
+COUNTING = "no_estimates"
+ESTIMATING = "mixture"
 #: (runs x tasks) draws held at once.
 CHUNK_DRAWS = 2_000_000
 
@@ -168,6 +174,20 @@ def backtest(
             last = min(starts.size, first + chunk_blocks)
             blocks = last - first
             tasks = slice(first * BLOCK, last * BLOCK)
+            if method == COUNTING:
+                drawn = counted_draws(past, scope, starts[first:last], runs, rng)
+                p90 = column_quantiles(drawn, [rules.PROMISE_QUANTILE])[0]
+                kept += int((actual[tasks] <= p90 * (1 + 1e-5)).sum())
+                totals = drawn.reshape(runs, blocks, BLOCK).sum(axis=2, dtype=np.float64)
+                del drawn
+                q = column_quantiles(totals, [*INTERVAL_50, *INTERVAL_80])
+                truth = actual_totals[first:last]
+                inside_50[first:last] = (truth >= q[0]) & (truth <= q[1])
+                inside_80[first:last] = (truth >= q[2]) & (truth <= q[3])
+                widths[first:last] = (q[3] - q[2]) / truth
+                if progress is not None:
+                    progress(m_index * starts.size + last, len(methods) * starts.size)
+                continue
             components = pools.components(
                 past.person[flat[tasks]],
                 past.team[flat[tasks]],
@@ -208,6 +228,79 @@ def backtest(
         }
         if detail is not None:
             detail[method] = inside_80
+    return out
+
+
+def counted_draws(
+    past: Past, scope: np.ndarray, starts: np.ndarray, runs: int, rng: np.random.Generator
+) -> np.ndarray:
+    """The ``no_estimates`` method's draws of effort (hours, float32, ``(runs,
+    blocks * 10)``): each task of the block starting at scope index ``s`` takes
+    the actual of one of the scope's last :data:`rules.NO_ESTIMATES_POOL`
+    tasks before ``s``, drawn with replacement; its estimate is ignored."""
+    size = np.minimum(starts, rules.NO_ESTIMATES_POOL)  # (blocks,)
+    size_each = np.repeat(size, BLOCK)
+    first_each = np.repeat(starts - size, BLOCK)
+    picks = (rng.random((runs, size_each.size)) * size_each).astype(np.int64)
+    picks = np.minimum(picks, size_each - 1) + first_each
+    return past.actual_h[scope[picks]].astype(np.float32)
+
+
+class EstimatesWorth(TypedDict):
+    """Whether estimates make forecasts better than counting tasks
+    (:func:`estimates_worth`): the tool's method (``mixture``) against
+    ``no_estimates``, their 80% coverages and median widths, how much
+    tighter the tool's are (``1 - width / counting width``; ``None`` where
+    not compared), and the verdict."""
+
+    verdict: Literal[
+        "tighter",
+        "no_better",
+        "estimates_miscalibrated",
+        "counting_miscalibrated",
+        "both_miscalibrated",
+        "unknown",
+    ]
+    tighter: float | None
+    coverage_80: float | None
+    width_80: float | None
+    counting_coverage_80: float | None
+    counting_width_80: float | None
+
+
+def estimates_worth(
+    estimating: MethodFigures | dict, counting: MethodFigures | dict
+) -> EstimatesWorth:
+    """Are estimates worth making? Widths are compared only where both methods'
+    coverage_80 is consistent with the aim (0.75 to 0.88, METRICS.md section 7;
+    judged as :func:`verdict` judges it, by the Wilson interval over the blocks,
+    so that a person's few blocks never call a method miscalibrated by chance): then
+    ``tighter`` when the tool's 80% interval is at least
+    :data:`rules.WORTH_TIGHTER` narrower than counting tasks', else
+    ``no_better``; otherwise which is miscalibrated (``unknown`` without blocks)."""
+    cover, width = estimating.get("coverage_80"), estimating.get("width_80")
+    count_cover, count_width = counting.get("coverage_80"), counting.get("width_80")
+    out: EstimatesWorth = {
+        "verdict": "unknown",
+        "tighter": None,
+        "coverage_80": cover,
+        "width_80": width,
+        "counting_coverage_80": count_cover,
+        "counting_width_80": count_width,
+    }
+    if cover is None or count_cover is None or width is None or not count_width:
+        return out
+    ours, theirs = verdict(estimating) is None, verdict(counting) is None
+    if not ours and not theirs:
+        out["verdict"] = "both_miscalibrated"
+    elif not ours:
+        out["verdict"] = "estimates_miscalibrated"
+    elif not theirs:
+        out["verdict"] = "counting_miscalibrated"
+    else:
+        tighter = 1.0 - width / count_width
+        out["tighter"] = tighter
+        out["verdict"] = "tighter" if tighter >= rules.WORTH_TIGHTER else "no_better"
     return out
 
 

@@ -1,7 +1,7 @@
 """Binomial helpers the ranges and promises lean on: the Wilson interval of a
 share, the binomial distribution (pmf, cdf, the central band of the
-calibration chart) and the Poisson binomial (hits of ranges at several
-confidence levels).
+calibration chart, the order statistics that bound a median) and the Poisson
+binomial (hits of ranges at several confidence levels).
 
 Hand-written in numpy rather than taken from scipy (a large dependency for
 four small functions); the tests check each against scipy on many inputs.
@@ -106,3 +106,19 @@ def binomial_band(
     low = int(np.searchsorted(cdf, tail - 1e-12, side="left"))
     high = int(np.searchsorted(cdf, 1.0 - tail - 1e-12, side="left"))
     return low / n, min(high, n) / n
+
+
+def median_ranks(n: int, level: float = INTERVAL_LEVEL) -> tuple[int, int] | None:
+    """The distribution-free ``level`` interval of a median from n values: the
+    1-based ranks ``(l, n + 1 - l)`` of the order statistics that bound it, l
+    the largest with P(B <= l - 1) <= (1 - level) / 2 for B ~ Binomial(n, 1/2)
+    (the interval then holds the median with probability 1 - 2 P(B <= l - 1),
+    at least ``level``, whatever the distribution); ``None`` when n is too
+    small for any (n < 5 at 90%)."""
+    if n <= 0:
+        return None
+    cdf = np.cumsum(binomial_pmf(n, 0.5))
+    lower = int(np.searchsorted(cdf, (1.0 - level) / 2 + 1e-12, side="right"))
+    if lower == 0:
+        return None
+    return lower, n + 1 - lower

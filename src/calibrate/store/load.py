@@ -193,7 +193,11 @@ PEOPLE_COLUMNS = ("person", "team")
 
 
 def counted_tasks(
-    conn: sqlite3.Connection, selection: Selection, *, with_people: bool = False
+    conn: sqlite3.Connection,
+    selection: Selection,
+    *,
+    with_people: bool = False,
+    extra: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """The scope's counted tasks finished in the window, one row each.
 
@@ -202,10 +206,11 @@ def counted_tasks(
     range without one, NaN without a range), ``done_date`` (local date, NaT
     if unknown) and ``week`` (:func:`durations.week_index`, -1 if unknown);
     with ``with_people`` also ``person`` and ``team``, for figures per person
-    or team at once (:func:`metrics.point_stats_by`).
+    or team at once (:func:`metrics.point_stats_by`); and the ``extra``
+    fields of the tasks table as stored (``tags``, ``project``, ``created_at``).
     """
     where, params = selection.where()
-    wanted = [*COUNTED_COLUMNS, *(PEOPLE_COLUMNS if with_people else ())]
+    wanted = [*COUNTED_COLUMNS, *(PEOPLE_COLUMNS if with_people else ()), *extra]
     # In id order, whatever index SQLite picks: the sums behind a score then run
     # in one order, so the report (which loads by id) gets the very same figures.
     sql = (
@@ -215,7 +220,10 @@ def counted_tasks(
     columns = fetch_columns(conn, sql, params, wanted)
     if with_people:
         columns["person"] = canonical_people(conn, columns["person"])
-    return counted_frame(columns, local_dates(columns["done_at"]))
+    frame = counted_frame(columns, local_dates(columns["done_at"]))
+    for name in extra:
+        frame[name] = columns[name]
+    return frame
 
 
 def counted_frame(columns: Mapping[str, np.ndarray], done_date: np.ndarray) -> pd.DataFrame:
@@ -318,7 +326,11 @@ PROMISE_COLUMNS = ("status", "promise_h", "due", "done_at", "actual_h")
 
 
 def promise_tasks(
-    conn: sqlite3.Connection, selection: Selection, *, with_people: bool = False
+    conn: sqlite3.Connection,
+    selection: Selection,
+    *,
+    with_people: bool = False,
+    extra: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """The scope's tasks with a promise judged in the window (METRICS.md: by
     the done date, else the due date: :func:`rules.promise_window`).
@@ -326,12 +338,12 @@ def promise_tasks(
     Columns: ``status``, ``promise_h``, ``due`` and ``done_date`` (local
     dates), ``actual_h``: the inputs of :func:`promises.promise_outcomes`
     (with :func:`settings.calendar` for its working days); with
-    ``with_people`` also ``person`` and ``team``.
+    ``with_people`` also ``person`` and ``team``; and the ``extra`` fields as stored.
     """
     where, params = scope_only(selection).where()
     window, window_params = promise_window(selection)
     clauses = [rules.has_promise_sql(), where, *window]
-    wanted = [*PROMISE_COLUMNS, *(PEOPLE_COLUMNS if with_people else ())]
+    wanted = [*PROMISE_COLUMNS, *(PEOPLE_COLUMNS if with_people else ()), *extra]
     sql = f"SELECT {', '.join(wanted)} FROM tasks WHERE {' AND '.join(clauses)}"  # noqa: S608
     columns = fetch_columns(conn, sql, [*params, *window_params], wanted)
     frame = pd.DataFrame(
@@ -346,6 +358,8 @@ def promise_tasks(
     if with_people:
         frame["person"] = columns["person"]
         frame["team"] = columns["team"]
+    for name in extra:
+        frame[name] = columns[name]
     return frame
 
 

@@ -21,7 +21,7 @@ from calibrate.report.model import BLUE, Cell, Section, Table, layout, new_figur
 from calibrate.stats.forecast import ForecastTask
 from calibrate.text import count as plural
 from calibrate.text import percent
-from calibrate.words import day_words, nice_hours
+from calibrate.words import day_words, nice_hours, worth_line
 
 #: Monte Carlo runs behind the chart (the command's default is 10,000): a bar of
 #: the finish-date histogram is then good to about 1.5 points, which a chart
@@ -122,6 +122,9 @@ def open_work_section(data: ReportData) -> Section:
         "per person."
     )
     section.notes.append(_backtest_words(result["backtest"]))
+    worth = worth_line(result["backtest"]["estimates_worth"])
+    if worth is not None:
+        section.notes.append(worth)
     if later:
         section.notes.append(
             f"{100 * later / result['runs']:.0f}% of runs end later than the last bar."
