@@ -253,6 +253,19 @@ def good_task(pristine) -> dict:
         conn.close()
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"low_h": 0.0, "high_h": 4.993592041284211e304},  # found by the full run: OverflowError
+        {"low_h": -1.0, "high_h": float("inf")},
+        {"low_h": 1.0, "high_h": float("nan")},
+    ],
+)
+def test_a_range_beyond_the_bounds_is_refused_not_formatted(good_task, changes):
+    with pytest.raises(validate.Refused):
+        validate.record("task", {**good_task, **changes})
+
+
 @EXAMPLES
 @given(
     changes=st.dictionaries(

@@ -131,11 +131,6 @@ def check_task_values(
     task), the validator of merges for each task record."""
     if (low_h is None) != (high_h is None):
         raise UsageError("a range needs both a low and a high")
-    if low_h is not None and high_h is not None and not 0 < low_h < high_h:
-        raise UsageError(
-            f"range {format_duration(low_h)}..{format_duration(high_h)}: "
-            "its low must be above zero and below its high"
-        )
     for name, hours in (
         ("estimate", estimate_h),
         ("range's low", low_h),
@@ -144,8 +139,14 @@ def check_task_values(
         ("actual", actual_h),
     ):
         problem = None if hours is None else effort_problem(hours)
-        if problem:
+        ranged = name.startswith("range") and isinstance(hours, int | float) and hours <= 0
+        if problem and not ranged:  # a range's low of zero: said of the range below
             raise UsageError(f"the {name} {problem}")
+    if low_h is not None and high_h is not None and not 0 < low_h < high_h:
+        raise UsageError(
+            f"range {format_duration(low_h)}..{format_duration(high_h)}: "
+            "its low must be above zero and below its high"
+        )
     if (
         low_h is not None
         and high_h is not None
