@@ -20,8 +20,10 @@ The quirks of the data (see ``../shared/data/README.md``):
 
 Each reader returns one row per task: ``dataset``, ``person``, ``team`` (``None``
 without one), ``estimate_h``, ``actual_h``, ``done`` (a timestamp, NaT without
-one) and ``order`` (the task's first row in the file, which breaks ties of the
-done date).
+one), ``order`` (the task's first row in the file, which breaks ties of the
+done date), and its words as calibrate would hold them after the README's
+import commands (``title``, ``tags``, ``project``: SiP's Summary, Category and
+SubCategory, ProjectCode; CESAW's phase_short_name, no tags, project_key).
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ def read_cesaw(data: Path = DATA) -> pd.DataFrame:
             "task_actual_complete_date",
             "task_actual_time_minutes",
             "task_plan_time_minutes",
+            "phase_short_name",
+            "project_key",
         ],
     )
     team = raw["team_key"].str.strip()
@@ -91,6 +95,9 @@ def read_cesaw(data: Path = DATA) -> pd.DataFrame:
                 done.where(~done.isin(MISSING)), format="%m/%d/%Y %H:%M", errors="coerce"
             ),
             "order": np.arange(len(raw)),
+            "title": raw["phase_short_name"].str.strip().to_numpy(dtype=object),
+            "tags": [()] * len(raw),
+            "project": raw["project_key"].str.strip().to_numpy(dtype=object),
         }
     )
 
@@ -102,7 +109,7 @@ def _number(text: str) -> float:
 def read_sip(data: Path = DATA) -> pd.DataFrame:
     """SiP, one row per task: the row of the developer who logged most of its
     hours, the first in the file on a tie."""
-    chosen: dict[str, tuple[float, str, float, float]] = {}
+    chosen: dict[str, tuple[float, str, float, float, tuple[str, ...]]] = {}
     first: dict[str, int] = {}
     text = (data / SIP_FILE).read_bytes().decode("cp1252")
     for index, row in enumerate(csv.DictReader(io.StringIO(text, newline=""))):
@@ -116,6 +123,9 @@ def read_sip(data: Path = DATA) -> pd.DataFrame:
                 row["DeveloperID"].strip(),
                 _number(row["HoursEstimate"]),
                 _number(row["HoursActual"]),
+                tuple(
+                    row[c].strip() for c in ("Summary", "Category", "SubCategory", "ProjectCode")
+                ),
             )
     done_of: dict[str, str] = {}
     with open(data / SIP_DATES, encoding="cp1252", newline="") as handle:
@@ -134,6 +144,9 @@ def read_sip(data: Path = DATA) -> pd.DataFrame:
             "actual_h": np.array([chosen[t][3] for t in tasks], dtype=float),
             "done": pd.to_datetime(done, format="%d-%b-%y", errors="coerce").to_numpy(),
             "order": np.array([first[t] for t in tasks]),
+            "title": np.array([chosen[t][4][0] for t in tasks], dtype=object),
+            "tags": [tuple(tag for tag in chosen[t][4][1:3] if tag) for t in tasks],
+            "project": np.array([chosen[t][4][3] or None for t in tasks], dtype=object),
         }
     )
 

@@ -710,3 +710,46 @@ def test_finish_dates_a_century_away_stay_on_the_calendar(run, conn):
         str(Path(conn.execute("PRAGMA database_list").fetchone()[2]).parent / "r.html"),
     )
     assert report.exit_code == 0, report.output
+
+
+def test_a_person_with_an_alias_gets_the_same_advice_from_either_name(run, conn):
+    """PRODUCT.md law 7: ``--person jdoe`` acts on exactly the tasks the name
+    mapping gives: forecast's history, scope and open tasks, and suggest, are
+    those of the person jdoe stands for, under every name she goes by."""
+    jane = history_of([1.5, 2.0, 2.5] * 14, person="Jane Doe", team="web")[:40]
+    jdoe = history_of([3.0, 1.0] * 20, person="jdoe", team="web")
+    bob = history_of([1.0] * 40, person="bob", team="web")
+    open_work = open_rows(1, person="jdoe", team="web") + open_rows(
+        1, person="Jane Doe", team="web"
+    )
+    insert(conn, jane + jdoe + bob + open_work)
+    assert run("alias", "jdoe", "Jane Doe").exit_code == 0
+    by_alias, by_name = (
+        forecast_json(run, "--person", "jdoe"),
+        forecast_json(run, "--person", "Jane Doe"),
+    )
+    by_alias["backtest"].pop("cached"), by_name["backtest"].pop("cached")
+    assert by_alias == by_name
+    assert by_name["scope"]["person"] == "Jane Doe"
+    assert [t["id"] for t in by_name["tasks"]] == [121, 122]  # both open tasks, either name
+    assert by_name["backtest"]["tasks"] == 80  # her 80 finished tasks, under both names
+    # the past knows her as one person: her own pool holds the tasks of both names
+    past = advice.load_past(conn)
+    assert set(past.people) == {"Jane Doe", "bob"}
+    both = forecast_json(run, "121", "122")  # one task under each name: one person's
+    assert both["scope"]["person"] == "Jane Doe" and both["people"] == 1
+    suggested = [
+        json.loads(run("suggest", "2h", "--person", name, "--json").stdout)
+        for name in ("jdoe", "Jane Doe")
+    ]
+    assert suggested[0] == suggested[1] and suggested[0]["own_n"] == 80
+
+
+def test_a_new_alias_is_a_new_past_for_the_forecast(run, conn):
+    insert(conn, history_of([1.5] * 40, person="Jane Doe") + history_of([3.0] * 40, person="jdoe"))
+    insert(conn, open_rows(1, person="Jane Doe"))
+    before = forecast_json(run, "--person", "Jane Doe")
+    assert before["backtest"]["tasks"] == 40
+    assert run("alias", "jdoe", "Jane Doe").exit_code == 0
+    after = forecast_json(run, "--person", "Jane Doe")  # the cached past is not reused
+    assert after["backtest"]["tasks"] == 80 and after["backtest"]["cached"] is False

@@ -40,6 +40,7 @@ COMMANDS: dict[str, list[str]] = {
     "forecast-backtest": ["forecast", "--backtest", "--everyone", "--json"],
     "suggest-3h": ["suggest", "3h", "--json"],
     "suggest-30m": ["suggest", "30m", "--json"],
+    "suggest-title": ["suggest", "3h", "--title", "Fix session timeout handling", "--json"],
     "list-everyone": ["list", "--everyone", "--status", "any", "--limit", "150", "--json"],
     "list-person": ["list", "--json"],
     "export-jsonl": ["export", "--person", VIEWER, "--format", "jsonl"],

@@ -45,6 +45,7 @@ SHAPES = {
     "forecast-backtest": advice.BacktestResult,
     "suggest-3h": cli_advice.Suggestion,
     "suggest-30m": cli_advice.Suggestion,
+    "suggest-title": cli_advice.Suggestion,
     "list-everyone": list[ListedTask],
     "list-person": list[ListedTask],
 }

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from calibrate import store
+from calibrate import rules, store
 from calibrate.errors import DatabaseError
 from calibrate.store import schema as migrations
 
@@ -472,7 +472,7 @@ def _old_columns(conn, table) -> list[str]:
     return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7])
 def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
     _old_database(db_path, version)
     old = sqlite3.connect(db_path)
@@ -482,7 +482,7 @@ def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
     assert before["tasks"] and before["intervals"] and before["aliases"]
 
     conn = store.connect(db_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 8
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 9
     after = _contents(conn)
     for table, rows in before.items():
         if table == "_migrations":  # the steps run now are added after the old ones
@@ -517,6 +517,13 @@ def test_an_old_database_with_data_is_upgraded_whole(db_path, run, version):
     assert {"tombstones", "advice_ledger", "forecast_ledger", "undo_log", "undo_items"} <= set(
         after
     )
+    # m009 indexed the words of the finished tasks (issue 16)
+    from calibrate.store import similar
+
+    counted = conn.execute(f"SELECT count(*) FROM tasks WHERE {rules.counted_sql()}").fetchone()[0]
+    assert after["similar_state"][0][1] == ("current" if similar.available() else "stale")
+    if similar.available():
+        assert conn.execute("SELECT count(*) FROM task_fts").fetchone()[0] == counted > 0
     if version == 1:  # m002 gave the database an identity on the way
         assert {row[0] for row in after["meta"]} == {"replica_id", "pseudonym_salt", "replica_path"}
     conn.close()

@@ -32,9 +32,9 @@ from calibrate.stats import backtest, forecast
 from calibrate.stats.backtest import Backtest, EstimatesWorth
 from calibrate.stats.forecast import Forecast, HistogramDay
 from calibrate.stats.pools import Past, Pools, name_codes
-from calibrate.store import caches, ledgers, settings
+from calibrate.store import caches, ledgers, names, settings
 from calibrate.store.fetch import fetch_columns
-from calibrate.store.people import person_with_tasks, team_with_tasks
+from calibrate.store.people import alias_map, person_with_tasks, team_with_tasks
 from calibrate.store.tasks import canonical_person, team_of
 from calibrate.text import count
 
@@ -58,7 +58,9 @@ EPOCH_SQL = ("unixepoch(done_at)", "CAST(strftime('%s', done_at) AS INTEGER)")
 
 def load_past(conn: sqlite3.Connection) -> Past:
     """Every counted task of the database, oldest done first (ties by id);
-    tasks without a done date count as the oldest.
+    tasks without a done date count as the oldest. Each task is its
+    person's under whichever name it is stored (aliases resolved, PRODUCT.md
+    law 7: the forecast of ``jdoe`` is that of the person ``jdoe`` stands for).
 
     The columns come through :func:`calibrate.store.fetch.fetch_columns`, each
     as one string that numpy parses in C (``at_once``; the rows in table order,
@@ -68,12 +70,16 @@ def load_past(conn: sqlite3.Connection) -> Past:
         columns = _past_columns(conn, EPOCH_SQL[0])
     except sqlite3.OperationalError:  # no unixepoch() before SQLite 3.38
         columns = _past_columns(conn, EPOCH_SQL[1])
+    mapping = alias_map(conn)
+    person = columns["person"]
+    if mapping and len(person):
+        person = np.asarray([mapping.get(name, name) for name in person.tolist()], dtype=object)
     return past_from_columns(
         columns["id"],
         columns["estimate_h"],
         columns["actual_h"],
         columns["epoch"],
-        columns["person"],
+        person,
         columns["team"],
     )
 
@@ -241,11 +247,24 @@ def histogram_rows(
 HISTORY_KEY = "history"
 
 
+def past_stamp(conn: sqlite3.Connection) -> str:
+    """The history stamp of the past as :func:`load_past` gives it: the
+    counted history's (:func:`calibrate.store.caches.history_stamp`) and the
+    aliases' (people are their names resolved: a new alias is a new past)."""
+    rows = sorted(alias_map(conn).items())
+    if not rows:
+        return caches.history_stamp(conn)
+    import hashlib
+
+    digest = hashlib.sha1(json.dumps(rows).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{caches.history_stamp(conn)}|{digest}"
+
+
 def cached_past(conn: sqlite3.Connection, stamp: str | None = None) -> Past:
-    """:func:`load_past`, from the cache while the history stamp is unchanged:
-    a few megabytes of arrays read back in milliseconds, instead of a query
-    over every finished task."""
-    stamp = stamp or caches.history_stamp(conn)
+    """:func:`load_past`, from the cache while the history stamp is unchanged
+    (:func:`past_stamp`): a few megabytes of arrays read back in
+    milliseconds, instead of a query over every finished task."""
+    stamp = stamp or past_stamp(conn)
     cached = caches.read_cache(conn, HISTORY_KEY, stamp)
     if cached is not None:
         try:
@@ -338,10 +357,22 @@ class BacktestResult(Backtest):
 
 class Scope:
     """Whose history the shift, the backtest and (without ids) the open tasks
-    come from: one person, one team, or everyone."""
+    come from: one person (``names``: every stored name they go by, PRODUCT.md
+    law 7), one team, or everyone."""
 
-    def __init__(self, person: str | None = None, team: str | None = None):
+    def __init__(
+        self, person: str | None = None, team: str | None = None, names: Sequence[str] = ()
+    ):
         self.person, self.team = person, team
+        self.names = tuple(names)
+
+    @classmethod
+    def of_person(cls, conn: sqlite3.Connection, person: str) -> Scope:
+        """One person's scope, by any of their names: the person they stand for
+        and every name their tasks are stored under, through the one home of
+        the name mapping (:func:`calibrate.store.names.resolve_person`)."""
+        resolved = names.resolve_person(conn, Selection(person=person))
+        return cls(person=resolved.person, names=resolved.names)
 
     @classmethod
     def resolve(
@@ -359,15 +390,15 @@ class Scope:
         if team is not None:
             return cls(team=team_with_tasks(conn, team))
         if person is not None:
-            return cls(person=person_with_tasks(conn, person))
-        return cls(person=canonical_person(conn, default_person))
+            return cls.of_person(conn, person_with_tasks(conn, person))
+        return cls.of_person(conn, default_person)
 
     @classmethod
     def of_tasks(cls, conn: sqlite3.Connection, tasks: list[dict]) -> Scope:
         """For tasks given by id: their person if one, else their team if one, else everyone."""
-        people = {t["person"] for t in tasks}
+        people = {canonical_person(conn, t["person"]) for t in tasks}
         if len(people) == 1:
-            return cls(person=people.pop())
+            return cls.of_person(conn, people.pop())
         teams = {t["team"] or team_of(conn, t["person"]) for t in tasks}
         return cls(team=teams.pop()) if len(teams) == 1 and None not in teams else cls()
 
@@ -386,7 +417,11 @@ class Scope:
 
     def selection(self) -> Selection:
         return Selection(
-            person=self.person, team=self.team, everyone=self.is_everyone, status="open"
+            person=self.person,
+            team=self.team,
+            everyone=self.is_everyone,
+            status="open",
+            names=self.names,
         )
 
     @property
@@ -412,7 +447,7 @@ class Scope:
 
     def counted(self, conn: sqlite3.Connection) -> int:
         """How many counted tasks the scope has."""
-        where, params = Selection(person=self.person, team=self.team).where()
+        where, params = Selection(person=self.person, team=self.team, names=self.names).where()
         sql = f"SELECT count(*) FROM tasks WHERE {rules.counted_sql()} AND {where}"  # noqa: S608
         return conn.execute(sql, params).fetchone()[0]
 
@@ -453,7 +488,7 @@ def run_forecast(
         if not tasks:
             raise StateError(f"no open tasks for {scope.describe()}: nothing to forecast")
     work_calendar = calendar(conn)
-    stamp = caches.history_stamp(conn)
+    stamp = past_stamp(conn)
     if past is None:
         past = cached_past(conn, stamp)
     warnings = []
@@ -461,11 +496,12 @@ def run_forecast(
         warnings.append(REFERENCE_WARNING)
     scope_positions = scope.positions(past)
     tau2 = forecast.shift_variance(past.log_ratio[scope_positions], past.week[scope_positions])
+    aliases = alias_map(conn)  # each task is its person's, by whichever name it is stored
     open_work = [
         forecast.OpenTask(
             id=t["id"],
             title=t["title"],
-            person=t["person"],
+            person=aliases.get(t["person"], t["person"]),
             team=t["team"] or team_of(conn, t["person"]),
             estimate_h=t["estimate_h"],
             spent_h=t["spent_h"],

@@ -604,6 +604,32 @@ CONTRACT_CLIP = CLIP_LOG2
 #: ledger (METRICS.md section 8): 2 is METRICS.md version 2's section 7.
 ADVICE_VERSION = 2
 
+#: Similar past tasks (issue 16): ``suggest`` names SIMILAR_RECEIPTS counted
+#: tasks most like the one asked about by their words (FTS5, bm25; own first,
+#: then the team's, never an opted-out person's); words in more than
+#: SIMILAR_STOP_SHARE of the indexed tasks stay out of the query. The blend:
+#: the SIMILAR_K most similar, each weighted by its similarity (the share of
+#: the query's tokens, at most SIMILAR_MAX_TOKENS, it holds), weigh w = S / (S +
+#: SIMILAR_PRIOR) against the mixture above. It passes issue 16's rule
+#: (scripts/replay_similar.py) but is not in the numbers yet: SIMILAR_BLEND.
+SIMILAR_RECEIPTS = 3
+#: The receipts' team step looks among the most recently added finished tasks
+#: (task ids), this many: where the person has no match of their own, bm25
+#: over every task sharing a word costs ``add`` tens of milliseconds.
+SIMILAR_TEAM_WINDOW = 5_000
+SIMILAR_K = 20
+SIMILAR_PRIOR = 10.0
+SIMILAR_STOP_SHARE = 0.10
+SIMILAR_MAX_TOKENS = 32
+SIMILAR_BLEND = False
+
+
+def similar_weight(total_similarity: float) -> float:
+    """w = S / (S + SIMILAR_PRIOR): the reference-class pool's weight for
+    neighbours whose similarities add up to S (0 without any)."""
+    return total_similarity / (total_similarity + SIMILAR_PRIOR) if total_similarity > 0 else 0.0
+
+
 _SPREAD: list[tuple[float, ...]] = []
 
 

@@ -114,12 +114,14 @@ def hint_sentence(hint: Hint, estimate_h: float, *, you: bool = True) -> str:
     )
 
 
-def hint_line(hint: Hint, estimate_h: float) -> str:
-    """The one line ``add`` prints on stderr (with what it rests on when that is thin)."""
+def hint_line(hint: Hint, estimate_h: float, *, closest: str | None = None) -> str:
+    """The one line ``add`` prints on stderr (with what it rests on when that
+    is thin, and the ``closest`` finished task, in words, when there is one)."""
     p50, p80, p90 = hint.hours(estimate_h)
     rests = f" (from {hint_sources(hint)})" if hint.thin else ""
+    ending = f"; {closest}" if closest else ""
     return (
         f"Hint: tasks you estimate at {nice_hours(estimate_h)} take {nice_hours(p50)} "
         f"(median), 80% under {nice_hours(p80)}, 90% under {nice_hours(p90)}; "
-        f"promise {nice_hours(promise_hours(p90))}{rests}."
+        f"promise {nice_hours(promise_hours(p90))}{rests}{ending}."
     )

@@ -8,6 +8,7 @@ imports light for that reason. The 80-column text of both is made here.
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 from datetime import date, timedelta
@@ -33,6 +34,7 @@ from calibrate.cli.options import (
 from calibrate.errors import NotFound, StateError
 from calibrate.hinting import current_hint, keep_advice
 from calibrate.identity import default_person
+from calibrate.receipts import Receipt, receipt_words, similar_tasks
 from calibrate.stats.hints import HintFigures, reference_hint
 from calibrate.store.people import person_with_tasks
 from calibrate.store.tasks import get_task
@@ -47,6 +49,10 @@ BACKTEST_BLOCKS = 1000
 BAR_WIDTH = 36
 #: A forecast lists its tasks one per line up to this many.
 TASKS_SHOWN = 20
+NO_FTS5_WARNING = (
+    "this Python's SQLite has no FTS5: no similar tasks to show (the advice "
+    "is from tasks of the same size)"
+)
 REFERENCE_WARNING = (
     "no finished tasks here yet: advice from real developers' spread "
     "(CESAW and SiP, tasks of the same size)"
@@ -62,11 +68,14 @@ def _warn(message: str) -> None:
 
 class Suggestion(HintFigures):
     """``calibrate suggest --json``: the hint's figures, the task asked about
-    (``--task``, or the ``--title`` given) and the sentence people read."""
+    (``--task``, or the ``--title`` given), the sentence people read, and the
+    similar finished tasks (issue 16: ``None`` without words to match, or
+    where this sqlite3 has no FTS5)."""
 
     task: int | None
     title: str | None
     advice: str
+    similar: list[Receipt] | None
 
 
 @click.command(cls=Command)
@@ -104,6 +113,11 @@ def suggest(
     few, with real developers' spread. P50 is the median actual; 80% and 90%
     of such tasks take under P80 and P90. Promise at P90: that is what keeps
     about nine promises in ten.
+
+    With --title (or --task) it names up to three finished tasks most like
+    it by their words (title, tags, project): yours first, then your team's,
+    with what each was estimated at and took. The numbers stay those of the
+    tasks of its size.
     """
     if task_id is not None and (estimate_h is not None or person is not None):
         raise click.UsageError("--task ID asks about a logged task: give no DURATION or --person")
@@ -111,11 +125,14 @@ def suggest(
         raise click.UsageError("give a DURATION (suggest 3h) or a logged task (suggest --task ID)")
     conn = app.existing_conn()
     name = person or default_person()
+    tags: list[str] = []
+    project = None
     if task_id is not None:
         if conn is None:
             raise NotFound(f"no task #{task_id}")
         task = get_task(conn, task_id)
         estimate_h, name, title = float(task["estimate_h"]), task["person"], task["title"]
+        tags, project = json.loads(task["tags"] or "[]"), task["project"]
     assert estimate_h is not None
     if conn is None:
         hint = reference_hint(name, estimate_h)
@@ -130,12 +147,20 @@ def suggest(
     you = person is None and (task_id is None or name == default_person())
     if not hint.has_history:
         _warn(REFERENCE_WARNING)
+    receipts = None
+    if conn is not None and (title or tags or project):
+        receipts = similar_tasks(
+            conn, name, title, tags, project, exclude=[task_id] if task_id is not None else []
+        )
+        if receipts is None:
+            _warn(NO_FTS5_WARNING)
     if json_output or csv_output:
         answer: Suggestion = {
             **hint.as_dict(estimate_h),
             "task": task_id,
             "title": title,
             "advice": hint_sentence(hint, estimate_h, you=you),
+            "similar": receipts,
         }
         if csv_output:
             emit_flat([answer])
@@ -143,6 +168,12 @@ def suggest(
             click.echo(to_json(answer))
         return
     click.echo(textwrap.fill(hint_sentence(hint, estimate_h, you=you), width=80))
+    if receipts:
+        click.echo("Similar finished tasks:")
+        for receipt in receipts:
+            click.echo(receipt_words(receipt, you=you))
+    elif receipts is not None:
+        click.echo("No finished task here shares its words yet.")
 
 
 # --- forecast --------------------------------------------------------------------------------

@@ -179,13 +179,26 @@ def add(
         if note is not None:
             click.echo(note, err=True)
     if not quiet and advice_before_the_fact(actual):
-        # stdlib only; one indexed SELECT when the hint is stored
+        # stdlib only; one indexed SELECT when the hint is stored, one FTS5
+        # query (about a millisecond) for the closest finished task
         from calibrate.hinting import hint_for_add, keep_advice
-        from calibrate.words import hint_line
 
         hint = hint_for_add(app.conn, task.person, estimate)
         if hint is not None:
-            click.echo(hint_line(hint, estimate), err=True)
+            from calibrate.receipts import closest_words, similar_tasks
+            from calibrate.words import hint_line
+
+            closest = similar_tasks(
+                app.conn,
+                task.person,
+                task.title,
+                task.tags or (),
+                task.project,
+                exclude=[task_id],
+                k=1,
+            )
+            end = closest_words(closest[0]) if closest else None
+            click.echo(hint_line(hint, estimate, closest=end), err=True)
             note = keep_advice(app.conn, task_id, hint, estimate, "add")
             if note is not None:
                 click.echo(note, err=True)

@@ -26,6 +26,7 @@ from calibrate.demo.numbers import (
 from calibrate.demo.people import EXTRA_TAGS, OBJECTS, VERBS, DemoPerson, make_people
 from calibrate.durations import utc_now, week_start
 from calibrate.errors import InputError, StateError
+from calibrate.store import similar
 from calibrate.store.fields import STORED
 
 SOURCE = "demo"
@@ -271,6 +272,10 @@ def generate(
             conn.executemany(INSERT_INTERVAL, intervals)
             if progress is not None:
                 progress(people_done)
+        if similar.available(conn):  # the index of similar tasks, built once for all the rows
+            similar.rebuild(conn)
+        else:
+            similar.mark_stale(conn)
     first_day = clock_to_date(np.array([start_h]))[0]
     return {
         "tasks": tally["tasks"],

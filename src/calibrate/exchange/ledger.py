@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 from calibrate.errors import InputError
 from calibrate.exchange.rows import COLUMNS, Row, RowConverter
-from calibrate.store import state
+from calibrate.store import similar, state
 from calibrate.store.stamps import (
     REGISTERS,
     Stamp,
@@ -178,8 +178,10 @@ def apply_rows(conn: sqlite3.Connection, rows: list[Row], ctx: Context, done: Ap
 def _write(conn: sqlite3.Connection, inserts: list[tuple], updates: list[tuple]) -> None:
     if inserts:
         conn.executemany(_INSERT, inserts)
+        similar.changed_uids(conn, [insert[0] for insert in inserts])
     if updates:
         conn.executemany(_UPDATE, updates)
+        similar.changed(conn, [update[-1] for update in updates])
 
 
 def _reread(conn: sqlite3.Connection, uid: str) -> list[tuple[str, tuple]]:

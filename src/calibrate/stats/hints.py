@@ -175,6 +175,29 @@ def mixture(
     return pairs
 
 
+def blend(
+    pairs: list[tuple[float, float]],
+    neighbour_r: Sequence[float],
+    found: Sequence[int],
+    query_n: int,
+) -> tuple[list[tuple[float, float]], float]:
+    """The reference-class blend (issue 16): the mixture ``pairs`` (weights
+    summing to 1) weigh 1 - w, the neighbours' log ratios w, each in
+    proportion to how many of the query's ``query_n`` tokens it holds
+    (``found``); w = S / (S + 10), S the similarities' sum
+    (:func:`calibrate.rules.similar_weight`). Returns (pairs, w); without a
+    neighbour holding a token, the mixture as it was and 0. The numpy twin is
+    :func:`calibrate.stats.similar.with_neighbours`."""
+    kept = [(r, n) for r, n in zip(neighbour_r, found, strict=True) if n > 0]
+    if not kept or query_n <= 0:
+        return pairs, 0.0
+    tokens = sum(n for _, n in kept)
+    w = rules.similar_weight(tokens / query_n)
+    blended = [(r, weight * (1 - w)) for r, weight in pairs]
+    blended += [(r, w * n / tokens) for r, n in kept]
+    return blended, w
+
+
 def mixture_quantiles(
     own: list[float], pool: list[float], probs=rules.ADVICE_QUANTILES
 ) -> list[float]:

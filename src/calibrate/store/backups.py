@@ -18,6 +18,7 @@ import glob
 import os
 import sqlite3
 
+from calibrate.store import similar
 from calibrate.store.names import clean_name
 
 
@@ -79,6 +80,8 @@ def _forget(backup: str, names: list[str]) -> bool:
                         f"DELETE FROM {table} WHERE clean_name({column}) IN ({marks})",  # noqa: S608 (fixed names, marks)
                         names,
                     ).rowcount
+            if held and "similar_state" in tables:  # the index of similar tasks held their words
+                similar.forget_index(conn)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:

@@ -19,7 +19,7 @@ import sqlite3
 from calibrate.errors import InputError, NotFound, StateError, UsageError
 from calibrate.rules import counted_sql
 from calibrate.store import names as naming
-from calibrate.store import summaries, transaction
+from calibrate.store import similar, summaries, transaction
 from calibrate.store.names import canonical_person, clean_name, names_of
 from calibrate.store.stamps import next_at, replica_id
 from calibrate.store.tasks import team_of
@@ -293,6 +293,7 @@ def delete_person(conn: sqlite3.Connection, name: str) -> dict:
         ]
         bury(conn, uids)
         forget_tasks(conn, uids)  # nor may undo's log keep them
+        similar.purge(conn)  # nor the index of similar tasks, not even in its free pages
         conn.execute(f"DELETE FROM hints WHERE person IN ({marks})", names)  # noqa: S608
         weeks = conn.execute(
             f"DELETE FROM summary_weeks WHERE person IN ({marks})",  # noqa: S608 (marks only)

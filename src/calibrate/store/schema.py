@@ -493,6 +493,23 @@ def m008_summary_replicas(db: Database) -> None:
     db.execute("CREATE INDEX summary_people_person ON summary_people(person)")
 
 
+@migration
+def m009_similar(db: Database) -> None:
+    """Similar past tasks (issue 16): the state of the full-text index of the
+    counted tasks' words (``similar_state``: current or stale, and its stop
+    list), and the index itself (``task_fts``, SQLite FTS5) built from every
+    counted task where this sqlite3 has FTS5; where it has not, the state
+    says stale and the first reader with FTS5 builds it. No triggers: the
+    code that writes tasks keeps the index (a trigger naming an FTS5 table
+    would break every write where the module is missing)."""
+    from calibrate.store import similar
+
+    db.execute(similar.STATE_TABLE)
+    db.execute("INSERT INTO similar_state (id, status) VALUES (1, 'stale')")
+    if similar.available(db.conn):
+        similar.rebuild(db.conn)
+
+
 def _child_uid(task_uid: str, kind: str, start: str, occurrence: int) -> str:
     """A stable uid for a record that had none: the same record (a task's
     sitting, or re-estimate, at the same moment) in two files gets the same one."""

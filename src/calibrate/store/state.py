@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from calibrate.store import similar
 from calibrate.store.stamps import (
     NO_STAMP,
     REGISTER_COLUMNS,
@@ -301,8 +302,10 @@ def join_tasks(
             result.updated += 1
         if inserts:
             conn.executemany(_INSERT_TASK, inserts)
+            similar.changed_uids(conn, [insert[0] for insert in inserts])
         if updates:
             conn.executemany(_UPDATE_TASK, updates)
+            similar.changed(conn, [update[-1] for update in updates])
 
 
 def _encoded(stamps: Any) -> str | None:
@@ -441,7 +444,10 @@ def join_tombstones(
             )
             result.tombstones += 1
             if deleted > restored:
+                gone = conn.execute("SELECT id FROM tasks WHERE uid = ?", (uid,)).fetchone()
                 result.deleted += conn.execute("DELETE FROM tasks WHERE uid = ?", (uid,)).rowcount
+                if gone is not None:
+                    similar.changed(conn, [gone[0]])
 
 
 def join_aliases(

@@ -29,7 +29,7 @@ from calibrate.durations import (
 )
 from calibrate.errors import InputError, NotFound, StateError, UsageError
 from calibrate.rules import range_confidence
-from calibrate.store import inserted_id, transaction
+from calibrate.store import inserted_id, similar, transaction
 from calibrate.store.fields import EDITABLE
 from calibrate.store.names import canonical_person as canonical_person
 from calibrate.store.names import clean_name, names_of
@@ -47,6 +47,10 @@ from calibrate.store.timers import running_intervals as running_intervals
 from calibrate.store.timers import timer_total as timer_total
 
 STATUSES = ("open", "started", "done", "dropped")
+#: Columns whose change leaves the index of similar tasks as it was.
+SILENT_COLUMNS = frozenset(
+    ("started_at", "done_at", "low_h", "high_h", "confidence", "promise_h", "due", "notes")
+)
 
 
 class NewTask:
@@ -293,6 +297,8 @@ def add_task(
         task_id = inserted_id(cursor)
         if start:
             insert_interval(conn, task_id, when, stamp, replica)
+        if actual_h is not None:  # a finished task joins the index of similar tasks
+            similar.changed(conn, [task_id])
     return task_id
 
 
@@ -312,6 +318,8 @@ def write_registers(conn: sqlite3.Connection, task: sqlite3.Row | dict, values: 
         f"UPDATE tasks SET {assignments}stamps = ?, updated_at = ? WHERE id = ?",  # noqa: S608 (column names from fields)
         (*values.values(), stamps, second_of(at), task["id"]),
     )
+    if not SILENT_COLUMNS.issuperset(values):  # what the index of similar tasks holds
+        similar.changed(conn, [task["id"]])
 
 
 def get_task(conn: sqlite3.Connection, task_id: int) -> sqlite3.Row:

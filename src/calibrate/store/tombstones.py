@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from calibrate.store import similar
 from calibrate.store.stamps import next_at, replica_id
 
 
@@ -37,4 +38,9 @@ def bury(conn: sqlite3.Connection, uids: Sequence[str]) -> None:
             "deleted_replica = excluded.deleted_replica",
             [(uid, next_at(known.get(uid, "")), replica) for uid in chunk],
         )
+        ids = [
+            row[0]
+            for row in conn.execute(f"SELECT id FROM tasks WHERE uid IN ({marks})", chunk)  # noqa: S608 (marks only)
+        ]
         conn.execute(f"DELETE FROM tasks WHERE uid IN ({marks})", chunk)  # noqa: S608 (marks only)
+        similar.changed(conn, ids)  # their words leave the index of similar tasks

@@ -30,7 +30,7 @@ from typing import Any
 
 from calibrate.durations import now_iso
 from calibrate.errors import StateError
-from calibrate.store import transaction
+from calibrate.store import similar, transaction
 from calibrate.store.stamps import REGISTERS, decode, encode, next_at, replica_id, second_of
 from calibrate.store.tasks import write_registers
 
@@ -269,6 +269,7 @@ def _restore(conn: sqlite3.Connection, item: sqlite3.Row, before: dict) -> dict:
         )
     # an insert below the newest id is not seen by the caches' stamp: say so
     conn.execute("UPDATE history_state SET version = version + 1 WHERE id = 1")
+    similar.changed(conn, [task_id])  # its words back in the index of similar tasks
     return _outcome(task_id, task["title"], "restored")
 
 
