@@ -182,6 +182,16 @@ def test_parse_when():
         parse_when("25:00", now=now)
 
 
+def test_days_and_weeks_ago_are_the_calendars():
+    """'2 days ago' is 48 hours back, not two working days of 8 hours (review)."""
+    now = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+    assert parse_when("2 days ago", now=now) == datetime(2026, 11, 28, 15, tzinfo=UTC)
+    assert parse_when("2d ago", now=now) == datetime(2026, 11, 28, 15, tzinfo=UTC)
+    assert parse_when("1 week ago", now=now) == datetime(2026, 11, 23, 15, tzinfo=UTC)
+    assert parse_when("1.5 days ago", now=now) == datetime(2026, 11, 29, 3, tzinfo=UTC)
+    assert parse_when("3h ago", now=now) == datetime(2026, 11, 30, 12, tzinfo=UTC)
+
+
 def test_parse_when_a_day_and_a_time_of_day():
     now = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # a Monday
     assert parse_when("yesterday 10:00", now=now) == datetime(2026, 11, 29, 10, tzinfo=UTC)

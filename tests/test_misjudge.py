@@ -281,3 +281,43 @@ def test_the_report_says_where_you_misjudge_with_the_same_numbers(run, conn, mon
     db = next(row for row in data["groups"] if row["group"] == "db")
     assert "Clearly different from your usual: " + row_sentence("tag", db) in page
     assert "By tag" in page and "By size" in page
+
+
+def test_people_counted_from_summaries_are_named_not_in_the_groups(tmp_path):
+    """Law 6: score --by shows no second number for people a lead knows from
+    team summaries; it says they are in none of the groups (review)."""
+    from click.testing import CliRunner
+
+    from calibrate.cli import cli
+
+    member, lead, summary = tmp_path / "m.db", tmp_path / "l.db", tmp_path / "s.json"
+    runner = CliRunner()
+
+    def at(path, *args):
+        result = runner.invoke(cli, ["--db", str(path), *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    for i in range(12):
+        at(
+            member,
+            "add",
+            f"t{i}",
+            "-e",
+            "1h",
+            "--actual",
+            "2h",
+            "-t",
+            "db",
+            "--person",
+            "bob",
+            "--team",
+            "T",
+        )
+    at(member, "export", "--summary", "-o", str(summary))
+    at(lead, "add", "lead's own", "-e", "1h", "--actual", "1h", "--person", "lead")
+    at(lead, "import", str(summary))
+    out = at(lead, "score", "--by", "tag", "--team", "T")
+    assert "Not in summaries: 1 person of this scope counted from imported team" in out
+    data = json.loads(at(lead, "score", "--by", "tag", "--team", "T", "--json"))
+    assert data["not_in_summaries"] == 1 and data["groups"] == []

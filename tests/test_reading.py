@@ -197,7 +197,34 @@ def test_list_stays_within_80_columns_with_every_column(run, monkeypatch):
         "EST",
         "RATIO",
         "PROMISE",
-        "DUE",
         "PERSON",
         "TITLE",
-    ]
+    ]  # the tags, the range, then the due date give way: the title keeps 20 columns
+
+
+def test_list_of_a_team_fits_80_columns_with_room_for_titles(run, monkeypatch):
+    """The review's case: everyone's tasks with promises, wide durations and
+    long names reached 82-85 columns in a pipe, titles cut to ten."""
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("CALIBRATE_NOW", NOW)
+    for who in ("Bartholomew Fitzgerald", "Chloe Ahmed"):
+        run(
+            "add",
+            "Fix password reset emails for everyone",
+            "-e",
+            "40h",
+            "--actual",
+            "170h30m",
+            "--promise",
+            "41h",
+            "--due",
+            "2026-12-03",
+            "--person",
+            who,
+            "--range",
+            "20h..60h",
+        )
+    lines = run("list", "--everyone", "--status", "any").stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    title_at = lines[0].index("TITLE")
+    assert all(len(line) - title_at >= 20 for line in lines[1:])

@@ -328,6 +328,22 @@ def test_rm_person_leaves_nothing_of_them_in_the_undo_log(run, db_path):
     assert run("undo").stdout.splitlines()[0] == "Undid add #1 (typed 2026-12-02 12:00)"
 
 
+def test_rm_person_forgets_their_earlier_deleted_and_given_away_tasks_in_the_undo_log(run, db_path):
+    """The review's case: a task of theirs deleted before rm --person (and one
+    given to someone else) must not come back with undo, nor stay in the file."""
+    run("add", "Secretword task", "-e", "2h", "--actual", "3h", "--person", "bob")
+    run("add", "Other bob", "-e", "1h", "--actual", "1h", "--person", "bob")
+    run("add", "Given away", "-e", "1h", "--person", "bob")
+    run("rm", "1", "--yes")
+    run("edit", "3", "--person", "alice")
+    assert run("rm", "--person", "bob", "--yes").exit_code == 0
+    assert at(db_path, "SELECT count(*) FROM undo_items WHERE before LIKE '%bob%'") == [(0,)]
+    result = run("undo")
+    assert "Secretword" not in result.output
+    assert at(db_path, "SELECT count(*) FROM tasks WHERE title = 'Secretword task'") == [(0,)]
+    assert b"Secretword" not in db_path.read_bytes()
+
+
 def test_rm_person_clears_them_from_the_undo_log_of_a_backup(run, db_path):
     from calibrate.store import backups
 

@@ -393,3 +393,83 @@ def test_candidates_are_the_newest_and_ranked_by_bm25(conn, monkeypatch):
     monkeypatch.setattr(similar, "CANDIDATES", 100)
     found = similar.neighbours(conn, "Fix login timeout", ["alice"], None, 3)
     assert [n.task_id for n in found][:2] == [12, 1]  # both now; the shorter ranks first
+
+
+def counts(conn) -> tuple[dict[str, int], dict[str, int]]:
+    """(similar_terms, FTS5's own count of tasks per body word)."""
+    ours = dict(conn.execute(f"SELECT term, doc FROM {similar.TERMS}").fetchall())
+    fts = dict(conn.execute(f"SELECT term, doc FROM {similar.VOCAB} WHERE col = 'body'").fetchall())
+    return ours, fts
+
+
+def test_word_counts_follow_the_index_through_every_write(run, conn, db_path):
+    """Tasks leaving the index (undo of an add, reopen, rm, an edited title)
+    move the words' counts too: a stale count once made bm25's logarithm
+    fail (the review's case: three alike, two undone, then another)."""
+    for _ in range(3):
+        assert run("add", "Fix login", "-e", "1h", "--actual", "2h").exit_code == 0
+    steps = [
+        ("undo",),
+        ("undo",),
+        ("add", "Fix login again", "-e", "1h"),
+        ("add", "Deploy service one", "-e", "1h", "--actual", "1h"),
+        ("add", "Deploy service two", "-e", "1h", "--actual", "1h"),
+        ("reopen", "5"),
+        ("suggest", "1h", "--title", "deploy"),
+        ("edit", "4", "--title", "Rotate the keys"),
+        ("done", "4", "--actual", "2h"),
+        ("rm", "6", "--yes"),
+        ("undo",),
+        ("suggest", "1h", "--title", "deploy login keys"),
+    ]
+    for step in steps:
+        result = run(*step)
+        assert result.exit_code == 0, (step, result.output)
+        ours, fts = counts(conn)
+        assert ours == fts, step
+
+
+def test_words_of_tasks_deleted_by_a_merge_leave_the_file(tmp_path):
+    """A lead merges a member's file, then the member's rm --person: none of
+    the person's words stays in the lead's file (law 3)."""
+    from click.testing import CliRunner
+
+    from calibrate.cli import cli
+
+    member, lead = tmp_path / "member.db", tmp_path / "lead.db"
+    runner = CliRunner()
+
+    def at(path, *args):
+        result = runner.invoke(cli, ["--db", str(path), *args])
+        assert result.exit_code == 0, result.output
+
+    at(
+        member,
+        "add",
+        "Xylophonic confidential merger",
+        "-e",
+        "2h",
+        "--actual",
+        "3h",
+        "--person",
+        "bob",
+    )
+    at(lead, "add", "Lead thing", "-e", "2h", "--actual", "3h", "--person", "lead")
+    at(lead, "merge", str(member))
+    at(member, "rm", "--person", "bob", "--yes")
+    at(lead, "merge", str(member))
+    held = b"".join(path.read_bytes() for path in tmp_path.glob("lead.db*"))
+    assert b"xylophonic" not in held.lower()
+
+
+def test_receipts_fit_80_terminal_columns_with_wide_titles_and_long_names(run, conn):
+    from calibrate.text import display_width
+
+    long_title = (
+        "修复 登录页面 在移动设备上 的重定向问题 以及 会话超时 导致用户 被迫重新登录 的错误"
+    )
+    log(conn, long_title, person="Bartholomew Fitzgerald-Montgomery the Third")
+    result = run("suggest", "2h", "--title", "修复 登录页面")
+    assert result.exit_code == 0, result.output
+    assert "#1" in result.output
+    assert max(display_width(line) for line in result.output.splitlines()) <= 80

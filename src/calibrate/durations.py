@@ -323,6 +323,9 @@ def _parse_date(raw: str, today: date, future: bool) -> date:
 
 _CLOCK = r"^(\d{1,2}):(\d{2})$"
 _AGO = r"(?i)^(?:-\s*(.+)|(.+?)\s+ago)$"
+#: Days and weeks before now are the calendar's ("2 days ago", "-1w"), not
+#: an effort's working days.
+_CALENDAR_SPAN = r"(?i)^(\d+(?:[.,]\d+)?)\s*(d|days?|w|wks?|weeks?)$"
 
 
 def parse_when(text: str, *, now: datetime | None = None) -> datetime:
@@ -351,7 +354,14 @@ def _parse_when(raw: str, now: datetime | None) -> datetime:
         return local_moment(wall, typed=raw)  # the offset of that moment, not now's
     ago = re.match(_AGO, raw)
     if ago and not re.match(_OFFSET, raw):
-        span = parse_duration(ago.group(1) or ago.group(2))
+        span_text = (ago.group(1) or ago.group(2)).strip()
+        calendar = re.match(_CALENDAR_SPAN, span_text)
+        if calendar:  # "2 days ago" is two days of the calendar, not two working days
+            days = float(calendar.group(1).replace(",", ".")) * (
+                7 if calendar.group(2).lower().startswith("w") else 1
+            )
+            return (now - timedelta(days=days)).astimezone(UTC)
+        span = parse_duration(span_text)
         return (now - timedelta(hours=span)).astimezone(UTC)
     head, _, tail = raw.rpartition(" ")
     clock = re.match(_CLOCK, tail) if head.strip() else None

@@ -28,7 +28,7 @@ from typing import Literal, TypedDict
 import numpy as np
 import pandas as pd
 
-from calibrate import panel, rules
+from calibrate import panel, rules, teams
 from calibrate.durations import local_today
 from calibrate.selection import Selection
 from calibrate.stats import metrics
@@ -78,7 +78,9 @@ class GroupRow(TypedDict):
 class GroupsResult(TypedDict):
     """``calibrate score --by KIND --json``: the scope, its window, the test's
     settings and a row per group shown; ``left_out``, the groups with fewer
-    than 10 counted tasks and 10 promises due."""
+    than 10 counted tasks and 10 promises due; ``not_in_summaries``, the people
+    of the scope counted from imported team summaries (law 6), which carry no
+    tags, projects or single tasks: in none of the groups."""
 
     by: Kind
     scope: Literal["person", "team", "everyone"]
@@ -94,6 +96,7 @@ class GroupsResult(TypedDict):
     different: int
     groups: list[GroupRow]
     left_out: list[str]
+    not_in_summaries: int
 
 
 # --- groups ---------------------------------------------------------------------------
@@ -174,8 +177,16 @@ def build_groups(
             | {field: np.array([], dtype=object) for field in GROUP_FIELDS}
             | {"estimate_h": np.array([], dtype=float)}
         )
+    part = teams.summary_part(conn, selection) if conn is not None else None
     return assemble_groups(
-        selection, by, tasks, outcomes, today=today, shuffles=shuffles, seed=seed
+        selection,
+        by,
+        tasks,
+        outcomes,
+        today=today,
+        shuffles=shuffles,
+        seed=seed,
+        not_in_summaries=part.people if part is not None else 0,
     )
 
 
@@ -188,6 +199,7 @@ def assemble_groups(
     today: date,
     shuffles: int = rules.GROUP_SHUFFLES,
     seed: int = 0,
+    not_in_summaries: int = 0,
 ) -> GroupsResult:
     """:func:`build_groups` from data in hand: ``tasks`` as
     :func:`load.counted_tasks` gives them (with people and the
@@ -262,6 +274,7 @@ def assemble_groups(
             "different": int(rejected.sum()),
             "groups": rows,
             "left_out": left_out,
+            "not_in_summaries": not_in_summaries,
         }
     )
 
@@ -380,6 +393,14 @@ def render_groups(result: GroupsResult) -> str:
         f"{result['due']:,} promises due)",
         width=80,
     )
+    if result["not_in_summaries"]:
+        people = result["not_in_summaries"]
+        lines += textwrap.wrap(
+            f"Not in summaries: {people} {'person' if people == 1 else 'people'} of this "
+            "scope counted from imported team summaries, which carry no tags, projects or "
+            "single tasks, are in none of these groups.",
+            width=80,
+        )
     lines.append("")
     usual = "your usual" if person else "the usual"
     found = [row for row in rows if row["different"]]

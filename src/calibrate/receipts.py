@@ -28,7 +28,7 @@ from calibrate import rules
 from calibrate.store import similar
 from calibrate.store.names import alias_map, names_of
 from calibrate.store.tasks import team_of
-from calibrate.text import factor
+from calibrate.text import clip, display_width, factor
 from calibrate.words import nice_hours
 
 
@@ -132,8 +132,8 @@ def similar_tasks(
 
 
 def _title(text: str, width: int) -> str:
-    width = max(width, 12)
-    return text if len(text) <= width else text[: width - 3].rstrip() + "..."
+    """``text`` in at most ``width`` terminal columns (at least 12)."""
+    return clip(text, max(width, 12))
 
 
 def _ratio(ratio: float) -> str:
@@ -147,15 +147,15 @@ def receipt_words(receipt: Receipt, *, you: bool = True, width: int = 80) -> str
     """One receipt as people read it, indented by two spaces: '#12 "Fix login
     redirect" (yours): 3h estimated, took 5.5h (1.8x)', its figures on a
     second line when the first would pass ``width`` (a long title shortened)."""
-    whose = "yours" if receipt["whose"] == "own" and you else receipt["person"] + "'s"
+    whose = "yours" if receipt["whose"] == "own" and you else clip(receipt["person"], 24) + "'s"
     head, tail = f"  #{receipt['id']} ", f" ({whose}):"
-    title = _title(receipt["title"], width - len(head) - len(tail) - 2)
+    title = _title(receipt["title"], width - len(head) - display_width(tail) - 2)
     figures = (
         f"{nice_hours(receipt['estimate_h'])} estimated, "
         f"took {nice_hours(receipt['actual_h'])} ({_ratio(receipt['ratio'])})"
     )
     first = f'{head}"{title}"{tail}'
-    if len(first) + 1 + len(figures) <= width:
+    if display_width(first) + 1 + len(figures) <= width:
         return f"{first} {figures}"
     return f"{first}\n{' ' * len(head)}{figures}"
 

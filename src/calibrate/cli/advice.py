@@ -454,11 +454,13 @@ def render_backtest(result: BacktestResult) -> str:
     blocks = result["blocks"]
     first = result["first_task"]
     assert first is not None  # run_backtest refuses a history without a whole block
-    lines = [
+    lines = textwrap.wrap(
         f"Backtest for {result['scope']['describe']}: {count(blocks, 'block')} of 10 finished "
-        "tasks "
-        f"(tasks {first + 1:,} to {first + 10 * blocks:,} of {result['tasks']:,}),",
+        f"tasks (tasks {first + 1:,} to {first + 10 * blocks:,} of {result['tasks']:,}), "
         "each forecast from the history before it.",
+        width=80,
+    )
+    lines += [
         "",
         f"{'method':<13}{'80% held':>9} {'(90% interval)':<16}{'width':>6}{'50% held':>10}"
         f"{'P90 kept':>10}",

@@ -419,7 +419,7 @@ TEAM_COLUMNS = [
 
 
 def render_teams(out: TeamsRanks, window: str) -> str:
-    lines = [f"Teams ranked by raw pooled score, {window} (teams with 30+ tasks)"]
+    lines = textwrap.wrap(f"Teams ranked by raw pooled score, {window} (teams with 30+ tasks)", 80)
     rows = []
     close_seen = False
     for i, row in enumerate(out["ranked"]):

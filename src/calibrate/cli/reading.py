@@ -35,7 +35,7 @@ from calibrate.durations import format_duration
 from calibrate.rules import PROMISE_VERDICTS, RANGE_VERDICTS
 from calibrate.store import listing
 from calibrate.store.listing import ListedTask
-from calibrate.text import Column, render_table, to_json
+from calibrate.text import Column, display_width, render_table, to_json
 from calibrate.text import count as plural
 
 #: A verdict's colour on a terminal (dropped in a pipe and under NO_COLOR).
@@ -132,7 +132,9 @@ def list_(
         what += f" with {' and '.join(which)}" if which else ""
         click.echo(f"No {what} for {selection.describe()}.", err=True)
         return
-    click.echo(render_table(_table_rows(rows), _columns(rows, selection), width=terminal_width()))
+    shown = _table_rows(rows)
+    width = terminal_width()
+    click.echo(render_table(shown, _columns(shown, selection, width), width=width))
 
 
 def _table_rows(rows: list[ListedTask]) -> list[dict]:
@@ -149,36 +151,55 @@ def _table_rows(rows: list[ListedTask]) -> list[dict]:
     return out
 
 
-def _columns(rows: list[ListedTask], selection) -> list[Column]:
-    """The table's columns: those with something to say, at 80 columns (tags,
-    then the range's verdict, give way to the title)."""
-    id_width = max(2, len(str(rows[-1]["id"])))
-    columns = [Column("id", "ID", id_width, ">"), Column("state", "STATUS", 7)]
-    if any(row["used_h"] for row in rows):
+def _columns(shown: list[dict], selection, width: int = 80) -> list[Column]:
+    """The table's columns: those with something to say, each as wide as what
+    it needs (a number is never cut), within ``width`` with at least
+    :data:`TITLE_ROOM` for the title: the tags, then the range's verdict, give
+    way to it, then the person's column narrows, then the due date goes."""
+    columns = [Column("id", "ID", 2, ">"), Column("state", "STATUS", 7)]
+    if any(row["used_h"] for row in shown):
         columns.append(Column("used", "USED", 5, ">"))
     columns.append(Column("estimate", "EST", 5, ">"))
-    if any(row["ratio"] is not None for row in rows):
+    if any(row["ratio"] is not None for row in shown):
         columns.append(Column("ratio_text", "RATIO", 5, ">"))
-    if any(row["promise_verdict"] for row in rows):
+    if any(row["promise_verdict"] for row in shown):
         columns.append(Column("promise", "PROMISE", 8, paint=_painted("promise_verdict")))
-    ranged = any(row["range_verdict"] for row in rows)
-    if ranged:
+    if any(row["range_verdict"] for row in shown):
         columns.append(Column("range_verdict", "RANGE", 6, paint=_painted("range_verdict")))
-    if any(row["due"] for row in rows):
+    if any(row["due"] for row in shown):
         columns.append(Column("due", "DUE", 10, paint=_paint_overdue))
     if selection.person is None:
         columns.append(Column("person", "PERSON", 12))
     columns.append(Column("title", "TITLE"))
-    tagged = any(row["tags"] for row in rows)
-    if tagged:
+    if any(row["tags"] for row in shown):
         columns.append(Column("tags", "TAGS", 12))
-    fixed = sum(c.width + 2 for c in columns)
-    for key in ("tags", "range_verdict"):  # give the title room: at least 20 columns
-        if fixed > 60:
-            dropped = [c for c in columns if c.key == key]
-            columns = [c for c in columns if c.key != key]
-            fixed -= sum(c.width + 2 for c in dropped)
-    return columns
+    sized = []  # a number's column widens to its widest cell (render_table never cuts it)
+    for column in columns:
+        if column.align == ">":
+            cells = [display_width(str(row[column.key] or "")) for row in shown]
+            column = Column(column.key, column.header, max([column.width, *cells]), ">")
+        sized.append(column)
+
+    def room() -> int:
+        return width - sum(c.width + 2 for c in sized if c.key != "title")
+
+    for key in ("tags", "range_verdict", "person", "due"):
+        if room() >= TITLE_ROOM:
+            break
+        if key == "person":  # narrowed first, not dropped: whose task it is matters
+            sized = [
+                Column(c.key, c.header, min(c.width, 8), c.align, paint=c.paint)
+                if c.key == "person"
+                else c
+                for c in sized
+            ]
+        else:
+            sized = [c for c in sized if c.key != key]
+    return sized
+
+
+#: The least room ``list`` leaves its titles, in terminal columns.
+TITLE_ROOM = 20
 
 
 @click.command(cls=Command)

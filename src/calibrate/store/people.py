@@ -292,7 +292,7 @@ def delete_person(conn: sqlite3.Connection, name: str) -> dict:
             for row in conn.execute(f"SELECT uid FROM tasks WHERE person IN ({marks})", names)  # noqa: S608
         ]
         bury(conn, uids)
-        forget_tasks(conn, uids)  # nor may undo's log keep them
+        forget_tasks(conn, uids, people=names)  # nor may undo's log keep them, or earlier ones
         similar.purge(conn)  # nor the index of similar tasks, not even in its free pages
         conn.execute(f"DELETE FROM hints WHERE person IN ({marks})", names)  # noqa: S608
         weeks = conn.execute(

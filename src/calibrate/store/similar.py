@@ -219,18 +219,57 @@ def changed(conn: sqlite3.Connection, task_ids: Iterable[int]) -> None:
         elif state[0] == "current":
             mark_stale(conn)
         return
-    indexed = 0
+    indexed, removed = 0, False
+    delta: dict[str, int] = {}  # each word's change in its count of tasks
     for first in range(0, len(ids), 500):
         chunk = ids[first : first + 500]
         marks = ", ".join("?" * len(chunk))
+        for (body,) in conn.execute(f"SELECT body FROM {TABLE} WHERE rowid IN ({marks})", chunk):  # noqa: S608 (marks)
+            for token in tokens(body):
+                delta[token] = delta.get(token, 0) - 1
         conn.execute(f"DELETE FROM {TABLE} WHERE rowid IN ({marks})", chunk)  # noqa: S608 (marks)
-        rows = conn.execute(f"{_ROWS_SQL}({marks})", chunk).fetchall()
-        indexed += _insert(conn, rows)
+        texts = list(_rows_text(conn.execute(f"{_ROWS_SQL}({marks})", chunk).fetchall()))
+        for _, body, _, _ in texts:
+            for token in tokens(body):
+                delta[token] = delta.get(token, 0) + 1
+        conn.executemany(
+            f"INSERT INTO {TABLE} (rowid, body, person, team) VALUES (?, ?, ?, ?)",  # noqa: S608 (fixed)
+            texts,
+        )
+        indexed += len(texts)
+        removed = removed or _missing(conn, chunk)
+    if removed:  # a task deleted outright: none of its words may stay in the file
+        purge(conn)
+        return
     since = state[1] + indexed
     if since >= min(STOP_REFRESH, max(1, state[3] // 10)):
         _refresh_stop(conn)
-    elif indexed:
+        return
+    _count_terms(conn, delta)
+    if indexed:
         conn.execute("UPDATE similar_state SET since_stop = ? WHERE id = 1", (since,))
+
+
+def _count_terms(conn: sqlite3.Connection, delta: dict[str, int]) -> None:
+    """Each word's count of tasks (:data:`TERMS`) moved by ``delta``, between
+    two recounts (:func:`_refresh_stop`), so that bm25's counts follow the
+    index as tasks come, change and go."""
+    changes = [(term, change) for term, change in delta.items() if change]
+    if not changes:
+        return
+    try:
+        conn.executemany(
+            f"INSERT INTO {TERMS} (term, doc) VALUES (?, ?) "  # noqa: S608 (fixed)
+            "ON CONFLICT (term) DO UPDATE SET doc = doc + excluded.doc",
+            changes,
+        )
+    except sqlite3.OperationalError:  # an index made before the table was: count afresh
+        _refresh_stop(conn)
+        return
+    fewer = [term for term, change in changes if change < 0]
+    if fewer:
+        marks = ", ".join("?" * len(fewer))
+        conn.execute(f"DELETE FROM {TERMS} WHERE doc <= 0 AND term IN ({marks})", fewer)  # noqa: S608 (marks)
 
 
 def changed_uids(conn: sqlite3.Connection, uids: Iterable[str]) -> None:
@@ -499,7 +538,7 @@ def bm25(searched: Sequence[str], body: str, team: str, totals: Totals) -> float
         frequency = held.count(token)
         if not frequency:
             continue
-        hits = totals.docs_with.get(token, 0)
+        hits = min(max(totals.docs_with.get(token, 0), 0), totals.rows)
         idf = math.log((totals.rows - hits + 0.5) / (hits + 0.5))
         score += max(idf, 1e-6) * frequency * (BM25_K1 + 1) / (frequency + norm)
     return -score

@@ -24,7 +24,7 @@ when a change has something to keep: a plain ``add`` records without it).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -408,14 +408,22 @@ def _outcome(task_id: int, title: str, action: str, **extra: Any) -> dict:
     return {"id": task_id, "title": title, "action": action, **extra}
 
 
-def forget_tasks(conn: sqlite3.Connection, uids: Iterable[str]) -> None:
-    """Forget what the log keeps of these tasks (``rm --person``: nothing of
-    the person may stay), inside the caller's transaction."""
+def forget_tasks(conn: sqlite3.Connection, uids: Iterable[str], people: Sequence[str] = ()) -> None:
+    """Forget what the log keeps of these tasks, and of every task it holds as
+    once being one of ``people``'s (``rm --person``: nothing of the person
+    may stay, not a task deleted earlier or given to someone else since),
+    inside the caller's transaction."""
     uids = list(uids)
     for start in range(0, len(uids), 500):
         chunk = uids[start : start + 500]
         conn.execute(
             f"DELETE FROM undo_items WHERE task_uid IN ({', '.join('?' * len(chunk))})",  # noqa: S608 (marks only)
             chunk,
+        )
+    if people:
+        conn.execute(
+            "DELETE FROM undo_items WHERE task_uid IN (SELECT task_uid FROM undo_items WHERE "  # noqa: S608 (marks only)
+            f"json_extract(before, '$.task.person') IN ({', '.join('?' * len(people))}))",
+            list(people),
         )
     conn.execute("DELETE FROM undo_log WHERE id NOT IN (SELECT DISTINCT entry_id FROM undo_items)")
