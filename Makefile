@@ -42,7 +42,7 @@ bench: $(STAMP)
 # The reliability suite and the law tests at full size (make test runs them small):
 # see docs/GUARANTEES.md.
 reliability: $(STAMP)
-	CALIBRATE_RELIABILITY=full $(BIN)/pytest -q -rA tests/reliability tests/laws
+	CALIBRATE_RELIABILITY=full $(BIN)/pytest -q -rA tests/reliability tests/laws tests/adversary
 
 # The coverage suite at full size (make test runs its quick rows): METRICS.md section 8,
 # one table of nominal against observed; the README's "How far to trust these numbers".

@@ -4,6 +4,11 @@ people (80 columns), and JSON and CSV for programs.
 CSV cells that a spreadsheet would run as a formula are neutralised with a
 leading apostrophe (OWASP "CSV injection"); :func:`csv_unescape` takes it off
 again so that an export imports back unchanged.
+
+Text meant for people passes :func:`printable`, the one helper that shows
+terminal control characters escaped (``\\x1b``): a title from an import must
+not write to the clipboard (OSC 52) or erase the line it is on. JSON, CSV and
+JSON Lines keep the data exact.
 """
 
 from __future__ import annotations
@@ -11,6 +16,31 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+#: The characters a terminal acts on instead of showing: C0 controls, DEL, C1
+#: controls (a lone CSI), the bidi marks, embeddings, overrides and isolates,
+#: and the Unicode line and paragraph separators.
+CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """``text`` with every terminal control character (:data:`CONTROLS`)
+    written as its escape (``\\x1b``, ``\\u202e``); ``newlines``: keep
+    ``\\n`` (notes shown on lines of their own). Every other character,
+    wide, combining or joining, is kept."""
+    if text.isascii() and text.isprintable():
+        return text
+    return CONTROLS.sub(_escape_newlines if not newlines else _escape_but_newline, text)
+
+
+def _escape_newlines(found: re.Match[str]) -> str:
+    return found.group().encode("unicode_escape").decode("ascii")
+
+
+def _escape_but_newline(found: re.Match[str]) -> str:
+    char = found.group()
+    return char if char == "\n" else char.encode("unicode_escape").decode("ascii")
+
 
 _FORMULA = re.compile(r"^'*[=+\-@\t\r]")
 _ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
@@ -144,7 +174,8 @@ def render_table(rows: Sequence[dict], columns: Sequence[Column], width: int = 8
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())  # no newlines or tabs inside a cell
+    """A cell: no newlines or tabs inside it, and no terminal controls."""
+    return printable(" ".join(text.split()))
 
 
 def _cell(text: str, width: int, align: str) -> str:

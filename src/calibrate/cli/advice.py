@@ -28,6 +28,7 @@ from calibrate.cli.options import (
     pass_app,
     person_option,
     progress,
+    say,
     scope_options,
     task_id_type,
 )
@@ -38,7 +39,7 @@ from calibrate.receipts import Receipt, receipt_words, similar_tasks
 from calibrate.stats.hints import HintFigures, reference_hint
 from calibrate.store.people import person_with_tasks
 from calibrate.store.tasks import get_task
-from calibrate.text import count, fit, percent, to_json
+from calibrate.text import count, fit, percent, printable, to_json
 from calibrate.words import day_words, hint_sentence, nice_hours, worth_line
 
 if TYPE_CHECKING:  # numpy's: never imported by suggest
@@ -60,7 +61,7 @@ REFERENCE_WARNING = (
 
 
 def _warn(message: str) -> None:
-    click.echo(f"Warning: {message}", err=True)
+    say(f"Warning: {message}", err=True)
 
 
 # --- suggest --------------------------------------------------------------------------------
@@ -143,7 +144,7 @@ def suggest(
         if task_id is not None:  # advice for a logged, open task is kept (the first)
             note = keep_advice(conn, task_id, hint, estimate_h, "suggest")
             if note is not None:
-                click.echo(note, err=True)
+                say(note, err=True)
     you = person is None and (task_id is None or name == default_person())
     if not hint.has_history:
         _warn(REFERENCE_WARNING)
@@ -167,13 +168,13 @@ def suggest(
         else:
             click.echo(to_json(answer))
         return
-    click.echo(textwrap.fill(hint_sentence(hint, estimate_h, you=you), width=80))
+    say(textwrap.fill(hint_sentence(hint, estimate_h, you=you), width=80))
     if receipts:
-        click.echo("Similar finished tasks:")
+        say("Similar finished tasks:")
         for receipt in receipts:
-            click.echo(receipt_words(receipt, you=you))
+            say(receipt_words(receipt, you=you))
     elif receipts is not None:
-        click.echo("No finished task here shares its words yet.")
+        say("No finished task here shares its words yet.")
 
 
 # --- forecast --------------------------------------------------------------------------------
@@ -313,7 +314,10 @@ def forecast(
     if csv_output:
         emit_flat(result["tasks"])
         return
-    click.echo(to_json(result) if json_output else highlight(render_forecast(result)))
+    if json_output:
+        click.echo(to_json(result))
+        return
+    click.echo(highlight(printable(render_forecast(result), newlines=True)))
 
 
 # --- words and bars ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from calibrate import store
-from calibrate.cli.options import App, Command, emit, output_options, pass_app
+from calibrate.cli.options import App, Command, emit, output_options, pass_app, say
 from calibrate.store.settings import SETTINGS
 from calibrate.text import Column, to_json
 
@@ -51,15 +51,13 @@ def config(
             raise click.UsageError("--reset takes a KEY and no VALUE")
         with store.transaction(app.conn):
             settings.reset(app.conn, key)
-        click.echo(
-            f"{key} = {settings.SETTINGS[key].show(settings.SETTINGS[key].default)} (default)"
-        )
+        say(f"{key} = {settings.SETTINGS[key].show(settings.SETTINGS[key].default)} (default)")
         return
     if key is not None and value is not None:  # a VALUE comes after its KEY
         parsed = settings.validate(key, value)
         with store.transaction(app.conn):
             settings.write(app.conn, key, parsed)
-        click.echo(f"{key} = {settings.SETTINGS[key].show(parsed)}")
+        say(f"{key} = {settings.SETTINGS[key].show(parsed)}")
         return
     conn = app.existing_conn()
     values = settings.read_all(conn)
@@ -82,12 +80,12 @@ def config(
             csv_output,
         )
     elif key:
-        click.echo(rows[0]["shown"])
+        say(rows[0]["shown"])
     else:
         for row in rows:
             mark = "" if row["default"] else " *"
-            click.echo(f"{row['key']:<18}{row['shown'] + mark:<24}{row['help']}")
-        click.echo("(* set for this database; the rest are defaults)", err=True)
+            say(f"{row['key']:<18}{row['shown'] + mark:<24}{row['help']}")
+        say("(* set for this database; the rest are defaults)", err=True)
 
 
 #: ``config --help`` ends with every setting and the values it takes, from the
@@ -107,7 +105,7 @@ def _config_me(value: str | None, reset: bool, json_output: bool) -> None:
         if value is not None:
             raise click.UsageError("--reset takes a KEY and no VALUE")
         identity.remember(identity.PERSON_KEY, None)
-        click.echo(f"me = {identity.default_person()} ({identity.person_source()})")
+        say(f"me = {identity.default_person()} ({identity.person_source()})")
         return
     if value is not None:
         name = identity.check_name(value)
@@ -120,11 +118,11 @@ def _config_me(value: str | None, reset: bool, json_output: bool) -> None:
                 f"cannot remember who you are in {identity.config_path()}: "
                 f"{error.strerror or error}"
             ) from None
-        click.echo(f"me = {name} (remembered for this OS user in {path})")
+        say(f"me = {name} (remembered for this OS user in {path})")
         return
     name = identity.default_person()
     if json_output:
         click.echo(to_json({"key": "me", "value": name, "source": identity.person_source()}))
         return
-    click.echo(name)
-    click.echo(f"({identity.person_source()})", err=True)
+    say(name)
+    say(f"({identity.person_source()})", err=True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from calibrate.cli.options import progress
+from calibrate.cli.options import progress, say
 from calibrate.text import count
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ DEMO_DB = "reports/demo.db"
     "--tasks",
     type=click.IntRange(min=1),
     metavar="N",
-    help="About this many tasks in all [default: five a week per person].",
+    help="About this many tasks in all, at most 10,000,000 [default: five a week per person].",
 )
 @click.option(
     "--seed",
@@ -104,21 +104,21 @@ def demo(
             progress=update,
         )
     still_open = summary["open"] + summary["started"]
-    click.echo(
+    say(
         f"Built a demo history: {count(summary['tasks'], 'task')} ({summary['done']:,} done, "
         f"{summary['dropped']:,} dropped, {still_open:,} open)\nby "
         f"{count(people, 'person', 'people')} in {count(summary['teams'], 'team')}, "
         f"{summary['first_day']} to {summary['last_day']} (seed {seed})."
     )
-    click.echo("The data are synthetic: shaped like the real SiP dataset, nobody's real work.")
+    say("The data are synthetic: shaped like the real SiP dataset, nobody's real work.")
     cast = demo_data.make_people(people, summary["teams"], weeks, seed)
     _echo_roles(cast)
-    click.echo(f"Database: {path}")
+    say(f"Database: {path}")
     report_path = _write_report(path, seed)
-    click.echo(f"Report:   {report_path} (open it in a web browser)")
+    say(f"Report:   {report_path} (open it in a web browser)")
     if open_browser:
         _open(report_path)
-    click.echo(f"Next:     {next_command(path, 'score', '--everyone')}")
+    say(f"Next:     {next_command(path, 'score', '--everyone')}")
 
 
 def _echo_roles(cast: list) -> None:
@@ -129,11 +129,11 @@ def _echo_roles(cast: list) -> None:
     holders = sorted((p for p in cast if p.role), key=lambda person: ROLES.index(person.role))
     if not holders:
         return
-    click.echo("Worth a look (score --person NAME):")
+    say("Worth a look (score --person NAME):")
     name_width = max(len(person.name) for person in holders)
     team_width = max(len(person.team) for person in holders)
     for person in holders:
-        click.echo(
+        say(
             f"  {person.name:<{name_width}}  {person.team:<{team_width}}  {ROLE_WORDS[person.role]}"
         )
 
@@ -160,7 +160,7 @@ def _open(path: Path) -> None:
     if os.environ.get("CI") or not graphical:
         return
     if not webbrowser.open(path.resolve().as_uri()):
-        click.echo("Could not open a browser; open the report above yourself.", err=True)
+        say("Could not open a browser; open the report above yourself.", err=True)
 
 
 def next_command(db_path: Path, *args: str) -> str:

@@ -18,6 +18,7 @@ from calibrate.cli.options import (
     pass_app,
     progress,
     read_with,
+    say,
     scope_options,
 )
 from calibrate.errors import UsageError
@@ -254,11 +255,11 @@ def import_(
     if json_output:
         click.echo(to_json(result.as_dict()))
         return
-    click.echo("\n".join(result.lines()))
+    say("\n".join(result.lines()))
     if dry_run:
         if result.preview:
             click.echo(importer.preview_table(result))
-        click.echo("Dry run: nothing was written.", err=True)
+        say("Dry run: nothing was written.", err=True)
 
 
 def _is_team_summary(format_name: str | None, path) -> bool:
@@ -292,9 +293,12 @@ def _import_intervals(
         Path(app.db_path), lambda: app.conn, app.close, dry_run=dry_run
     ) as conn:
         result = intervals.import_intervals(conn, tracked, name, dry_run=dry_run)
-    click.echo(to_json(result.as_dict()) if json_output else "\n".join(result.lines()))
+    if json_output:
+        click.echo(to_json(result.as_dict()))
+    else:
+        say("\n".join(result.lines()))
     if dry_run:
-        click.echo("Dry run: nothing was written.", err=True)
+        say("Dry run: nothing was written.", err=True)
 
 
 def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bool) -> None:
@@ -308,17 +312,20 @@ def _import_summary(app: App, path, name: str, *, dry_run: bool, json_output: bo
     checked = summary_file.read_summary(path, name)
     if dry_run:
         people = len({w["person"] for w in checked.weeks})
-        click.echo(
+        say(
             f"Would import summary {name}: {count(people, 'person', 'people')}, "
             f"{count(len(checked.weeks), 'person-week')}"
         )
         for line in checked.refused:
-            click.echo(f"  refused: {line}")
-        click.echo("Dry run: nothing was written.", err=True)
+            say(f"  refused: {line}")
+        say("Dry run: nothing was written.", err=True)
         return
     with importer.target_connection(Path(app.db_path), lambda: app.conn, app.close) as conn:
         result = summary_file.store_summary(conn, checked)
-    click.echo(to_json(result.as_dict()) if json_output else "\n".join(result.lines()))
+    if json_output:
+        click.echo(to_json(result.as_dict()))
+    else:
+        say("\n".join(result.lines()))
 
 
 @click.command()
@@ -386,8 +393,8 @@ def export(
     if output is None:
         exporter.export_tasks(conn, selection, fmt, sys.stdout)
         return
-    written = exporter.export_to_file(conn, selection, fmt, output)
-    click.echo(f"Exported {count(written, 'task')} to {output}", err=True)
+    written = exporter.export_to_file(conn, selection, fmt, output, database=app.db_path)
+    say(f"Exported {count(written, 'task')} to {output}", err=True)
 
 
 def _export_summary(app: App, selection: Selection, status: str, format_name, output) -> None:
@@ -402,8 +409,8 @@ def _export_summary(app: App, selection: Selection, status: str, format_name, ou
     if output is None:
         summary_file.write_summary(sys.stdout, built)
         return
-    weeks = summary_file.write_summary_file(output, built)
-    click.echo(
+    weeks = summary_file.write_summary_file(output, built, database=app.db_path)
+    say(
         f"Exported a summary of {count(len(built['people']), 'person', 'people')} "
         f"({count(weeks, 'person-week')}) to {output}",
         err=True,
@@ -431,4 +438,4 @@ def merge(app: App, other: str, dry_run: bool, json_output: bool) -> None:
     if json_output:
         click.echo(to_json(result.as_dict()))
     else:
-        click.echo("\n".join(result.lines()))
+        say("\n".join(result.lines()))

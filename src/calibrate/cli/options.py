@@ -34,7 +34,15 @@ from calibrate.durations import (
 from calibrate.errors import InputError, UsageError
 from calibrate.identity import default_person
 from calibrate.selection import STATUS_CHOICES, Selection, one_scope
-from calibrate.text import Column, flat_columns, flatten, render_table, to_csv, to_json
+from calibrate.text import (
+    Column,
+    flat_columns,
+    flatten,
+    printable,
+    render_table,
+    to_csv,
+    to_json,
+)
 
 # --- the application object every command receives --------------------------
 
@@ -51,7 +59,7 @@ class App:
         if self._conn is None:
             self._conn = store.connect(self.db_path)
             for notice in getattr(self._conn, "notices", ()):  # a copy's new identity
-                click.echo(notice, err=True)
+                say(notice, err=True)
         return self._conn
 
     def existing_conn(self) -> sqlite3.Connection | None:
@@ -278,7 +286,7 @@ class Window(ParsedValue):
         since = parse_since(text)
         note = window_note(text)
         if note is not None:
-            click.echo(f"Note: {note}", err=True)
+            say(f"Note: {note}", err=True)
         return since
 
 
@@ -500,6 +508,13 @@ def when_option(help_text: str) -> Callable:
 
 
 # --- printing ----------------------------------------------------------------
+
+
+def say(message: Any = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print a message for people: terminal control characters in it (from a
+    title, a name, a tag, a path) shown escaped (:func:`calibrate.text.printable`;
+    newlines kept). Styled text (:func:`paint`) escapes its parts first."""
+    click.echo(printable(str(message), newlines=True), err=err, nl=nl)
 
 
 def emit_flat(rows: Sequence[Mapping[str, Any]]) -> None:

@@ -18,6 +18,7 @@ from calibrate.cli.options import (
     exclusive,
     output_options,
     pass_app,
+    say,
     selection_from,
     window_option,
 )
@@ -198,7 +199,7 @@ def rank(app: App, team, rank_teams, everyone, since, anonymise, json_output, cs
         return
     listing = render_people(out, window)
     claim_words = next_claim_words(groups, inputs.people, table)
-    click.echo(listing + ("\n\n" + claim_words if claim_words else ""))
+    say(listing + ("\n\n" + claim_words if claim_words else ""))
 
 
 def next_claim_words(groups: list[RankGroup], people, table) -> str | None:
@@ -492,9 +493,9 @@ def people_command(app: App, opt_out, opt_in, person, json_output, csv_output) -
     if opt_out or opt_in:
         name = people.set_opt_out(app.conn, person or default_person(), opt_out)
         if opt_out:
-            click.echo(f"{name} opted out of ranks: others will not see {name} ranked.")
+            say(f"{name} opted out of ranks: others will not see {name} ranked.")
         else:
-            click.echo(f"{name} opted in: ranked again.")
+            say(f"{name} opted in: ranked again.")
         return
     if person is not None:
         raise click.UsageError("--person goes with --opt-out or --opt-in")
@@ -521,7 +522,7 @@ def people_command(app: App, opt_out, opt_in, person, json_output, csv_output) -
         emit(rows, [Column(k, k) for k in keys], json_output, csv_output)
         return
     if not rows:
-        click.echo("Nobody yet: log a task with 'calibrate add'.", err=True)
+        say("Nobody yet: log a task with 'calibrate add'.", err=True)
         return
     cells = []
     for row in rows:
@@ -586,7 +587,7 @@ def alias(app: App, name, person, remove, json_output) -> None:
         if name or person:
             raise click.UsageError("--remove takes only the alias to forget")
         target = people.remove_alias(app.conn, remove)
-        click.echo(f"Removed alias {remove} (of {target})")
+        say(f"Removed alias {remove} (of {target})")
         return
     if name is None:
         conn = app.existing_conn()
@@ -597,7 +598,7 @@ def alias(app: App, name, person, remove, json_output) -> None:
             columns = [Column("alias", "ALIAS", 24), Column("person", "PERSON")]
             click.echo(render_table(rows, columns))
         else:
-            click.echo("No aliases yet: 'calibrate alias NAME PERSON' adds one.", err=True)
+            say("No aliases yet: 'calibrate alias NAME PERSON' adds one.", err=True)
         return
     if person is None:
         raise click.UsageError("give NAME and PERSON: 'calibrate alias jdoe \"Jane Doe\"'")
@@ -605,7 +606,7 @@ def alias(app: App, name, person, remove, json_output) -> None:
     if json_output:
         click.echo(to_json(result))
         return
-    click.echo(
+    say(
         f"{result['alias']} is now {result['person']}: {count(result['tasks'], 'task')} "
         f"stored under {result['alias']} count as {result['person']}'s"
     )

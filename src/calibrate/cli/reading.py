@@ -25,6 +25,7 @@ from calibrate.cli.options import (
     paint,
     pass_app,
     person_option,
+    say,
     scope_options,
     selection_from,
     task_id_arg,
@@ -35,7 +36,7 @@ from calibrate.durations import format_duration
 from calibrate.rules import PROMISE_VERDICTS, RANGE_VERDICTS
 from calibrate.store import listing
 from calibrate.store.listing import ListedTask
-from calibrate.text import Column, display_width, render_table, to_json
+from calibrate.text import Column, display_width, printable, render_table, to_json
 from calibrate.text import count as plural
 
 #: A verdict's colour on a terminal (dropped in a pipe and under NO_COLOR).
@@ -130,7 +131,7 @@ def list_(
         which += [f"the actual {range_} its range"] if range_ else []
         what = f"{'' if status == 'any' else status + ' '}tasks"
         what += f" with {' and '.join(which)}" if which else ""
-        click.echo(f"No {what} for {selection.describe()}.", err=True)
+        say(f"No {what} for {selection.describe()}.", err=True)
         return
     shown = _table_rows(rows)
     width = terminal_width()
@@ -213,6 +214,7 @@ def show(app: App, task_id: int, json_output: bool) -> None:
     if json_output:
         click.echo(to_json(d))
         return
+    d = _shown(d)
     running = d["timer_running"]
     status = d["status"] + (" (timer running)" if running else "")
     lines = [paint(f"#{d['id']} {d['title']}", bold=True), f"  status      {status}"]
@@ -261,6 +263,23 @@ def show(app: App, task_id: int, json_output: bool) -> None:
         lines.append(f"  notes       {d['notes']}")
     lines.append(f"  uid         {d['uid']} ({d['source']})")
     click.echo("\n".join(lines))
+
+
+def _shown(details: dict) -> dict:
+    """A task's text fields for a terminal (:func:`calibrate.text.printable`):
+    notes keep their lines, every other control character is shown escaped."""
+    shown = dict(details)
+    for key in ("title", "person", "team", "project", "source", "uid"):
+        if isinstance(shown.get(key), str):
+            shown[key] = printable(shown[key])
+    if shown.get("notes"):
+        shown["notes"] = printable(shown["notes"], newlines=True)
+    shown["tags"] = [printable(tag) for tag in shown.get("tags") or []]
+    shown["reestimates"] = [
+        {**r, "reason": printable(r["reason"]) if r.get("reason") else r.get("reason")}
+        for r in shown.get("reestimates") or []
+    ]
+    return shown
 
 
 def _styled(text: str, verdict: str | None) -> str:
@@ -387,7 +406,8 @@ def status(app: App, person: str | None, json_output: bool) -> None:
     lines = []
     for timer in found["running"]:
         lines.append(
-            f"Running: #{timer['id']} {timer['title']}, for {format_duration(timer['hours'])} "
+            f"Running: #{timer['id']} {printable(timer['title'])}, "
+            f"for {format_duration(timer['hours'])} "
             f"(since {local_text(timer['since'])[11:]}; {format_duration(timer['used_h'])} of "
             f"{format_duration(timer['estimate_h'])} used)"
         )

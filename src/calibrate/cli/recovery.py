@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import click
 
-from calibrate.cli.options import App, Command, pass_app, task_id_arg
+from calibrate.cli.options import App, Command, pass_app, say, task_id_arg
 from calibrate.clock import local_text
 from calibrate.store import tasks as tasklog
 from calibrate.store import undo as oplog
@@ -33,7 +33,7 @@ def reopen(app: App, task_id: int) -> None:
         change.watch([task_id])
         status = tasklog.reopen_task(app.conn, task_id)
     title = tasklog.get_task(app.conn, task_id)["title"]
-    click.echo(f"Reopened #{task_id}: {title} ({status})")
+    say(f"Reopened #{task_id}: {title} ({status})")
 
 
 @click.command(cls=Command)
@@ -53,11 +53,11 @@ def undo(app: App) -> None:
 
         raise StateError("nothing to undo: no change typed here is left to reverse")
     undone = oplog.undo_last(conn)
-    click.echo(f"Undid {undone['command']} (typed {local_text(undone['typed_at'])})")
+    say(f"Undid {undone['command']} (typed {local_text(undone['typed_at'])})")
     for task in undone["tasks"]:
-        click.echo(f"  {_words(task)}")
+        say(f"  {_words(task)}")
         if task.get("left"):
-            click.echo(
+            say(
                 f"#{task['id']}: its {_joined(task['left'])} changed since (by a merge or an "
                 "import) and stayed as it is",
                 err=True,

@@ -16,6 +16,7 @@ from calibrate.cli.options import (
     App,
     pass_app,
     progress,
+    say,
     scope_options,
     selection_from,
     window_option,
@@ -33,9 +34,10 @@ REPORT_STEPS = 10
 @click.option(
     "-o",
     "--output",
-    type=click.Path(),
+    type=click.Path(allow_dash=True),
     metavar="FILE",
-    help="Where to write it [default: reports/calibrate-<scope>-<ISO week>.html].",
+    help="Where to write it ('-': standard output) "
+    "[default: reports/calibrate-<scope>-<ISO week>.html].",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open it in your web browser.")
 @click.option(
@@ -71,12 +73,26 @@ def report(
     week, and a table of people (a team), teams (everyone) or your worst and
     best estimates (a person).
     """
+    from calibrate import files
     from calibrate import report as report_lib
 
     selection = selection_from(person, team, everyone, since=since)
     # An anonymised report of a person must not carry their name in its file name.
     named = Selection(person="anonymous") if anonymise and selection.person else selection
+    if output == "-":
+        with progress("Building the report", REPORT_STEPS) as update:
+            html = report_lib.build_report(
+                app.existing_conn(),
+                selection,
+                plotlyjs=plotlyjs,
+                progress=_steps(update),
+                anonymise=anonymise,
+            )
+        click.echo(html, nl=False)
+        return
     path = Path(output) if output else report_lib.default_path(named)
+    if output and not path.is_dir():  # refused before the report is built (it may write caches)
+        files.output_target(path, database=app.db_path)
     with progress("Building the report", REPORT_STEPS) as update:
         written = report_lib.write_report(
             app.existing_conn(),
@@ -86,8 +102,9 @@ def report(
             progress=_steps(update),
             anonymise=anonymise,
             viewer=default_person(),
+            database=app.db_path,
         )
-    click.echo(str(written))
+    say(str(written))
     if open_browser:
         _open(written)
 
@@ -109,7 +126,7 @@ def _open(path: Path) -> None:
     import webbrowser
 
     if not webbrowser.open(path.resolve().as_uri()):
-        click.echo("Could not open a browser; open the file above yourself.", err=True)
+        say("Could not open a browser; open the file above yourself.", err=True)
 
 
 def write_demo_report(db_path: Path, *, seed: int) -> Path:
@@ -120,6 +137,9 @@ def write_demo_report(db_path: Path, *, seed: int) -> Path:
     from calibrate import store
     from calibrate.durations import parse_since
 
+    report_path = Path(db_path).with_suffix(".html")
+    if report_path == Path(db_path):  # a database named NAME.html: NAME.html.html
+        report_path = Path(f"{db_path}.html")
     conn = store.connect(db_path)
     try:
         note = (
@@ -131,9 +151,10 @@ def write_demo_report(db_path: Path, *, seed: int) -> Path:
             return report_lib.write_report(
                 conn,
                 selection,
-                Path(db_path).with_suffix(".html"),
+                report_path,
                 note=note,
                 progress=_steps(update),
+                database=str(db_path),
             )
     finally:
         conn.close()

@@ -18,7 +18,7 @@ from calibrate.cli.options import (
     selection_from,
     window_option,
 )
-from calibrate.text import to_json
+from calibrate.text import printable, to_json
 
 
 @click.command()
@@ -60,7 +60,7 @@ def score(app: App, person, team, everyone, since, by, json_output: bool, csv_ou
         elif csv_output:
             emit_flat([{"by": by, **row} for row in groups["groups"]])
         else:
-            click.echo(highlight(misjudge.render_groups(groups)))
+            click.echo(highlight(printable(misjudge.render_groups(groups), newlines=True)))
         return
     from calibrate import panel, panel_words  # numpy and pandas: only for this command
 
@@ -70,4 +70,4 @@ def score(app: App, person, team, everyone, since, by, json_output: bool, csv_ou
     elif csv_output:
         emit_flat([built])
     else:
-        click.echo(highlight(panel_words.render_panel(built)))
+        click.echo(highlight(printable(panel_words.render_panel(built), newlines=True)))

@@ -35,6 +35,7 @@ from calibrate.cli.options import (
     pass_app,
     person_option,
     project_option,
+    say,
     tag_option,
     task_id_arg,
     task_id_type,
@@ -48,6 +49,7 @@ from calibrate.store import tasks as tasklog
 from calibrate.store.timers import Review
 from calibrate.store.undo import recording
 from calibrate.text import count as plural
+from calibrate.text import printable
 
 # --- add and the task's life -------------------------------------------------
 
@@ -166,9 +168,9 @@ def add(
     if quiet:
         click.echo(task_id)
     else:
-        click.echo(f"Added #{task_id}: {task.title}")
+        say(f"Added #{task_id}: {task.title}")
     if store.created_here(app.db_path):
-        click.echo(
+        say(
             f"Created a new database: {app.db_path} (--db PATH or $CALIBRATE_DB uses another)",
             err=True,
         )
@@ -177,7 +179,7 @@ def add(
 
         note = git_name_note(task.person)
         if note is not None:
-            click.echo(note, err=True)
+            say(note, err=True)
     if not quiet and advice_before_the_fact(actual):
         # stdlib only; one indexed SELECT when the hint is stored, one FTS5
         # query (about a millisecond) for the closest finished task
@@ -198,10 +200,10 @@ def add(
                 k=1,
             )
             end = closest_words(closest[0]) if closest else None
-            click.echo(hint_line(hint, estimate, closest=end), err=True)
+            say(hint_line(hint, estimate, closest=end), err=True)
             note = keep_advice(app.conn, task_id, hint, estimate, "add")
             if note is not None:
-                click.echo(note, err=True)
+                say(note, err=True)
 
 
 def advice_before_the_fact(actual: float | None) -> bool:
@@ -237,7 +239,7 @@ def done(
     task = tasklog.get_task(app.conn, task_id)
     ratio = hours / task["estimate_h"]
     source = " (timer)" if from_timer else ""
-    click.echo(
+    say(
         f"Done #{task_id}: {format_duration(hours)}{source} against "
         f"{format_duration(task['estimate_h'])} estimated, {ratio:.2f}x"
     )
@@ -254,7 +256,7 @@ def drop(app: App, task_id: int) -> None:
     with recording(app.conn, f"drop #{task_id}") as change:
         change.watch([task_id])
         tasklog.drop_task(app.conn, task_id)
-    click.echo(f"Dropped #{task_id}")
+    say(f"Dropped #{task_id}")
 
 
 @click.command(cls=Command)
@@ -267,9 +269,7 @@ def reestimate(app: App, task_id: int, estimate: float, reason: str | None) -> N
     with recording(app.conn, f"reestimate #{task_id}") as change:
         change.watch([task_id])
         previous = tasklog.reestimate(app.conn, task_id, estimate, reason)
-    click.echo(
-        f"Re-estimated #{task_id}: {format_duration(previous)} -> {format_duration(estimate)}"
-    )
+    say(f"Re-estimated #{task_id}: {format_duration(previous)} -> {format_duration(estimate)}")
 
 
 @click.command(cls=Command)
@@ -370,9 +370,9 @@ def edit(
         changed = tasklog.edit_task(app.conn, task_id, changes)
     if changed:
         names = (k.removesuffix("_h").replace("_at", " date") for k in changed)
-        click.echo(f"Edited #{task_id}: {', '.join(names)}")
+        say(f"Edited #{task_id}: {', '.join(names)}")
     else:
-        click.echo(f"#{task_id} unchanged")
+        say(f"#{task_id} unchanged")
 
 
 @click.command(cls=Command)
@@ -405,7 +405,7 @@ def rm(app: App, task_ids: tuple[int, ...], person: str | None, yes: bool) -> No
     with recording(app.conn, "rm " + ", ".join(f"#{i}" for i in task_ids)) as change:
         change.watch(task_ids)
         count = tasklog.delete_tasks(app.conn, list(task_ids))
-    click.echo(f"Deleted {plural(count, 'task')}")
+    say(f"Deleted {plural(count, 'task')}")
 
 
 def _rm_person(app: App, name: str, yes: bool) -> None:
@@ -417,23 +417,24 @@ def _rm_person(app: App, name: str, yes: bool) -> None:
         raise NotFound(f"no person {name!r} in this database (see 'calibrate people')")
     person, count = people.person_task_count(conn, name)
     if not yes:
-        click.confirm(f"Delete all {plural(count, 'task')} of {person}?", abort=True, err=True)
+        shown = printable(person)
+        click.confirm(f"Delete all {plural(count, 'task')} of {shown}?", abort=True, err=True)
     deleted = people.delete_person(conn, person)
     weeks = deleted["summary_weeks"]
     extra = f" and {plural(weeks, 'summary week')}" if weeks else ""
     names = [n for n in deleted["names"] if n != person]
     also = f" (also named {', '.join(names)})" if names else ""
-    click.echo(f"Deleted {plural(deleted['tasks'], 'task')} of {person}{also}{extra}")
+    say(f"Deleted {plural(deleted['tasks'], 'task')} of {person}{also}{extra}")
     from calibrate.store import backups  # standard library only
 
     rewritten, left = backups.forget_person(app.db_path, deleted["names"])
     if rewritten:
-        click.echo(
+        say(
             f"  and from {plural(len(rewritten), 'backup')}: "
             + ", ".join(os.path.basename(b) for b in rewritten)
         )
     for line in left:
-        click.echo(
+        say(
             f"  still held by the backup {line}: delete it by hand if it holds nothing you need",
             err=True,
         )

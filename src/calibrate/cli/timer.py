@@ -25,6 +25,7 @@ from calibrate.cli.options import (
     complete_task_ids,
     pass_app,
     person_option,
+    say,
     task_id_arg,
     task_id_type,
     when_option,
@@ -144,7 +145,7 @@ def reviewed(
 
 
 def _ask(sitting: Sitting) -> str | None:
-    click.echo(f"Task #{sitting.task_id}'s timer ran {sitting.words()}, {sitting.why}.", err=True)
+    say(f"Task #{sitting.task_id}'s timer ran {sitting.words()}, {sitting.why}.", err=True)
 
     def answer(text: str) -> str | None:
         if text.strip().lower() in ("keep", "k", "y", "yes"):
@@ -179,8 +180,8 @@ def start(app: App, task_id: int, at, keep: bool, trim_to: Trim | None) -> None:
             return tasklog.start_task(app.conn, task_id, at, review)
 
     for other, hours in reviewed(action, keep=keep, trim_to=trim_to):
-        click.echo(f"Stopped #{other} ({format_duration(hours)})")
-    click.echo(f"Started #{task_id}: {tasklog.get_task(app.conn, task_id)['title']}")
+        say(f"Stopped #{other} ({format_duration(hours)})")
+    say(f"Started #{task_id}: {tasklog.get_task(app.conn, task_id)['title']}")
 
 
 @click.command(cls=Command)
@@ -208,7 +209,7 @@ def stop(
 
     for stopped_id, hours in reviewed(action, keep=keep, trim_to=trim_to):
         total = tasklog.timer_total(app.conn, stopped_id)
-        click.echo(
+        say(
             f"Stopped #{stopped_id} after {format_duration(hours)} "
             f"({format_duration(total)} in all)"
         )

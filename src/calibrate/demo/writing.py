@@ -25,7 +25,7 @@ from calibrate.demo.numbers import (
 )
 from calibrate.demo.people import EXTRA_TAGS, OBJECTS, VERBS, DemoPerson, make_people
 from calibrate.durations import utc_now, week_start
-from calibrate.errors import InputError, StateError
+from calibrate.errors import InputError, StateError, UsageError
 from calibrate.store import similar
 from calibrate.store.fields import STORED
 
@@ -36,6 +36,9 @@ DEFAULT_TASKS_PER_WEEK = 5.0
 PEOPLE_PER_TEAM = 4
 #: Tasks generated before a chunk of rows is written (bounds memory).
 CHUNK_TASKS = 60_000
+#: The most tasks a demo holds (finished and open, all people): memory and time
+#: grow with it (a million tasks take about a minute and well under 1 GB).
+MAX_TASKS = 10_000_000
 INSERT_BATCH = 20_000
 #: Above this many tasks, indexes are rebuilt after the insert rather than kept up.
 REBUILD_INDEXES_OVER = 200_000
@@ -204,6 +207,14 @@ def _check(people: int, teams: int | None, weeks: int, tasks_per_week, tasks, op
         raise InputError(f"tasks must be more than zero, not {tasks}")
     if open_tasks < 0:
         raise InputError(f"open_tasks_per_person cannot be negative ({open_tasks})")
+    if tasks is None:
+        per_week = DEFAULT_TASKS_PER_WEEK if tasks_per_week is None else tasks_per_week
+        tasks = people * (per_week * weeks + open_tasks)
+    if tasks > MAX_TASKS:
+        raise UsageError(
+            f"a demo holds at most {MAX_TASKS:,} tasks, not {tasks:,.0f}: "
+            "give fewer --tasks, --people or --weeks"
+        )
     return teams
 
 
@@ -338,14 +349,20 @@ def build_demo_database(path: Path, *, force: bool = False, **generate_args) -> 
     (:func:`files.atomic_path`): a failure half-way leaves the old file as it was.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path} is a directory: give a file path for the demo database")
+    with contextlib.suppress(OSError):  # reports/ for reports/demo.db
+        path.parent.mkdir(parents=True, exist_ok=True)
+    target = files.output_target(path)
+    if target.stream:
+        raise InputError(f"{path} is not a regular file: give a file path for the demo database")
+    path = Path(target.path)  # a symlink: the file it names is replaced
     reason = foreign_content(path)
     if reason and not force:
         raise StateError(
             f"{path} {reason}; the demo will not replace it "
             "(give another --db, or --force to replace the file)"
         )
-    if path.is_dir():
-        raise InputError(f"{path} is a directory: give a file path for the demo database")
     with files.atomic_path(path, tag="building") as building:
         try:
             _remove_database_files(Path(building))

@@ -117,8 +117,15 @@ def export_tasks(
 
 
 def export_to_file(
-    conn: sqlite3.Connection | None, selection: Selection, format_name: str, path: Path
+    conn: sqlite3.Connection | None,
+    selection: Selection,
+    format_name: str,
+    path: Path,
+    *,
+    database: str | None = None,
 ) -> int:
-    """Export into ``path`` atomically (temporary file, fsync, then rename)."""
-    with files.output_file(path) as handle:
+    """Export into ``path`` atomically (temporary file, fsync, then rename), or
+    straight into a FIFO or device (:func:`files.output_target`); never into
+    ``database`` or its files."""
+    with files.output_file(path, database=database) as handle:
         return export_tasks(conn, selection, format_name, handle)

@@ -162,8 +162,10 @@ def _same_file(a: Path, b: Path) -> bool:
 
 @contextlib.contextmanager
 def open_other(path: Path) -> Iterator[sqlite3.Connection]:
-    """The other database, read-only; an older schema is upgraded in a
-    temporary copy, never in place."""
+    """The other database, read-only (:func:`store.reading`: ``mode=ro``, and
+    no ``-wal`` or ``-shm`` left beside it; in a folder that takes no new
+    files, opened as immutable when nothing waits in a log); an older schema
+    is upgraded in a temporary copy, never in place."""
     if not path.exists():
         raise InputError(f"no such file: {path}")
     version = store.read_header_version(path)
@@ -174,39 +176,37 @@ def open_other(path: Path) -> Iterator[sqlite3.Connection]:
             f"{path} was written by a newer calibrate (schema version {version}; this one "
             f"reads up to {store.SCHEMA_VERSION}): upgrade calibrate to merge it"
         )
-    try:
-        source = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=store.BUSY_TIMEOUT_S
-        )
-        tables = {r[0] for r in source.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        # the header lags behind a write-ahead log another connection has not folded in yet
-        version = max(version, source.execute("PRAGMA user_version").fetchone()[0])
-    except sqlite3.DatabaseError as error:
-        raise DatabaseError(f"{path} is damaged or not a calibrate database ({error})") from None
-    if version == 0 or "tasks" not in tables:
-        source.close()
-        raise DatabaseError(f"{path} is not a calibrate database")
-    if version > store.SCHEMA_VERSION:
-        source.close()
-        raise DatabaseError(
-            f"{path} was written by a newer calibrate (schema version {version}; this one "
-            f"reads up to {store.SCHEMA_VERSION}): upgrade calibrate to merge it"
-        )
-    if version == store.SCHEMA_VERSION:
+    with contextlib.ExitStack() as opened:
         try:
+            source = opened.enter_context(store.reading(path))
+            tables = {
+                r[0] for r in source.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+            # the header lags behind a write-ahead log another connection has not folded in yet
+            version = max(version, source.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.DatabaseError as error:
+            raise DatabaseError(
+                f"{path} is damaged or not a calibrate database ({error})"
+            ) from None
+        if version == 0 or "tasks" not in tables:
+            raise DatabaseError(f"{path} is not a calibrate database")
+        if version > store.SCHEMA_VERSION:
+            raise DatabaseError(
+                f"{path} was written by a newer calibrate (schema version {version}; this one "
+                f"reads up to {store.SCHEMA_VERSION}): upgrade calibrate to merge it"
+            )
+        if version == store.SCHEMA_VERSION:
             yield source
-        finally:
-            source.close()
-        return
-    with tempfile.TemporaryDirectory(prefix="calibrate-merge-") as folder:
-        copy_path = Path(folder) / path.name
-        target = sqlite3.connect(copy_path)
-        with target:
-            source.backup(target)
-        target.close()
-        source.close()
-        upgraded = store.connect(copy_path, identity=False)
-        try:
-            yield upgraded
-        finally:
-            upgraded.close()
+            return
+        with tempfile.TemporaryDirectory(prefix="calibrate-merge-") as folder:
+            copy_path = Path(folder) / path.name
+            target = sqlite3.connect(copy_path)
+            with target:
+                source.backup(target)
+            target.close()
+            opened.close()  # the other file is read: left as it was found
+            upgraded = store.connect(copy_path, identity=False)
+            try:
+                yield upgraded
+            finally:
+                upgraded.close()

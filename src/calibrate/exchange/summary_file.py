@@ -186,9 +186,10 @@ def write_summary(handle, summary: dict) -> int:
     return len(summary["weeks"])
 
 
-def write_summary_file(path: Path, summary: dict) -> int:
-    """:func:`write_summary` into ``path``, atomically (:func:`files.output_file`)."""
-    with files.output_file(path) as handle:
+def write_summary_file(path: Path, summary: dict, *, database: str | None = None) -> int:
+    """:func:`write_summary` into ``path``, atomically (:func:`files.output_file`),
+    never into ``database`` or its files."""
+    with files.output_file(path, database=database) as handle:
         return write_summary(handle, summary)
 
 

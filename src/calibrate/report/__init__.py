@@ -149,5 +149,7 @@ def write_report(
     path: Path,
     **options,
 ) -> Path:
-    """Build the report (:func:`build_report` options) and write it atomically to ``path``."""
-    return write_atomically(build_report(conn, selection, **options), path)
+    """Build the report (:func:`build_report` options) and write it atomically to
+    ``path`` (never into ``database``, the file it is read from, or its files)."""
+    database = options.pop("database", None)
+    return write_atomically(build_report(conn, selection, **options), path, database=database)

@@ -144,6 +144,9 @@ class Connection(sqlite3.Connection):
 
     replica: str = ""
     notices: tuple[str, ...] = ()
+    #: Why a database that could not be opened for writing was opened to read
+    #: only (a folder that takes no new files, a full disk): what a write says.
+    read_only_reason: str = ""
 
 
 def connect(path: str | os.PathLike | None = None, *, identity: bool = True) -> sqlite3.Connection:
@@ -197,11 +200,53 @@ def connect(path: str | os.PathLike | None = None, *, identity: bool = True) -> 
             _settle_identity(conn, path)
     except sqlite3.DatabaseError as error:
         conn.close()
+        if exists and _errorname(error) in _UNWRITABLE:
+            # a folder that takes no -wal/-shm, a full disk: reading still works
+            return _connect_read_only(path, reason=_why_unwritable(path))
         raise _open_error(path, error) from None
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+#: SQLite's primary result codes for a file that cannot be written where it is
+#: (its side files cannot be made, the disk is full or refuses to write).
+_UNWRITABLE = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL", "SQLITE_READONLY")
+
+
+def _errorname(error: sqlite3.Error) -> str:
+    """SQLite's primary result code of ``error`` (``SQLITE_IOERR`` for ``SQLITE_IOERR_WRITE``)."""
+    name = getattr(error, "sqlite_errorname", None) or ""
+    return "_".join(name.split("_")[:2])
+
+
+def _why_unwritable(path: str) -> str:
+    """Why the database at ``path`` cannot be written here, in words, found by
+    trying to make a file of an index's size (32 KiB) beside it."""
+    import errno
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    try:
+        descriptor, probe = tempfile.mkstemp(prefix=".calibrate-probe-", dir=folder)
+        try:
+            left = bytes(32768)
+            while left:  # a write that reaches a size limit is cut short, then fails
+                left = left[os.write(descriptor, left) :]
+        finally:
+            os.close(descriptor)
+            os.unlink(probe)
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            return "the disk is full: reading works, writing does not; nothing was written"
+        name = os.path.basename(path)
+        return (
+            f"the folder {folder} takes no new files ({error.strerror}), and writing "
+            f"needs {name}-wal and {name}-shm beside the database: reading works, "
+            "writing does not; nothing was written"
+        )
+    return "the database cannot be written here: reading works, writing does not"
 
 
 def _settle_identity(conn: Connection, path: str) -> None:
@@ -228,24 +273,21 @@ def _open_error(path: str, error: sqlite3.DatabaseError) -> DatabaseError:
     return DatabaseError(f"{path} is damaged or not a calibrate database ({error})")
 
 
-def _connect_read_only(path: str) -> sqlite3.Connection:
-    """A database the user may read but not write: reads work, writes say why.
+def _connect_read_only(path: str, *, reason: str = "") -> sqlite3.Connection:
+    """A database the user may read but not write: reads work, writes say why
+    (``reason``, else "read-only").
 
-    A WAL database needs its ``-shm`` index file, which a read-only folder
-    cannot hold; when there is none and no ``-wal`` either (so nobody is
-    writing it), it is opened as immutable, which needs no index file."""
+    Opened with ``mode=ro``. A WAL database needs its ``-shm`` index file,
+    which a read-only folder cannot hold (nor a full disk grow); then, and only
+    when there is no ``-wal`` or an empty one (so no committed change waits
+    outside the file, and nobody can be writing it: a writer would need those
+    files), it is opened as immutable, which needs no index file."""
     uri = f"file:{urllib_quote(os.path.abspath(path))}?mode=ro"
     try:
-        try:
-            conn, version = _open_uri(uri)
-        except sqlite3.OperationalError as error:
-            if getattr(error, "sqlite_errorname", "") != "SQLITE_CANTOPEN" or any(
-                os.path.exists(f"{path}{suffix}") for suffix in ("-wal", "-shm")
-            ):
-                raise
-            conn, version = _open_uri(uri + "&immutable=1")
+        conn, version = _open_read_only_uri(path, uri)
     except sqlite3.DatabaseError as error:
         raise _open_error(path, error) from None
+    conn.read_only_reason = reason
     if version != SCHEMA_VERSION:
         conn.close()
         if version > SCHEMA_VERSION:
@@ -254,8 +296,51 @@ def _connect_read_only(path: str) -> sqlite3.Connection:
     return conn
 
 
-def _open_uri(uri: str) -> tuple[sqlite3.Connection, int]:
-    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+def _open_read_only_uri(path: str, uri: str) -> tuple[Connection, int]:
+    """``mode=ro``, else (no index file can be made, no change waits in a
+    ``-wal``) immutable: see :func:`_connect_read_only`."""
+    try:
+        return _open_uri(uri)
+    except sqlite3.OperationalError as error:
+        if _errorname(error) not in ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_READONLY"):
+            raise
+        wal = f"{path}-wal"
+        if os.path.exists(wal) and os.path.getsize(wal) > 0:
+            raise
+        return _open_uri(uri + "&immutable=1")
+
+
+@contextlib.contextmanager
+def reading(path: str | os.PathLike) -> Iterator[Connection]:
+    """Another file opened only to read (``merge``'s other database): as
+    :func:`_connect_read_only` opens it (no header or version check: the
+    caller makes its own), and left as it was found: the ``-wal`` and
+    ``-shm`` files a reader makes beside a WAL database are removed again
+    when this opening made them, as SQLite removes them when the last
+    connection closes (a moment's ordinary connection, which writes nothing:
+    the log is empty). Raises ``sqlite3.DatabaseError``."""
+    path = os.fspath(path)
+    found = [os.path.exists(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
+    conn, _version = _open_read_only_uri(
+        path, f"file:{urllib_quote(os.path.abspath(path))}?mode=ro"
+    )
+    try:
+        yield conn
+    finally:
+        conn.close()
+        if not any(found) and any(os.path.exists(f"{path}{s}") for s in ("-wal", "-shm")):
+            with contextlib.suppress(sqlite3.Error, OSError):
+                last = sqlite3.connect(path, timeout=0)
+                try:
+                    last.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                finally:
+                    last.close()
+
+
+def _open_uri(uri: str) -> tuple[Connection, int]:
+    conn = sqlite3.connect(
+        uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=Connection
+    )
     try:
         conn.row_factory = sqlite3.Row
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -297,15 +382,20 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     if nested:
         yield conn
         return
+    reason = getattr(conn, "read_only_reason", "")
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as error:
+        if reason and _problem(error) == "read-only":
+            raise DatabaseError(reason) from None
         raise translate(error) from None
     try:
         yield conn
-    except BaseException:
+    except BaseException as error:
         if conn.in_transaction:  # SQLite rolls back by itself on a full disk or I/O error
             conn.execute("ROLLBACK")
+        if reason and isinstance(error, sqlite3.Error) and _problem(error) == "read-only":
+            raise DatabaseError(reason) from None  # why this file cannot be written here
         raise
     try:
         conn.execute("COMMIT")
