@@ -384,7 +384,7 @@ def test_config(run):
         2,
         usage(f"unknown setting 'nope'; known settings: {known}", "config"),
     )
-    fails(run("config", "day-hours", "0"), 2, usage("'0' must be in (0, 24]", "config"))
+    fails(run("config", "day-hours", "0"), 2, usage("'0' must be in [1, 24]", "config"))
     fails(
         run("config", "promise-rate-min", "0.9"),
         2,

@@ -30,6 +30,30 @@ DEFAULT_DAY_HOURS = 8.0
 #: work. Anything larger is a typo (or a unit mix-up), and would overflow the
 #: calendar arithmetic of forecasts.
 MAX_EFFORT_H = 100_000.0
+#: The smallest: one second (less is a unit mix-up, and would make ratios and
+#: logarithms of ratios meaningless). A timer's total under it counts as it.
+MIN_EFFORT_H = 1 / 3600
+
+
+def effort_problem(hours: object) -> str | None:
+    """Why ``hours`` cannot be the effort of one task (not finite, under a
+    second, over :data:`MAX_EFFORT_H`), in words that follow a name; ``None``
+    when it can. The one home of the bounds: typed durations, the store's
+    task checks (``add``, ``edit``, ``done``), imported rows and merged
+    records all ask it."""
+    if not isinstance(hours, int | float) or isinstance(hours, bool):
+        return f"is not a number of hours: {hours!r}"
+    if hours != hours or hours in (float("inf"), float("-inf")):
+        return "is not a finite number of hours"
+    if hours <= 0:
+        return "must be more than zero"
+    if hours < MIN_EFFORT_H:
+        return "is less than 1 second: not the effort of a task"
+    if hours > MAX_EFFORT_H:
+        return f"is more than {MAX_EFFORT_H:,.0f}h: not the effort of one task"
+    return None
+
+
 DAYS_PER_WEEK = 5
 UNIT_HOURS = {"s": 1 / 3600, "m": 1 / 60, "h": 1.0}
 UNIT_WORDS = {
@@ -148,10 +172,9 @@ def _checked_hours(hours: float, raw: str, allow_zero: bool) -> float:
         raise InputError(f"not a duration: {raw!r} ({_DURATION_HINT})")
     if hours <= 0 and not allow_zero:
         raise InputError(f"zero duration {raw!r}: effort must be more than zero")
-    if hours > MAX_EFFORT_H:
-        raise InputError(
-            f"duration {raw!r} is more than {MAX_EFFORT_H:,.0f}h: not the effort of one task"
-        )
+    problem = effort_problem(hours) if hours > 0 else None
+    if problem:
+        raise InputError(f"duration {raw!r} {problem}")
     return hours
 
 

@@ -61,7 +61,10 @@ def imported_rows(conn: sqlite3.Connection, selection: Selection) -> pd.DataFram
         return frame
     frame["team"] = frame["team"].where(frame["team"].notna(), NO_TEAM).astype(object)
     frame["week"] = [
-        UNDATED if week is None else int(durations.week_index([date.fromisoformat(week)])[0])
+        # an undated week reads as NaN, not None, once pandas has seen a date beside it
+        UNDATED
+        if not isinstance(week, str)
+        else int(durations.week_index([date.fromisoformat(week)])[0])
         for week in frame["week"]
     ]
     frame["week"] = frame["week"].astype(np.int64)

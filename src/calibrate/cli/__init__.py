@@ -156,7 +156,12 @@ def _refuse_undecodable(args) -> None:
 
 def _shown(text: str) -> str:
     """Text with its undecodable bytes written as ``\\xff``."""
-    return os.fsencode(text).decode("utf-8", "backslashreplace") if text else text
+    if not text:
+        return text
+    try:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that no byte gave (a "\\ud800" escape)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -12,6 +12,7 @@ import click
 
 from calibrate import store
 from calibrate.cli.options import App, Command, emit, output_options, pass_app, say
+from calibrate.store.settings import SETTINGS
 from calibrate.text import Column, to_json
 
 
@@ -35,7 +36,8 @@ def config(
     calibrate config me "Jane Doe"        # who you are, for this OS user
 
     'me' is kept in your own config file, not in the database: a shared team
-    database never pins everyone to one name.
+    database never pins everyone to one name. The settings and the values
+    each takes:
     """
     from calibrate.store import settings
 
@@ -84,6 +86,15 @@ def config(
             mark = "" if row["default"] else " *"
             say(f"{row['key']:<18}{row['shown'] + mark:<24}{row['help']}")
         say("(* set for this database; the rest are defaults)", err=True)
+
+
+#: ``config --help`` ends with every setting and the values it takes, from the
+#: settings themselves (so that the two never disagree).
+config.help = (
+    (config.help or "")
+    + "\n\n\b\n"
+    + "\n".join(f"{s.key:<17} {s.values} [default: {s.show(s.default)}]" for s in SETTINGS.values())
+)
 
 
 def _config_me(value: str | None, reset: bool, json_output: bool) -> None:

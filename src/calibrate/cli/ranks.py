@@ -501,6 +501,10 @@ def people_command(app: App, opt_out, opt_in, person, json_output, csv_output) -
         raise click.UsageError("--person goes with --opt-out or --opt-in")
     conn = app.existing_conn()
     rows = people.list_people(conn) if conn is not None else []
+    if rows and conn is not None:
+        from calibrate.store.tasks import canonical_person
+
+        rows = private_rows(rows, canonical_person(conn, default_person()))
     if json_output or csv_output:
         if csv_output:
             rows = [{**row, "aliases": ",".join(row["aliases"])} for row in rows]
@@ -523,13 +527,14 @@ def people_command(app: App, opt_out, opt_in, person, json_output, csv_output) -
     cells = []
     for row in rows:
         name = row["person"] + (f" ({', '.join(row['aliases'])})" if row["aliases"] else "")
+        hidden = row["counted"] is None
         cells.append(
             {
                 "person": name,
                 "team": row["team"] or "-",
-                "tasks": f"{row['tasks']:,}" if row["tasks"] else "summary",
-                "counted": f"{row['counted']:,}",
-                "open": f"{row['open']:,}",
+                "tasks": "-" if hidden else f"{row['tasks']:,}" if row["tasks"] else "summary",
+                "counted": "-" if hidden else f"{row['counted']:,}",
+                "open": "-" if hidden else f"{row['open']:,}",
                 "last": row["last"] or "-",
                 "ranks": "opted out" if row["opt_out"] else "yes",
             }
@@ -544,6 +549,14 @@ def people_command(app: App, opt_out, opt_in, person, json_output, csv_output) -
         Column("ranks", "RANKED", 9),
     ]
     click.echo(render_table(cells, columns))
+
+
+def private_rows(rows: list[dict], me: str) -> list[dict]:
+    """The listing as others may see it: a person who opted out keeps their
+    name, team and aliases (to be told apart, and aliased), and shows their
+    figures (tasks, counted, open, last, summary weeks) to themselves alone."""
+    hidden = dict.fromkeys(("tasks", "counted", "open", "last", "summary"))
+    return [{**row, **hidden} if row["opt_out"] and row["person"] != me else row for row in rows]
 
 
 # --- alias ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from calibrate.cli.options import (
     selection_from,
     window_option,
 )
+from calibrate.identity import default_person
 from calibrate.selection import Selection
 
 #: The report's progress bar moves one step a section, up to this many.
@@ -100,6 +101,7 @@ def report(
             plotlyjs=plotlyjs,
             progress=_steps(update),
             anonymise=anonymise,
+            viewer=default_person(),
             database=app.db_path,
         )
     say(str(written))

@@ -24,15 +24,15 @@ import json
 import math
 from collections import Counter
 
-from calibrate.durations import MAX_EFFORT_H, format_duration, now_iso, parse_duration, unit_hours
-from calibrate.errors import InputError
+from calibrate.durations import effort_problem, now_iso, parse_duration, unit_hours
+from calibrate.errors import CalibrateError, InputError
 from calibrate.exchange.formats import Hours, RawRow, RowError, RowStream, status_category
 from calibrate.exchange.formats.dates import DateError, DateReader
 from calibrate.rules import DEFAULT_CONFIDENCE
 from calibrate.store.fields import STORED
 from calibrate.store.names import clean_name
 from calibrate.store.stamps import normal_at
-from calibrate.store.tasks import clean_tags
+from calibrate.store.tasks import check_task_values, clean_tags
 
 #: The ``tasks`` columns an import writes, in the order of :attr:`Row.values`.
 COLUMNS = STORED
@@ -130,15 +130,19 @@ class RowConverter:
         high = self.hours(get("high"), "high")
         confidence = None
         if low is not None or high is not None:
-            if low is None or high is None:
-                raise RowError("a range needs both a low and a high")
-            if not 0 < low < high:
-                raise RowError(
-                    f"range {format_duration(low)}..{format_duration(high)}: "
-                    "its low must be above zero and below its high"
-                )
             confidence = self.confidence(get("confidence"))
         promise = self.hours(get("promise"), "promise") or None
+        try:  # the store's one home of a task's checks, as add and edit apply them
+            check_task_values(
+                estimate_h=estimate,
+                low_h=low,
+                high_h=high,
+                confidence=confidence,
+                promise_h=promise,
+                actual_h=actual,
+            )
+        except CalibrateError as error:
+            raise RowError(str(error)) from None
         created = self.moment(get("created"), "created")
         started = self.moment(get("started"), "started")
         done = self.moment(get("done"), "done")
@@ -238,10 +242,9 @@ class RowConverter:
             raise RowError(f"{self.labels.get(what, what)}: not a duration: {value!r}")
         if hours < 0:
             raise RowError(f"negative {what} {value!r}: effort must be zero or more")
-        if hours > MAX_EFFORT_H:
-            raise RowError(
-                f"{what} {value!r} is more than {MAX_EFFORT_H:,.0f}h: not the effort of one task"
-            )
+        problem = effort_problem(hours) if hours > 0 else None  # zero: no value
+        if problem:
+            raise RowError(f"{what} {value!r} {problem}")
         return hours
 
     def confidence(self, value) -> float:

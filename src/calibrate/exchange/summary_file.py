@@ -73,6 +73,7 @@ from calibrate import files, rules, store, weeks
 from calibrate.durations import local_today, now_iso, week_monday
 from calibrate.errors import InputError, NotFound
 from calibrate.exchange import validate
+from calibrate.exchange.formats import safejson
 from calibrate.exchange.validate import CheckedSummary, WeekRow
 from calibrate.selection import Selection
 from calibrate.store import load, people, summaries
@@ -213,13 +214,18 @@ def read_summary(path: Path, name: str | None = None, *, today: date | None = No
     whole file (nothing is written by reading)."""
     name = name or path.name
     try:
+        if path.stat().st_size > safejson.MAX_DOCUMENT_CHARS:
+            raise InputError(
+                f"{name} is over {safejson.MAX_DOCUMENT_CHARS // 2**20} MB: not a summary "
+                "calibrate wrote"
+            )
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"no such file: {path}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read {name}: {error}") from None
     try:
-        data = json.loads(text)
+        data = safejson.loads(text, name)
     except ValueError as error:
         raise InputError(f"{name} is not valid JSON ({error})") from None
     return check_summary(data, name, today=today)

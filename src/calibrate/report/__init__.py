@@ -52,6 +52,7 @@ from calibrate.report.sections import (
     trend,
 )
 from calibrate.selection import Selection
+from calibrate.text import count
 
 __all__ = ["SECTIONS", "ReportData", "Section", "build_report", "default_path", "write_report"]
 
@@ -61,7 +62,13 @@ def people_section(data: ReportData) -> Section:
     its teams and people (one place in the report, whichever the scope)."""
     if data.scope == "person":
         return extremes.extremes_section(data)
-    return people.people_section(data)
+    section = people.people_section(data)
+    if data.hidden:
+        section.notes.append(
+            f"Left out of this report: {count(len(data.hidden), 'person', 'people')} who "
+            "opted out of ranks (their tasks count nowhere in it)."
+        )
+    return section
 
 
 #: The report's sections after the headline, in order. Each takes the
@@ -91,6 +98,7 @@ def build_report(
     sections: Sequence[Callable[[ReportData], Section]] | None = None,
     progress: Callable[[str], None] | None = None,
     anonymise: bool = False,
+    viewer: str | None = None,
 ) -> str:
     """Load, compute every section and render: the report's HTML text.
     ``progress`` (optional) is called with a label before each step;
@@ -98,7 +106,7 @@ def build_report(
     check_plotlyjs(plotlyjs)
     step = progress or (lambda label: None)
     step("loading")
-    data = load(conn, selection, today=today)
+    data = load(conn, selection, today=today, viewer=viewer)
     if anonymise:
         pseudonyms.anonymise(data)
     built = []

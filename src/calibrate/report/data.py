@@ -32,14 +32,14 @@ import pandas as pd
 from calibrate import durations, panel, rules, teams, weeks
 from calibrate import panel_summaries as summed
 from calibrate.durations import local_midnight_utc, local_today, week_start
-from calibrate.errors import DatabaseError, NotFound
+from calibrate.errors import DatabaseError, NotFound, StateError
 from calibrate.panel import ScorePanel
 from calibrate.selection import Selection
 from calibrate.stats.promises import promise_outcomes
-from calibrate.store import ledgers, settings
+from calibrate.store import ledgers, people, settings
 from calibrate.store import load as history
 from calibrate.store.fetch import fetch_columns
-from calibrate.store.tasks import STATUSES
+from calibrate.store.tasks import STATUSES, canonical_person
 
 
 @dataclass
@@ -70,6 +70,9 @@ class ReportData:
     done_span: tuple[date, date] | None = None
     #: What imported team summaries add to the scope (law 6): ``None`` for nothing.
     part: teams.Part | None = None
+    #: People who opted out, left out of a team's or everyone's report (it is
+    #: shown to others): their tasks count nowhere in it (:func:`hide_opted_out`).
+    hidden: frozenset[str] = frozenset()
 
     @property
     def scope(self) -> str:
@@ -289,14 +292,21 @@ def load_tasks(
 
 
 def load(
-    conn: sqlite3.Connection | None, selection: Selection, *, today: date | None = None
+    conn: sqlite3.Connection | None,
+    selection: Selection,
+    *,
+    today: date | None = None,
+    viewer: str | None = None,
 ) -> ReportData:
     """The data of a report, from one read of the tasks (:func:`load_tasks`).
     Raises :class:`NotFound` when the scope has no task at all (a mistyped
-    name should not give an empty report)."""
+    name should not give an empty report), and :class:`StateError` for the
+    report of a person who opted out, made by anyone but them (``viewer``:
+    who is typing; ``None``, nobody in particular)."""
     today = today or local_today()
     if conn is not None:
         selection = history.resolve_person(conn, selection)
+        check_viewer(conn, selection, viewer)
     if conn is None or not (
         history.has_tasks(conn, selection) or teams.summary_part(conn, selection) is not None
     ):
@@ -305,6 +315,7 @@ def load(
     previous_selection = previous_window(selection, today)
     reference, reference_label = history.reference_for(conn, selection)
     rows = load_tasks(conn, selection, previous_selection, reference)
+    hidden = hide_opted_out(conn, selection, rows)
     counted = rows.counted & rows.mask("scope", "status", "window")
     promises = promise_frame(rows, today, values)
     prior_stats, prior_keep = None, None
@@ -361,7 +372,40 @@ def load(
         .reset_index(drop=True),
         done_span=done_span(rows, counted) if selection.since is None else None,
         part=part,
+        hidden=hidden,
     )
+
+
+def check_viewer(conn: sqlite3.Connection, selection: Selection, viewer: str | None) -> None:
+    """A person who opted out gets their own report; anyone else asking for it
+    is refused. (Anyone can type ``--person``: this prevents showing a
+    person's report by accident, not a determined colleague.)"""
+    person = selection.person
+    if person is None or person not in people.opted_out(conn):
+        return
+    if viewer is not None and canonical_person(conn, viewer) == person:
+        return
+    raise StateError(
+        f"{person} opted out of ranks and reports others see: only {person} can make "
+        f"{person}'s report"
+    )
+
+
+def hide_opted_out(conn: sqlite3.Connection, selection: Selection, rows: Loaded) -> frozenset[str]:
+    """For a team's or everyone's report (shown to others): the people who
+    opted out, whose tasks leave the report's scope (every figure, table,
+    trace and hover text is then without them); nobody for a person's own."""
+    if selection.person is not None:
+        return frozenset()
+    opted = people.opted_out(conn)
+    if not opted:
+        return frozenset()
+    persons = rows.columns["person"]
+    mine = np.fromiter((person in opted for person in persons), dtype=bool, count=len(persons))
+    scope = rows.mask("scope")
+    found = frozenset(str(person) for person in persons[mine & scope])
+    rows.rules["scope"] = scope & ~mine
+    return found
 
 
 def previous_window(selection: Selection, today: date) -> Selection | None:

@@ -88,9 +88,10 @@ def _show_list(value: list[str]) -> str:
 
 
 class Setting:
-    """One setting: its default, how to read what a user types, how to show it."""
+    """One setting: its default, how to read what a user types, how to show
+    it, and the values it takes in words (``config --help`` lists them)."""
 
-    __slots__ = ("default", "help", "key", "parse", "show")
+    __slots__ = ("default", "help", "key", "parse", "show", "values")
 
     def __init__(
         self,
@@ -99,13 +100,15 @@ class Setting:
         parse: Callable[[str], Any],
         show: Callable[[Any], str],
         help: str,
+        values: str,
     ):
-        self.key, self.default, self.parse, self.show, self.help = (
+        self.key, self.default, self.parse, self.show, self.help, self.values = (
             key,
             default,
             parse,
             show,
             help,
+            values,
         )
 
 
@@ -115,16 +118,18 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "day-hours",
             8.0,
-            _number(0, 24),
+            _number(1, 24, low_open=False),
             "{:g}".format,
             "hours in a working day, for reading 1d (and 1w = 5 days)",
+            "1 to 24 hours",
         ),
         Setting(
             "focus-hours",
             6.0,
-            _number(0, 24),
+            _number(0.5, 24, low_open=False),
             "{:g}".format,
             "focused hours of work a day, for forecast calendars",
+            "0.5 to 24 hours",
         ),
         Setting(
             "work-days",
@@ -132,6 +137,7 @@ SETTINGS: dict[str, Setting] = {
             _weekdays,
             _show_list,
             "working days, for forecast calendars",
+            "weekday names: mon-fri, mon,tue,thu",
         ),
         Setting(
             "holidays",
@@ -139,10 +145,11 @@ SETTINGS: dict[str, Setting] = {
             _dates,
             _show_list,
             "days off (comma-separated ISO dates), for forecast calendars",
+            "ISO dates, comma-separated",
         ),
     ]
     + [
-        Setting(key, DEFAULT_BANDS[key], _share, percent, help)
+        Setting(key, DEFAULT_BANDS[key], _share, percent, help, "0% to 100%")
         for key, help in (
             ("promise-rate-min", "fewest promises per task logged before advising to make some"),
             ("promise-rate-max", "most promises per task logged before advising to make fewer"),

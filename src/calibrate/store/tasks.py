@@ -20,7 +20,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from calibrate.clock import local_text
-from calibrate.durations import MAX_EFFORT_H, format_duration, now_iso, to_iso
+from calibrate.durations import (
+    MIN_EFFORT_H,
+    effort_problem,
+    format_duration,
+    now_iso,
+    to_iso,
+)
 from calibrate.errors import InputError, NotFound, StateError, UsageError
 from calibrate.rules import range_confidence
 from calibrate.store import inserted_id, similar, transaction
@@ -115,7 +121,7 @@ def new_uid() -> str:
 
 def check_task_values(
     *,
-    estimate_h: float,
+    estimate_h: float | None,
     low_h: float | None = None,
     high_h: float | None = None,
     confidence: float | None = None,
@@ -123,41 +129,43 @@ def check_task_values(
     actual_h: float | None = None,
 ) -> None:
     """Raise :class:`UsageError` for values no task may hold (values a user
-    typed: a usage problem, exit 2)."""
-    if not estimate_h > 0:
-        raise UsageError("the estimate must be more than zero")
+    typed: a usage problem, exit 2). The one home of a task's checks: ``add``,
+    ``edit``, ``done`` and ``reestimate`` call it, an import for each row
+    (``estimate_h`` ``None``: a row that speaks for other fields of a known
+    task), the validator of merges for each task record."""
+    if (low_h is None) != (high_h is None):
+        raise UsageError("a range needs both a low and a high")
     for name, hours in (
         ("estimate", estimate_h),
+        ("range's low", low_h),
         ("range's high", high_h),
         ("promised effort", promise_h),
         ("actual", actual_h),
     ):
-        if hours is not None and not hours <= MAX_EFFORT_H:
-            raise UsageError(
-                f"the {name} is more than {MAX_EFFORT_H:,.0f}h: not the effort of one task"
-            )
-    if (low_h is None) != (high_h is None):
-        raise UsageError("a range needs both a low and a high")
-    if low_h is not None and high_h is not None:
-        if not 0 < low_h < high_h:
-            raise UsageError(
-                f"range {format_duration(low_h)}..{format_duration(high_h)}: "
-                "its low must be above zero and below its high"
-            )
-        if not low_h <= estimate_h <= high_h:
-            raise UsageError(
-                f"the estimate {format_duration(estimate_h)} is outside its range "
-                f"{format_duration(low_h)}..{format_duration(high_h)}"
-            )
+        problem = None if hours is None else effort_problem(hours)
+        ranged = name.startswith("range") and isinstance(hours, int | float) and hours <= 0
+        if problem and not ranged:  # a range's low of zero: said of the range below
+            raise UsageError(f"the {name} {problem}")
+    if low_h is not None and high_h is not None and not 0 < low_h < high_h:
+        raise UsageError(
+            f"range {format_duration(low_h)}..{format_duration(high_h)}: "
+            "its low must be above zero and below its high"
+        )
+    if (
+        low_h is not None
+        and high_h is not None
+        and estimate_h is not None
+        and not low_h <= estimate_h <= high_h
+    ):
+        raise UsageError(
+            f"the estimate {format_duration(estimate_h)} is outside its range "
+            f"{format_duration(low_h)}..{format_duration(high_h)}"
+        )
     if confidence is not None:
         if low_h is None:
             raise UsageError("a confidence needs a range (--range LOW..HIGH)")
         if not 0 < confidence < 100:
             raise UsageError(f"confidence {confidence:g} must be between 0 and 100, exclusive")
-    if promise_h is not None and not promise_h > 0:
-        raise UsageError("a promised effort must be more than zero")
-    if actual_h is not None and not actual_h > 0:
-        raise UsageError("the actual must be more than zero")
 
 
 def clean_tags(tags: Iterable[str]) -> list[str]:
@@ -422,6 +430,7 @@ def finish_task(
                 raise InputError(
                     f"task #{task_id} has no time on its timer: give the effort with --actual"
                 )
+            actual_h = max(actual_h, MIN_EFFORT_H)  # a sitting under a second is one
         check_task_values(estimate_h=task["estimate_h"], actual_h=actual_h)
         write_registers(conn, task, _state(task, status="done", actual_h=actual_h, done_at=when))
     return float(actual_h), from_timer

@@ -84,6 +84,9 @@ def status_category(text: str | None) -> str | None:
 
 #: Longest line (and so longest field) a text reader accepts, in characters.
 MAX_LINE_CHARS = 4 * 1024 * 1024
+#: The most a compressed file may hold once decompressed (a 92 KB ``.xz`` can
+#: hold gigabytes): refused past it, after reading no more than that.
+MAX_DECOMPRESSED_BYTES = 32 * 1024 * 1024
 #: Files smaller than this are too small for a progress bar to help.
 PROGRESS_MIN_BYTES = 256 * 1024
 
@@ -348,17 +351,25 @@ class _Decompressed(io.RawIOBase):
     def __init__(self, stream: io.BufferedIOBase, name: str, kind: str):
         super().__init__()
         self._stream, self._name, self._kind = stream, name, kind
+        self._total = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
         try:
-            return self._stream.readinto(buffer)
+            read = self._stream.readinto(buffer)
         except Exception as error:  # OSError, EOFError, lzma.LZMAError, zlib.error...
             raise InputError(
                 f"{self._name} is a damaged or incomplete {self._kind} file ({error})"
             ) from None
+        self._total += read
+        if self._total > MAX_DECOMPRESSED_BYTES:
+            raise InputError(
+                f"{self._name} holds over {MAX_DECOMPRESSED_BYTES // 2**20} MB once "
+                f"decompressed: decompress it yourself and import the file, or split it"
+            )
+        return read
 
     def close(self) -> None:
         self._stream.close()

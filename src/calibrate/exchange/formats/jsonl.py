@@ -21,6 +21,7 @@ tasks only.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 
@@ -33,6 +34,7 @@ from calibrate.exchange.formats import (
     RowStream,
     TextSource,
     file_source_name,
+    safejson,
 )
 from calibrate.exchange.formats.csvfile import SYNONYMS
 
@@ -68,9 +70,9 @@ class JsonLinesStream(RowStream):
         else:
             raise InputError(f"{self.name} is empty: no tasks")
         if first.lstrip().startswith("["):
-            rest = first + "".join(lines)  # an array is read whole
+            rest = safejson.whole(itertools.chain([first], lines), self.name)  # read whole
             try:
-                items = json.loads(rest)
+                items = safejson.loads(rest, self.name)
             except json.JSONDecodeError as error:
                 raise InputError(f"line {error.lineno}: not valid JSON ({error.msg})") from None
             if not isinstance(items, list):
@@ -87,7 +89,7 @@ class JsonLinesStream(RowStream):
     @staticmethod
     def _parse_line(number: int, line: str) -> Iterator[tuple[int, object, str]]:
         try:
-            item = json.loads(line)
+            item = safejson.loads(line, f"line {number}")
         except json.JSONDecodeError as error:
             raise InputError(f"line {number}: not valid JSON ({error.msg})") from None
         yield number, item, line.strip()

@@ -34,6 +34,7 @@ from calibrate.exchange.formats import (
     RowError,
     RowStream,
     TextSource,
+    safejson,
 )
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -55,8 +56,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "promise": ("promise",),
     "status": ("status",),
 }
+#: Possessive quantifiers (``*+``): a long run of spaces is read once, never
+#: handed back and tried again (the lazy ``[\w. ]*?\s*$`` it replaces took
+#: quadratic time, 35 s for an 80 KB note).
 _ACTUAL_NOTE = re.compile(
-    r"^\s*(?:actual|spent|took|time spent|effort)\s*[:=]?\s*(?P<duration>[\d.][\w. ]*?)\s*$",
+    r"^\s*+(?:actual|spent|took|time spent|effort)\s*+(?:[:=]\s*+)?"
+    r"(?P<duration>[\d.][\w. ]*+)\s*+$",
     re.IGNORECASE,
 )
 
@@ -94,7 +99,7 @@ class TaskwarriorStream(RowStream):
         text = TextSource(options.path, self.name, options.encoding)
         try:
             self.size = text.size
-            self._items = self._objects("".join(text.lines()))
+            self._items = self._objects(safejson.whole(text.lines(), self.name))
         finally:
             text.close()
         self._fields_for = KeyFields(self.columns, options.mapping, SYNONYMS, self.name)
@@ -121,10 +126,10 @@ class TaskwarriorStream(RowStream):
                     body = body[:-1].rstrip()
                 body = body.rstrip(",").rstrip()
                 if body:
-                    items.append((number, json.loads(body)))
+                    items.append((number, safejson.loads(body, f"line {number}")))
         except json.JSONDecodeError:
             try:
-                whole = json.loads(text)
+                whole = safejson.loads(text, self.name)
             except json.JSONDecodeError as error:
                 raise InputError(
                     f"line {error.lineno}: not valid JSON ({error.msg}); expected "
@@ -187,7 +192,7 @@ class TaskwarriorStream(RowStream):
             text = note.get("description", "") if isinstance(note, dict) else ""
             match = _ACTUAL_NOTE.match(str(text))
             if match:
-                found = match.group("duration")
+                found = match.group("duration").rstrip()
         if found is None:
             return None
         hours = iso_duration_hours(found, self.day_hours)

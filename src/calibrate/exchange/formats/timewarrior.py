@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from calibrate.errors import InputError
-from calibrate.exchange.formats import ReadOptions, RowStream, TextSource
+from calibrate.exchange.formats import ReadOptions, RowStream, TextSource, safejson
 
 #: How Timewarrior writes a moment.
 _MOMENT = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$")
@@ -62,13 +62,14 @@ def read_intervals(path: Path, name: str, encoding: str | None = None) -> list[I
     :class:`InputError` naming its line."""
     text = TextSource(path, name, encoding)
     try:
-        lines = list(text.lines())
+        whole = safejson.whole(text.lines(), name)
     finally:
         text.close()
-    if not "".join(lines).strip():
+    if not whole.strip():
         raise InputError(f"{name} is empty: no intervals")
+    lines = whole.splitlines()
     try:
-        items = json.loads("".join(lines))
+        items = safejson.loads(whole, name)
     except json.JSONDecodeError as error:
         raise InputError(
             f"line {error.lineno}: not valid JSON ({error.msg}); expected the output of "

@@ -131,7 +131,11 @@ def open_work_section(data: ReportData) -> Section:
         )
     section.notes.extend(result["warnings"])
     promised = sorted(
-        (t for t in result["tasks"] if t["promise_chance"] is not None),
+        (
+            t
+            for t in result["tasks"]
+            if t["promise_chance"] is not None and t["person"] not in data.hidden
+        ),
         key=lambda t: (t["promise_chance"], t["id"]),
     )
     if promised:
