@@ -8,10 +8,11 @@ METRICS.md section 7's size-bucket mixture against the reference-class blend
 own first, weight S / (S + :data:`calibrate.rules.SIMILAR_PRIOR`)), on each
 dataset's held-out second half. The blend is the default only if it lowers
 the loss by at least 2% on both datasets and keeps P90 keep within
-0.86-0.95 (:data:`calibrate.rules.SIMILAR_BLEND` says what was decided).
+0.86-0.95 (it does: the product blends it in).
 
     .venv/bin/python scripts/replay_similar.py            # both datasets
     .venv/bin/python scripts/replay_similar.py --dataset SiP --json out.json
+    .venv/bin/python scripts/replay_similar.py --backtest   # block coverage, with and without
 
 The protocol (as the research replay of issue 16):
 
@@ -66,6 +67,8 @@ TAUS = tuple(k / 10 for k in range(1, 10))
 #: the product's one predictive distribution too.
 MODES = ("no shift", "shift")
 RULE_CHANGE = -0.02
+#: The coverage suite's seed (tests/validation/rows_advice.py), for the backtest.
+BACKTEST_SEED = 20_261_307
 BOOTSTRAP = 2_000
 CHUNK = 256
 TASKS_SQL = (
@@ -106,12 +109,16 @@ def spread_without(name: str) -> np.ndarray:
     return np.array([buckets[label]["quantiles"] for label in rules.SIZE_LABELS])
 
 
-def retrieve(d: dict, log=sys.stderr) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Each task's neighbours among the tasks done strictly before it, from
-    the product's index kept as the product keeps it. Returns (positions (n,
-    K), tokens found (n, K), the query's token count (n,), the cut (n,))."""
+def retrieve(
+    d: dict, log=sys.stderr, cut: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each task's neighbours among the tasks done strictly before it (or
+    among the first ``cut[i]`` tasks: never decreasing), from the product's
+    index kept as the product keeps it. Returns (positions (n, K), tokens
+    found (n, K), the query's token count (n,), the cut (n,))."""
     n = d["done"].size
-    cut = np.searchsorted(d["done"], d["done"], side="left")
+    if cut is None:
+        cut = np.searchsorted(d["done"], d["done"], side="left")
     k = rules.SIMILAR_K
     positions = np.full((n, k), -1, dtype=np.int64)
     found = np.zeros((n, k), dtype=np.int64)
@@ -153,7 +160,7 @@ def retrieve(d: dict, log=sys.stderr) -> tuple[np.ndarray, np.ndarray, np.ndarra
             found[i, slot] = neighbour.found
         if i % 10_000 == 0:
             print(f"  {d['name']}: {i:,}/{n:,} tasks, {time.time() - started:.0f}s", file=log)
-    assert ((positions < 0) | (d["done"][np.maximum(positions, 0)] < d["done"][:, None])).all()
+    assert ((positions < 0) | (positions < cut[:, None])).all()
     return positions, found, query_n, cut
 
 
@@ -260,6 +267,46 @@ def summarise(name: str, scored: dict) -> dict:
     return out
 
 
+def backtest_blend(d: dict, spread: np.ndarray, log=sys.stderr) -> dict:
+    """``forecast --backtest --everyone --blocks all``'s mixture (the coverage
+    suite's rows, its seed) with and without the blend: each block's tasks
+    with their similar tasks among the tasks before the block only (the
+    index holds the first s tasks for the block starting at s)."""
+    past = Past.from_arrays(d["estimate_h"], d["actual_h"], d["person"], d["team"], week=d["week"])
+    pools = Pools(past, spread)
+    cut = np.searchsorted(d["done"], d["done"], side="left")
+    for start in backtest.block_starts(len(past)).tolist():
+        cut[start : start + backtest.BLOCK] = start
+    started = time.time()
+    positions, found, query_n, _ = retrieve(d, log, cut)
+    out: dict = {"dataset": d["name"], "seconds_retrieve": round(time.time() - started, 1)}
+    for label, similar_tasks in (("mixture", None), ("blend", (positions, found, query_n))):
+        result = backtest.backtest(
+            past, methods=("mixture",), pools=pools, seed=BACKTEST_SEED, similar=similar_tasks
+        )
+        out[label] = result["methods"]["mixture"]
+    return out
+
+
+def backtest_table(results: list[dict]) -> str:
+    lines = [
+        "The backtest (blocks of 10 from task 100, everyone's scope, past data only): the",
+        "size-bucket mixture against the mixture with the similar tasks blended in",
+        "",
+        f"{'dataset':<8}{'method':<9}{'blocks':>7}{'coverage_80':>12}  {'[90% interval]':<16}"
+        f"{'width_80':>9}{'coverage_50':>12}{'keep_90':>8}",
+    ]
+    for result in results:
+        for label in ("mixture", "blend"):
+            f = result[label]
+            lines.append(
+                f"{result['dataset']:<8}{label:<9}{f['blocks']:>7,}{f['coverage_80']:>12.3f}  "
+                f"[{f['coverage_80_low']:.3f}, {f['coverage_80_high']:.3f}]  "
+                f"{f['width_80']:>9.2f}{f['coverage_50']:>12.3f}{f['keep_90']:>8.3f}"
+            )
+    return "\n".join(lines)
+
+
 def table(summaries: list[dict]) -> str:
     lines = [
         "Issue 16: the reference-class blend against the size-bucket mixture (held-out halves)",
@@ -291,7 +338,7 @@ def table(summaries: list[dict]) -> str:
         "The rule (pinball at least 2% lower on both, blend P90 keep within 0.86-0.95): "
         + "; ".join(verdicts)
         + ".",
-        f"Shipped: rules.SIMILAR_BLEND = {rules.SIMILAR_BLEND}.",
+        "Shipped: the blend is in suggest, add's hint and forecast.",
     ]
     return "\n".join(lines)
 
@@ -305,6 +352,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also score the product's predictive quantiles (with the shift: slow)",
     )
+    parser.add_argument(
+        "--backtest",
+        action="store_true",
+        help="instead: the backtest's mixture with and without the blend (block coverage)",
+    )
     args = parser.parse_args(argv)
     if not datasets.present():
         print(f"the datasets are not in {datasets.DATA}", file=sys.stderr)
@@ -312,6 +364,15 @@ def main(argv: list[str] | None = None) -> int:
     if not similar.available():
         print("this sqlite3 has no FTS5: nothing to replay", file=sys.stderr)
         return 1
+    if args.backtest:
+        results = [
+            backtest_blend(load(name), spread_without(name))
+            for name in args.dataset or ("SiP", "CESAW")
+        ]
+        print(backtest_table(results))
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1) + "\n")
+        return 0
     summaries = []
     for name in args.dataset or ("SiP", "CESAW"):
         modes = MODES if args.shift else MODES[:1]

@@ -86,7 +86,7 @@ import json  # noqa: E402
 import sqlite3  # noqa: E402
 from datetime import UTC, date, datetime, timedelta  # noqa: E402
 
-from calibrate import grading, store  # noqa: E402
+from calibrate import grading, rules, store  # noqa: E402
 from calibrate.selection import Selection  # noqa: E402
 from calibrate.store import ledgers, state  # noqa: E402
 from calibrate.store.tasks import NewTask, add_task  # noqa: E402
@@ -113,7 +113,8 @@ def test_the_first_advice_given_for_a_task_is_kept(run, conn):
     assert added.exit_code == 0 and "Hint:" in added.stderr
     task = int(added.stdout.split("#")[1].split(":")[0])
     rows = advice_rows(conn)
-    assert [(t, source, version) for t, source, version, *_ in rows] == [(task, "add", 2)]
+    kept = [(t, source, version) for t, source, version, *_ in rows]
+    assert kept == [(task, "add", rules.ADVICE_VERSION)]
     hint = json.loads(run("suggest", "--task", str(task), "--json").stdout)
     assert rows[0][3:] == pytest.approx((hint["p50_h"], hint["p80_h"], hint["p90_h"]))
     assert len(advice_rows(conn)) == 1  # suggest --task gave advice again: not the first

@@ -224,7 +224,7 @@ def test_the_hint_after_add_names_the_closest_on_one_line(run, conn):
     assert result.exit_code == 0, result.output
     hint = result.stderr.strip()
     assert len(hint.splitlines()) == 1 and hint.startswith("Hint: ")
-    assert hint.endswith('; closest: #6 "Fix login timeout on SSO", 2h took 3h (1.5x).')
+    assert hint.endswith('; 1 similar, closest: #6 "Fix login timeout on SSO", 2h took 3h (1.5x).')
     plain = run("add", "Something else entirely", "-e", "2h").stderr.strip()
     assert "closest" not in plain and plain.startswith("Hint: ")
 

@@ -19,6 +19,7 @@ import io
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import TypedDict
 
@@ -27,6 +28,7 @@ import numpy as np
 from calibrate import rules
 from calibrate.durations import NO_TIME, local_days, now_iso, week_index
 from calibrate.errors import InputError, NotFound, StateError
+from calibrate.receipts import open_task_pools
 from calibrate.selection import Selection
 from calibrate.stats import backtest, forecast
 from calibrate.stats.backtest import Backtest, EstimatesWorth
@@ -511,6 +513,10 @@ def run_forecast(
         )
         for t in tasks
     ]
+    # their similar finished tasks (issue 16), for a bounded number of them
+    in_order = [open_work[i] for i in forecast.similar_order(open_work)]
+    near = open_task_pools(conn, [(t.id, t.person) for t in in_order])
+    open_work = [replace(t, similar=near.get(t.id)) for t in open_work]
     pools = Pools(past)
     simulation = forecast.simulate(
         pools, open_work, tau2=tau2, runs=runs, seed=seed, today=today, calendar=work_calendar

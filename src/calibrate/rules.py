@@ -601,8 +601,10 @@ SPREAD_LEVELS = tuple(round(k / 100, 2) for k in range(1, 100))
 #: only what tasks share. Exact hits (|r| <= 0.01) neither move nor count in tau^2.
 CONTRACT_CLIP = CLIP_LOG2
 #: The version of the advice rule stored with each piece of advice in the
-#: ledger (METRICS.md section 8): 2 is METRICS.md version 2's section 7.
-ADVICE_VERSION = 2
+#: ledger (METRICS.md section 8): 2 is METRICS.md version 2's section 7; 3
+#: adds issue 16's reference-class blend (the similar tasks, where the task
+#: has words). Stored hints (the size buckets' part) are recomputed by it.
+ADVICE_VERSION = 3
 
 #: Similar past tasks (issue 16): ``suggest`` names SIMILAR_RECEIPTS counted
 #: tasks most like the one asked about by their words (FTS5, bm25; own first,
@@ -611,7 +613,9 @@ ADVICE_VERSION = 2
 #: the SIMILAR_K most similar, each weighted by its similarity (the share of
 #: the query's tokens, at most SIMILAR_MAX_TOKENS, it holds), weigh w = S / (S +
 #: SIMILAR_PRIOR) against the mixture above. It passes issue 16's rule
-#: (scripts/replay_similar.py) but is not in the numbers yet: SIMILAR_BLEND.
+#: (scripts/replay_similar.py): suggest, add's hint and forecast blend it in
+#: (a forecast of more than SIMILAR_FORECAST_TASKS open tasks asks the index
+#: for that many of them only).
 SIMILAR_RECEIPTS = 3
 #: The receipts' team step looks among the most recently added finished tasks
 #: (task ids), this many: where the person has no match of their own, bm25
@@ -621,7 +625,11 @@ SIMILAR_K = 20
 SIMILAR_PRIOR = 10.0
 SIMILAR_STOP_SHARE = 0.10
 SIMILAR_MAX_TOKENS = 32
-SIMILAR_BLEND = False
+#: A forecast asks the index for at most this many open tasks (one query
+#: each, 1-2 ms on 200,000 tasks): the promised ones first, then everyone's
+#: next task before anyone's second (stats.forecast.similar_order); the rest
+#: draw from their size buckets alone.
+SIMILAR_FORECAST_TASKS = 500
 
 
 def similar_weight(total_similarity: float) -> float:
@@ -638,14 +646,12 @@ def reference_spread(bucket: int) -> tuple[float, ...]:
     read from the shipped reference table once (plain Python: ``add`` may need it)."""
     if not _SPREAD:
         import json
-        from importlib import resources
+        import os
 
-        try:
-            text = (
-                resources.files("calibrate")
-                .joinpath("reference", "reference.json")
-                .read_text(encoding="utf-8")
-            )
+        try:  # beside this file (importlib.resources would cost add 20 ms)
+            path = os.path.join(os.path.dirname(__file__), "reference", "reference.json")
+            with open(path, encoding="utf-8") as file:
+                text = file.read()
             spread = json.loads(text)["advice_spread"]["buckets"]
             rows = [tuple(float(q) for q in spread[label]["quantiles"]) for label in SIZE_LABELS]
         except (OSError, ValueError, KeyError, TypeError) as error:

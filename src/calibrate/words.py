@@ -110,8 +110,18 @@ def hint_sentence(hint: Hint, estimate_h: float, *, you: bool = True) -> str:
     return (
         f"Tasks {subject} at {nice_hours(estimate_h)} take {nice_hours(p50)} (median); "
         f"80% take under {nice_hours(p80)}; 90% under {nice_hours(p90)} "
-        f"(from {hint_sources(hint, you=you)}). Promise {nice_hours(promise_hours(p90))}."
+        f"(from {hint_sources(hint, you=you)}{similar_words(hint)}). "
+        f"Promise {nice_hours(promise_hours(p90))}."
     )
+
+
+def similar_words(hint: Hint) -> str:
+    """What the similar tasks blended into a hint weigh, in words ("; 40%
+    from 20 similar tasks"), or nothing without them."""
+    if not hint.similar_n:
+        return ""
+    tasks = "similar task" if hint.similar_n == 1 else "similar tasks"
+    return f"; {hint.similar_weight:.0%} from {hint.similar_n} {tasks}"
 
 
 def hint_line(hint: Hint, estimate_h: float, *, closest: str | None = None) -> str:
@@ -119,7 +129,9 @@ def hint_line(hint: Hint, estimate_h: float, *, closest: str | None = None) -> s
     is thin, and the ``closest`` finished task, in words, when there is one)."""
     p50, p80, p90 = hint.hours(estimate_h)
     rests = f" (from {hint_sources(hint)})" if hint.thin else ""
-    ending = f"; {closest}" if closest else ""
+    # the similar tasks blended in ("20 similar"), then the closest of them
+    parts = [part for part in (f"{hint.similar_n} similar" * bool(hint.similar_n), closest) if part]
+    ending = f"; {', '.join(parts)}" if parts else ""
     return (
         f"Hint: tasks you estimate at {nice_hours(estimate_h)} take {nice_hours(p50)} "
         f"(median), 80% under {nice_hours(p80)}, 90% under {nice_hours(p90)}; "

@@ -33,9 +33,9 @@ from calibrate.cli.options import (
     task_id_type,
 )
 from calibrate.errors import NotFound, StateError
-from calibrate.hinting import current_hint, keep_advice
+from calibrate.hinting import blended_hint, current_hint, keep_advice
 from calibrate.identity import default_person
-from calibrate.receipts import Receipt, receipt_words, similar_tasks
+from calibrate.receipts import Receipt, SimilarPool, receipt_words, similar_pool
 from calibrate.stats.hints import HintFigures, reference_hint
 from calibrate.store.people import person_with_tasks
 from calibrate.store.tasks import get_task
@@ -68,10 +68,11 @@ def _warn(message: str) -> None:
 
 
 class Suggestion(HintFigures):
-    """``calibrate suggest --json``: the hint's figures, the task asked about
-    (``--task``, or the ``--title`` given), the sentence people read, and the
-    similar finished tasks (issue 16: ``None`` without words to match, or
-    where this sqlite3 has no FTS5)."""
+    """``calibrate suggest --json``: the hint's figures (``similar_n`` of the
+    similar finished tasks blended in, weighing ``similar_weight``), the task
+    asked about (``--task``, or the ``--title`` given), the sentence people
+    read, and the similar finished tasks shown (issue 16: ``None`` without
+    words to match, or where this sqlite3 has no FTS5)."""
 
     task: int | None
     title: str | None
@@ -117,8 +118,8 @@ def suggest(
 
     With --title (or --task) it names up to three finished tasks most like
     it by their words (title, tags, project): yours first, then your team's,
-    with what each was estimated at and took. The numbers stay those of the
-    tasks of its size.
+    with what each was estimated at and took; the 20 most similar are
+    blended into the numbers, the more the more alike they are.
     """
     if task_id is not None and (estimate_h is not None or person is not None):
         raise click.UsageError("--task ID asks about a logged task: give no DURATION or --person")
@@ -135,12 +136,20 @@ def suggest(
         estimate_h, name, title = float(task["estimate_h"]), task["person"], task["title"]
         tags, project = json.loads(task["tags"] or "[]"), task["project"]
     assert estimate_h is not None
+    pool: SimilarPool | None = None
+    asked = bool(title or tags or project)
     if conn is None:
         hint = reference_hint(name, estimate_h)
     else:
         if person is not None:
             name = person_with_tasks(conn, person)
         hint = current_hint(conn, name, estimate_h)
+        if asked:  # one query: the receipts shown, and the similar tasks blended in
+            exclude = [task_id] if task_id is not None else []
+            pool = similar_pool(conn, name, title, tags, project, exclude=exclude)
+            if pool is None:
+                _warn(NO_FTS5_WARNING)
+            hint = blended_hint(conn, hint, pool)
         if task_id is not None:  # advice for a logged, open task is kept (the first)
             note = keep_advice(conn, task_id, hint, estimate_h, "suggest")
             if note is not None:
@@ -148,13 +157,7 @@ def suggest(
     you = person is None and (task_id is None or name == default_person())
     if not hint.has_history:
         _warn(REFERENCE_WARNING)
-    receipts = None
-    if conn is not None and (title or tags or project):
-        receipts = similar_tasks(
-            conn, name, title, tags, project, exclude=[task_id] if task_id is not None else []
-        )
-        if receipts is None:
-            _warn(NO_FTS5_WARNING)
+    receipts = None if pool is None else pool.shown
     if json_output or csv_output:
         answer: Suggestion = {
             **hint.as_dict(estimate_h),

@@ -182,24 +182,25 @@ def add(
             say(note, err=True)
     if not quiet and advice_before_the_fact(actual):
         # stdlib only; one indexed SELECT when the hint is stored, one FTS5
-        # query (about a millisecond) for the closest finished task
-        from calibrate.hinting import hint_for_add, keep_advice
+        # query for the similar finished tasks (the closest named, all of
+        # them blended into the numbers with what the hint was mixed from)
+        from calibrate.hinting import blended_hint, hint_for_add, keep_advice
 
         hint = hint_for_add(app.conn, task.person, estimate)
         if hint is not None:
-            from calibrate.receipts import closest_words, similar_tasks
+            from calibrate.receipts import closest_words, similar_pool
             from calibrate.words import hint_line
 
-            closest = similar_tasks(
+            pool = similar_pool(
                 app.conn,
                 task.person,
                 task.title,
                 task.tags or (),
                 task.project,
                 exclude=[task_id],
-                k=1,
             )
-            end = closest_words(closest[0]) if closest else None
+            hint = blended_hint(app.conn, hint, pool)
+            end = closest_words(pool.receipts[0]) if pool and pool.receipts else None
             say(hint_line(hint, estimate, closest=end), err=True)
             note = keep_advice(app.conn, task_id, hint, estimate, "add")
             if note is not None:

@@ -26,7 +26,8 @@ from calibrate import rules
 from calibrate.stats.binomial import wilson
 from calibrate.stats.draws import column_quantiles, draw_log_ratios
 from calibrate.stats.forecast import tau2_from_sums
-from calibrate.stats.pools import EXACT, Past, Pools
+from calibrate.stats.pools import EXACT, Components, Past, Pools
+from calibrate.stats.similar import with_neighbours
 
 #: Runs per block in the backtest (its quantiles need fewer than a forecast).
 BACKTEST_RUNS = 1_000
@@ -125,6 +126,7 @@ def backtest(
     progress=None,
     pools: Pools | None = None,
     detail: dict | None = None,
+    similar: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Backtest:
     """Replay history by METRICS.md section 7's protocol.
 
@@ -138,6 +140,12 @@ def backtest(
     ``progress``, if given, is called with (blocks done, blocks to do) over
     all methods; ``pools`` may pass :class:`Pools` of this past already built;
     ``detail``, a dict, receives per method the blocks' inside-80% flags.
+    ``similar``: each past task's similar tasks among those before its block
+    (positions in the past, -1 for none, (n, k); the query tokens each holds
+    (n, k); the query's token count (n,)), blended into the ``mixture``
+    (issue 16, :func:`calibrate.stats.similar.with_neighbours`): what
+    ``scripts/replay_similar.py --backtest`` grades; ``forecast --backtest``
+    does not pass it (the backtest grades the size-bucket mixture).
     """
     n = len(past)
     scope = np.arange(n, dtype=np.int64) if scope is None else np.asarray(scope, dtype=np.int64)
@@ -195,6 +203,8 @@ def backtest(
                 cuts[tasks],
                 method=method,
             )
+            if similar is not None and method == "mixture":
+                components = _with_similar(past, components, flat[tasks], similar)
             lam = shift = None
             if shifted:
                 lam = components.contraction(np.repeat(tau2[first:last], BLOCK))
@@ -229,6 +239,23 @@ def backtest(
         if detail is not None:
             detail[method] = inside_80
     return out
+
+
+def _with_similar(
+    past: Past,
+    components: Components,
+    rows: np.ndarray,
+    similar: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> Components:
+    """The components of the tasks at ``rows`` with their similar tasks blended in."""
+    positions, found, query_n = similar
+    picked = [positions[i][positions[i] >= 0] for i in rows.tolist()]
+    return with_neighbours(
+        components,
+        [past.log_ratio[p] for p in picked],
+        [found[i][: p.size] for i, p in zip(rows.tolist(), picked, strict=True)],
+        query_n[rows],
+    )
 
 
 def counted_draws(

@@ -31,6 +31,7 @@ import numpy as np
 from calibrate import rules
 from calibrate.stats.draws import column_quantiles, draw_log_ratios, uniforms
 from calibrate.stats.pools import EXACT, POOL_KINDS, Components, Pools, size_bucket
+from calibrate.stats.similar import with_neighbours
 
 #: Monte Carlo runs of a forecast.
 RUNS = 10_000
@@ -127,6 +128,10 @@ class OpenTask:
     due: date | None = None
     started: bool = False
     title: str = ""
+    #: Its similar finished tasks (issue 16): their log ratios, how many of
+    #: the query's tokens each holds, the query's token count; ``None``
+    #: without (the size buckets alone).
+    similar: tuple[tuple[float, ...], tuple[int, ...], int] | None = None
 
 
 def work_order(tasks: list[OpenTask]) -> list[int]:
@@ -142,6 +147,21 @@ def work_order(tasks: list[OpenTask]) -> list[int]:
             tasks[i].id,
         ),
     )
+
+
+def similar_order(tasks: list[OpenTask]) -> list[int]:
+    """Indices of ``tasks`` in the order a forecast asks the index for their
+    similar tasks (at most :data:`calibrate.rules.SIMILAR_FORECAST_TASKS`):
+    the tasks with a promise (effort or date) first, then everyone's next
+    task before anyone's second (each person's :func:`work_order`), then by id."""
+    rank = [0] * len(tasks)
+    first, previous = 0, None
+    for place, i in enumerate(work_order(tasks)):
+        if tasks[i].person != previous:
+            first, previous = place, tasks[i].person
+        rank[i] = place - first
+    promised = [t.promise_h is None and t.due is None for t in tasks]
+    return sorted(range(len(tasks)), key=lambda i: (promised[i], rank[i], tasks[i].id))
 
 
 class Quantiles(TypedDict):
@@ -162,7 +182,8 @@ class FinishDates(TypedDict):
 
 class ForecastTask(TypedDict):
     """One open task of a forecast: its remaining effort, finish date at P80,
-    the chance its promise holds, and where its draws came from."""
+    the chance its promise holds, and where its draws came from
+    (``similar_n``: the similar finished tasks blended in, issue 16)."""
 
     id: int
     title: str
@@ -180,6 +201,7 @@ class ForecastTask(TypedDict):
     own_n: int
     pool: str
     pool_n: int
+    similar_n: int
 
 
 class HistogramDay(TypedDict):
@@ -279,12 +301,19 @@ def simulate(
     own_n = np.zeros(count, dtype=np.int64)
     pool_n = np.zeros(count, dtype=np.int64)
     pool_kind = np.zeros(count, dtype=np.int64)
+    similar_n = np.zeros(count, dtype=np.int64)
     focus = np.float32(calendar.focus_hours)
     due_days = {j: int(calendar.days_through(today, t.due)) for j, t in enumerate(ordered) if t.due}
     for first in range(0, count, chunk):
         last = min(count, first + chunk)
         cols = slice(first, last)
         components = pools.components(people[cols], teams[cols], buckets[cols], len(past))
+        near = [t.similar or ((), (), 0) for t in ordered[cols]]
+        if any(found for _, found, _ in near):  # the reference-class blend
+            components = with_neighbours(
+                components, [r for r, _, _ in near], [f for _, f, _ in near], [n for *_, n in near]
+            )
+            similar_n[cols] = [sum(1 for f in found if f > 0) for _, found, _ in near]
         own_n[cols], pool_n[cols] = components.own_n, components.pool_n
         pool_kind[cols] = components.pool_kind
         lam = components.contraction(tau2)
@@ -355,6 +384,7 @@ def simulate(
                 "own_n": int(own_n[position]),
                 "pool": POOL_KINDS[int(pool_kind[position])],
                 "pool_n": int(pool_n[position]),
+                "similar_n": int(similar_n[position]),
             }
         )
     per_task.sort(key=lambda row: row["id"])

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TypedDict
 
@@ -44,7 +45,9 @@ THIN_OWN = rules.MIN_SCORE_N
 
 class HintFigures(TypedDict):
     """A hint for a task of one size (:meth:`Hint.as_dict`): P50, P80 and P90
-    in hours and as A/E, the promise, and what they rest on."""
+    in hours and as A/E, the promise, and what they rest on (``similar_n``:
+    the similar finished tasks blended in, weighing ``similar_weight``; 0
+    for the size buckets alone)."""
 
     person: str
     team: str | None
@@ -63,6 +66,8 @@ class HintFigures(TypedDict):
     pool_n: int
     reference_weight: float
     thin: bool
+    similar_n: int
+    similar_weight: float
 
 
 class Hint:
@@ -80,6 +85,8 @@ class Hint:
         "person",
         "pool",
         "pool_n",
+        "similar_n",
+        "similar_weight",
         "stamp",
         "team",
     )
@@ -97,8 +104,11 @@ class Hint:
         p80: float,
         p90: float,
         stamp: str,
+        similar_n: int = 0,
+        similar_weight: float = 0.0,
     ):
         self.person, self.bucket, self.team, self.stamp = person, bucket, team, stamp
+        self.similar_n, self.similar_weight = similar_n, similar_weight
         self.own_n, self.pool_n, self.pool = own_n, pool_n, pool
         self.p50, self.p80, self.p90 = p50, p80, p90
 
@@ -145,6 +155,8 @@ class Hint:
             "pool_n": self.pool_n,
             "reference_weight": self.reference_weight,
             "thin": self.thin,
+            "similar_n": self.similar_n,
+            "similar_weight": self.similar_weight,
         }
 
 
@@ -159,20 +171,32 @@ def blend_weight(pool_n: int) -> float:
 
 
 def mixture(
-    own: Sequence[float], pool: Sequence[float], spread: Sequence[float]
+    own: Sequence[float], pool: Sequence[float], spread: Sequence[float], *, merged: bool = False
 ) -> list[tuple[float, float]]:
     """The mixture of METRICS.md section 7 as (r, weight) pairs: each own value
     weighs w / n_b (w = n_b / (n_b + 20)), each value of the pool used (1 - w)
     b / t_b (b = t_b / (t_b + 30)), each value of the reference ``spread``
-    (1 - w) (1 - b) / len(spread)."""
+    (1 - w) (1 - b) / len(spread). ``merged``: equal values of a pool as one
+    pair of their summed weight (the same distribution, fewer pairs: rounded
+    hours repeat)."""
     w = own_weight(len(own))
     b = blend_weight(len(pool))
-    pairs = [(r, w / len(own)) for r in own] if own else []
+    pairs = _weighted(own, w, merged)
     if pool:
-        pairs += [(r, (1 - w) * b / len(pool)) for r in pool]
+        pairs += _weighted(pool, (1 - w) * b, merged)
     if spread and b < 1:
         pairs += [(r, (1 - w) * (1 - b) / len(spread)) for r in spread]
     return pairs
+
+
+def _weighted(values: Sequence[float], total: float, merged: bool) -> list[tuple[float, float]]:
+    """``values`` sharing the weight ``total`` equally, as (r, weight) pairs."""
+    if not values:
+        return []
+    each = total / len(values)
+    if not merged:
+        return [(r, each) for r in values]
+    return [(r, each * n) for r, n in Counter(values).items()]
 
 
 def blend(
@@ -264,8 +288,13 @@ def predictive_quantiles(
     mean, lam = contraction(pairs, tau2)
     total = sum(w for _, w in pairs)
     tau = math.sqrt(tau2)
-    exact = sorted((r, w / total) for r, w in pairs if abs(r) <= EXACT)
-    smooth = sorted((mean + lam * (r - mean), w / total) for r, w in pairs if abs(r) > EXACT)
+    merged: dict[float, float] = {}  # equal values as one (rounded hours repeat): fewer erfc
+    for r, w in pairs:
+        merged[r] = merged.get(r, 0.0) + w
+    exact = sorted((r, w / total) for r, w in merged.items() if abs(r) <= EXACT)
+    smooth = sorted(
+        (mean + lam * (r - mean), w / total) for r, w in merged.items() if abs(r) > EXACT
+    )
     exact_at = [r for r, _ in exact]
     exact_below = _running([w for _, w in exact])
     smooth_at = [v for v, _ in smooth]

@@ -6,8 +6,8 @@ similarity (the share of the task's words it holds). The pool weighs w = S /
 (S + 10) against the size-bucket mixture of METRICS.md section 7
 (:func:`calibrate.rules.similar_weight`; S: the similarities' sum), so that
 one distribution of r comes out. ``scripts/replay_similar.py`` scores it
-against the mixture (issue 16's rule); the product's numbers do not use it
-yet (:data:`calibrate.rules.SIMILAR_BLEND`). :func:`with_neighbours` adds the pool to
+against the mixture (issue 16's rule: it passed), and ``forecast`` draws
+from it. :func:`with_neighbours` adds the pool to
 :class:`~calibrate.stats.pools.Components` as a fifth slice: the similarities
 of one query share their denominator (the query's tokens), so each
 neighbour's value is repeated as many times as it holds tokens, and the

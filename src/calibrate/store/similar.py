@@ -4,8 +4,8 @@ The outside view of issue 16: when a task is estimated, the finished tasks
 most like it (by title, tags and project) are named with what they took
 (the receipts, :mod:`calibrate.receipts`). The reference-class blend of
 their log ratios into the advice's numbers (:mod:`calibrate.stats.similar`)
-is replayed by ``scripts/replay_similar.py`` and not yet in the product's
-numbers (:data:`calibrate.rules.SIMILAR_BLEND`).
+is replayed by ``scripts/replay_similar.py`` and is in the product's
+numbers (``suggest``, ``add``'s hint, ``forecast``).
 
 **The index.** One FTS5 table over the counted tasks (estimate and actual
 above zero, not dropped), rowid = the task's id::
