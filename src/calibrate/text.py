@@ -19,8 +19,10 @@ from typing import Any
 
 #: The characters a terminal acts on instead of showing: C0 controls, DEL, C1
 #: controls (a lone CSI), the bidi marks, embeddings, overrides and isolates,
-#: and the Unicode line and paragraph separators.
-CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+#: and the Unicode line and paragraph separators. A pattern's text: ``re``
+#: compiles it on first use (and keeps it), not when ``add`` starts; so are the
+#: two below.
+CONTROLS = "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
 
 
 def printable(text: str, *, newlines: bool = False) -> str:
@@ -30,7 +32,7 @@ def printable(text: str, *, newlines: bool = False) -> str:
     wide, combining or joining, is kept."""
     if text.isascii() and text.isprintable():
         return text
-    return CONTROLS.sub(_escape_newlines if not newlines else _escape_but_newline, text)
+    return re.sub(CONTROLS, _escape_newlines if not newlines else _escape_but_newline, text)
 
 
 def _escape_newlines(found: re.Match[str]) -> str:
@@ -42,20 +44,20 @@ def _escape_but_newline(found: re.Match[str]) -> str:
     return char if char == "\n" else char.encode("unicode_escape").decode("ascii")
 
 
-_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
-_ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
+_FORMULA = r"^'*[=+\-@\t\r]"
+_ESCAPED = r"^'+[=+\-@\t\r]"
 
 
 def csv_escape(value: Any) -> Any:
     """Prefix a text cell that starts like a formula with an apostrophe."""
-    if isinstance(value, str) and _FORMULA.match(value):
+    if isinstance(value, str) and re.match(_FORMULA, value):
         return "'" + value
     return value
 
 
 def csv_unescape(value: str) -> str:
     """Undo :func:`csv_escape` (for import)."""
-    if _ESCAPED.match(value):
+    if re.match(_ESCAPED, value):
         return value[1:]
     return value
 

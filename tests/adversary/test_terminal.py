@@ -41,11 +41,11 @@ PAYLOADS = [
     "line\u2028break",
 ]
 #: Control characters any human output may carry only as itself: a newline.
-RAW = re.compile(CONTROLS.pattern.replace("\\n", ""))
+RAW = re.compile(CONTROLS.replace("\\n", ""))
 
 
 def raw_controls(text: str) -> list[str]:
-    return sorted({repr(c) for c in text if c != "\n" and CONTROLS.fullmatch(c)})
+    return sorted({repr(c) for c in text if c != "\n" and re.fullmatch(CONTROLS, c)})
 
 
 def hostile_jsonl(path: Path, texts: list[str], person: str = "Ann") -> Path:
