@@ -29,9 +29,15 @@ from calibrate.errors import CalibrateError, UsageError
 #: Commands that need pandas, numpy, plotly or sqlite-utils live in modules of
 #: their own, imported only when that command runs (or ``--help`` lists them),
 #: so that the everyday commands start fast; so do the standard-library ones
-#: that ``add`` need not import (list, show, status, reopen, undo, config):
+#: that ``add`` need not import or build (done, drop, reestimate, edit, rm,
+#: list, show, status, reopen, undo, config):
 #: "name": "module:attribute".
 LAZY_COMMANDS: dict[str, str] = {
+    "done": "calibrate.cli.changes:done",
+    "drop": "calibrate.cli.changes:drop",
+    "reestimate": "calibrate.cli.changes:reestimate",
+    "edit": "calibrate.cli.changes:edit",
+    "rm": "calibrate.cli.changes:rm",
     "list": "calibrate.cli.reading:list_",
     "show": "calibrate.cli.reading:show",
     "status": "calibrate.cli.reading:status",
