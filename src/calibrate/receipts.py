@@ -33,21 +33,24 @@ from calibrate.store.tasks import team_of
 from calibrate.text import clip, display_width, factor
 from calibrate.words import nice_hours
 
-
-class Receipt(TypedDict):
-    """A similar finished task (``suggest --json``'s ``similar``): its id,
-    title and person, whose it is to the person asking (``own`` or
-    ``team``), its estimate, actual and A/E, and its similarity (the share
-    of the asked words it holds)."""
-
-    id: int
-    title: str
-    person: str
-    whose: str
-    estimate_h: float
-    actual_h: float
-    ratio: float
-    similarity: float
+#: A similar finished task (``suggest --json``'s ``similar``): its id,
+#: title and person, whose it is to the person asking (``own`` or
+#: ``team``), its estimate, actual and A/E, and its similarity (the share
+#: of the asked words it holds).
+#: (The call form: no type texts for typing to compile when ``add`` starts.)
+Receipt = TypedDict(  # noqa: UP013 (the call form, said above)
+    "Receipt",
+    {
+        "id": int,
+        "title": str,
+        "person": str,
+        "whose": str,
+        "estimate_h": float,
+        "actual_h": float,
+        "ratio": float,
+        "similarity": float,
+    },
+)
 
 
 def opted_out_names(conn: sqlite3.Connection, keep: Iterable[str] = ()) -> list[str]:

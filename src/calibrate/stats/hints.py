@@ -43,31 +43,36 @@ THIN_REFERENCE_SHARE = 0.10
 THIN_OWN = rules.MIN_SCORE_N
 
 
-class HintFigures(TypedDict):
-    """A hint for a task of one size (:meth:`Hint.as_dict`): P50, P80 and P90
-    in hours and as A/E, the promise, and what they rest on (``similar_n``:
-    the similar finished tasks blended in, weighing ``similar_weight``; 0
-    for the size buckets alone)."""
-
-    person: str
-    team: str | None
-    estimate_h: float
-    bucket: str
-    p50_h: float
-    p80_h: float
-    p90_h: float
-    promise_h: float
-    ratio_p50: float
-    ratio_p80: float
-    ratio_p90: float
-    own_n: int
-    own_weight: float
-    pool: str
-    pool_n: int
-    reference_weight: float
-    thin: bool
-    similar_n: int
-    similar_weight: float
+#: A hint for a task of one size (:meth:`Hint.as_dict`): P50, P80 and P90
+#: in hours and as A/E, the promise, and what they rest on (``similar_n``:
+#: the similar finished tasks blended in, weighing ``similar_weight``; 0
+#: for the size buckets alone).
+#: (The call form of TypedDict: its types are not texts for typing to compile
+#: when ``add`` imports this module.)
+HintFigures = TypedDict(  # noqa: UP013 (the call form, said above)
+    "HintFigures",
+    {
+        "person": str,
+        "team": str | None,
+        "estimate_h": float,
+        "bucket": str,
+        "p50_h": float,
+        "p80_h": float,
+        "p90_h": float,
+        "promise_h": float,
+        "ratio_p50": float,
+        "ratio_p80": float,
+        "ratio_p90": float,
+        "own_n": int,
+        "own_weight": float,
+        "pool": str,
+        "pool_n": int,
+        "reference_weight": float,
+        "thin": bool,
+        "similar_n": int,
+        "similar_weight": float,
+    },
+)
 
 
 class Hint:
