@@ -11,31 +11,8 @@ hypothesis generates them. The helpers are the reliability suite's
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
-import pytest
-from click.testing import CliRunner
-
-from calibrate.cli import cli
-from tests.reliability.faults import FULL, seeded_database
+from tests.reliability.conftest import invoke, seeded  # noqa: F401 (the same fixtures)
+from tests.reliability.faults import FULL
 
 #: ``full`` in ``make reliability``: the sizes GUARANTEES.md reports.
 full = FULL
-
-
-@pytest.fixture
-def seeded(tmp_path) -> Path:
-    return seeded_database(tmp_path / "seeded.db")
-
-
-@pytest.fixture
-def invoke() -> Callable:
-    """Run the CLI in-process: ``invoke(db, *args)`` -> click's Result, with
-    stdout and stderr apart."""
-    runner = CliRunner()
-
-    def call(db: Path, *args: str, input: str | bytes | None = None):
-        return runner.invoke(cli, ["--db", str(db), *args], input=input)
-
-    return call
