@@ -215,3 +215,12 @@ def test_since_windows():
     assert parse_since("2026-01-07", today=MONDAY)[:10] in {"2026-01-05", "2026-01-04"}
     with pytest.raises(InputError, match="not a window start"):
         parse_since("lately")
+
+
+def test_format_duration_rounds_once_to_the_minute():
+    """569.5 seconds is 9m (rounded once), not 10m (seconds, then minutes): the
+    full reliability run's case, where a shown duration read back was off by
+    more than half a minute."""
+    assert format_duration(569.5 / 3600) == "9m"
+    assert format_duration(3 + 1 / 3600) == "3h"
+    assert format_duration(89.9 / 3600) == "1m"

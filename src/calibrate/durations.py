@@ -217,7 +217,7 @@ def format_duration(hours: float | None) -> str:
         return "0m" if hours == 0 else f"{hours * 3600:.3g}s"
     if seconds < 60:
         return f"{seconds}s"
-    h, m = divmod(round(seconds / 60), 60)
+    h, m = divmod(round(hours * 60), 60)  # from the hours: rounding twice drifts (569.5s is 9m)
     out = ""
     if h:
         out += f"{h}h"
