@@ -272,15 +272,8 @@ def logged_frame(conn: sqlite3.Connection, selection: Selection) -> pd.DataFrame
     """The scope's tasks logged (created) in the window, as rows of ``person``,
     ``team`` (``NO_TEAM`` for none) and ``week`` (the local week of creation),
     as ``logged_counts`` counts them: the promise rate's denominator in a summary."""
-    where, params = load.scope_only(selection).where()
-    clauses = [where]
-    if selection.since is not None:
-        clauses.append("created_at >= ?")
-        params.append(selection.since)
-    if selection.until is not None:
-        clauses.append("created_at < ?")
-        params.append(selection.until)
-    sql = f"SELECT person, team, created_at FROM tasks WHERE {' AND '.join(clauses)} ORDER BY id"  # noqa: S608
+    where, params = load.logged_where(selection)
+    sql = f"SELECT person, team, created_at FROM tasks WHERE {where} ORDER BY id"  # noqa: S608
     found = conn.execute(sql, params).fetchall()
     created = load.local_dates([row[2] for row in found])
     return pd.DataFrame(

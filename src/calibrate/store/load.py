@@ -363,9 +363,9 @@ def promise_tasks(
     return frame
 
 
-def logged_counts(conn: sqlite3.Connection, selection: Selection) -> tuple[int, int]:
-    """Tasks logged (created) in the window, and how many of them carry a
-    promise: the two sides of the promise rate."""
+def logged_where(selection: Selection) -> tuple[str, list]:
+    """(WHERE clause, parameters) of the scope's tasks logged (created) in the
+    window: what the promise rate counts, here and in a summary's weeks."""
     where, params = scope_only(selection).where()
     clauses = [where]
     if selection.since is not None:
@@ -374,10 +374,14 @@ def logged_counts(conn: sqlite3.Connection, selection: Selection) -> tuple[int, 
     if selection.until is not None:
         clauses.append("created_at < ?")
         params.append(selection.until)
-    sql = (
-        f"SELECT count(*), total({rules.has_promise_sql()}) FROM tasks "  # noqa: S608
-        f"WHERE {' AND '.join(clauses)}"
-    )
+    return " AND ".join(clauses), params
+
+
+def logged_counts(conn: sqlite3.Connection, selection: Selection) -> tuple[int, int]:
+    """Tasks logged (created) in the window, and how many of them carry a
+    promise: the two sides of the promise rate."""
+    where, params = logged_where(selection)
+    sql = f"SELECT count(*), total({rules.has_promise_sql()}) FROM tasks WHERE {where}"  # noqa: S608
     logged, promised = conn.execute(sql, params).fetchone()
     return int(logged), int(promised)
 
