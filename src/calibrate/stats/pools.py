@@ -151,6 +151,17 @@ POOL_KINDS = ("team", "everyone", "neighbours", "all sizes", "reference", "own",
 OWN, POOL, SECOND, REFERENCE = range(4)
 
 
+def moments(
+    total_w: np.ndarray, total_s: np.ndarray, total_q: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, variance) of each task's non-exact draws from their weighted sums
+    of weights, values and squares (0 where nothing weighs)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(total_w > 0, total_s / total_w, 0.0)
+        var = np.where(total_w > 0, total_q / total_w - mean * mean, 0.0)
+    return mean, np.maximum(var, 0.0)
+
+
 @dataclass(frozen=True)
 class Components:
     """Where each task's draws come from: four slices of :attr:`values`
@@ -490,21 +501,9 @@ class Pools:
             total_w += per_value * counts
             total_s += per_value * sums
             total_q += per_value * squares
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = np.where(total_w > 0, total_s / total_w, 0.0)
-            var = np.where(total_w > 0, total_q / total_w - mean * mean, 0.0)
+        mean, var = moments(total_w, total_s, total_q)
         return Components(
-            start,
-            length,
-            prob,
-            own_n,
-            pool_n,
-            kind,
-            values,
-            values32,
-            mean,
-            np.maximum(var, 0.0),
-            total_w,
+            start, length, prob, own_n, pool_n, kind, values, values32, mean, var, total_w
         )
 
     def for_task(self, person: str | None, team: str | None, estimate_h, **kw) -> Components:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from calibrate import rules
-from calibrate.stats.pools import EXACT, Components
+from calibrate.stats.pools import EXACT, Components, moments
 
 
 def with_neighbours(
@@ -72,9 +72,7 @@ def with_neighbours(
     total_w = old_w + pool_w
     total_s = old_w * components.mean_ne + pool_s
     total_q = old_w * (components.var_ne + components.mean_ne**2) + pool_q
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.where(total_w > 0, total_s / total_w, 0.0)
-        var = np.where(total_w > 0, total_q / total_w - mean * mean, 0.0)
+    mean, var = moments(total_w, total_s, total_q)
     return Components(
         start,
         length,
@@ -85,7 +83,7 @@ def with_neighbours(
         np.concatenate([components.values, extra]),
         np.concatenate([components.values32, extra.astype(np.float32)]),
         mean,
-        np.maximum(var, 0.0),
+        var,
         total_w,
     )
 
