@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from calibrate import rules
-from calibrate.stats import promises
+from calibrate.stats import metrics, promises
 from calibrate.stats.metrics import Point, SizeRow
 from calibrate.teams import Part
 from calibrate.weeks import histogram_median
@@ -140,19 +140,12 @@ def by_size(raw: list[SizeRow], part: Part) -> list[SizeRow]:
         malr = total / n if n else None
         out.append(
             {
+                **metrics.log_ratio_summary(()),  # what a summary cannot give: None
                 "bucket": row["bucket"],
                 "n": n,
-                "bias": None,
-                "bias_factor": None,
                 "malr": malr,
                 "typical_miss": None if malr is None else 2.0**malr,
                 "score_raw": None if malr is None or n < rules.MIN_SCORE_N else 100 * 2**-malr,
-                "within_25": None,
-                "over": None,
-                "exact": None,
-                "under": None,
-                "ratio_p10": None,
-                "ratio_p90": None,
                 "sum_abs": total,
                 "sum_sq": squares,
             }
