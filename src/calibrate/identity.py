@@ -84,19 +84,28 @@ def login_name() -> str:
 # --- the user's config file ------------------------------------------------------
 
 
-def config_path() -> str:
-    """The user's own config file (see the module's docstring)."""
-    folder = os.environ.get("CALIBRATE_CONFIG_DIR", "").strip()
-    if folder:
-        return os.path.join(os.path.expanduser(folder), "config")
+def user_folder(xdg_variable: str, *xdg_default: str) -> str:
+    """calibrate's folder among the user's own on this system: under
+    ``%APPDATA%`` on Windows, ``~/Library/Application Support`` on macOS, else
+    ``$XDG_...`` (``xdg_variable``) or ``~/<xdg_default>``: the config file's
+    (``XDG_CONFIG_HOME``, ``.config``) and the data's (``XDG_DATA_HOME``,
+    ``.local/share``)."""
     home = os.path.expanduser("~")
     if sys.platform == "win32":
         base = os.environ.get("APPDATA") or os.path.join(home, "AppData", "Roaming")
     elif sys.platform == "darwin":
         base = os.path.join(home, "Library", "Application Support")
     else:
-        base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
-    return os.path.join(base, "calibrate", "config")
+        base = os.environ.get(xdg_variable) or os.path.join(home, *xdg_default)
+    return os.path.join(base, "calibrate")
+
+
+def config_path() -> str:
+    """The user's own config file (see the module's docstring)."""
+    folder = os.environ.get("CALIBRATE_CONFIG_DIR", "").strip()
+    if folder:
+        return os.path.join(os.path.expanduser(folder), "config")
+    return os.path.join(user_folder("XDG_CONFIG_HOME", ".config"), "config")
 
 
 def read_config() -> dict[str, str]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import sys
 from collections.abc import Iterator
 
 from calibrate.errors import DatabaseError
+from calibrate.identity import user_folder
 
 #: The schema version this code writes. ``schema.MIGRATIONS`` has exactly
 #: this many steps (a test checks it); bump both together.
@@ -74,14 +74,7 @@ def data_dir() -> str:
     env = os.environ.get("CALIBRATE_DATA_DIR")
     if env:
         return os.path.expanduser(env)
-    home = os.path.expanduser("~")
-    if sys.platform == "win32":
-        base = os.environ.get("APPDATA") or os.path.join(home, "AppData", "Roaming")
-    elif sys.platform == "darwin":
-        base = os.path.join(home, "Library", "Application Support")
-    else:
-        base = os.environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
-    return os.path.join(base, "calibrate")
+    return user_folder("XDG_DATA_HOME", ".local", "share")
 
 
 def read_header_version(path: str | os.PathLike) -> int | None:
