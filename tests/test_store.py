@@ -9,6 +9,7 @@ import pytest
 from calibrate import rules, store
 from calibrate.errors import DatabaseError
 from calibrate.store import schema as migrations
+from calibrate.store import tasks
 
 
 def digest(path):
@@ -218,6 +219,89 @@ def test_concurrent_writers_wait_instead_of_failing(db_path):
         100,
         100,
     )
+
+
+def _io_error(name: str) -> sqlite3.OperationalError:
+    error = sqlite3.OperationalError("disk I/O error")
+    error.sqlite_errorname = name
+    return error
+
+
+def test_a_passing_failure_to_open_is_tried_again(db_path, monkeypatch):
+    """An open that fails the way an unwritable file does, where the folder
+    takes files and the disk has room, is a passing failure (another
+    process's side files came and went under it): it is tried again, and the
+    file is written, not opened to read only."""
+    store.connect(db_path).close()
+    real, failures = store._open_writable, [_io_error("SQLITE_IOERR_DELETE_NOENT")]
+
+    def racing(path, **options):
+        if failures:
+            raise store._Unwritable(failures.pop())
+        return real(path, **options)
+
+    monkeypatch.setattr(store, "_open_writable", racing)
+    conn = store.connect(db_path)
+    assert failures == [] and conn.read_only_reason == ""
+    tasks.add_task(conn, tasks.NewTask(title="lands", estimate_h=1, person="ana"))
+    assert conn.execute("SELECT title FROM tasks").fetchone()[0] == "lands"
+    conn.close()
+
+
+def test_a_new_database_appears_whole_and_once(db_path, monkeypatch):
+    """Found by CI: processes racing to create one database opened it while
+    another was still making it (SQLite's journal deleted under them, fell
+    back to reading). A new file is made aside and linked into place: here
+    another process puts its own there first; this one opens that file, does
+    not say it created it, and leaves no file of its own behind."""
+    real, raced = store._open_writable, []
+    theirs = db_path.parent / "theirs.db"
+
+    def other_process_wins(path, **options):
+        conn = real(path, **options)
+        if not raced and path != str(db_path):  # building its own aside
+            raced.append(path)
+            other = store.connect(theirs)
+            tasks.add_task(other, tasks.NewTask(title="theirs", estimate_h=1, person="bo"))
+            other.close()
+            os.link(theirs, db_path)
+        return conn
+
+    monkeypatch.setattr(store, "_open_writable", other_process_wins)
+    conn = store.connect(db_path)
+    assert conn.execute("SELECT title FROM tasks").fetchone()[0] == "theirs"
+    assert raced and not store.created_here(db_path)
+    conn.close()
+    assert [p.name for p in db_path.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_new_database_says_it_was_created_here(db_path):
+    conn = store.connect(db_path)
+    assert store.created_here(db_path) and not store.created_here(db_path)  # said once
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+    conn.close()
+    assert sorted(p.name for p in db_path.parent.iterdir()) == [db_path.name]
+
+
+def test_an_open_that_keeps_failing_falls_back_to_reading(db_path, monkeypatch):
+    """Not a race after all (every attempt fails, the folder takes files):
+    the file still reads, and a write says it cannot be written here."""
+    store.connect(db_path).close()
+    attempts = []
+
+    def failing(path, **options):
+        attempts.append(path)
+        raise store._Unwritable(_io_error("SQLITE_IOERR_WRITE"))
+
+    monkeypatch.setattr(store, "_open_writable", failing)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    conn = store.connect(db_path)
+    assert len(attempts) == store._OPEN_ATTEMPTS
+    assert conn.execute("SELECT count(*) FROM tasks").fetchone()[0] == 0
+    with pytest.raises(DatabaseError, match="cannot be written here: reading works"):
+        tasks.add_task(conn, tasks.NewTask(title="refused", estimate_h=1, person="ana"))
+    conn.close()
 
 
 def test_default_path_follows_the_environment(monkeypatch, tmp_path):

@@ -36,8 +36,8 @@ def _busy_timeout(default: float = 10.0) -> float:
 BUSY_TIMEOUT_S = _busy_timeout()
 
 
-#: The database files this process's latest opening of them created (it applied
-#: their first migration).
+#: The database files this process's latest opening of them created (its
+#: :func:`_create` put them in place).
 _created: set[str] = set()
 
 
@@ -169,12 +169,85 @@ def connect(path: str | os.PathLike | None = None, *, identity: bool = True) -> 
             os.makedirs(parent, exist_ok=True)
         except OSError as error:
             raise DatabaseError(f"cannot create {parent}: {error.strerror}") from None
+        _create(path)
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
+            return _open_writable(path, identity=identity)
+        except _Unwritable:
+            reason = _why_unwritable(path)
+            if reason is None and attempt + 1 < _OPEN_ATTEMPTS:
+                # the folder takes files and the disk has room: a passing
+                # failure (another process's side files came and went under
+                # this open); open it again
+                import time
+
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            # a folder that takes no -wal/-shm, a full disk: reading still works
+            return _connect_read_only(path, reason=reason or _CANNOT_WRITE)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _create(path: str) -> None:
+    """Make the database at ``path``, whole, unless another process makes it
+    first: built and migrated in a temporary file beside it, then linked into
+    place, which fails when ``path`` exists by then. So no process ever opens
+    a file another is still creating (found by CI: processes racing to create
+    one file met SQLite's journal deleted under them, or each other's locks).
+    Where the file system has no hard links it is renamed into place instead,
+    if ``path`` is still free."""
+    import secrets
+
+    folder, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.new")
+    try:
+        try:
+            _open_writable(temporary, identity=False, shown=path).close()
+        except _Unwritable as unwritable:
+            raise _open_error(path, unwritable.error) from None
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return  # another process made it first: that one is opened
+        except OSError:  # no hard links on this file system
+            if os.path.exists(path):
+                return
+            os.replace(temporary, path)
+        _created.add(path)  # this process made it (not another racing it)
+    finally:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                os.unlink(temporary + suffix)
+
+
+#: How many times a writable open is tried when it fails for a reason that
+#: is not the folder's or the disk's (a race with another process): the
+#: waits add up to half a second.
+_OPEN_ATTEMPTS = 4
+
+_CANNOT_WRITE = "the database cannot be written here: reading works, writing does not"
+
+
+class _Unwritable(Exception):
+    """A writable open that failed the way a file that cannot be written here
+    fails (:data:`_UNWRITABLE`); ``error`` is SQLite's."""
+
+    def __init__(self, error: sqlite3.DatabaseError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _open_writable(path: str, *, identity: bool, shown: str = "") -> Connection:
+    """Open ``path`` to write and bring it up to date (see :func:`connect`);
+    raises :class:`_Unwritable` when SQLite could not write it. Messages
+    name ``shown`` (the file a new one is made for), else ``path``."""
+    shown = shown or path
     try:
         conn = sqlite3.connect(
             path, timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=Connection
         )
     except sqlite3.Error as error:
-        raise DatabaseError(f"cannot open {path}: {error}") from None
+        raise DatabaseError(f"cannot open {shown}: {error}") from None
     try:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
@@ -183,20 +256,17 @@ def connect(path: str | os.PathLike | None = None, *, identity: bool = True) -> 
         if version > SCHEMA_VERSION:
             raise _too_new(path, version)
         if version < SCHEMA_VERSION:
-            _refuse_foreign(conn, path, version)
+            _refuse_foreign(conn, shown, version)
             from calibrate.store import schema  # sqlite-utils: only when behind
 
-            applied = schema.migrate(conn, path)
-            if version == 0 and applied[:1] == [schema.MIGRATIONS[0].__name__]:
-                _created.add(path)  # this process made it (not another racing it)
+            schema.migrate(conn, path)
         if identity:
             _settle_identity(conn, path)
     except sqlite3.DatabaseError as error:
         conn.close()
-        if exists and _errorname(error) in _UNWRITABLE:
-            # a folder that takes no -wal/-shm, a full disk: reading still works
-            return _connect_read_only(path, reason=_why_unwritable(path))
-        raise _open_error(path, error) from None
+        if _errorname(error) in _UNWRITABLE:
+            raise _Unwritable(error) from None
+        raise _open_error(shown, error) from None
     except BaseException:
         conn.close()
         raise
@@ -214,9 +284,10 @@ def _errorname(error: sqlite3.Error) -> str:
     return "_".join(name.split("_")[:2])
 
 
-def _why_unwritable(path: str) -> str:
+def _why_unwritable(path: str) -> str | None:
     """Why the database at ``path`` cannot be written here, in words, found by
-    trying to make a file of an index's size (32 KiB) beside it."""
+    trying to make a file of an index's size (32 KiB) beside it; ``None`` when
+    that works (the folder takes files, the disk has room)."""
     import errno
     import tempfile
 
@@ -239,7 +310,7 @@ def _why_unwritable(path: str) -> str:
             f"needs {name}-wal and {name}-shm beside the database: reading works, "
             "writing does not; nothing was written"
         )
-    return "the database cannot be written here: reading works, writing does not"
+    return None
 
 
 def _settle_identity(conn: Connection, path: str) -> None:
@@ -344,12 +415,15 @@ def _open_uri(uri: str) -> tuple[Connection, int]:
 
 
 def _refuse_foreign(conn: sqlite3.Connection, path: str, version: int) -> None:
-    """A version-0 file with tables in it belongs to some other program."""
+    """A version-0 file with tables in it belongs to some other program (the
+    version read again with the tables, in one statement: another process
+    creating the file may have committed its first step since)."""
     if version == 0:
-        tables = conn.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        ).fetchone()[0]
-        if tables:
+        tables, version = conn.execute(
+            "SELECT count(*), (SELECT user_version FROM pragma_user_version) FROM sqlite_master "
+            "WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchone()
+        if tables and version == 0:
             raise DatabaseError(
                 f"{path} is an SQLite database of another program, not calibrate's; "
                 "it was not changed"
