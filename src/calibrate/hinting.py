@@ -18,7 +18,6 @@ indexed ``SELECT``.
 from __future__ import annotations
 
 import sqlite3
-from array import array
 from collections.abc import Sequence
 from datetime import date
 
@@ -99,21 +98,18 @@ def _pack(tau2: float, own: list[float], pool: list[float], spread: Sequence[flo
     """tau^2, the pools and the reference spread of a hint as doubles, kept
     beside it (in ``advice_cache``, at its stamp) so that ``add`` can blend in
     the similar tasks without reading the pools again (tens of milliseconds
-    on 100,000 tasks) nor the reference table."""
+    on 100,000 tasks) nor the reference table. Packed when the hint is
+    computed; ``add`` only unpacks (:func:`_unpack`: no ``array`` to import)."""
+    from array import array
+
     return array("d", [tau2, len(own), len(pool), *own, *pool, *spread]).tobytes()
 
 
 def _unpack(data: bytes) -> tuple[float, list[float], list[float], list[float]]:
-    values = array("d")
-    values.frombytes(data)
+    values = memoryview(data).cast("d").tolist()  # the doubles of _pack, in this machine's order
     own_n, pool_n = int(values[1]), int(values[2])
     mid = 3 + own_n
-    return (
-        values[0],
-        values[3:mid].tolist(),
-        values[mid : mid + pool_n].tolist(),
-        values[mid + pool_n :].tolist(),
-    )
+    return values[0], values[3:mid], values[mid : mid + pool_n], values[mid + pool_n :]
 
 
 def blended_hint(conn: sqlite3.Connection, hint: Hint, pool: SimilarPool | None) -> Hint:

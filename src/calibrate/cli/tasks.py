@@ -1,5 +1,6 @@
-"""``calibrate add``, loaded with the group (with the timer's start and stop,
-:mod:`.timer`'s, which ``add --start`` shares). The rest of a task's life
+"""``calibrate add``, loaded with the group: the one command typed many times
+a day. The timer's start and stop are :mod:`.timer`'s (which ``add --start``
+shares), loaded when they run. The rest of a task's life
 (done, drop, reestimate, edit, rm) is :mod:`.changes`'s, reading it back
 (list, show, status) :mod:`.reading`'s, recovery (reopen, undo)
 :mod:`.recovery`'s and ``config`` :mod:`.config`'s: modules loaded only when
@@ -12,6 +13,8 @@ Standard library and click only: these commands must start fast.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import click
 
@@ -31,11 +34,12 @@ from calibrate.cli.options import (
     team_option,
     when_option,
 )
-from calibrate.cli.timer import reviewed, start, stop
 from calibrate.identity import default_person, default_team
 from calibrate.store import tasks as tasklog
-from calibrate.store.timers import Review
 from calibrate.store.undo import recording
+
+if TYPE_CHECKING:
+    from calibrate.store.timers import Review
 
 # --- add and the task's life -------------------------------------------------
 
@@ -146,11 +150,15 @@ def add(
             change.command = f"add #{task_id}"
         return task_id
 
-    # a running timer that add --start stops is asked about like stop's
-    decide = (
-        "stop it first with 'calibrate stop --keep' or 'calibrate stop --trim-to DURATION|TIME'"
-    )
-    task_id = reviewed(action, decide=decide) if start_now else action(lambda sitting: None)
+    if start_now:  # a running timer that add --start stops is asked about like stop's
+        from calibrate.cli.timer import reviewed
+
+        decide = (
+            "stop it first with 'calibrate stop --keep' or 'calibrate stop --trim-to DURATION|TIME'"
+        )
+        task_id = reviewed(action, decide=decide)
+    else:
+        task_id = action(lambda sitting: None)
     if quiet:
         click.echo(task_id)
     else:
@@ -202,4 +210,4 @@ def advice_before_the_fact(actual: float | None) -> bool:
 
 
 #: The commands of this module, in the order ``calibrate`` registers them.
-COMMANDS = (add, start, stop)
+COMMANDS = (add,)
