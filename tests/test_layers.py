@@ -275,7 +275,11 @@ def test_the_program_leaves_its_objects_to_the_operating_system(everyday_db, tmp
     )
     env = {**os.environ, "CALIBRATE_PERSON": "alice", "NO_COLOR": "1"}
     result = subprocess.run(
-        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert result.stdout.splitlines() == ["15", "0 True", "1 True"], result.stderr
     with closing(sqlite3.connect(path)) as conn:
