@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from typing import cast
 from datetime import date
 
 from calibrate import rules
@@ -106,7 +107,8 @@ def _pack(tau2: float, own: list[float], pool: list[float], spread: Sequence[flo
 
 
 def _unpack(data: bytes) -> tuple[float, list[float], list[float], list[float]]:
-    values = memoryview(data).cast("d").tolist()  # the doubles of _pack, in this machine's order
+    # the doubles of _pack, in this machine's order (typeshed says ints: any format's list)
+    values = cast("list[float]", memoryview(data).cast("d").tolist())
     own_n, pool_n = int(values[1]), int(values[2])
     mid = 3 + own_n
     return values[0], values[3:mid], values[mid : mid + pool_n], values[mid + pool_n :]
