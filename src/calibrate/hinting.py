@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import cast
 from datetime import date
+from typing import cast
 
 from calibrate import rules
 from calibrate.clock import local_date
