@@ -233,19 +233,12 @@ def test_an_everyday_command_imports_nothing_heavy_when_it_runs(command, everyda
     )
 
 
-def test_add_loads_neither_locale_nor_difflib(everyday_db, tmp_path):
-    """click's gettext (its first message imports locale) and its long-option
-    guess for a short option (difflib) cost add 3% of its instructions:
-    cli.options.Command does without both."""
+def run_program(everyday_db: Path, tmp_path: Path, code: str) -> tuple[Path, str]:
+    """Run ``code`` (Python that calls ``calibrate.cli.main`` on ``sys.argv[1]``)
+    in a fresh interpreter, on a copy of the everyday database: (the copy, stdout)."""
     path = tmp_path / "calibrate.db"
     with closing(sqlite3.connect(everyday_db)) as source, closing(sqlite3.connect(path)) as copy:
         source.backup(copy)
-    code = (
-        "import sys; from calibrate.cli import main\n"
-        "try: main(['--db', sys.argv[1], 'add', 'another', '-e', '1h', '-t', 'x', '-q'])\n"
-        "except SystemExit: pass\n"
-        "print(sorted({'locale', 'difflib'} & set(sys.modules)))"
-    )
     env = {**os.environ, "CALIBRATE_PERSON": "alice", "NO_COLOR": "1"}
     result = subprocess.run(
         [sys.executable, "-c", code, str(path)],
@@ -255,7 +248,21 @@ def test_add_loads_neither_locale_nor_difflib(everyday_db, tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["15", "[]"]
+    return path, result.stdout
+
+
+def test_add_loads_neither_locale_nor_difflib(everyday_db, tmp_path):
+    """click's gettext (its first message imports locale) and its long-option
+    guess for a short option (difflib) cost add 3% of its instructions:
+    cli.options.Command does without both."""
+    code = (
+        "import sys; from calibrate.cli import main\n"
+        "try: main(['--db', sys.argv[1], 'add', 'another', '-e', '1h', '-t', 'x', '-q'])\n"
+        "except SystemExit: pass\n"
+        "print(sorted({'locale', 'difflib'} & set(sys.modules)))"
+    )
+    _, out = run_program(everyday_db, tmp_path, code)
+    assert out.splitlines() == ["15", "[]"]
 
 
 def test_the_program_leaves_its_objects_to_the_operating_system(everyday_db, tmp_path):
@@ -263,9 +270,6 @@ def test_the_program_leaves_its_objects_to_the_operating_system(everyday_db, tmp
     interpreter's exit does not search tens of thousands of objects for
     cycles (4 ms of add's 50: benchmarks/bench_add.py); an error's exit too.
     The command's work is done and its database closed by then."""
-    path = tmp_path / "calibrate.db"
-    with closing(sqlite3.connect(everyday_db)) as source, closing(sqlite3.connect(path)) as copy:
-        source.backup(copy)
     code = (
         "import gc, sys; from calibrate.cli import main\n"
         "for args in (['add', 'another', '-e', '1h', '-q'], ['done', '999']):\n"
@@ -273,15 +277,8 @@ def test_the_program_leaves_its_objects_to_the_operating_system(everyday_db, tmp
         "    except SystemExit as end: print(end.code, gc.get_freeze_count() > 1000)\n"
         "    gc.unfreeze()\n"
     )
-    env = {**os.environ, "CALIBRATE_PERSON": "alice", "NO_COLOR": "1"}
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert result.stdout.splitlines() == ["15", "0 True", "1 True"], result.stderr
+    path, out = run_program(everyday_db, tmp_path, code)
+    assert out.splitlines() == ["15", "0 True", "1 True"]
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT title FROM tasks WHERE id = 15").fetchone() == ("another",)
 
