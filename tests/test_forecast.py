@@ -421,6 +421,18 @@ def test_backtest_protocol_blocks():
 # --- the command -------------------------------------------------------------------------------
 
 
+def test_the_finish_histogram_heading_keeps_a_space_before_its_bars(run, conn, monkeypatch):
+    """Found in the demo: bins of two weeks made the heading 'Finish (2 weeks
+    from)share of runs'."""
+    from calibrate import advice
+
+    insert(conn, history_of([1.0, 1.5, 2.0] * 40) + open_rows(3))
+    real = advice.histogram_rows
+    monkeypatch.setattr(advice, "histogram_rows", lambda histogram: (real(histogram)[0], 14))
+    text = run("forecast", "--today", MONDAY.isoformat()).stdout
+    assert "\nFinish (2 weeks from) share of runs\n" in text
+
+
 def test_forecast_command_text_and_json(run, conn):
     insert(conn, history_of([1.0, 1.5, 2.0] * 40) + open_rows(3))
     conn.execute("UPDATE tasks SET promise_h = 2.5, due = '2026-12-31' WHERE id = 121")

@@ -164,11 +164,14 @@ def test_forecast_draws_from_the_blended_pool_the_promise_of_suggest(run, conn, 
     assert tasks[login]["similar_n"] == rules.SIMILAR_K and tasks[other]["similar_n"] == 0
     # the P90 suggest gives is the one forecast draws: a ~90% chance
     assert tasks[login]["promise_chance"] == pytest.approx(0.9, abs=0.02)
+    text = run("forecast", "--person", "alice").stdout  # which tasks blend, in words
+    assert "       (1 of 2 tasks blend in their similar finished tasks)\n" in text
     available(False)
     without = forecast_tasks(run)
     assert without[login]["similar_n"] == 0
     assert without[login]["remaining_p80_h"] < tasks[login]["remaining_p80_h"]
     assert without[other]["remaining_p80_h"] == tasks[other]["remaining_p80_h"]
+    assert "similar" not in run("forecast", "--person", "alice").stdout
 
 
 def test_forecast_asks_the_index_for_a_bounded_number_of_tasks(run, conn, monkeypatch):

@@ -342,6 +342,19 @@ def _bar(share: float) -> str:
     return full * max(1 if share > 0 else 0, round(share * BAR_WIDTH))
 
 
+def _similar_words(tasks: list) -> list[str]:
+    """How many open tasks blend their similar finished tasks into their draws
+    (METRICS.md section 7; ``similar_n`` in ``--json``): at most the first
+    500 (:data:`calibrate.rules.SIMILAR_FORECAST_TASKS`), and only those
+    sharing a word with one. No words when none does."""
+    blended = sum(1 for task in tasks if task.get("similar_n"))
+    if not blended:
+        return []
+    if blended == len(tasks):
+        return ["each task's draws blend in its similar finished tasks"]
+    return [f"{blended:,} of {len(tasks):,} tasks blend in their similar finished tasks"]
+
+
 def render_forecast(result: ForecastResult) -> str:
     """The forecast for people, at 80 columns."""
     today = date.fromisoformat(result["today"])
@@ -376,14 +389,16 @@ def render_forecast(result: ForecastResult) -> str:
                 f"{nice_hours(task['remaining_p80_h']):>7}  {day_words(task['finish_p80'], today)}"
             )
         lines.append("       (P50, P80: effort still to go)")
+        lines += [f"       ({words})" for words in _similar_words(tasks)]
     else:
         lines += ["", f"({len(tasks):,} tasks: per-task figures with --json)"]
+        lines += [f"({words})" for words in _similar_words(tasks)]
     from calibrate.advice import histogram_rows
 
     binned, width_days = histogram_rows(result["histogram"])
     units = {1: "date", 7: "week of"}
     unit = units.get(width_days, f"{width_days // 7} weeks from")
-    lines += ["", f"Finish ({unit})".ljust(20) + "share of runs"]
+    lines += ["", f"{f'Finish ({unit})':<19} share of runs"]  # "2 weeks from": 21 wide
     marks = {date.fromisoformat(result["finish"][k]): k.upper() for k in ("p95", "p80", "p50")}
     starts = [day for day, _ in binned]
     for index, (day, runs) in enumerate(binned):
