@@ -252,6 +252,9 @@ def _open_writable(path: str, *, identity: bool, shown: str = "") -> Connection:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
+        # what is deleted is overwritten, not left in free pages: Debian's SQLite
+        # does so by default, the ones of python.org's macOS and Windows builds do not
+        conn.execute("PRAGMA secure_delete = ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise _too_new(path, version)
