@@ -414,6 +414,20 @@ def test_promise_advice_lines():
     assert empty["gauges"]["promise_rate"]["status"] is None
 
 
+def test_the_keep_advice_speaks_of_the_rate_shown_not_of_the_share_kept():
+    """Found trying the README as a new user: one promise, kept, reads 75% (the
+    Jeffreys prior of section 4) and was told "Fewer than 80% of your
+    promises are kept"; the words now say what is true."""
+    one = promises.promise_summary(
+        outcomes([("done", 5.0, None, "2026-12-01", 4.5)]), logged=2, promised=1
+    )
+    assert one["kept"] == 1 and one["keep_rate"] == approx(0.75)
+    assert "Your keep rate reads under 80%: promise at your P90 (see 'calibrate suggest')." in (
+        one["advice"]
+    )
+    assert not any("are kept" in line for line in one["advice"])
+
+
 # --- section 6: trends -----------------------------------------------------------------------
 
 

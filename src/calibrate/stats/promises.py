@@ -359,8 +359,9 @@ def promise_advice(summary: PromiseSummary, band: Mapping[str, float]) -> list[s
         )
     keep = summary["keep_rate"]
     if keep is not None and keep < band["keep-rate-flag"] - rules.BOUND_SLACK:
+        # the rate shown, not the share kept: 1 of 1 kept reads 75% (section 4's prior)
         advice.append(
-            f"Fewer than {percent(band['keep-rate-flag'])} of your promises are kept: promise at "
+            f"Your keep rate reads under {percent(band['keep-rate-flag'])}: promise at "
             "your P90 (see 'calibrate suggest')."
         )
     slack, total = summary["slack"], summary["slack_total"]
