@@ -422,8 +422,9 @@ def test_the_keep_advice_speaks_of_the_rate_shown_not_of_the_share_kept():
         outcomes([("done", 5.0, None, "2026-12-01", 4.5)]), logged=2, promised=1
     )
     assert one["kept"] == 1 and one["keep_rate"] == approx(0.75)
-    assert "Your keep rate reads under 80%: promise at your P90 (see 'calibrate suggest')." in (
-        one["advice"]
+    assert (
+        "Your keep rate reads under 80%: promise at your P90 (see 'calibrate suggest')."
+        in (one["advice"])
     )
     assert not any("are kept" in line for line in one["advice"])
 
