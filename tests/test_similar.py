@@ -277,6 +277,77 @@ def test_imports_merges_and_forgetting_a_person_keep_the_index(run, conn, tmp_pa
     assert "zebra" not in {term for (term,) in conn.execute(f"SELECT term FROM {similar.TERMS}")}
 
 
+def state_and_terms(conn) -> tuple:
+    return (
+        tuple(
+            conn.execute(
+                "SELECT status, since_stop, stop_total, stop FROM similar_state"
+            ).fetchone()
+        ),
+        sorted(tuple(row) for row in conn.execute(f"SELECT term, doc FROM {similar.TERMS}")),
+    )
+
+
+def test_a_bulk_import_keeps_the_index_once_and_as_a_rebuild_would(
+    run, conn, tmp_path, monkeypatch
+):
+    """Found by the import benchmark (2.47x sqlite-utils against its 1.5): batch
+    by batch, each kept the index and refreshed its stop list from the whole
+    vocabulary. A bulk write keeps it once, at its end (similar.deferred): the
+    same index, word counts and stop list as a rebuild; a failed import leaves
+    it as it was."""
+    from calibrate.exchange import importer
+
+    words = ["login", "timeout", "invoice", "export", "cache", "search", "deploy", "docs"]
+    lines = ["id,title,assignee,estimate,actual,created,done,status,tags"]
+    for i in range(1_200):  # past STOP_MIN_TASKS: the stop list speaks
+        title = f"Fix {words[i % 8]} {words[(i // 8) % 8]} case{i}"
+        lines.append(f"T-{i},{title},p{i % 7},2h,3h,2026-01-05,2026-01-06,done,{words[i % 3]}")
+    csv = tmp_path / "bulk.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    refreshes = []
+    real_refresh = similar._refresh_stop
+    monkeypatch.setattr(similar, "_refresh_stop", lambda c: refreshes.append(1) or real_refresh(c))
+    monkeypatch.setattr(importer, "BATCH_ROWS", 50)  # 24 batches
+    assert run("import", str(csv)).exit_code == 0
+    assert len(refreshes) == 1 and similar._DEFERRED == {}
+    assert indexed(conn) == counted_bodies(conn) and len(indexed(conn)) == 1_200
+    kept = state_and_terms(conn)
+    assert kept[0][0] == "current" and "fix:1200" in kept[0][3]
+    with store.transaction(conn):
+        similar.rebuild(conn)
+    assert state_and_terms(conn) == kept
+    before = indexed(conn)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        lines[0] + "\nX-1,Brand new words,p1,2h,3h,2026-01-05,2026-01-06,done,\nX-2,,p1,oops\n"
+    )
+    assert run("import", str(bad)).exit_code != 0
+    assert indexed(conn) == before and state_and_terms(conn) == kept and similar._DEFERRED == {}
+
+
+def test_a_merge_keeps_the_index_once_deleted_tasks_included(run, conn, tmp_path, monkeypatch):
+    source = tmp_path / "other.db"
+    other = store.connect(source)
+    for i in range(30):
+        log(other, f"Zebra crossing {i}", 2, 3, person="ben")
+    other.close()
+    assert run("merge", str(source)).exit_code == 0
+    other = store.connect(source)  # then ben's file deletes two and adds one
+    assert run("--db", str(source), "rm", "1", "2", "--yes").exit_code == 0
+    log(other, "Quagga stripes", 1, 1, person="ben")
+    other.close()
+    refreshes = []
+    real_refresh, real_purge = similar._refresh_stop, similar.purge
+    monkeypatch.setattr(similar, "_refresh_stop", lambda c: refreshes.append(1) or real_refresh(c))
+    monkeypatch.setattr(similar, "purge", lambda c: refreshes.append(2) or real_purge(c))
+    assert run("merge", str(source)).exit_code == 0
+    assert refreshes in ([1], [2, 1])  # once: the deletions purge, which recounts
+    assert indexed(conn) == counted_bodies(conn) and len(indexed(conn)) == 29
+    assert "Quagga stripes" in indexed(conn).values()
+    assert "zebra crossing 0" not in " ".join(indexed(conn).values()).lower()
+
+
 # --- without FTS5 ------------------------------------------------------------------------------
 
 

@@ -66,7 +66,7 @@ from calibrate.exchange.formats import (
 from calibrate.exchange.formats.dates import DateError, DateReader
 from calibrate.exchange.rows import Row, RowConverter, Skip
 from calibrate.exchange.validate import export_line
-from calibrate.store import settings, state
+from calibrate.store import settings, similar, state
 from calibrate.store.stamps import now_at, replica_id
 from calibrate.text import count as plural
 
@@ -312,7 +312,8 @@ def import_file(
         cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # bounded; spilling costs more
         try:
-            with store.transaction(conn):
+            # one transaction; the index of similar tasks kept once, at its end
+            with store.transaction(conn), similar.deferred(conn):
                 _run(conn, stream, converter, options, result, context, progress)
                 if options.dry_run:
                     raise _DryRun

@@ -39,7 +39,7 @@ from pathlib import Path
 from calibrate import store
 from calibrate.errors import DatabaseError, InputError, UsageError
 from calibrate.exchange.validate import Door
-from calibrate.store import state
+from calibrate.store import similar, state
 from calibrate.text import count
 
 
@@ -144,13 +144,14 @@ def join_database(
     that passes the ``door`` (asked of each record the join would store: one
     already held here as it is is not asked about)."""
     door = door or Door()
-    state.join_tombstones(conn, state.read_tombstones(other), result, door.admit("tombstone"))
-    state.join_tasks(conn, state.read_tasks(other), result, door.admit("task"))
-    for table, kind in state.CHILD_KINDS.items():
-        records = state.read_children(other, table)
-        state.join_children(conn, table, records, result, door.admit(kind))
-    state.join_aliases(conn, state.read_aliases(other), result, door.admit("alias"))
-    state.join_people(conn, state.read_people(other), result, door.admit("person"))
+    with similar.deferred(conn):  # the index of similar tasks kept once, at the end
+        state.join_tombstones(conn, state.read_tombstones(other), result, door.admit("tombstone"))
+        state.join_tasks(conn, state.read_tasks(other), result, door.admit("task"))
+        for table, kind in state.CHILD_KINDS.items():
+            records = state.read_children(other, table)
+            state.join_children(conn, table, records, result, door.admit(kind))
+        state.join_aliases(conn, state.read_aliases(other), result, door.admit("alias"))
+        state.join_people(conn, state.read_people(other), result, door.admit("person"))
 
 
 def _same_file(a: Path, b: Path) -> bool:
