@@ -228,19 +228,22 @@ def assemble_groups(
         if counts[g] >= rules.GROUP_MIN_TASKS or dues[g] >= rules.GROUP_MIN_PROMISES
     ]
     left_out = [g for g in order if g not in shown and (counts[g] or dues[g])]
-    # The test: groups with enough tasks, inside and outside, corrected together.
+    # The test: groups with enough tasks, inside and outside, among the newest
+    # GROUP_TEST_TASKS of the scope (its cost grows with the tasks), corrected together.
+    weeks = tasks["week"].to_numpy(dtype=np.int64)
+    sample = np.sort(np.argsort(weeks, kind="stable")[-rules.GROUP_TEST_TASKS :])
+    in_sample = {g: int(task_groups[g][sample].sum()) for g in task_groups}
     tested = [
         g
         for g in shown
-        if counts[g] >= rules.GROUP_MIN_TASKS and n - counts[g] >= rules.GROUP_MIN_TASKS
+        if in_sample.get(g, 0) >= rules.GROUP_MIN_TASKS
+        and sample.size - in_sample.get(g, 0) >= rules.GROUP_MIN_TASKS
     ]
     p_values = np.full(len(shown), np.nan)
     differences = np.full(len(shown), np.nan)
     if tested:
-        members = np.stack([task_groups[g] for g in tested])
-        diff, p = permutation_test(
-            r, members, tasks["week"].to_numpy(dtype=np.int64), shuffles=shuffles, seed=seed
-        )
+        members = np.stack([task_groups[g][sample] for g in tested])
+        diff, p = permutation_test(r[sample], members, weeks[sample], shuffles=shuffles, seed=seed)
         for g, d, value in zip(tested, diff, p, strict=True):
             differences[shown.index(g)] = d
             p_values[shown.index(g)] = value
