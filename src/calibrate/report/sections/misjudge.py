@@ -26,8 +26,7 @@ def misjudge_section(data: ReportData) -> Section:
     )
     person = data.scope == "person"
     found: list[str] = []
-    for by in misjudge.KINDS:
-        result = misjudge.build_groups(data.conn, data.selection, by, today=data.today)
+    for by, result in misjudge.build_kinds(data.conn, data.selection, today=data.today).items():
         if not result["groups"]:
             continue
         found += [
