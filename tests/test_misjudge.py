@@ -226,6 +226,18 @@ def test_score_by_tag_in_words(run, conn, monkeypatch):
     )
 
 
+def test_tag_memberships_parse_each_distinct_text_once():
+    import pandas as pd
+
+    from calibrate.misjudge import memberships
+
+    texts = ['["db","ui"]', None, "not json", '["db"]', '["ui","db"]', '["db"]', "{}"]
+    groups = memberships("tag", pd.DataFrame({"tags": texts}))
+    assert list(groups) == ["db", "ui"]
+    assert groups["db"].tolist() == [True, False, False, True, True, True, False]
+    assert groups["ui"].tolist() == [True, False, False, False, True, False, False]
+
+
 def test_the_test_looks_at_the_newest_tasks_of_a_large_scope(run, conn, monkeypatch):
     """Found by the report benchmark: a whole 100,000-task database spent 24 s
     of its report shuffling. The test (difference and p-value) looks at the

@@ -119,14 +119,16 @@ def memberships(kind: Kind, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """Group name -> which rows of ``frame`` (with ``estimate_h`` and the
     :data:`GROUP_FIELDS`) belong to it, in the order groups are shown."""
     n = len(frame)
-    if kind == "tag":
-        tags = _tags(frame["tags"].to_numpy(dtype=object))
+    if kind == "tag":  # each distinct tags text parsed once (a million tasks share a few)
+        codes, texts = pd.factorize(frame["tags"].to_numpy(dtype=object))  # NULL: -1
+        tags = _tags(texts)
         names = sorted({tag for row in tags for tag in row})
         index = {name: i for i, name in enumerate(names)}
-        member = np.zeros((len(names), n), dtype=bool)
-        for row, found in enumerate(tags):
+        table = np.zeros((len(tags) + 1, len(names)), dtype=bool)  # the last row: no tags
+        for code, found in enumerate(tags):
             for tag in found:
-                member[index[tag], row] = True
+                table[code, index[tag]] = True
+        member = table[codes].T
         return {name: member[i] for i, name in enumerate(names)}
     if kind == "project":
         projects = frame["project"].to_numpy(dtype=object)
